@@ -1,0 +1,208 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { MessageBus } from '@mqim/bus';
+import type { Cache } from '@mqim/cache';
+import { KickOutReason, encodeKickBatch, type MqNames } from '@mqim/protocol';
+import { UserAlreadyExistsError, type Store } from '@mqim/store';
+import { ApiError } from './api-error';
+
+export interface AdminRoutesOptions {
+  apiKey: string;
+  tokenTtlMs: number;
+}
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+
+/**
+ * The JSON API for business servers under /api/v1, behind a bearer key. Login tokens are 256-bit
+ * random secrets shown once; the store keeps only their hash.
+ */
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; cache: Cache; bus?: MessageBus; names: MqNames },
+  options: AdminRoutesOptions,
+): void {
+  const key = Buffer.from(options.apiKey);
+  app.register(
+    async (api) => {
+      api.addHook('onRequest', async (req: FastifyRequest) => {
+        const header = req.headers.authorization ?? '';
+        const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+        if (given.length !== key.length || !timingSafeEqual(given, key))
+          throw new ApiError(401, 'IM_ERR_UNAUTHORIZED', 'missing or wrong API key');
+      });
+
+      api.post('/users', async (req, reply: FastifyReply) => {
+        const b = (req.body ?? {}) as Record<string, unknown>;
+        const userName = optionalString(b.userName, 'userName', 64);
+        const nickName = optionalString(b.nickName, 'nickName', 64) ?? userName;
+        const password = optionalString(b.password, 'password', 256);
+        if (!nickName) throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'nickName or userName is required');
+        if (userName !== undefined && !/^[\w.@-]{1,64}$/.test(userName))
+          throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'userName may contain letters, digits, _ . @ -');
+        try {
+          const user = await deps.store.users.create({
+            userName,
+            nickName,
+            passwordMd5: password ? md5(password) : undefined,
+          });
+          reply.code(201);
+          return { userId: user.userId, userName: user.userName ?? null, nickName: user.nickName };
+        } catch (err) {
+          if (err instanceof UserAlreadyExistsError)
+            throw new ApiError(409, 'IM_ERR_USER_EXISTS', 'user already exists');
+          throw err;
+        }
+      });
+
+      api.get('/users/:id', async (req) => {
+        const user = await deps.store.users.findById(userIdParam(req));
+        if (!user) throw new ApiError(404, 'IM_ERR_NOT_FOUND', 'no such user');
+        return {
+          userId: user.userId,
+          userName: user.userName ?? null,
+          nickName: user.nickName,
+          avatarUrl: user.avatarUrl ?? '',
+        };
+      });
+
+      // Issues a new login token. Rotation is the default: older tokens stop working.
+      api.post('/users/:id/tokens', async (req, reply) => {
+        const userId = userIdParam(req);
+        if (!(await deps.store.users.findById(userId)))
+          throw new ApiError(404, 'IM_ERR_NOT_FOUND', 'no such user');
+        const keep = ((req.body ?? {}) as { keepExisting?: unknown }).keepExisting === true;
+        const token = randomBytes(32).toString('base64url');
+        const expiresAt = Date.now() + options.tokenTtlMs;
+        const ttlSeconds = Math.ceil(options.tokenTtlMs / 1000);
+        if (keep) await deps.store.tokens.issue(userId, token, ttlSeconds);
+        else await deps.store.tokens.rotate(userId, token, ttlSeconds);
+        reply.code(201);
+        return { userId, token, expiresAt: Math.floor(expiresAt / 1000) };
+      });
+
+      api.delete('/users/:id/tokens', async (req, reply) => {
+        await deps.store.tokens.revoke(userIdParam(req));
+        reply.code(204);
+      });
+
+      // Delivered-up-to (client receipts, flushed by the job) and read-up-to (read acks).
+      api.get('/users/:id/receipts/:sessionType/:sessionId', async (req) => {
+        const userId = userIdParam(req);
+        const { sessionType, sessionId } = sessionParams(req);
+        const r = await deps.store.receipts.get(userId, sessionType, sessionId);
+        return {
+          userId,
+          sessionType,
+          sessionId,
+          deliveredMsgId: r?.deliveredMsgId ?? 0,
+          deliveredAtMs: r?.deliveredAtMs ?? 0,
+          readMsgId: r?.readMsgId ?? 0,
+          readAtMs: r?.readAtMs ?? 0,
+        };
+      });
+
+      // Push tokens of a user's devices (APNs, FCM, or a webhook target).
+      api.post('/users/:id/devices', async (req, reply) => {
+        const userId = userIdParam(req);
+        const b = (req.body ?? {}) as Record<string, unknown>;
+        const platform = b.platform;
+        if (platform !== 'apns' && platform !== 'fcm' && platform !== 'webhook')
+          throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'platform must be apns, fcm or webhook');
+        const token = optionalString(b.token, 'token', 4096);
+        if (!token) throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'token is required');
+        const clientType =
+          typeof b.clientType === 'number' && Number.isInteger(b.clientType) ? b.clientType : 0;
+        await deps.store.devices.register({ userId, platform, token, clientType });
+        reply.code(204);
+      });
+
+      api.delete('/users/:id/devices', async (req, reply) => {
+        const userId = userIdParam(req);
+        const b = (req.body ?? {}) as Record<string, unknown>;
+        const platform = b.platform;
+        const token = optionalString(b.token, 'token', 4096);
+        if ((platform !== 'apns' && platform !== 'fcm' && platform !== 'webhook') || !token)
+          throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'platform and token are required');
+        await deps.store.devices.remove(userId, platform, token);
+        reply.code(204);
+      });
+
+      // Muted conversations are never pushed.
+      api.put('/users/:id/mutes', async (req, reply) => {
+        const userId = userIdParam(req);
+        const b = (req.body ?? {}) as Record<string, unknown>;
+        const { sessionType, sessionId } = sessionParams({
+          params: { sessionType: String(b.sessionType), sessionId: String(b.sessionId) },
+        } as unknown as FastifyRequest);
+        await deps.store.mutes.set(userId, sessionType, sessionId, b.muted !== false);
+        reply.code(204);
+      });
+
+      // Closes every connection of the user, or one device (connId), with a kick-out notice.
+      api.post('/users/:id/kick', async (req) => {
+        if (!deps.bus) throw new ApiError(503, 'IM_ERR_UNAVAILABLE', 'this api process has no message bus');
+        const userId = userIdParam(req);
+        const connId = optionalString(((req.body ?? {}) as Record<string, unknown>).connId, 'connId', 128);
+        const routes = ((await deps.cache.routes.lookup([userId])).get(userId) ?? []).filter(
+          (r) => !connId || r.connId === connId,
+        );
+        const perGate = new Map<string, string[]>();
+        for (const r of routes) perGate.set(r.gateId, [...(perGate.get(r.gateId) ?? []), r.connId]);
+        for (const [gateId, connIds] of perGate) {
+          const body = encodeKickBatch(connIds, KickOutReason.KICKED_BY_ADMIN, 'kicked by the administrator');
+          await deps.bus.publish({ topic: deps.names.gate(gateId), body, messageGroup: gateId, tag: 'kick' });
+        }
+        return { userId, kicked: routes.length };
+      });
+
+      api.get('/users/:id/online', async (req) => {
+        const userId = userIdParam(req);
+        const routes = (await deps.cache.routes.lookup([userId])).get(userId) ?? [];
+        return {
+          userId,
+          online: routes.length > 0,
+          devices: routes.map((r) => ({
+            gateId: r.gateId,
+            connId: r.connId,
+            clientType: r.clientType,
+            loginAt: r.loginAt,
+          })),
+        };
+      });
+    },
+    { prefix: '/api/v1' },
+  );
+}
+
+function userIdParam(req: FastifyRequest): number {
+  const raw = (req.params as { id?: string }).id ?? '';
+  const id = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id) || id <= 0)
+    throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'user id must be a positive integer');
+  return id;
+}
+
+function sessionParams(req: FastifyRequest): { sessionType: 1 | 2; sessionId: number } {
+  const p = req.params as { sessionType?: string; sessionId?: string };
+  const sessionType = Number(p.sessionType);
+  const sessionId = /^\d{1,16}$/.test(p.sessionId ?? '') ? Number(p.sessionId) : NaN;
+  if ((sessionType !== 1 && sessionType !== 2) || !Number.isSafeInteger(sessionId) || sessionId <= 0)
+    throw new ApiError(
+      400,
+      'IM_ERR_INVALID_ARGUMENT',
+      'sessionType must be 1 or 2 and sessionId a positive integer',
+    );
+  return { sessionType, sessionId };
+}
+
+function optionalString(v: unknown, name: string, max: number): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string' || v.length > max)
+    throw new ApiError(
+      400,
+      'IM_ERR_INVALID_ARGUMENT',
+      `${name} must be a string of at most ${max} characters`,
+    );
+  return v;
+}

@@ -1,0 +1,2 @@
+export { buildApi } from './api.app';
+export type { ApiOptions, ApiDeps } from './api.app';

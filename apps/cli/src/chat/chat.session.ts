@@ -1,0 +1,249 @@
+import { ImClientError, MsgType, SessionType, type ImClient, type ImMessage } from '@mqim/sdk';
+import { clock, type ChatView } from './chat.view';
+
+interface Conversation {
+  sessionType: number;
+  sessionId: number;
+}
+
+export const CHAT_HELP = [
+  'Commands:',
+  '  /sessions        recent conversations with unread counts',
+  '  /open <userId>   open a conversation (/open #<groupId> for a group)',
+  '  /history [n]     the last n messages of the open conversation (default 20)',
+  '  /friends         users you can write to',
+  '  /help            this list',
+  '  /quit            log out and leave',
+  'Anything else is sent to the open conversation.',
+];
+
+const HISTORY_ON_OPEN = 20;
+
+/** One logged-in chat: the open conversation, user names, and what each command does. */
+export class ChatSession {
+  private open: Conversation | undefined;
+  private readonly names = new Map<number, string>();
+
+  constructor(
+    private readonly client: ImClient,
+    private readonly view: ChatView,
+  ) {}
+
+  private get me(): number {
+    return this.client.user?.userId ?? 0;
+  }
+
+  /** Subscribes to the client's events and learns the names of the user's contacts. */
+  async start(): Promise<void> {
+    this.client.on('message', (m) => this.onMessage(m));
+    this.client.on('readNotify', (n) => {
+      if (n.readerId !== this.me) this.view.print(`✓✓ read by ${this.nameOf(n.readerId)}${this.where(n)}`);
+    });
+    this.client.on('kickedOut', (k) =>
+      this.view.print(`! The server closed this session${k.text ? `: ${k.text}` : ''}.`),
+    );
+    this.client.on('serverError', (e) => this.view.print(`! Server error ${e.errorName}: ${e.text}`));
+    this.client.on('disconnected', (d) =>
+      this.view.print(
+        `! Disconnected (${d.reason}).${d.willReconnect ? ' Reconnecting…' : ' Type /quit to leave.'}`,
+      ),
+    );
+    this.client.on('reconnectFailed', (e) =>
+      this.view.print(`! Could not reconnect: ${e.message}. Type /quit to leave.`),
+    );
+    this.client.on('reconnected', () => void this.afterReconnect());
+    await this.loadNames();
+  }
+
+  /** Handles one input line; resolves 'quit' when the user wants to leave. */
+  async handle(line: string): Promise<'quit' | undefined> {
+    const text = line.trim();
+    if (text === '') return undefined;
+    if (!text.startsWith('/')) {
+      await this.send(text);
+      return undefined;
+    }
+    const [command, ...args] = text.split(/\s+/);
+    try {
+      switch (command) {
+        case '/quit':
+        case '/exit':
+          return 'quit';
+        case '/help':
+          this.view.print(...CHAT_HELP);
+          break;
+        case '/sessions':
+          await this.sessions();
+          break;
+        case '/open':
+          await this.openConversation(args[0]);
+          break;
+        case '/history':
+          await this.history(args[0]);
+          break;
+        case '/friends':
+          await this.friends();
+          break;
+        default:
+          this.view.print(`Unknown command ${command}; /help lists them.`);
+      }
+    } catch (err) {
+      this.view.print(`✗ ${describeError(err)}`);
+    }
+    return undefined;
+  }
+
+  private async send(text: string): Promise<void> {
+    const conv = this.open;
+    if (conv === undefined) {
+      this.view.print('Open a conversation first: /open <userId> (see /sessions or /friends).');
+      return;
+    }
+    try {
+      const ack = await this.client.send({ to: conv.sessionId, sessionType: conv.sessionType, text });
+      this.view.print(`[${clock(ack.createTime)}] me: ${text}  ✓`);
+    } catch (err) {
+      this.view.print(`✗ not sent: ${describeError(err)}`);
+    }
+  }
+
+  private async sessions(): Promise<void> {
+    const { unreadTotal, sessions } = await this.client.recentSessions();
+    if (sessions.length === 0) {
+      this.view.print('No conversations yet. /friends lists people to write to.');
+      return;
+    }
+    this.view.print(
+      `Recent sessions (${unreadTotal} unread):`,
+      ...sessions.map((s) => {
+        const last = s.lastMessage;
+        const preview = last
+          ? `  [${clock(last.createTime)}] ${this.nameOf(last.fromUserId)}: ${previewOf(last)}`
+          : '';
+        const unread = s.unreadCount > 0 ? `${s.unreadCount} unread` : 'read';
+        return `  ${this.titleOf(s).padEnd(22)} ${unread.padEnd(10)}${preview}`;
+      }),
+    );
+  }
+
+  private async openConversation(arg: string | undefined): Promise<void> {
+    const conv = parseTarget(arg);
+    if (conv === undefined) {
+      this.view.print('Usage: /open <userId> or /open #<groupId>');
+      return;
+    }
+    this.open = conv;
+    this.view.print(`── ${this.titleOf(conv)} ──`);
+    const newest = await this.printHistory(HISTORY_ON_OPEN);
+    if (newest > 0) await this.client.markRead(conv.sessionType, conv.sessionId, newest);
+  }
+
+  private async history(arg: string | undefined): Promise<void> {
+    if (this.open === undefined) {
+      this.view.print('Open a conversation first: /open <userId>.');
+      return;
+    }
+    const n = arg === undefined ? HISTORY_ON_OPEN : Number(arg);
+    if (!Number.isInteger(n) || n <= 0) {
+      this.view.print('Usage: /history [n]');
+      return;
+    }
+    await this.printHistory(n);
+  }
+
+  /** Prints the open conversation's last `limit` messages; returns the newest serverMsgId (0 if none). */
+  private async printHistory(limit: number): Promise<number> {
+    const conv = this.open!;
+    const messages = await this.client.history({ ...conv, limit });
+    if (messages.length === 0) {
+      this.view.print('(no messages yet)');
+      return 0;
+    }
+    this.view.print(...messages.map((m) => this.formatMessage(m)));
+    return messages[messages.length - 1].serverMsgId;
+  }
+
+  private async friends(): Promise<void> {
+    const users = await this.client.friends();
+    for (const u of users) if (u.nickName) this.names.set(u.userId, u.nickName);
+    this.view.print(
+      users.length === 0 ? 'No friends yet.' : 'Friends (/open <userId> to chat):',
+      ...users.map((u) => `  ${String(u.userId).padStart(6)}  ${u.nickName || `user ${u.userId}`}`),
+    );
+  }
+
+  private onMessage(m: ImMessage): void {
+    if (m.fromNickName && m.fromUserId !== this.me) this.names.set(m.fromUserId, m.fromNickName);
+    const conv = this.open;
+    if (conv !== undefined && conv.sessionType === m.sessionType && conv.sessionId === m.sessionId) {
+      this.view.print(this.formatMessage(m));
+      // The user is looking at it: tell the sender it was read.
+      if (m.fromUserId !== this.me)
+        void this.client.markRead(m.sessionType, m.sessionId, m.serverMsgId).catch(() => undefined);
+      return;
+    }
+    const target = m.sessionType === SessionType.GROUP ? `#${m.sessionId}` : String(m.sessionId);
+    this.view.print(`${this.formatMessage(m)}   (${this.titleOf(m)}: /open ${target})`);
+  }
+
+  private async afterReconnect(): Promise<void> {
+    try {
+      const { unreadTotal } = await this.client.recentSessions();
+      this.view.print(`Reconnected.${unreadTotal > 0 ? ` ${unreadTotal} unread: /sessions` : ''}`);
+    } catch (err) {
+      this.view.print(`Reconnected, but could not sync: ${describeError(err)}`);
+    }
+  }
+
+  private async loadNames(): Promise<void> {
+    const me = this.client.user;
+    if (me?.nickName) this.names.set(me.userId, me.nickName);
+    try {
+      for (const u of await this.client.friends()) if (u.nickName) this.names.set(u.userId, u.nickName);
+    } catch {
+      // Names are a nicety; ids work without them.
+    }
+  }
+
+  private formatMessage(m: ImMessage): string {
+    const who = m.fromUserId === this.me ? 'me' : this.nameOf(m.fromUserId);
+    const group = m.sessionType === SessionType.GROUP ? `#${m.sessionId} ` : '';
+    return `[${clock(m.createTime)}] ${group}${who}: ${previewOf(m)}`;
+  }
+
+  private titleOf(conv: Conversation): string {
+    return conv.sessionType === SessionType.GROUP
+      ? `group #${conv.sessionId}`
+      : `${this.nameOf(conv.sessionId)} (user ${conv.sessionId})`;
+  }
+
+  private where(n: Conversation): string {
+    const open = this.open;
+    if (open !== undefined && open.sessionType === n.sessionType && open.sessionId === n.sessionId) return '';
+    return n.sessionType === SessionType.GROUP ? ` in group #${n.sessionId}` : '';
+  }
+
+  private nameOf(userId: number): string {
+    if (userId === this.me) return 'me';
+    return this.names.get(userId) ?? `user ${userId}`;
+  }
+}
+
+function parseTarget(arg: string | undefined): Conversation | undefined {
+  if (arg === undefined) return undefined;
+  const group = arg.startsWith('#');
+  const id = Number(group ? arg.slice(1) : arg);
+  if (!Number.isSafeInteger(id) || id <= 0) return undefined;
+  return { sessionType: group ? SessionType.GROUP : SessionType.SINGLE, sessionId: id };
+}
+
+function previewOf(m: { msgType: number; text: string | undefined; data: Buffer }): string {
+  if (m.msgType === MsgType.TEXT) return m.text ?? '';
+  const kind = Object.entries(MsgType).find(([, v]) => v === m.msgType)?.[0] ?? `type ${m.msgType}`;
+  return `<${kind.toLowerCase()}, ${m.data.length} bytes>`;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof ImClientError) return `${err.message} (${err.code})`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,28 @@
+import { createLogger, mqimSchema, readConfig } from '@mqim/config';
+import { startStandalone } from '@mqim/standalone';
+import { onShutdown } from './shutdown';
+
+export async function runStandaloneCommand(): Promise<void> {
+  const config = readConfig(mqimSchema);
+  const logger = createLogger('mqim');
+  const started = Date.now();
+  const s = await startStandalone(config, logger);
+  logger.info(
+    {
+      tcp: s.ports.tcp,
+      ws: s.ports.ws,
+      http: s.ports.http,
+      bus: config.bus,
+      store: config.store,
+      cache: config.cache,
+      ms: Date.now() - started,
+    },
+    'mqim standalone ready',
+  );
+  if (!config.apiKey)
+    logger.warn(
+      { apiKey: s.apiKey },
+      'MQIM_API_KEY not set: using this random key for /api/v1 until restart',
+    );
+  onShutdown(logger, () => s.stop());
+}

@@ -1,0 +1,65 @@
+import { createLogger } from '@mqim/config';
+import { mqim } from '@mqim/protocol';
+import { createBus } from '@mqim/standalone';
+import { MqNames } from '@mqim/protocol';
+import { clusterConfig } from './role.command';
+import { onShutdown } from './shutdown';
+
+/**
+ * `mqim tap [--group NAME] [--interval 60s]`: an example analytics consumer. It reads the stream
+ * of persisted messages with a consumer group of its own (so it never steals messages from anyone)
+ * and prints, per interval, how many messages were stored by conversation type, and how many
+ * distinct conversations and bytes that was. De-duplicates redeliveries by message identity.
+ */
+export async function runTap(argv: string[]): Promise<void> {
+  const arg = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const config = clusterConfig();
+  const logger = createLogger('mqim-tap');
+  const names = new MqNames(config.topicPrefix);
+  const group = arg('--group') ?? `${config.topicPrefix}-tap-example`;
+  const intervalMs = Number(arg('--interval-ms') ?? 60_000);
+  const bus = await createBus(config, logger);
+  await bus.ensureGroups([{ name: group, orderly: false }]);
+
+  type Bucket = { single: number; group: number; bytes: number; conversations: Set<string> };
+  const fresh = (): Bucket => ({ single: 0, group: 0, bytes: 0, conversations: new Set() });
+  let bucket = fresh();
+  const seen = new Set<string>();
+  const sub = await bus.subscribe({ topic: names.persisted, group }, async (msg) => {
+    const m = mqim.v1.PersistedMessage.decode(msg.body);
+    const key = `${m.sessionType}:${String(m.toSessionId)}:${String(m.serverMsgId)}:${String(m.fromUserId)}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (seen.size > 1_000_000) seen.clear();
+    if (m.sessionType === 2) bucket.group++;
+    else bucket.single++;
+    bucket.bytes += m.msgDataSize;
+    const conv =
+      m.sessionType === 2
+        ? `g${String(m.toSessionId)}`
+        : [String(m.fromUserId), String(m.toSessionId)].sort().join('-');
+    bucket.conversations.add(conv);
+  });
+  const timer = setInterval(() => {
+    const b = bucket;
+    bucket = fresh();
+    console.log(
+      JSON.stringify({
+        at: new Date().toISOString(),
+        single: b.single,
+        group: b.group,
+        conversations: b.conversations.size,
+        bytes: b.bytes,
+      }),
+    );
+  }, intervalMs);
+  logger.info({ topic: names.persisted, group, intervalMs }, 'tap ready');
+  onShutdown(logger, async () => {
+    clearInterval(timer);
+    await sub.close();
+    await bus.close();
+  });
+}

@@ -1,0 +1,94 @@
+import type { Logger } from '@mqim/config';
+
+export type Transport = 'tcp' | 'ws';
+
+/** What a connection needs from its transport: write one whole frame, or hang up. */
+export interface FrameSink {
+  write(frame: Buffer): void;
+  /** Bytes queued in user space and not yet handed to the kernel (slow-consumer detection). */
+  pendingBytes(): number;
+  close(): void;
+}
+
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * One client connection on a gate. Holds only what the gate needs to route frames: who is
+ * logged in, the server-side seq counter and liveness/rate bookkeeping. Timers are not per
+ * connection: the gate sweeps all connections once a second.
+ */
+export class Connection {
+  userId = 0;
+  clientType = 0;
+  loginPending = false;
+  closed = false;
+  readonly openedAt: number;
+  lastSeenAt: number;
+  private serverSeq = 0;
+  private tokens: number;
+  private tokensAt: number;
+
+  constructor(
+    readonly id: string,
+    readonly transport: Transport,
+    readonly remote: string,
+    private readonly sink: FrameSink,
+    private readonly limit: RateLimit,
+    now: number,
+  ) {
+    this.openedAt = now;
+    this.lastSeenAt = now;
+    this.tokens = limit.burst;
+    this.tokensAt = now;
+  }
+
+  get loggedIn(): boolean {
+    return this.userId !== 0;
+  }
+
+  /** Server-initiated frames count 1…65534 and wrap to 1: clients treat 0 as "no seq". */
+  nextServerSeq(): number {
+    this.serverSeq = this.serverSeq >= 65534 ? 1 : this.serverSeq + 1;
+    return this.serverSeq;
+  }
+
+  /** Token bucket: false once the client sends faster than its rate for longer than its burst. */
+  takeToken(now: number): boolean {
+    const refill = ((now - this.tokensAt) * this.limit.perSecond) / 1000;
+    this.tokens = Math.min(this.limit.burst, this.tokens + refill);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  write(frame: Buffer): boolean {
+    if (this.closed) return false;
+    this.sink.write(frame);
+    return true;
+  }
+
+  pendingBytes(): number {
+    return this.sink.pendingBytes();
+  }
+
+  /** Closes once; the reason is logged so an operator can tell floods from timeouts from kicks. */
+  close(reason: string, logger: Logger, level: 'info' | 'warn' = 'info'): void {
+    if (this.closed) return;
+    this.closed = true;
+    logger[level](
+      {
+        conn: this.id,
+        user: this.userId || undefined,
+        remote: this.remote,
+        transport: this.transport,
+        reason,
+      },
+      'closing connection',
+    );
+    this.sink.close();
+  }
+}

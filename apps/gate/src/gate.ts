@@ -1,0 +1,499 @@
+import { randomBytes } from 'node:crypto';
+import type { MessageBus, Subscription } from '@mqim/bus';
+import type { RouteTable, Route } from '@mqim/cache';
+import type { Logger } from '@mqim/config';
+import type { MqimMetrics } from '@mqim/metrics';
+import {
+  CIM,
+  CommandId,
+  ImErrorNumber,
+  MqNames,
+  commandName,
+  conversationKey,
+  encodeFrame,
+  isAllowedBeforeLogin,
+  longToNumber,
+  mqim,
+  toId,
+  type ImErrorCode,
+} from '@mqim/protocol';
+import { Connection, type FrameSink, type Transport } from './connection';
+import { ConnectionTable } from './connection.table';
+import type { FrameHandler } from './frame-handler';
+import { TcpListener } from './tcp.listener';
+import { WsListener } from './ws.listener';
+
+export interface GateOptions {
+  gateId: string;
+  topicPrefix: string;
+  host: string;
+  tcpPort: number;
+  wsPort: number;
+  /** @default 15000 */
+  loginTimeoutMs: number;
+  /** @default 60000 */
+  heartbeatTimeoutMs: number;
+  maxFrameBytes: number;
+  maxMsgDataBytes: number;
+  rateLimitPerSec: number;
+  rateLimitBurst: number;
+  routeTtlMs: number;
+  /** A connection whose unsent output passes this is too slow to keep: closed. @default 4 MiB */
+  maxPendingBytes?: number;
+}
+
+export interface GateDeps {
+  bus: MessageBus;
+  routes: RouteTable;
+  metrics: MqimMetrics;
+  logger: Logger;
+}
+
+/** Commands the gate hands to logic as they are (after login). */
+const TO_LOGIC = new Set<number>([
+  CommandId.LIST_RECENT_CONTACT_SESSION_REQ,
+  CommandId.LIST_MSG_REQ,
+  CommandId.MSG_GET_LATEST_MSG_ID_REQ,
+  CommandId.MSG_GET_BY_MSG_ID_REQ,
+  CommandId.FRIEND_QUERY_USER_LIST_REQ,
+  CommandId.GROUP_CREATE_DEFAULT_REQ,
+  CommandId.GROUP_DISBINGDING_REQ,
+  CommandId.GROUP_EXIT_REQ,
+  CommandId.GROUP_LIST_REQ,
+  CommandId.GROUP_INFO_REQ,
+  CommandId.GROUP_INVITE_MEMBER_REQ,
+  CommandId.GROUP_KICK_OUT_MEMBER_REQ,
+  CommandId.GROUP_LIST_MEMBER_REQ,
+  CommandId.VOIP_INVITE_REQ,
+  CommandId.VOIP_INVITE_REPLY,
+  CommandId.VOIP_INVITE_REPLY_ACK,
+  CommandId.VOIP_BYE_REQ,
+]);
+
+/**
+ * The connection tier. Holds sockets and nothing of value: frames that need state go to logic
+ * over the bus; replies and deliveries come back on this gate's own topic. It never opens the
+ * database, so adding or killing a gate is cheap and safe.
+ */
+export class Gate implements FrameHandler {
+  readonly names: MqNames;
+  private readonly table = new ConnectionTable();
+  private readonly bootId = randomBytes(4).toString('hex');
+  private connCounter = 0;
+  private readonly tcp: TcpListener;
+  private readonly ws: WsListener;
+  private subscription?: Subscription;
+  private sweepTimer?: NodeJS.Timeout;
+  private lastRouteRefresh = 0;
+  private readonly log: Logger;
+  private readonly maxPendingBytes: number;
+  ports = { tcp: 0, ws: 0 };
+
+  constructor(
+    private readonly options: GateOptions,
+    private readonly deps: GateDeps,
+  ) {
+    this.names = new MqNames(options.topicPrefix);
+    this.log = deps.logger.child({ role: 'gate', gate: options.gateId });
+    this.tcp = new TcpListener(this, options.maxFrameBytes);
+    this.ws = new WsListener(this, options.maxFrameBytes);
+    this.maxPendingBytes = options.maxPendingBytes ?? 4 * 1024 * 1024;
+  }
+
+  get connectionCount(): number {
+    return this.table.size;
+  }
+
+  async start(): Promise<void> {
+    const { bus } = this.deps;
+    const { gateId } = this.options;
+    // A new gate provisions its own topic: scaling out needs no manual step.
+    await bus.ensureTopics([this.names.gateTopic(gateId)]);
+    await bus.ensureGroups([this.names.gateGroupSpec(gateId)]);
+    this.subscription = await bus.subscribe(
+      { topic: this.names.gate(gateId), group: this.names.gateGroup(gateId), concurrency: 1 },
+      async (msg) => this.onGateBatch(msg.body),
+    );
+    this.ports.tcp = await this.tcp.listen(this.options.host, this.options.tcpPort);
+    this.ports.ws = await this.ws.listen(this.options.host, this.options.wsPort);
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer.unref();
+    this.log.info({ tcp: this.ports.tcp, ws: this.ports.ws }, 'gate listening');
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.subscription?.close();
+    const routes: Route[] = [];
+    for (const conn of this.table.all()) if (conn.loggedIn) routes.push(this.routeOf(conn));
+    await Promise.all([this.tcp.close(), this.ws.close()]);
+    // A clean stop withdraws its routes at once instead of leaving them to expire.
+    await Promise.allSettled(routes.map((r) => this.deps.routes.unregister(r.userId, r.gateId, r.connId)));
+  }
+
+  // ---- FrameHandler ----
+
+  open(transport: Transport, remote: string, sink: FrameSink): Connection {
+    const id = `${this.bootId}-${(++this.connCounter).toString(36)}`;
+    const conn = new Connection(
+      id,
+      transport,
+      remote,
+      sink,
+      { perSecond: this.options.rateLimitPerSec, burst: this.options.rateLimitBurst },
+      Date.now(),
+    );
+    this.table.add(conn);
+    this.deps.metrics.connections.inc({ transport, state: 'open' });
+    return conn;
+  }
+
+  closed(conn: Connection): void {
+    if (!conn.closed) conn.closed = true;
+    this.table.remove(conn);
+    this.deps.metrics.connections.dec({ transport: conn.transport, state: 'open' });
+    if (conn.loggedIn) {
+      this.deps.routes
+        .unregister(conn.userId, this.options.gateId, conn.id)
+        .catch((err: Error) =>
+          this.log.warn({ err: err.message, conn: conn.id }, 'route unregister failed; it will expire'),
+        );
+    }
+  }
+
+  protocolError(conn: Connection, reason: string): void {
+    this.deps.metrics.errors.inc({ code: 'IM_ERR_PROTOCOL' });
+    conn.close(reason, this.log, 'warn');
+  }
+
+  frame(conn: Connection, cmd: number, seq: number, body: Buffer): void {
+    const now = Date.now();
+    this.deps.metrics.framesIn.inc({ cmd: commandName(cmd) });
+    conn.lastSeenAt = now;
+    if (!conn.takeToken(now)) {
+      this.sendError(conn, 'IM_ERR_RATE_LIMITED', 'too many frames', cmd, seq);
+      this.deps.metrics.errors.inc({ code: 'IM_ERR_RATE_LIMITED' });
+      conn.close('flood: per-connection rate limit exceeded', this.log, 'warn');
+      return;
+    }
+    if (!conn.loggedIn) {
+      if (!isAllowedBeforeLogin(cmd)) {
+        this.deps.metrics.errors.inc({ code: 'IM_ERR_NOT_LOGGED_IN' });
+        conn.close(`command ${commandName(cmd)} before login`, this.log, 'warn');
+        return;
+      }
+      this.publishUpstream(conn, cmd, seq, body, `l${this.options.gateId}_${conn.id}`, now);
+      return;
+    }
+    switch (cmd) {
+      case CommandId.LOGIN_HEARTBEAT:
+        this.write(conn, CommandId.LOGIN_HEARTBEAT, conn.nextServerSeq(), EMPTY);
+        return;
+      case CommandId.LOGIN_AUTH_TOKEN_REQ:
+      case CommandId.LOGIN_AUTH_REQ:
+        // Already logged in on this connection: answer as a fresh login would, via logic.
+        this.publishUpstream(conn, cmd, seq, body, `l${this.options.gateId}_${conn.id}`, now);
+        return;
+      case CommandId.LOGIN_AUTH_LOGOUT_REQ:
+        this.write(
+          conn,
+          CommandId.LOGIN_AUTH_LOGOUT_RSP,
+          seq,
+          CIM.Login.CIMLogoutRsp.encode({ resultCode: 200 }).finish(),
+        );
+        conn.close('logout', this.log);
+        return;
+      case CommandId.MSG_DATA:
+        this.onSend(conn, seq, body, now);
+        return;
+      case CommandId.MSG_DATA_ACK:
+        this.onReceipt(conn, seq, body, now);
+        return;
+      case CommandId.MSG_READ_ACK:
+        this.onReadAck(conn, seq, body, now);
+        return;
+      default:
+        if (TO_LOGIC.has(cmd)) {
+          this.publishUpstream(conn, cmd, seq, body, `u${conn.userId}`, now);
+          return;
+        }
+        // Unknown after login: ignore and count (spec §2); the connection stays usable.
+        this.deps.metrics.errors.inc({ code: 'IM_ERR_UNKNOWN_COMMAND' });
+        this.log.debug({ conn: conn.id, cmd }, 'unknown command ignored');
+    }
+  }
+
+  // ---- client -> cluster ----
+
+  private onSend(conn: Connection, seq: number, body: Buffer, now: number): void {
+    let msg: CIM.Message.CIMMsgData;
+    try {
+      msg = CIM.Message.CIMMsgData.decode(body);
+    } catch {
+      this.badBody(conn, CommandId.MSG_DATA, seq);
+      return;
+    }
+    let toSessionId: number;
+    try {
+      toSessionId = toId(msg.toSessionId);
+    } catch {
+      this.rejectSend(conn, seq, msg, 'IM_ERR_ID_OUT_OF_RANGE', 'to_session_id out of range');
+      return;
+    }
+    if (msg.msgData.length > this.options.maxMsgDataBytes) {
+      this.rejectSend(
+        conn,
+        seq,
+        msg,
+        'IM_ERR_INVALID_ARGUMENT',
+        `msg_data is ${msg.msgData.length} bytes; the limit is ${this.options.maxMsgDataBytes}`,
+      );
+      return;
+    }
+    const key = conversationKey(msg.sessionType, conn.userId, toSessionId);
+    this.publishUpstream(conn, CommandId.MSG_DATA, seq, body, key, now);
+  }
+
+  private onReceipt(conn: Connection, seq: number, body: Buffer, now: number): void {
+    let ack: CIM.Message.CIMMsgDataAck;
+    try {
+      ack = CIM.Message.CIMMsgDataAck.decode(body);
+    } catch {
+      this.badBody(conn, CommandId.MSG_DATA_ACK, seq);
+      return;
+    }
+    let sessionId: number;
+    let serverMsgId: number;
+    try {
+      sessionId = toId(ack.toSessionId);
+      serverMsgId = toId(ack.serverMsgId);
+    } catch {
+      this.badBody(conn, CommandId.MSG_DATA_ACK, seq);
+      return;
+    }
+    const receipt = mqim.v1.DeliveryReceipt.encode({
+      userId: conn.userId,
+      sessionType: ack.sessionType,
+      sessionId,
+      serverMsgId,
+      clientMsgId: ack.clientMsgId,
+      receivedAtMs: now,
+    }).finish();
+    this.publish(conn, this.names.receipt, receipt, undefined, CommandId.MSG_DATA_ACK, seq);
+  }
+
+  private onReadAck(conn: Connection, seq: number, body: Buffer, now: number): void {
+    let read: CIM.Message.CIMMsgDataReadAck;
+    try {
+      read = CIM.Message.CIMMsgDataReadAck.decode(body);
+      toId(read.sessionId);
+    } catch {
+      this.badBody(conn, CommandId.MSG_READ_ACK, seq);
+      return;
+    }
+    this.publishUpstream(
+      conn,
+      CommandId.MSG_READ_ACK,
+      seq,
+      body,
+      conversationKey(read.sessionType, conn.userId, toId(read.sessionId)),
+      now,
+    );
+  }
+
+  private publishUpstream(
+    conn: Connection,
+    cmd: number,
+    seq: number,
+    body: Buffer,
+    group: string,
+    now: number,
+  ): void {
+    if (cmd === CommandId.LOGIN_AUTH_TOKEN_REQ || cmd === CommandId.LOGIN_AUTH_REQ) conn.loginPending = true;
+    const req = mqim.v1.UpstreamRequest.encode({
+      gateId: this.options.gateId,
+      connId: conn.id,
+      userId: conn.userId,
+      clientType: conn.clientType,
+      cmd,
+      seq,
+      body,
+      receivedAtMs: now,
+    }).finish();
+    this.publish(conn, this.names.upstream, req, group, cmd, seq);
+  }
+
+  private publish(
+    conn: Connection,
+    topic: string,
+    body: Uint8Array,
+    messageGroup: string | undefined,
+    cmd: number,
+    seq: number,
+  ): void {
+    const started = process.hrtime.bigint();
+    this.deps.bus.publish({ topic, body, messageGroup, tag: commandName(cmd) }).then(
+      () => {
+        this.deps.metrics.published.inc({ topic });
+        this.deps.metrics.publishSeconds.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);
+      },
+      (err: Error) => {
+        // The request is lost before reaching the cluster; tell the client so it retries
+        // (sends are idempotent by client_msg_id).
+        this.log.error({ err: err.message, topic, conn: conn.id }, 'publish failed');
+        this.deps.metrics.errors.inc({ code: 'IM_ERR_BUS_UNAVAILABLE' });
+        this.sendError(conn, 'IM_ERR_UNAVAILABLE', 'service temporarily unavailable, retry', cmd, seq);
+      },
+    );
+  }
+
+  // ---- cluster -> client ----
+
+  private async onGateBatch(body: Uint8Array): Promise<void> {
+    const batch = mqim.v1.GateBatch.decode(body);
+    for (const command of batch.commands) {
+      try {
+        // Only a login binding waits (route registration); frames are written synchronously, so
+        // most commands cost no microtask turn.
+        const pending = this.apply(command);
+        if (pending !== undefined) await pending;
+      } catch (err) {
+        // One bad command must not block the gate's queue (it is FIFO): log and go on.
+        this.log.error({ err: (err as Error).message, cmd: command.cmd }, 'gate command failed');
+      }
+    }
+  }
+
+  /** Returns a promise only for the one command that waits (a login binding). */
+  private apply(c: mqim.v1.IGateCommand): Promise<void> | undefined {
+    const action = c.action ?? mqim.v1.GateAction.GATE_ACTION_FRAME;
+    const body = c.body ?? EMPTY;
+    const cmd = c.cmd ?? 0;
+    if (action === mqim.v1.GateAction.GATE_ACTION_LOGIN_OK) return this.applyLogin(c, cmd, body);
+    const targets = this.targets(c);
+    for (const conn of targets) {
+      if (cmd) this.write(conn, cmd, c.seq || conn.nextServerSeq(), body);
+      if (action === mqim.v1.GateAction.GATE_ACTION_KICK) conn.close(`kicked: ${c.reason ?? ''}`, this.log);
+    }
+    if (cmd === CommandId.MSG_DATA && c.originAtMs && targets.length) {
+      const origin = longToNumber(c.originAtMs);
+      this.deps.metrics.deliverySeconds.observe((Date.now() - origin) / 1000);
+    }
+  }
+
+  private async applyLogin(c: mqim.v1.IGateCommand, cmd: number, body: Uint8Array): Promise<void> {
+    const conn = this.table.get(c.connId ?? '');
+    if (!conn || conn.closed) return;
+    const userId = toId(c.userId ?? 0);
+    conn.clientType = c.clientType ?? 0;
+    conn.loginPending = false;
+    this.table.bindUser(conn, userId);
+    // Register before answering: a message sent to this user right after it sees the login
+    // response must find the route.
+    await this.deps.routes.register(this.routeOf(conn), this.options.routeTtlMs);
+    this.write(conn, cmd, c.seq ?? 0, body);
+    this.deps.metrics.connections.inc({ transport: conn.transport, state: 'logged_in' });
+  }
+
+  private targets(c: mqim.v1.IGateCommand): Connection[] {
+    if (c.connId) {
+      const conn = this.table.get(c.connId);
+      return conn && !conn.closed ? [conn] : [];
+    }
+    const userId = longToNumber(c.userId);
+    const set = userId ? this.table.userConnections(userId) : undefined;
+    if (!set) return [];
+    const out: Connection[] = [];
+    for (const conn of set) if (!conn.closed && conn.id !== c.excludeConnId) out.push(conn);
+    return out;
+  }
+
+  private write(conn: Connection, cmd: number, seq: number, body: Uint8Array): void {
+    if (conn.pendingBytes() > this.maxPendingBytes) {
+      this.deps.metrics.errors.inc({ code: 'IM_ERR_SLOW_CONSUMER' });
+      conn.close('slow consumer: output buffer full', this.log, 'warn');
+      return;
+    }
+    if (conn.write(encodeFrame(cmd, seq, body))) this.deps.metrics.framesOut.inc({ cmd: commandName(cmd) });
+  }
+
+  private sendError(conn: Connection, name: ImErrorCode, text: string, cmd: number, seq: number): void {
+    const body = CIM.Ext.MqimErrorNotify.encode({
+      errorCode: ImErrorNumber[name],
+      errorName: name,
+      text,
+      requestCmd: cmd,
+      requestSeq: seq,
+    }).finish();
+    this.write(conn, CommandId.ERROR_NOTIFY, conn.nextServerSeq(), body);
+  }
+
+  private badBody(conn: Connection, cmd: number, seq: number): void {
+    this.deps.metrics.errors.inc({ code: 'IM_ERR_BAD_BODY' });
+    this.sendError(conn, 'IM_ERR_BAD_BODY', `invalid ${commandName(cmd)} body`, cmd, seq);
+  }
+
+  /** A refused send gets an ack whose res_code is not OK, plus an error notice saying why. */
+  private rejectSend(
+    conn: Connection,
+    seq: number,
+    msg: CIM.Message.CIMMsgData,
+    name: ImErrorCode,
+    text: string,
+  ): void {
+    this.deps.metrics.errors.inc({ code: name });
+    const ack = CIM.Message.CIMMsgDataAck.encode({
+      fromUserId: conn.userId,
+      toSessionId: msg.toSessionId,
+      clientMsgId: msg.clientMsgId,
+      serverMsgId: 0,
+      resCode: CIM.Def.CIMResCode.RES_CODE_UNKNOWN,
+      sessionType: msg.sessionType,
+      createTime: Math.floor(Date.now() / 1000),
+    }).finish();
+    this.write(conn, CommandId.MSG_DATA_ACK, seq, ack);
+    this.sendError(conn, name, text, CommandId.MSG_DATA, seq);
+  }
+
+  // ---- timers ----
+
+  private sweep(): void {
+    const now = Date.now();
+    const refreshDue = now - this.lastRouteRefresh >= this.options.routeTtlMs / 3;
+    const live: Route[] = [];
+    for (const conn of this.table.all()) {
+      if (conn.closed) continue;
+      if (!conn.loggedIn) {
+        if (now - conn.openedAt > this.options.loginTimeoutMs) conn.close('login timeout', this.log);
+        continue;
+      }
+      if (now - conn.lastSeenAt > this.options.heartbeatTimeoutMs) {
+        conn.close('heartbeat timeout', this.log);
+        continue;
+      }
+      if (refreshDue) live.push(this.routeOf(conn));
+    }
+    if (refreshDue) {
+      this.lastRouteRefresh = now;
+      // Also re-creates routes Redis lost: the gate is the source of truth for its connections.
+      if (live.length)
+        this.deps.routes
+          .refresh(live, this.options.routeTtlMs)
+          .catch((err: Error) =>
+            this.log.warn({ err: err.message }, 'route refresh failed; retrying next sweep'),
+          );
+    }
+  }
+
+  private routeOf(conn: Connection): Route {
+    return {
+      userId: conn.userId,
+      gateId: this.options.gateId,
+      connId: conn.id,
+      clientType: conn.clientType,
+      loginAt: conn.openedAt,
+    };
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,2 @@
+export { Gate } from './gate';
+export type { GateOptions, GateDeps } from './gate';

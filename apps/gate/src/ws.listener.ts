@@ -1,0 +1,83 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { decodeWsFrame, FrameError } from '@mqim/protocol';
+import type { FrameSink } from './connection';
+import type { FrameHandler } from './frame-handler';
+
+const WS_PATHS = new Set(['/', '/ws']);
+
+/**
+ * CIM over WebSocket: one binary message carries exactly one complete frame (same 16-byte
+ * header). Text messages and length mismatches are protocol errors.
+ */
+export class WsListener {
+  private http?: Server;
+  private wss?: WebSocketServer;
+
+  constructor(
+    private readonly handler: FrameHandler,
+    private readonly maxFrameBytes: number,
+  ) {}
+
+  async listen(host: string, port: number): Promise<number> {
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.maxFrameBytes,
+      perMessageDeflate: false,
+    });
+    const http = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' });
+      res.end('CIM over WebSocket: upgrade at / or /ws\n');
+    });
+    http.on('upgrade', (req, socket, head) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (!WS_PATHS.has(path)) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        this.accept(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
+      );
+    });
+    this.http = http;
+    this.wss = wss;
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, host, () => resolve());
+    });
+    return (http.address() as AddressInfo).port;
+  }
+
+  private accept(ws: WebSocket, remote: string): void {
+    const raw = (ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })._socket;
+    raw?.setNoDelay(true);
+    const sink: FrameSink = {
+      write: (frame) => ws.send(frame, { binary: true }),
+      pendingBytes: () => ws.bufferedAmount,
+      close: () => ws.close(1000),
+    };
+    const conn = this.handler.open('ws', remote, sink);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (conn.closed) return;
+      try {
+        const frame = decodeWsFrame(data, isBinary, { maxFrameLength: this.maxFrameBytes });
+        this.handler.frame(conn, frame.commandId, frame.seq, frame.body);
+      } catch (err) {
+        const reason =
+          err instanceof FrameError ? `protocol error: ${err.message}` : `internal error: ${String(err)}`;
+        this.handler.protocolError(conn, reason);
+      }
+    });
+    // maxPayload violations and resets surface here; ws closes the socket itself.
+    ws.on('error', (err) => this.handler.protocolError(conn, `websocket error: ${err.message}`));
+    ws.on('close', () => this.handler.closed(conn));
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss?.clients ?? []) ws.terminate();
+    this.wss?.close();
+    const http = this.http;
+    if (http) await new Promise<void>((resolve) => http.close(() => resolve()));
+  }
+}

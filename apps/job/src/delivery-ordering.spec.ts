@@ -1,0 +1,79 @@
+import pino from 'pino';
+import { MemoryBus, type OutgoingMessage } from '@mqim/bus';
+import { MemoryCache } from '@mqim/cache';
+import { MqimMetrics } from '@mqim/metrics';
+import { CommandId, MqNames, mqim } from '@mqim/protocol';
+import { DeliveryConsumer } from './delivery.consumer';
+import { GateBatcher } from './gate.batcher';
+
+/**
+ * At-least-once across the job hop: a delivery intent is acked (its handler resolves) only after
+ * the gate batch holding it is stored by the broker; a failed publish fails the handler so the
+ * intent comes back. Also: intents for one gate inside the window travel in one MQ message.
+ */
+describe('job - delivery intents are acked only after their gate batch is stored', () => {
+  const names = new MqNames('jobord');
+  const metrics = new MqimMetrics({ defaultMetrics: false });
+  const logger = pino({ level: 'silent' });
+
+  async function setup(publish: (m: OutgoingMessage) => Promise<string>) {
+    const cache = new MemoryCache();
+    await cache.routes.register({ userId: 2, gateId: 'g1', connId: 'c2', clientType: 1, loginAt: 0 }, 60_000);
+    await cache.routes.register({ userId: 3, gateId: 'g1', connId: 'c3', clientType: 1, loginAt: 0 }, 60_000);
+    const bus = new MemoryBus({ logger });
+    bus.publish = publish;
+    const batcher = new GateBatcher(bus, names, metrics, { windowMs: 5 });
+    return new DeliveryConsumer(cache.routes, batcher, metrics, logger);
+  }
+  const intent = (userIds: number[]) => ({
+    id: 'x',
+    topic: names.deliver,
+    keys: [],
+    deliveryAttempt: 1,
+    bornAt: Date.now(),
+    body: mqim.v1.DeliveryIntent.encode({
+      userIds,
+      cmd: CommandId.MSG_DATA,
+      body: Buffer.from('m'),
+    }).finish(),
+  });
+
+  it('ordering - the handler waits for the broker, and fails when the publish fails', async () => {
+    let release!: (id: string) => void;
+    let fail!: (err: Error) => void;
+    const published: OutgoingMessage[] = [];
+    const consumer = await setup((m) => {
+      published.push(m);
+      return new Promise<string>((res, rej) => ((release = res), (fail = rej)));
+    });
+    let done = false;
+    const handled = consumer.handle(intent([2])).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(published).toHaveLength(1);
+    expect(done).toBe(false);
+    release('id');
+    await handled;
+    expect(done).toBe(true);
+
+    const failing = consumer.handle(intent([3]));
+    await new Promise((r) => setTimeout(r, 50));
+    fail(new Error('broker down'));
+    await expect(failing).rejects.toThrow('broker down');
+  });
+
+  it('batching - intents for one gate within the window share one MQ message', async () => {
+    const published: OutgoingMessage[] = [];
+    const consumer = await setup(async (m) => {
+      published.push(m);
+      return 'id';
+    });
+    await Promise.all([
+      consumer.handle(intent([2])),
+      consumer.handle(intent([3])),
+      consumer.handle(intent([2, 3])),
+    ]);
+    expect(published).toHaveLength(1);
+    expect(published[0].topic).toBe(names.gate('g1'));
+    expect(mqim.v1.GateBatch.decode(published[0].body).commands).toHaveLength(4);
+  });
+});

@@ -1,0 +1,2 @@
+export { Job } from './job';
+export type { JobOptions, JobDeps } from './job';

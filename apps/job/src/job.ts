@@ -1,0 +1,90 @@
+import type { MessageBus, Subscription } from '@mqim/bus';
+import type { Cache } from '@mqim/cache';
+import type { Logger } from '@mqim/config';
+import type { MqimMetrics } from '@mqim/metrics';
+import { MqNames } from '@mqim/protocol';
+import type { Store } from '@mqim/store';
+import { DeliveryConsumer } from './delivery.consumer';
+import { StoreOfflinePusher, type Notifier } from './offline.pusher';
+import { PushCheckConsumer, PushCheckScheduler } from './push-check';
+import { GateBatcher } from './gate.batcher';
+import { ReceiptConsumer } from './receipt.consumer';
+import { ReceiptFlusher } from './receipt.flusher';
+
+export interface JobOptions {
+  topicPrefix: string;
+  batchWindowMs: number;
+  receiptFlushMs: number;
+  pushCheckDelayMs: number;
+  /** @default 32 */
+  concurrency?: number;
+}
+
+export interface JobDeps {
+  bus: MessageBus;
+  store: Store;
+  cache: Cache;
+  metrics: MqimMetrics;
+  logger: Logger;
+  /** Offline pushes; without it undelivered messages are only counted. */
+  notifier?: Notifier;
+}
+
+/**
+ * The job role: routes deliveries to the gates holding each recipient, collects delivery
+ * receipts and flushes them to the store, and (with push configured) turns undelivered messages
+ * into offline pushes.
+ */
+export class Job {
+  private readonly names: MqNames;
+  private readonly subs: Subscription[] = [];
+  private readonly flusher: ReceiptFlusher;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly options: JobOptions,
+    private readonly deps: JobDeps,
+  ) {
+    this.names = new MqNames(options.topicPrefix);
+    this.log = deps.logger.child({ role: 'job' });
+    this.flusher = new ReceiptFlusher(deps.cache.receipts, deps.store, this.log, options.receiptFlushMs);
+  }
+
+  async start(): Promise<void> {
+    const { bus, cache, metrics, store } = this.deps;
+    const batcher = new GateBatcher(bus, this.names, metrics, { windowMs: this.options.batchWindowMs });
+    const notifier: Notifier = this.deps.notifier ?? {
+      notify: () => metrics.consumed.inc({ topic: 'push', result: 'no-provider' }),
+    };
+    const pusher = new StoreOfflinePusher(store, notifier, metrics, this.log);
+    const scheduler = new PushCheckScheduler(bus, this.names, pusher, this.options.pushCheckDelayMs);
+    const checks = new PushCheckConsumer(cache.receipts, pusher, metrics, this.log);
+    const deliveries = new DeliveryConsumer(cache.routes, batcher, metrics, this.log, scheduler);
+    const receipts = new ReceiptConsumer(cache.receipts, store, this.log);
+    const concurrency = this.options.concurrency ?? 32;
+    this.subs.push(
+      await bus.subscribe(
+        { topic: this.names.deliver, group: this.names.jobDeliverGroup, concurrency },
+        (m) => deliveries.handle(m),
+      ),
+      await bus.subscribe(
+        { topic: this.names.receipt, group: this.names.jobReceiptGroup, concurrency },
+        (m) => receipts.handle(m),
+      ),
+      await bus.subscribe({ topic: this.names.pushCheck, group: this.names.jobPushGroup, concurrency }, (m) =>
+        checks.handle(m),
+      ),
+    );
+    this.flusher.start();
+  }
+
+  /** Flushes pending receipts; exposed for tests and the HTTP API's read-your-writes needs. */
+  flushReceipts(): Promise<number> {
+    return this.flusher.flushAll();
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.subs.splice(0)) await s.close();
+    await this.flusher.stop();
+  }
+}

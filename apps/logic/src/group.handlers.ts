@@ -1,0 +1,412 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CIM,
+  CommandId,
+  ImErrorNumber,
+  MqimError,
+  conversationKey,
+  mqim,
+  toId,
+  toIds,
+  type ImErrorCode,
+} from '@mqim/protocol';
+import type { GroupRecord, MessageRecord } from '@mqim/store';
+import { decodeBody } from './decode';
+import type { LogicDeps } from './logic-deps';
+import type { RequestContext } from './request-context';
+
+type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
+
+const OK = 200;
+const MAX_NAME = 64;
+/** Upper bound on a group's size; the write-diffusion cost of one message grows with it. */
+export const MAX_GROUP_MEMBERS = 10_000;
+
+const Notification = CIM.Def.CIMMsgNotificationType;
+const Changed = CIM.Group.CIMGroupMemberChangedType;
+
+/** A refused group request: the response carries this as its result_code. */
+class GroupRefusal extends MqimError {}
+
+function refuse(code: ImErrorCode, text: string): never {
+  throw new GroupRefusal(code, text);
+}
+
+function resultOf(err: unknown): number {
+  if (err instanceof GroupRefusal) return ImErrorNumber[err.code];
+  throw err;
+}
+
+function toGroupInfo(g: GroupRecord): CIM.Group.ICIMGroupInfo {
+  return {
+    groupId: g.groupId,
+    groupName: g.name,
+    groupType: g.groupType,
+    joinModel: g.joinModel,
+    beInviteModel: g.beInviteModel,
+    muteModel: g.muteModel,
+    groupOwnerId: g.ownerUserId,
+    createTime: g.createdAt,
+    updateTime: g.updatedAt,
+    groupIntro: g.intro ?? '',
+    announcement: g.announcement ?? '',
+    groupAvatar: g.avatar ?? '',
+  };
+}
+
+async function activeGroup(deps: LogicDeps, groupId: number): Promise<GroupRecord> {
+  const g = await deps.store.groups.get(groupId);
+  if (!g || g.status !== 'active') refuse('IM_ERR_NOT_FOUND', `group ${groupId} does not exist`);
+  return g;
+}
+
+/**
+ * Stores a NOTIFICATION message in the group's history (sender = the group id, as CoffeeChat
+ * clients expect) and delivers it to `audience`. Returns the encoded CIMMsgData for
+ * attach_notification_msg.
+ */
+async function notify(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  group: { groupId: number; name: string; ownerUserId: number },
+  type: number,
+  ids: number[],
+  owners: number[],
+  audience: number[],
+): Promise<Uint8Array> {
+  const payload = JSON.stringify({
+    notificationType: type,
+    data: {
+      groupId: String(group.groupId),
+      groupName: group.name,
+      owner: String(group.ownerUserId),
+      operator: String(ctx.userId),
+      ids: ids.map(String),
+    },
+  });
+  const key = conversationKey(2, ctx.userId, group.groupId);
+  const serverMsgId = await deps.cache.sequences.next(key, () =>
+    deps.store.messages.maxServerMsgId({ type: 2, groupId: group.groupId }),
+  );
+  const record: MessageRecord = {
+    serverMsgId,
+    // Derived from the request so a redelivered request stores nothing twice.
+    clientMsgId: `n-${ctx.gateId}-${ctx.connId}-${ctx.seq}-${ctx.receivedAtMs}`.slice(0, 64) || randomUUID(),
+    fromUserId: group.groupId,
+    sessionType: 2,
+    toSessionId: group.groupId,
+    msgType: CIM.Def.CIMMsgType.MSG_TYPE_NOTIFICATION,
+    msgData: Buffer.from(payload),
+    attach: '',
+    senderClientType: 0,
+    msgStatus: 0,
+    createTime: Math.floor(Date.now() / 1000),
+  };
+  const saved = await deps.store.messages.save(record, owners);
+  const m =
+    saved === 'duplicate'
+      ? ((await deps.store.messages.findSent(group.groupId, record.clientMsgId)) ?? record)
+      : record;
+  const data = CIM.Message.CIMMsgData.encode({
+    fromUserId: m.fromUserId,
+    fromNickName: group.name,
+    toSessionId: group.groupId,
+    clientMsgId: m.clientMsgId,
+    serverMsgId: m.serverMsgId,
+    createTime: m.createTime,
+    msgType: m.msgType,
+    sessionType: 2,
+    msgData: m.msgData,
+  }).finish();
+  await publishIntent(deps, key, audience, CommandId.MSG_DATA, data, ctx.receivedAtMs);
+  return data;
+}
+
+async function publishIntent(
+  deps: LogicDeps,
+  group: string,
+  userIds: number[],
+  cmd: number,
+  body: Uint8Array,
+  originAtMs: number,
+): Promise<void> {
+  if (!userIds.length) return;
+  const intent = mqim.v1.DeliveryIntent.encode({ userIds, cmd, body, originAtMs }).finish();
+  await deps.bus.publish({ topic: deps.names.deliver, body: intent, messageGroup: group, tag: 'group' });
+}
+
+async function memberChanged(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  groupId: number,
+  type: number,
+  changed: number[],
+  audience: number[],
+): Promise<void> {
+  const body = CIM.Group.CIMGroupMemberChangedNotify.encode({
+    userId: ctx.userId,
+    groupId,
+    changedList: changed.map((userId) => ({ userId, type })),
+  }).finish();
+  await publishIntent(
+    deps,
+    conversationKey(2, ctx.userId, groupId),
+    audience,
+    CommandId.GROUP_MEMBER_CHANGED_NOTIFY,
+    body,
+    ctx.receivedAtMs,
+  );
+}
+
+async function existingUsers(deps: LogicDeps, ids: number[]): Promise<number[]> {
+  if (!ids.length) return [];
+  const users = await deps.store.users.findMany(ids);
+  const found = new Set(users.map((u) => u.userId));
+  const missing = ids.filter((id) => !found.has(id));
+  if (missing.length) refuse('IM_ERR_NOT_FOUND', `users do not exist: ${missing.slice(0, 10).join(', ')}`);
+  return ids;
+}
+
+const handleCreate: Handler = async (deps, ctx) => {
+  const req = decodeBody(CIM.Group.CIMGroupCreateReq, ctx.req.body, 'CIMGroupCreateReq');
+  try {
+    const name = req.groupName.trim();
+    if (!name || name.length > MAX_NAME)
+      refuse('IM_ERR_INVALID_ARGUMENT', `group_name must be 1-${MAX_NAME} characters`);
+    const invited = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter((id) => id !== ctx.userId);
+    if (invited.length + 1 > MAX_GROUP_MEMBERS)
+      refuse('IM_ERR_INVALID_ARGUMENT', `a group has at most ${MAX_GROUP_MEMBERS} members`);
+    await existingUsers(deps, invited);
+    const members = [ctx.userId, ...invited];
+    const group = await deps.store.groups.create({ name, ownerUserId: ctx.userId }, members);
+    const attach = await notify(
+      deps,
+      ctx,
+      group,
+      Notification.MSG_NOTIFICATION_GROUP_CREATE,
+      invited,
+      members,
+      members,
+    );
+    const rsp = CIM.Group.CIMGroupCreateRsp.encode({
+      userId: ctx.userId,
+      resultCode: OK,
+      groupInfo: toGroupInfo(group),
+      memberIdList: members,
+      attachNotificationMsg: attach,
+    }).finish();
+    await ctx.reply(CommandId.GROUP_CREATE_DEFAULT_RSP, rsp);
+  } catch (err) {
+    const rsp = CIM.Group.CIMGroupCreateRsp.encode({
+      userId: ctx.userId,
+      resultCode: resultOf(err),
+    }).finish();
+    await ctx.reply(CommandId.GROUP_CREATE_DEFAULT_RSP, rsp);
+  }
+};
+
+/** Response shape shared by disband, exit, invite and kick (fields 1, 2, 3 and 10). */
+interface ChangeRspType {
+  encode(m: { userId: number; groupId: number; resultCode: number; attachNotificationMsg?: Uint8Array }): {
+    finish(): Uint8Array;
+  };
+}
+
+/**
+ * Runs a membership change and answers it: result 200 with the notification it stored, or the
+ * refusal's error number. Anything that is not a refusal propagates (the request is retried).
+ */
+async function answerChange(
+  ctx: RequestContext,
+  rspCmd: number,
+  rspType: ChangeRspType,
+  groupId: number,
+  change: () => Promise<Uint8Array>,
+): Promise<void> {
+  let resultCode = OK;
+  let attach: Uint8Array | undefined;
+  try {
+    attach = await change();
+  } catch (err) {
+    resultCode = resultOf(err);
+  }
+  await ctx.reply(
+    rspCmd,
+    rspType.encode({ userId: ctx.userId, groupId, resultCode, attachNotificationMsg: attach }).finish(),
+  );
+}
+
+const handleDisband: Handler = async (deps, ctx) => {
+  const req = decodeBody(CIM.Group.CIMGroupDisbandingReq, ctx.req.body, 'CIMGroupDisbandingReq');
+  const groupId = toId(req.groupId, 'group_id');
+  await answerChange(
+    ctx,
+    CommandId.GROUP_DISBINGDING_RSP,
+    CIM.Group.CIMGroupDisbandingRsp,
+    groupId,
+    async () => {
+      const group = await activeGroup(deps, groupId);
+      if (group.ownerUserId !== ctx.userId) refuse('IM_ERR_FORBIDDEN', 'only the owner may disband a group');
+      const members = await deps.store.groups.members(groupId);
+      const attach = await notify(
+        deps,
+        ctx,
+        group,
+        Notification.MSG_NOTIFICATION_GROUP_DISMISS,
+        [],
+        members,
+        members,
+      );
+      await deps.store.groups.disband(groupId);
+      return attach;
+    },
+  );
+};
+
+const handleExit: Handler = async (deps, ctx) => {
+  const req = decodeBody(CIM.Group.CIMGroupExitReq, ctx.req.body, 'CIMGroupExitReq');
+  const groupId = toId(req.groupId, 'group_id');
+  await answerChange(ctx, CommandId.GROUP_EXIT_RSP, CIM.Group.CIMGroupExitRsp, groupId, async () => {
+    const group = await activeGroup(deps, groupId);
+    if (group.ownerUserId === ctx.userId)
+      refuse('IM_ERR_FORBIDDEN', 'the owner cannot exit; disband the group instead');
+    const members = await deps.store.groups.members(groupId);
+    if (!members.includes(ctx.userId)) refuse('IM_ERR_FORBIDDEN', 'not a member of this group');
+    const attach = await notify(
+      deps,
+      ctx,
+      group,
+      Notification.MSG_NOTIFICATION_GROUP_LEAVE,
+      [ctx.userId],
+      members,
+      members,
+    );
+    await deps.store.groups.removeMembers(groupId, [ctx.userId]);
+    await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_DEL, [ctx.userId], members);
+    return attach;
+  });
+};
+
+const handleList: Handler = async (deps, ctx) => {
+  const groups = await deps.store.groups.listForUser(ctx.userId);
+  const rsp = CIM.Group.CIMGroupListRsp.encode({
+    userId: ctx.userId,
+    groupVersionList: groups.map((g) => ({ groupId: g.groupId, groupVersion: g.version })),
+  }).finish();
+  await ctx.reply(CommandId.GROUP_LIST_RSP, rsp);
+};
+
+/** Returns the groups whose version is newer than the one the client holds (0 = always). */
+const handleInfo: Handler = async (deps, ctx) => {
+  const req = decodeBody(CIM.Group.CIMGroupInfoReq, ctx.req.body, 'CIMGroupInfoReq');
+  const known = new Map<number, number>();
+  for (const v of req.groupVersionList.slice(0, 500))
+    known.set(toId(v.groupId ?? 0, 'group_id'), v.groupVersion ?? 0);
+  const mine = new Set((await deps.store.groups.listForUser(ctx.userId)).map((g) => g.groupId));
+  const groups = await deps.store.groups.getMany([...known.keys()].filter((id) => mine.has(id)));
+  const rsp = CIM.Group.CIMGroupInfoRsp.encode({
+    userId: ctx.userId,
+    resultCode: OK,
+    groupInfoList: groups
+      .filter((g) => g.version > (known.get(g.groupId) ?? 0) || !known.get(g.groupId))
+      .map(toGroupInfo),
+  }).finish();
+  await ctx.reply(CommandId.GROUP_INFO_RSP, rsp);
+};
+
+const handleInvite: Handler = async (deps, ctx) => {
+  const req = decodeBody(CIM.Group.CIMGroupInviteMemberReq, ctx.req.body, 'CIMGroupInviteMemberReq');
+  const groupId = toId(req.groupId, 'group_id');
+  await answerChange(
+    ctx,
+    CommandId.GROUP_INVITE_MEMBER_RSP,
+    CIM.Group.CIMGroupInviteMemberRsp,
+    groupId,
+    async () => {
+      const group = await activeGroup(deps, groupId);
+      const members = await deps.store.groups.members(groupId);
+      if (!members.includes(ctx.userId)) refuse('IM_ERR_FORBIDDEN', 'only members may invite');
+      const current = new Set(members);
+      const invited = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter(
+        (id) => !current.has(id),
+      );
+      if (!invited.length)
+        refuse('IM_ERR_INVALID_ARGUMENT', 'nobody to invite: everyone listed is already a member');
+      if (members.length + invited.length > MAX_GROUP_MEMBERS)
+        refuse('IM_ERR_INVALID_ARGUMENT', `a group has at most ${MAX_GROUP_MEMBERS} members`);
+      await existingUsers(deps, invited);
+      await deps.store.groups.addMembers(groupId, invited);
+      const all = [...members, ...invited];
+      const attach = await notify(
+        deps,
+        ctx,
+        group,
+        Notification.MSG_NOTIFICATION_GROUP_BE_INVITE,
+        invited,
+        all,
+        all,
+      );
+      await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_ADD, invited, all);
+      return attach;
+    },
+  );
+};
+
+// The original server answered 0x0512 here; mqim uses 0x0514 as the command table says.
+const handleKick: Handler = async (deps, ctx) => {
+  const req = decodeBody(CIM.Group.CIMGroupKickOutMemberReq, ctx.req.body, 'CIMGroupKickOutMemberReq');
+  const groupId = toId(req.groupId, 'group_id');
+  await answerChange(
+    ctx,
+    CommandId.GROUP_KICK_OUT_MEMBER_RSP,
+    CIM.Group.CIMGroupKickOutMemberRsp,
+    groupId,
+    async () => {
+      const group = await activeGroup(deps, groupId);
+      if (group.ownerUserId !== ctx.userId) refuse('IM_ERR_FORBIDDEN', 'only the owner may remove members');
+      const members = await deps.store.groups.members(groupId);
+      const current = new Set(members);
+      const kicked = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter(
+        (id) => id !== ctx.userId && current.has(id),
+      );
+      if (!kicked.length)
+        refuse('IM_ERR_INVALID_ARGUMENT', 'nobody to remove: list members other than yourself');
+      const attach = await notify(
+        deps,
+        ctx,
+        group,
+        Notification.MSG_NOTIFICATION_GROUP_KICK,
+        kicked,
+        members,
+        members,
+      );
+      await deps.store.groups.removeMembers(groupId, kicked);
+      await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_DEL, kicked, members);
+      return attach;
+    },
+  );
+};
+
+const handleMembers: Handler = async (deps, ctx) => {
+  const req = decodeBody(CIM.Group.CIMGroupMemberListReq, ctx.req.body, 'CIMGroupMemberListReq');
+  const groupId = toId(req.groupId, 'group_id');
+  const group = await deps.store.groups.get(groupId);
+  const members = group && group.status === 'active' ? await deps.store.groups.members(groupId) : [];
+  // Strangers learn nothing about who is in a group.
+  const visible = members.includes(ctx.userId) ? members : [];
+  await ctx.reply(
+    CommandId.GROUP_LIST_MEMBER_RSP,
+    CIM.Group.CIMGroupMemberListRsp.encode({ userId: ctx.userId, groupId, memberIdList: visible }).finish(),
+  );
+};
+
+export const groupHandlers: [number, Handler][] = [
+  [CommandId.GROUP_CREATE_DEFAULT_REQ, handleCreate],
+  [CommandId.GROUP_DISBINGDING_REQ, handleDisband],
+  [CommandId.GROUP_EXIT_REQ, handleExit],
+  [CommandId.GROUP_LIST_REQ, handleList],
+  [CommandId.GROUP_INFO_REQ, handleInfo],
+  [CommandId.GROUP_INVITE_MEMBER_REQ, handleInvite],
+  [CommandId.GROUP_KICK_OUT_MEMBER_REQ, handleKick],
+  [CommandId.GROUP_LIST_MEMBER_REQ, handleMembers],
+];

@@ -1,0 +1,2 @@
+export { Logic } from './logic';
+export type { LogicOptions } from './logic-deps';

@@ -1,0 +1,30 @@
+import type { MessageBus } from '@mqim/bus';
+import type { Cache } from '@mqim/cache';
+import type { Logger } from '@mqim/config';
+import type { MqimMetrics } from '@mqim/metrics';
+import type { MqNames } from '@mqim/protocol';
+import type { Store } from '@mqim/store';
+import type { GateReplier } from './gate.replier';
+import type { KnownUsers } from './known-users';
+
+export interface LogicOptions {
+  topicPrefix: string;
+  historyLimitMax: number;
+  maxMsgDataBytes: number;
+  loginPolicy: 'many' | 'per-type' | 'single';
+  /** @default 32 */
+  concurrency?: number;
+}
+
+/** Everything a handler may touch. Handlers are plain functions of (deps, request). */
+export interface LogicDeps {
+  bus: MessageBus;
+  store: Store;
+  cache: Cache;
+  metrics: MqimMetrics;
+  logger: Logger;
+  names: MqNames;
+  replier: GateReplier;
+  knownUsers: KnownUsers;
+  options: LogicOptions;
+}

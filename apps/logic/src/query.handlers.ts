@@ -1,0 +1,99 @@
+import { CIM, CommandId, MqimError, toId } from '@mqim/protocol';
+import { decodeBody } from './decode';
+import type { LogicDeps } from './logic-deps';
+import { toContactSession, toMsgInfo, toUserInfo } from './mappers';
+import type { RequestContext } from './request-context';
+
+/** Reads answer about the logged-in user only; user ids in request bodies are ignored (invariant 6). */
+
+function sessionArgs(type: number, sessionId: unknown): { type: 1 | 2; sessionId: number } {
+  if (type !== 1 && type !== 2)
+    throw new MqimError('IM_ERR_INVALID_ARGUMENT', 'session_type must be 1 (single) or 2 (group)');
+  return { type, sessionId: toId(sessionId as number, 'session_id') };
+}
+
+/** 0x0201: every session of the user, newest first, with its newest message and unread count. */
+export async function handleRecentSessions(deps: LogicDeps, ctx: RequestContext): Promise<void> {
+  const req = decodeBody(CIM.List.CIMRecentContactSessionReq, ctx.req.body, 'CIMRecentContactSessionReq');
+  const sessions = await deps.store.sessions.recent(ctx.userId, {
+    updatedSince: req.latestUpdateTime || undefined,
+  });
+  const unread = sessions.reduce((sum, s) => sum + s.unreadCnt, 0);
+  const rsp = CIM.List.CIMRecentContactSessionRsp.encode({
+    userId: ctx.userId,
+    unreadCounts: unread,
+    contactSessionList: sessions.map(toContactSession),
+  }).finish();
+  await ctx.reply(CommandId.LIST_RECENT_CONTACT_SESSION_RSP, rsp);
+}
+
+/** 0x0205: a page of history strictly older than end_msg_id (0 = newest), ascending. */
+export async function handleHistory(deps: LogicDeps, ctx: RequestContext): Promise<void> {
+  const req = decodeBody(CIM.List.CIMGetMsgListReq, ctx.req.body, 'CIMGetMsgListReq');
+  const { type, sessionId } = sessionArgs(req.sessionType, req.sessionId);
+  const endMsgId = toId(req.endMsgId, 'end_msg_id');
+  const limit = Math.max(1, Math.min(req.limitCount || 20, deps.options.historyLimitMax));
+  await assertCanRead(deps, ctx.userId, type, sessionId);
+  const msgs = await deps.store.messages.history(ctx.userId, type, sessionId, {
+    beforeMsgId: endMsgId || undefined,
+    limit,
+  });
+  const rsp = CIM.List.CIMGetMsgListRsp.encode({
+    userId: ctx.userId,
+    sessionType: type,
+    sessionId,
+    endMsgId,
+    msgList: msgs.map(toMsgInfo),
+  }).finish();
+  await ctx.reply(CommandId.LIST_MSG_RSP, rsp);
+}
+
+/** 0x0305: the newest message's client id (a string, as CIMContactSessionInfo.msg_id). */
+export async function handleLatestMsgId(deps: LogicDeps, ctx: RequestContext): Promise<void> {
+  const req = decodeBody(CIM.Message.CIMGetLatestMsgIdReq, ctx.req.body, 'CIMGetLatestMsgIdReq');
+  const { type, sessionId } = sessionArgs(req.sessionType, req.sessionId);
+  const latest = await deps.store.messages.latest(ctx.userId, type, sessionId);
+  const rsp = CIM.Message.CIMGetLatestMsgIdRsp.encode({
+    userId: ctx.userId,
+    sessionType: type,
+    sessionId,
+    latestMsgId: latest?.clientMsgId ?? '',
+  }).finish();
+  await ctx.reply(CommandId.MSG_GET_LATEST_MSG_ID_RSP, rsp);
+}
+
+/** 0x0307: messages of one session by their client ids (at most 100 per request). */
+export async function handleMsgsById(deps: LogicDeps, ctx: RequestContext): Promise<void> {
+  const req = decodeBody(CIM.Message.CIMGetMsgByIdReq, ctx.req.body, 'CIMGetMsgByIdReq');
+  const { type, sessionId } = sessionArgs(req.sessionType, req.sessionId);
+  const ids = req.msgIdList.slice(0, 100);
+  const msgs = ids.length ? await deps.store.messages.findByClientIds(ctx.userId, type, sessionId, ids) : [];
+  const rsp = CIM.Message.CIMGetMsgByIdRsp.encode({
+    userId: ctx.userId,
+    sessionType: type,
+    sessionId,
+    msgList: msgs.map(toMsgInfo),
+  }).finish();
+  await ctx.reply(CommandId.MSG_GET_BY_MSG_ID_RSP, rsp);
+}
+
+/**
+ * 0x0601: CoffeeChat has no friend graph; its server lists the registered users. mqim does the
+ * same, capped, without the caller.
+ */
+export async function handleFriendList(deps: LogicDeps, ctx: RequestContext): Promise<void> {
+  const users = await deps.store.users.list({ limit: 500 });
+  const rsp = CIM.Friend.CIMFriendQueryUserListRsp.encode({
+    userId: ctx.userId,
+    userInfoList: users.filter((u) => u.userId !== ctx.userId).map(toUserInfo),
+  }).finish();
+  await ctx.reply(CommandId.FRIEND_QUERY_USER_LIST_RSP, rsp);
+}
+
+async function assertCanRead(deps: LogicDeps, userId: number, type: 1 | 2, sessionId: number): Promise<void> {
+  // Group timelines hold rows only for members, so a stranger reads nothing; saying so is clearer.
+  if (type === 2 && !(await deps.store.groups.isMember(sessionId, userId))) {
+    const group = await deps.store.groups.get(sessionId);
+    if (!group) throw new MqimError('IM_ERR_NOT_FOUND', `group ${sessionId} does not exist`);
+  }
+}

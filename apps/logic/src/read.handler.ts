@@ -1,0 +1,50 @@
+import { CIM, CommandId, MqimError, conversationKey, mqim, toId } from '@mqim/protocol';
+import { decodeBody } from './decode';
+import type { LogicDeps } from './logic-deps';
+import type { RequestContext } from './request-context';
+
+/**
+ * 0x0303: the reader's unread count for the session is cleared (durably), then 0x0304 goes to
+ * the peer (single chat) or to the author of the message read up to (group — telling all 5,000
+ * members about every read would be a storm), and to the reader's other devices.
+ */
+export async function handleReadAck(deps: LogicDeps, ctx: RequestContext): Promise<void> {
+  const req = decodeBody(CIM.Message.CIMMsgDataReadAck, ctx.req.body, 'CIMMsgDataReadAck');
+  const sessionId = toId(req.sessionId, 'session_id');
+  const msgId = toId(req.msgId, 'msg_id');
+  const type = req.sessionType as number;
+  if (type !== 1 && type !== 2) throw new MqimError('IM_ERR_INVALID_ARGUMENT', 'session_type must be 1 or 2');
+  if (type === 2 && !(await deps.store.groups.isMember(sessionId, ctx.userId)))
+    throw new MqimError('IM_ERR_FORBIDDEN', 'not a member of this group');
+  await deps.store.sessions.markRead(ctx.userId, type, sessionId, msgId);
+
+  const notify = CIM.Message.CIMMsgDataReadNotify.encode({
+    userId: ctx.userId,
+    sessionId,
+    msgId,
+    sessionType: type,
+  }).finish();
+  const users = new Set<number>([ctx.userId]);
+  if (type === 1) users.add(sessionId);
+  else if (msgId > 0) {
+    const [read] = await deps.store.messages.history(ctx.userId, type, sessionId, {
+      beforeMsgId: msgId + 1,
+      limit: 1,
+    });
+    if (read && read.serverMsgId === msgId && read.fromUserId !== ctx.userId) users.add(read.fromUserId);
+  }
+  const intent = mqim.v1.DeliveryIntent.encode({
+    userIds: [...users],
+    cmd: CommandId.MSG_READ_NOTIFY,
+    body: notify,
+    excludeGateId: ctx.gateId,
+    excludeConnId: ctx.connId,
+    originAtMs: ctx.receivedAtMs,
+  }).finish();
+  await deps.bus.publish({
+    topic: deps.names.deliver,
+    body: intent,
+    messageGroup: conversationKey(type, ctx.userId, sessionId),
+    tag: 'read',
+  });
+}

@@ -1,0 +1,40 @@
+import type { mqim } from '@mqim/protocol';
+import { CommandId, CIM, longToNumber, toErrorNotify } from '@mqim/protocol';
+import type { GateReplier } from './gate.replier';
+
+/** One upstream request being handled: who asked, where to answer. */
+export class RequestContext {
+  constructor(
+    readonly req: mqim.v1.UpstreamRequest,
+    readonly userId: number,
+    private readonly replier: GateReplier,
+  ) {}
+
+  get gateId(): string {
+    return this.req.gateId;
+  }
+  get connId(): string {
+    return this.req.connId;
+  }
+  get seq(): number {
+    return this.req.seq;
+  }
+  get receivedAtMs(): number {
+    return longToNumber(this.req.receivedAtMs);
+  }
+
+  /** A response to the requesting connection, echoing its seq. */
+  reply(cmd: number, body: Uint8Array): Promise<void> {
+    return this.replier.send(this.gateId, [{ connId: this.connId, cmd, seq: this.seq, body }]);
+  }
+
+  /** A refusal the client can read: MqimErrorNotify naming the request it refuses. */
+  replyError(err: unknown): Promise<void> {
+    const body = CIM.Ext.MqimErrorNotify.encode(
+      toErrorNotify(err, { cmd: this.req.cmd, seq: this.req.seq }),
+    ).finish();
+    return this.replier.send(this.gateId, [
+      { connId: this.connId, cmd: CommandId.ERROR_NOTIFY, seq: 0, body },
+    ]);
+  }
+}

@@ -1,0 +1,124 @@
+import pino from 'pino';
+import { MemoryBus, type ReceivedMessage } from '@mqim/bus';
+import { MemoryCache } from '@mqim/cache';
+import { MqimMetrics } from '@mqim/metrics';
+import { CIM, CommandId, MqNames, mqim } from '@mqim/protocol';
+import { createSqliteStore, type NewMessage, type Store } from '@mqim/store';
+import { waitFor } from '@mqim/testing';
+import { Logic } from './logic';
+
+/**
+ * Regression tests for the order of effects in a send (DESIGN invariants 1 and 2): the sender's
+ * ack is published only after the message is stored, a failed store publishes nothing and leaves
+ * the request unacked so it comes back, and the retry stores once and acks with one id.
+ */
+describe('logic - send acks only after the message is stored', () => {
+  const names = new MqNames('order');
+  let bus: MemoryBus;
+  let store: Store;
+  let logic: Logic;
+  const gateFrames: { cmd: number; body: Uint8Array; at: number }[] = [];
+  let saveGate: { failNext: boolean; hold?: Promise<void>; savedAt: number[] };
+
+  beforeEach(async () => {
+    bus = new MemoryBus({ retryDelayMs: 20, logger: pino({ level: 'silent' }) });
+    const real = await createSqliteStore({ filename: ':memory:' });
+    saveGate = { failNext: false, savedAt: [] };
+    // The store as logic sees it, with a save that can be held or made to fail once.
+    const messages = Object.create(real.messages) as Store['messages'];
+    messages.save = async (m: NewMessage, owners: readonly number[]) => {
+      await saveGate.hold;
+      if (saveGate.failNext) {
+        saveGate.failNext = false;
+        throw Object.assign(new Error('database went away'), { code: 'IM_ERR_STORE_UNAVAILABLE' });
+      }
+      const r = await real.messages.save(m, owners);
+      saveGate.savedAt.push(Date.now());
+      return r;
+    };
+    store = Object.assign(Object.create(real) as Store, {
+      messages,
+      users: real.users,
+      groups: real.groups,
+      sessions: real.sessions,
+    });
+    await real.users.create({ userId: 1, nickName: 'a' });
+    await real.users.create({ userId: 2, nickName: 'b' });
+    await bus.ensureTopics([...names.sharedTopics(), names.gateTopic('g1')]);
+    await bus.ensureGroups([...names.sharedGroups(), names.gateGroupSpec('g1')]);
+    await bus.subscribe(
+      { topic: names.gate('g1'), group: names.gateGroup('g1') },
+      async (m: ReceivedMessage) => {
+        for (const c of mqim.v1.GateBatch.decode(m.body).commands)
+          gateFrames.push({ cmd: c.cmd ?? 0, body: c.body ?? new Uint8Array(0), at: Date.now() });
+      },
+    );
+    logic = new Logic(
+      { topicPrefix: 'order', historyLimitMax: 100, maxMsgDataBytes: 1024, loginPolicy: 'many' },
+      {
+        bus,
+        store,
+        cache: new MemoryCache(),
+        metrics: new MqimMetrics({ defaultMetrics: false }),
+        logger: pino({ level: 'silent' }),
+      },
+    );
+    await logic.start();
+    gateFrames.length = 0;
+  });
+
+  afterEach(async () => {
+    await logic.stop();
+    await bus.close();
+  });
+
+  const publishSend = (clientMsgId: string) =>
+    bus.publish({
+      topic: names.upstream,
+      messageGroup: 's:1:2',
+      body: mqim.v1.UpstreamRequest.encode({
+        gateId: 'g1',
+        connId: 'c1',
+        userId: 1,
+        cmd: CommandId.MSG_DATA,
+        seq: 5,
+        body: CIM.Message.CIMMsgData.encode({
+          fromUserId: 1,
+          toSessionId: 2,
+          clientMsgId,
+          msgType: 1,
+          sessionType: 1,
+          msgData: Buffer.from('x'),
+        }).finish(),
+        receivedAtMs: Date.now(),
+      }).finish(),
+    });
+
+  const acks = () =>
+    gateFrames
+      .filter((f) => f.cmd === CommandId.MSG_DATA_ACK)
+      .map((f) => CIM.Message.CIMMsgDataAck.decode(f.body));
+
+  it('ordering - no ack is published while the store has not committed', async () => {
+    let release!: () => void;
+    saveGate.hold = new Promise<void>((r) => (release = r));
+    await publishSend('held-1');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(acks()).toHaveLength(0);
+    release();
+    await waitFor(() => acks().length === 1, { timeoutMs: 2000 });
+    const ackAt = gateFrames.find((f) => f.cmd === CommandId.MSG_DATA_ACK)!.at;
+    expect(ackAt).toBeGreaterThanOrEqual(saveGate.savedAt[0]);
+  });
+
+  it('ordering - a failed store publishes nothing; the redelivered request stores once and acks once', async () => {
+    saveGate.failNext = true;
+    await publishSend('retry-1');
+    await waitFor(() => acks().length === 1, { timeoutMs: 3000, message: 'the request was not retried' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(acks()).toHaveLength(1);
+    expect(acks()[0]).toMatchObject({ clientMsgId: 'retry-1', resCode: CIM.Def.CIMResCode.RES_CODE_OK });
+    const history = await store.messages.history(1, 1, 2, { limit: 10 });
+    expect(history.map((m) => m.clientMsgId)).toEqual(['retry-1']);
+  });
+});

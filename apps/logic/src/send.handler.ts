@@ -1,0 +1,185 @@
+import { CIM, CommandId, MqimError, conversationKey, mqim, toId } from '@mqim/protocol';
+import type { MessageRecord, SessionType } from '@mqim/store';
+import { decodeBody } from './decode';
+import type { LogicDeps } from './logic-deps';
+import type { RequestContext } from './request-context';
+
+const CLIENT_MSG_ID = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * 0x0301 C->S. Order of effects (DESIGN invariants 1-3): validate -> dedupe by client_msg_id ->
+ * next server_msg_id -> persist (one transaction) -> ack the sender and publish deliveries. The MQ
+ * message is acked only after all of that, so a crash anywhere replays the request; the replay
+ * finds the stored row and re-acks/re-delivers with the same server_msg_id.
+ */
+export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<void> {
+  const msg = decodeBody(CIM.Message.CIMMsgData, ctx.req.body, 'CIMMsgData');
+  const userId = ctx.userId;
+  const toSessionId = toId(msg.toSessionId, 'to_session_id');
+  const fromUserId = toId(msg.fromUserId, 'from_user_id');
+  const sessionType = msg.sessionType as number as SessionType;
+
+  const refuse = (code: 'IM_ERR_FORBIDDEN' | 'IM_ERR_INVALID_ARGUMENT' | 'IM_ERR_NOT_FOUND', text: string) =>
+    refuseSend(deps, ctx, msg, toSessionId, new MqimError(code, text));
+
+  // The sender is the logged-in user; a body naming someone else is forged (invariant 6).
+  if (fromUserId !== 0 && fromUserId !== userId)
+    return refuse('IM_ERR_FORBIDDEN', 'from_user_id is not the logged-in user');
+  if (!CLIENT_MSG_ID.test(msg.clientMsgId))
+    return refuse('IM_ERR_INVALID_ARGUMENT', 'client_msg_id must be 1-64 printable ASCII characters');
+  if (msg.msgData.length > deps.options.maxMsgDataBytes)
+    return refuse('IM_ERR_INVALID_ARGUMENT', 'msg_data too large');
+
+  let owners: number[];
+  let recipients: number[];
+  if (sessionType === CIM.Def.CIMSessionType.SESSION_TYPE_SINGLE) {
+    if (toSessionId === userId) return refuse('IM_ERR_INVALID_ARGUMENT', 'cannot send a message to oneself');
+    if (toSessionId === 0 || !(await deps.knownUsers.exists(toSessionId)))
+      return refuse('IM_ERR_NOT_FOUND', `user ${toSessionId} does not exist`);
+    owners = [userId, toSessionId];
+    recipients = [toSessionId];
+  } else if (sessionType === CIM.Def.CIMSessionType.SESSION_TYPE_GROUP) {
+    const group = await deps.store.groups.get(toSessionId);
+    if (!group || group.status !== 'active')
+      return refuse('IM_ERR_NOT_FOUND', `group ${toSessionId} does not exist`);
+    const members = await deps.store.groups.members(toSessionId);
+    if (!members.includes(userId)) return refuse('IM_ERR_FORBIDDEN', 'only members may send to a group');
+    owners = members;
+    recipients = members.filter((m) => m !== userId);
+  } else {
+    return refuse('IM_ERR_INVALID_ARGUMENT', `session_type ${sessionType} is not 1 (single) or 2 (group)`);
+  }
+
+  let stored = await deps.store.messages.findSent(userId, msg.clientMsgId);
+  if (!stored) {
+    const convKey = conversationKey(sessionType, userId, toSessionId);
+    const conv =
+      sessionType === 2
+        ? { type: 2 as const, groupId: toSessionId }
+        : { type: 1 as const, a: userId, b: toSessionId };
+    const serverMsgId = await deps.cache.sequences.next(convKey, () =>
+      deps.store.messages.maxServerMsgId(conv),
+    );
+    const record: MessageRecord = {
+      serverMsgId,
+      clientMsgId: msg.clientMsgId,
+      fromUserId: userId,
+      sessionType,
+      toSessionId,
+      msgType: msg.msgType,
+      msgData: msg.msgData,
+      attach: '',
+      senderClientType: ctx.req.clientType,
+      msgStatus: 0,
+      createTime: Math.floor(Date.now() / 1000),
+    };
+    const result = await deps.store.messages.save(record, owners);
+    if (result === 'duplicate') {
+      stored = await deps.store.messages.findSent(userId, msg.clientMsgId);
+      if (!stored) throw new Error('duplicate send vanished');
+    } else {
+      stored = record;
+      deps.metrics.messagesStored.inc({ session_type: sessionType === 2 ? 'group' : 'single' });
+    }
+  }
+  await deliver(deps, ctx, stored, msg.fromNickName, recipients);
+}
+
+/** Ack the sender, fan out to recipients and the sender's other devices, feed the tap. */
+async function deliver(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  m: MessageRecord,
+  nick: string,
+  recipients: number[],
+): Promise<void> {
+  const ack = CIM.Message.CIMMsgDataAck.encode({
+    fromUserId: m.fromUserId,
+    toSessionId: m.toSessionId,
+    clientMsgId: m.clientMsgId,
+    serverMsgId: m.serverMsgId,
+    resCode: CIM.Def.CIMResCode.RES_CODE_OK,
+    sessionType: m.sessionType,
+    createTime: m.createTime,
+  }).finish();
+  const data = CIM.Message.CIMMsgData.encode({
+    fromUserId: m.fromUserId,
+    fromNickName: nick,
+    toSessionId: m.toSessionId,
+    clientMsgId: m.clientMsgId,
+    serverMsgId: m.serverMsgId,
+    createTime: m.createTime,
+    msgType: m.msgType,
+    sessionType: m.sessionType,
+    msgData: m.msgData,
+  }).finish();
+  const convKey = conversationKey(m.sessionType, m.fromUserId, m.toSessionId);
+  const intent = mqim.v1.DeliveryIntent.encode({
+    userIds: [...recipients, m.fromUserId],
+    cmd: CommandId.MSG_DATA,
+    body: data,
+    excludeGateId: ctx.gateId,
+    excludeConnId: ctx.connId,
+    originAtMs: ctx.receivedAtMs,
+    push: {
+      sessionType: m.sessionType,
+      serverMsgId: m.serverMsgId,
+      fromUserId: m.fromUserId,
+      fromNickName: nick,
+      msgType: m.msgType,
+      sessionId: m.sessionType === 2 ? m.toSessionId : m.fromUserId,
+      preview:
+        m.msgType === CIM.Def.CIMMsgType.MSG_TYPE_TEXT
+          ? Buffer.from(m.msgData).toString('utf8').slice(0, 80)
+          : '',
+    },
+  }).finish();
+  const tap = mqim.v1.PersistedMessage.encode({
+    serverMsgId: m.serverMsgId,
+    clientMsgId: m.clientMsgId,
+    fromUserId: m.fromUserId,
+    sessionType: m.sessionType,
+    toSessionId: m.toSessionId,
+    msgType: m.msgType,
+    createTime: m.createTime,
+    msgDataSize: m.msgData.length,
+    recipientCount: recipients.length,
+    senderClientType: m.senderClientType,
+    persistedAtMs: Date.now(),
+  }).finish();
+  await Promise.all([
+    ctx.reply(CommandId.MSG_DATA_ACK, ack),
+    deps.bus.publish({
+      topic: deps.names.deliver,
+      body: intent,
+      messageGroup: convKey,
+      tag: 'msg',
+      keys: [m.clientMsgId],
+    }),
+    deps.bus.publish({
+      topic: deps.names.persisted,
+      body: tap,
+      tag: m.sessionType === 2 ? 'group' : 'single',
+    }),
+  ]);
+}
+
+async function refuseSend(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  msg: CIM.Message.CIMMsgData,
+  toSessionId: number,
+  err: MqimError,
+): Promise<void> {
+  deps.metrics.errors.inc({ code: err.code });
+  const ack = CIM.Message.CIMMsgDataAck.encode({
+    fromUserId: ctx.userId,
+    toSessionId,
+    clientMsgId: msg.clientMsgId,
+    serverMsgId: 0,
+    resCode: CIM.Def.CIMResCode.RES_CODE_UNKNOWN,
+    sessionType: msg.sessionType,
+    createTime: Math.floor(Date.now() / 1000),
+  }).finish();
+  await Promise.all([ctx.reply(CommandId.MSG_DATA_ACK, ack), ctx.replyError(err)]);
+}

@@ -1,0 +1,338 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { mqimSchema, readConfig } from '@mqim/config';
+import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
+import { createImClient, passwordMd5, type ImClient, type ImMessage, type KickOutNotice } from '@mqim/sdk';
+import { createConnection } from 'mysql2/promise';
+import { describeInfra, probeMysql, probeRedis, probeRocketMq, uniqueName, waitFor } from '@mqim/testing';
+import { startStandalone, type Standalone } from './standalone';
+
+const NOTIFICATION = 9;
+
+/** The adapters a run uses: embedded, or the real engines with names no other run shares. */
+type Adapters = () => Promise<Record<string, string>>;
+
+const embedded: Adapters = async () => ({});
+
+const mysqlBase = probeMysql().uri.replace(/\/$/, '');
+const databases: string[] = [];
+const real: Adapters = async () => {
+  const name = uniqueName('e2e');
+  const conn = await createConnection({ uri: mysqlBase });
+  await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+  await conn.end();
+  databases.push(name);
+  return {
+    MQIM_BUS: 'rocketmq',
+    MQIM_STORE: 'mysql',
+    MQIM_CACHE: 'redis',
+    MQIM_MYSQL_URI: `${mysqlBase}/${name}`,
+    MQIM_REDIS_PREFIX: `${name}:`,
+    MQIM_TOPIC_PREFIX: name.replace(/_/g, '-'),
+  };
+};
+
+afterAll(async () => {
+  if (!databases.length) return;
+  const conn = await createConnection({ uri: mysqlBase });
+  for (const db of databases.splice(0)) await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
+  await conn.end();
+});
+
+let adapters: Adapters = embedded;
+
+async function boot(dir: string, env: Record<string, string>): Promise<Standalone> {
+  const config = readConfig(mqimSchema, {
+    ...(await adapters()),
+    MQIM_DATA_DIR: dir,
+    MQIM_GATE_HOST: '127.0.0.1',
+    MQIM_API_HOST: '127.0.0.1',
+    MQIM_GATE_TCP_PORT: '0',
+    MQIM_GATE_WS_PORT: '0',
+    MQIM_API_PORT: '0',
+    MQIM_API_KEY: 'k-groups-0123456789',
+    ...env,
+  });
+  return startStandalone(config, pino({ level: 'warn' }));
+}
+
+async function users(s: Standalone, names: string[]): Promise<Record<string, number>> {
+  const ids: Record<string, number> = {};
+  for (const name of names) {
+    await s.api.inject({
+      method: 'POST',
+      url: '/user/register',
+      payload: { userName: name, userNickName: name, userPwd: passwordMd5('pw') },
+    });
+    ids[name] = (await s.store.users.findByName(name))!.userId;
+  }
+  return ids;
+}
+
+function suite(label: string, use: Adapters): void {
+  beforeAll(() => {
+    adapters = use;
+  });
+
+  describe(`groups - write diffusion, permissions and notifications (${label})`, () => {
+    let dir: string;
+    let s: Standalone;
+    let ids: Record<string, number>;
+    const open: ImClient[] = [];
+    const login = async (name: string, ws = false): Promise<ImClient> => {
+      const c = createImClient({
+        url: ws ? `ws://127.0.0.1:${s.ports.ws}/ws` : `tcp://127.0.0.1:${s.ports.tcp}`,
+        requestTimeoutMs: 5000,
+      });
+      open.push(c);
+      await c.connect();
+      await c.loginWithPassword(name, 'pw');
+      return c;
+    };
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'mqim-groups-'));
+      s = await boot(dir, {});
+      ids = await users(s, ['owner', 'ann', 'ben', 'cid', 'dan']);
+    });
+    afterAll(async () => {
+      await Promise.all(open.map((c) => c.close()));
+      await s?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('groups - create, message online and offline members, refusals, invite, kick, exit, disband', async () => {
+      const owner = await login('owner');
+      const ann = await login('ann', true);
+      const annBox: ImMessage[] = [];
+      ann.on('message', (m) => annBox.push(m));
+      const changes: number[][] = [];
+      ann.on('groupMemberChanged', (n) => changes.push(n.changes.map((c) => c.userId)));
+
+      const created = await owner.createGroup({ name: 'team', memberIds: [ids.ann, ids.ben] });
+      expect(created.group.ownerId).toBe(ids.owner);
+      expect(created.memberIds.sort()).toEqual([ids.owner, ids.ann, ids.ben].sort());
+      expect(created.notification).toBeDefined();
+      const gid = created.group.groupId;
+      await waitFor(() => annBox.some((m) => m.msgType === NOTIFICATION && m.sessionId === gid), {
+        timeoutMs: 5000,
+        message: 'no create notification',
+      });
+
+      const sent = await owner.send({ to: gid, sessionType: 2, text: 'hello team' });
+      await waitFor(() => annBox.some((m) => m.serverMsgId === sent.serverMsgId), { timeoutMs: 5000 });
+
+      // ben was offline: recent sessions and group history have it, with an unread count
+      const ben = await login('ben');
+      const recent = await ben.recentSessions();
+      expect(
+        recent.sessions.find((x) => x.sessionType === 2 && x.sessionId === gid)?.unreadCount,
+      ).toBeGreaterThanOrEqual(2);
+      const history = await ben.history({ sessionType: 2, sessionId: gid, limit: 50 });
+      expect(history.map((m) => m.serverMsgId)).toEqual(
+        [...history.map((m) => m.serverMsgId)].sort((a, b) => a - b),
+      );
+      expect(history.at(-1)?.text).toBe('hello team');
+
+      // refusals: non-member send, non-owner kick/disband, owner exit
+      const cid = await login('cid');
+      await expect(cid.send({ to: gid, sessionType: 2, text: 'let me in' })).rejects.toMatchObject({
+        code: 'IM_ERR_SEND_REFUSED',
+      });
+      await expect(ann.kickMembers(gid, [ids.ben])).rejects.toBeDefined();
+      await expect(ann.disbandGroup(gid)).rejects.toBeDefined();
+      await expect(owner.exitGroup(gid)).rejects.toBeDefined();
+      expect(await cid.groupMembers(gid)).toEqual([]); // strangers learn nothing
+
+      // group read ack: the author gets the notify
+      const ownerReads: number[] = [];
+      owner.on('readNotify', (r) => ownerReads.push(r.readerId));
+      await ben.markRead(2, gid, sent.serverMsgId);
+      await waitFor(() => ownerReads.includes(ids.ben), {
+        timeoutMs: 5000,
+        message: 'group read notify never arrived',
+      });
+
+      // invite and kick send member-changed notifies (0x0515)
+      await ann.inviteMembers(gid, [ids.cid]);
+      await waitFor(() => changes.some((c) => c.includes(ids.cid)), { timeoutMs: 5000 });
+      expect((await owner.groupMembers(gid)).sort()).toEqual([ids.owner, ids.ann, ids.ben, ids.cid].sort());
+      await cid.send({ to: gid, sessionType: 2, text: 'thanks' });
+      await owner.kickMembers(gid, [ids.cid]);
+      await expect(cid.send({ to: gid, sessionType: 2, text: 'still here?' })).rejects.toMatchObject({
+        code: 'IM_ERR_SEND_REFUSED',
+      });
+      await ben.exitGroup(gid);
+      expect((await owner.groupMembers(gid)).sort()).toEqual([ids.owner, ids.ann].sort());
+      expect((await owner.listGroups()).map((g) => g.groupId)).toContain(gid);
+
+      await owner.disbandGroup(gid);
+      await expect(ann.send({ to: gid, sessionType: 2, text: 'anyone?' })).rejects.toMatchObject({
+        code: 'IM_ERR_SEND_REFUSED',
+      });
+      expect((await ann.listGroups()).map((g) => g.groupId)).not.toContain(gid);
+    });
+  });
+
+  describe(`offline push - undelivered messages become pushes through the webhook provider (${label})`, () => {
+    let dir: string;
+    let s: Standalone;
+    let hook: FakeWebhook;
+    let ids: Record<string, number>;
+    const open: ImClient[] = [];
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'mqim-push-'));
+      hook = await startFakeWebhook();
+      s = await boot(dir, {
+        MQIM_PUSH_WEBHOOK_URL: hook.url,
+        MQIM_PUSH_WEBHOOK_SECRET: hook.secret,
+        MQIM_PUSH_CHECK_DELAY: '600ms',
+        MQIM_PUSH_COALESCE: '300ms',
+      });
+      ids = await users(s, ['sender', 'away', 'silent', 'present', 'muted']);
+      for (const name of ['away', 'silent', 'present', 'muted'])
+        await s.api.inject({
+          method: 'POST',
+          url: `/api/v1/users/${ids[name]}/devices`,
+          headers: { authorization: 'Bearer k-groups-0123456789' },
+          payload: { platform: 'webhook', token: `dev-${name}` },
+        });
+      await s.api.inject({
+        method: 'PUT',
+        url: `/api/v1/users/${ids.muted}/mutes`,
+        headers: { authorization: 'Bearer k-groups-0123456789' },
+        payload: { sessionType: 1, sessionId: ids.sender, muted: true },
+      });
+    });
+    afterAll(async () => {
+      await Promise.all(open.map((c) => c.close()));
+      await s?.stop();
+      await hook?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const client = async (name: string, autoReceipts = true): Promise<ImClient> => {
+      const c = createImClient({ url: `tcp://127.0.0.1:${s.ports.tcp}`, autoReceipts });
+      open.push(c);
+      await c.connect();
+      await c.loginWithPassword(name, 'pw');
+      return c;
+    };
+    const pushedTo = (name: string) => hook.delivered.filter((p) => p.notification.userId === ids[name]);
+
+    it('push - offline at once, online without receipt after the check, never with a receipt or when muted; floods coalesce', async () => {
+      const sender = await client('sender');
+      await client('silent', false); // connected, but its client never acknowledges deliveries
+      await client('present'); // acknowledges every delivery
+      for (const to of ['away', 'silent', 'present', 'muted'])
+        await sender.send({ to: ids[to], text: `ping ${to}` });
+      await waitFor(() => pushedTo('away').length === 1 && pushedTo('silent').length === 1, {
+        timeoutMs: 5000,
+        message: 'expected pushes to away and silent',
+      });
+      expect(pushedTo('away')[0].notification).toMatchObject({ title: 'sender', body: 'ping away' });
+      await new Promise((r) => setTimeout(r, 1200)); // past the check delay and coalesce window
+      expect(pushedTo('present')).toHaveLength(0);
+      expect(pushedTo('muted')).toHaveLength(0);
+
+      // a flood of 20 messages to an offline user becomes at most one push per coalesce window
+      const before = pushedTo('away').length;
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) await sender.send({ to: ids.away, text: `flood ${i}` });
+      const windows = Math.ceil((Date.now() - started) / 300) + 1;
+      await new Promise((r) => setTimeout(r, 1000));
+      const flood = pushedTo('away').length - before;
+      expect(flood).toBeGreaterThanOrEqual(1);
+      expect(flood).toBeLessThanOrEqual(Math.min(windows, 10));
+    });
+  });
+
+  describe(`receipts - delivery receipts reach the store's ack-time table (${label})`, () => {
+    let dir: string;
+    let s: Standalone;
+    const open: ImClient[] = [];
+    afterAll(async () => {
+      await Promise.all(open.map((c) => c.close()));
+      await s?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('receipts - the newest delivered id per conversation is flushed in batches and never moves back', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'mqim-receipts-'));
+      s = await boot(dir, { MQIM_RECEIPT_FLUSH: '200ms' });
+      const ids = await users(s, ['ada', 'bea']);
+      const mk = async (name: string) => {
+        const c = createImClient({ url: `tcp://127.0.0.1:${s.ports.tcp}` });
+        open.push(c);
+        await c.connect();
+        await c.loginWithPassword(name, 'pw');
+        return c;
+      };
+      const ada = await mk('ada');
+      await mk('bea'); // sends a receipt for every delivery
+      let last = 0;
+      for (let i = 0; i < 5; i++) last = (await ada.send({ to: ids.bea, text: `r${i}` })).serverMsgId;
+      await waitFor(async () => (await s.store.receipts.get(ids.bea, 1, ids.ada))?.deliveredMsgId === last, {
+        timeoutMs: 8000,
+        message: 'receipts never reached the store',
+      });
+      const row = await s.store.receipts.get(ids.bea, 1, ids.ada);
+      expect(row?.deliveredAtMs).toBeGreaterThan(0);
+      // a stale receipt arriving late does not move delivered-up-to backwards
+      await s.store.receipts.recordDelivered([
+        { ownerUserId: ids.bea, sessionType: 1, sessionId: ids.ada, msgId: 1, atMs: Date.now() },
+      ]);
+      expect((await s.store.receipts.get(ids.bea, 1, ids.ada))?.deliveredMsgId).toBe(last);
+    });
+  });
+
+  describe(`login policy - displaced devices get a kick-out notice and are closed (${label})`, () => {
+    let dir: string;
+    let s: Standalone;
+    const open: ImClient[] = [];
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((c) => c.close()));
+      await s?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    async function run(policy: string, second: { clientType: number }): Promise<{ kicked: KickOutNotice[] }> {
+      dir = mkdtempSync(join(tmpdir(), 'mqim-policy-'));
+      s = await boot(dir, { MQIM_LOGIN_POLICY: policy });
+      await users(s, ['pat']);
+      const kicked: KickOutNotice[] = [];
+      const first = createImClient({ url: `tcp://127.0.0.1:${s.ports.tcp}`, clientType: 1 });
+      open.push(first);
+      first.on('kickedOut', (k) => kicked.push(k));
+      await first.connect();
+      await first.loginWithPassword('pat', 'pw');
+      const other = createImClient({ url: `ws://127.0.0.1:${s.ports.ws}/ws`, clientType: second.clientType });
+      open.push(other);
+      await other.connect();
+      await other.loginWithPassword('pat', 'pw');
+      await new Promise((r) => setTimeout(r, 300));
+      return { kicked };
+    }
+
+    it('policy many - both devices stay', async () => {
+      expect((await run('many', { clientType: 1 })).kicked).toHaveLength(0);
+    });
+    it('policy per-type - a second device of the same type displaces the first', async () => {
+      expect((await run('per-type', { clientType: 1 })).kicked).toHaveLength(1);
+    });
+    it('policy per-type - a device of another type does not', async () => {
+      expect((await run('per-type', { clientType: 2 })).kicked).toHaveLength(0);
+    });
+    it('policy single - any second login displaces the first', async () => {
+      expect((await run('single', { clientType: 2 })).kicked).toHaveLength(1);
+    });
+  });
+}
+
+describe('embedded adapters', () => suite('embedded', embedded));
+describeInfra('real RocketMQ, MariaDB and Redis', [probeRocketMq(), probeMysql(), probeRedis()], () =>
+  suite('real', real),
+);

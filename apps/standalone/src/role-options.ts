@@ -1,0 +1,80 @@
+import type { Logger, MqimConfig } from '@mqim/config';
+import { createPushDispatcher, type PushDispatcher } from '@mqim/push';
+import type { Store } from '@mqim/store';
+import type { GateOptions } from '@mqim/gate';
+import type { JobOptions } from '@mqim/job';
+import type { LogicOptions } from '@mqim/logic';
+
+/** Configuration -> each role's options; shared by standalone and the per-role processes. */
+export function gateOptions(c: MqimConfig): GateOptions {
+  return {
+    gateId: c.gateId,
+    topicPrefix: c.topicPrefix,
+    host: c.gateHost,
+    tcpPort: c.gateTcpPort,
+    wsPort: c.gateWsPort,
+    loginTimeoutMs: c.loginTimeoutMs,
+    heartbeatTimeoutMs: c.heartbeatTimeoutMs,
+    maxFrameBytes: c.maxFrameBytes,
+    maxMsgDataBytes: c.maxMsgDataBytes,
+    rateLimitPerSec: c.rateLimitPerSec,
+    rateLimitBurst: c.rateLimitBurst,
+    routeTtlMs: c.routeTtlMs,
+  };
+}
+
+export function logicOptions(c: MqimConfig): LogicOptions {
+  return {
+    topicPrefix: c.topicPrefix,
+    historyLimitMax: c.historyLimitMax,
+    maxMsgDataBytes: c.maxMsgDataBytes,
+    loginPolicy: c.loginPolicy as LogicOptions['loginPolicy'],
+  };
+}
+
+export function jobOptions(c: MqimConfig): JobOptions {
+  return {
+    topicPrefix: c.topicPrefix,
+    batchWindowMs: c.jobBatchWindowMs,
+    receiptFlushMs: c.receiptFlushMs,
+    pushCheckDelayMs: c.pushCheckDelayMs,
+  };
+}
+
+/** The offline-push dispatcher for the job: only the providers the configuration names. */
+export function pushDispatcher(c: MqimConfig, store: Store, logger: Logger): PushDispatcher {
+  const opt = (v: string) => v || undefined;
+  return createPushDispatcher(
+    {
+      webhook: {
+        url: opt(c.pushWebhookUrl),
+        secret: opt(c.pushWebhookSecret),
+        deadLetterFile: opt(c.pushDeadLetterFile),
+      },
+      apns: {
+        keyId: opt(c.apnsKeyId),
+        teamId: opt(c.apnsTeamId),
+        bundleId: opt(c.apnsBundleId),
+        keyFile: opt(c.apnsKeyFile),
+        endpoint: opt(c.apnsEndpoint),
+        caFile: opt(c.apnsCaFile),
+      },
+      fcm: {
+        serviceAccountFile: opt(c.fcmServiceAccountFile),
+        projectId: opt(c.fcmProjectId),
+        endpoint: opt(c.fcmEndpoint),
+        tokenUri: opt(c.fcmTokenUri),
+      },
+      coalesceWindowMs: c.pushCoalesceMs,
+    },
+    {
+      logger: logger.child({ role: 'push' }),
+      targets: async (userId) =>
+        (await store.devices.list([userId])).map((d) => ({ platform: d.platform, token: d.token })),
+      // A token the provider calls dead (app uninstalled) is forgotten.
+      onPermanentFailure: async (userId, target) => {
+        await store.devices.remove(userId, target.platform, target.token);
+      },
+    },
+  );
+}

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { ROOT } from '../common/child.process';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+}
+/** The parts of V8's .cpuprofile (what `node --cpu-prof` writes) that self time needs. */
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface SelfTimeRow {
+  name: string;
+  where: string;
+  selfMs: number;
+  /** Share of non-idle samples. */
+  pct: number;
+}
+
+export interface ProfileSummary {
+  file: string;
+  wallMs: number;
+  busyMs: number;
+  idleMs: number;
+  top: SelfTimeRow[];
+  /** Self time by area: an app or package of ours, a dependency, node internals, GC. */
+  byArea: SelfTimeRow[];
+}
+
+/** Top self-time functions of a .cpuprofile, merged by function and source location. */
+export function summarizeProfile(file: string, topN = 25): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const self = new Map<string, { frame: CallFrame; us: number }>();
+  const areas = new Map<string, number>();
+  let idle = 0;
+  let busy = 0;
+  // Sample i lasts until sample i+1: its duration is timeDeltas[i + 1].
+  for (let i = 0; i < profile.samples.length; i++) {
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    const frame = byId.get(profile.samples[i]!);
+    if (!frame) continue;
+    if (frame.functionName === '(idle)') {
+      idle += us;
+      continue;
+    }
+    busy += us;
+    const key = `${frame.functionName}|${frame.url}|${frame.lineNumber}`;
+    const entry = self.get(key);
+    if (entry) entry.us += us;
+    else self.set(key, { frame, us });
+    const area = areaOf(frame);
+    areas.set(area, (areas.get(area) ?? 0) + us);
+  }
+  const row = (name: string, where: string, us: number): SelfTimeRow => ({
+    name,
+    where,
+    selfMs: Math.round(us / 100) / 10,
+    pct: busy > 0 ? Math.round((1000 * us) / busy) / 10 : 0,
+  });
+  return {
+    file,
+    wallMs: Math.round((profile.endTime - profile.startTime) / 1000),
+    busyMs: Math.round(busy / 100) / 10,
+    idleMs: Math.round(idle / 100) / 10,
+    top: [...self.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, topN)
+      .map((e) => row(e.frame.functionName || '(anonymous)', whereOf(e.frame), e.us)),
+    byArea: [...areas]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([area, us]) => row(area, '', us)),
+  };
+}
+
+function shortUrl(url: string): string {
+  const path = url.startsWith('file://') ? url.slice(7) : url;
+  return path.startsWith('/') ? relative(ROOT, path) : path;
+}
+
+function whereOf(frame: CallFrame): string {
+  if (!frame.url) return '';
+  return `${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
+}
+
+/** "apps/gate", "packages/protocol", "dep:protobufjs", "node", or V8's own "(garbage collector)". */
+function areaOf(frame: CallFrame): string {
+  if (!frame.url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
+  const url = shortUrl(frame.url);
+  const dep = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (dep) return `dep:${dep[1]}`;
+  if (url.startsWith('node:')) return 'node';
+  const ours = /^(apps|packages|bench)\/([^/]+)/.exec(url);
+  if (ours) return `${ours[1]}/${ours[2]}`;
+  return url;
+}
+
+export function formatSummary(s: ProfileSummary): string {
+  const lines = [
+    `${shortUrl(s.file)}: ${s.wallMs} ms wall, ${s.busyMs} ms busy, ${s.idleMs} ms idle`,
+    '',
+    '| self ms | % busy | function | where |',
+    '| ---: | ---: | --- | --- |',
+    ...s.top.map((r) => `| ${r.selfMs} | ${r.pct} | \`${r.name}\` | ${r.where} |`),
+    '',
+    '| self ms | % busy | area |',
+    '| ---: | ---: | --- |',
+    ...s.byArea.map((r) => `| ${r.selfMs} | ${r.pct} | ${r.name} |`),
+  ];
+  return lines.join('\n');
+}
+
+// As a script: npx tsx bench/src/profile/cpuprofile.summary.ts <file.cpuprofile>… [--top N]
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const topAt = argv.indexOf('--top');
+  const topN = topAt >= 0 ? Number(argv[topAt + 1]) : 25;
+  const files = argv.filter((_, i) => topAt < 0 || (i !== topAt && i !== topAt + 1));
+  if (files.length === 0) {
+    console.error('usage: npx tsx bench/src/profile/cpuprofile.summary.ts <file.cpuprofile>… [--top N]');
+    process.exit(2);
+  }
+  for (const f of files) console.log(`${formatSummary(summarizeProfile(f, topN))}\n`);
+}

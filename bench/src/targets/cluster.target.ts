@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+import { adopt, ROOT, track } from '../common/child.process';
+import { freePort } from '../common/free-port';
+import { RESULTS_DIR } from '../report/results.store';
+import type { MqimTarget } from './mqim.target';
+
+export interface ClusterTargetOptions {
+  profileDir?: string;
+  mysqlUri?: string;
+  redisUrl?: string;
+}
+
+// What scripts/cluster-up starts (names of its pid and log files).
+const ROLES = ['gate-1', 'gate-2', 'logic-1', 'logic-2', 'job-1', 'api'] as const;
+
+/**
+ * The cluster target: `scripts/cluster-up` (migrate, provision, gate ×2, logic ×2, job, api on
+ * the local RocketMQ, MariaDB and Redis) with every port picked free and one random name as topic
+ * prefix, Redis key prefix and database, so it never meets the default cluster or another run.
+ * Pid and log files go to bench/results/logs/<name>/. RocketMQ, MariaDB and Redis must already
+ * run (MQIM_CLUSTER_SKIP_INFRA=1): the harness does not start or stop shared services.
+ * `stop()` runs scripts/cluster-down, then drops the database and the Redis keys (RocketMQ
+ * topics stay: there is no cheap delete).
+ */
+export async function startCluster(options: ClusterTargetOptions = {}): Promise<MqimTarget> {
+  const name = `bench${randomBytes(4).toString('hex')}`;
+  const dir = join(RESULTS_DIR, 'logs', name);
+  mkdirSync(dir, { recursive: true });
+  const mysqlServer = new URL(
+    options.mysqlUri ?? process.env.MQIM_BENCH_MYSQL_URI ?? 'mysql://root@127.0.0.1:3306',
+  );
+  const mysqlDb = new URL(mysqlServer.toString());
+  mysqlDb.pathname = `/${name}`;
+  const redisUrl = options.redisUrl ?? process.env.MQIM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const apiKey = randomBytes(16).toString('hex');
+  const ports: number[] = [];
+  for (let i = 0; i < 10; i++) ports.push(await freePort());
+  const [g1tcp, g1ws, g2tcp, g2ws, api, ...ops] = ports as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    ...number[],
+  ];
+  const env: Record<string, string> = {
+    MQIM_CLUSTER_DIR: dir,
+    MQIM_CLUSTER_SKIP_INFRA: '1',
+    MQIM_CLUSTER_GATE_1_TCP: String(g1tcp),
+    MQIM_CLUSTER_GATE_1_WS: String(g1ws),
+    MQIM_CLUSTER_GATE_2_TCP: String(g2tcp),
+    MQIM_CLUSTER_GATE_2_WS: String(g2ws),
+    MQIM_CLUSTER_API_PORT: String(api),
+    MQIM_CLUSTER_OPS_GATE_1: String(ops[0]),
+    MQIM_CLUSTER_OPS_GATE_2: String(ops[1]),
+    MQIM_CLUSTER_OPS_LOGIC_1: String(ops[2]),
+    MQIM_CLUSTER_OPS_LOGIC_2: String(ops[3]),
+    MQIM_CLUSTER_OPS_JOB_1: String(ops[4]),
+    MQIM_TOPIC_PREFIX: name,
+    MQIM_REDIS_PREFIX: `${name}:`,
+    MQIM_MYSQL_URI: mysqlDb.toString(),
+    MQIM_REDIS_URL: redisUrl,
+    MQIM_API_KEY: apiKey,
+    MQIM_GATE_HOST: '127.0.0.1',
+    MQIM_API_HOST: '127.0.0.1',
+    // A load generator multiplexes many users' traffic onto few connections: not under test.
+    MQIM_RATE_LIMIT: '1000000',
+    MQIM_RATE_BURST: '1000000',
+  };
+  // cluster-up starts roles as `node --import tsx …`, which inherits NODE_OPTIONS.
+  if (options.profileDir) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;
+  const stop = async () => {
+    await script('cluster-down', env, 60_000).catch((err: Error) => console.error(err.message));
+    await dropState(name, mysqlServer, redisUrl);
+  };
+  try {
+    await script('cluster-up', env, 180_000);
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  const pid = (role: string) => Number(readFileSync(join(dir, `${role}.pid`), 'utf8').trim());
+  const processes = ROLES.map((role) => ({ role, pid: pid(role) }));
+  const adopted = adopt(processes.map((p) => p.pid));
+  return {
+    kind: 'cluster',
+    gates: [
+      { id: 'gate-1', tcp: { host: '127.0.0.1', port: g1tcp }, wsUrl: `ws://127.0.0.1:${g1ws}/ws` },
+      { id: 'gate-2', tcp: { host: '127.0.0.1', port: g2tcp }, wsUrl: `ws://127.0.0.1:${g2ws}/ws` },
+    ],
+    api: { url: `http://127.0.0.1:${api}`, key: apiKey },
+    processes,
+    profileDir: options.profileDir,
+    async stop() {
+      await stop();
+      adopted.release();
+    },
+  };
+}
+
+/** Runs scripts/<name> to completion; fails with its output. */
+function script(name: string, env: Record<string, string>, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = track(
+      spawn('bash', [join(ROOT, 'scripts', name)], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`scripts/${name} exited with ${code}\n${out.slice(-3000)}`));
+    });
+  });
+}
+
+async function dropState(name: string, mysqlServer: URL, redisUrl: string): Promise<void> {
+  const conn = await createConnection({ uri: mysqlServer.toString() });
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  } finally {
+    await conn.end();
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,72 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+// Architecture rules (see docs/adr/0001-layout-and-boundaries.md). Errors, not warnings:
+// a boundary that only warns is a boundary nobody keeps.
+const depConstraints = [
+  { sourceTag: 'type:core', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:core', 'type:testing'] },
+  { sourceTag: 'type:sdk', onlyDependOnLibsWithTags: ['lib:protocol'] },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:sdk'] },
+  // The connection tier never touches storage: adding or killing a gate must be cheap and safe.
+  { sourceTag: 'role:gate', onlyDependOnLibsWithTags: ['type:core', 'lib:bus', 'lib:cache', 'type:testing'] },
+  {
+    sourceTag: 'role:logic',
+    onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:testing', 'type:sdk'],
+  },
+  {
+    sourceTag: 'role:job',
+    onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:testing', 'type:sdk'],
+  },
+  {
+    sourceTag: 'role:api',
+    onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:testing', 'type:sdk'],
+  },
+  // Only the composers (standalone, cli) may import role apps, through their public entry.
+  {
+    sourceTag: 'role:composer',
+    onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:sdk', 'type:app', 'type:testing'],
+  },
+];
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', 'data/**', '.nx/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { allow: [], depConstraints, enforceBuildableLibDependency: false },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/ban-ts-comment': 'error',
+      'no-console': 'off',
+    },
+  },
+  {
+    // Test helpers stay out of production code.
+    files: ['**/*.ts'],
+    ignores: [
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      '**/*.e2e-spec.ts',
+      '**/testing/**',
+      'packages/testing/**',
+      'bench/**',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@mqim/testing', '@mqim/*/testing'], message: 'testing helpers are for tests only' },
+          ],
+        },
+      ],
+    },
+  },
+  prettier,
+];

@@ -1,0 +1,25 @@
+export {
+  BusUnavailableError,
+  InvalidMessageError,
+  TopicNotFoundError,
+  type GroupSpec,
+  type MessageBus,
+  type MessageHandler,
+  type OutgoingMessage,
+  type ReceivedMessage,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicKind,
+  type TopicSpec,
+} from './message-bus.port';
+export { MemoryBroker, MemoryBus, type MemoryBrokerOptions, type MemoryBusOptions } from './memory.bus';
+export { RocketMqBus, type RocketMqBusOptions } from './rocketmq.bus';
+export {
+  RocketMqAdmin,
+  TopicKindConflictError,
+  type BrokerTopicConfig,
+  type RocketMqAdminOptions,
+  type SubscriptionGroupConfig,
+  type TopicRoute,
+} from './rocketmq/rocketmq.admin';
+export { RemotingResponseError } from './rocketmq/remoting.client';

@@ -1,0 +1,2 @@
+// Test helpers for MessageBus implementations and their users. Tests only (lint rule).
+export { runBusContract, type BusContractTiming, type BusFactory } from './bus.contract';

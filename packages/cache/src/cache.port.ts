@@ -1,0 +1,138 @@
+/**
+ * The cache port: the short-lived, rebuildable state shared by gate, logic and job — who is
+ * connected where, the next id of each conversation, delivery receipts waiting to be flushed.
+ *
+ * Everything here may be lost at any time (the Redis of the tests keeps nothing on disk): each
+ * part states how it comes back. Contracts are checked by `runCacheContract` in ./testing against
+ * every implementation. All ids are safe integers; anything else is rejected with
+ * `InvalidCacheArgumentError`. A backend that cannot be reached rejects with
+ * `CacheUnavailableError` within a bounded time, never hangs: callers stop acking and retry.
+ */
+
+/** One live connection of a user: which gate holds it. */
+export interface Route {
+  userId: number;
+  /** Gate instance id; must not contain `|`. Deliveries go to that gate's own topic. */
+  gateId: string;
+  /** Connection id, unique within its gate. */
+  connId: string;
+  /** CIM client type (ios, android, web...), used to pick which devices get a push. */
+  clientType: number;
+  /** Unix ms of the login handshake; lets a newer login of the same device win a kick race. */
+  loginAt: number;
+}
+
+/**
+ * User → live connections. A user has one route per connection (multi-device).
+ *
+ * - **Expiry.** Each route expires `ttlMs` after its last `register` / `refresh`, independently of
+ *   the user's other routes. An expired route is never returned, whether or not its storage was
+ *   reclaimed yet. Expiry is judged on the caller's clock, so TTLs must dwarf clock skew between
+ *   hosts (heartbeat-sized TTLs of tens of seconds do).
+ * - **Rebuild.** Gates own the truth: each one periodically `refresh`es all of its routes, which
+ *   re-creates any that vanished (data loss, eviction) — within one sweep interval the table is
+ *   whole again.
+ * - **No cross-call atomicity.** A `refresh` racing an `unregister` of the same connection may
+ *   re-create it; it then lives until its TTL. Deliveries to a route that is no longer there are
+ *   handled by the gate (unknown connection → not delivered → offline path).
+ */
+export interface RouteTable {
+  /** Adds or replaces the route for (gateId, connId) of `route.userId`. */
+  register(route: Route, ttlMs: number): Promise<void>;
+  /** Removes one connection's route; a no-op when it is not there. */
+  unregister(userId: number, gateId: string, connId: string): Promise<void>;
+  /**
+   * A gate's heartbeat sweep: extends (or re-creates) every given route to `ttlMs` from now, in one
+   * round trip however many routes (thousands per call are expected).
+   */
+  refresh(routes: readonly Route[], ttlMs: number): Promise<void>;
+  /**
+   * Live routes of many users in one round trip. Users without any live route are absent from the
+   * map (never mapped to an empty array). Order within a user's routes is unspecified.
+   */
+  lookup(userIds: readonly number[]): Promise<Map<number, Route[]>>;
+  /**
+   * Drops every route held by `gateId` (a gate shutting down cleanly, or declared dead), so jobs
+   * stop sending to it before the routes' TTL runs out. Routes the gate registers afterwards are
+   * kept.
+   */
+  removeGate(gateId: string): Promise<void>;
+}
+
+/** `count` consecutive ids, `first`..`last` inclusive, reserved for the caller alone. */
+export interface SequenceRange {
+  first: number;
+  last: number;
+}
+
+/**
+ * Returns the highest id already persisted for the key (0 for a new conversation). Called only
+ * when the counter is absent.
+ */
+export type SequenceSeed = () => Promise<number>;
+
+/**
+ * Per-key counters for server_msg_id.
+ *
+ * - **Strictly increasing, atomically, across processes.** Every call gets ids no other call ever
+ *   got, each greater than any id handed out before the call started.
+ * - **Seeded, never restarted.** When the counter is absent (new conversation, idle counter expired,
+ *   or the backend lost its data) `seed()` is asked for the highest persisted id and the counter
+ *   continues from max(seed, current value) — so ids are never reissued *as long as every id
+ *   handed out is persisted before the next one is requested for that key* (the per-conversation
+ *   FIFO consumer guarantees that; the store's unique key catches anyone who breaks it). `seed()`
+ *   is not called when the counter exists; concurrent callers that all found it absent may each
+ *   call it, and still get distinct ids.
+ * - A failing `seed()` rejects the call and leaves the counter as it was.
+ */
+export interface SequenceCounter {
+  next(key: string, seed: SequenceSeed): Promise<number>;
+  /** Reserves `count` (≥ 1) consecutive ids at once, same guarantees as `next`. */
+  nextBatch(key: string, count: number, seed: SequenceSeed): Promise<SequenceRange>;
+}
+
+/** A delivery receipt: `userId` has received everything up to `serverMsgId` in that session. */
+export interface ReceiptEntry {
+  userId: number;
+  sessionType: number;
+  sessionId: number;
+  serverMsgId: number;
+  /** Unix ms of the receipt; the one stored is the one that came with the highest serverMsgId. */
+  at: number;
+}
+
+/** What `takeDirty` handed out; give it back to `confirm` once the entries are flushed. */
+export interface DirtyBatch {
+  readonly entries: readonly ReceiptEntry[];
+}
+
+/**
+ * Delivery receipts collected between two flushes to the store (the job batches them to MySQL).
+ *
+ * - **Max wins.** Per (user, sessionType, sessionId) only the highest serverMsgId is kept; a lower
+ *   or equal one is ignored and does not mark the entry dirty.
+ * - **Nothing lost between take and confirm.** `takeDirty` does not clear anything; `confirm`
+ *   clears an entry's dirty mark only if it was not raised again since it was taken, so an update
+ *   landing mid-flush is flushed next time.
+ * - **Overlap is possible.** Concurrent flushers may take the same entries, and a crash between
+ *   flush and confirm re-flushes them: the store write must be idempotent and monotone
+ *   (`GREATEST`).
+ * - **Loss.** If the backend loses its data, unflushed receipts are gone (delivery itself is not:
+ *   the client syncs) and `deliveredUpTo` reads 0 until new receipts arrive.
+ */
+export interface ReceiptBuffer {
+  record(entries: readonly ReceiptEntry[]): Promise<void>;
+  /** Highest recorded serverMsgId for that session, 0 if unknown. */
+  deliveredUpTo(userId: number, sessionType: number, sessionId: number): Promise<number>;
+  /** Up to `limit` dirty entries with their current values, in no particular order. */
+  takeDirty(limit: number): Promise<DirtyBatch>;
+  confirm(batch: DirtyBatch): Promise<void>;
+}
+
+export interface Cache {
+  readonly routes: RouteTable;
+  readonly sequences: SequenceCounter;
+  readonly receipts: ReceiptBuffer;
+  /** Releases connections; later calls reject with `CacheUnavailableError`. */
+  close(): Promise<void>;
+}

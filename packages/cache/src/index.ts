@@ -1,0 +1,14 @@
+export type {
+  Cache,
+  DirtyBatch,
+  ReceiptBuffer,
+  ReceiptEntry,
+  Route,
+  RouteTable,
+  SequenceCounter,
+  SequenceRange,
+  SequenceSeed,
+} from './cache.port';
+export { CacheUnavailableError, InvalidCacheArgumentError } from './cache.errors';
+export { MemoryCache } from './memory.cache';
+export { RedisCache, type RedisCacheOptions } from './redis.cache';

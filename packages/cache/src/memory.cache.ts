@@ -1,0 +1,38 @@
+import { CacheUnavailableError } from './cache.errors';
+import type { Cache } from './cache.port';
+import { MemoryReceiptBuffer } from './memory-receipt.buffer';
+import { MemoryRouteTable } from './memory-route.table';
+import { MemorySequenceCounter } from './memory-sequence.counter';
+
+/**
+ * The embedded `Cache` of the standalone server: plain maps, lazy expiry, no I/O. Same contract
+ * as `RedisCache`, except that nothing outlives the process — which the contract allows, since
+ * every part of the cache is rebuildable (routes by the gates, counters from the store).
+ */
+export class MemoryCache implements Cache {
+  readonly routes: MemoryRouteTable;
+  readonly sequences: MemorySequenceCounter;
+  readonly receipts: MemoryReceiptBuffer;
+  private closed = false;
+
+  constructor() {
+    const guard = (): void => {
+      if (this.closed) throw new CacheUnavailableError('memory cache is closed');
+    };
+    this.routes = new MemoryRouteTable(guard);
+    this.sequences = new MemorySequenceCounter(guard);
+    this.receipts = new MemoryReceiptBuffer(guard);
+  }
+
+  /** Forgets everything, as a Redis restart without persistence would. */
+  clear(): void {
+    this.routes.clear();
+    this.sequences.clear();
+    this.receipts.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clear();
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Every Redis key the cache uses, in one place (layout and rationale: docs/cache.md). All keys
+ * start with the configured prefix, so one Redis can host several deployments or test runs.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash: field `gateId|connId` → `expiresAt|clientType|loginAt`. */
+  route(userId: number): string {
+    return `${this.prefix}route:${userId}`;
+  }
+
+  /** Sorted set: member userId, score = latest expiry of that user's routes on this gate. */
+  gate(gateId: string): string {
+    return `${this.prefix}gate:${gateId}`;
+  }
+
+  /** String: the last id handed out. */
+  sequence(key: string): string {
+    return `${this.prefix}seq:${key}`;
+  }
+
+  /** Hash: field `sessionType|sessionId` → highest serverMsgId received. */
+  receipts(userId: number): string {
+    return `${this.prefix}rcpt:${userId}`;
+  }
+
+  /** Hash: field `userId|sessionType|sessionId` → `serverMsgId|at`, entries not yet flushed. */
+  dirtyReceipts(): string {
+    return `${this.prefix}rcpt-dirty`;
+  }
+}

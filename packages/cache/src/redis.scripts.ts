@@ -1,0 +1,119 @@
+import type { Redis, Result } from 'ioredis';
+
+// Lua scripts, registered with ioredis `defineCommand` so they go out as EVALSHA (EVAL the first
+// time on a connection, and again after a NOSCRIPT) and can be queued in pipelines. Each touches
+// only the keys it is given. Ids are compared as Lua numbers (doubles: exact for safe integers) but
+// always written back from the original ARGV strings, because Lua formats large numbers as 1e+15.
+
+/**
+ * KEYS[1] route hash; ARGV field, value (`expiresAt|...`), now. Writes the field, drops siblings
+ * whose own expiry has passed, and sets the key TTL to the latest expiry left, so the key dies
+ * exactly when its last route does.
+ */
+const ROUTE_UPSERT = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local now = tonumber(ARGV[3])
+local latest = 0
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local e = tonumber(string.match(all[i + 1], '^%d+'))
+  if e == nil or e <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+  elseif e > latest then
+    latest = e
+  end
+end
+if latest > 0 then redis.call('PEXPIRE', KEYS[1], latest - now) end
+return latest
+`;
+
+/** KEYS[1] route hash; ARGV `gateId|`. Drops every route of that gate for this user. */
+const ROUTE_DROP_GATE = `
+local n = 0
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('HDEL', KEYS[1], f)
+    n = n + 1
+  end
+end
+return n
+`;
+
+/** KEYS[1] counter; ARGV count, ttlMs (0 = none). Nil when the counter is absent (caller seeds). */
+const SEQ_NEXT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return v
+`;
+
+/**
+ * KEYS[1] counter; ARGV seed, count, ttlMs. Raises the counter to the seed unless another caller
+ * already put it higher, then increments: concurrent seeders all get distinct ids.
+ */
+const SEQ_SEED = `
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or tonumber(cur) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+local v = redis.call('INCRBY', KEYS[1], ARGV[2])
+if ARGV[3] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return v
+`;
+
+/**
+ * KEYS[1] dirty hash, KEYS[2..n] per-user receipt hashes; ARGV[1] ttlMs (0 = none), then for each
+ * user key 4 args: session field, serverMsgId, dirty field, dirty value (`serverMsgId|at`).
+ * Keeps the max; marks dirty only on an increase over both the stored value and a pending dirty
+ * one (the user hash may have expired while its dirty entry waits for a flush).
+ */
+const RECEIPT_RECORD = `
+local ttl = ARGV[1]
+local changed = 0
+for i = 2, #KEYS do
+  local a = (i - 2) * 4 + 2
+  local id = tonumber(ARGV[a + 1])
+  local cur = redis.call('HGET', KEYS[i], ARGV[a])
+  if (not cur) or tonumber(cur) < id then
+    redis.call('HSET', KEYS[i], ARGV[a], ARGV[a + 1])
+    local d = redis.call('HGET', KEYS[1], ARGV[a + 2])
+    if (not d) or tonumber(string.match(d, '^%d+')) < id then
+      redis.call('HSET', KEYS[1], ARGV[a + 2], ARGV[a + 3])
+      changed = changed + 1
+    end
+  end
+  if ttl ~= '0' then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return changed
+`;
+
+/** KEYS[1] dirty hash; ARGV field/value pairs. Clears a mark only if unchanged since it was taken. */
+const RECEIPT_CONFIRM = `
+local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    n = n + 1
+  end
+end
+return n
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    mqimRouteUpsert(key: string, field: string, value: string, now: string): Result<number, Context>;
+    mqimRouteDropGate(key: string, fieldPrefix: string): Result<number, Context>;
+    mqimSeqNext(key: string, count: string, ttlMs: string): Result<number | null, Context>;
+    mqimSeqSeed(key: string, seed: string, count: string, ttlMs: string): Result<number, Context>;
+    /** Dynamic key count: `(numKeys, dirtyKey, ...userKeys, ttlMs, ...4 args per user key)`. */
+    mqimReceiptRecord(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+    mqimReceiptConfirm(key: string, ...fieldValuePairs: string[]): Result<number, Context>;
+  }
+}
+
+export function defineScripts(redis: Redis): void {
+  redis.defineCommand('mqimRouteUpsert', { numberOfKeys: 1, lua: ROUTE_UPSERT });
+  redis.defineCommand('mqimRouteDropGate', { numberOfKeys: 1, lua: ROUTE_DROP_GATE });
+  redis.defineCommand('mqimSeqNext', { numberOfKeys: 1, lua: SEQ_NEXT });
+  redis.defineCommand('mqimSeqSeed', { numberOfKeys: 1, lua: SEQ_SEED });
+  redis.defineCommand('mqimReceiptRecord', { lua: RECEIPT_RECORD });
+  redis.defineCommand('mqimReceiptConfirm', { numberOfKeys: 1, lua: RECEIPT_CONFIRM });
+}

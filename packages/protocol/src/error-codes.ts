@@ -1,0 +1,144 @@
+/**
+ * Result codes carried inside CIM bodies (`CIM.Def.CIMErrorCode`): the numbers CoffeeChat clients
+ * understand, e.g. in `CIMAuthTokenRsp.result_code`. Group responses use plain uint32 result codes
+ * with the same meaning (200 = success).
+ */
+export const CimErrorCode = {
+  UNKNOWN: 0,
+  SUCCESS: 200,
+  INTERNAL_ERROR: 201,
+  LOGIN_DB_VALIDATE_FAILED: 2000,
+  LOGIN_VERSION_TOO_OLD: 2001,
+  LOGIN_INVALID_USER_TOKEN: 2002,
+  LOGIN_INVALID_USER_OR_PWD: 2003,
+  USER_ALREADY_EXIST: 9000,
+  USER_INVALID_PARAMETER: 9001,
+  USER_NOT_EXIST: 9002,
+} as const;
+export type CimErrorCode = (typeof CimErrorCode)[keyof typeof CimErrorCode];
+
+/**
+ * mqim's own error codes: a stable string for logs and code, and a number (≥ 10000, so it can never
+ * be mistaken for a CIMErrorCode) for `MqimErrorNotify.error_code` on the wire. Numbers are grouped
+ * by who is at fault: 100xx framing/encoding, 101xx connection state, 102xx the request, 103xx the
+ * server. Never renumber; add at the end of a group.
+ */
+export const ImErrorNumber = {
+  /** Fallback for a code this table does not know. */
+  IM_ERR_UNKNOWN: 10000,
+
+  /** Frame length outside 16..max, or a WS message whose length field disagrees with its size. */
+  IM_ERR_FRAME_LENGTH: 10001,
+  /** A WebSocket text message: the protocol is binary only. */
+  IM_ERR_WS_TEXT_MESSAGE: 10002,
+  /** The body is not valid protobuf for the command's message type. */
+  IM_ERR_BAD_BODY: 10003,
+  /** A command id mqim does not know. */
+  IM_ERR_UNKNOWN_COMMAND: 10004,
+  /** An id that is negative, not an integer, or above 2^53 - 1. */
+  IM_ERR_ID_OUT_OF_RANGE: 10005,
+
+  /** A command that needs a session arrived before login. */
+  IM_ERR_NOT_LOGGED_IN: 10100,
+  /** No successful login within the login timeout. */
+  IM_ERR_LOGIN_TIMEOUT: 10101,
+  /** No heartbeat within the heartbeat timeout. */
+  IM_ERR_HEARTBEAT_TIMEOUT: 10102,
+  /** Closed on purpose by the server: another login, the HTTP API, or a gate shutting down. */
+  IM_ERR_KICKED_OUT: 10103,
+  /** The connection sends faster than its limit. */
+  IM_ERR_RATE_LIMITED: 10104,
+  /** The connection cannot keep up with what the server writes to it. */
+  IM_ERR_SLOW_CONSUMER: 10105,
+  /** A login attempt was refused (the CIM response carries 2002/2003 for the client). */
+  IM_ERR_LOGIN_FAILED: 10106,
+
+  /** A field value the server refuses (a message to oneself, an empty group name, ...). */
+  IM_ERR_INVALID_ARGUMENT: 10200,
+  /** Not allowed for this user (sender mismatch, not a group member, not the owner, ...). */
+  IM_ERR_FORBIDDEN: 10201,
+  /** The user, group or message does not exist. */
+  IM_ERR_NOT_FOUND: 10202,
+  /** A field (msg_data, a list) is larger than the server accepts. */
+  IM_ERR_PAYLOAD_TOO_LARGE: 10203,
+
+  /** A bug or an unexpected failure on the server. */
+  IM_ERR_INTERNAL: 10300,
+  /** A backend (bus, database, cache) is unreachable; retrying later may succeed. */
+  IM_ERR_UNAVAILABLE: 10301,
+  /** The server did not answer in time; the request may or may not have taken effect. */
+  IM_ERR_TIMEOUT: 10302,
+} as const;
+
+export type ImErrorCode = keyof typeof ImErrorNumber;
+
+const knownCodes = new Map<string, number>(Object.entries(ImErrorNumber));
+
+/** The wire number of an `IM_ERR_*` code; `IM_ERR_UNKNOWN`'s number for codes not in the table. */
+export function errorNumberOf(code: string): number {
+  return knownCodes.get(code) ?? ImErrorNumber.IM_ERR_UNKNOWN;
+}
+
+/** Base class of mqim's errors: `code` is stable, `message` is for humans. */
+export class MqimError extends Error {
+  override readonly name: string = 'MqimError';
+
+  constructor(
+    readonly code: ImErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** The number sent in `MqimErrorNotify.error_code`. */
+  get errorNumber(): number {
+    return ImErrorNumber[this.code];
+  }
+}
+
+/** A client broke the protocol: bad body, unknown command, an id out of range. */
+export class ProtocolError extends MqimError {
+  override readonly name: string = 'ProtocolError';
+}
+
+/**
+ * The byte stream itself is broken (a length out of range, a text WS message): the connection
+ * cannot be resynchronised and must be closed.
+ */
+export class FrameError extends ProtocolError {
+  override readonly name: string = 'FrameError';
+}
+
+/** Fields of a `CIM.Ext.MqimErrorNotify` (command 0x0802), in protobufjs' camelCase. */
+export interface ErrorNotifyFields {
+  errorCode: number;
+  errorName: string;
+  text: string;
+  requestCmd: number;
+  requestSeq: number;
+}
+
+/**
+ * Describes `err` for the client. Errors whose `code` is in {@link ImErrorNumber} keep their
+ * message, since those messages are written for clients. Another package's `IM_ERR_*` code keeps
+ * its name but gets `IM_ERR_UNKNOWN`'s number and no text; anything without a code becomes
+ * `IM_ERR_INTERNAL`. Either way internals (hosts, SQL, stack traces) never reach a client.
+ */
+export function toErrorNotify(err: unknown, request?: { cmd: number; seq: number }): ErrorNotifyFields {
+  const code = codeOf(err);
+  const known = code !== undefined && knownCodes.has(code);
+  return {
+    errorCode: code === undefined ? ImErrorNumber.IM_ERR_INTERNAL : errorNumberOf(code),
+    errorName: code ?? 'IM_ERR_INTERNAL',
+    text: known && err instanceof Error ? err.message : 'internal error',
+    requestCmd: request?.cmd ?? 0,
+    requestSeq: request?.seq ?? 0,
+  };
+}
+
+function codeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const code = (err as { code: unknown }).code;
+  return typeof code === 'string' && code.startsWith('IM_ERR_') ? code : undefined;
+}

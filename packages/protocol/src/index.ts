@@ -1,0 +1,50 @@
+// Public entry of @mqim/protocol: the CIM wire format (framing, command ids, message types,
+// error codes). Everything else in this package is an implementation detail.
+
+export { CIM, mqim } from './generated/proto';
+
+export {
+  CommandId,
+  commandName,
+  describeCommand,
+  isAllowedBeforeLogin,
+  isExtensionCommand,
+  isKnownCommand,
+  responseCommandOf,
+  type CommandName,
+} from './command-id';
+
+export {
+  DEFAULT_MAX_FRAME_LENGTH,
+  encodeFrame,
+  FRAME_HEADER_LENGTH,
+  FRAME_VERSION,
+  readHeader,
+  writeHeader,
+  type Frame,
+  type FrameHeader,
+} from './frame.codec';
+export { FrameDecoder, type FrameDecoderOptions } from './frame.decoder';
+export { decodeWsFrame, type WsFrameOptions, type WsMessageData } from './ws-frame';
+
+export { bodyTypes, type AnyBody, type BodyInput, type BodyOf } from './messages';
+export { decodeBody, encodeBody, encodeMessageFrame } from './codec';
+
+export { idToString, longToNumber, toId, toIds, toLong, type IdInput } from './ids';
+export { conversationKey } from './conversation';
+
+export {
+  CimErrorCode,
+  errorNumberOf,
+  FrameError,
+  ImErrorNumber,
+  MqimError,
+  ProtocolError,
+  toErrorNotify,
+  type ErrorNotifyFields,
+  type ImErrorCode,
+} from './error-codes';
+export { KickOutReason } from './kick-out-reason';
+
+export { MqNames, assertMqName, type MqGroup, type MqTopic, type MqTopicKind } from './mq-topics';
+export { encodeKickBatch } from './gate-commands';

@@ -1,0 +1,564 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import {
+  CIM,
+  CimErrorCode,
+  CommandId,
+  DEFAULT_MAX_FRAME_LENGTH,
+  KickOutReason,
+  decodeBody,
+  toId,
+  type BodyInput,
+  type BodyOf,
+  type Frame,
+} from '@mqim/protocol';
+import {
+  fromMsgData,
+  toGroupMemberChanged,
+  toReadNotify,
+  toServerErrorDetail,
+  toUserInfo,
+} from './cim.mapper';
+import { Connection, type Response } from './connection';
+import type {
+  ImClient,
+  ImClientEventName,
+  ImClientEvents,
+  ImClientListener,
+  ImClientOptions,
+} from './im.client';
+import {
+  ImClientError,
+  ImLoginFailedError,
+  ImRequestFailedError,
+  ImSendRefusedError,
+  type ServerErrorDetail,
+} from './im.errors';
+import {
+  ClientType,
+  MsgType,
+  SessionType,
+  type CreateGroupInput,
+  type CreateGroupResult,
+  type GroupChangeResult,
+  type GroupInfo,
+  type GroupVersion,
+  type HistoryQuery,
+  type ImClientState,
+  type ImMessage,
+  type LoginResult,
+  type RecentSessions,
+  type RequestOptions,
+  type SendInput,
+  type SendResult,
+  type SessionRef,
+  type UserInfo,
+} from './im.types';
+import * as groupRequests from './group.requests';
+import { passwordMd5 } from './password';
+import * as queryRequests from './query.requests';
+import { reconnectDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './reconnect.policy';
+import { checkId, type Requester } from './requester';
+
+type Credentials =
+  { kind: 'token'; userId: number; token: string } | { kind: 'password'; userName: string; md5: string };
+
+interface Settings {
+  url: string;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  heartbeatMs: number;
+  idleTimeoutMs: number;
+  autoReceipts: boolean;
+  reconnect: ResolvedReconnectOptions | undefined;
+  clientType: number;
+  clientVersion: string;
+  nickName: string;
+  maxFrameLength: number;
+  refusalDetailGraceMs: number;
+}
+
+// Kick-outs after which coming back would only ping-pong with the other device or the admin.
+const FINAL_KICK_REASONS = new Set<number>([
+  KickOutReason.LOGGED_IN_ELSEWHERE,
+  KickOutReason.KICKED_BY_ADMIN,
+]);
+
+/** Creates a client; nothing is opened until `connect()` or a login. */
+export function createImClient(options: ImClientOptions): ImClient {
+  return new ImClientImpl(options);
+}
+
+export class ImClientImpl implements ImClient, Requester {
+  private readonly settings: Settings;
+  private readonly events = new EventEmitter<ImClientEvents>();
+  private connection: Connection | undefined;
+  private connecting: Promise<void> | undefined;
+  private stateValue: ImClientState = 'idle';
+  private currentUser: UserInfo | undefined;
+  private credentials: Credentials | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private noReconnect = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: ImClientOptions) {
+    const heartbeatMs = options.heartbeatMs ?? 20_000;
+    const reconnect = options.reconnect ?? false;
+    this.settings = {
+      url: options.url,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      heartbeatMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? 3 * heartbeatMs,
+      autoReceipts: options.autoReceipts ?? true,
+      reconnect:
+        reconnect === false ? undefined : resolveReconnectOptions(reconnect === true ? {} : reconnect),
+      clientType: options.clientType ?? ClientType.DEFAULT,
+      clientVersion: options.clientVersion ?? 'mqim-sdk/0.1.0',
+      nickName: options.nickName ?? '',
+      maxFrameLength: options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH,
+      refusalDetailGraceMs: options.refusalDetailGraceMs ?? 200,
+    };
+  }
+
+  get state(): ImClientState {
+    return this.stateValue;
+  }
+
+  get user(): UserInfo | undefined {
+    return this.currentUser;
+  }
+
+  get url(): string {
+    return this.settings.url;
+  }
+
+  // ---- connection and login ----
+
+  async connect(): Promise<void> {
+    this.assertNotClosed();
+    if (this.stateValue === 'reconnecting') {
+      throw new ImClientError('IM_ERR_NOT_CONNECTED', "reconnecting; wait for 'reconnected'");
+    }
+    if (this.connection?.isOpen) return;
+    this.connecting ??= this.openConnection().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  loginWithToken(userId: number, token: string, options?: RequestOptions): Promise<LoginResult> {
+    return this.login({ kind: 'token', userId: checkId(userId, 'userId'), token }, options);
+  }
+
+  loginWithPassword(
+    userName: string,
+    passwordPlainOrMd5: string,
+    options?: RequestOptions,
+  ): Promise<LoginResult> {
+    return this.login({ kind: 'password', userName, md5: passwordMd5(passwordPlainOrMd5) }, options);
+  }
+
+  async logout(options?: RequestOptions): Promise<void> {
+    const { conn, me } = this.session();
+    // From here on a lost connection is expected, not something to recover from.
+    this.credentials = undefined;
+    try {
+      await conn.request(
+        CommandId.LOGIN_AUTH_LOGOUT_REQ,
+        { userId: me, clientType: this.settings.clientType },
+        CommandId.LOGIN_AUTH_LOGOUT_RSP,
+        this.spec(CommandId.LOGIN_AUTH_LOGOUT_REQ, options),
+      );
+    } finally {
+      this.currentUser = undefined;
+      if (this.stateValue !== 'closed') this.stateValue = 'disconnected';
+      await conn.close(new ImClientError('IM_ERR_NOT_LOGGED_IN', 'logged out'));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    this.stateValue = 'closed';
+    this.credentials = undefined;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const conn = this.connection;
+    this.connection = undefined;
+    this.closing = conn?.close(new ImClientError('IM_ERR_CLOSED', 'client closed')) ?? Promise.resolve();
+    return this.closing;
+  }
+
+  private async login(credentials: Credentials, options: RequestOptions | undefined): Promise<LoginResult> {
+    await this.connect();
+    const conn = this.connection;
+    if (conn === undefined) throw new ImClientError('IM_ERR_NOT_CONNECTED', 'not connected');
+    return this.authenticate(conn, credentials, options?.timeoutMs ?? this.settings.requestTimeoutMs);
+  }
+
+  private async authenticate(
+    conn: Connection,
+    credentials: Credentials,
+    timeoutMs: number,
+  ): Promise<LoginResult> {
+    const { clientType, clientVersion } = this.settings;
+    const { body } =
+      credentials.kind === 'token'
+        ? await conn.request(
+            CommandId.LOGIN_AUTH_TOKEN_REQ,
+            {
+              userId: credentials.userId,
+              nickName: this.settings.nickName,
+              userToken: credentials.token,
+              clientType,
+              clientVersion,
+            },
+            CommandId.LOGIN_AUTH_TOKEN_RSP,
+            this.spec(CommandId.LOGIN_AUTH_TOKEN_REQ, { timeoutMs }),
+          )
+        : await conn.request(
+            CommandId.LOGIN_AUTH_REQ,
+            { userName: credentials.userName, userPwd: credentials.md5, clientType, clientVersion },
+            CommandId.LOGIN_AUTH_RSP,
+            this.spec(CommandId.LOGIN_AUTH_REQ, { timeoutMs }),
+          );
+    if (body.resultCode !== CimErrorCode.SUCCESS)
+      throw new ImLoginFailedError(body.resultCode, body.resultString);
+    this.assertNotClosed();
+    const user = toUserInfo(body.userInfo);
+    this.currentUser = user;
+    this.credentials = credentials;
+    this.noReconnect = false;
+    this.stateValue = 'loggedIn';
+    conn.startHeartbeat(this.settings.heartbeatMs, this.settings.idleTimeoutMs);
+    return { user, serverTime: body.serverTime };
+  }
+
+  private async openConnection(): Promise<void> {
+    const reconnecting = this.stateValue === 'reconnecting';
+    if (!reconnecting) this.stateValue = 'connecting';
+    const conn: Connection = new Connection({
+      frame: (frame) => this.onFrame(conn, frame),
+      closed: (reason, error) => this.onClosed(conn, reason, error),
+    });
+    this.connection = conn;
+    try {
+      await conn.open(this.settings.url, {
+        connectTimeoutMs: this.settings.connectTimeoutMs,
+        maxFrameLength: this.settings.maxFrameLength,
+      });
+    } catch (err) {
+      if (this.connection === conn) this.connection = undefined;
+      if (this.stateValue === 'connecting') this.stateValue = 'disconnected';
+      throw err;
+    }
+    if (this.stateValue === 'closed') {
+      // close() ran while the socket was opening.
+      await conn.close(new ImClientError('IM_ERR_CLOSED', 'client closed'));
+      throw new ImClientError('IM_ERR_CLOSED', 'client closed');
+    }
+    if (!reconnecting) this.stateValue = 'connected';
+  }
+
+  private onClosed(conn: Connection, reason: string, error: Error | undefined): void {
+    if (conn !== this.connection) return;
+    this.connection = undefined;
+    // A failed reconnect attempt is retried by the attempt itself.
+    if (this.stateValue === 'closed' || this.stateValue === 'reconnecting') return;
+    const willReconnect =
+      this.stateValue === 'loggedIn' &&
+      this.settings.reconnect !== undefined &&
+      this.credentials !== undefined &&
+      !this.noReconnect;
+    this.stateValue = willReconnect ? 'reconnecting' : 'disconnected';
+    this.emit('disconnected', { reason, willReconnect, error });
+    if (willReconnect) this.scheduleReconnect(1);
+  }
+
+  private scheduleReconnect(attempt: number): void {
+    const policy = this.settings.reconnect!;
+    if (attempt > policy.maxAttempts) {
+      this.giveUp(
+        new ImClientError('IM_ERR_NOT_CONNECTED', `gave up reconnecting after ${attempt - 1} attempts`),
+      );
+      return;
+    }
+    const delayMs = reconnectDelay(attempt, policy);
+    this.emit('reconnecting', { attempt, delayMs });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.reconnectOnce(attempt);
+    }, delayMs);
+  }
+
+  private async reconnectOnce(attempt: number): Promise<void> {
+    if (this.stateValue !== 'reconnecting' || this.credentials === undefined) return;
+    try {
+      await this.openConnection();
+      const { user } = await this.authenticate(
+        this.connection!,
+        this.credentials,
+        this.settings.requestTimeoutMs,
+      );
+      this.emit('reconnected', { user, attempts: attempt });
+    } catch (err) {
+      if (this.stateValue !== 'reconnecting') return;
+      const conn = this.connection;
+      this.connection = undefined;
+      void conn?.close(asError(err));
+      // Credentials refused now will be refused on every later attempt too.
+      if (err instanceof ImLoginFailedError) this.giveUp(err);
+      else this.scheduleReconnect(attempt + 1);
+    }
+  }
+
+  private giveUp(err: Error): void {
+    this.stateValue = 'disconnected';
+    this.emit('reconnectFailed', err);
+  }
+
+  // ---- frames the server starts ----
+
+  private onFrame(conn: Connection, frame: Frame): void {
+    if (conn !== this.connection) return;
+    try {
+      this.dispatch(conn, frame);
+    } catch (err) {
+      this.emit('warning', asError(err));
+    }
+  }
+
+  private dispatch(conn: Connection, frame: Frame): void {
+    const me = this.currentUser?.userId ?? 0;
+    switch (frame.commandId) {
+      case CommandId.MSG_DATA: {
+        const message = fromMsgData(decodeBody(CommandId.MSG_DATA, frame.body), me);
+        if (this.settings.autoReceipts && message.fromUserId !== me) this.sendReceipt(conn, message, me);
+        this.emit('message', message);
+        return;
+      }
+      case CommandId.MSG_READ_NOTIFY:
+        this.emit('readNotify', toReadNotify(decodeBody(CommandId.MSG_READ_NOTIFY, frame.body), me));
+        return;
+      case CommandId.GROUP_MEMBER_CHANGED_NOTIFY:
+        this.emit(
+          'groupMemberChanged',
+          toGroupMemberChanged(decodeBody(CommandId.GROUP_MEMBER_CHANGED_NOTIFY, frame.body)),
+        );
+        return;
+      case CommandId.KICK_OUT_NOTIFY: {
+        const n = decodeBody(CommandId.KICK_OUT_NOTIFY, frame.body);
+        if (FINAL_KICK_REASONS.has(n.reason)) this.noReconnect = true;
+        this.emit('kickedOut', { reason: n.reason, text: n.text });
+        return;
+      }
+      case CommandId.ERROR_NOTIFY: {
+        const detail = toServerErrorDetail(decodeBody(CommandId.ERROR_NOTIFY, frame.body));
+        if (!conn.refuse(detail)) this.emit('serverError', detail);
+        return;
+      }
+      default:
+        // Heartbeat replies, answers that arrive after their request timed out, VoIP signalling.
+        return;
+    }
+  }
+
+  private sendReceipt(conn: Connection, message: ImMessage, me: number): void {
+    conn.post(CommandId.MSG_DATA_ACK, {
+      fromUserId: me,
+      toSessionId: message.sessionType === SessionType.GROUP ? message.toSessionId : message.fromUserId,
+      clientMsgId: message.clientMsgId,
+      serverMsgId: message.serverMsgId,
+      resCode: CIM.Def.CIMResCode.RES_CODE_OK,
+      sessionType: message.sessionType,
+      createTime: message.createTime,
+    });
+  }
+
+  // ---- messages ----
+
+  async send(input: SendInput, options?: RequestOptions): Promise<SendResult> {
+    const { conn, me } = this.session();
+    const toSessionId = checkId(input.to, 'to');
+    const clientMsgId = input.clientMsgId ?? randomUUID();
+    const { body: ack, refusalDetail } = await conn.request(
+      CommandId.MSG_DATA,
+      {
+        fromUserId: me,
+        fromNickName: this.currentUser?.nickName ?? '',
+        toSessionId,
+        clientMsgId,
+        serverMsgId: 0,
+        // The server stamps its own time; ours only helps servers that do not.
+        createTime: Math.floor(Date.now() / 1000),
+        msgType: input.msgType ?? MsgType.TEXT,
+        sessionType: input.sessionType ?? SessionType.SINGLE,
+        msgData: messageBytes(input),
+      },
+      CommandId.MSG_DATA_ACK,
+      {
+        timeoutMs: options?.timeoutMs ?? this.settings.requestTimeoutMs,
+        refuse: (detail) => new ImSendRefusedError(clientMsgId, undefined, detail),
+        isRefusal: (a) => a.resCode !== CIM.Def.CIMResCode.RES_CODE_OK,
+        refusalGraceMs: this.settings.refusalDetailGraceMs,
+      },
+    );
+    if (refusalDetail !== undefined)
+      throw new ImSendRefusedError(clientMsgId, ack.resCode, await refusalDetail);
+    return {
+      clientMsgId: ack.clientMsgId || clientMsgId,
+      serverMsgId: toId(ack.serverMsgId, 'server_msg_id'),
+      createTime: ack.createTime,
+    };
+  }
+
+  async markRead(sessionType: number, sessionId: number, msgId: number): Promise<void> {
+    const { conn, me } = this.session();
+    conn.post(CommandId.MSG_READ_ACK, {
+      userId: me,
+      sessionId: checkId(sessionId, 'sessionId'),
+      msgId: checkId(msgId, 'msgId'),
+      sessionType,
+    });
+  }
+
+  recentSessions(options?: RequestOptions & { updatedSince?: number }): Promise<RecentSessions> {
+    return queryRequests.recentSessions(this, options);
+  }
+
+  history(query: HistoryQuery, options?: RequestOptions): Promise<ImMessage[]> {
+    return queryRequests.history(this, query, options);
+  }
+
+  latestMsgId(session: SessionRef, options?: RequestOptions): Promise<string | undefined> {
+    return queryRequests.latestMsgId(this, session, options);
+  }
+
+  messagesById(
+    session: SessionRef & { clientMsgIds: string[] },
+    options?: RequestOptions,
+  ): Promise<ImMessage[]> {
+    return queryRequests.messagesById(this, session, options);
+  }
+
+  friends(options?: RequestOptions): Promise<UserInfo[]> {
+    return queryRequests.friends(this, options);
+  }
+
+  // ---- groups ----
+
+  createGroup(input: CreateGroupInput, options?: RequestOptions): Promise<CreateGroupResult> {
+    return groupRequests.createGroup(this, input, options);
+  }
+
+  disbandGroup(groupId: number, options?: RequestOptions): Promise<GroupChangeResult> {
+    return groupRequests.disbandGroup(this, groupId, options);
+  }
+
+  exitGroup(groupId: number, options?: RequestOptions): Promise<GroupChangeResult> {
+    return groupRequests.exitGroup(this, groupId, options);
+  }
+
+  listGroups(options?: RequestOptions): Promise<GroupVersion[]> {
+    return groupRequests.listGroups(this, options);
+  }
+
+  groupInfo(groups: Array<number | GroupVersion>, options?: RequestOptions): Promise<GroupInfo[]> {
+    return groupRequests.groupInfo(this, groups, options);
+  }
+
+  inviteMembers(groupId: number, memberIds: number[], options?: RequestOptions): Promise<GroupChangeResult> {
+    return groupRequests.inviteMembers(this, groupId, memberIds, options);
+  }
+
+  kickMembers(groupId: number, memberIds: number[], options?: RequestOptions): Promise<GroupChangeResult> {
+    return groupRequests.kickMembers(this, groupId, memberIds, options);
+  }
+
+  groupMembers(groupId: number, options?: RequestOptions): Promise<number[]> {
+    return groupRequests.groupMembers(this, groupId, options);
+  }
+
+  // ---- events ----
+
+  on<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this {
+    (this.events as EventEmitter).on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  once<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this {
+    (this.events as EventEmitter).once(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this {
+    (this.events as EventEmitter).off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  private emit<E extends ImClientEventName>(event: E, ...args: ImClientEvents[E]): void {
+    try {
+      (this.events as EventEmitter).emit(event, ...args);
+    } catch (err) {
+      // A throwing listener is the app's bug: surface it as Node would, but not from inside the
+      // frame loop, where it would look like a broken connection.
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+
+  // ---- helpers ----
+
+  /** The open connection and the logged-in user id, or the reason there are none. */
+  private session(): { conn: Connection; me: number } {
+    this.assertNotClosed();
+    const conn = this.connection;
+    if (conn === undefined || !conn.isOpen) {
+      throw new ImClientError(
+        'IM_ERR_NOT_CONNECTED',
+        this.stateValue === 'reconnecting' ? "reconnecting; wait for 'reconnected'" : 'not connected',
+      );
+    }
+    if (this.stateValue !== 'loggedIn' || this.currentUser === undefined) {
+      // The server closes a connection that sends anything but a login first.
+      throw new ImClientError('IM_ERR_NOT_LOGGED_IN', 'log in first');
+    }
+    return { conn, me: this.currentUser.userId };
+  }
+
+  /** {@link Requester.call}; public for the request modules, not part of {@link ImClient}. */
+  async call<C extends CommandId, R extends CommandId>(
+    cmd: C,
+    build: (me: number) => BodyInput<C>,
+    responseCmd: R,
+    options: RequestOptions | undefined,
+  ): Promise<Response<BodyOf<R>> & { me: number }> {
+    const { conn, me } = this.session();
+    const response = await conn.request(cmd, build(me), responseCmd, this.spec(cmd, options));
+    return { ...response, me };
+  }
+
+  private spec(
+    cmd: number,
+    options: RequestOptions | undefined,
+  ): { timeoutMs: number; refuse: (d: ServerErrorDetail) => Error } {
+    return {
+      timeoutMs: options?.timeoutMs ?? this.settings.requestTimeoutMs,
+      refuse: (detail) => new ImRequestFailedError(cmd, undefined, detail),
+    };
+  }
+
+  private assertNotClosed(): void {
+    if (this.stateValue === 'closed') throw new ImClientError('IM_ERR_CLOSED', 'client closed');
+  }
+}
+
+function messageBytes(input: SendInput): Uint8Array {
+  if ((input.text === undefined) === (input.data === undefined)) {
+    throw new ImClientError('IM_ERR_INVALID_ARGUMENT', 'give either text or data');
+  }
+  return input.text !== undefined ? Buffer.from(input.text, 'utf8') : input.data!;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

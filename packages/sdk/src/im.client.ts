@@ -1,0 +1,165 @@
+import type { ServerErrorDetail } from './im.errors';
+import type {
+  CreateGroupInput,
+  CreateGroupResult,
+  DisconnectInfo,
+  GroupChangeResult,
+  GroupInfo,
+  GroupMemberChanged,
+  GroupVersion,
+  HistoryQuery,
+  ImClientState,
+  ImMessage,
+  KickOutNotice,
+  LoginResult,
+  ReadNotify,
+  RecentSessions,
+  ReconnectedInfo,
+  ReconnectingInfo,
+  RequestOptions,
+  SendInput,
+  SendResult,
+  SessionRef,
+  UserInfo,
+} from './im.types';
+import type { ReconnectOptions } from './reconnect.policy';
+
+export interface ImClientOptions {
+  /** `tcp://host:port` or `ws://host:port/ws` (`wss://` works too). */
+  url: string;
+  /** @default 10000 */
+  connectTimeoutMs?: number;
+  /** Per-request deadline; each call can override it. @default 10000 */
+  requestTimeoutMs?: number;
+  /** Interval of 0x0105 heartbeats once logged in; 0 disables them. @default 20000 */
+  heartbeatMs?: number;
+  /**
+   * Close the connection (and reconnect, if enabled) when nothing has come from the server for
+   * this long; 0 disables the check. Checked at each heartbeat.
+   * @default 3 × heartbeatMs
+   */
+  idleTimeoutMs?: number;
+  /** Answer every delivered message from someone else with a 0x0302 receipt. @default true */
+  autoReceipts?: boolean;
+  /**
+   * Reconnect after an unexpected disconnect, with exponential backoff and jitter, logging in
+   * again with the same credentials; `reconnected` follows. `true` uses the default backoff.
+   * Never after `close()`, `logout()`, or a kick-out for logging in elsewhere or by an admin.
+   * @default false
+   */
+  reconnect?: boolean | ReconnectOptions;
+  /** @default ClientType.DEFAULT (0) */
+  clientType?: number;
+  /** @default "mqim-sdk/0.1.0" */
+  clientVersion?: string;
+  /** Sent in CIMAuthTokenReq.nick_name. @default "" */
+  nickName?: string;
+  /** Largest frame accepted from the server. @default 1048576 */
+  maxFrameLength?: number;
+  /**
+   * How long a refused send (non-OK ack) waits for the error notify that explains it, which the
+   * server may send just after the ack.
+   * @default 200
+   */
+  refusalDetailGraceMs?: number;
+}
+
+/** Event name → listener arguments. */
+export interface ImClientEvents {
+  /** A message delivered to us (0x0301), including our own sent from another device. */
+  message: [message: ImMessage];
+  /** Someone read a conversation up to a message (0x0304). */
+  readNotify: [notify: ReadNotify];
+  groupMemberChanged: [notify: GroupMemberChanged];
+  /** The server is about to close the connection on purpose (0x0801). */
+  kickedOut: [notice: KickOutNotice];
+  /** An error notify (0x0802) that refers to no request in flight. */
+  serverError: [detail: ServerErrorDetail];
+  /** A frame the SDK could not read; the connection stays up. */
+  warning: [error: Error];
+  disconnected: [info: DisconnectInfo];
+  reconnecting: [info: ReconnectingInfo];
+  /**
+   * Connected and logged in again after a disconnect. Messages sent to us meanwhile are not
+   * pushed: fetch `recentSessions()` / `history()` here to catch up.
+   */
+  reconnected: [info: ReconnectedInfo];
+  /** Reconnecting stopped (attempts exhausted, or the credentials are refused now). */
+  reconnectFailed: [error: Error];
+}
+
+export type ImClientEventName = keyof ImClientEvents;
+export type ImClientListener<E extends ImClientEventName> = (...args: ImClientEvents[E]) => void;
+
+/**
+ * A CIM client connection for one user.
+ *
+ * Requests resolve with the server's answer (matched by seq) or reject with an `ImClientError`;
+ * none is queued while disconnected (`IM_ERR_NOT_CONNECTED`), and none is retried by the SDK:
+ * a send can be retried safely with the same clientMsgId. Events are emitted in the order the
+ * frames arrive.
+ */
+export interface ImClient {
+  readonly state: ImClientState;
+  /** The logged-in user; undefined before the first successful login. */
+  readonly user: UserInfo | undefined;
+  readonly url: string;
+
+  /** Opens the transport. Login methods call it when needed. */
+  connect(): Promise<void>;
+  /**
+   * @throws ImLoginFailedError (2002) with the connection left open for another attempt.
+   */
+  loginWithToken(userId: number, token: string, options?: RequestOptions): Promise<LoginResult>;
+  /**
+   * @param passwordPlainOrMd5 the password, or its lower-case hex MD5 (32 hex digits are taken as one).
+   * @throws ImLoginFailedError (2003) with the connection left open for another attempt.
+   */
+  loginWithPassword(
+    userName: string,
+    passwordPlainOrMd5: string,
+    options?: RequestOptions,
+  ): Promise<LoginResult>;
+  /** Logs out (0x0103) and closes the connection; the client may log in again later. */
+  logout(options?: RequestOptions): Promise<void>;
+
+  /**
+   * Resolves when the server has stored the message (its 0x0302 ack).
+   * @throws ImSendRefusedError, or ImTimeoutError / `IM_ERR_CONNECTION_LOST` (retry with the same clientMsgId).
+   */
+  send(input: SendInput, options?: RequestOptions): Promise<SendResult>;
+  /** Tells the server (and the peer) the conversation is read up to `msgId` (0 = all). No answer. */
+  markRead(sessionType: number, sessionId: number, msgId: number): Promise<void>;
+
+  recentSessions(options?: RequestOptions & { updatedSince?: number }): Promise<RecentSessions>;
+  /** A page of messages strictly older than `endMsgId`, ascending. */
+  history(query: HistoryQuery, options?: RequestOptions): Promise<ImMessage[]>;
+  /** clientMsgId of the conversation's newest message; undefined when it has none. */
+  latestMsgId(session: SessionRef, options?: RequestOptions): Promise<string | undefined>;
+  /** Messages of one conversation by their clientMsgIds. */
+  messagesById(
+    session: SessionRef & { clientMsgIds: string[] },
+    options?: RequestOptions,
+  ): Promise<ImMessage[]>;
+  friends(options?: RequestOptions): Promise<UserInfo[]>;
+
+  createGroup(input: CreateGroupInput, options?: RequestOptions): Promise<CreateGroupResult>;
+  disbandGroup(groupId: number, options?: RequestOptions): Promise<GroupChangeResult>;
+  exitGroup(groupId: number, options?: RequestOptions): Promise<GroupChangeResult>;
+  listGroups(options?: RequestOptions): Promise<GroupVersion[]>;
+  /** Details of groups, by id or by (id, version) as `listGroups` returns them. */
+  groupInfo(groups: Array<number | GroupVersion>, options?: RequestOptions): Promise<GroupInfo[]>;
+  inviteMembers(groupId: number, memberIds: number[], options?: RequestOptions): Promise<GroupChangeResult>;
+  kickMembers(groupId: number, memberIds: number[], options?: RequestOptions): Promise<GroupChangeResult>;
+  groupMembers(groupId: number, options?: RequestOptions): Promise<number[]>;
+
+  on<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this;
+  once<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this;
+  off<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this;
+
+  /**
+   * Closes the connection and stops every timer; requests in flight reject with `IM_ERR_CLOSED`.
+   * Final: the client cannot connect again. Resolves when the socket is gone.
+   */
+  close(): Promise<void>;
+}

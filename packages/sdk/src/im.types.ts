@@ -1,0 +1,247 @@
+/**
+ * The data the SDK hands to applications. Ids are JS numbers (the server keeps them below 2^53);
+ * timestamps are Unix seconds, as on the wire.
+ */
+
+/** `CIMSessionType`: who a conversation is with. */
+export const SessionType = { SINGLE: 1, GROUP: 2 } as const;
+export type SessionType = (typeof SessionType)[keyof typeof SessionType];
+
+/** `CIMMsgType`: how to read `data`. TEXT is UTF-8; most others carry small JSON objects. */
+export const MsgType = {
+  UNKNOWN: 0,
+  TEXT: 1,
+  FILE: 2,
+  IMAGE: 3,
+  AUDIO: 4,
+  VIDEO: 5,
+  LOCATION: 6,
+  ROBOT: 7,
+  TIPS: 8,
+  NOTIFICATION: 9,
+  AVCHAT: 10,
+} as const;
+export type MsgType = (typeof MsgType)[keyof typeof MsgType];
+
+/** `CIMClientType`, sent at login. */
+export const ClientType = {
+  DEFAULT: 0,
+  ANDROID: 1,
+  IOS: 2,
+  WEB: 3,
+  REST_API: 4,
+  PC_WINDOWS: 5,
+  MAC_OS: 6,
+} as const;
+export type ClientType = (typeof ClientType)[keyof typeof ClientType];
+
+export interface UserInfo {
+  userId: number;
+  nickName: string;
+  nickNameSpell: string;
+  phone: string;
+  avatarUrl: string;
+  attachInfo: string;
+}
+
+export interface LoginResult {
+  user: UserInfo;
+  /** The server's clock at login (Unix seconds). */
+  serverTime: number;
+}
+
+/** A chat message, whether pushed (`message` event) or read back (history, by id). */
+export interface ImMessage {
+  clientMsgId: string;
+  serverMsgId: number;
+  sessionType: number;
+  fromUserId: number;
+  /** The peer user (single chat) or the group, as the sender addressed it. */
+  toSessionId: number;
+  /**
+   * The conversation as seen by the logged-in user: the group, or in a single chat the other
+   * user (the sender for incoming messages, `toSessionId` for one's own). Use it to file the
+   * message and to call `markRead` / `history`.
+   */
+  sessionId: number;
+  createTime: number;
+  msgType: number;
+  data: Buffer;
+  /** `data` decoded as UTF-8 when `msgType` is TEXT. */
+  text: string | undefined;
+  /** Set on pushed messages (CIMMsgData); empty for history. */
+  fromNickName: string;
+  /** Set on history (CIMMsgInfo.msg_status); 0 on pushed messages. */
+  status: number;
+  /** Set on history (CIMMsgInfo.attach); empty on pushed messages. */
+  attach: string;
+}
+
+export interface SendInput {
+  /** The peer user (single chat) or the group. */
+  to: number;
+  /** @default SessionType.SINGLE */
+  sessionType?: number;
+  /** UTF-8 text; give either `text` or `data`. */
+  text?: string;
+  data?: Uint8Array;
+  /** @default MsgType.TEXT */
+  msgType?: number;
+  /**
+   * The message's idempotency key. Retrying with the same id after a timeout or a lost
+   * connection never stores the message twice; the retry gets the original serverMsgId.
+   * @default a fresh UUID
+   */
+  clientMsgId?: string;
+}
+
+/** The server's "stored" ack (0x0302). */
+export interface SendResult {
+  clientMsgId: string;
+  serverMsgId: number;
+  /** Server time the message was stored with (Unix seconds). */
+  createTime: number;
+}
+
+export interface RecentSession {
+  sessionId: number;
+  sessionType: number;
+  status: number;
+  unreadCount: number;
+  updatedTime: number;
+  /** The newest message; undefined for a session without one. */
+  lastMessage: SessionLastMessage | undefined;
+  isRobot: boolean;
+}
+
+export interface SessionLastMessage {
+  clientMsgId: string;
+  serverMsgId: number;
+  fromUserId: number;
+  createTime: number;
+  msgType: number;
+  status: number;
+  data: Buffer;
+  text: string | undefined;
+  attach: string;
+}
+
+export interface RecentSessions {
+  /** Sum of every session's unread count. */
+  unreadTotal: number;
+  /** Newest first. */
+  sessions: RecentSession[];
+}
+
+export interface HistoryQuery {
+  sessionType: number;
+  sessionId: number;
+  /** Only messages strictly older than this server_msg_id. @default 0 (the newest) */
+  endMsgId?: number;
+  /** @default 20 (the server caps it) */
+  limit?: number;
+}
+
+export interface SessionRef {
+  sessionType: number;
+  sessionId: number;
+}
+
+export interface GroupInfo {
+  groupId: number;
+  name: string;
+  groupType: number;
+  joinModel: number;
+  beInviteModel: number;
+  muteModel: number;
+  ownerId: number;
+  createTime: number;
+  updateTime: number;
+  intro: string;
+  announcement: string;
+  avatar: string;
+}
+
+export interface GroupVersion {
+  groupId: number;
+  version: number;
+}
+
+export interface CreateGroupInput {
+  name: string;
+  /** The other members; the creator joins as owner. */
+  memberIds: number[];
+}
+
+export interface CreateGroupResult {
+  group: GroupInfo;
+  memberIds: number[];
+  /** attach_notification_msg as sent by the server; undefined when empty. */
+  notification: Buffer | undefined;
+}
+
+/** Result of disband, exit, invite and kick. */
+export interface GroupChangeResult {
+  groupId: number;
+  notification: Buffer | undefined;
+}
+
+/** `readNotify` event (0x0304). */
+export interface ReadNotify {
+  /** Who read. */
+  readerId: number;
+  sessionType: number;
+  /**
+   * The conversation as seen by the logged-in user: in a single chat read by the peer, the
+   * peer; otherwise the session_id on the wire (the group, or the peer one's other device read).
+   */
+  sessionId: number;
+  /** Newest server_msg_id read; 0 = the whole session. */
+  msgId: number;
+}
+
+export const GroupMemberChangeType = { DEFAULT: 0, ADD: 1, DEL: 2 } as const;
+
+/** `groupMemberChanged` event (0x0515). */
+export interface GroupMemberChanged {
+  groupId: number;
+  /** The user_id field of the notify (the user it is addressed to, or who made the change). */
+  userId: number;
+  changes: Array<{ userId: number; type: number }>;
+}
+
+/** `kickedOut` event (0x0801): the server is about to close the connection on purpose. */
+export interface KickOutNotice {
+  /** See `KickOutReason` in @mqim/protocol: 1 logged in elsewhere, 2 kicked by admin, 3 shutdown, 4 policy. */
+  reason: number;
+  text: string;
+}
+
+export interface DisconnectInfo {
+  reason: string;
+  /** True when the client will try to reconnect (and re-login) by itself. */
+  willReconnect: boolean;
+  error: Error | undefined;
+}
+
+export interface ReconnectingInfo {
+  /** 1 for the first attempt after a disconnect. */
+  attempt: number;
+  delayMs: number;
+}
+
+export interface ReconnectedInfo {
+  user: UserInfo;
+  /** How many attempts it took. */
+  attempts: number;
+}
+
+/** Per-call options of request methods. */
+export interface RequestOptions {
+  /** @default the client's requestTimeoutMs */
+  timeoutMs?: number;
+}
+
+/** Where the client is in its life cycle. */
+export type ImClientState =
+  'idle' | 'connecting' | 'connected' | 'loggedIn' | 'reconnecting' | 'disconnected' | 'closed';

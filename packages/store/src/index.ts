@@ -1,0 +1,44 @@
+export type { Store, StoreDialect } from './store.port';
+export {
+  SessionType,
+  type ConversationRef,
+  type HistoryQuery,
+  type MessageRecord,
+  type MessageRepository,
+  type NewMessage,
+  type SaveResult,
+} from './message.port';
+export {
+  SessionStatus,
+  type RecentSessionsQuery,
+  type SessionRecord,
+  type SessionRepository,
+} from './session.port';
+export type { AckTimeRecord, DeliveredReceipt, ReceiptRepository } from './receipt.port';
+export type {
+  NewUser,
+  TokenRepository,
+  UserListQuery,
+  UserPatch,
+  UserRecord,
+  UserRepository,
+} from './user.port';
+export type { GroupPatch, GroupRecord, GroupRepository, GroupStatus, NewGroup } from './group.port';
+export type {
+  DeviceRepository,
+  MuteRepository,
+  PushDevice,
+  PushDeviceRecord,
+  PushPlatform,
+} from './push.port';
+export {
+  MessageIdConflictError,
+  StoreError,
+  StoreInvalidArgumentError,
+  StoreSchemaError,
+  StoreUnavailableError,
+  UserAlreadyExistsError,
+} from './store.errors';
+export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite.store';
+export { createMysqlStore, type MysqlStoreOptions } from './mysql/mysql.store';
+export { DEFAULT_SHARDS } from './internal/shards';

@@ -1,0 +1,114 @@
+/** `CIMSessionType`: 1 single chat, 2 group. */
+export const SessionType = { Single: 1, Group: 2 } as const;
+export type SessionType = (typeof SessionType)[keyof typeof SessionType];
+
+/** A message as `logic` hands it to `messages.save`: ids assigned, clock set by the server. */
+export interface NewMessage {
+  /** Assigned from the per-conversation counter; strictly increasing per conversation. */
+  readonly serverMsgId: number;
+  /** The client's UUID: 1–64 printable ASCII characters. */
+  readonly clientMsgId: string;
+  /** The sender; for group notifications the group id. */
+  readonly fromUserId: number;
+  readonly sessionType: SessionType;
+  /** The peer user (single chat) or the group. */
+  readonly toSessionId: number;
+  readonly msgType: number;
+  /** Stored as is (BLOB, at most 65,535 bytes). */
+  readonly msgData: Uint8Array;
+  /** @default '' */
+  readonly attach?: string;
+  /** `CIMClientType` of the sending connection. @default 0 */
+  readonly senderClientType?: number;
+  /** `CIMMsgStatus` stored with the message. @default 0 */
+  readonly msgStatus?: number;
+  /** Unix seconds, from the server's clock. */
+  readonly createTime: number;
+}
+
+/**
+ * A stored message. Read from a timeline, `toSessionId` is the original target (the peer of the
+ * sender for a single chat, the group for a group), whichever owner's view it was read from.
+ */
+export interface MessageRecord {
+  readonly serverMsgId: number;
+  readonly clientMsgId: string;
+  readonly fromUserId: number;
+  readonly sessionType: SessionType;
+  readonly toSessionId: number;
+  readonly msgType: number;
+  readonly msgData: Uint8Array;
+  readonly attach: string;
+  readonly senderClientType: number;
+  readonly msgStatus: number;
+  /** Unix seconds. */
+  readonly createTime: number;
+}
+
+/** A conversation as the id counters see it: a single chat is an unordered pair. */
+export type ConversationRef =
+  | { readonly type: typeof SessionType.Single; readonly a: number; readonly b: number }
+  | { readonly type: typeof SessionType.Group; readonly groupId: number };
+
+export interface HistoryQuery {
+  /** Only messages strictly older than this id; 0 or absent = from the newest. */
+  readonly beforeMsgId?: number;
+  /** Page size, already capped by the caller; must be ≥ 1. */
+  readonly limit: number;
+}
+
+export type SaveResult = 'inserted' | 'duplicate';
+
+/**
+ * Messages: the sender's outbox (`im_message_send_{k}`) and every owner's timeline
+ * (`im_message_recv_{k}`).
+ */
+export interface MessageRepository {
+  /** The outbox row of (sender, client_msg_id), or null: how a retried send finds its original. */
+  findSent(fromUserId: number, clientMsgId: string): Promise<MessageRecord | null>;
+
+  /**
+   * The highest server_msg_id persisted in the conversation, 0 if none. Re-seeds the cache's id
+   * counters after Redis lost them; counts only committed saves.
+   */
+  maxServerMsgId(conversation: ConversationRef): Promise<number>;
+
+  /**
+   * Persists one message, atomically: the outbox row, one timeline row per owner, every owner's
+   * session (last message, updated_time, unread_cnt + 1 for owners other than the sender) and
+   * the conversation's max id. Resolves only once all of it is durable (committed); that is what
+   * lets `logic` ack the sender.
+   *
+   * Idempotent on (fromUserId, clientMsgId): if the sender already stored that client id,
+   * nothing is changed and the result is `'duplicate'` (look the original up with `findSent`).
+   * `owners`: for a single chat exactly the sender and the peer; for a group every member who
+   * gets the message in their timeline, sender included (write diffusion). Duplicates in the
+   * list are ignored. Rejects with `MessageIdConflictError` (nothing stored) when an owner's
+   * timeline already holds that server_msg_id in that conversation.
+   */
+  save(message: NewMessage, owners: readonly number[]): Promise<SaveResult>;
+
+  /**
+   * One page of an owner's timeline: messages strictly older than `beforeMsgId` (or the newest
+   * when 0/absent), at most `limit`, returned ascending by server_msg_id. Pages are exact and
+   * gap-free: paging with the first id of each page as the next `beforeMsgId` visits every
+   * message once.
+   */
+  history(
+    ownerUserId: number,
+    sessionType: SessionType,
+    sessionId: number,
+    query: HistoryQuery,
+  ): Promise<MessageRecord[]>;
+
+  /** The owner's timeline rows with these client ids (unknown ids are skipped), ascending. */
+  findByClientIds(
+    ownerUserId: number,
+    sessionType: SessionType,
+    sessionId: number,
+    clientMsgIds: readonly string[],
+  ): Promise<MessageRecord[]>;
+
+  /** The newest message of the owner's timeline in that session, or null. */
+  latest(ownerUserId: number, sessionType: SessionType, sessionId: number): Promise<MessageRecord | null>;
+}

@@ -1,0 +1,190 @@
+import { describeInfra, probeMysql, uniqueName } from '@mqim/testing';
+import { createConnection, type Connection } from 'mysql2/promise';
+import { createMysqlStore, StoreSchemaError, type MysqlStoreOptions, type Store } from '../index';
+import { runStoreContract } from '../testing';
+
+const mysql = probeMysql();
+const databases: string[] = [];
+const optionsOf = new WeakMap<Store, MysqlStoreOptions>();
+
+function serverUri(): URL {
+  const url = new URL(mysql.uri);
+  url.pathname = '/';
+  return url;
+}
+
+async function admin<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+  const conn = await createConnection({ uri: serverUri().toString() });
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.end();
+  }
+}
+
+/** A new, empty database on the test server; dropped in `dropAll`. */
+async function newDatabase(prefix: string): Promise<string> {
+  const name = uniqueName(prefix);
+  await admin((c) => c.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`));
+  databases.push(name);
+  return name;
+}
+
+function uriFor(database: string): string {
+  const url = serverUri();
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function open(options: MysqlStoreOptions): Promise<Store> {
+  const store = await createMysqlStore(options);
+  optionsOf.set(store, options);
+  return store;
+}
+
+async function dropAll(): Promise<void> {
+  const names = databases.splice(0);
+  await admin(async (c) => {
+    for (const name of names) await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  });
+}
+
+describeInfra('MysqlStore', mysql, () => {
+  runStoreContract('MysqlStore', {
+    async create({ clock }) {
+      const store = await open({
+        uri: uriFor(await newDatabase('store_contract')),
+        clock,
+        connectionLimit: 8,
+      });
+      await store.migrate();
+      return store;
+    },
+    async reopen(store) {
+      await store.close();
+      return open(optionsOf.get(store)!);
+    },
+    cleanup: dropAll,
+  });
+
+  runStoreContract('MysqlStore (no group commit, text protocol, 3 shards)', {
+    async create({ clock }) {
+      const uri = uriFor(await newDatabase('store_contract_plain'));
+      const store = await open({ uri, clock, groupCommit: false, preparedStatements: false, shards: 3 });
+      await store.migrate();
+      return store;
+    },
+    async reopen(store) {
+      await store.close();
+      return open(optionsOf.get(store)!);
+    },
+    cleanup: dropAll,
+  });
+
+  describe('MysqlStore - dialect specifics', () => {
+    let database: string;
+    let store: Store;
+
+    beforeAll(async () => {
+      database = await newDatabase('store_mysql');
+      store = await open({ uri: uriFor(database) });
+      await store.migrate();
+    });
+    afterAll(async () => {
+      await store?.close();
+      await dropAll();
+    });
+
+    it('schema - InnoDB, utf8mb4, BIGINT UNSIGNED ids, one table per shard', async () => {
+      const tables = await admin(async (c) => {
+        const [rows] = await c.query(
+          'SELECT table_name AS t, engine AS e, table_collation AS co FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name',
+          [database],
+        );
+        return rows as Array<{ t: string; e: string; co: string }>;
+      });
+      const names = tables.map((r) => r.t);
+      for (let k = 0; k < 4; k++)
+        expect(names).toEqual(expect.arrayContaining([`im_message_send_${k}`, `im_message_recv_${k}`]));
+      expect(names).not.toContain('im_message_send_4');
+      expect(tables.every((r) => r.e === 'InnoDB' && r.co.startsWith('utf8mb4'))).toBe(true);
+      const [columns] = await admin((c) =>
+        c.query(
+          "SELECT column_type AS ty FROM information_schema.columns WHERE table_schema = ? AND table_name = 'im_message_recv_0' AND column_name = 'server_msg_id'",
+          [database],
+        ),
+      );
+      expect(columns).toEqual([{ ty: 'bigint(20) unsigned' }]);
+    });
+
+    it('bigint - an id beyond 2^53 in the database is an error, never a rounded number', async () => {
+      const other = await newDatabase('store_bigint');
+      const big = await open({ uri: uriFor(other) });
+      try {
+        await big.migrate();
+        await admin((c) =>
+          c.query(
+            `INSERT INTO \`${other}\`.im_user (user_id, attach_info, created_at, updated_at) VALUES (?, '', 1, 1)`,
+            ['9007199254740993'],
+          ),
+        );
+        const outOfRange = { code: 'IM_ERR_ID_OUT_OF_RANGE' };
+        await expect(big.users.list({ limit: 10, afterId: 2 ** 52 })).rejects.toMatchObject(outOfRange);
+        // AUTO_INCREMENT now points past 2^53: the insert is refused and rolled back.
+        await expect(big.users.create({ userName: 'next' })).rejects.toMatchObject(outOfRange);
+        expect(await big.users.findByName('next')).toBeNull();
+      } finally {
+        await big.close();
+      }
+    });
+
+    it('prepared statements - parameterised queries run through COM_STMT_EXECUTE', async () => {
+      const executes = async () =>
+        admin(async (c) => {
+          const [rows] = await c.query("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'");
+          return Number((rows as Array<{ Value: string }>)[0]!.Value);
+        });
+      const before = await executes();
+      for (let i = 0; i < 5; i++) await store.users.findById(12345 + i);
+      expect((await executes()) - before).toBeGreaterThanOrEqual(5);
+    });
+
+    it('utf8mb4 - 4-byte characters and binary payloads round-trip', async () => {
+      const user = await store.users.create({ nickName: '😀 名前', userName: `emoji-${Date.now()}` });
+      expect((await store.users.findById(user.userId))?.nickName).toBe('😀 名前');
+      const payload = Buffer.from([0, 255, 1, 254, 0x27, 0x5c]);
+      await store.messages.save(
+        {
+          serverMsgId: 1,
+          clientMsgId: 'bin',
+          fromUserId: 7,
+          sessionType: 1,
+          toSessionId: 8,
+          msgType: 1,
+          msgData: payload,
+          createTime: 1,
+        },
+        [7, 8],
+      );
+      expect(Buffer.from((await store.messages.latest(8, 1, 7))!.msgData)).toEqual(payload);
+    });
+
+    it('open - a database migrated with another shard count is refused', async () => {
+      await expect(createMysqlStore({ uri: uriFor(database), shards: 8 })).rejects.toBeInstanceOf(
+        StoreSchemaError,
+      );
+    });
+
+    it('migrate - concurrent runs on a fresh database serialise', async () => {
+      const fresh = await newDatabase('store_migrate');
+      const stores = await Promise.all([1, 2, 3].map(() => open({ uri: uriFor(fresh), connectionLimit: 2 })));
+      try {
+        await Promise.all(stores.map((s) => s.migrate()));
+        const [rows] = await admin((c) => c.query(`SELECT name FROM \`${fresh}\`.im_schema_migration`));
+        expect(rows).toEqual([{ name: '0001_init' }]);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+  });
+});

@@ -1,0 +1,83 @@
+import type { ContractFixture } from './fixture';
+
+export function groupContract(fx: ContractFixture): void {
+  describe('groups', () => {
+    it('create - owner plus members, version 1, active', async () => {
+      const [owner, m1, m2] = fx.ids(3) as [number, number, number];
+      const group = await fx.store.groups.create({ name: 'team', ownerUserId: owner, intro: 'hi' }, [
+        m2,
+        m1,
+        m1,
+      ]);
+      expect(group).toMatchObject({
+        name: 'team',
+        ownerUserId: owner,
+        groupType: 1,
+        joinModel: 0,
+        intro: 'hi',
+        version: 1,
+        status: 'active',
+        createdAt: Math.floor(fx.nowMs / 1000),
+      });
+      expect(await fx.store.groups.members(group.groupId)).toEqual([owner, m1, m2]);
+      expect(await fx.store.groups.get(group.groupId)).toEqual(group);
+      expect(await fx.store.groups.isMember(group.groupId, m1)).toBe(true);
+      expect(await fx.store.groups.isMember(group.groupId, fx.ids(1)[0]!)).toBe(false);
+    });
+
+    it('addMembers / removeMembers - idempotent, return what changed, bump the version once per change', async () => {
+      const [owner, a, b, c] = fx.ids(4) as [number, number, number, number];
+      const { groupId } = await fx.store.groups.create({ name: 'g', ownerUserId: owner }, [a]);
+      expect(await fx.store.groups.addMembers(groupId, [c, a, b])).toEqual([b, c]);
+      expect((await fx.store.groups.get(groupId))?.version).toBe(2);
+      expect(await fx.store.groups.addMembers(groupId, [a, b])).toEqual([]);
+      expect((await fx.store.groups.get(groupId))?.version).toBe(2);
+      expect(await fx.store.groups.removeMembers(groupId, [b, fx.ids(1)[0]!])).toEqual([b]);
+      expect(await fx.store.groups.members(groupId)).toEqual([owner, a, c]);
+      expect(await fx.store.groups.removeMembers(groupId, [b])).toEqual([]);
+      expect((await fx.store.groups.get(groupId))?.version).toBe(3);
+      expect(await fx.store.groups.addMembers(2 ** 40, [a])).toEqual([]);
+    });
+
+    it('addMembers - thousands at once', async () => {
+      const [owner] = fx.ids(1) as [number];
+      const many = fx.ids(5000);
+      const { groupId } = await fx.store.groups.create({ name: 'big', ownerUserId: owner }, []);
+      expect(await fx.store.groups.addMembers(groupId, many)).toHaveLength(5000);
+      expect(await fx.store.groups.members(groupId)).toHaveLength(5001);
+    });
+
+    it('listForUser / getMany - active groups of a member; disband hides and bumps version', async () => {
+      const [owner, m] = fx.ids(2) as [number, number];
+      const g1 = await fx.store.groups.create({ name: 'one', ownerUserId: owner }, [m]);
+      const g2 = await fx.store.groups.create({ name: 'two', ownerUserId: owner }, []);
+      const g3 = await fx.store.groups.create({ name: 'three', ownerUserId: m }, []);
+      expect((await fx.store.groups.listForUser(m)).map((g) => g.groupId)).toEqual([g1.groupId, g3.groupId]);
+      expect(await fx.store.groups.disband(g1.groupId)).toBe(true);
+      expect(await fx.store.groups.disband(g1.groupId)).toBe(false);
+      expect((await fx.store.groups.listForUser(m)).map((g) => g.groupId)).toEqual([g3.groupId]);
+      const many = await fx.store.groups.getMany([g3.groupId, g1.groupId, g2.groupId, 2 ** 40]);
+      expect(many.map((g) => [g.groupId, g.status, g.version])).toEqual([
+        [g1.groupId, 'disbanded', 2],
+        [g2.groupId, 'active', 1],
+        [g3.groupId, 'active', 1],
+      ]);
+      // Members are kept for history.
+      expect(await fx.store.groups.members(g1.groupId)).toEqual([owner, m]);
+    });
+
+    it('update - changes info and bumps the version', async () => {
+      const [owner] = fx.ids(1) as [number];
+      const group = await fx.store.groups.create({ name: 'before', ownerUserId: owner }, []);
+      const updated = await fx.store.groups.update(group.groupId, {
+        name: 'after',
+        announcement: 'news',
+        muteModel: 1,
+      });
+      expect(updated).toMatchObject({ name: 'after', announcement: 'news', muteModel: 1, version: 2 });
+      expect(await fx.store.groups.update(group.groupId, {})).toMatchObject({ version: 2 });
+      expect(await fx.store.groups.update(2 ** 40, { name: 'x' })).toBeNull();
+      expect(await fx.store.groups.get(2 ** 40)).toBeNull();
+    });
+  });
+}

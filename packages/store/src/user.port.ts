@@ -1,0 +1,74 @@
+/** A user to create: CoffeeChat's register endpoint gives either a name + password or an id. */
+export interface NewUser {
+  /** An explicit id (legacy register body); otherwise the database assigns the next one. */
+  readonly userId?: number;
+  /** Unique, compared exactly (case-sensitive), at most 64 characters. */
+  readonly userName?: string | null;
+  /** @default '' */
+  readonly nickName?: string;
+  /** @default '' */
+  readonly nickNameSpell?: string;
+  /** @default '' */
+  readonly phone?: string;
+  /** @default '' */
+  readonly avatarUrl?: string;
+  /** @default '' */
+  readonly attachInfo?: string;
+  /** MD5 of the password as 32 hex characters (stored lower-case); null = no password login. */
+  readonly passwordMd5?: string | null;
+}
+
+export type UserPatch = Partial<
+  Pick<NewUser, 'nickName' | 'nickNameSpell' | 'phone' | 'avatarUrl' | 'attachInfo' | 'passwordMd5'>
+>;
+
+/** A stored user. The password hash never leaves the store; use `verifyPassword`. */
+export interface UserRecord {
+  readonly userId: number;
+  readonly userName: string | null;
+  readonly nickName: string;
+  readonly nickNameSpell: string;
+  readonly phone: string;
+  readonly avatarUrl: string;
+  readonly attachInfo: string;
+  /** Unix seconds. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface UserListQuery {
+  /** Page size (1..1000). */
+  readonly limit: number;
+  /** Only users with a larger id (keyset paging). @default 0 */
+  readonly afterId?: number;
+}
+
+export interface UserRepository {
+  /** Creates a user; `UserAlreadyExistsError` if the id or the user name is taken. */
+  create(user: NewUser): Promise<UserRecord>;
+  findById(userId: number): Promise<UserRecord | null>;
+  findByName(userName: string): Promise<UserRecord | null>;
+  /** The users that exist among `userIds`, ascending by id. */
+  findMany(userIds: readonly number[]): Promise<UserRecord[]>;
+  /** Users ascending by id. */
+  list(query: UserListQuery): Promise<UserRecord[]>;
+  /** The user when `userName` exists, has a password and its MD5 equals `passwordMd5`. */
+  verifyPassword(userName: string, passwordMd5: string): Promise<UserRecord | null>;
+  /** Changes profile fields; null when the user does not exist. */
+  update(userId: number, patch: UserPatch): Promise<UserRecord | null>;
+}
+
+/**
+ * Login tokens, stored as sha256(token) only. A user may hold several tokens at once (one per
+ * device or business session); `rotate` replaces them all with one.
+ */
+export interface TokenRepository {
+  /** Adds a token (idempotent; re-issuing resets its expiry). Expired tokens of the user are pruned. */
+  issue(userId: number, token: string, ttlSeconds?: number): Promise<void>;
+  /** Replaces every token of the user with this one, atomically. */
+  rotate(userId: number, token: string, ttlSeconds?: number): Promise<void>;
+  /** True only for a non-empty token issued to this user and not expired. */
+  verify(userId: number, token: string): Promise<boolean>;
+  /** Removes one token, or all of the user's when `token` is omitted; returns how many. */
+  revoke(userId: number, token?: string): Promise<number>;
+}

@@ -1,0 +1,36 @@
+// Test harness shared by every package's specs. Never imported from production code (lint rule).
+export {
+  describeInfra,
+  isInfraRequired,
+  planInfra,
+  reachSync,
+  InfraUnavailableError,
+  type DescribeInfraOptions,
+  type InfraPlan,
+  type PlanInfraOptions,
+  type ReachResult,
+} from './infra';
+export {
+  probeMysql,
+  probeRedis,
+  probeRocketMq,
+  parseHostPorts,
+  tcpConnect,
+  type InfraProbe,
+  type MysqlProbe,
+  type RedisProbe,
+  type RocketMqProbe,
+  type TcpEndpoint,
+} from './probes';
+export { uniqueName } from './names';
+export { freePort, waitFor, type WaitForOptions } from './net';
+export { startMqim, type MqimProcess, type StartMqimOptions } from './mqim-process';
+export {
+  runMqim,
+  startCluster,
+  type ClusterApi,
+  type ClusterGate,
+  type ClusterOptions,
+  type MqimCluster,
+  type MqimRun,
+} from './cluster';
