@@ -370,15 +370,39 @@ export class Gate implements FrameHandler {
     const body = c.body ?? EMPTY;
     const cmd = c.cmd ?? 0;
     if (action === mqim.v1.GateAction.GATE_ACTION_LOGIN_OK) return this.applyLogin(c, cmd, body);
+    if (c.userIds?.length) return this.applyFanOut(c, cmd, body);
     const targets = this.targets(c);
     for (const conn of targets) {
       if (cmd) this.write(conn, cmd, c.seq || conn.nextServerSeq(), body);
       if (action === mqim.v1.GateAction.GATE_ACTION_KICK) conn.close(`kicked: ${c.reason ?? ''}`, this.log);
     }
-    if (cmd === CommandId.MSG_DATA && c.originAtMs && targets.length) {
-      const origin = longToNumber(c.originAtMs);
-      this.deps.metrics.deliverySeconds.observe((Date.now() - origin) / 1000);
+    if (cmd === CommandId.MSG_DATA && c.originAtMs && targets.length)
+      this.observeDelivery(longToNumber(c.originAtMs), 1);
+  }
+
+  /** One frame body for many users on this gate (a group message, a notification). */
+  private applyFanOut(c: mqim.v1.IGateCommand, cmd: number, body: Uint8Array): undefined {
+    if (!cmd) return;
+    let reached = 0;
+    for (const id of c.userIds ?? []) {
+      const set = this.table.userConnections(longToNumber(id));
+      if (!set) continue;
+      let wrote = false;
+      for (const conn of set) {
+        if (conn.closed || conn.id === c.excludeConnId) continue;
+        this.write(conn, cmd, conn.nextServerSeq(), body);
+        wrote = true;
+      }
+      if (wrote) reached++;
     }
+    if (cmd === CommandId.MSG_DATA && c.originAtMs && reached)
+      this.observeDelivery(longToNumber(c.originAtMs), reached);
+  }
+
+  /** End-to-end delivery latency, one observation per user reached. */
+  private observeDelivery(originAtMs: number, users: number): void {
+    const seconds = (Date.now() - originAtMs) / 1000;
+    for (let i = 0; i < users; i++) this.deps.metrics.deliverySeconds.observe(seconds);
   }
 
   private async applyLogin(c: mqim.v1.IGateCommand, cmd: number, body: Uint8Array): Promise<void> {

@@ -25,7 +25,7 @@ describe('job - delivery intents are acked only after their gate batch is stored
     const batcher = new GateBatcher(bus, names, metrics, { windowMs: 5 });
     return new DeliveryConsumer(cache.routes, batcher, metrics, logger);
   }
-  const intent = (userIds: number[]) => ({
+  const intent = (userIds: number[], body: Uint8Array = Buffer.from('m')) => ({
     id: 'x',
     topic: names.deliver,
     keys: [],
@@ -34,7 +34,7 @@ describe('job - delivery intents are acked only after their gate batch is stored
     body: mqim.v1.DeliveryIntent.encode({
       userIds,
       cmd: CommandId.MSG_DATA,
-      body: Buffer.from('m'),
+      body,
     }).finish(),
   });
 
@@ -74,6 +74,36 @@ describe('job - delivery intents are acked only after their gate batch is stored
     ]);
     expect(published).toHaveLength(1);
     expect(published[0].topic).toBe(names.gate('g1'));
-    expect(mqim.v1.GateBatch.decode(published[0].body).commands).toHaveLength(4);
+    const commands = mqim.v1.GateBatch.decode(published[0].body).commands;
+    expect(commands.map((c) => (c.userIds ?? []).map(Number))).toEqual([[2], [3], [2, 3]]);
+  });
+
+  it('fan-out - a group intent carries its body once per gate, not once per member', async () => {
+    const published: OutgoingMessage[] = [];
+    const consumer = await setup(async (m) => {
+      published.push(m);
+      return 'id';
+    });
+    const body = Buffer.alloc(60_000, 7); // e.g. a 5,000-member creation notice
+    await consumer.handle(intent([2, 3, 4, 5], body)); // 4 and 5 are offline
+    expect(published).toHaveLength(1);
+    expect(published[0].body.length).toBeLessThan(body.length + 200);
+    const [command] = mqim.v1.GateBatch.decode(published[0].body).commands;
+    expect((command.userIds ?? []).map(Number)).toEqual([2, 3]);
+    expect(Buffer.from(command.body ?? []).equals(body)).toBe(true);
+  });
+
+  it('size bound - a batch is published before it grows past maxBytes', async () => {
+    const published: OutgoingMessage[] = [];
+    const bus = new MemoryBus({ logger });
+    bus.publish = async (m) => {
+      published.push(m);
+      return 'id';
+    };
+    const batcher = new GateBatcher(bus, names, metrics, { windowMs: 5, maxBytes: 100_000 });
+    const big = { userIds: [2], cmd: CommandId.MSG_DATA, body: Buffer.alloc(40_000) };
+    await Promise.all([1, 2, 3, 4, 5].map(() => batcher.add('g1', [big])));
+    expect(published.map((m) => mqim.v1.GateBatch.decode(m.body).commands.length)).toEqual([2, 2, 1]);
+    expect(Math.max(...published.map((m) => m.body.length))).toBeLessThan(100_000);
   });
 });

@@ -12,7 +12,7 @@ export interface PushScheduler {
 
 /**
  * Routes delivery intents: looks up which gates hold each recipient (one batched route lookup),
- * then hands one command per (gate, user) to the batcher. Resolves — and so acks the intent —
+ * then hands one fan-out command per gate (all its recipients, one copy of the body) to the batcher. Resolves — and so acks the intent —
  * only after every gate batch it joined is stored.
  */
 export class DeliveryConsumer {
@@ -34,28 +34,34 @@ export class DeliveryConsumer {
     }
     const userIds = intent.userIds.map(longToNumber);
     const routes = await this.routes.lookup(userIds);
-    const perGate = new Map<string, mqim.v1.IGateCommand[]>();
+    // One fan-out command per gate: the body travels once per gate, however many members it has.
+    const perGate = new Map<string, number[]>();
     const online: number[] = [];
     const offline: number[] = [];
     const sender = intent.push ? longToNumber(intent.push.fromUserId) : 0;
     for (const userId of userIds) {
       const list: Route[] = routes.get(userId) ?? [];
-      const gates = new Set<string>();
-      for (const r of list) gates.add(r.gateId);
-      if (userId !== sender) (gates.size ? online : offline).push(userId);
-      for (const gateId of gates) {
-        let cmds = perGate.get(gateId);
-        if (!cmds) perGate.set(gateId, (cmds = []));
-        cmds.push({
-          userId,
-          excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
-          cmd: intent.cmd,
-          body: intent.body,
-          originAtMs: intent.originAtMs,
-        });
+      let routed = false;
+      for (const r of list) {
+        let users = perGate.get(r.gateId);
+        if (!users) perGate.set(r.gateId, (users = []));
+        // A user with several devices on one gate is listed once; the gate writes to all of them.
+        if (users[users.length - 1] !== userId) users.push(userId);
+        routed = true;
       }
+      if (userId !== sender) (routed ? online : offline).push(userId);
     }
-    await Promise.all([...perGate].map(([gateId, cmds]) => this.batcher.add(gateId, cmds)));
+    const commands = [...perGate].map(([gateId, users]): [string, mqim.v1.IGateCommand] => [
+      gateId,
+      {
+        userIds: users,
+        excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
+        cmd: intent.cmd,
+        body: intent.body,
+        originAtMs: intent.originAtMs,
+      },
+    ]);
+    await Promise.all(commands.map(([gateId, command]) => this.batcher.add(gateId, [command])));
     if (intent.push && this.push) await this.push.schedule(intent.push, online, offline);
     this.metrics.consumed.inc({ topic: 'deliver', result: 'ok' });
   }

@@ -4,6 +4,7 @@ import { MqNames, mqim } from '@mqim/protocol';
 
 interface Pending {
   commands: mqim.v1.IGateCommand[];
+  bytes: number;
   waiters: { resolve(): void; reject(err: unknown): void }[];
   timer?: NodeJS.Timeout;
 }
@@ -13,6 +14,16 @@ export interface GateBatcherOptions {
   windowMs: number;
   /** Publish at once when this many commands are waiting for one gate. @default 256 */
   maxCommands?: number;
+  /**
+   * Publish at once when the waiting commands reach about this many bytes, well under the
+   * broker's message size limit (RocketMQ: 4 MiB by default). @default 1 MiB
+   */
+  maxBytes?: number;
+}
+
+/** An upper estimate of a command's encoded size; exactness does not matter, the bound does. */
+export function commandBytes(c: mqim.v1.IGateCommand): number {
+  return (c.body?.length ?? 0) + (c.userIds?.length ?? 0) * 10 + (c.connId?.length ?? 0) + 64;
 }
 
 /**
@@ -24,6 +35,7 @@ export interface GateBatcherOptions {
 export class GateBatcher {
   private readonly pending = new Map<string, Pending>();
   private readonly maxCommands: number;
+  private readonly maxBytes: number;
 
   constructor(
     private readonly bus: MessageBus,
@@ -32,17 +44,25 @@ export class GateBatcher {
     private readonly options: GateBatcherOptions,
   ) {
     this.maxCommands = options.maxCommands ?? 256;
+    this.maxBytes = options.maxBytes ?? 1 << 20;
   }
 
   add(gateId: string, commands: mqim.v1.IGateCommand[]): Promise<void> {
+    const bytes = commands.reduce((n, c) => n + commandBytes(c), 0);
     let p = this.pending.get(gateId);
+    // Whatever waits already goes out first rather than growing past the size bound.
+    if (p && p.bytes + bytes > this.maxBytes) {
+      this.flush(gateId);
+      p = undefined;
+    }
     if (!p) {
-      p = { commands: [], waiters: [] };
+      p = { commands: [], bytes: 0, waiters: [] };
       this.pending.set(gateId, p);
     }
     p.commands.push(...commands);
+    p.bytes += bytes;
     const promise = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
-    if (p.commands.length >= this.maxCommands) this.flush(gateId);
+    if (p.commands.length >= this.maxCommands || p.bytes >= this.maxBytes) this.flush(gateId);
     else if (!p.timer) {
       p.timer =
         this.options.windowMs > 0

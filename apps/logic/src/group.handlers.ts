@@ -22,6 +22,14 @@ const MAX_NAME = 64;
 /** Upper bound on a group's size; the write-diffusion cost of one message grows with it. */
 export const MAX_GROUP_MEMBERS = 10_000;
 
+/**
+ * A NOTIFICATION lists at most this many user ids (then `idsTotal` and `idsTruncated: true`).
+ * The full list of a 5,000-member creation would make a ~60 KB message stored in the history and
+ * sent to every member — and a frame the Windows client's 10 KB buffer rejects. Clients that need
+ * everyone read the member list (0x0511).
+ */
+export const NOTIFICATION_MAX_IDS = 100;
+
 const Notification = CIM.Def.CIMMsgNotificationType;
 const Changed = CIM.Group.CIMGroupMemberChangedType;
 
@@ -81,7 +89,8 @@ async function notify(
       groupName: group.name,
       owner: String(group.ownerUserId),
       operator: String(ctx.userId),
-      ids: ids.map(String),
+      ids: ids.slice(0, NOTIFICATION_MAX_IDS).map(String),
+      ...(ids.length > NOTIFICATION_MAX_IDS ? { idsTotal: ids.length, idsTruncated: true } : {}),
     },
   });
   const key = conversationKey(2, ctx.userId, group.groupId);

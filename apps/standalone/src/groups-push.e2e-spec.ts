@@ -176,6 +176,74 @@ function suite(label: string, use: Adapters): void {
     });
   });
 
+  describe(`large groups - a 3,000-member group with members online (${label})`, () => {
+    let dir: string;
+    let s: Standalone;
+    const open: ImClient[] = [];
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'mqim-biggroup-'));
+      s = await boot(dir, {});
+    });
+    afterAll(async () => {
+      await Promise.all(open.map((c) => c.close()));
+      await s?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    // Regression: the creation notice listed every member id (~35 KB here) and the job copied it
+    // once per online member into the gate batches; on RocketMQ the intent outlived its
+    // invisibility time, came back forever and blocked the group's FIFO queue.
+    it('large group - the creation notice stays small, and the group is usable at once', async () => {
+      const total = 3000;
+      const created: number[] = [];
+      for (let i = 0; i < total; i++) {
+        const u = await s.store.users.create({
+          userName: `big-${label}-${i}`,
+          passwordMd5: passwordMd5('pw'),
+        });
+        created.push(u.userId);
+      }
+      const [ownerId, ...memberIds] = created;
+      const onlineIdx = [0, ...Array.from({ length: 30 }, (_, i) => 1 + i * 97)];
+      const boxes = new Map<number, ImMessage[]>();
+      for (const [n, i] of onlineIdx.entries()) {
+        const c = createImClient({
+          url: n % 2 ? `ws://127.0.0.1:${s.ports.ws}/ws` : `tcp://127.0.0.1:${s.ports.tcp}`,
+          requestTimeoutMs: 15_000,
+        });
+        open.push(c);
+        await c.connect();
+        await c.loginWithPassword(`big-${label}-${i}`, 'pw');
+        const box: ImMessage[] = [];
+        c.on('message', (m) => box.push(m));
+        boxes.set(created[i], box);
+      }
+      const owner = open[0];
+      const group = await owner.createGroup({ name: 'everyone', memberIds });
+      expect(group.memberIds).toHaveLength(total);
+      const gid = group.group.groupId;
+      const members = [...boxes].filter(([id]) => id !== ownerId);
+      await waitFor(() => members.every(([, box]) => box.some((m) => m.msgType === NOTIFICATION)), {
+        timeoutMs: 20_000,
+        message: 'not every online member got the creation notice',
+      });
+      const notice = members[0][1].find((m) => m.msgType === NOTIFICATION)!;
+      expect(notice.data.length).toBeLessThan(4096);
+      const { data } = JSON.parse(notice.data.toString('utf8')) as {
+        data: { ids: string[]; idsTotal: number; idsTruncated: boolean };
+      };
+      expect(data.ids).toHaveLength(100);
+      expect(data).toMatchObject({ idsTotal: total - 1, idsTruncated: true });
+
+      const sent = await owner.send({ to: gid, sessionType: 2, text: 'welcome, all 3,000' });
+      await waitFor(() => members.every(([, box]) => box.some((m) => m.serverMsgId === sent.serverMsgId)), {
+        timeoutMs: 20_000,
+        message: 'the first message after creation did not reach every online member',
+      });
+      expect(await owner.groupMembers(gid)).toHaveLength(total);
+    });
+  });
+
   describe(`offline push - undelivered messages become pushes through the webhook provider (${label})`, () => {
     let dir: string;
     let s: Standalone;

@@ -6162,6 +6162,9 @@ export namespace mqim {
             /** GateCommand originAtMs. */
             originAtMs: (number|Long);
 
+            /** GateCommand userIds. */
+            userIds: (number|Long)[];
+
             /**
              * Creates a new GateCommand instance using the specified properties.
              * @param [properties] Properties to set
@@ -6244,6 +6247,9 @@ export namespace mqim {
 
                 /** GateCommand originAtMs */
                 originAtMs?: (number|Long|null);
+
+                /** GateCommand userIds */
+                userIds?: ((number|Long)[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -18599,6 +18599,7 @@ $root.mqim = (function() {
              * @property {number|null} [clientType] GateCommand clientType
              * @property {string|null} [reason] GateCommand reason
              * @property {number|Long|null} [originAtMs] GateCommand originAtMs
+             * @property {Array.<number|Long>|null} [userIds] GateCommand userIds
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -18624,6 +18625,7 @@ $root.mqim = (function() {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             var GateCommand = function (properties) {
+                this.userIds = [];
                 if (properties)
                     for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -18711,6 +18713,14 @@ $root.mqim = (function() {
             GateCommand.prototype.originAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * GateCommand userIds.
+             * @member {Array.<number|Long>} userIds
+             * @memberof mqim.v1.GateCommand
+             * @instance
+             */
+            GateCommand.prototype.userIds = $util.emptyArray;
+
+            /**
              * Creates a new GateCommand instance using the specified properties.
              * @function create
              * @memberof mqim.v1.GateCommand
@@ -18762,6 +18772,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.reason);
                 if (message.originAtMs != null && $Object.hasOwnProperty.call(message, "originAtMs") && (typeof message.originAtMs === "object" ? message.originAtMs.low || message.originAtMs.high : message.originAtMs !== 0))
                     writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.originAtMs);
+                if (message.userIds != null && message.userIds.length)
+                    writer.uint32(/* id 11, wireType 2 =*/90).uint64s(message.userIds);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -18896,6 +18908,20 @@ $root.mqim = (function() {
                                 delete message.originAtMs;
                             continue;
                         }
+                    case 11: {
+                            if (wireType === 2) {
+                                if (!(message.userIds && message.userIds.length))
+                                    message.userIds = [];
+                                reader.uint64s(message.userIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.userIds && message.userIds.length))
+                                message.userIds = [];
+                            message.userIds.push(reader.uint64());
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -18993,6 +19019,20 @@ $root.mqim = (function() {
                             message.originAtMs = object.originAtMs;
                         else if (typeof object.originAtMs === "object")
                             message.originAtMs = new $util.LongBits(object.originAtMs.low >>> 0, object.originAtMs.high >>> 0).toNumber(true);
+                if (object.userIds) {
+                    if (!$Array.isArray(object.userIds))
+                        throw $TypeError(".mqim.v1.GateCommand.userIds: array expected");
+                    message.userIds = $Array(object.userIds.length);
+                    for (var i = 0; i < object.userIds.length; ++i)
+                        if ($util.Long)
+                            message.userIds[i] = $util.Long.fromValue(object.userIds[i], true);
+                        else if (typeof object.userIds[i] === "string")
+                            message.userIds[i] = $parseInt(object.userIds[i], 10);
+                        else if (typeof object.userIds[i] === "number")
+                            message.userIds[i] = object.userIds[i];
+                        else if (typeof object.userIds[i] === "object")
+                            message.userIds[i] = new $util.LongBits(object.userIds[i].low >>> 0, object.userIds[i].high >>> 0).toNumber(true);
+                }
                 return message;
             };
 
@@ -19013,6 +19053,8 @@ $root.mqim = (function() {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 var object = {};
+                if (options.arrays || options.defaults)
+                    object.userIds = [];
                 if (options.defaults) {
                     object.action = options.enums === $String ? "GATE_ACTION_FRAME" : 0;
                     object.connId = "";
@@ -19069,6 +19111,16 @@ $root.mqim = (function() {
                         object.originAtMs = options.longs === $String ? $String(message.originAtMs) : message.originAtMs;
                     else
                         object.originAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.originAtMs) : options.longs === $Number ? new $util.LongBits(message.originAtMs.low >>> 0, message.originAtMs.high >>> 0).toNumber(true) : message.originAtMs;
+                if (message.userIds && message.userIds.length) {
+                    object.userIds = $Array(message.userIds.length);
+                    for (var j = 0; j < message.userIds.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.userIds[j] = typeof message.userIds[j] === "number" ? $BigInt(message.userIds[j]) : $util.Long.fromBits(message.userIds[j].low >>> 0, message.userIds[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.userIds[j] === "number")
+                            object.userIds[j] = options.longs === $String ? $String(message.userIds[j]) : message.userIds[j];
+                        else
+                            object.userIds[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.userIds[j]) : options.longs === $Number ? new $util.LongBits(message.userIds[j].low >>> 0, message.userIds[j].high >>> 0).toNumber(true) : message.userIds[j];
+                }
                 return object;
             };
 

@@ -13,7 +13,10 @@ export interface SelfSignedCert {
   key: string;
 }
 
-export function generateSelfSignedCert(commonName = 'mqim test'): SelfSignedCert {
+export function generateSelfSignedCert(
+  commonName = 'mqim test',
+  serial: Buffer = randomBytes(8),
+): SelfSignedCert {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName, 'utf8')))));
@@ -23,8 +26,6 @@ export function generateSelfSignedCert(commonName = 'mqim test'): SelfSignedCert
     oid('2.5.29.17'),
     tlv(0x04, seq(tlv(0x87, Buffer.from([127, 0, 0, 1])), tlv(0x82, Buffer.from('localhost')))),
   );
-  const serial = randomBytes(8);
-  serial[0] &= 0x7f; // positive INTEGER
   const tbs = seq(
     tlv(0xa0, integer(Buffer.from([2]))), // version v3
     integer(serial),
@@ -60,7 +61,19 @@ function tlv(tag: number, ...parts: Buffer[]): Buffer {
 
 const seq = (...parts: Buffer[]): Buffer => tlv(0x30, ...parts);
 const set = (...parts: Buffer[]): Buffer => tlv(0x31, ...parts);
-const integer = (value: Buffer): Buffer => tlv(0x02, value);
+
+/**
+ * A DER INTEGER of an unsigned big-endian magnitude. DER wants the shortest two's-complement form:
+ * no leading 0x00 unless the next byte has its top bit set (which would make the number negative).
+ * Getting this wrong only fails when a random serial happens to start with 0x00 — 1 run in 512.
+ */
+export function derInteger(magnitude: Buffer): Buffer {
+  let start = 0;
+  while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
+  const body = magnitude.subarray(start);
+  return tlv(0x02, body[0] & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body);
+}
+const integer = derInteger;
 
 function oid(dotted: string): Buffer {
   const [a, b, ...rest] = dotted.split('.').map(Number);
