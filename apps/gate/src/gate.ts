@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { MessageBus, Subscription } from '@mqim/bus';
+import { BatchPublisher, type MessageBus, type Subscription } from '@mqim/bus';
 import type { RouteTable, Route } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
@@ -8,6 +8,7 @@ import {
   CommandId,
   ImErrorNumber,
   MqNames,
+  RECEIPT_BATCH_TAG,
   commandName,
   conversationKey,
   encodeFrame,
@@ -49,6 +50,12 @@ export interface GateDeps {
   logger: Logger;
 }
 
+/**
+ * Delivery receipts read within this window travel to the job in one MQ message. They feed the
+ * once-a-second ack-time flush and the seconds-long push check, so a few ms cost nothing.
+ */
+const RECEIPT_WINDOW_MS = 5;
+
 /** Commands the gate hands to logic as they are (after login). */
 const TO_LOGIC = new Set<number>([
   CommandId.LIST_RECENT_CONTACT_SESSION_REQ,
@@ -87,6 +94,7 @@ export class Gate implements FrameHandler {
   private lastRouteRefresh = 0;
   private readonly log: Logger;
   private readonly maxPendingBytes: number;
+  private readonly receipts: BatchPublisher<mqim.v1.IDeliveryReceipt>;
   ports = { tcp: 0, ws: 0 };
 
   constructor(
@@ -98,6 +106,15 @@ export class Gate implements FrameHandler {
     this.tcp = new TcpListener(this, options.maxFrameBytes);
     this.ws = new WsListener(this, options.maxFrameBytes);
     this.maxPendingBytes = options.maxPendingBytes ?? 4 * 1024 * 1024;
+    this.receipts = new BatchPublisher(deps.bus, {
+      encode: (receipts) => mqim.v1.DeliveryReceiptBatch.encode({ receipts: [...receipts] }).finish(),
+      sizeOf: (r) => 64 + (r.clientMsgId?.length ?? 0),
+      windowMs: RECEIPT_WINDOW_MS,
+      onPublished: ({ topic }, seconds) => {
+        deps.metrics.published.inc({ topic });
+        deps.metrics.publishSeconds.observe({ topic }, seconds);
+      },
+    });
   }
 
   get connectionCount(): number {
@@ -127,6 +144,7 @@ export class Gate implements FrameHandler {
     const routes: Route[] = [];
     for (const conn of this.table.all()) if (conn.loggedIn) routes.push(this.routeOf(conn));
     await Promise.all([this.tcp.close(), this.ws.close()]);
+    await this.receipts.flushAll();
     // A clean stop withdraws its routes at once instead of leaving them to expire.
     await Promise.allSettled(routes.map((r) => this.deps.routes.unregister(r.userId, r.gateId, r.connId)));
   }
@@ -271,15 +289,22 @@ export class Gate implements FrameHandler {
       this.badBody(conn, CommandId.MSG_DATA_ACK, seq);
       return;
     }
-    const receipt = mqim.v1.DeliveryReceipt.encode({
+    const receipt: mqim.v1.IDeliveryReceipt = {
       userId: conn.userId,
       sessionType: ack.sessionType,
       sessionId,
       serverMsgId,
       clientMsgId: ack.clientMsgId,
       receivedAtMs: now,
-    }).finish();
-    this.publish(conn, this.names.receipt, receipt, undefined, CommandId.MSG_DATA_ACK, seq);
+    };
+    const topic = this.names.receipt;
+    this.settle(
+      conn,
+      topic,
+      this.receipts.add({ topic, tag: RECEIPT_BATCH_TAG }, [receipt]),
+      CommandId.MSG_DATA_ACK,
+      seq,
+    );
   }
 
   private onReadAck(conn: Connection, seq: number, body: Buffer, now: number): void {
@@ -332,11 +357,23 @@ export class Gate implements FrameHandler {
     seq: number,
   ): void {
     const started = process.hrtime.bigint();
-    this.deps.bus.publish({ topic, body, messageGroup, tag: commandName(cmd) }).then(
-      () => {
-        this.deps.metrics.published.inc({ topic });
-        this.deps.metrics.publishSeconds.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);
-      },
+    const published = this.deps.bus.publish({ topic, body, messageGroup, tag: commandName(cmd) }).then(() => {
+      this.deps.metrics.published.inc({ topic });
+      this.deps.metrics.publishSeconds.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    this.settle(conn, topic, published, cmd, seq);
+  }
+
+  /** A publish that fails tells the client, which retries (sends are idempotent by client_msg_id). */
+  private settle(
+    conn: Connection,
+    topic: string,
+    published: Promise<unknown>,
+    cmd: number,
+    seq: number,
+  ): void {
+    published.then(
+      () => undefined,
       (err: Error) => {
         // The request is lost before reaching the cluster; tell the client so it retries
         // (sends are idempotent by client_msg_id).

@@ -1,7 +1,7 @@
 import type { ReceivedMessage } from '@mqim/bus';
-import type { ReceiptBuffer } from '@mqim/cache';
+import type { ReceiptBuffer, ReceiptEntry } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
-import { longToNumber, mqim } from '@mqim/protocol';
+import { RECEIPT_BATCH_TAG, longToNumber, mqim } from '@mqim/protocol';
 import type { SessionType, Store } from '@mqim/store';
 
 /**
@@ -16,16 +16,29 @@ export class ReceiptConsumer {
   ) {}
 
   async handle(msg: ReceivedMessage): Promise<void> {
-    let r: mqim.v1.DeliveryReceipt;
+    let list: mqim.v1.IDeliveryReceipt[];
     try {
-      r = mqim.v1.DeliveryReceipt.decode(msg.body);
+      list =
+        msg.tag === RECEIPT_BATCH_TAG
+          ? mqim.v1.DeliveryReceiptBatch.decode(msg.body).receipts
+          : [mqim.v1.DeliveryReceipt.decode(msg.body)];
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'undecodable receipt dropped');
       return;
     }
+    const entries: ReceiptEntry[] = [];
+    for (const r of list) {
+      const entry = await this.toEntry(r);
+      if (entry) entries.push(entry);
+    }
+    // One buffer write for the whole batch (one Redis pipeline on the cluster).
+    if (entries.length) await this.receipts.record(entries);
+  }
+
+  private async toEntry(r: mqim.v1.IDeliveryReceipt): Promise<ReceiptEntry | undefined> {
     const userId = longToNumber(r.userId);
     const sessionId = longToNumber(r.sessionId);
-    if (r.sessionType !== 1 && r.sessionType !== 2) return;
+    if (r.sessionType !== 1 && r.sessionType !== 2) return undefined;
     const sessionType: SessionType = r.sessionType;
     let serverMsgId = longToNumber(r.serverMsgId);
     if (!serverMsgId && r.clientMsgId) {
@@ -33,9 +46,7 @@ export class ReceiptConsumer {
       serverMsgId = m?.serverMsgId ?? 0;
     }
     // A receipt for a message the user does not have is noise (or forged): nothing to record.
-    if (!serverMsgId) return;
-    await this.receipts.record([
-      { userId, sessionType: r.sessionType, sessionId, serverMsgId, at: longToNumber(r.receivedAtMs) },
-    ]);
+    if (!serverMsgId) return undefined;
+    return { userId, sessionType, sessionId, serverMsgId, at: longToNumber(r.receivedAtMs) };
   }
 }

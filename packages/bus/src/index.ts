@@ -23,3 +23,4 @@ export {
   type TopicRoute,
 } from './rocketmq/rocketmq.admin';
 export { RemotingResponseError } from './rocketmq/remoting.client';
+export { BatchPublisher, type BatchPublisherOptions, type BatchTarget } from './batch.publisher';

@@ -17,3 +17,20 @@ export function encodeKickBatch(connIds: readonly string[], reason: number, text
     })),
   }).finish();
 }
+
+/** One GateBatch message holding `commands` in order. */
+export function encodeGateBatch(commands: readonly mqim.v1.IGateCommand[]): Uint8Array {
+  return mqim.v1.GateBatch.encode({ commands: commands as mqim.v1.IGateCommand[] }).finish();
+}
+
+/** An upper estimate of a command's encoded size, for batch size bounds (the bound matters, not exactness). */
+export function gateCommandBytes(c: mqim.v1.IGateCommand): number {
+  return (
+    (c.body?.length ?? 0) +
+    (c.userIds?.length ?? 0) * 11 +
+    (c.connId?.length ?? 0) +
+    (c.excludeConnId?.length ?? 0) +
+    (c.reason?.length ?? 0) +
+    48
+  );
+}

@@ -46,5 +46,12 @@ export {
 } from './error-codes';
 export { KickOutReason } from './kick-out-reason';
 
-export { MqNames, assertMqName, type MqGroup, type MqTopic, type MqTopicKind } from './mq-topics';
-export { encodeKickBatch } from './gate-commands';
+export {
+  MqNames,
+  RECEIPT_BATCH_TAG,
+  assertMqName,
+  type MqGroup,
+  type MqTopic,
+  type MqTopicKind,
+} from './mq-topics';
+export { encodeGateBatch, encodeKickBatch, gateCommandBytes } from './gate-commands';

@@ -97,3 +97,6 @@ export class MqNames {
     return { name: this.gateGroup(gateId), orderly: true };
   }
 }
+
+/** Tag of a DeliveryReceiptBatch on the receipt topic (untagged or other tags: one DeliveryReceipt). */
+export const RECEIPT_BATCH_TAG = 'receipts';

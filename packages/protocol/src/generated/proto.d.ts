@@ -6798,6 +6798,92 @@ export namespace mqim {
         }
 
         /**
+         * Properties of a DeliveryReceiptBatch.
+         * @deprecated Use mqim.v1.DeliveryReceiptBatch.$Properties instead.
+         */
+        interface IDeliveryReceiptBatch extends mqim.v1.DeliveryReceiptBatch.$Properties {
+        }
+
+        /** Represents a DeliveryReceiptBatch. */
+        class DeliveryReceiptBatch {
+
+            /**
+             * Constructs a new DeliveryReceiptBatch.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.DeliveryReceiptBatch.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** DeliveryReceiptBatch receipts. */
+            receipts: mqim.v1.DeliveryReceipt.$Properties[];
+
+            /**
+             * Creates a new DeliveryReceiptBatch instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns DeliveryReceiptBatch instance
+             */
+            static create(properties: mqim.v1.DeliveryReceiptBatch.$Shape): mqim.v1.DeliveryReceiptBatch & mqim.v1.DeliveryReceiptBatch.$Shape;
+            static create(properties?: mqim.v1.DeliveryReceiptBatch.$Properties): mqim.v1.DeliveryReceiptBatch;
+
+            /**
+             * Encodes the specified DeliveryReceiptBatch message. Does not implicitly {@link mqim.v1.DeliveryReceiptBatch.verify|verify} messages.
+             * @param message DeliveryReceiptBatch message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.DeliveryReceiptBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a DeliveryReceiptBatch message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.DeliveryReceiptBatch & mqim.v1.DeliveryReceiptBatch.$Shape} DeliveryReceiptBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.DeliveryReceiptBatch & mqim.v1.DeliveryReceiptBatch.$Shape;
+
+            /**
+             * Creates a DeliveryReceiptBatch message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns DeliveryReceiptBatch
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.DeliveryReceiptBatch;
+
+            /**
+             * Creates a plain object from a DeliveryReceiptBatch message. Also converts values to other types if specified.
+             * @param message DeliveryReceiptBatch
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.DeliveryReceiptBatch, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this DeliveryReceiptBatch to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace DeliveryReceiptBatch {
+
+            /** Properties of a DeliveryReceiptBatch. */
+            interface $Properties {
+
+                /** DeliveryReceiptBatch receipts */
+                receipts?: (mqim.v1.DeliveryReceipt.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a DeliveryReceiptBatch. */
+            type $Shape = mqim.v1.DeliveryReceiptBatch.$Properties;
+        }
+
+        /**
          * Properties of a PersistedMessage.
          * @deprecated Use mqim.v1.PersistedMessage.$Properties instead.
          */

@@ -20862,6 +20862,228 @@ $root.mqim = (function() {
             return DeliveryReceipt;
         })();
 
+        v1.DeliveryReceiptBatch = (function() {
+
+            /**
+             * Properties of a DeliveryReceiptBatch.
+             * @typedef {Object} mqim.v1.DeliveryReceiptBatch.$Properties
+             * @property {Array.<mqim.v1.DeliveryReceipt.$Properties>|null} [receipts] DeliveryReceiptBatch receipts
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeliveryReceiptBatch.
+             * @memberof mqim.v1
+             * @interface IDeliveryReceiptBatch
+             * @augments mqim.v1.DeliveryReceiptBatch.$Properties
+             * @deprecated Use mqim.v1.DeliveryReceiptBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeliveryReceiptBatch.
+             * @typedef {mqim.v1.DeliveryReceiptBatch.$Properties} mqim.v1.DeliveryReceiptBatch.$Shape
+             */
+
+            /**
+             * Constructs a new DeliveryReceiptBatch.
+             * @memberof mqim.v1
+             * @classdesc Represents a DeliveryReceiptBatch.
+             * @constructor
+             * @param {mqim.v1.DeliveryReceiptBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var DeliveryReceiptBatch = function (properties) {
+                this.receipts = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeliveryReceiptBatch receipts.
+             * @member {Array.<mqim.v1.DeliveryReceipt.$Properties>} receipts
+             * @memberof mqim.v1.DeliveryReceiptBatch
+             * @instance
+             */
+            DeliveryReceiptBatch.prototype.receipts = $util.emptyArray;
+
+            /**
+             * Creates a new DeliveryReceiptBatch instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.DeliveryReceiptBatch
+             * @static
+             * @param {mqim.v1.DeliveryReceiptBatch.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.DeliveryReceiptBatch} DeliveryReceiptBatch instance
+             * @type {{
+             *   (properties: mqim.v1.DeliveryReceiptBatch.$Shape): mqim.v1.DeliveryReceiptBatch & mqim.v1.DeliveryReceiptBatch.$Shape;
+             *   (properties?: mqim.v1.DeliveryReceiptBatch.$Properties): mqim.v1.DeliveryReceiptBatch;
+             * }}
+             */
+            DeliveryReceiptBatch.create = function(properties) {
+                return new DeliveryReceiptBatch(properties);
+            };
+
+            /**
+             * Encodes the specified DeliveryReceiptBatch message. Does not implicitly {@link mqim.v1.DeliveryReceiptBatch.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.DeliveryReceiptBatch
+             * @static
+             * @param {mqim.v1.DeliveryReceiptBatch.$Properties} message DeliveryReceiptBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeliveryReceiptBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.receipts != null && message.receipts.length)
+                    for (var i = 0; i < message.receipts.length; ++i)
+                        $root.mqim.v1.DeliveryReceipt.encode(message.receipts[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeliveryReceiptBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.DeliveryReceiptBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.DeliveryReceiptBatch & mqim.v1.DeliveryReceiptBatch.$Shape} DeliveryReceiptBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeliveryReceiptBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.DeliveryReceiptBatch();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.receipts && message.receipts.length))
+                                message.receipts = [];
+                            message.receipts.push($root.mqim.v1.DeliveryReceipt.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DeliveryReceiptBatch message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.DeliveryReceiptBatch
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.DeliveryReceiptBatch} DeliveryReceiptBatch
+             */
+            DeliveryReceiptBatch.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.DeliveryReceiptBatch)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.DeliveryReceiptBatch: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.DeliveryReceiptBatch();
+                if (object.receipts) {
+                    if (!$Array.isArray(object.receipts))
+                        throw $TypeError(".mqim.v1.DeliveryReceiptBatch.receipts: array expected");
+                    message.receipts = $Array(object.receipts.length);
+                    for (var i = 0; i < object.receipts.length; ++i) {
+                        if (!$util.isObject(object.receipts[i]))
+                            throw $TypeError(".mqim.v1.DeliveryReceiptBatch.receipts: object expected");
+                        message.receipts[i] = $root.mqim.v1.DeliveryReceipt.fromObject(object.receipts[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DeliveryReceiptBatch message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.DeliveryReceiptBatch
+             * @static
+             * @param {mqim.v1.DeliveryReceiptBatch} message DeliveryReceiptBatch
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DeliveryReceiptBatch.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.receipts = [];
+                if (message.receipts && message.receipts.length) {
+                    object.receipts = $Array(message.receipts.length);
+                    for (var j = 0; j < message.receipts.length; ++j)
+                        object.receipts[j] = $root.mqim.v1.DeliveryReceipt.toObject(message.receipts[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this DeliveryReceiptBatch to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.DeliveryReceiptBatch
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DeliveryReceiptBatch.prototype.toJSON = function() {
+                return DeliveryReceiptBatch.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return DeliveryReceiptBatch;
+        })();
+
         v1.PersistedMessage = (function() {
 
             /**

@@ -1,0 +1,56 @@
+import pino from 'pino';
+import { MemoryCache } from '@mqim/cache';
+import { MqNames, RECEIPT_BATCH_TAG, mqim } from '@mqim/protocol';
+import type { Store } from '@mqim/store';
+import { ReceiptConsumer } from './receipt.consumer';
+
+describe('ReceiptConsumer', () => {
+  const names = new MqNames('rc');
+  // Every receipt here names its server_msg_id, so the store (asked only for client-id lookups)
+  // is never reached.
+  const store = {} as Store;
+  const message = (body: Uint8Array, tag?: string) => ({
+    id: 'm',
+    topic: names.receipt,
+    body,
+    tag,
+    keys: [],
+    deliveryAttempt: 1,
+    bornAt: Date.now(),
+  });
+
+  it('records every receipt of a gate batch, and still reads a single untagged receipt', async () => {
+    const cache = new MemoryCache();
+    const consumer = new ReceiptConsumer(cache.receipts, store, pino({ level: 'silent' }));
+    const batch = mqim.v1.DeliveryReceiptBatch.encode({
+      receipts: [
+        { userId: 7, sessionType: 1, sessionId: 8, serverMsgId: 3, receivedAtMs: 1000 },
+        { userId: 7, sessionType: 2, sessionId: 90, serverMsgId: 12, receivedAtMs: 1001 },
+        { userId: 7, sessionType: 5, sessionId: 90, serverMsgId: 13, receivedAtMs: 1002 }, // bad type: skipped
+      ],
+    }).finish();
+    await consumer.handle(message(batch, RECEIPT_BATCH_TAG));
+    const single = mqim.v1.DeliveryReceipt.encode({
+      userId: 9,
+      sessionType: 1,
+      sessionId: 7,
+      serverMsgId: 4,
+      receivedAtMs: 1003,
+    }).finish();
+    await consumer.handle(message(single, 'MSG_DATA_ACK'));
+
+    expect(await cache.receipts.deliveredUpTo(7, 1, 8)).toBe(3);
+    expect(await cache.receipts.deliveredUpTo(7, 2, 90)).toBe(12);
+    expect(await cache.receipts.deliveredUpTo(9, 1, 7)).toBe(4);
+    expect((await cache.receipts.takeDirty(100)).entries).toHaveLength(3);
+  });
+
+  it('drops an undecodable message instead of retrying it forever', async () => {
+    const cache = new MemoryCache();
+    const consumer = new ReceiptConsumer(cache.receipts, store, pino({ level: 'silent' }));
+    await expect(consumer.handle(message(Buffer.from([0xff, 0xff, 0xff]), RECEIPT_BATCH_TAG))).resolves.toBe(
+      undefined,
+    );
+    expect((await cache.receipts.takeDirty(100)).entries).toHaveLength(0);
+  });
+});

@@ -1,0 +1,98 @@
+import { createLogger } from '@mqim/config';
+import { BatchPublisher } from './batch.publisher';
+import { MemoryBus } from './memory.bus';
+import type { OutgoingMessage } from './message-bus.port';
+
+/** Items are strings; a batch body is their JSON array, so each test can read what went together. */
+function setup(
+  options: Partial<{ windowMs: number; maxItems: number; maxBytes: number }> = {},
+  publish?: (m: OutgoingMessage) => Promise<string>,
+) {
+  const sent: { topic: string; group?: string; items: string[] }[] = [];
+  const bus = new MemoryBus({ logger: createLogger('test', 'silent') });
+  bus.publish =
+    publish ??
+    (async (m) => {
+      sent.push({ topic: m.topic, group: m.messageGroup, items: JSON.parse(Buffer.from(m.body).toString()) });
+      return 'id';
+    });
+  const published: number[] = [];
+  const batcher = new BatchPublisher<string>(bus, {
+    encode: (items) => Buffer.from(JSON.stringify(items)),
+    sizeOf: (item) => item.length,
+    windowMs: options.windowMs ?? 5,
+    maxItems: options.maxItems,
+    maxBytes: options.maxBytes,
+    onPublished: (_t, _s, n) => published.push(n),
+  });
+  return { batcher, sent, published };
+}
+
+describe('BatchPublisher', () => {
+  it('items for one target within the window travel in one message, in add order', async () => {
+    const { batcher, sent, published } = setup();
+    const t = { topic: 'a', messageGroup: 'g1' };
+    await Promise.all([batcher.add(t, ['1', '2']), batcher.add(t, ['3']), batcher.add(t, ['4'])]);
+    expect(sent).toEqual([{ topic: 'a', group: 'g1', items: ['1', '2', '3', '4'] }]);
+    expect(published).toEqual([4]);
+  });
+
+  it('different topics or message groups never share a message', async () => {
+    const { batcher, sent } = setup();
+    await Promise.all([
+      batcher.add({ topic: 'a', messageGroup: 'g1' }, ['x']),
+      batcher.add({ topic: 'a', messageGroup: 'g2' }, ['y']),
+      batcher.add({ topic: 'b', messageGroup: 'g1' }, ['z']),
+    ]);
+    expect(sent.map((s) => `${s.topic}/${s.group}:${s.items.join()}`).sort()).toEqual([
+      'a/g1:x',
+      'a/g2:y',
+      'b/g1:z',
+    ]);
+  });
+
+  it('a full batch (maxItems or maxBytes) goes out without waiting for the window', async () => {
+    const { batcher, sent } = setup({ windowMs: 60_000, maxItems: 3, maxBytes: 10 });
+    const t = { topic: 'a' };
+    await batcher.add(t, ['1', '2', '3']); // would hang for a minute if the count bound did nothing
+    const ab = Promise.all([batcher.add(t, ['aaaa']), batcher.add(t, ['bbbb'])]);
+    const c = batcher.add(t, ['cccc']); // 12 bytes would pass maxBytes: 'aaaa' + 'bbbb' leave first
+    await ab;
+    expect(sent.map((s) => s.items)).toEqual([
+      ['1', '2', '3'],
+      ['aaaa', 'bbbb'],
+    ]);
+    await batcher.flushAll();
+    await c;
+    expect(sent.map((s) => s.items).at(-1)).toEqual(['cccc']);
+  });
+
+  it('windowMs 0 batches what is added within one macrotask', async () => {
+    const { batcher, sent } = setup({ windowMs: 0 });
+    const t = { topic: 'a' };
+    await Promise.all([batcher.add(t, ['1']), batcher.add(t, ['2'])]);
+    await batcher.add(t, ['3']);
+    expect(sent.map((s) => s.items)).toEqual([['1', '2'], ['3']]);
+  });
+
+  it('a failed publish rejects every caller whose items were in that batch, and only them', async () => {
+    let calls = 0;
+    const { batcher } = setup({}, async () => {
+      calls++;
+      if (calls === 1) throw new Error('broker down');
+      return 'id';
+    });
+    const t = { topic: 'a' };
+    const first = Promise.allSettled([batcher.add(t, ['1']), batcher.add(t, ['2'])]);
+    expect((await first).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await expect(batcher.add(t, ['3'])).resolves.toBeUndefined();
+  });
+
+  it('flushAll publishes what waits at once', async () => {
+    const { batcher, sent } = setup({ windowMs: 60_000 });
+    const added = batcher.add({ topic: 'a' }, ['1']);
+    await batcher.flushAll();
+    await added;
+    expect(sent.map((s) => s.items)).toEqual([['1']]);
+  });
+});
