@@ -1,8 +1,8 @@
-import type { MessageBus, ReceivedMessage } from '@mqim/bus';
+import { BatchPublisher, type MessageBus, type ReceivedMessage } from '@mqim/bus';
 import type { ReceiptBuffer } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
-import { MqNames, mqim } from '@mqim/protocol';
+import { MqNames, PUSH_CHECK_BATCH_TAG, mqim } from '@mqim/protocol';
 import type { PushScheduler } from './delivery.consumer';
 
 /** Whatever turns "user U missed message M" into a notification on U's devices. */
@@ -16,25 +16,32 @@ export interface OfflinePusher {
  * delivery receipt has not reached the message by then.
  */
 export class PushCheckScheduler implements PushScheduler {
+  private readonly checks: BatchPublisher<mqim.v1.IPushCheckDue>;
+
   constructor(
-    private readonly bus: MessageBus,
+    bus: MessageBus,
     private readonly names: MqNames,
     private readonly pusher: OfflinePusher,
-    private readonly delayMs: number,
-  ) {}
+    delayMs: number,
+    /** Checks scheduled within this window share one delayed message. @default 10 */
+    windowMs = 10,
+  ) {
+    this.checks = new BatchPublisher(bus, {
+      encode: (checks) => mqim.v1.PushCheckDueBatch.encode({ checks: [...checks] }).finish(),
+      sizeOf: (c) => 96 + (c.userIds?.length ?? 0) * 11 + (c.push?.preview?.length ?? 0) * 3,
+      windowMs,
+      deliverAfterMs: delayMs,
+    });
+  }
 
   async schedule(push: mqim.v1.IPushCheck, online: number[], offline: number[]): Promise<void> {
     const work: Promise<unknown>[] = [];
     if (offline.length) work.push(this.pusher.push(offline, push));
     if (online.length) {
-      const body = mqim.v1.PushCheckDue.encode({ userIds: online, push }).finish();
       work.push(
-        this.bus.publish({
-          topic: this.names.pushCheck,
-          body,
-          deliverAt: Date.now() + this.delayMs,
-          tag: 'check',
-        }),
+        this.checks.add({ topic: this.names.pushCheck, tag: PUSH_CHECK_BATCH_TAG }, [
+          { userIds: online, push },
+        ]),
       );
     }
     await Promise.all(work);
@@ -50,18 +57,25 @@ export class PushCheckConsumer {
   ) {}
 
   async handle(msg: ReceivedMessage): Promise<void> {
-    let due: mqim.v1.PushCheckDue;
+    let checks: mqim.v1.IPushCheckDue[];
     try {
-      due = mqim.v1.PushCheckDue.decode(msg.body);
+      checks =
+        msg.tag === PUSH_CHECK_BATCH_TAG
+          ? mqim.v1.PushCheckDueBatch.decode(msg.body).checks
+          : [mqim.v1.PushCheckDue.decode(msg.body)];
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'undecodable push check dropped');
       return;
     }
+    await Promise.all(checks.map((due) => this.check(due)));
+  }
+
+  private async check(due: mqim.v1.IPushCheckDue): Promise<void> {
     const push = due.push;
     if (!push) return;
     const serverMsgId = Number(push.serverMsgId);
     const sessionId = Number(push.sessionId);
-    const userIds = due.userIds.map(Number);
+    const userIds = (due.userIds ?? []).map(Number);
     const delivered = await Promise.all(
       userIds.map((u) => this.receipts.deliveredUpTo(u, push.sessionType ?? 0, sessionId)),
     );

@@ -88,6 +88,26 @@ describe('BatchPublisher', () => {
     await expect(batcher.add(t, ['3'])).resolves.toBeUndefined();
   });
 
+  it('deliverAfterMs stamps each batch with deliverAt = publish time + the delay', async () => {
+    const seen: (number | undefined)[] = [];
+    const bus = new MemoryBus({ logger: createLogger('test', 'silent') });
+    bus.publish = async (m) => {
+      seen.push(m.deliverAt);
+      return 'id';
+    };
+    const batcher = new BatchPublisher<string>(bus, {
+      encode: (items) => Buffer.from(items.join()),
+      sizeOf: () => 1,
+      windowMs: 5,
+      deliverAfterMs: 5000,
+    });
+    const before = Date.now();
+    await Promise.all([batcher.add({ topic: 'd' }, ['1']), batcher.add({ topic: 'd' }, ['2'])]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeGreaterThanOrEqual(before + 5000);
+    expect(seen[0]).toBeLessThanOrEqual(Date.now() + 5000);
+  });
+
   it('flushAll publishes what waits at once', async () => {
     const { batcher, sent } = setup({ windowMs: 60_000 });
     const added = batcher.add({ topic: 'a' }, ['1']);

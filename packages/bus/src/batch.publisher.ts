@@ -17,6 +17,11 @@ export interface BatchPublisherOptions<T> {
    * message size limit (RocketMQ: 4 MiB by default). @default 1 MiB
    */
   maxBytes?: number;
+  /**
+   * For delay topics: each batch is published with `deliverAt` = its publish time + this. The
+   * window adds at most `windowMs` to the delay of the batch's first item.
+   */
+  deliverAfterMs?: number;
   /** Called after each stored batch with its target and publish time in seconds (metrics). */
   onPublished?(target: BatchTarget, seconds: number, items: number): void;
 }
@@ -102,7 +107,12 @@ export class BatchPublisher<T> {
       return;
     }
     const started = performance.now();
-    this.bus.publish({ ...p.target, body }).then(
+    const deliverAfter = this.options.deliverAfterMs;
+    const message =
+      deliverAfter === undefined
+        ? { ...p.target, body }
+        : { ...p.target, body, deliverAt: Date.now() + deliverAfter };
+    this.bus.publish(message).then(
       () => {
         this.options.onPublished?.(p.target, (performance.now() - started) / 1000, p.items.length);
         for (const w of p.waiters) w.resolve();

@@ -48,6 +48,7 @@ export { KickOutReason } from './kick-out-reason';
 
 export {
   MqNames,
+  PUSH_CHECK_BATCH_TAG,
   RECEIPT_BATCH_TAG,
   assertMqName,
   type MqGroup,

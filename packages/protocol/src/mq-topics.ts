@@ -100,3 +100,6 @@ export class MqNames {
 
 /** Tag of a DeliveryReceiptBatch on the receipt topic (untagged or other tags: one DeliveryReceipt). */
 export const RECEIPT_BATCH_TAG = 'receipts';
+
+/** Tag of a PushCheckDueBatch on the push-check topic (other tags: one PushCheckDue). */
+export const PUSH_CHECK_BATCH_TAG = 'checks';

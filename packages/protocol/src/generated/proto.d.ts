@@ -6682,6 +6682,92 @@ export namespace mqim {
         }
 
         /**
+         * Properties of a PushCheckDueBatch.
+         * @deprecated Use mqim.v1.PushCheckDueBatch.$Properties instead.
+         */
+        interface IPushCheckDueBatch extends mqim.v1.PushCheckDueBatch.$Properties {
+        }
+
+        /** Represents a PushCheckDueBatch. */
+        class PushCheckDueBatch {
+
+            /**
+             * Constructs a new PushCheckDueBatch.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.PushCheckDueBatch.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PushCheckDueBatch checks. */
+            checks: mqim.v1.PushCheckDue.$Properties[];
+
+            /**
+             * Creates a new PushCheckDueBatch instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PushCheckDueBatch instance
+             */
+            static create(properties: mqim.v1.PushCheckDueBatch.$Shape): mqim.v1.PushCheckDueBatch & mqim.v1.PushCheckDueBatch.$Shape;
+            static create(properties?: mqim.v1.PushCheckDueBatch.$Properties): mqim.v1.PushCheckDueBatch;
+
+            /**
+             * Encodes the specified PushCheckDueBatch message. Does not implicitly {@link mqim.v1.PushCheckDueBatch.verify|verify} messages.
+             * @param message PushCheckDueBatch message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.PushCheckDueBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PushCheckDueBatch message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.PushCheckDueBatch & mqim.v1.PushCheckDueBatch.$Shape} PushCheckDueBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.PushCheckDueBatch & mqim.v1.PushCheckDueBatch.$Shape;
+
+            /**
+             * Creates a PushCheckDueBatch message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns PushCheckDueBatch
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.PushCheckDueBatch;
+
+            /**
+             * Creates a plain object from a PushCheckDueBatch message. Also converts values to other types if specified.
+             * @param message PushCheckDueBatch
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.PushCheckDueBatch, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this PushCheckDueBatch to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace PushCheckDueBatch {
+
+            /** Properties of a PushCheckDueBatch. */
+            interface $Properties {
+
+                /** PushCheckDueBatch checks */
+                checks?: (mqim.v1.PushCheckDue.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PushCheckDueBatch. */
+            type $Shape = mqim.v1.PushCheckDueBatch.$Properties;
+        }
+
+        /**
          * Properties of a DeliveryReceipt.
          * @deprecated Use mqim.v1.DeliveryReceipt.$Properties instead.
          */

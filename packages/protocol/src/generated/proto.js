@@ -20456,6 +20456,228 @@ $root.mqim = (function() {
             return PushCheckDue;
         })();
 
+        v1.PushCheckDueBatch = (function() {
+
+            /**
+             * Properties of a PushCheckDueBatch.
+             * @typedef {Object} mqim.v1.PushCheckDueBatch.$Properties
+             * @property {Array.<mqim.v1.PushCheckDue.$Properties>|null} [checks] PushCheckDueBatch checks
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PushCheckDueBatch.
+             * @memberof mqim.v1
+             * @interface IPushCheckDueBatch
+             * @augments mqim.v1.PushCheckDueBatch.$Properties
+             * @deprecated Use mqim.v1.PushCheckDueBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a PushCheckDueBatch.
+             * @typedef {mqim.v1.PushCheckDueBatch.$Properties} mqim.v1.PushCheckDueBatch.$Shape
+             */
+
+            /**
+             * Constructs a new PushCheckDueBatch.
+             * @memberof mqim.v1
+             * @classdesc Represents a PushCheckDueBatch.
+             * @constructor
+             * @param {mqim.v1.PushCheckDueBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var PushCheckDueBatch = function (properties) {
+                this.checks = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PushCheckDueBatch checks.
+             * @member {Array.<mqim.v1.PushCheckDue.$Properties>} checks
+             * @memberof mqim.v1.PushCheckDueBatch
+             * @instance
+             */
+            PushCheckDueBatch.prototype.checks = $util.emptyArray;
+
+            /**
+             * Creates a new PushCheckDueBatch instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.PushCheckDueBatch
+             * @static
+             * @param {mqim.v1.PushCheckDueBatch.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.PushCheckDueBatch} PushCheckDueBatch instance
+             * @type {{
+             *   (properties: mqim.v1.PushCheckDueBatch.$Shape): mqim.v1.PushCheckDueBatch & mqim.v1.PushCheckDueBatch.$Shape;
+             *   (properties?: mqim.v1.PushCheckDueBatch.$Properties): mqim.v1.PushCheckDueBatch;
+             * }}
+             */
+            PushCheckDueBatch.create = function(properties) {
+                return new PushCheckDueBatch(properties);
+            };
+
+            /**
+             * Encodes the specified PushCheckDueBatch message. Does not implicitly {@link mqim.v1.PushCheckDueBatch.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.PushCheckDueBatch
+             * @static
+             * @param {mqim.v1.PushCheckDueBatch.$Properties} message PushCheckDueBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PushCheckDueBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.checks != null && message.checks.length)
+                    for (var i = 0; i < message.checks.length; ++i)
+                        $root.mqim.v1.PushCheckDue.encode(message.checks[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PushCheckDueBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.PushCheckDueBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.PushCheckDueBatch & mqim.v1.PushCheckDueBatch.$Shape} PushCheckDueBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PushCheckDueBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.PushCheckDueBatch();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.checks && message.checks.length))
+                                message.checks = [];
+                            message.checks.push($root.mqim.v1.PushCheckDue.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PushCheckDueBatch message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.PushCheckDueBatch
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.PushCheckDueBatch} PushCheckDueBatch
+             */
+            PushCheckDueBatch.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.PushCheckDueBatch)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.PushCheckDueBatch: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.PushCheckDueBatch();
+                if (object.checks) {
+                    if (!$Array.isArray(object.checks))
+                        throw $TypeError(".mqim.v1.PushCheckDueBatch.checks: array expected");
+                    message.checks = $Array(object.checks.length);
+                    for (var i = 0; i < object.checks.length; ++i) {
+                        if (!$util.isObject(object.checks[i]))
+                            throw $TypeError(".mqim.v1.PushCheckDueBatch.checks: object expected");
+                        message.checks[i] = $root.mqim.v1.PushCheckDue.fromObject(object.checks[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PushCheckDueBatch message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.PushCheckDueBatch
+             * @static
+             * @param {mqim.v1.PushCheckDueBatch} message PushCheckDueBatch
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PushCheckDueBatch.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.checks = [];
+                if (message.checks && message.checks.length) {
+                    object.checks = $Array(message.checks.length);
+                    for (var j = 0; j < message.checks.length; ++j)
+                        object.checks[j] = $root.mqim.v1.PushCheckDue.toObject(message.checks[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this PushCheckDueBatch to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.PushCheckDueBatch
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PushCheckDueBatch.prototype.toJSON = function() {
+                return PushCheckDueBatch.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return PushCheckDueBatch;
+        })();
+
         v1.DeliveryReceipt = (function() {
 
             /**
