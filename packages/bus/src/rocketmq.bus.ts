@@ -25,6 +25,7 @@ import {
   type TopicSpec,
 } from './message-bus.port';
 import { assertFitsTopic, assertName, retryDelayFn } from './internal/validate';
+import { AckBatcher } from './rocketmq/ack.batcher';
 import { RocketMqAdmin } from './rocketmq/rocketmq.admin';
 
 export interface RocketMqBusOptions {
@@ -324,6 +325,7 @@ class RocketMqSubscription implements Subscription {
   /** When the last handed-out message's invisibility ends: close() waits no longer than that. */
   private latestDeadline = 0;
   private closed: Promise<void> | undefined;
+  private readonly acks: AckBatcher;
 
   constructor(
     private readonly consumer: SimpleConsumer,
@@ -333,7 +335,9 @@ class RocketMqSubscription implements Subscription {
     private readonly logger: Logger,
     private readonly clientLogger: ClientLogger,
     private readonly onClose: (sub: RocketMqSubscription) => void,
-  ) {}
+  ) {
+    this.acks = new AckBatcher(consumer, s.topic, s.group, this.consumerTimeout());
+  }
 
   start(): void {
     this.loop = this.run();
@@ -451,7 +455,7 @@ class RocketMqSubscription implements Subscription {
         return false;
       }
       try {
-        await this.consumer.ack(view);
+        await this.acks.ack(view);
       } catch (err) {
         // Typically the invisibility ended first: the message was (or will be) handed out again.
         this.logger.warn(
@@ -559,12 +563,13 @@ class ClientLogger implements ILogger {
     this.log = logger.child({ component: 'rocketmq-client' });
   }
 
+  // The library logs a debug line per receive: format only what will be written.
   info(...args: unknown[]): void {
-    if (this.mode === 'route') this.log.debug(format(...args));
+    if (this.mode === 'route' && this.log.isLevelEnabled('debug')) this.log.debug(format(...args));
   }
 
   debug(...args: unknown[]): void {
-    if (this.mode === 'route') this.log.trace(format(...args));
+    if (this.mode === 'route' && this.log.isLevelEnabled('trace')) this.log.trace(format(...args));
   }
 
   warn(...args: unknown[]): void {

@@ -284,6 +284,22 @@ export function runBusContract(
       expect(inbox.messages).toEqual([]);
     });
 
+    it('ack - many messages finished at once are each acked: none comes back', async () => {
+      const bus = await newBus();
+      const { topic, groups } = await provision(bus, 'normal', 1);
+      const inbox = new Inbox(5);
+      await bus.subscribe(
+        { topic, group: groups[0]!, concurrency: 16, invisibleMs: t.invisibleMs },
+        inbox.handler,
+      );
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => bus.publish({ topic, body: text(`a${i}`) })),
+      );
+      await inbox.waitForIds(ids, t.deliveryTimeoutMs);
+      await sleep(t.invisibleMs * 2 + t.reviveMs);
+      expect(inbox.messages.map((m) => m.id).sort()).toEqual([...ids].sort());
+    });
+
     it('topics - unknown topics reject with TopicNotFoundError; ensureTopics is idempotent', async () => {
       const bus = await newBus();
       const missing = unique('missing');
