@@ -407,33 +407,15 @@ export class Gate implements FrameHandler {
     const body = c.body ?? EMPTY;
     const cmd = c.cmd ?? 0;
     if (action === mqim.v1.GateAction.GATE_ACTION_LOGIN_OK) return this.applyLogin(c, cmd, body);
-    if (c.userIds?.length) return this.applyFanOut(c, cmd, body);
-    const targets = this.targets(c);
+    // Collected before writing: a kick closes connections, which leave the table's sets.
+    const targets: Connection[] = [];
+    const users = this.targets(c, targets);
     for (const conn of targets) {
       if (cmd) this.write(conn, cmd, c.seq || conn.nextServerSeq(), body);
       if (action === mqim.v1.GateAction.GATE_ACTION_KICK) conn.close(`kicked: ${c.reason ?? ''}`, this.log);
     }
-    if (cmd === CommandId.MSG_DATA && c.originAtMs && targets.length)
-      this.observeDelivery(longToNumber(c.originAtMs), 1);
-  }
-
-  /** One frame body for many users on this gate (a group message, a notification). */
-  private applyFanOut(c: mqim.v1.IGateCommand, cmd: number, body: Uint8Array): undefined {
-    if (!cmd) return;
-    let reached = 0;
-    for (const id of c.userIds ?? []) {
-      const set = this.table.userConnections(longToNumber(id));
-      if (!set) continue;
-      let wrote = false;
-      for (const conn of set) {
-        if (conn.closed || conn.id === c.excludeConnId) continue;
-        this.write(conn, cmd, conn.nextServerSeq(), body);
-        wrote = true;
-      }
-      if (wrote) reached++;
-    }
-    if (cmd === CommandId.MSG_DATA && c.originAtMs && reached)
-      this.observeDelivery(longToNumber(c.originAtMs), reached);
+    if (cmd === CommandId.MSG_DATA && c.originAtMs && users)
+      this.observeDelivery(longToNumber(c.originAtMs), users);
   }
 
   /** End-to-end delivery latency, one observation per user reached. */
@@ -456,17 +438,27 @@ export class Gate implements FrameHandler {
     this.deps.metrics.connections.inc({ transport: conn.transport, state: 'logged_in' });
   }
 
-  private targets(c: mqim.v1.IGateCommand): Connection[] {
+  /**
+   * The open connections a command addresses, appended to `out`: one connection (conn_id), or
+   * every connection of each user in `user_ids` (a fan-out) or of `user_id`, minus
+   * exclude_conn_id. Returns how many users were reached.
+   */
+  private targets(c: mqim.v1.IGateCommand, out: Connection[]): number {
     if (c.connId) {
       const conn = this.table.get(c.connId);
-      return conn && !conn.closed ? [conn] : [];
+      if (!conn || conn.closed) return 0;
+      out.push(conn);
+      return 1;
     }
-    const userId = longToNumber(c.userId);
-    const set = userId ? this.table.userConnections(userId) : undefined;
-    if (!set) return [];
-    const out: Connection[] = [];
-    for (const conn of set) if (!conn.closed && conn.id !== c.excludeConnId) out.push(conn);
-    return out;
+    let reached = 0;
+    for (const id of c.userIds?.length ? c.userIds : [c.userId ?? 0]) {
+      const set = this.table.userConnections(longToNumber(id));
+      if (!set) continue;
+      const before = out.length;
+      for (const conn of set) if (!conn.closed && conn.id !== c.excludeConnId) out.push(conn);
+      if (out.length > before) reached++;
+    }
+    return reached;
   }
 
   private write(conn: Connection, cmd: number, seq: number, body: Uint8Array): void {

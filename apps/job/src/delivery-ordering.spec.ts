@@ -1,10 +1,10 @@
 import pino from 'pino';
-import { MemoryBus, type OutgoingMessage } from '@mqim/bus';
+import { GatePublisher, type OutgoingMessage } from '@mqim/bus';
+import { recordingBus } from '@mqim/bus/testing';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
 import { CommandId, MqNames, mqim } from '@mqim/protocol';
 import { DeliveryConsumer } from './delivery.consumer';
-import { GateBatcher } from './gate.batcher';
 
 /**
  * At-least-once across the job hop: a delivery intent is acked (its handler resolves) only after
@@ -16,14 +16,13 @@ describe('job - delivery intents are acked only after their gate batch is stored
   const metrics = new MqimMetrics({ defaultMetrics: false });
   const logger = pino({ level: 'silent' });
 
-  async function setup(publish: (m: OutgoingMessage) => Promise<string>) {
+  async function setup(answer?: (m: OutgoingMessage) => Promise<string>) {
     const cache = new MemoryCache();
     await cache.routes.register({ userId: 2, gateId: 'g1', connId: 'c2', clientType: 1, loginAt: 0 }, 60_000);
     await cache.routes.register({ userId: 3, gateId: 'g1', connId: 'c3', clientType: 1, loginAt: 0 }, 60_000);
-    const bus = new MemoryBus({ logger });
-    bus.publish = publish;
-    const batcher = new GateBatcher(bus, names, metrics, { windowMs: 5 });
-    return new DeliveryConsumer(cache.routes, batcher, metrics, logger);
+    const { bus, published } = recordingBus(answer);
+    const gates = new GatePublisher(bus, names, metrics, { windowMs: 5, tag: 'deliver' });
+    return { consumer: new DeliveryConsumer(cache.routes, gates, metrics, logger), published };
   }
   const intent = (userIds: number[], body: Uint8Array = Buffer.from('m')) => ({
     id: 'x',
@@ -41,11 +40,9 @@ describe('job - delivery intents are acked only after their gate batch is stored
   it('ordering - the handler waits for the broker, and fails when the publish fails', async () => {
     let release!: (id: string) => void;
     let fail!: (err: Error) => void;
-    const published: OutgoingMessage[] = [];
-    const consumer = await setup((m) => {
-      published.push(m);
-      return new Promise<string>((res, rej) => ((release = res), (fail = rej)));
-    });
+    const { consumer, published } = await setup(
+      () => new Promise<string>((res, rej) => ((release = res), (fail = rej))),
+    );
     let done = false;
     const handled = consumer.handle(intent([2])).then(() => (done = true));
     await new Promise((r) => setTimeout(r, 50));
@@ -62,11 +59,7 @@ describe('job - delivery intents are acked only after their gate batch is stored
   });
 
   it('batching - intents for one gate within the window share one MQ message', async () => {
-    const published: OutgoingMessage[] = [];
-    const consumer = await setup(async (m) => {
-      published.push(m);
-      return 'id';
-    });
+    const { consumer, published } = await setup();
     await Promise.all([
       consumer.handle(intent([2])),
       consumer.handle(intent([3])),
@@ -79,11 +72,7 @@ describe('job - delivery intents are acked only after their gate batch is stored
   });
 
   it('fan-out - a group intent carries its body once per gate, not once per member', async () => {
-    const published: OutgoingMessage[] = [];
-    const consumer = await setup(async (m) => {
-      published.push(m);
-      return 'id';
-    });
+    const { consumer, published } = await setup();
     const body = Buffer.alloc(60_000, 7); // e.g. a 5,000-member creation notice
     await consumer.handle(intent([2, 3, 4, 5], body)); // 4 and 5 are offline
     expect(published).toHaveLength(1);
@@ -91,19 +80,5 @@ describe('job - delivery intents are acked only after their gate batch is stored
     const [command] = mqim.v1.GateBatch.decode(published[0].body).commands;
     expect((command.userIds ?? []).map(Number)).toEqual([2, 3]);
     expect(Buffer.from(command.body ?? []).equals(body)).toBe(true);
-  });
-
-  it('size bound - a batch is published before it grows past maxBytes', async () => {
-    const published: OutgoingMessage[] = [];
-    const bus = new MemoryBus({ logger });
-    bus.publish = async (m) => {
-      published.push(m);
-      return 'id';
-    };
-    const batcher = new GateBatcher(bus, names, metrics, { windowMs: 5, maxBytes: 100_000 });
-    const big = { userIds: [2], cmd: CommandId.MSG_DATA, body: Buffer.alloc(40_000) };
-    await Promise.all([1, 2, 3, 4, 5].map(() => batcher.add('g1', [big])));
-    expect(published.map((m) => mqim.v1.GateBatch.decode(m.body).commands.length)).toEqual([2, 2, 1]);
-    expect(Math.max(...published.map((m) => m.body.length))).toBeLessThan(100_000);
   });
 });

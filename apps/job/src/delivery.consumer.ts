@@ -1,9 +1,8 @@
-import type { ReceivedMessage } from '@mqim/bus';
+import type { GatePublisher, ReceivedMessage } from '@mqim/bus';
 import type { Route, RouteTable } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
 import { longToNumber, mqim } from '@mqim/protocol';
-import type { GateBatcher } from './gate.batcher';
 
 export interface PushScheduler {
   /** Called after routing with the recipients (sender excluded) and who had no route at all. */
@@ -12,13 +11,13 @@ export interface PushScheduler {
 
 /**
  * Routes delivery intents: looks up which gates hold each recipient (one batched route lookup),
- * then hands one fan-out command per gate (all its recipients, one copy of the body) to the batcher. Resolves — and so acks the intent —
- * only after every gate batch it joined is stored.
+ * then hands one fan-out command per gate (all its recipients, one copy of the body) to the
+ * gates' publisher. Resolves — and so acks the intent — only after every gate batch it joined is stored.
  */
 export class DeliveryConsumer {
   constructor(
     private readonly routes: RouteTable,
-    private readonly batcher: GateBatcher,
+    private readonly gates: GatePublisher,
     private readonly metrics: MqimMetrics,
     private readonly logger: Logger,
     private readonly push?: PushScheduler,
@@ -51,17 +50,19 @@ export class DeliveryConsumer {
       }
       if (userId !== sender) (routed ? online : offline).push(userId);
     }
-    const commands = [...perGate].map(([gateId, users]): [string, mqim.v1.IGateCommand] => [
-      gateId,
-      {
-        userIds: users,
-        excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
-        cmd: intent.cmd,
-        body: intent.body,
-        originAtMs: intent.originAtMs,
-      },
-    ]);
-    await Promise.all(commands.map(([gateId, command]) => this.batcher.add(gateId, [command])));
+    await Promise.all(
+      [...perGate].map(([gateId, users]) =>
+        this.gates.send(gateId, [
+          {
+            userIds: users,
+            excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
+            cmd: intent.cmd,
+            body: intent.body,
+            originAtMs: intent.originAtMs,
+          },
+        ]),
+      ),
+    );
     if (intent.push && this.push) await this.push.schedule(intent.push, online, offline);
     this.metrics.consumed.inc({ topic: 'deliver', result: 'ok' });
   }

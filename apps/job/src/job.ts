@@ -1,4 +1,4 @@
-import type { MessageBus, Subscription } from '@mqim/bus';
+import { GatePublisher, type MessageBus, type Subscription } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
@@ -7,7 +7,6 @@ import type { Store } from '@mqim/store';
 import { DeliveryConsumer } from './delivery.consumer';
 import { StoreOfflinePusher, type Notifier } from './offline.pusher';
 import { PushCheckConsumer, PushCheckScheduler } from './push-check';
-import { GateBatcher } from './gate.batcher';
 import { ReceiptConsumer } from './receipt.consumer';
 import { ReceiptFlusher } from './receipt.flusher';
 
@@ -52,14 +51,17 @@ export class Job {
 
   async start(): Promise<void> {
     const { bus, cache, metrics, store } = this.deps;
-    const batcher = new GateBatcher(bus, this.names, metrics, { windowMs: this.options.batchWindowMs });
+    const gates = new GatePublisher(bus, this.names, metrics, {
+      windowMs: this.options.batchWindowMs,
+      tag: 'deliver',
+    });
     const notifier: Notifier = this.deps.notifier ?? {
       notify: () => metrics.consumed.inc({ topic: 'push', result: 'no-provider' }),
     };
     const pusher = new StoreOfflinePusher(store, notifier, metrics, this.log);
     const scheduler = new PushCheckScheduler(bus, this.names, pusher, this.options.pushCheckDelayMs);
     const checks = new PushCheckConsumer(cache.receipts, pusher, metrics, this.log);
-    const deliveries = new DeliveryConsumer(cache.routes, batcher, metrics, this.log, scheduler);
+    const deliveries = new DeliveryConsumer(cache.routes, gates, metrics, this.log, scheduler);
     const receipts = new ReceiptConsumer(cache.receipts, store, this.log);
     const concurrency = this.options.concurrency ?? 32;
     this.subs.push(

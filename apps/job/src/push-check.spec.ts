@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { MemoryBus, type OutgoingMessage } from '@mqim/bus';
+import { recordingBus } from '@mqim/bus/testing';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
 import { MqNames, PUSH_CHECK_BATCH_TAG, mqim } from '@mqim/protocol';
@@ -17,12 +17,7 @@ describe('push checks', () => {
   });
 
   it('checks scheduled together share one delayed message; the due batch pushes only the missed', async () => {
-    const published: OutgoingMessage[] = [];
-    const bus = new MemoryBus({ logger });
-    bus.publish = async (m) => {
-      published.push(m);
-      return 'id';
-    };
+    const { bus, published } = recordingBus();
     const pushed: [number[], number][] = [];
     const pusher: OfflinePusher = {
       push: async (userIds, c) => void pushed.push([userIds, Number(c.serverMsgId)]),

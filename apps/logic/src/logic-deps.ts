@@ -1,10 +1,9 @@
-import type { MessageBus } from '@mqim/bus';
+import type { GatePublisher, MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
 import type { MqNames } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
-import type { GateReplier } from './gate.replier';
 import type { KnownUsers } from './known-users';
 
 export interface LogicOptions {
@@ -24,7 +23,7 @@ export interface LogicDeps {
   metrics: MqimMetrics;
   logger: Logger;
   names: MqNames;
-  replier: GateReplier;
+  replier: GatePublisher;
   knownUsers: KnownUsers;
   options: LogicOptions;
 }

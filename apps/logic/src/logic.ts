@@ -1,10 +1,9 @@
-import type { MessageBus, ReceivedMessage, Subscription } from '@mqim/bus';
+import { GatePublisher, type MessageBus, type ReceivedMessage, type Subscription } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
 import { CommandId, MqNames, commandName, longToNumber, mqim } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
-import { GateReplier } from './gate.replier';
 import { KnownUsers } from './known-users';
 import { isClientError, handleLogin } from './login.handler';
 import type { LogicDeps, LogicOptions } from './logic-deps';
@@ -58,7 +57,8 @@ export class Logic {
       logger: base.logger.child({ role: 'logic' }),
       names,
       options,
-      replier: new GateReplier(base.bus, names, base.metrics),
+      // Answers produced within 1 ms share one GateBatch.
+      replier: new GatePublisher(base.bus, names, base.metrics, { windowMs: 1, tag: 'reply' }),
       knownUsers: new KnownUsers(base.store.users),
     };
   }

@@ -1,13 +1,13 @@
 import type { mqim } from '@mqim/protocol';
 import { CommandId, CIM, longToNumber, toErrorNotify } from '@mqim/protocol';
-import type { GateReplier } from './gate.replier';
+import type { GatePublisher } from '@mqim/bus';
 
 /** One upstream request being handled: who asked, where to answer. */
 export class RequestContext {
   constructor(
     readonly req: mqim.v1.UpstreamRequest,
     readonly userId: number,
-    private readonly replier: GateReplier,
+    private readonly replier: GatePublisher,
   ) {}
 
   get gateId(): string {

@@ -1,40 +1,39 @@
-import { createLogger } from '@mqim/config';
 import { BatchPublisher } from './batch.publisher';
-import { MemoryBus } from './memory.bus';
 import type { OutgoingMessage } from './message-bus.port';
+import { recordingBus } from './testing/recording.bus';
 
 /** Items are strings; a batch body is their JSON array, so each test can read what went together. */
 function setup(
-  options: Partial<{ windowMs: number; maxItems: number; maxBytes: number }> = {},
-  publish?: (m: OutgoingMessage) => Promise<string>,
+  options: Partial<{ windowMs: number; maxItems: number; maxBytes: number; deliverAfterMs: number }> = {},
+  answer?: (m: OutgoingMessage) => Promise<string>,
 ) {
-  const sent: { topic: string; group?: string; items: string[] }[] = [];
-  const bus = new MemoryBus({ logger: createLogger('test', 'silent') });
-  bus.publish =
-    publish ??
-    (async (m) => {
-      sent.push({ topic: m.topic, group: m.messageGroup, items: JSON.parse(Buffer.from(m.body).toString()) });
-      return 'id';
-    });
-  const published: number[] = [];
+  const { bus, published: messages } = recordingBus(answer);
+  const sent = () =>
+    messages.map((m) => ({
+      topic: m.topic,
+      group: m.messageGroup,
+      items: JSON.parse(Buffer.from(m.body).toString()) as string[],
+    }));
+  const counts: number[] = [];
   const batcher = new BatchPublisher<string>(bus, {
     encode: (items) => Buffer.from(JSON.stringify(items)),
     sizeOf: (item) => item.length,
     windowMs: options.windowMs ?? 5,
     maxItems: options.maxItems,
     maxBytes: options.maxBytes,
-    onPublished: (_t, _s, n) => published.push(n),
+    deliverAfterMs: options.deliverAfterMs,
+    onPublished: (_t, _s, n) => counts.push(n),
   });
-  return { batcher, sent, published };
+  return { batcher, sent, messages, counts };
 }
 
 describe('BatchPublisher', () => {
   it('items for one target within the window travel in one message, in add order', async () => {
-    const { batcher, sent, published } = setup();
+    const { batcher, sent, counts } = setup();
     const t = { topic: 'a', messageGroup: 'g1' };
     await Promise.all([batcher.add(t, ['1', '2']), batcher.add(t, ['3']), batcher.add(t, ['4'])]);
-    expect(sent).toEqual([{ topic: 'a', group: 'g1', items: ['1', '2', '3', '4'] }]);
-    expect(published).toEqual([4]);
+    expect(sent()).toEqual([{ topic: 'a', group: 'g1', items: ['1', '2', '3', '4'] }]);
+    expect(counts).toEqual([4]);
   });
 
   it('different topics or message groups never share a message', async () => {
@@ -44,11 +43,11 @@ describe('BatchPublisher', () => {
       batcher.add({ topic: 'a', messageGroup: 'g2' }, ['y']),
       batcher.add({ topic: 'b', messageGroup: 'g1' }, ['z']),
     ]);
-    expect(sent.map((s) => `${s.topic}/${s.group}:${s.items.join()}`).sort()).toEqual([
-      'a/g1:x',
-      'a/g2:y',
-      'b/g1:z',
-    ]);
+    expect(
+      sent()
+        .map((s) => `${s.topic}/${s.group}:${s.items.join()}`)
+        .sort(),
+    ).toEqual(['a/g1:x', 'a/g2:y', 'b/g1:z']);
   });
 
   it('a full batch (maxItems or maxBytes) goes out without waiting for the window', async () => {
@@ -58,13 +57,17 @@ describe('BatchPublisher', () => {
     const ab = Promise.all([batcher.add(t, ['aaaa']), batcher.add(t, ['bbbb'])]);
     const c = batcher.add(t, ['cccc']); // 12 bytes would pass maxBytes: 'aaaa' + 'bbbb' leave first
     await ab;
-    expect(sent.map((s) => s.items)).toEqual([
+    expect(sent().map((s) => s.items)).toEqual([
       ['1', '2', '3'],
       ['aaaa', 'bbbb'],
     ]);
     await batcher.flushAll();
     await c;
-    expect(sent.map((s) => s.items).at(-1)).toEqual(['cccc']);
+    expect(
+      sent()
+        .map((s) => s.items)
+        .at(-1),
+    ).toEqual(['cccc']);
   });
 
   it('windowMs 0 batches what is added within one macrotask', async () => {
@@ -72,7 +75,7 @@ describe('BatchPublisher', () => {
     const t = { topic: 'a' };
     await Promise.all([batcher.add(t, ['1']), batcher.add(t, ['2'])]);
     await batcher.add(t, ['3']);
-    expect(sent.map((s) => s.items)).toEqual([['1', '2'], ['3']]);
+    expect(sent().map((s) => s.items)).toEqual([['1', '2'], ['3']]);
   });
 
   it('a failed publish rejects every caller whose items were in that batch, and only them', async () => {
@@ -89,23 +92,12 @@ describe('BatchPublisher', () => {
   });
 
   it('deliverAfterMs stamps each batch with deliverAt = publish time + the delay', async () => {
-    const seen: (number | undefined)[] = [];
-    const bus = new MemoryBus({ logger: createLogger('test', 'silent') });
-    bus.publish = async (m) => {
-      seen.push(m.deliverAt);
-      return 'id';
-    };
-    const batcher = new BatchPublisher<string>(bus, {
-      encode: (items) => Buffer.from(items.join()),
-      sizeOf: () => 1,
-      windowMs: 5,
-      deliverAfterMs: 5000,
-    });
+    const { batcher, messages } = setup({ deliverAfterMs: 5000 });
     const before = Date.now();
     await Promise.all([batcher.add({ topic: 'd' }, ['1']), batcher.add({ topic: 'd' }, ['2'])]);
-    expect(seen).toHaveLength(1);
-    expect(seen[0]).toBeGreaterThanOrEqual(before + 5000);
-    expect(seen[0]).toBeLessThanOrEqual(Date.now() + 5000);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.deliverAt).toBeGreaterThanOrEqual(before + 5000);
+    expect(messages[0]!.deliverAt).toBeLessThanOrEqual(Date.now() + 5000);
   });
 
   it('flushAll publishes what waits at once', async () => {
@@ -113,6 +105,6 @@ describe('BatchPublisher', () => {
     const added = batcher.add({ topic: 'a' }, ['1']);
     await batcher.flushAll();
     await added;
-    expect(sent.map((s) => s.items)).toEqual([['1']]);
+    expect(sent().map((s) => s.items)).toEqual([['1']]);
   });
 });

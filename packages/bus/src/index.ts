@@ -24,3 +24,4 @@ export {
 } from './rocketmq/rocketmq.admin';
 export { RemotingResponseError } from './rocketmq/remoting.client';
 export { BatchPublisher, type BatchPublisherOptions, type BatchTarget } from './batch.publisher';
+export { GatePublisher, type GatePublisherOptions } from './gate.publisher';
