@@ -58,6 +58,42 @@ describe('job - delivery intents are acked only after their gate batch is stored
     await expect(failing).rejects.toThrow('broker down');
   });
 
+  it('ordering - the gate batch and the push check are both stored before the ack; either failing fails it', async () => {
+    let scheduled!: { resolve(): void; reject(e: Error): void };
+    const push = {
+      schedule: () => new Promise<void>((resolve, reject) => (scheduled = { resolve, reject })),
+    };
+    const cache = new MemoryCache();
+    await cache.routes.register({ userId: 2, gateId: 'g1', connId: 'c2', clientType: 1, loginAt: 0 }, 60_000);
+    const { bus, published: sent } = recordingBus();
+    const gates = new GatePublisher(bus, names, metrics, { windowMs: 5, tag: 'deliver' });
+    const consumer = new DeliveryConsumer(cache.routes, gates, metrics, logger, push);
+    const withPush = (id: string) => {
+      const m = intent([2, 9]);
+      m.id = id;
+      m.body = mqim.v1.DeliveryIntent.encode({
+        userIds: [2, 9],
+        cmd: CommandId.MSG_DATA,
+        body: Buffer.from('m'),
+        push: { fromUserId: 9, serverMsgId: 1, sessionType: 1, sessionId: 9 },
+      }).finish();
+      return m;
+    };
+    let done = false;
+    const handled = consumer.handle(withPush('a')).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 30));
+    // The gate batch went out while the push check was still being stored: not acked yet.
+    expect(sent).toHaveLength(1);
+    expect(done).toBe(false);
+    scheduled.resolve();
+    await handled;
+
+    const failing = consumer.handle(withPush('b'));
+    await new Promise((r) => setTimeout(r, 30));
+    scheduled.reject(new Error('delay topic down'));
+    await expect(failing).rejects.toThrow('delay topic down');
+  });
+
   it('batching - intents for one gate within the window share one MQ message', async () => {
     const { consumer, published } = await setup();
     await Promise.all([

@@ -50,20 +50,20 @@ export class DeliveryConsumer {
       }
       if (userId !== sender) (routed ? online : offline).push(userId);
     }
-    await Promise.all(
-      [...perGate].map(([gateId, users]) =>
-        this.gates.send(gateId, [
-          {
-            userIds: users,
-            excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
-            cmd: intent.cmd,
-            body: intent.body,
-            originAtMs: intent.originAtMs,
-          },
-        ]),
-      ),
+    // Gate batches and the push check are independent; both must be stored before the ack.
+    const work: Promise<unknown>[] = [...perGate].map(([gateId, users]) =>
+      this.gates.send(gateId, [
+        {
+          userIds: users,
+          excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
+          cmd: intent.cmd,
+          body: intent.body,
+          originAtMs: intent.originAtMs,
+        },
+      ]),
     );
-    if (intent.push && this.push) await this.push.schedule(intent.push, online, offline);
+    if (intent.push && this.push) work.push(this.push.schedule(intent.push, online, offline));
+    await Promise.all(work);
     this.metrics.consumed.inc({ topic: 'deliver', result: 'ok' });
   }
 }

@@ -15,7 +15,10 @@ export interface JobOptions {
   batchWindowMs: number;
   receiptFlushMs: number;
   pushCheckDelayMs: number;
-  /** @default 32 */
+  /**
+   * Messages worked on at once (per subscription). Each one mostly waits (store, cache, bus), so
+   * this bounds throughput at about concurrency / per-message latency. @default 256
+   */
   concurrency?: number;
 }
 
@@ -63,7 +66,7 @@ export class Job {
     const checks = new PushCheckConsumer(cache.receipts, pusher, metrics, this.log);
     const deliveries = new DeliveryConsumer(cache.routes, gates, metrics, this.log, scheduler);
     const receipts = new ReceiptConsumer(cache.receipts, store, this.log);
-    const concurrency = this.options.concurrency ?? 32;
+    const concurrency = this.options.concurrency ?? 256;
     this.subs.push(
       await bus.subscribe(
         { topic: this.names.deliver, group: this.names.jobDeliverGroup, concurrency },

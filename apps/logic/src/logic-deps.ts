@@ -11,7 +11,10 @@ export interface LogicOptions {
   historyLimitMax: number;
   maxMsgDataBytes: number;
   loginPolicy: 'many' | 'per-type' | 'single';
-  /** @default 32 */
+  /**
+   * Messages worked on at once (per subscription). Each one mostly waits (store, cache, bus), so
+   * this bounds throughput at about concurrency / per-message latency. @default 256
+   */
   concurrency?: number;
 }
 

@@ -66,7 +66,7 @@ export class Logic {
   async start(): Promise<void> {
     const { names } = this.deps;
     this.subscription = await this.deps.bus.subscribe(
-      { topic: names.upstream, group: names.logicGroup, concurrency: this.deps.options.concurrency ?? 32 },
+      { topic: names.upstream, group: names.logicGroup, concurrency: this.deps.options.concurrency ?? 256 },
       (msg) => this.onUpstream(msg),
     );
   }

@@ -29,6 +29,7 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     historyLimitMax: c.historyLimitMax,
     maxMsgDataBytes: c.maxMsgDataBytes,
     loginPolicy: c.loginPolicy as LogicOptions['loginPolicy'],
+    concurrency: c.logicConcurrency,
   };
 }
 
@@ -38,6 +39,7 @@ export function jobOptions(c: MqimConfig): JobOptions {
     batchWindowMs: c.jobBatchWindowMs,
     receiptFlushMs: c.receiptFlushMs,
     pushCheckDelayMs: c.pushCheckDelayMs,
+    concurrency: c.jobConcurrency,
   };
 }
 

@@ -204,6 +204,22 @@ export const mqimSchema = {
     default: 2,
     doc: 'how long the job gathers frames bound for one gate into one MQ message',
   },
+  logicConcurrency: {
+    env: 'MQIM_LOGIC_CONCURRENCY',
+    type: 'int',
+    min: 1,
+    max: 4096,
+    default: 256,
+    doc: 'client requests one logic process works on at once (FIFO order per conversation is kept)',
+  },
+  jobConcurrency: {
+    env: 'MQIM_JOB_CONCURRENCY',
+    type: 'int',
+    min: 1,
+    max: 4096,
+    default: 256,
+    doc: 'delivery intents, receipts and push checks one job process works on at once (each)',
+  },
   pushWebhookUrl: {
     env: 'MQIM_PUSH_WEBHOOK_URL',
     type: 'string',
