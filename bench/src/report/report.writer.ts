@@ -198,7 +198,7 @@ function profileSection(root: string): string[] {
     for (const f of mains.sort()) {
       const pid = Number(f.split('.')[3]);
       const role = roles.find((r) => r.pid === pid)?.role;
-      // Profiles of one-shot commands (migrate, provision) inherit NODE_OPTIONS too: skip them.
+      // Profiles of one-shot commands (migrate, provision) get MQIM_NODE_ARGS too: skip them.
       if (roles.length > 0 && !role) continue;
       out.push(
         `### ${scenario}: ${role ?? `pid ${pid}`}`,

@@ -72,8 +72,8 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
     MQIM_RATE_LIMIT: '1000000',
     MQIM_RATE_BURST: '1000000',
   };
-  // cluster-up starts roles as `node --import tsx …`, which inherits NODE_OPTIONS.
-  if (options.profileDir) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;
+  // Node refuses --cpu-prof in NODE_OPTIONS; cluster-up puts MQIM_NODE_ARGS on each role's command line.
+  if (options.profileDir) env.MQIM_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;
   const stop = async () => {
     await script('cluster-down', env, 60_000).catch((err: Error) => console.error(err.message));
     await dropState(name, mysqlServer, redisUrl);

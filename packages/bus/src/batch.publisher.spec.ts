@@ -57,17 +57,34 @@ describe('BatchPublisher', () => {
     const ab = Promise.all([batcher.add(t, ['aaaa']), batcher.add(t, ['bbbb'])]);
     const c = batcher.add(t, ['cccc']); // 12 bytes would pass maxBytes: 'aaaa' + 'bbbb' leave first
     await ab;
-    expect(sent().map((s) => s.items)).toEqual([
-      ['1', '2', '3'],
-      ['aaaa', 'bbbb'],
-    ]);
-    await batcher.flushAll();
+    // 'cccc' gathered while that batch was in flight: it leaves when the batch is stored, not
+    // after the minute-long window.
     await c;
-    expect(
-      sent()
-        .map((s) => s.items)
-        .at(-1),
-    ).toEqual(['cccc']);
+    expect(sent().map((s) => s.items)).toEqual([['1', '2', '3'], ['aaaa', 'bbbb'], ['cccc']]);
+  });
+
+  it('one publish in flight per target: what is added meanwhile travels together right after it', async () => {
+    const releases: Array<() => void> = [];
+    const { batcher, sent } = setup({ windowMs: 0 }, () => new Promise((r) => releases.push(() => r('id'))));
+    const t = { topic: 'a', messageGroup: 'g' };
+    const first = batcher.add(t, ['1']);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(sent()).toHaveLength(1);
+    // Added over several event-loop turns while '1' is still being stored: no second publish yet.
+    const rest: Promise<void>[] = [];
+    for (const item of ['2', '3', '4']) {
+      rest.push(batcher.add(t, [item]));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const other = batcher.add({ topic: 'a', messageGroup: 'h' }, ['x']); // another target is not held up
+    await new Promise((r) => setTimeout(r, 5));
+    expect(sent().map((s) => s.items)).toEqual([['1'], ['x']]);
+    releases.shift()!();
+    await first;
+    await new Promise((r) => setTimeout(r, 5));
+    expect(sent().map((s) => s.items)).toEqual([['1'], ['x'], ['2', '3', '4']]);
+    for (const release of releases.splice(0)) release();
+    await Promise.all([...rest, other]);
   });
 
   it('windowMs 0 batches what is added within one macrotask', async () => {

@@ -26,26 +26,44 @@ export interface BatchPublisherOptions<T> {
   onPublished?(target: BatchTarget, seconds: number, items: number): void;
 }
 
-interface Pending<T> {
-  target: BatchTarget;
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+interface Batch<T> {
   items: T[];
   bytes: number;
-  waiters: { resolve(): void; reject(err: unknown): void }[];
+  waiters: Waiter[];
+}
+
+/** Everything bound for one target: the batch gathering, closed ones waiting, the one in flight. */
+interface Lane<T> {
+  target: BatchTarget;
+  open?: Batch<T>;
+  ready: Batch<T>[];
+  inflight?: Batch<T>;
   timer?: NodeJS.Timeout;
   immediate?: NodeJS.Immediate;
 }
 
 /**
- * Packs small items bound for one topic + message group, over a short window, into one MQ
- * message: the hop costs one broker round trip per batch instead of one per item (RocketMQ's
- * Node client manages roughly a thousand sends a second on this class of machine, so per-item
- * publishes cap the whole cluster). `add()` resolves only when the batch holding the items is
- * stored by the broker and rejects if that publish fails, so callers ack their own input only
- * after their output is durable (at-least-once end to end). Order of `add()` calls for one target
- * is kept within and across batches as far as the bus keeps publish order.
+ * Packs small items bound for one topic + message group into one MQ message: the hop costs one
+ * broker round trip per batch instead of one per item (RocketMQ's Node client spends about a
+ * millisecond of CPU per call, so per-item publishes cap the whole cluster).
+ *
+ * Batches are clocked by the broker: a target has at most one publish in flight, and the items
+ * added meanwhile travel together as soon as it is stored. Under light load an item waits only
+ * `windowMs`; under heavy load batches grow with the publish round trip by themselves, so the
+ * number of broker calls stops growing with the message rate. One publish in flight also keeps
+ * the order of `add()` calls for a target across batches (FIFO topics).
+ *
+ * `add()` resolves only when the batch holding the items is stored by the broker and rejects if
+ * that publish fails, so callers ack their own input only after their output is durable
+ * (at-least-once end to end).
  */
 export class BatchPublisher<T> {
-  private readonly pending = new Map<string, Pending<T>>();
+  private readonly lanes = new Map<string, Lane<T>>();
   private readonly maxItems: number;
   private readonly maxBytes: number;
 
@@ -61,24 +79,31 @@ export class BatchPublisher<T> {
     const key = `${target.topic}\u0000${target.messageGroup ?? ''}\u0000${target.tag ?? ''}`;
     let bytes = 0;
     for (const item of items) bytes += this.options.sizeOf(item);
-    let p = this.pending.get(key);
-    // Whatever waits already goes out first rather than growing past the size bound.
-    if (p && p.bytes + bytes > this.maxBytes) {
-      this.flush(key);
-      p = undefined;
+    let lane = this.lanes.get(key);
+    if (!lane) this.lanes.set(key, (lane = { target, ready: [] }));
+    // Whatever gathers already goes first rather than growing past the size bound.
+    if (lane.open && lane.open.bytes + bytes > this.maxBytes) {
+      this.close(lane);
+      this.pump(key, lane);
     }
-    if (!p) {
-      p = { target, items: [], bytes: 0, waiters: [] };
-      this.pending.set(key, p);
-    }
-    for (const item of items) p.items.push(item);
-    p.bytes += bytes;
-    const batch = p;
+    const batch = (lane.open ??= { items: [], bytes: 0, waiters: [] });
+    for (const item of items) batch.items.push(item);
+    batch.bytes += bytes;
     const promise = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
-    if (batch.items.length >= this.maxItems || batch.bytes >= this.maxBytes) this.flush(key);
-    else if (!batch.timer && !batch.immediate) {
-      if (this.options.windowMs > 0) batch.timer = setTimeout(() => this.flush(key), this.options.windowMs);
-      else batch.immediate = setImmediate(() => this.flush(key));
+    if (batch.items.length >= this.maxItems || batch.bytes >= this.maxBytes) {
+      this.close(lane);
+      this.pump(key, lane);
+    } else if (!lane.inflight && !lane.timer && !lane.immediate) {
+      // Nothing in flight: wait the window. Otherwise the end of the publish in flight sends it.
+      const fire = () => {
+        lane.timer = undefined;
+        lane.immediate = undefined;
+        if (lane.inflight) return;
+        this.close(lane);
+        this.pump(key, lane);
+      };
+      if (this.options.windowMs > 0) lane.timer = setTimeout(fire, this.options.windowMs);
+      else lane.immediate = setImmediate(fire);
     }
     return promise;
   }
@@ -86,39 +111,67 @@ export class BatchPublisher<T> {
   /** Publishes everything waiting now (e.g. before shutdown); resolves when all is stored. */
   async flushAll(): Promise<void> {
     const waits: Promise<void>[] = [];
-    for (const p of this.pending.values()) {
-      waits.push(new Promise<void>((resolve) => p.waiters.push({ resolve, reject: () => resolve() })));
+    for (const [key, lane] of [...this.lanes]) {
+      for (const batch of [lane.inflight, ...lane.ready, lane.open]) {
+        if (batch)
+          waits.push(
+            new Promise<void>((resolve) => batch.waiters.push({ resolve, reject: () => resolve() })),
+          );
+      }
+      this.close(lane);
+      this.pump(key, lane);
     }
-    for (const key of [...this.pending.keys()]) this.flush(key);
     await Promise.all(waits);
   }
 
-  private flush(key: string): void {
-    const p = this.pending.get(key);
-    if (!p) return;
-    this.pending.delete(key);
-    if (p.timer) clearTimeout(p.timer);
-    if (p.immediate) clearImmediate(p.immediate);
-    let body: Uint8Array;
-    try {
-      body = this.options.encode(p.items);
-    } catch (err) {
-      for (const w of p.waiters) w.reject(err);
+  /** Ends the gathering batch: it joins the queue of batches to publish. */
+  private close(lane: Lane<T>): void {
+    if (lane.timer) clearTimeout(lane.timer);
+    if (lane.immediate) clearImmediate(lane.immediate);
+    lane.timer = undefined;
+    lane.immediate = undefined;
+    if (lane.open) lane.ready.push(lane.open);
+    lane.open = undefined;
+  }
+
+  /** Publishes the next closed batch unless one is in flight. */
+  private pump(key: string, lane: Lane<T>): void {
+    if (lane.inflight) return;
+    const batch = lane.ready.shift();
+    if (!batch) {
+      if (!lane.open) this.lanes.delete(key);
       return;
     }
+    let body: Uint8Array;
+    try {
+      body = this.options.encode(batch.items);
+    } catch (err) {
+      for (const w of batch.waiters) w.reject(err);
+      this.pump(key, lane);
+      return;
+    }
+    lane.inflight = batch;
     const started = performance.now();
     const deliverAfter = this.options.deliverAfterMs;
     const message =
       deliverAfter === undefined
-        ? { ...p.target, body }
-        : { ...p.target, body, deliverAt: Date.now() + deliverAfter };
+        ? { ...lane.target, body }
+        : { ...lane.target, body, deliverAt: Date.now() + deliverAfter };
+    const done = () => {
+      lane.inflight = undefined;
+      // What gathered during the round trip goes at once: that wait was its window.
+      if (lane.ready.length === 0) this.close(lane);
+      this.pump(key, lane);
+    };
     this.bus.publish(message).then(
       () => {
-        this.options.onPublished?.(p.target, (performance.now() - started) / 1000, p.items.length);
-        for (const w of p.waiters) w.resolve();
+        this.options.onPublished?.(lane.target, (performance.now() - started) / 1000, batch.items.length);
+        for (const w of batch.waiters) w.resolve();
+        done();
       },
       (err: unknown) => {
-        for (const w of p.waiters) w.reject(err);
+        for (const w of batch.waiters) w.reject(err);
+        done();
       },
     );
   }

@@ -14,14 +14,18 @@ interface PendingAck {
 }
 
 /**
- * Acks the messages one subscription finished within `windowMs` in one AckMessage RPC (the
- * protocol takes many entries; the client library's `ack()` sends one). Each gRPC call costs the
- * Node client about a millisecond of CPU, and every consumed message needs an ack, so this is a
- * large share of a role's CPU under load. Each `ack()` still settles on its own entry's status.
+ * Acks the messages one subscription finished in one AckMessage RPC (the protocol takes many
+ * entries; the client library's `ack()` sends one). Each gRPC call costs the Node client about a
+ * millisecond of CPU, and every consumed message needs an ack, so this is a large share of a
+ * role's CPU under load. Clocked like BatchPublisher: with an ack RPC in flight, finished
+ * messages wait for it and go together when it returns, so under load the number of ack calls
+ * stops growing with the message rate; with none in flight they wait at most `windowMs`. Each
+ * `ack()` still settles on its own entry's status.
  */
 export class AckBatcher {
   private queue: PendingAck[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private inflight = 0;
 
   constructor(
     private readonly consumer: SimpleConsumer,
@@ -34,6 +38,7 @@ export class AckBatcher {
   ack(view: MessageView): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ view, resolve, reject });
+      if (this.inflight > 0) return; // sent when the call in flight returns
       if (this.queue.length >= MAX_ENTRIES) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
     });
@@ -54,7 +59,13 @@ export class AckBatcher {
       else byEndpoints.set(key, [item]);
     }
     for (const list of byEndpoints.values()) {
-      for (let i = 0; i < list.length; i += MAX_ENTRIES) void this.send(list.slice(i, i + MAX_ENTRIES));
+      for (let i = 0; i < list.length; i += MAX_ENTRIES) {
+        this.inflight++;
+        void this.send(list.slice(i, i + MAX_ENTRIES)).finally(() => {
+          this.inflight--;
+          if (this.inflight === 0 && this.queue.length > 0) this.flush();
+        });
+      }
     }
   }
 
