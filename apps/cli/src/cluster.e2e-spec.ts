@@ -1,5 +1,7 @@
+import pino from 'pino';
 import { RocketMqAdmin } from '@mqim/bus';
-import { MqNames } from '@mqim/protocol';
+import { MqNames, mqim } from '@mqim/protocol';
+import { createBus } from '@mqim/standalone';
 import {
   createImClient,
   ImClientError,
@@ -8,6 +10,7 @@ import {
   type ReadNotify,
   type SendResult,
 } from '@mqim/sdk';
+import { clusterConfig } from './role.command';
 import {
   describeInfra,
   probeMysql,
@@ -181,6 +184,32 @@ describeInfra(
         message: "alice's receipt reached MySQL",
       });
       expect((await receipt(bobId!, aliceId!)).readMsgId).toBe(2);
+    });
+
+    it('tap - an analytics consumer group of its own sees every stored message, batched by tag', async () => {
+      const bus = await createBus(clusterConfig({ ...cluster.env }), pino({ level: 'silent' }));
+      const group = `${cluster.name}-tap-e2e`;
+      const tapped: { tag?: string; records: mqim.v1.IPersistedMessage[] }[] = [];
+      try {
+        await bus.ensureGroups([{ name: group, orderly: false }]);
+        await bus.subscribe({ topic: new MqNames(cluster.name).persisted, group }, async (m) => {
+          tapped.push({ tag: m.tag, records: mqim.v1.PersistedMessageBatch.decode(m.body).messages });
+        });
+        const [, tbId] = await createUsers('tap-a', 'tap-b');
+        const ta = await client(cluster.gates[0]!.tcp, 'tap-a');
+        const ids = new Set<string>();
+        for (let i = 0; i < 5; i++) ids.add((await ta.send({ to: tbId!, text: `tap ${i}` })).clientMsgId);
+        const seen = () => tapped.flatMap((t) => t.records).filter((r) => ids.has(r.clientMsgId ?? ''));
+        await waitFor(() => new Set(seen().map((r) => r.clientMsgId)).size === 5, {
+          timeoutMs: 15_000,
+          message: 'the tap group got all 5 records',
+        });
+        expect(sortNum(new Set(seen().map((r) => Number(r.serverMsgId))))).toEqual([1, 2, 3, 4, 5]);
+        expect(seen().every((r) => r.sessionType === SINGLE && Number(r.toSessionId) === tbId)).toBe(true);
+        expect(new Set(tapped.map((t) => t.tag))).toEqual(new Set(['single']));
+      } finally {
+        await bus.close();
+      }
     });
 
     it('offline - a user who was offline gets everything through recent sessions and history', async () => {

@@ -29,19 +29,20 @@ export async function runTap(argv: string[]): Promise<void> {
   let bucket = fresh();
   const seen = new Set<string>();
   const sub = await bus.subscribe({ topic: names.persisted, group }, async (msg) => {
-    const m = mqim.v1.PersistedMessage.decode(msg.body);
-    const key = `${m.sessionType}:${String(m.toSessionId)}:${String(m.serverMsgId)}:${String(m.fromUserId)}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    if (seen.size > 1_000_000) seen.clear();
-    if (m.sessionType === 2) bucket.group++;
-    else bucket.single++;
-    bucket.bytes += m.msgDataSize;
-    const conv =
-      m.sessionType === 2
-        ? `g${String(m.toSessionId)}`
-        : [String(m.fromUserId), String(m.toSessionId)].sort().join('-');
-    bucket.conversations.add(conv);
+    for (const m of mqim.v1.PersistedMessageBatch.decode(msg.body).messages) {
+      const key = `${m.sessionType}:${String(m.toSessionId)}:${String(m.serverMsgId)}:${String(m.fromUserId)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (seen.size > 1_000_000) seen.clear();
+      if (m.sessionType === 2) bucket.group++;
+      else bucket.single++;
+      bucket.bytes += m.msgDataSize ?? 0;
+      const conv =
+        m.sessionType === 2
+          ? `g${String(m.toSessionId)}`
+          : [String(m.fromUserId), String(m.toSessionId)].sort().join('-');
+      bucket.conversations.add(conv);
+    }
   });
   const timer = setInterval(() => {
     const b = bucket;

@@ -4,6 +4,7 @@ import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
 import type { MqNames } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
+import type { TapPublisher } from './tap.publisher';
 import type { KnownUsers } from './known-users';
 
 export interface LogicOptions {
@@ -27,6 +28,7 @@ export interface LogicDeps {
   logger: Logger;
   names: MqNames;
   replier: GatePublisher;
+  tap: TapPublisher;
   knownUsers: KnownUsers;
   options: LogicOptions;
 }

@@ -16,6 +16,7 @@ import {
 } from './query.handlers';
 import { handleReadAck } from './read.handler';
 import { RequestContext } from './request-context';
+import { TapPublisher } from './tap.publisher';
 import { handleSend } from './send.handler';
 import { groupHandlers } from './group.handlers';
 
@@ -59,6 +60,7 @@ export class Logic {
       options,
       // Answers produced within 1 ms share one GateBatch.
       replier: new GatePublisher(base.bus, names, base.metrics, { windowMs: 1, tag: 'reply' }),
+      tap: new TapPublisher(base.bus, names, base.metrics),
       knownUsers: new KnownUsers(base.store.users),
     };
   }

@@ -121,4 +121,26 @@ describe('logic - send acks only after the message is stored', () => {
     const history = await store.messages.history(1, 1, 2, { limit: 10 });
     expect(history.map((m) => m.clientMsgId)).toEqual(['retry-1']);
   });
+
+  it('tap - each stored message reaches the persisted stream once, in batches tagged by session type', async () => {
+    await bus.ensureGroups([{ name: 'order-tap', orderly: false }]);
+    const tapped: { tag?: string; records: mqim.v1.IPersistedMessage[] }[] = [];
+    await bus.subscribe({ topic: names.persisted, group: 'order-tap' }, async (m) => {
+      tapped.push({ tag: m.tag, records: mqim.v1.PersistedMessageBatch.decode(m.body).messages });
+    });
+    for (let i = 0; i < 20; i++) await publishSend(`tap-${i}`);
+    await waitFor(() => tapped.flatMap((t) => t.records).length >= 20, { timeoutMs: 3000 });
+    await new Promise((r) => setTimeout(r, 50));
+    const records = tapped.flatMap((t) => t.records);
+    expect(records.map((r) => r.clientMsgId)).toEqual(Array.from({ length: 20 }, (_, i) => `tap-${i}`));
+    expect(records.map((r) => Number(r.serverMsgId))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(new Set(tapped.map((t) => t.tag))).toEqual(new Set(['single']));
+    const first = records[0]!;
+    expect([
+      Number(first.fromUserId),
+      Number(first.toSessionId),
+      first.sessionType,
+      first.msgDataSize,
+    ]).toEqual([1, 2, 1, 1]);
+  });
 });

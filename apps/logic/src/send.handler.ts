@@ -134,7 +134,7 @@ async function deliver(
           : '',
     },
   }).finish();
-  const tap = mqim.v1.PersistedMessage.encode({
+  const tap: mqim.v1.IPersistedMessage = {
     serverMsgId: m.serverMsgId,
     clientMsgId: m.clientMsgId,
     fromUserId: m.fromUserId,
@@ -146,7 +146,7 @@ async function deliver(
     recipientCount: recipients.length,
     senderClientType: m.senderClientType,
     persistedAtMs: Date.now(),
-  }).finish();
+  };
   await Promise.all([
     ctx.reply(CommandId.MSG_DATA_ACK, ack),
     deps.bus.publish({
@@ -156,11 +156,7 @@ async function deliver(
       tag: 'msg',
       keys: [m.clientMsgId],
     }),
-    deps.bus.publish({
-      topic: deps.names.persisted,
-      body: tap,
-      tag: m.sessionType === 2 ? 'group' : 'single',
-    }),
+    deps.tap.publish(tap),
   ]);
 }
 

@@ -7114,5 +7114,91 @@ export namespace mqim {
             /** Shape of a PersistedMessage. */
             type $Shape = mqim.v1.PersistedMessage.$Properties;
         }
+
+        /**
+         * Properties of a PersistedMessageBatch.
+         * @deprecated Use mqim.v1.PersistedMessageBatch.$Properties instead.
+         */
+        interface IPersistedMessageBatch extends mqim.v1.PersistedMessageBatch.$Properties {
+        }
+
+        /** Represents a PersistedMessageBatch. */
+        class PersistedMessageBatch {
+
+            /**
+             * Constructs a new PersistedMessageBatch.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.PersistedMessageBatch.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PersistedMessageBatch messages. */
+            messages: mqim.v1.PersistedMessage.$Properties[];
+
+            /**
+             * Creates a new PersistedMessageBatch instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PersistedMessageBatch instance
+             */
+            static create(properties: mqim.v1.PersistedMessageBatch.$Shape): mqim.v1.PersistedMessageBatch & mqim.v1.PersistedMessageBatch.$Shape;
+            static create(properties?: mqim.v1.PersistedMessageBatch.$Properties): mqim.v1.PersistedMessageBatch;
+
+            /**
+             * Encodes the specified PersistedMessageBatch message. Does not implicitly {@link mqim.v1.PersistedMessageBatch.verify|verify} messages.
+             * @param message PersistedMessageBatch message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.PersistedMessageBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PersistedMessageBatch message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.PersistedMessageBatch & mqim.v1.PersistedMessageBatch.$Shape} PersistedMessageBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.PersistedMessageBatch & mqim.v1.PersistedMessageBatch.$Shape;
+
+            /**
+             * Creates a PersistedMessageBatch message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns PersistedMessageBatch
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.PersistedMessageBatch;
+
+            /**
+             * Creates a plain object from a PersistedMessageBatch message. Also converts values to other types if specified.
+             * @param message PersistedMessageBatch
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.PersistedMessageBatch, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this PersistedMessageBatch to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace PersistedMessageBatch {
+
+            /** Properties of a PersistedMessageBatch. */
+            interface $Properties {
+
+                /** PersistedMessageBatch messages */
+                messages?: (mqim.v1.PersistedMessage.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PersistedMessageBatch. */
+            type $Shape = mqim.v1.PersistedMessageBatch.$Properties;
+        }
     }
 }

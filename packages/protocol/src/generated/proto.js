@@ -21842,6 +21842,228 @@ $root.mqim = (function() {
             return PersistedMessage;
         })();
 
+        v1.PersistedMessageBatch = (function() {
+
+            /**
+             * Properties of a PersistedMessageBatch.
+             * @typedef {Object} mqim.v1.PersistedMessageBatch.$Properties
+             * @property {Array.<mqim.v1.PersistedMessage.$Properties>|null} [messages] PersistedMessageBatch messages
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PersistedMessageBatch.
+             * @memberof mqim.v1
+             * @interface IPersistedMessageBatch
+             * @augments mqim.v1.PersistedMessageBatch.$Properties
+             * @deprecated Use mqim.v1.PersistedMessageBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a PersistedMessageBatch.
+             * @typedef {mqim.v1.PersistedMessageBatch.$Properties} mqim.v1.PersistedMessageBatch.$Shape
+             */
+
+            /**
+             * Constructs a new PersistedMessageBatch.
+             * @memberof mqim.v1
+             * @classdesc Represents a PersistedMessageBatch.
+             * @constructor
+             * @param {mqim.v1.PersistedMessageBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var PersistedMessageBatch = function (properties) {
+                this.messages = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PersistedMessageBatch messages.
+             * @member {Array.<mqim.v1.PersistedMessage.$Properties>} messages
+             * @memberof mqim.v1.PersistedMessageBatch
+             * @instance
+             */
+            PersistedMessageBatch.prototype.messages = $util.emptyArray;
+
+            /**
+             * Creates a new PersistedMessageBatch instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.PersistedMessageBatch
+             * @static
+             * @param {mqim.v1.PersistedMessageBatch.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.PersistedMessageBatch} PersistedMessageBatch instance
+             * @type {{
+             *   (properties: mqim.v1.PersistedMessageBatch.$Shape): mqim.v1.PersistedMessageBatch & mqim.v1.PersistedMessageBatch.$Shape;
+             *   (properties?: mqim.v1.PersistedMessageBatch.$Properties): mqim.v1.PersistedMessageBatch;
+             * }}
+             */
+            PersistedMessageBatch.create = function(properties) {
+                return new PersistedMessageBatch(properties);
+            };
+
+            /**
+             * Encodes the specified PersistedMessageBatch message. Does not implicitly {@link mqim.v1.PersistedMessageBatch.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.PersistedMessageBatch
+             * @static
+             * @param {mqim.v1.PersistedMessageBatch.$Properties} message PersistedMessageBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PersistedMessageBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.messages != null && message.messages.length)
+                    for (var i = 0; i < message.messages.length; ++i)
+                        $root.mqim.v1.PersistedMessage.encode(message.messages[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PersistedMessageBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.PersistedMessageBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.PersistedMessageBatch & mqim.v1.PersistedMessageBatch.$Shape} PersistedMessageBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PersistedMessageBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.PersistedMessageBatch();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.messages && message.messages.length))
+                                message.messages = [];
+                            message.messages.push($root.mqim.v1.PersistedMessage.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PersistedMessageBatch message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.PersistedMessageBatch
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.PersistedMessageBatch} PersistedMessageBatch
+             */
+            PersistedMessageBatch.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.PersistedMessageBatch)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.PersistedMessageBatch: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.PersistedMessageBatch();
+                if (object.messages) {
+                    if (!$Array.isArray(object.messages))
+                        throw $TypeError(".mqim.v1.PersistedMessageBatch.messages: array expected");
+                    message.messages = $Array(object.messages.length);
+                    for (var i = 0; i < object.messages.length; ++i) {
+                        if (!$util.isObject(object.messages[i]))
+                            throw $TypeError(".mqim.v1.PersistedMessageBatch.messages: object expected");
+                        message.messages[i] = $root.mqim.v1.PersistedMessage.fromObject(object.messages[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PersistedMessageBatch message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.PersistedMessageBatch
+             * @static
+             * @param {mqim.v1.PersistedMessageBatch} message PersistedMessageBatch
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PersistedMessageBatch.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.messages = [];
+                if (message.messages && message.messages.length) {
+                    object.messages = $Array(message.messages.length);
+                    for (var j = 0; j < message.messages.length; ++j)
+                        object.messages[j] = $root.mqim.v1.PersistedMessage.toObject(message.messages[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this PersistedMessageBatch to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.PersistedMessageBatch
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PersistedMessageBatch.prototype.toJSON = function() {
+                return PersistedMessageBatch.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return PersistedMessageBatch;
+        })();
+
         return v1;
     })();
 
