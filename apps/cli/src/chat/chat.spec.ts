@@ -18,7 +18,7 @@ class Terminal {
     this.input.write(`${line}\n`);
   }
 
-  async waitFor(pattern: string | RegExp, timeoutMs = 2000): Promise<void> {
+  async waitFor(pattern: string | RegExp, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const found = (): boolean =>
       typeof pattern === 'string' ? this.text.includes(pattern) : pattern.test(this.text);
@@ -29,6 +29,10 @@ class Terminal {
     }
   }
 }
+
+// A terminal session runs the real client against a real gate: on a loaded 2-core CI machine a
+// step can take seconds, so waits (and each test) are bounded generously.
+jest.setTimeout(30_000);
 
 describe('mqim chat', () => {
   let server: FakeImServer;
@@ -52,7 +56,7 @@ describe('mqim chat', () => {
     const done = runChat(['--server', server.url, ...argv], {
       input: term.input,
       output: term.output,
-      clientOptions: { requestTimeoutMs: 2000 },
+      clientOptions: { requestTimeoutMs: 10_000 },
     });
     running.push({ term, done });
     return done;
