@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore, StoreSchemaError, type SqliteStoreOptions, type Store } from '../index';
 import { runStoreContract } from '../testing';
+import { waitFor } from '@mqim/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'mqim-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,6 +104,55 @@ describe('SqliteStore', () => {
     } finally {
       raw.close();
       await store.close();
+    }
+  });
+
+  it('checkpoints - the WAL is copied into the database by the background thread, not by commits', async () => {
+    // The main connection's autocheckpoint is pushed out of reach, so only the thread can move
+    // the written pages into the database file; without it the file stays at its schema size.
+    const stores: Store[] = [];
+    const write = async (backgroundCheckpoint: boolean) => {
+      const filename = join(dir, `ckpt-${files++}.db`);
+      const store = await open({
+        filename,
+        walAutocheckpointPages: 1 << 24,
+        backgroundCheckpoint,
+        checkpointIntervalMs: 20,
+      });
+      stores.push(store);
+      const saves: Promise<unknown>[] = [];
+      for (let i = 0; i < 2_000; i++) {
+        saves.push(
+          store.messages.save(
+            {
+              serverMsgId: i + 1,
+              clientMsgId: `c${i}`,
+              fromUserId: 1,
+              sessionType: 1,
+              toSessionId: 2,
+              msgType: 1,
+              msgData: Buffer.alloc(1024, i),
+              createTime: 1,
+            },
+            [1, 2],
+          ),
+        );
+      }
+      await Promise.all(saves);
+      return filename;
+    };
+    try {
+      const withThread = await write(true);
+      const without = await write(false);
+      // 2,000 messages x 2 timelines x 1 KiB: several MiB once checkpointed.
+      await waitFor(() => statSync(withThread).size > 4 << 20, {
+        timeoutMs: 5_000,
+        message: 'the background thread checkpointed the WAL',
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(statSync(without).size).toBeLessThan(1 << 20);
+    } finally {
+      for (const store of stores) await store.close();
     }
   });
 });
