@@ -176,6 +176,11 @@ function comparisonNotes(): string[] {
       'no login, no parsing, no ack. The ceiling of Node + `ws` on this machine for the same frames.',
     '- Each pair in mqim spans TCP and WS (mixed transport); peers are WebSocket only.',
     '',
+    '## Optimisations',
+    '',
+    'Each optimisation made after profiling, with its before/after figures, the command and the runs ' +
+      '(files in `bench/results/`) that measured them: [docs/performance.md](../docs/performance.md).',
+    '',
   ];
 }
 
