@@ -1,7 +1,6 @@
 import { createLogger } from '@mqim/config';
-import { mqim } from '@mqim/protocol';
 import { createBus } from '@mqim/standalone';
-import { MqNames } from '@mqim/protocol';
+import { MqNames, decodePersisted } from '@mqim/protocol';
 import { clusterConfig } from './role.command';
 import { onShutdown } from './shutdown';
 
@@ -29,7 +28,7 @@ export async function runTap(argv: string[]): Promise<void> {
   let bucket = fresh();
   const seen = new Set<string>();
   const sub = await bus.subscribe({ topic: names.persisted, group }, async (msg) => {
-    for (const m of mqim.v1.PersistedMessageBatch.decode(msg.body).messages) {
+    for (const m of decodePersisted(msg.body)) {
       const key = `${m.sessionType}:${String(m.toSessionId)}:${String(m.serverMsgId)}:${String(m.fromUserId)}`;
       if (seen.has(key)) continue;
       seen.add(key);

@@ -58,7 +58,7 @@ describe('job - delivery intents are acked only after their gate batch is stored
     await expect(failing).rejects.toThrow('broker down');
   });
 
-  it('ordering - the gate batch and the push check are both stored before the ack; either failing fails it', async () => {
+  it('ordering - the push check is scheduled after the gate batch is stored, and both precede the ack', async () => {
     let scheduled!: { resolve(): void; reject(e: Error): void };
     const push = {
       schedule: () => new Promise<void>((resolve, reject) => (scheduled = { resolve, reject })),
@@ -82,7 +82,7 @@ describe('job - delivery intents are acked only after their gate batch is stored
     let done = false;
     const handled = consumer.handle(withPush('a')).then(() => (done = true));
     await new Promise((r) => setTimeout(r, 30));
-    // The gate batch went out while the push check was still being stored: not acked yet.
+    // The gate batch is stored, the push check not yet: not acked.
     expect(sent).toHaveLength(1);
     expect(done).toBe(false);
     scheduled.resolve();
@@ -92,6 +92,25 @@ describe('job - delivery intents are acked only after their gate batch is stored
     await new Promise((r) => setTimeout(r, 30));
     scheduled.reject(new Error('delay topic down'));
     await expect(failing).rejects.toThrow('delay topic down');
+  });
+
+  it('ordering - when the gate publish fails, nobody is pushed (the redelivered intent will)', async () => {
+    const cache = new MemoryCache();
+    await cache.routes.register({ userId: 2, gateId: 'g1', connId: 'c2', clientType: 1, loginAt: 0 }, 60_000);
+    const { bus } = recordingBus(() => Promise.reject(new Error('broker down')));
+    const gates = new GatePublisher(bus, names, metrics, { windowMs: 1, tag: 'deliver' });
+    let scheduled = 0;
+    const push = { schedule: async () => void scheduled++ };
+    const consumer = new DeliveryConsumer(cache.routes, gates, metrics, logger, push);
+    const m = intent([2, 9]);
+    m.body = mqim.v1.DeliveryIntent.encode({
+      userIds: [2, 9],
+      cmd: CommandId.MSG_DATA,
+      body: Buffer.from('m'),
+      push: { fromUserId: 9, serverMsgId: 1, sessionType: 1, sessionId: 9 },
+    }).finish();
+    await expect(consumer.handle(m)).rejects.toThrow('broker down');
+    expect(scheduled).toBe(0);
   });
 
   it('batching - intents for one gate within the window share one MQ message', async () => {

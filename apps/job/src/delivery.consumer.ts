@@ -50,20 +50,22 @@ export class DeliveryConsumer {
       }
       if (userId !== sender) (routed ? online : offline).push(userId);
     }
-    // Gate batches and the push check are independent; both must be stored before the ack.
-    const work: Promise<unknown>[] = [...perGate].map(([gateId, users]) =>
-      this.gates.send(gateId, [
-        {
-          userIds: users,
-          excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
-          cmd: intent.cmd,
-          body: intent.body,
-          originAtMs: intent.originAtMs,
-        },
-      ]),
+    await Promise.all(
+      [...perGate].map(([gateId, users]) =>
+        this.gates.send(gateId, [
+          {
+            userIds: users,
+            excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
+            cmd: intent.cmd,
+            body: intent.body,
+            originAtMs: intent.originAtMs,
+          },
+        ]),
+      ),
     );
-    if (intent.push && this.push) work.push(this.push.schedule(intent.push, online, offline));
-    await Promise.all(work);
+    // Only after the gate batches are stored: if one fails, the intent comes back, and pushing
+    // (or scheduling a check) first would push the offline users twice.
+    if (intent.push && this.push) await this.push.schedule(intent.push, online, offline);
     this.metrics.consumed.inc({ topic: 'deliver', result: 'ok' });
   }
 }

@@ -38,7 +38,7 @@ export async function startStandalone(
   metrics = new MqimMetrics(),
 ): Promise<Standalone> {
   const bus = await createBus(config, logger);
-  const store = await createStore(config);
+  const store = await createStore(config, logger);
   // One process, one operator: apply the schema instead of asking for `mqim migrate` first.
   if (store.dialect === 'mysql') await store.migrate();
   const cache = await createCache(config, logger);

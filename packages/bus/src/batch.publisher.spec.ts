@@ -124,4 +124,53 @@ describe('BatchPublisher', () => {
     await added;
     expect(sent().map((s) => s.items)).toEqual([['1']]);
   });
+
+  it('a batch that cannot be encoded fails its callers only; later items still go, one publish at a time', async () => {
+    const { bus, published } = recordingBus();
+    let inflight = 0;
+    let maxInflight = 0;
+    const publish = bus.publish.bind(bus);
+    bus.publish = async (m) => {
+      maxInflight = Math.max(maxInflight, ++inflight);
+      await new Promise((r) => setTimeout(r, 5));
+      inflight--;
+      return publish(m);
+    };
+    const batcher = new BatchPublisher<string>(bus, {
+      encode: (items) => {
+        if (items.includes('bad')) throw new Error('cannot encode');
+        return Buffer.from(JSON.stringify(items));
+      },
+      sizeOf: (item) => item.length,
+      windowMs: 60_000,
+      maxBytes: 6,
+    });
+    const t = { topic: 'a' };
+    const bad = batcher.add(t, ['bad']);
+    const x = batcher.add(t, ['xxxxx']); // past maxBytes: the 'bad' batch is closed and fails to encode
+    const y = batcher.add(t, ['yyyyy']);
+    await expect(bad).rejects.toThrow('cannot encode');
+    await batcher.flushAll();
+    await Promise.all([x, y]);
+    expect(published.map((m) => JSON.parse(Buffer.from(m.body).toString()) as string[])).toEqual([
+      ['xxxxx'],
+      ['yyyyy'],
+    ]);
+    expect(maxInflight).toBe(1);
+  });
+
+  it('a throwing onPublished callback does not hold up the callers or the next batch', async () => {
+    const { bus } = recordingBus();
+    const batcher = new BatchPublisher<string>(bus, {
+      encode: (items) => Buffer.from(JSON.stringify(items)),
+      sizeOf: (item) => item.length,
+      windowMs: 0,
+      onPublished: () => {
+        throw new Error('metrics broke');
+      },
+    });
+    await batcher.add({ topic: 'a' }, ['1']);
+    await batcher.add({ topic: 'a' }, ['2']);
+    await batcher.flushAll();
+  });
 });

@@ -82,19 +82,16 @@ export class BatchPublisher<T> {
     let lane = this.lanes.get(key);
     if (!lane) this.lanes.set(key, (lane = { target, ready: [] }));
     // Whatever gathers already goes first rather than growing past the size bound.
-    if (lane.open && lane.open.bytes + bytes > this.maxBytes) {
-      this.close(lane);
-      this.pump(key, lane);
-    }
+    if (lane.open && lane.open.bytes + bytes > this.maxBytes) this.close(lane);
     const batch = (lane.open ??= { items: [], bytes: 0, waiters: [] });
     for (const item of items) batch.items.push(item);
     batch.bytes += bytes;
     const promise = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
-    if (batch.items.length >= this.maxItems || batch.bytes >= this.maxBytes) {
-      this.close(lane);
-      this.pump(key, lane);
-    } else if (!lane.inflight && !lane.timer && !lane.immediate) {
-      // Nothing in flight: wait the window. Otherwise the end of the publish in flight sends it.
+    if (batch.items.length >= this.maxItems || batch.bytes >= this.maxBytes) this.close(lane);
+    // Sends a closed batch now unless a publish is in flight (its end sends the next one).
+    if (lane.ready.length > 0) this.pump(key, lane);
+    if (lane.open && !lane.inflight && !lane.timer && !lane.immediate) {
+      // Nothing in flight: the gathering batch waits the window.
       const fire = () => {
         lane.timer = undefined;
         lane.immediate = undefined;
@@ -139,7 +136,8 @@ export class BatchPublisher<T> {
     if (lane.inflight) return;
     const batch = lane.ready.shift();
     if (!batch) {
-      if (!lane.open) this.lanes.delete(key);
+      // Drained: forget the lane (only this one: a newer lane for the key may exist).
+      if (!lane.open && this.lanes.get(key) === lane) this.lanes.delete(key);
       return;
     }
     let body: Uint8Array;
@@ -165,7 +163,11 @@ export class BatchPublisher<T> {
     };
     this.bus.publish(message).then(
       () => {
-        this.options.onPublished?.(lane.target, (performance.now() - started) / 1000, batch.items.length);
+        try {
+          this.options.onPublished?.(lane.target, (performance.now() - started) / 1000, batch.items.length);
+        } catch {
+          // A metrics callback must not wedge the lane: the batch is stored either way.
+        }
         for (const w of batch.waiters) w.resolve();
         done();
       },

@@ -56,3 +56,4 @@ export {
   type MqTopicKind,
 } from './mq-topics';
 export { encodeGateBatch, encodeKickBatch, gateCommandBytes } from './gate-commands';
+export { decodePersisted } from './persisted';

@@ -51,6 +51,11 @@ export interface SqliteStoreOptions {
   /** @default 250 */
   readonly checkpointIntervalMs?: number;
   /**
+   * Told when the checkpoint thread stops after it started (the store goes on, checkpointing on
+   * commits again, with their event-loop stalls): log it.
+   */
+  readonly onBackgroundError?: (message: string) => void;
+  /**
    * Coalesce concurrent `messages.save()` calls into one transaction (group commit).
    * @default true
    */
@@ -147,11 +152,14 @@ class SqliteStore implements Store {
     const background = options.backgroundCheckpoint ?? options.filename !== ':memory:';
     this.#checkpointer =
       background && options.filename !== ':memory:'
-        ? new WalCheckpointer({
-            filename: options.filename,
-            intervalMs:
-              assertUint(options.checkpointIntervalMs ?? 250, 3_600_000, 'checkpointIntervalMs') || 250,
-          })
+        ? new WalCheckpointer(
+            {
+              filename: options.filename,
+              intervalMs:
+                assertUint(options.checkpointIntervalMs ?? 250, 3_600_000, 'checkpointIntervalMs') || 250,
+            },
+            options.onBackgroundError,
+          )
         : null;
 
     const kysely = this.#kysely;

@@ -17,25 +17,36 @@ const BOOTSTRAP = `require(${JSON.stringify(TSX)}).register(); require(${JSON.st
 export class WalCheckpointer {
   #worker?: Worker;
 
-  constructor(private readonly data: CheckpointThreadData) {}
+  #closing = false;
+
+  constructor(
+    private readonly data: CheckpointThreadData,
+    private readonly onStopped?: (message: string) => void,
+  ) {}
 
   /** Resolves when the thread has opened its connection; rejects if it cannot. */
   start(): Promise<void> {
     const worker = new Worker(BOOTSTRAP, { eval: true, workerData: this.data });
     this.#worker = worker;
+    let ready = false;
     return new Promise((resolve, reject) => {
       worker.on('message', (msg: { ready?: boolean }) => {
         if (!msg.ready) return;
+        ready = true;
         // From now on the thread must not keep a finished process alive.
         worker.unref();
         resolve();
       });
       // A later failure only stops the background checkpoints: the main connection's
-      // autocheckpoint still bounds the WAL.
-      worker.on('error', reject);
+      // autocheckpoint still bounds the WAL. Whoever opened the store hears of it.
+      worker.on('error', (err) => {
+        if (!ready) reject(err);
+        else this.onStopped?.(`sqlite checkpoint thread failed: ${err.message}`);
+      });
       worker.once('exit', (code) => {
         if (this.#worker === worker) this.#worker = undefined;
-        reject(new Error(`sqlite checkpoint thread exited (${code}) before it was ready`));
+        if (!ready) reject(new Error(`sqlite checkpoint thread exited (${code}) before it was ready`));
+        else if (!this.#closing) this.onStopped?.(`sqlite checkpoint thread exited (${code})`);
       });
     });
   }
@@ -43,6 +54,7 @@ export class WalCheckpointer {
   async close(): Promise<void> {
     const worker = this.#worker;
     if (!worker) return;
+    this.#closing = true;
     this.#worker = undefined;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage({ close: true });
