@@ -75,7 +75,7 @@ export async function runMigrate(): Promise<void> {
     const created = config.store === 'mysql' ? await ensureDatabase(config.mysqlUri) : false;
     let store;
     try {
-      store = await createStore(config);
+      store = await createStore(config, logger);
     } catch (err) {
       throw new StartupError(
         'MySQL',

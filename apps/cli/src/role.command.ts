@@ -170,7 +170,7 @@ async function openDependencies(
   if (role !== 'gate') {
     if (config.store === 'mysql') await checkDatabase(config.mysqlUri);
     try {
-      store = await createStore(config);
+      store = await createStore(config, logger);
     } catch (err) {
       throw new StartupError(
         'MySQL',

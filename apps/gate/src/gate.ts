@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BatchPublisher, type MessageBus, type Subscription } from '@mqim/bus';
+import { BatchPublisher, publishMetrics, type MessageBus, type Subscription } from '@mqim/bus';
 import type { RouteTable, Route } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
@@ -110,10 +110,7 @@ export class Gate implements FrameHandler {
       encode: (receipts) => mqim.v1.DeliveryReceiptBatch.encode({ receipts: [...receipts] }).finish(),
       sizeOf: (r) => 64 + (r.clientMsgId?.length ?? 0),
       windowMs: RECEIPT_WINDOW_MS,
-      onPublished: ({ topic }, seconds) => {
-        deps.metrics.published.inc({ topic });
-        deps.metrics.publishSeconds.observe({ topic }, seconds);
-      },
+      onPublished: publishMetrics(deps.metrics),
     });
   }
 

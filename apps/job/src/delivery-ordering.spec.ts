@@ -4,7 +4,7 @@ import { recordingBus } from '@mqim/bus/testing';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
 import { CommandId, MqNames, mqim } from '@mqim/protocol';
-import { DeliveryConsumer } from './delivery.consumer';
+import { DeliveryConsumer, type PushScheduler } from './delivery.consumer';
 
 /**
  * At-least-once across the job hop: a delivery intent is acked (its handler resolves) only after
@@ -16,26 +16,24 @@ describe('job - delivery intents are acked only after their gate batch is stored
   const metrics = new MqimMetrics({ defaultMetrics: false });
   const logger = pino({ level: 'silent' });
 
-  async function setup(answer?: (m: OutgoingMessage) => Promise<string>) {
+  async function setup(answer?: (m: OutgoingMessage) => Promise<string>, push?: PushScheduler) {
     const cache = new MemoryCache();
     await cache.routes.register({ userId: 2, gateId: 'g1', connId: 'c2', clientType: 1, loginAt: 0 }, 60_000);
     await cache.routes.register({ userId: 3, gateId: 'g1', connId: 'c3', clientType: 1, loginAt: 0 }, 60_000);
     const { bus, published } = recordingBus(answer);
     const gates = new GatePublisher(bus, names, metrics, { windowMs: 5, tag: 'deliver' });
-    return { consumer: new DeliveryConsumer(cache.routes, gates, metrics, logger), published };
+    return { consumer: new DeliveryConsumer(cache.routes, gates, metrics, logger, push), published };
   }
-  const intent = (userIds: number[], body: Uint8Array = Buffer.from('m')) => ({
+  /** A delivery intent; with `push`, one of a chat message from user 9 (who has no route). */
+  const intent = (userIds: number[], body: Uint8Array = Buffer.from('m'), push?: mqim.v1.IPushCheck) => ({
     id: 'x',
     topic: names.deliver,
     keys: [],
     deliveryAttempt: 1,
     bornAt: Date.now(),
-    body: mqim.v1.DeliveryIntent.encode({
-      userIds,
-      cmd: CommandId.MSG_DATA,
-      body,
-    }).finish(),
+    body: mqim.v1.DeliveryIntent.encode({ userIds, cmd: CommandId.MSG_DATA, body, push }).finish(),
   });
+  const chat = { fromUserId: 9, serverMsgId: 1, sessionType: 1, sessionId: 9 };
 
   it('ordering - the handler waits for the broker, and fails when the publish fails', async () => {
     let release!: (id: string) => void;
@@ -60,56 +58,36 @@ describe('job - delivery intents are acked only after their gate batch is stored
 
   it('ordering - the push check is scheduled after the gate batch is stored, and both precede the ack', async () => {
     let scheduled!: { resolve(): void; reject(e: Error): void };
+    let storedWhenScheduled = -1;
     const push = {
-      schedule: () => new Promise<void>((resolve, reject) => (scheduled = { resolve, reject })),
+      schedule: () => {
+        storedWhenScheduled = published.length;
+        return new Promise<void>((resolve, reject) => (scheduled = { resolve, reject }));
+      },
     };
-    const cache = new MemoryCache();
-    await cache.routes.register({ userId: 2, gateId: 'g1', connId: 'c2', clientType: 1, loginAt: 0 }, 60_000);
-    const { bus, published: sent } = recordingBus();
-    const gates = new GatePublisher(bus, names, metrics, { windowMs: 5, tag: 'deliver' });
-    const consumer = new DeliveryConsumer(cache.routes, gates, metrics, logger, push);
-    const withPush = (id: string) => {
-      const m = intent([2, 9]);
-      m.id = id;
-      m.body = mqim.v1.DeliveryIntent.encode({
-        userIds: [2, 9],
-        cmd: CommandId.MSG_DATA,
-        body: Buffer.from('m'),
-        push: { fromUserId: 9, serverMsgId: 1, sessionType: 1, sessionId: 9 },
-      }).finish();
-      return m;
-    };
+    const { consumer, published } = await setup(undefined, push);
     let done = false;
-    const handled = consumer.handle(withPush('a')).then(() => (done = true));
+    const handled = consumer.handle(intent([2, 9], undefined, chat)).then(() => (done = true));
     await new Promise((r) => setTimeout(r, 30));
     // The gate batch is stored, the push check not yet: not acked.
-    expect(sent).toHaveLength(1);
+    expect(published).toHaveLength(1);
+    expect(storedWhenScheduled).toBe(1);
     expect(done).toBe(false);
     scheduled.resolve();
     await handled;
 
-    const failing = consumer.handle(withPush('b'));
+    const failing = consumer.handle(intent([2, 9], undefined, chat));
     await new Promise((r) => setTimeout(r, 30));
     scheduled.reject(new Error('delay topic down'));
     await expect(failing).rejects.toThrow('delay topic down');
   });
 
   it('ordering - when the gate publish fails, nobody is pushed (the redelivered intent will)', async () => {
-    const cache = new MemoryCache();
-    await cache.routes.register({ userId: 2, gateId: 'g1', connId: 'c2', clientType: 1, loginAt: 0 }, 60_000);
-    const { bus } = recordingBus(() => Promise.reject(new Error('broker down')));
-    const gates = new GatePublisher(bus, names, metrics, { windowMs: 1, tag: 'deliver' });
     let scheduled = 0;
-    const push = { schedule: async () => void scheduled++ };
-    const consumer = new DeliveryConsumer(cache.routes, gates, metrics, logger, push);
-    const m = intent([2, 9]);
-    m.body = mqim.v1.DeliveryIntent.encode({
-      userIds: [2, 9],
-      cmd: CommandId.MSG_DATA,
-      body: Buffer.from('m'),
-      push: { fromUserId: 9, serverMsgId: 1, sessionType: 1, sessionId: 9 },
-    }).finish();
-    await expect(consumer.handle(m)).rejects.toThrow('broker down');
+    const { consumer } = await setup(() => Promise.reject(new Error('broker down')), {
+      schedule: async () => void scheduled++,
+    });
+    await expect(consumer.handle(intent([2, 9], undefined, chat))).rejects.toThrow('broker down');
     expect(scheduled).toBe(0);
   });
 

@@ -62,7 +62,7 @@ export class Job {
       notify: () => metrics.consumed.inc({ topic: 'push', result: 'no-provider' }),
     };
     const pusher = new StoreOfflinePusher(store, notifier, metrics, this.log);
-    const scheduler = new PushCheckScheduler(bus, this.names, pusher, this.options.pushCheckDelayMs);
+    const scheduler = new PushCheckScheduler(bus, this.names, pusher, metrics, this.options.pushCheckDelayMs);
     const checks = new PushCheckConsumer(cache.receipts, pusher, metrics, this.log);
     const deliveries = new DeliveryConsumer(cache.routes, gates, metrics, this.log, scheduler);
     const receipts = new ReceiptConsumer(cache.receipts, store, this.log);

@@ -22,7 +22,7 @@ describe('push checks', () => {
     const pusher: OfflinePusher = {
       push: async (userIds, c) => void pushed.push([userIds, Number(c.serverMsgId)]),
     };
-    const scheduler = new PushCheckScheduler(bus, names, pusher, 5000, 5);
+    const scheduler = new PushCheckScheduler(bus, names, pusher, metrics, 5000, 5);
     await Promise.all([
       scheduler.schedule(check(10, 1), [2, 3], []),
       scheduler.schedule(check(11, 1), [2], [4]), // 4 has no route: pushed at once

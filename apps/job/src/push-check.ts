@@ -1,4 +1,4 @@
-import { BatchPublisher, type MessageBus, type ReceivedMessage } from '@mqim/bus';
+import { BatchPublisher, publishMetrics, type MessageBus, type ReceivedMessage } from '@mqim/bus';
 import type { ReceiptBuffer } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
@@ -22,6 +22,7 @@ export class PushCheckScheduler implements PushScheduler {
     bus: MessageBus,
     private readonly names: MqNames,
     private readonly pusher: OfflinePusher,
+    metrics: MqimMetrics,
     delayMs: number,
     /** Checks scheduled within this window share one delayed message. @default 10 */
     windowMs = 10,
@@ -31,6 +32,7 @@ export class PushCheckScheduler implements PushScheduler {
       sizeOf: (c) => 96 + (c.userIds?.length ?? 0) * 11 + (c.push?.preview?.length ?? 0) * 3,
       windowMs,
       deliverAfterMs: delayMs,
+      onPublished: publishMetrics(metrics),
     });
   }
 

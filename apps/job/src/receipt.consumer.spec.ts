@@ -53,4 +53,30 @@ describe('ReceiptConsumer', () => {
     );
     expect((await cache.receipts.takeDirty(100)).entries).toHaveLength(0);
   });
+
+  it('a receipt naming only client_msg_id is resolved through the store; an unknown one is dropped', async () => {
+    const cache = new MemoryCache();
+    const asked: string[][] = [];
+    const lookingUp = {
+      messages: {
+        findByClientIds: async (_owner: number, _type: number, _session: number, ids: string[]) => {
+          asked.push(ids);
+          return ids[0] === 'known' ? [{ serverMsgId: 21 }] : [];
+        },
+      },
+    } as unknown as Store;
+    const consumer = new ReceiptConsumer(cache.receipts, lookingUp, pino({ level: 'silent' }));
+    const batch = mqim.v1.DeliveryReceiptBatch.encode({
+      receipts: [
+        { userId: 7, sessionType: 1, sessionId: 8, clientMsgId: 'known', receivedAtMs: 1 },
+        { userId: 7, sessionType: 1, sessionId: 9, clientMsgId: 'forged', receivedAtMs: 2 },
+        { userId: 7, sessionType: 1, sessionId: 10, serverMsgId: 5, clientMsgId: 'x', receivedAtMs: 3 },
+      ],
+    }).finish();
+    await consumer.handle(message(batch, RECEIPT_BATCH_TAG));
+    expect(asked).toEqual([['known'], ['forged']]); // the third names its id: no lookup
+    expect(await cache.receipts.deliveredUpTo(7, 1, 8)).toBe(21);
+    expect(await cache.receipts.deliveredUpTo(7, 1, 9)).toBe(0);
+    expect(await cache.receipts.deliveredUpTo(7, 1, 10)).toBe(5);
+  });
 });

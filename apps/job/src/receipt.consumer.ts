@@ -28,25 +28,32 @@ export class ReceiptConsumer {
     }
     const entries: ReceiptEntry[] = [];
     for (const r of list) {
-      const entry = await this.toEntry(r);
-      if (entry) entries.push(entry);
+      if (r.sessionType !== 1 && r.sessionType !== 2) continue;
+      // Clients name server_msg_id; only a receipt with just client_msg_id costs a store lookup
+      // (and an await: a fan-out brings thousands of receipts, most of them need neither).
+      const serverMsgId = longToNumber(r.serverMsgId) || (r.clientMsgId ? await this.lookup(r) : 0);
+      // A receipt for a message the user does not have is noise (or forged): nothing to record.
+      if (!serverMsgId) continue;
+      entries.push({
+        userId: longToNumber(r.userId),
+        sessionType: r.sessionType,
+        sessionId: longToNumber(r.sessionId),
+        serverMsgId,
+        at: longToNumber(r.receivedAtMs),
+      });
     }
     // One buffer write for the whole batch (one Redis pipeline on the cluster).
     if (entries.length) await this.receipts.record(entries);
   }
 
-  private async toEntry(r: mqim.v1.IDeliveryReceipt): Promise<ReceiptEntry | undefined> {
-    const userId = longToNumber(r.userId);
-    const sessionId = longToNumber(r.sessionId);
-    if (r.sessionType !== 1 && r.sessionType !== 2) return undefined;
-    const sessionType: SessionType = r.sessionType;
-    let serverMsgId = longToNumber(r.serverMsgId);
-    if (!serverMsgId && r.clientMsgId) {
-      const [m] = await this.store.messages.findByClientIds(userId, sessionType, sessionId, [r.clientMsgId]);
-      serverMsgId = m?.serverMsgId ?? 0;
-    }
-    // A receipt for a message the user does not have is noise (or forged): nothing to record.
-    if (!serverMsgId) return undefined;
-    return { userId, sessionType, sessionId, serverMsgId, at: longToNumber(r.receivedAtMs) };
+  private async lookup(r: mqim.v1.IDeliveryReceipt): Promise<number> {
+    const sessionType = r.sessionType as SessionType;
+    const [m] = await this.store.messages.findByClientIds(
+      longToNumber(r.userId),
+      sessionType,
+      longToNumber(r.sessionId),
+      [r.clientMsgId ?? ''],
+    );
+    return m?.serverMsgId ?? 0;
   }
 }

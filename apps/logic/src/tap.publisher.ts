@@ -1,4 +1,4 @@
-import { BatchPublisher, type MessageBus } from '@mqim/bus';
+import { BatchPublisher, publishMetrics, type MessageBus } from '@mqim/bus';
 import type { MqimMetrics } from '@mqim/metrics';
 import { type MqNames, mqim } from '@mqim/protocol';
 
@@ -22,7 +22,7 @@ export class TapPublisher {
       // Eleven scalar fields plus the client id (at most 64 bytes).
       sizeOf: (m) => 80 + (m.clientMsgId?.length ?? 0),
       windowMs,
-      onPublished: () => metrics.published.inc({ topic: 'persisted' }),
+      onPublished: publishMetrics(metrics),
     });
   }
 

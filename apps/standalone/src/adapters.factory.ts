@@ -15,13 +15,13 @@ export async function createBus(config: MqimConfig, logger: Logger): Promise<Mes
   });
 }
 
-export async function createStore(config: MqimConfig, logger?: Logger): Promise<Store> {
+export async function createStore(config: MqimConfig, logger: Logger): Promise<Store> {
   if (config.store === 'sqlite') {
     mkdirSync(config.dataDir, { recursive: true });
     return createSqliteStore({
       filename: join(config.dataDir, 'mqim.sqlite'),
       shards: config.shards,
-      onBackgroundError: (message) => logger?.warn({ adapter: 'sqlite' }, message),
+      onBackgroundError: (message) => logger.warn({ adapter: 'sqlite' }, message),
     });
   }
   return createMysqlStore({ uri: config.mysqlUri, shards: config.shards });

@@ -1,4 +1,5 @@
-import { BatchPublisher } from './batch.publisher';
+import { MqimMetrics } from '@mqim/metrics';
+import { BatchPublisher, publishMetrics } from './batch.publisher';
 import type { OutgoingMessage } from './message-bus.port';
 import { recordingBus } from './testing/recording.bus';
 
@@ -172,5 +173,27 @@ describe('BatchPublisher', () => {
     await batcher.add({ topic: 'a' }, ['1']);
     await batcher.add({ topic: 'a' }, ['2']);
     await batcher.flushAll();
+  });
+
+  it('publishMetrics counts each stored batch once, under the topic or the given label', async () => {
+    const metrics = new MqimMetrics({ defaultMetrics: false });
+    const { bus } = recordingBus();
+    const count = async (topic: string) =>
+      (await metrics.published.get()).values.find((v) => v.labels.topic === topic)?.value ?? 0;
+    const byTopic = new BatchPublisher<string>(bus, {
+      encode: (items) => Buffer.from(items.join()),
+      sizeOf: (item) => item.length,
+      windowMs: 0,
+      onPublished: publishMetrics(metrics),
+    });
+    const labelled = new BatchPublisher<string>(bus, {
+      encode: (items) => Buffer.from(items.join()),
+      sizeOf: (item) => item.length,
+      windowMs: 0,
+      onPublished: publishMetrics(metrics, 'gate'),
+    });
+    await Promise.all([byTopic.add({ topic: 't1' }, ['a']), byTopic.add({ topic: 't1' }, ['b'])]);
+    await labelled.add({ topic: 'im-gate-7' }, ['c']);
+    expect([await count('t1'), await count('gate'), await count('im-gate-7')]).toEqual([1, 1, 0]);
   });
 });

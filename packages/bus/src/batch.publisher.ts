@@ -1,3 +1,4 @@
+import type { MqimMetrics } from '@mqim/metrics';
 import type { MessageBus, OutgoingMessage } from './message-bus.port';
 
 /** Where a batch goes: everything added under one key travels in the same MQ messages. */
@@ -24,6 +25,21 @@ export interface BatchPublisherOptions<T> {
   deliverAfterMs?: number;
   /** Called after each stored batch with its target and publish time in seconds (metrics). */
   onPublished?(target: BatchTarget, seconds: number, items: number): void;
+}
+
+/**
+ * `onPublished` that records each stored batch in the publish metrics, labelled with the target's
+ * topic or with `label` (e.g. `gate` for the per-gate topics, which would each be a label value).
+ */
+export function publishMetrics(
+  metrics: MqimMetrics,
+  label?: string,
+): NonNullable<BatchPublisherOptions<unknown>['onPublished']> {
+  return (target, seconds) => {
+    const topic = label ?? target.topic;
+    metrics.published.inc({ topic });
+    metrics.publishSeconds.observe({ topic }, seconds);
+  };
 }
 
 interface Waiter {

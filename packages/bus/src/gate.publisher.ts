@@ -1,6 +1,6 @@
 import type { MqimMetrics } from '@mqim/metrics';
 import { MqNames, encodeGateBatch, gateCommandBytes, type mqim } from '@mqim/protocol';
-import { BatchPublisher } from './batch.publisher';
+import { BatchPublisher, publishMetrics } from './batch.publisher';
 import type { MessageBus } from './message-bus.port';
 
 export interface GatePublisherOptions {
@@ -35,10 +35,7 @@ export class GatePublisher {
       windowMs: options.windowMs,
       maxItems: options.maxCommands,
       maxBytes: options.maxBytes,
-      onPublished: (_target, seconds) => {
-        metrics.published.inc({ topic: 'gate' });
-        metrics.publishSeconds.observe({ topic: 'gate' }, seconds);
-      },
+      onPublished: publishMetrics(metrics, 'gate'),
     });
   }
 

@@ -23,5 +23,10 @@ export {
   type TopicRoute,
 } from './rocketmq/rocketmq.admin';
 export { RemotingResponseError } from './rocketmq/remoting.client';
-export { BatchPublisher, type BatchPublisherOptions, type BatchTarget } from './batch.publisher';
+export {
+  BatchPublisher,
+  publishMetrics,
+  type BatchPublisherOptions,
+  type BatchTarget,
+} from './batch.publisher';
 export { GatePublisher, type GatePublisherOptions } from './gate.publisher';

@@ -11,7 +11,7 @@ import { migrateToLatest } from '../migration/migrate';
 import { MessageWriter } from '../repositories/message.writer';
 import type { ValidSave } from '../repositories/message.validation';
 import { createRepositories } from '../repositories/repositories';
-import { StoreUnavailableError } from '../store.errors';
+import { StoreInvalidArgumentError, StoreUnavailableError } from '../store.errors';
 import type { Store } from '../store.port';
 import { SaveCoalescer } from '../internal/save.coalescer';
 import { mapSqliteError } from './sqlite-errors';
@@ -45,7 +45,7 @@ export interface SqliteStoreOptions {
    * Checkpoint the WAL from a worker thread (PASSIVE, every `checkpointIntervalMs`) instead of
    * letting a commit on the main thread do it: a checkpoint of a full WAL blocked the event loop
    * for 100-180 ms. The autocheckpoint above stays as the safety net. Not for `':memory:'`.
-   * @default true for a file
+   * @default true (never for `:memory:`)
    */
   readonly backgroundCheckpoint?: boolean;
   /** @default 250 */
@@ -149,17 +149,11 @@ class SqliteStore implements Store {
       }),
     });
 
-    const background = options.backgroundCheckpoint ?? options.filename !== ':memory:';
+    const intervalMs = assertUint(options.checkpointIntervalMs ?? 250, 3_600_000, 'checkpointIntervalMs');
+    if (intervalMs === 0) throw new StoreInvalidArgumentError('checkpointIntervalMs must be at least 1');
     this.#checkpointer =
-      background && options.filename !== ':memory:'
-        ? new WalCheckpointer(
-            {
-              filename: options.filename,
-              intervalMs:
-                assertUint(options.checkpointIntervalMs ?? 250, 3_600_000, 'checkpointIntervalMs') || 250,
-            },
-            options.onBackgroundError,
-          )
+      (options.backgroundCheckpoint ?? true) && options.filename !== ':memory:'
+        ? new WalCheckpointer({ filename: options.filename, intervalMs }, options.onBackgroundError)
         : null;
 
     const kysely = this.#kysely;

@@ -16,7 +16,6 @@ const BOOTSTRAP = `require(${JSON.stringify(TSX)}).register(); require(${JSON.st
  */
 export class WalCheckpointer {
   #worker?: Worker;
-
   #closing = false;
 
   constructor(
