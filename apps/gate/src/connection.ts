@@ -25,6 +25,8 @@ export class Connection {
   clientType = 0;
   loginPending = false;
   closed = false;
+  /** When each send handed to logic and not yet answered was read (SendAdmission). */
+  readonly sendsOutstanding: number[] = [];
   readonly openedAt: number;
   lastSeenAt: number;
   private serverSeq = 0;

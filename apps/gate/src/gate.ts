@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { BatchPublisher, publishMetrics, type MessageBus, type Subscription } from '@mqim/bus';
+import {
+  BatchPublisher,
+  PublisherBusyError,
+  publishMetrics,
+  type MessageBus,
+  type Subscription,
+} from '@mqim/bus';
 import type { RouteTable, Route } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
 import {
   CIM,
   CommandId,
+  DEFAULT_LANES,
   ImErrorNumber,
   MqNames,
   RECEIPT_BATCH_TAG,
@@ -21,7 +28,9 @@ import {
 import { Connection, type FrameSink, type Transport } from './connection';
 import { ConnectionTable } from './connection.table';
 import type { FrameHandler } from './frame-handler';
+import { SendAdmission } from './send.admission';
 import { TcpListener } from './tcp.listener';
+import { UpstreamPublisher } from './upstream.publisher';
 import { WsListener } from './ws.listener';
 
 export interface GateOptions {
@@ -41,6 +50,14 @@ export interface GateOptions {
   routeTtlMs: number;
   /** A connection whose unsent output passes this is too slow to keep: closed. @default 4 MiB */
   maxPendingBytes?: number;
+  /** Lanes of `im-upstream` (the same on every gate). @default DEFAULT_LANES (32) */
+  lanes?: number;
+  /** Upstream publishes in flight across all lanes. @default 4 */
+  upstreamInFlight?: number;
+  /** Requests waiting for the broker before new ones are refused with IM_ERR_BUSY. @default 4096 */
+  upstreamMaxPending?: number;
+  /** Sends handed to logic and not yet answered before new ones are refused with IM_ERR_BUSY. @default 8192 */
+  maxOutstandingSends?: number;
 }
 
 export interface GateDeps {
@@ -55,6 +72,9 @@ export interface GateDeps {
  * once-a-second ack-time flush and the seconds-long push check, so a few ms cost nothing.
  */
 const RECEIPT_WINDOW_MS = 5;
+
+/** A send whose answer has not come back in this long no longer counts against admission. */
+const SEND_ANSWER_EXPIRY_MS = 30_000;
 
 /** Commands the gate hands to logic as they are (after login). */
 const TO_LOGIC = new Set<number>([
@@ -95,6 +115,8 @@ export class Gate implements FrameHandler {
   private readonly log: Logger;
   private readonly maxPendingBytes: number;
   private readonly receipts: BatchPublisher<mqim.v1.IDeliveryReceipt>;
+  private readonly upstream: UpstreamPublisher;
+  private readonly admission: SendAdmission;
   ports = { tcp: 0, ws: 0 };
 
   constructor(
@@ -112,6 +134,12 @@ export class Gate implements FrameHandler {
       windowMs: RECEIPT_WINDOW_MS,
       onPublished: publishMetrics(deps.metrics),
     });
+    this.upstream = new UpstreamPublisher(deps.bus, this.names, deps.metrics, {
+      lanes: options.lanes ?? DEFAULT_LANES,
+      maxInFlight: options.upstreamInFlight ?? 4,
+      maxPending: options.upstreamMaxPending ?? 4096,
+    });
+    this.admission = new SendAdmission(options.maxOutstandingSends ?? 8192, SEND_ANSWER_EXPIRY_MS);
   }
 
   get connectionCount(): number {
@@ -141,7 +169,7 @@ export class Gate implements FrameHandler {
     const routes: Route[] = [];
     for (const conn of this.table.all()) if (conn.loggedIn) routes.push(this.routeOf(conn));
     await Promise.all([this.tcp.close(), this.ws.close()]);
-    await this.receipts.flushAll();
+    await Promise.all([this.receipts.flushAll(), this.upstream.flushAll()]);
     // A clean stop withdraws its routes at once instead of leaving them to expire.
     await Promise.allSettled(routes.map((r) => this.deps.routes.unregister(r.userId, r.gateId, r.connId)));
   }
@@ -166,6 +194,7 @@ export class Gate implements FrameHandler {
   closed(conn: Connection): void {
     if (!conn.closed) conn.closed = true;
     this.table.remove(conn);
+    this.admission.released(conn);
     this.deps.metrics.connections.dec({ transport: conn.transport, state: 'open' });
     if (conn.loggedIn) {
       this.deps.routes
@@ -265,8 +294,13 @@ export class Gate implements FrameHandler {
       );
       return;
     }
+    if (!this.admission.admit(conn, now)) {
+      this.deps.metrics.errors.inc({ code: 'IM_ERR_BUSY' });
+      this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server busy, retry later');
+      return;
+    }
     const key = conversationKey(msg.sessionType, conn.userId, toSessionId);
-    this.publishUpstream(conn, CommandId.MSG_DATA, seq, body, key, now);
+    this.publishUpstream(conn, CommandId.MSG_DATA, seq, body, key, now, msg);
   }
 
   private onReceipt(conn: Connection, seq: number, body: Buffer, now: number): void {
@@ -328,11 +362,12 @@ export class Gate implements FrameHandler {
     cmd: number,
     seq: number,
     body: Buffer,
-    group: string,
+    orderKey: string,
     now: number,
+    send?: CIM.Message.CIMMsgData,
   ): void {
     if (cmd === CommandId.LOGIN_AUTH_TOKEN_REQ || cmd === CommandId.LOGIN_AUTH_REQ) conn.loginPending = true;
-    const req = mqim.v1.UpstreamRequest.encode({
+    const published = this.upstream.publish({
       gateId: this.options.gateId,
       connId: conn.id,
       userId: conn.userId,
@@ -341,24 +376,22 @@ export class Gate implements FrameHandler {
       seq,
       body,
       receivedAtMs: now,
-    }).finish();
-    this.publish(conn, this.names.upstream, req, group, cmd, seq);
-  }
-
-  private publish(
-    conn: Connection,
-    topic: string,
-    body: Uint8Array,
-    messageGroup: string | undefined,
-    cmd: number,
-    seq: number,
-  ): void {
-    const started = process.hrtime.bigint();
-    const published = this.deps.bus.publish({ topic, body, messageGroup, tag: commandName(cmd) }).then(() => {
-      this.deps.metrics.published.inc({ topic });
-      this.deps.metrics.publishSeconds.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);
+      orderKey,
     });
-    this.settle(conn, topic, published, cmd, seq);
+    published.then(
+      () => undefined,
+      (err: Error) => {
+        if (send) this.admission.answered(conn);
+        if (err instanceof PublisherBusyError) {
+          // Refused before it reached the cluster: nothing was stored, the client may retry.
+          this.deps.metrics.errors.inc({ code: 'IM_ERR_BUSY' });
+          if (send) this.rejectSend(conn, seq, send, 'IM_ERR_BUSY', 'server busy, retry later');
+          else this.sendError(conn, 'IM_ERR_BUSY', 'server busy, retry later', cmd, seq);
+          return;
+        }
+        this.publishFailed(conn, this.names.upstream, err, cmd, seq);
+      },
+    );
   }
 
   /** A publish that fails tells the client, which retries (sends are idempotent by client_msg_id). */
@@ -371,14 +404,16 @@ export class Gate implements FrameHandler {
   ): void {
     published.then(
       () => undefined,
-      (err: Error) => {
-        // The request is lost before reaching the cluster; tell the client so it retries
-        // (sends are idempotent by client_msg_id).
-        this.log.error({ err: err.message, topic, conn: conn.id }, 'publish failed');
-        this.deps.metrics.errors.inc({ code: 'IM_ERR_BUS_UNAVAILABLE' });
-        this.sendError(conn, 'IM_ERR_UNAVAILABLE', 'service temporarily unavailable, retry', cmd, seq);
-      },
+      (err: Error) => this.publishFailed(conn, topic, err, cmd, seq),
     );
+  }
+
+  private publishFailed(conn: Connection, topic: string, err: Error, cmd: number, seq: number): void {
+    // The request is lost before reaching the cluster; tell the client so it retries
+    // (sends are idempotent by client_msg_id).
+    this.log.error({ err: err.message, topic, conn: conn.id }, 'publish failed');
+    this.deps.metrics.errors.inc({ code: 'IM_ERR_BUS_UNAVAILABLE' });
+    this.sendError(conn, 'IM_ERR_UNAVAILABLE', 'service temporarily unavailable, retry', cmd, seq);
   }
 
   // ---- cluster -> client ----
@@ -407,6 +442,8 @@ export class Gate implements FrameHandler {
     // Collected before writing: a kick closes connections, which leave the table's sets.
     const targets: Connection[] = [];
     const users = this.targets(c, targets);
+    if (cmd === CommandId.MSG_DATA_ACK && c.connId && targets.length === 1)
+      this.admission.answered(targets[0]!);
     for (const conn of targets) {
       if (cmd) this.write(conn, cmd, c.seq || conn.nextServerSeq(), body);
       if (action === mqim.v1.GateAction.GATE_ACTION_KICK) conn.close(`kicked: ${c.reason ?? ''}`, this.log);
@@ -521,6 +558,7 @@ export class Gate implements FrameHandler {
         conn.close('heartbeat timeout', this.log);
         continue;
       }
+      this.admission.expire(conn, now);
       if (refreshDue) live.push(this.routeOf(conn));
     }
     if (refreshDue) {

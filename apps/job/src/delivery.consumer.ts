@@ -2,7 +2,7 @@ import type { GatePublisher, ReceivedMessage } from '@mqim/bus';
 import type { Route, RouteTable } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
-import { longToNumber, mqim } from '@mqim/protocol';
+import { decodeIntents, longToNumber, type mqim } from '@mqim/protocol';
 
 export interface PushScheduler {
   /** Called after routing with the recipients (sender excluded) and who had no route at all. */
@@ -23,49 +23,72 @@ export class DeliveryConsumer {
     private readonly push?: PushScheduler,
   ) {}
 
+  /**
+   * One `im-deliver` message: a lane's `DeliveryIntentBatch` (or one bare intent from an older
+   * logic). The routes of every recipient of the batch come from one lookup; the commands are
+   * handed to the gate publisher in intent order, so each gate receives one conversation's
+   * deliveries in the order logic produced them.
+   */
   async handle(msg: ReceivedMessage): Promise<void> {
-    let intent: mqim.v1.DeliveryIntent;
+    let intents: mqim.v1.DeliveryIntent[];
     try {
-      intent = mqim.v1.DeliveryIntent.decode(msg.body);
+      intents = decodeIntents(msg.body, msg.tag);
     } catch (err) {
       this.logger.error({ err: (err as Error).message, id: msg.id }, 'undecodable delivery intent dropped');
       return;
     }
-    const userIds = intent.userIds.map(longToNumber);
-    const routes = await this.routes.lookup(userIds);
-    // One fan-out command per gate: the body travels once per gate, however many members it has.
-    const perGate = new Map<string, number[]>();
-    const online: number[] = [];
-    const offline: number[] = [];
-    const sender = intent.push ? longToNumber(intent.push.fromUserId) : 0;
-    for (const userId of userIds) {
-      const list: Route[] = routes.get(userId) ?? [];
-      let routed = false;
-      for (const r of list) {
-        let users = perGate.get(r.gateId);
-        if (!users) perGate.set(r.gateId, (users = []));
-        // A user with several devices on one gate is listed once; the gate writes to all of them.
-        if (users[users.length - 1] !== userId) users.push(userId);
-        routed = true;
+    const recipients = intents.map((intent) => intent.userIds.map(longToNumber));
+    const routes = await this.routes.lookup(unique(recipients));
+    const stored: Promise<void>[] = [];
+    const pushes: Array<() => Promise<void>> = [];
+    for (let i = 0; i < intents.length; i++) {
+      const intent = intents[i]!;
+      const userIds = recipients[i]!;
+      // One fan-out command per gate: the body travels once per gate, however many members it has.
+      const perGate = new Map<string, number[]>();
+      const online: number[] = [];
+      const offline: number[] = [];
+      const sender = intent.push ? longToNumber(intent.push.fromUserId) : 0;
+      for (const userId of userIds) {
+        const list: Route[] = routes.get(userId) ?? [];
+        let routed = false;
+        for (const r of list) {
+          let users = perGate.get(r.gateId);
+          if (!users) perGate.set(r.gateId, (users = []));
+          // A user with several devices on one gate is listed once; the gate writes to all of them.
+          if (users[users.length - 1] !== userId) users.push(userId);
+          routed = true;
+        }
+        if (userId !== sender) (routed ? online : offline).push(userId);
       }
-      if (userId !== sender) (routed ? online : offline).push(userId);
+      for (const [gateId, users] of perGate) {
+        stored.push(
+          this.gates.send(gateId, [
+            {
+              userIds: users,
+              excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
+              cmd: intent.cmd,
+              body: intent.body,
+              originAtMs: intent.originAtMs,
+            },
+          ]),
+        );
+      }
+      const push = intent.push;
+      if (push && this.push) pushes.push(() => this.push!.schedule(push, online, offline));
     }
-    await Promise.all(
-      [...perGate].map(([gateId, users]) =>
-        this.gates.send(gateId, [
-          {
-            userIds: users,
-            excludeConnId: gateId === intent.excludeGateId ? intent.excludeConnId : '',
-            cmd: intent.cmd,
-            body: intent.body,
-            originAtMs: intent.originAtMs,
-          },
-        ]),
-      ),
-    );
-    // Only after the gate batches are stored: if one fails, the intent comes back, and pushing
+    await Promise.all(stored);
+    // Only after the gate batches are stored: if one fails, the intents come back, and pushing
     // (or scheduling a check) first would push the offline users twice.
-    if (intent.push && this.push) await this.push.schedule(intent.push, online, offline);
-    this.metrics.consumed.inc({ topic: 'deliver', result: 'ok' });
+    if (pushes.length) await Promise.all(pushes.map((schedule) => schedule()));
+    this.metrics.consumed.inc({ topic: 'deliver', result: 'ok' }, intents.length);
   }
+}
+
+/** Every id of the lists once (a user in many intents of a batch is looked up once). */
+function unique(lists: number[][]): number[] {
+  if (lists.length === 1) return lists[0]!;
+  const all = new Set<number>();
+  for (const list of lists) for (const id of list) all.add(id);
+  return [...all];
 }

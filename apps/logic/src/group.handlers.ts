@@ -5,7 +5,6 @@ import {
   ImErrorNumber,
   MqimError,
   conversationKey,
-  mqim,
   toId,
   toIds,
   type ImErrorCode,
@@ -140,8 +139,7 @@ async function publishIntent(
   originAtMs: number,
 ): Promise<void> {
   if (!userIds.length) return;
-  const intent = mqim.v1.DeliveryIntent.encode({ userIds, cmd, body, originAtMs }).finish();
-  await deps.bus.publish({ topic: deps.names.deliver, body: intent, messageGroup: group, tag: 'group' });
+  await deps.intents.publish({ userIds, cmd, body, originAtMs }, group);
 }
 
 async function memberChanged(

@@ -6,6 +6,7 @@ import type { MqNames } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import type { TapPublisher } from './tap.publisher';
 import type { KnownUsers } from './known-users';
+import type { IntentPublisher } from './intent.publisher';
 
 export interface LogicOptions {
   topicPrefix: string;
@@ -17,6 +18,10 @@ export interface LogicOptions {
    * this bounds throughput at about concurrency / per-message latency. @default 256
    */
   concurrency?: number;
+  /** Lanes of `im-deliver` (the same on every logic). @default DEFAULT_LANES (32) */
+  lanes?: number;
+  /** Intent publishes in flight across all lanes. @default 4 */
+  intentInFlight?: number;
 }
 
 /** Everything a handler may touch. Handlers are plain functions of (deps, request). */
@@ -29,6 +34,7 @@ export interface LogicDeps {
   names: MqNames;
   replier: GatePublisher;
   tap: TapPublisher;
+  intents: IntentPublisher;
   knownUsers: KnownUsers;
   options: LogicOptions;
 }

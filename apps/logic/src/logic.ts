@@ -2,7 +2,16 @@ import { GatePublisher, type MessageBus, type ReceivedMessage, type Subscription
 import type { Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
-import { CommandId, MqNames, commandName, longToNumber, mqim } from '@mqim/protocol';
+import {
+  CommandId,
+  DEFAULT_LANES,
+  MqNames,
+  commandName,
+  decodeUpstream,
+  longToNumber,
+  type OrderedRequest,
+  type mqim,
+} from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { KnownUsers } from './known-users';
 import { isClientError, handleLogin } from './login.handler';
@@ -18,6 +27,7 @@ import { handleReadAck } from './read.handler';
 import { RequestContext } from './request-context';
 import { TapPublisher } from './tap.publisher';
 import { handleSend } from './send.handler';
+import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
@@ -47,6 +57,12 @@ const HANDLERS = new Map<number, Handler>([
 export class Logic {
   private readonly deps: LogicDeps;
   private subscription?: Subscription;
+  /**
+   * Requests of a batch already handled by an earlier attempt *in this process* (by MQ message
+   * id): a retry after one conversation's failure re-runs only what is left, so the others are not
+   * acked and delivered twice. Handlers are idempotent anyway; this only saves the repeats.
+   */
+  private readonly progress = new Map<string, Set<number>>();
 
   constructor(
     options: LogicOptions,
@@ -61,6 +77,10 @@ export class Logic {
       // Answers produced within 1 ms share one GateBatch.
       replier: new GatePublisher(base.bus, names, base.metrics, { windowMs: 1, tag: 'reply' }),
       tap: new TapPublisher(base.bus, names, base.metrics),
+      intents: new IntentPublisher(base.bus, names, base.metrics, {
+        lanes: options.lanes ?? DEFAULT_LANES,
+        maxInFlight: options.intentInFlight ?? 4,
+      }),
       knownUsers: new KnownUsers(base.store.users),
     };
   }
@@ -77,17 +97,66 @@ export class Logic {
     await this.subscription?.close();
   }
 
+  /**
+   * One upstream MQ message: a lane's batch (or one bare request from an older gate). Requests with
+   * different order keys run in parallel, each key's requests one after another in batch order. A
+   * request that fails for a reason of ours stops its conversation there; the others finish, then
+   * the batch throws so it is redelivered, and the retry resumes at the failed request. The MQ
+   * message is acked only when every request of it has had all its effects.
+   */
   private async onUpstream(msg: ReceivedMessage): Promise<void> {
-    const { metrics, logger } = this.deps;
-    const started = performance.now();
-    let req: mqim.v1.UpstreamRequest;
+    let requests: OrderedRequest[];
     try {
-      req = mqim.v1.UpstreamRequest.decode(msg.body);
+      requests = decodeUpstream(msg.body, msg.tag, msg.messageGroup);
     } catch (err) {
-      // Not ours to retry: a poison message would block its FIFO group forever.
-      logger.error({ err: (err as Error).message, id: msg.id }, 'undecodable upstream message dropped');
+      // Not ours to retry: a poison message would block its FIFO lane forever.
+      this.deps.logger.error(
+        { err: (err as Error).message, id: msg.id },
+        'undecodable upstream message dropped',
+      );
       return;
     }
+    const done = this.progress.get(msg.id) ?? new Set<number>();
+    const chains = new Map<string, number[]>();
+    for (let i = 0; i < requests.length; i++) {
+      if (done.has(i)) continue;
+      const key = requests[i]!.orderKey;
+      const chain = chains.get(key);
+      if (chain) chain.push(i);
+      else chains.set(key, [i]);
+    }
+    let failure: unknown;
+    const runChain = async (chain: number[]) => {
+      for (const i of chain) {
+        try {
+          await this.onRequest(requests[i]!.request, msg.deliveryAttempt);
+          done.add(i);
+        } catch (err) {
+          failure ??= err;
+          return; // the rest of this conversation waits for the retry, in order
+        }
+      }
+    };
+    if (chains.size === 1) await runChain(chains.values().next().value!);
+    else await Promise.all(Array.from(chains.values(), runChain));
+    if (failure !== undefined) {
+      if (requests.length > 1) this.remember(msg.id, done);
+      throw failure;
+    }
+    this.progress.delete(msg.id);
+  }
+
+  private remember(id: string, done: Set<number>): void {
+    this.progress.delete(id);
+    this.progress.set(id, done);
+    // Bounded: a batch that went to another consumer or the dead-letter queue is forgotten.
+    if (this.progress.size > 1024) this.progress.delete(this.progress.keys().next().value!);
+  }
+
+  /** One request; resolves when it was handled or refused, throws when it must be retried. */
+  private async onRequest(req: mqim.v1.UpstreamRequest, attempt: number): Promise<void> {
+    const { metrics, logger } = this.deps;
+    const started = performance.now();
     const handler = HANDLERS.get(req.cmd);
     if (!handler) {
       metrics.errors.inc({ code: 'IM_ERR_UNKNOWN_COMMAND' });
@@ -108,7 +177,7 @@ export class Logic {
       }
       metrics.consumed.inc({ topic: 'upstream', result: 'retry' });
       logger.warn(
-        { err: (err as Error).message, cmd: commandName(req.cmd), attempt: msg.deliveryAttempt },
+        { err: (err as Error).message, cmd: commandName(req.cmd), attempt },
         'upstream request failed; will be redelivered',
       );
       throw err;

@@ -1,4 +1,4 @@
-import { CIM, CommandId, MqimError, conversationKey, mqim, toId } from '@mqim/protocol';
+import { CIM, CommandId, MqimError, conversationKey, toId } from '@mqim/protocol';
 import { decodeBody } from './decode';
 import type { LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
@@ -33,18 +33,15 @@ export async function handleReadAck(deps: LogicDeps, ctx: RequestContext): Promi
     });
     if (read && read.serverMsgId === msgId && read.fromUserId !== ctx.userId) users.add(read.fromUserId);
   }
-  const intent = mqim.v1.DeliveryIntent.encode({
-    userIds: [...users],
-    cmd: CommandId.MSG_READ_NOTIFY,
-    body: notify,
-    excludeGateId: ctx.gateId,
-    excludeConnId: ctx.connId,
-    originAtMs: ctx.receivedAtMs,
-  }).finish();
-  await deps.bus.publish({
-    topic: deps.names.deliver,
-    body: intent,
-    messageGroup: conversationKey(type, ctx.userId, sessionId),
-    tag: 'read',
-  });
+  await deps.intents.publish(
+    {
+      userIds: [...users],
+      cmd: CommandId.MSG_READ_NOTIFY,
+      body: notify,
+      excludeGateId: ctx.gateId,
+      excludeConnId: ctx.connId,
+      originAtMs: ctx.receivedAtMs,
+    },
+    conversationKey(type, ctx.userId, sessionId),
+  );
 }

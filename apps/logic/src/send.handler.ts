@@ -114,7 +114,7 @@ async function deliver(
     msgData: m.msgData,
   }).finish();
   const convKey = conversationKey(m.sessionType, m.fromUserId, m.toSessionId);
-  const intent = mqim.v1.DeliveryIntent.encode({
+  const intent: mqim.v1.IDeliveryIntent = {
     userIds: [...recipients, m.fromUserId],
     cmd: CommandId.MSG_DATA,
     body: data,
@@ -133,7 +133,7 @@ async function deliver(
           ? Buffer.from(m.msgData).toString('utf8').slice(0, 80)
           : '',
     },
-  }).finish();
+  };
   const tap: mqim.v1.IPersistedMessage = {
     serverMsgId: m.serverMsgId,
     clientMsgId: m.clientMsgId,
@@ -149,13 +149,7 @@ async function deliver(
   };
   await Promise.all([
     ctx.reply(CommandId.MSG_DATA_ACK, ack),
-    deps.bus.publish({
-      topic: deps.names.deliver,
-      body: intent,
-      messageGroup: convKey,
-      tag: 'msg',
-      keys: [m.clientMsgId],
-    }),
+    deps.intents.publish(intent, convKey),
     deps.tap.publish(tap),
   ]);
 }

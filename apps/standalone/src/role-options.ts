@@ -20,6 +20,10 @@ export function gateOptions(c: MqimConfig): GateOptions {
     rateLimitPerSec: c.rateLimitPerSec,
     rateLimitBurst: c.rateLimitBurst,
     routeTtlMs: c.routeTtlMs,
+    lanes: c.lanes,
+    upstreamInFlight: c.upstreamInFlight,
+    upstreamMaxPending: c.upstreamMaxPending,
+    maxOutstandingSends: c.gateMaxOutstanding,
   };
 }
 
@@ -30,6 +34,8 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     maxMsgDataBytes: c.maxMsgDataBytes,
     loginPolicy: c.loginPolicy as LogicOptions['loginPolicy'],
     concurrency: c.logicConcurrency,
+    lanes: c.lanes,
+    intentInFlight: c.upstreamInFlight,
   };
 }
 

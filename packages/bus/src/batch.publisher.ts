@@ -25,6 +25,29 @@ export interface BatchPublisherOptions<T> {
   deliverAfterMs?: number;
   /** Called after each stored batch with its target and publish time in seconds (metrics). */
   onPublished?(target: BatchTarget, seconds: number, items: number): void;
+  /**
+   * Most publishes in flight across *all* targets. Each target already has at most one; with many
+   * targets (lanes) that alone would let the call rate grow with the message rate again. While
+   * the cap is reached, targets with something to send queue in arrival order, and what they
+   * gather while waiting travels in their next batch. @default Infinity
+   */
+  maxInFlight?: number;
+  /**
+   * Most items accepted and not yet stored, across all targets. Past it, `add()` rejects at once
+   * with `PublisherBusyError`: under overload the caller answers "busy, retry later" instead of
+   * queueing without bound (a backlog that only grows turns every sender's latency into seconds).
+   * @default Infinity
+   */
+  maxPending?: number;
+}
+
+/** `add()` refused: `maxPending` items already wait for the broker. */
+export class PublisherBusyError extends Error {
+  readonly code = 'IM_ERR_BUSY';
+  constructor(readonly pending: number) {
+    super(`${pending} items are waiting for the broker; retry later`);
+    this.name = 'PublisherBusyError';
+  }
 }
 
 /**
@@ -61,6 +84,8 @@ interface Lane<T> {
   inflight?: Batch<T>;
   timer?: NodeJS.Timeout;
   immediate?: NodeJS.Immediate;
+  /** Queued for one of the `maxInFlight` slots. */
+  queued: boolean;
 }
 
 /**
@@ -82,6 +107,12 @@ export class BatchPublisher<T> {
   private readonly lanes = new Map<string, Lane<T>>();
   private readonly maxItems: number;
   private readonly maxBytes: number;
+  private readonly maxInFlight: number;
+  private readonly maxPending: number;
+  /** Lanes with a batch to send, waiting for an in-flight slot, oldest first. */
+  private readonly slotQueue: { key: string; lane: Lane<T> }[] = [];
+  private inflight = 0;
+  private pendingItems = 0;
 
   constructor(
     private readonly bus: MessageBus,
@@ -89,14 +120,29 @@ export class BatchPublisher<T> {
   ) {
     this.maxItems = options.maxItems ?? 256;
     this.maxBytes = options.maxBytes ?? 1 << 20;
+    this.maxInFlight = options.maxInFlight ?? Infinity;
+    this.maxPending = options.maxPending ?? Infinity;
+  }
+
+  /** Items accepted and not yet stored (or failed). */
+  get pending(): number {
+    return this.pendingItems;
+  }
+
+  /** Publishes in flight now. */
+  get inFlight(): number {
+    return this.inflight;
   }
 
   add(target: BatchTarget, items: readonly T[]): Promise<void> {
+    if (this.pendingItems + items.length > this.maxPending && this.pendingItems > 0)
+      return Promise.reject(new PublisherBusyError(this.pendingItems));
     const key = `${target.topic}\u0000${target.messageGroup ?? ''}\u0000${target.tag ?? ''}`;
     let bytes = 0;
     for (const item of items) bytes += this.options.sizeOf(item);
+    this.pendingItems += items.length;
     let lane = this.lanes.get(key);
-    if (!lane) this.lanes.set(key, (lane = { target, ready: [] }));
+    if (!lane) this.lanes.set(key, (lane = { target, ready: [], queued: false }));
     // Whatever gathers already goes first rather than growing past the size bound.
     if (lane.open && lane.open.bytes + bytes > this.maxBytes) this.close(lane);
     const batch = (lane.open ??= { items: [], bytes: 0, waiters: [] });
@@ -106,12 +152,12 @@ export class BatchPublisher<T> {
     if (batch.items.length >= this.maxItems || batch.bytes >= this.maxBytes) this.close(lane);
     // Sends a closed batch now unless a publish is in flight (its end sends the next one).
     if (lane.ready.length > 0) this.pump(key, lane);
-    if (lane.open && !lane.inflight && !lane.timer && !lane.immediate) {
+    if (lane.open && !lane.inflight && !lane.queued && !lane.timer && !lane.immediate) {
       // Nothing in flight: the gathering batch waits the window.
       const fire = () => {
         lane.timer = undefined;
         lane.immediate = undefined;
-        if (lane.inflight) return;
+        if (lane.inflight || lane.queued) return;
         this.close(lane);
         this.pump(key, lane);
       };
@@ -147,24 +193,49 @@ export class BatchPublisher<T> {
     lane.open = undefined;
   }
 
-  /** Publishes the next closed batch unless one is in flight. */
+  /**
+   * Sends the lane's next closed batch unless it has one in flight; with `maxInFlight` reached it
+   * queues for a slot instead.
+   */
   private pump(key: string, lane: Lane<T>): void {
-    if (lane.inflight) return;
-    const batch = lane.ready.shift();
-    if (!batch) {
+    if (lane.inflight || lane.queued) return;
+    if (lane.ready.length === 0) {
       // Drained: forget the lane (only this one: a newer lane for the key may exist).
       if (!lane.open && this.lanes.get(key) === lane) this.lanes.delete(key);
       return;
     }
+    if (this.inflight >= this.maxInFlight) {
+      lane.queued = true;
+      this.slotQueue.push({ key, lane });
+      return;
+    }
+    this.send(key, lane);
+  }
+
+  /** Hands free slots to the lanes that waited longest. */
+  private grantSlots(): void {
+    while (this.inflight < this.maxInFlight && this.slotQueue.length > 0) {
+      const { key, lane } = this.slotQueue.shift()!;
+      lane.queued = false;
+      // What gathered while the lane waited for a slot goes with it: that wait was its window.
+      if (lane.ready.length === 0) this.close(lane);
+      this.pump(key, lane);
+    }
+  }
+
+  private send(key: string, lane: Lane<T>): void {
+    const batch = lane.ready.shift()!;
     let body: Uint8Array;
     try {
       body = this.options.encode(batch.items);
     } catch (err) {
+      this.pendingItems -= batch.items.length;
       for (const w of batch.waiters) w.reject(err);
       this.pump(key, lane);
       return;
     }
     lane.inflight = batch;
+    this.inflight++;
     const started = performance.now();
     const deliverAfter = this.options.deliverAfterMs;
     const message =
@@ -173,8 +244,12 @@ export class BatchPublisher<T> {
         : { ...lane.target, body, deliverAt: Date.now() + deliverAfter };
     const done = () => {
       lane.inflight = undefined;
+      this.inflight--;
+      this.pendingItems -= batch.items.length;
       // What gathered during the round trip goes at once: that wait was its window.
       if (lane.ready.length === 0) this.close(lane);
+      // Lanes that waited for a slot go before this one's next batch.
+      this.grantSlots();
       this.pump(key, lane);
     };
     this.bus.publish(message).then(

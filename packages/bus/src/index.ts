@@ -25,6 +25,7 @@ export {
 export { RemotingResponseError } from './rocketmq/remoting.client';
 export {
   BatchPublisher,
+  PublisherBusyError,
   publishMetrics,
   type BatchPublisherOptions,
   type BatchTarget,

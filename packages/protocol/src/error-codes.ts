@@ -68,6 +68,8 @@ export const ImErrorNumber = {
   IM_ERR_UNAVAILABLE: 10301,
   /** The server did not answer in time; the request may or may not have taken effect. */
   IM_ERR_TIMEOUT: 10302,
+  /** The server is at capacity and did not take the request; retry after a short backoff. */
+  IM_ERR_BUSY: 10303,
 } as const;
 
 export type ImErrorCode = keyof typeof ImErrorNumber;

@@ -57,3 +57,16 @@ export {
 } from './mq-topics';
 export { encodeGateBatch, encodeKickBatch, gateCommandBytes } from './gate-commands';
 export { decodePersisted } from './persisted';
+export {
+  DEFAULT_LANES,
+  INTENT_BATCH_TAG,
+  UPSTREAM_BATCH_TAG,
+  assertLanes,
+  decodeIntents,
+  decodeUpstream,
+  encodeIntentBatch,
+  encodeUpstreamBatch,
+  laneGroup,
+  laneOf,
+  type OrderedRequest,
+} from './lanes';

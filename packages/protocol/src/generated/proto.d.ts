@@ -6015,6 +6015,9 @@ export namespace mqim {
             /** UpstreamRequest receivedAtMs. */
             receivedAtMs: (number|Long);
 
+            /** UpstreamRequest orderKey. */
+            orderKey: string;
+
             /**
              * Creates a new UpstreamRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -6092,12 +6095,101 @@ export namespace mqim {
                 /** UpstreamRequest receivedAtMs */
                 receivedAtMs?: (number|Long|null);
 
+                /** UpstreamRequest orderKey */
+                orderKey?: (string|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of an UpstreamRequest. */
             type $Shape = mqim.v1.UpstreamRequest.$Properties;
+        }
+
+        /**
+         * Properties of an UpstreamBatch.
+         * @deprecated Use mqim.v1.UpstreamBatch.$Properties instead.
+         */
+        interface IUpstreamBatch extends mqim.v1.UpstreamBatch.$Properties {
+        }
+
+        /** Represents an UpstreamBatch. */
+        class UpstreamBatch {
+
+            /**
+             * Constructs a new UpstreamBatch.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.UpstreamBatch.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** UpstreamBatch requests. */
+            requests: mqim.v1.UpstreamRequest.$Properties[];
+
+            /**
+             * Creates a new UpstreamBatch instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns UpstreamBatch instance
+             */
+            static create(properties: mqim.v1.UpstreamBatch.$Shape): mqim.v1.UpstreamBatch & mqim.v1.UpstreamBatch.$Shape;
+            static create(properties?: mqim.v1.UpstreamBatch.$Properties): mqim.v1.UpstreamBatch;
+
+            /**
+             * Encodes the specified UpstreamBatch message. Does not implicitly {@link mqim.v1.UpstreamBatch.verify|verify} messages.
+             * @param message UpstreamBatch message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.UpstreamBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an UpstreamBatch message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.UpstreamBatch & mqim.v1.UpstreamBatch.$Shape} UpstreamBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.UpstreamBatch & mqim.v1.UpstreamBatch.$Shape;
+
+            /**
+             * Creates an UpstreamBatch message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns UpstreamBatch
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.UpstreamBatch;
+
+            /**
+             * Creates a plain object from an UpstreamBatch message. Also converts values to other types if specified.
+             * @param message UpstreamBatch
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.UpstreamBatch, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this UpstreamBatch to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace UpstreamBatch {
+
+            /** Properties of an UpstreamBatch. */
+            interface $Properties {
+
+                /** UpstreamBatch requests */
+                requests?: (mqim.v1.UpstreamRequest.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an UpstreamBatch. */
+            type $Shape = mqim.v1.UpstreamBatch.$Properties;
         }
 
         /** GateAction enum. */
@@ -6385,6 +6477,9 @@ export namespace mqim {
             /** DeliveryIntent push. */
             push?: (mqim.v1.PushCheck.$Properties|null);
 
+            /** DeliveryIntent orderKey. */
+            orderKey: string;
+
             /**
              * Creates a new DeliveryIntent instance using the specified properties.
              * @param [properties] Properties to set
@@ -6459,12 +6554,101 @@ export namespace mqim {
                 /** DeliveryIntent push */
                 push?: (mqim.v1.PushCheck.$Properties|null);
 
+                /** DeliveryIntent orderKey */
+                orderKey?: (string|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a DeliveryIntent. */
             type $Shape = mqim.v1.DeliveryIntent.$Properties;
+        }
+
+        /**
+         * Properties of a DeliveryIntentBatch.
+         * @deprecated Use mqim.v1.DeliveryIntentBatch.$Properties instead.
+         */
+        interface IDeliveryIntentBatch extends mqim.v1.DeliveryIntentBatch.$Properties {
+        }
+
+        /** Represents a DeliveryIntentBatch. */
+        class DeliveryIntentBatch {
+
+            /**
+             * Constructs a new DeliveryIntentBatch.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.DeliveryIntentBatch.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** DeliveryIntentBatch intents. */
+            intents: mqim.v1.DeliveryIntent.$Properties[];
+
+            /**
+             * Creates a new DeliveryIntentBatch instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns DeliveryIntentBatch instance
+             */
+            static create(properties: mqim.v1.DeliveryIntentBatch.$Shape): mqim.v1.DeliveryIntentBatch & mqim.v1.DeliveryIntentBatch.$Shape;
+            static create(properties?: mqim.v1.DeliveryIntentBatch.$Properties): mqim.v1.DeliveryIntentBatch;
+
+            /**
+             * Encodes the specified DeliveryIntentBatch message. Does not implicitly {@link mqim.v1.DeliveryIntentBatch.verify|verify} messages.
+             * @param message DeliveryIntentBatch message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.DeliveryIntentBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a DeliveryIntentBatch message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.DeliveryIntentBatch & mqim.v1.DeliveryIntentBatch.$Shape} DeliveryIntentBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.DeliveryIntentBatch & mqim.v1.DeliveryIntentBatch.$Shape;
+
+            /**
+             * Creates a DeliveryIntentBatch message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns DeliveryIntentBatch
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.DeliveryIntentBatch;
+
+            /**
+             * Creates a plain object from a DeliveryIntentBatch message. Also converts values to other types if specified.
+             * @param message DeliveryIntentBatch
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.DeliveryIntentBatch, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this DeliveryIntentBatch to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace DeliveryIntentBatch {
+
+            /** Properties of a DeliveryIntentBatch. */
+            interface $Properties {
+
+                /** DeliveryIntentBatch intents */
+                intents?: (mqim.v1.DeliveryIntent.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a DeliveryIntentBatch. */
+            type $Shape = mqim.v1.DeliveryIntentBatch.$Properties;
         }
 
         /**

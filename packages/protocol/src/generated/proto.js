@@ -18146,6 +18146,7 @@ $root.mqim = (function() {
              * @property {number|null} [seq] UpstreamRequest seq
              * @property {Uint8Array|null} [body] UpstreamRequest body
              * @property {number|Long|null} [receivedAtMs] UpstreamRequest receivedAtMs
+             * @property {string|null} [orderKey] UpstreamRequest orderKey
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -18242,6 +18243,14 @@ $root.mqim = (function() {
             UpstreamRequest.prototype.receivedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * UpstreamRequest orderKey.
+             * @member {string} orderKey
+             * @memberof mqim.v1.UpstreamRequest
+             * @instance
+             */
+            UpstreamRequest.prototype.orderKey = "";
+
+            /**
              * Creates a new UpstreamRequest instance using the specified properties.
              * @function create
              * @memberof mqim.v1.UpstreamRequest
@@ -18289,6 +18298,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.body);
                 if (message.receivedAtMs != null && $Object.hasOwnProperty.call(message, "receivedAtMs") && (typeof message.receivedAtMs === "object" ? message.receivedAtMs.low || message.receivedAtMs.high : message.receivedAtMs !== 0))
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.receivedAtMs);
+                if (message.orderKey != null && $Object.hasOwnProperty.call(message, "orderKey") && message.orderKey !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.orderKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -18405,6 +18416,15 @@ $root.mqim = (function() {
                                 delete message.receivedAtMs;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.orderKey = value;
+                            else
+                                delete message.orderKey;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -18481,6 +18501,9 @@ $root.mqim = (function() {
                             message.receivedAtMs = object.receivedAtMs;
                         else if (typeof object.receivedAtMs === "object")
                             message.receivedAtMs = new $util.LongBits(object.receivedAtMs.low >>> 0, object.receivedAtMs.high >>> 0).toNumber(true);
+                if (object.orderKey != null)
+                    if (typeof object.orderKey !== "string" || object.orderKey.length)
+                        message.orderKey = $String(object.orderKey);
                 return message;
             };
 
@@ -18524,6 +18547,7 @@ $root.mqim = (function() {
                         object.receivedAtMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.receivedAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.orderKey = "";
                 }
                 if (message.gateId != null && $Object.hasOwnProperty.call(message, "gateId"))
                     object.gateId = message.gateId;
@@ -18551,6 +18575,8 @@ $root.mqim = (function() {
                         object.receivedAtMs = options.longs === $String ? $String(message.receivedAtMs) : message.receivedAtMs;
                     else
                         object.receivedAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.receivedAtMs) : options.longs === $Number ? new $util.LongBits(message.receivedAtMs.low >>> 0, message.receivedAtMs.high >>> 0).toNumber(true) : message.receivedAtMs;
+                if (message.orderKey != null && $Object.hasOwnProperty.call(message, "orderKey"))
+                    object.orderKey = message.orderKey;
                 return object;
             };
 
@@ -18566,6 +18592,228 @@ $root.mqim = (function() {
             };
 
             return UpstreamRequest;
+        })();
+
+        v1.UpstreamBatch = (function() {
+
+            /**
+             * Properties of an UpstreamBatch.
+             * @typedef {Object} mqim.v1.UpstreamBatch.$Properties
+             * @property {Array.<mqim.v1.UpstreamRequest.$Properties>|null} [requests] UpstreamBatch requests
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an UpstreamBatch.
+             * @memberof mqim.v1
+             * @interface IUpstreamBatch
+             * @augments mqim.v1.UpstreamBatch.$Properties
+             * @deprecated Use mqim.v1.UpstreamBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of an UpstreamBatch.
+             * @typedef {mqim.v1.UpstreamBatch.$Properties} mqim.v1.UpstreamBatch.$Shape
+             */
+
+            /**
+             * Constructs a new UpstreamBatch.
+             * @memberof mqim.v1
+             * @classdesc Represents an UpstreamBatch.
+             * @constructor
+             * @param {mqim.v1.UpstreamBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var UpstreamBatch = function (properties) {
+                this.requests = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * UpstreamBatch requests.
+             * @member {Array.<mqim.v1.UpstreamRequest.$Properties>} requests
+             * @memberof mqim.v1.UpstreamBatch
+             * @instance
+             */
+            UpstreamBatch.prototype.requests = $util.emptyArray;
+
+            /**
+             * Creates a new UpstreamBatch instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.UpstreamBatch
+             * @static
+             * @param {mqim.v1.UpstreamBatch.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.UpstreamBatch} UpstreamBatch instance
+             * @type {{
+             *   (properties: mqim.v1.UpstreamBatch.$Shape): mqim.v1.UpstreamBatch & mqim.v1.UpstreamBatch.$Shape;
+             *   (properties?: mqim.v1.UpstreamBatch.$Properties): mqim.v1.UpstreamBatch;
+             * }}
+             */
+            UpstreamBatch.create = function(properties) {
+                return new UpstreamBatch(properties);
+            };
+
+            /**
+             * Encodes the specified UpstreamBatch message. Does not implicitly {@link mqim.v1.UpstreamBatch.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.UpstreamBatch
+             * @static
+             * @param {mqim.v1.UpstreamBatch.$Properties} message UpstreamBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            UpstreamBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.requests != null && message.requests.length)
+                    for (var i = 0; i < message.requests.length; ++i)
+                        $root.mqim.v1.UpstreamRequest.encode(message.requests[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an UpstreamBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.UpstreamBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.UpstreamBatch & mqim.v1.UpstreamBatch.$Shape} UpstreamBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            UpstreamBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.UpstreamBatch();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.requests && message.requests.length))
+                                message.requests = [];
+                            message.requests.push($root.mqim.v1.UpstreamRequest.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates an UpstreamBatch message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.UpstreamBatch
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.UpstreamBatch} UpstreamBatch
+             */
+            UpstreamBatch.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.UpstreamBatch)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.UpstreamBatch: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.UpstreamBatch();
+                if (object.requests) {
+                    if (!$Array.isArray(object.requests))
+                        throw $TypeError(".mqim.v1.UpstreamBatch.requests: array expected");
+                    message.requests = $Array(object.requests.length);
+                    for (var i = 0; i < object.requests.length; ++i) {
+                        if (!$util.isObject(object.requests[i]))
+                            throw $TypeError(".mqim.v1.UpstreamBatch.requests: object expected");
+                        message.requests[i] = $root.mqim.v1.UpstreamRequest.fromObject(object.requests[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an UpstreamBatch message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.UpstreamBatch
+             * @static
+             * @param {mqim.v1.UpstreamBatch} message UpstreamBatch
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            UpstreamBatch.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.requests = [];
+                if (message.requests && message.requests.length) {
+                    object.requests = $Array(message.requests.length);
+                    for (var j = 0; j < message.requests.length; ++j)
+                        object.requests[j] = $root.mqim.v1.UpstreamRequest.toObject(message.requests[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this UpstreamBatch to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.UpstreamBatch
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            UpstreamBatch.prototype.toJSON = function() {
+                return UpstreamBatch.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return UpstreamBatch;
         })();
 
         /**
@@ -19372,6 +19620,7 @@ $root.mqim = (function() {
              * @property {string|null} [excludeConnId] DeliveryIntent excludeConnId
              * @property {number|Long|null} [originAtMs] DeliveryIntent originAtMs
              * @property {mqim.v1.PushCheck.$Properties|null} [push] DeliveryIntent push
+             * @property {string|null} [orderKey] DeliveryIntent orderKey
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -19461,6 +19710,14 @@ $root.mqim = (function() {
             DeliveryIntent.prototype.push = null;
 
             /**
+             * DeliveryIntent orderKey.
+             * @member {string} orderKey
+             * @memberof mqim.v1.DeliveryIntent
+             * @instance
+             */
+            DeliveryIntent.prototype.orderKey = "";
+
+            /**
              * Creates a new DeliveryIntent instance using the specified properties.
              * @function create
              * @memberof mqim.v1.DeliveryIntent
@@ -19506,6 +19763,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.originAtMs);
                 if (message.push != null && $Object.hasOwnProperty.call(message, "push"))
                     $root.mqim.v1.PushCheck.encode(message.push, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                if (message.orderKey != null && $Object.hasOwnProperty.call(message, "orderKey") && message.orderKey !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.orderKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -19615,6 +19874,15 @@ $root.mqim = (function() {
                             message.push = $root.mqim.v1.PushCheck.decode(reader, reader.size(), $undefined, _depth + 1, message.push);
                             continue;
                         }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.orderKey = value;
+                            else
+                                delete message.orderKey;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -19694,6 +19962,9 @@ $root.mqim = (function() {
                         throw $TypeError(".mqim.v1.DeliveryIntent.push: object expected");
                     message.push = $root.mqim.v1.PushCheck.fromObject(object.push, _depth + 1);
                 }
+                if (object.orderKey != null)
+                    if (typeof object.orderKey !== "string" || object.orderKey.length)
+                        message.orderKey = $String(object.orderKey);
                 return message;
             };
 
@@ -19733,6 +20004,7 @@ $root.mqim = (function() {
                     } else
                         object.originAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.push = null;
+                    object.orderKey = "";
                 }
                 if (message.userIds && message.userIds.length) {
                     object.userIds = $Array(message.userIds.length);
@@ -19761,6 +20033,8 @@ $root.mqim = (function() {
                         object.originAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.originAtMs) : options.longs === $Number ? new $util.LongBits(message.originAtMs.low >>> 0, message.originAtMs.high >>> 0).toNumber(true) : message.originAtMs;
                 if (message.push != null && $Object.hasOwnProperty.call(message, "push"))
                     object.push = $root.mqim.v1.PushCheck.toObject(message.push, options, _depth + 1);
+                if (message.orderKey != null && $Object.hasOwnProperty.call(message, "orderKey"))
+                    object.orderKey = message.orderKey;
                 return object;
             };
 
@@ -19776,6 +20050,228 @@ $root.mqim = (function() {
             };
 
             return DeliveryIntent;
+        })();
+
+        v1.DeliveryIntentBatch = (function() {
+
+            /**
+             * Properties of a DeliveryIntentBatch.
+             * @typedef {Object} mqim.v1.DeliveryIntentBatch.$Properties
+             * @property {Array.<mqim.v1.DeliveryIntent.$Properties>|null} [intents] DeliveryIntentBatch intents
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeliveryIntentBatch.
+             * @memberof mqim.v1
+             * @interface IDeliveryIntentBatch
+             * @augments mqim.v1.DeliveryIntentBatch.$Properties
+             * @deprecated Use mqim.v1.DeliveryIntentBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeliveryIntentBatch.
+             * @typedef {mqim.v1.DeliveryIntentBatch.$Properties} mqim.v1.DeliveryIntentBatch.$Shape
+             */
+
+            /**
+             * Constructs a new DeliveryIntentBatch.
+             * @memberof mqim.v1
+             * @classdesc Represents a DeliveryIntentBatch.
+             * @constructor
+             * @param {mqim.v1.DeliveryIntentBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var DeliveryIntentBatch = function (properties) {
+                this.intents = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeliveryIntentBatch intents.
+             * @member {Array.<mqim.v1.DeliveryIntent.$Properties>} intents
+             * @memberof mqim.v1.DeliveryIntentBatch
+             * @instance
+             */
+            DeliveryIntentBatch.prototype.intents = $util.emptyArray;
+
+            /**
+             * Creates a new DeliveryIntentBatch instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.DeliveryIntentBatch
+             * @static
+             * @param {mqim.v1.DeliveryIntentBatch.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.DeliveryIntentBatch} DeliveryIntentBatch instance
+             * @type {{
+             *   (properties: mqim.v1.DeliveryIntentBatch.$Shape): mqim.v1.DeliveryIntentBatch & mqim.v1.DeliveryIntentBatch.$Shape;
+             *   (properties?: mqim.v1.DeliveryIntentBatch.$Properties): mqim.v1.DeliveryIntentBatch;
+             * }}
+             */
+            DeliveryIntentBatch.create = function(properties) {
+                return new DeliveryIntentBatch(properties);
+            };
+
+            /**
+             * Encodes the specified DeliveryIntentBatch message. Does not implicitly {@link mqim.v1.DeliveryIntentBatch.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.DeliveryIntentBatch
+             * @static
+             * @param {mqim.v1.DeliveryIntentBatch.$Properties} message DeliveryIntentBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeliveryIntentBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.intents != null && message.intents.length)
+                    for (var i = 0; i < message.intents.length; ++i)
+                        $root.mqim.v1.DeliveryIntent.encode(message.intents[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeliveryIntentBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.DeliveryIntentBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.DeliveryIntentBatch & mqim.v1.DeliveryIntentBatch.$Shape} DeliveryIntentBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeliveryIntentBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.DeliveryIntentBatch();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.intents && message.intents.length))
+                                message.intents = [];
+                            message.intents.push($root.mqim.v1.DeliveryIntent.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DeliveryIntentBatch message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.DeliveryIntentBatch
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.DeliveryIntentBatch} DeliveryIntentBatch
+             */
+            DeliveryIntentBatch.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.DeliveryIntentBatch)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.DeliveryIntentBatch: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.DeliveryIntentBatch();
+                if (object.intents) {
+                    if (!$Array.isArray(object.intents))
+                        throw $TypeError(".mqim.v1.DeliveryIntentBatch.intents: array expected");
+                    message.intents = $Array(object.intents.length);
+                    for (var i = 0; i < object.intents.length; ++i) {
+                        if (!$util.isObject(object.intents[i]))
+                            throw $TypeError(".mqim.v1.DeliveryIntentBatch.intents: object expected");
+                        message.intents[i] = $root.mqim.v1.DeliveryIntent.fromObject(object.intents[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DeliveryIntentBatch message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.DeliveryIntentBatch
+             * @static
+             * @param {mqim.v1.DeliveryIntentBatch} message DeliveryIntentBatch
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DeliveryIntentBatch.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.intents = [];
+                if (message.intents && message.intents.length) {
+                    object.intents = $Array(message.intents.length);
+                    for (var j = 0; j < message.intents.length; ++j)
+                        object.intents[j] = $root.mqim.v1.DeliveryIntent.toObject(message.intents[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this DeliveryIntentBatch to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.DeliveryIntentBatch
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DeliveryIntentBatch.prototype.toJSON = function() {
+                return DeliveryIntentBatch.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return DeliveryIntentBatch;
         })();
 
         v1.PushCheck = (function() {
