@@ -49,9 +49,11 @@ export async function runRole(role: Role): Promise<void> {
   const config = clusterConfig();
   const logger = createLogger(`mqim-${role}`);
   const opened: { close(): Promise<void> }[] = [];
-  const deps = await exitOnStartupError(logger, opened, () => openDependencies(role, config, logger, opened));
-  const { bus, cache, store } = deps;
   const metrics = new MqimMetrics();
+  const deps = await exitOnStartupError(logger, opened, () =>
+    openDependencies(role, config, logger, opened, metrics),
+  );
+  const { bus, cache, store } = deps;
   const stops: (() => Promise<void>)[] = [];
   const health = {
     check: async () => {
@@ -157,10 +159,11 @@ async function openDependencies(
   config: MqimConfig,
   logger: Logger,
   opened: { close(): Promise<void> }[],
+  metrics: MqimMetrics,
 ): Promise<{ bus?: MessageBus; cache: Cache; store?: Store }> {
   let bus: MessageBus | undefined;
   if (role !== 'api') {
-    bus = await createBus(config, logger);
+    bus = await createBus(config, logger, metrics);
     opened.push(bus);
     if (bus instanceof RocketMqBus) await checkRocketMq(bus, config);
   }

@@ -15,6 +15,8 @@ export interface UpstreamPublisherOptions {
   maxInFlight: number;
   /** Requests waiting for the broker before `publish()` refuses with `PublisherBusyError`. */
   maxPending: number;
+  /** Pacing of each in-flight slot (`BatchPublisherOptions.minIntervalMs`). */
+  minIntervalMs: number;
 }
 
 /**
@@ -43,6 +45,7 @@ export class UpstreamPublisher {
       windowMs: 0,
       maxInFlight: options.maxInFlight,
       maxPending: options.maxPending,
+      minIntervalMs: options.minIntervalMs,
       onPublished: publishMetrics(metrics),
     });
   }

@@ -29,14 +29,21 @@ export class DeliveryConsumer {
    * handed to the gate publisher in intent order, so each gate receives one conversation's
    * deliveries in the order logic produced them.
    */
-  async handle(msg: ReceivedMessage): Promise<void> {
-    let intents: mqim.v1.DeliveryIntent[];
-    try {
-      intents = decodeIntents(msg.body, msg.tag);
-    } catch (err) {
-      this.logger.error({ err: (err as Error).message, id: msg.id }, 'undecodable delivery intent dropped');
-      return;
+  handle(msg: ReceivedMessage): Promise<void> {
+    return this.handleBatch([msg]);
+  }
+
+  /** Consecutive `im-deliver` messages of one lane, routed together (one route lookup). */
+  async handleBatch(messages: readonly ReceivedMessage[]): Promise<void> {
+    const intents: mqim.v1.DeliveryIntent[] = [];
+    for (const msg of messages) {
+      try {
+        intents.push(...decodeIntents(msg.body, msg.tag));
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, id: msg.id }, 'undecodable delivery intent dropped');
+      }
     }
+    if (intents.length === 0) return;
     const recipients = intents.map((intent) => intent.userIds.map(longToNumber));
     const routes = await this.routes.lookup(unique(recipients));
     const stored: Promise<void>[] = [];

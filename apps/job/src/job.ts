@@ -15,6 +15,8 @@ export interface JobOptions {
   batchWindowMs: number;
   receiptFlushMs: number;
   pushCheckDelayMs: number;
+  /** Gate batches at most once per gate per this many ms. @default 4 */
+  mqPaceMs?: number;
   /**
    * Messages worked on at once (per subscription). Each one mostly waits (store, cache, bus), so
    * this bounds throughput at about concurrency / per-message latency. @default 256
@@ -57,6 +59,7 @@ export class Job {
     const gates = new GatePublisher(bus, this.names, metrics, {
       windowMs: this.options.batchWindowMs,
       tag: 'deliver',
+      minIntervalMs: this.options.mqPaceMs ?? 4,
     });
     const notifier: Notifier = this.deps.notifier ?? {
       notify: () => metrics.consumed.inc({ topic: 'push', result: 'no-provider' }),
@@ -68,9 +71,9 @@ export class Job {
     const receipts = new ReceiptConsumer(cache.receipts, store, this.log);
     const concurrency = this.options.concurrency ?? 256;
     this.subs.push(
-      await bus.subscribe(
+      await bus.subscribeBatch(
         { topic: this.names.deliver, group: this.names.jobDeliverGroup, concurrency },
-        (m) => deliveries.handle(m),
+        (messages) => deliveries.handleBatch(messages),
       ),
       await bus.subscribe(
         { topic: this.names.receipt, group: this.names.jobReceiptGroup, concurrency },

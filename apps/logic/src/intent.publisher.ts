@@ -6,6 +6,8 @@ export interface IntentPublisherOptions {
   lanes: number;
   /** Intent publishes in flight across all lanes. */
   maxInFlight: number;
+  /** Pacing of each in-flight slot (`BatchPublisherOptions.minIntervalMs`). */
+  minIntervalMs: number;
 }
 
 /**
@@ -30,6 +32,7 @@ export class IntentPublisher {
       sizeOf: (bytes) => bytes.length + 4,
       windowMs: 0,
       maxInFlight: options.maxInFlight,
+      minIntervalMs: options.minIntervalMs,
       onPublished: publishMetrics(metrics),
     });
   }

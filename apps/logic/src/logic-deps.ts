@@ -20,8 +20,10 @@ export interface LogicOptions {
   concurrency?: number;
   /** Lanes of `im-deliver` (the same on every logic). @default DEFAULT_LANES (32) */
   lanes?: number;
-  /** Intent publishes in flight across all lanes. @default 4 */
+  /** Intent publishes in flight across all lanes. @default 2 */
   intentInFlight?: number;
+  /** Batched publishes (intents, replies, tap) at most once per slot or target per this many ms. @default 4 */
+  mqPaceMs?: number;
 }
 
 /** Everything a handler may touch. Handlers are plain functions of (deps, request). */

@@ -75,11 +75,16 @@ export class Logic {
       names,
       options,
       // Answers produced within 1 ms share one GateBatch.
-      replier: new GatePublisher(base.bus, names, base.metrics, { windowMs: 1, tag: 'reply' }),
-      tap: new TapPublisher(base.bus, names, base.metrics),
+      replier: new GatePublisher(base.bus, names, base.metrics, {
+        windowMs: 1,
+        tag: 'reply',
+        minIntervalMs: options.mqPaceMs ?? 4,
+      }),
+      tap: new TapPublisher(base.bus, names, base.metrics, 1, options.mqPaceMs ?? 4),
       intents: new IntentPublisher(base.bus, names, base.metrics, {
         lanes: options.lanes ?? DEFAULT_LANES,
-        maxInFlight: options.intentInFlight ?? 4,
+        maxInFlight: options.intentInFlight ?? 2,
+        minIntervalMs: options.mqPaceMs ?? 4,
       }),
       knownUsers: new KnownUsers(base.store.users),
     };
@@ -87,9 +92,9 @@ export class Logic {
 
   async start(): Promise<void> {
     const { names } = this.deps;
-    this.subscription = await this.deps.bus.subscribe(
+    this.subscription = await this.deps.bus.subscribeBatch(
       { topic: names.upstream, group: names.logicGroup, concurrency: this.deps.options.concurrency ?? 256 },
-      (msg) => this.onUpstream(msg),
+      (messages) => this.onUpstream(messages),
     );
   }
 
@@ -98,39 +103,47 @@ export class Logic {
   }
 
   /**
-   * One upstream MQ message: a lane's batch (or one bare request from an older gate). Requests with
-   * different order keys run in parallel, each key's requests one after another in batch order. A
-   * request that fails for a reason of ours stops its conversation there; the others finish, then
-   * the batch throws so it is redelivered, and the retry resumes at the failed request. The MQ
-   * message is acked only when every request of it has had all its effects.
+   * Consecutive upstream MQ messages of one lane (each a lane's batch, or one bare request from
+   * an older gate), merged: requests with different order keys run in parallel, each key's
+   * requests one after another in message and batch order. A request that fails for a reason of
+   * ours stops its conversation there; the others finish, then the call throws so the messages
+   * are redelivered, and the retry resumes at the failed request. The MQ messages are acked only
+   * when every request of them has had all its effects.
    */
-  private async onUpstream(msg: ReceivedMessage): Promise<void> {
-    let requests: OrderedRequest[];
-    try {
-      requests = decodeUpstream(msg.body, msg.tag, msg.messageGroup);
-    } catch (err) {
-      // Not ours to retry: a poison message would block its FIFO lane forever.
-      this.deps.logger.error(
-        { err: (err as Error).message, id: msg.id },
-        'undecodable upstream message dropped',
-      );
-      return;
+  private async onUpstream(messages: readonly ReceivedMessage[]): Promise<void> {
+    const work: { request: mqim.v1.UpstreamRequest; done: Set<number>; index: number }[] = [];
+    const progress: [string, Set<number>][] = [];
+    for (const msg of messages) {
+      let requests: OrderedRequest[];
+      try {
+        requests = decodeUpstream(msg.body, msg.tag, msg.messageGroup);
+      } catch (err) {
+        // Not ours to retry: a poison message would block its FIFO lane forever.
+        this.deps.logger.error(
+          { err: (err as Error).message, id: msg.id },
+          'undecodable upstream message dropped',
+        );
+        continue;
+      }
+      const done = this.progress.get(msg.id) ?? new Set<number>();
+      progress.push([msg.id, done]);
+      for (let i = 0; i < requests.length; i++)
+        if (!done.has(i)) work.push({ request: requests[i]!.request, done, index: i });
     }
-    const done = this.progress.get(msg.id) ?? new Set<number>();
-    const chains = new Map<string, number[]>();
-    for (let i = 0; i < requests.length; i++) {
-      if (done.has(i)) continue;
-      const key = requests[i]!.orderKey;
+    const chains = new Map<string, typeof work>();
+    for (const item of work) {
+      const key = item.request.orderKey;
       const chain = chains.get(key);
-      if (chain) chain.push(i);
-      else chains.set(key, [i]);
+      if (chain) chain.push(item);
+      else chains.set(key, [item]);
     }
     let failure: unknown;
-    const runChain = async (chain: number[]) => {
-      for (const i of chain) {
+    const attempt = messages[0]?.deliveryAttempt ?? 1;
+    const runChain = async (chain: typeof work) => {
+      for (const item of chain) {
         try {
-          await this.onRequest(requests[i]!.request, msg.deliveryAttempt);
-          done.add(i);
+          await this.onRequest(item.request, attempt);
+          item.done.add(item.index);
         } catch (err) {
           failure ??= err;
           return; // the rest of this conversation waits for the retry, in order
@@ -140,10 +153,10 @@ export class Logic {
     if (chains.size === 1) await runChain(chains.values().next().value!);
     else await Promise.all(Array.from(chains.values(), runChain));
     if (failure !== undefined) {
-      if (requests.length > 1) this.remember(msg.id, done);
+      for (const [id, done] of progress) this.remember(id, done);
       throw failure;
     }
-    this.progress.delete(msg.id);
+    for (const [id] of progress) this.progress.delete(id);
   }
 
   private remember(id: string, done: Set<number>): void {

@@ -1,5 +1,5 @@
 import { CIM, CommandId, MqimError, conversationKey, mqim, toId } from '@mqim/protocol';
-import type { MessageRecord, SessionType } from '@mqim/store';
+import type { MessageRecord, SessionType, Store } from '@mqim/store';
 import { decodeBody } from './decode';
 import type { LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
@@ -29,6 +29,9 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
     return refuse('IM_ERR_INVALID_ARGUMENT', 'client_msg_id must be 1-64 printable ASCII characters');
   if (msg.msgData.length > deps.options.maxMsgDataBytes)
     return refuse('IM_ERR_INVALID_ARGUMENT', 'msg_data too large');
+  // Checked before an id is taken: a value the store refuses must not cost the conversation an id.
+  if (msg.msgType > 0xffff) return refuse('IM_ERR_INVALID_ARGUMENT', 'msg_type must be 0..65535');
+  if (ctx.req.clientType > 0xffff) return refuse('IM_ERR_INVALID_ARGUMENT', 'client_type must be 0..65535');
 
   let owners: number[];
   let recipients: number[];
@@ -73,7 +76,13 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
       msgStatus: 0,
       createTime: Math.floor(Date.now() / 1000),
     };
-    const result = await deps.store.messages.save(record, owners);
+    let result: Awaited<ReturnType<Store['messages']['save']>>;
+    try {
+      result = await deps.store.messages.save(record, owners);
+    } catch (err) {
+      await giveBack(deps, convKey, conv, serverMsgId);
+      throw err;
+    }
     if (result === 'duplicate') {
       stored = await deps.store.messages.findSent(userId, msg.clientMsgId);
       if (!stored) throw new Error('duplicate send vanished');
@@ -83,6 +92,29 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
     }
   }
   await deliver(deps, ctx, stored, msg.fromNickName, recipients);
+}
+
+/**
+ * A write that failed must not leave a hole in the conversation's ids (invariant 3): the id goes
+ * back to the counter unless the row is in the store after all (a commit whose answer was lost).
+ * Safe because one conversation is handled by one request at a time (its FIFO lane). If even that
+ * check fails, the id stays burnt: a gap is better than an id given twice.
+ */
+async function giveBack(
+  deps: LogicDeps,
+  convKey: string,
+  conv: Parameters<Store['messages']['maxServerMsgId']>[0],
+  serverMsgId: number,
+): Promise<void> {
+  try {
+    if ((await deps.store.messages.maxServerMsgId(conv)) < serverMsgId)
+      await deps.cache.sequences.release(convKey, serverMsgId);
+  } catch (err) {
+    deps.logger.warn(
+      { err: (err as Error).message, convKey, serverMsgId },
+      'could not give back a server_msg_id',
+    );
+  }
 }
 
 /** Ack the sender, fan out to recipients and the sender's other devices, feed the tap. */

@@ -16,12 +16,14 @@ export class TapPublisher {
     private readonly names: MqNames,
     metrics: MqimMetrics,
     windowMs = 1,
+    minIntervalMs = 0,
   ) {
     this.batches = new BatchPublisher(bus, {
       encode: (messages) => mqim.v1.PersistedMessageBatch.encode({ messages: [...messages] }).finish(),
       // Eleven scalar fields plus the client id (at most 64 bytes).
       sizeOf: (m) => 80 + (m.clientMsgId?.length ?? 0),
       windowMs,
+      minIntervalMs,
       onPublished: publishMetrics(metrics),
     });
   }

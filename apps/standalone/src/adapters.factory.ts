@@ -3,15 +3,26 @@ import { join } from 'node:path';
 import { MemoryBus, RocketMqBus, type MessageBus } from '@mqim/bus';
 import { MemoryCache, RedisCache, type Cache } from '@mqim/cache';
 import type { Logger, MqimConfig } from '@mqim/config';
+import type { MqimMetrics } from '@mqim/metrics';
 import { createMysqlStore, createSqliteStore, type Store } from '@mqim/store';
 
 /** Builds the adapters a role needs from configuration: embedded ones or the real engines. */
-export async function createBus(config: MqimConfig, logger: Logger): Promise<MessageBus> {
+export async function createBus(
+  config: MqimConfig,
+  logger: Logger,
+  metrics?: MqimMetrics,
+): Promise<MessageBus> {
   if (config.bus === 'memory') return new MemoryBus({ logger: logger.child({ adapter: 'memory-bus' }) });
   return new RocketMqBus({
     endpoints: config.rmqEndpoints,
     namesrv: config.rmqNamesrv,
     logger: logger.child({ adapter: 'rocketmq' }),
+    onBrokerCall: metrics
+      ? (op, topic, messages) => {
+          metrics.brokerCalls.inc({ op, topic });
+          metrics.brokerCallMessages.inc({ op, topic }, messages);
+        }
+      : undefined,
   });
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
@@ -75,6 +75,9 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
   // Node refuses --cpu-prof in NODE_OPTIONS; cluster-up puts MQIM_NODE_ARGS on each role's command line.
   if (options.profileDir) env.MQIM_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;
   const stop = async () => {
+    await reportBrokerCalls(name, dir, ops.slice(0, 5)).catch((err: Error) =>
+      console.error(`broker call counts not read: ${err.message}`),
+    );
     await script('cluster-down', env, 60_000).catch((err: Error) => console.error(err.message));
     await dropState(name, mysqlServer, redisUrl);
   };
@@ -101,6 +104,50 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
       adopted.release();
     },
   };
+}
+
+/**
+ * Broker RPCs per stored chat message over the cluster's life (warm-up included), from every
+ * role's `mqim_broker_calls_total`: the figure that limits a cluster on this machine
+ * (docs/performance.md). Printed and written to `<dir>/broker-calls.json`.
+ */
+async function reportBrokerCalls(name: string, dir: string, opsPorts: number[]): Promise<void> {
+  const calls = new Map<string, { calls: number; messages: number }>();
+  let stored = 0;
+  for (const [i, port] of opsPorts.entries()) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    // Every role's metrics as they were at the end, for a closer look after the run.
+    writeFileSync(join(dir, `metrics-${ROLES[i]}.txt`), text);
+    for (const line of text.split('\n')) {
+      const m =
+        /^(mqim_broker_calls_total|mqim_broker_call_messages_total)\{op="([^"]+)",topic="([^"]+)"\} (\S+)$/.exec(
+          line,
+        );
+      if (m) {
+        const topic = m[3]!.startsWith(`${name}-gate-`) ? 'gate-*' : m[3]!.slice(name.length + 1);
+        const key = `${m[2]} ${topic}`;
+        const entry = calls.get(key) ?? { calls: 0, messages: 0 };
+        if (m[1] === 'mqim_broker_calls_total') entry.calls += Number(m[4]);
+        else entry.messages += Number(m[4]);
+        calls.set(key, entry);
+      }
+      const s = /^mqim_messages_stored_total\{[^}]*\} (\S+)$/.exec(line);
+      if (s) stored += Number(s[1]);
+    }
+  }
+  const rows = [...calls].sort(([a], [b]) => a.localeCompare(b));
+  const perMessage = (n: number) => (stored ? n / stored : 0).toFixed(3);
+  console.log(`broker calls per stored message (${stored} stored):`);
+  for (const [key, v] of rows)
+    console.log(
+      `  ${key.padEnd(28)} ${perMessage(v.calls)} calls/msg, ${(v.messages / (v.calls || 1)).toFixed(1)} MQ msgs/call`,
+    );
+  const total = rows.reduce((n, [, v]) => n + v.calls, 0);
+  console.log(`  ${'all'.padEnd(28)} ${perMessage(total)} calls/msg`);
+  writeFileSync(
+    join(dir, 'broker-calls.json'),
+    JSON.stringify({ stored, calls: Object.fromEntries(rows) }, null, 2),
+  );
 }
 
 /** Runs scripts/<name> to completion; fails with its output. */

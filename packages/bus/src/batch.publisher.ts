@@ -39,6 +39,14 @@ export interface BatchPublisherOptions<T> {
    * @default Infinity
    */
   maxPending?: number;
+  /**
+   * Pacing: a target (and its in-flight slot) publishes at most once per this many ms. Under
+   * load the broker round trip alone can be short enough that batches stay at one or two items
+   * and the call rate follows the message rate; pacing caps calls at `maxInFlight` (or one per
+   * target) per interval. With nothing sent in the last interval an item still leaves at once,
+   * so light load pays no latency for it. @default 0
+   */
+  minIntervalMs?: number;
 }
 
 /** `add()` refused: `maxPending` items already wait for the broker. */
@@ -109,6 +117,7 @@ export class BatchPublisher<T> {
   private readonly maxBytes: number;
   private readonly maxInFlight: number;
   private readonly maxPending: number;
+  private readonly minIntervalMs: number;
   /** Lanes with a batch to send, waiting for an in-flight slot, oldest first. */
   private readonly slotQueue: { key: string; lane: Lane<T> }[] = [];
   private inflight = 0;
@@ -122,6 +131,7 @@ export class BatchPublisher<T> {
     this.maxBytes = options.maxBytes ?? 1 << 20;
     this.maxInFlight = options.maxInFlight ?? Infinity;
     this.maxPending = options.maxPending ?? Infinity;
+    this.minIntervalMs = options.minIntervalMs ?? 0;
   }
 
   /** Items accepted and not yet stored (or failed). */
@@ -242,15 +252,22 @@ export class BatchPublisher<T> {
       deliverAfter === undefined
         ? { ...lane.target, body }
         : { ...lane.target, body, deliverAt: Date.now() + deliverAfter };
-    const done = () => {
+    const finish = () => {
       lane.inflight = undefined;
       this.inflight--;
-      this.pendingItems -= batch.items.length;
       // What gathered during the round trip goes at once: that wait was its window.
       if (lane.ready.length === 0) this.close(lane);
       // Lanes that waited for a slot go before this one's next batch.
       this.grantSlots();
       this.pump(key, lane);
+    };
+    const done = () => {
+      this.pendingItems -= batch.items.length;
+      // Paced: the slot (and the lane) stays taken until `minIntervalMs` after this publish began,
+      // so what arrives meanwhile rides the next batch instead of costing a call of its own.
+      const rest = this.minIntervalMs - (performance.now() - started);
+      if (rest >= 1) setTimeout(finish, rest).unref();
+      else finish();
     };
     this.bus.publish(message).then(
       () => {

@@ -12,6 +12,8 @@ export interface GatePublisherOptions {
   maxCommands?: number;
   /** Publish at once when the waiting commands reach about this many bytes. @default 1 MiB */
   maxBytes?: number;
+  /** At most one GateBatch per gate per this many ms (see `BatchPublisherOptions.minIntervalMs`). @default 0 */
+  minIntervalMs?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export class GatePublisher {
       windowMs: options.windowMs,
       maxItems: options.maxCommands,
       maxBytes: options.maxBytes,
+      minIntervalMs: options.minIntervalMs,
       onPublished: publishMetrics(metrics, 'gate'),
     });
   }

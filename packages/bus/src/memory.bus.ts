@@ -3,6 +3,8 @@ import { createLogger, type Logger } from '@mqim/config';
 import {
   BusUnavailableError,
   TopicNotFoundError,
+  type BatchHandler,
+  type BatchSubscribeOptions,
   type GroupSpec,
   type MessageBus,
   type MessageHandler,
@@ -86,7 +88,11 @@ export class MemoryBus implements MessageBus {
     }
   }
 
-  async subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+  subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+    return this.subscribeBatch({ ...options, maxBatch: 1 }, (messages) => handler(messages[0]!));
+  }
+
+  async subscribeBatch(options: BatchSubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     this.assertOpen();
     const sub = this.broker.attach(options, handler, this.retryDelay, this.logger, (s) =>
       this.subscriptions.delete(s),
@@ -181,8 +187,8 @@ export class MemoryBroker {
 
   /** @internal Used by MemoryBus.subscribe. */
   attach(
-    options: SubscribeOptions,
-    handler: MessageHandler,
+    options: BatchSubscribeOptions,
+    handler: BatchHandler,
     retryDelay: (failedAttempt: number) => number,
     logger: Logger,
     onClose: (sub: MemorySubscription) => void,
@@ -211,6 +217,7 @@ export class MemoryBroker {
         concurrency: positiveInt(options.concurrency ?? 16, 'concurrency'),
         invisibleMs: positiveInt(options.invisibleMs ?? 30_000, 'invisibleMs'),
         maxDeliveryAttempts: positiveInt(options.maxDeliveryAttempts ?? 16, 'maxDeliveryAttempts'),
+        maxBatch: positiveInt(options.maxBatch ?? 32, 'maxBatch'),
         retryDelay,
         logger,
       },
@@ -295,39 +302,44 @@ export class MemoryBroker {
       if (queue.orderly ? queue.readyLanes.length === 0 : queue.ready.length === 0) return;
       const sub = queue.nextFreeSubscriber();
       if (!sub) return;
-      let entry: Entry;
+      const take = Math.min(sub.maxBatch, sub.concurrency - sub.active);
+      const entries: Entry[] = [];
       if (queue.orderly) {
+        // Consecutive messages of one message group; the lane stays busy until they settle.
         const lane = queue.readyLanes.shift()!;
         lane.busy = true;
-        entry = lane.items.peek()!;
+        const n = Math.min(take, lane.items.length);
+        for (let i = 0; i < n; i++) entries.push(lane.items.at(i)!);
       } else {
-        entry = queue.ready.shift()!;
+        while (entries.length < take && queue.ready.length > 0) entries.push(queue.ready.shift()!);
       }
-      this.deliver(sub, entry);
+      this.deliver(sub, entries);
     }
   }
 
-  private deliver(sub: MemorySubscription, entry: Entry): void {
-    entry.attempts++;
-    const delivery = new Delivery(entry, sub, Date.now() + sub.invisibleMs);
-    sub.active++;
+  private deliver(sub: MemorySubscription, entries: Entry[]): void {
+    const delivery = new Delivery(entries, sub, Date.now() + sub.invisibleMs);
+    sub.active += entries.length;
     sub.pending++;
     sub.inflight.push(delivery);
     this.armExpiry(sub);
-    const m = entry.message;
-    const view: ReceivedMessage = {
-      id: m.id,
-      topic: m.topic,
-      body: m.body,
-      tag: m.tag,
-      keys: m.keys,
-      messageGroup: m.messageGroup,
-      deliveryAttempt: entry.attempts,
-      bornAt: m.bornAt,
-    };
+    const views = entries.map((entry): ReceivedMessage => {
+      entry.attempts++;
+      const m = entry.message;
+      return {
+        id: m.id,
+        topic: m.topic,
+        body: m.body,
+        tag: m.tag,
+        keys: m.keys,
+        messageGroup: m.messageGroup,
+        deliveryAttempt: entry.attempts,
+        bornAt: m.bornAt,
+      };
+    });
     let result: Promise<void> | undefined;
     try {
-      result = sub.handler(view);
+      result = sub.handler(views);
     } catch (err) {
       this.settle(delivery, false, err);
       return;
@@ -347,57 +359,73 @@ export class MemoryBroker {
     delivery.done = true;
     const sub = delivery.sub;
     const queue = sub.queue;
-    sub.active--;
+    sub.active -= delivery.entries.length;
     sub.trimInflight();
     if (!delivery.expired) {
       // Its invisibility has not ended: the result counts (an expired delivery's ack is stale,
       // the message has already been handed out again, as a broker would reject the receipt).
       sub.pendingDone();
-      if (ok) this.ack(queue, delivery.entry);
-      else this.fail(queue, delivery.entry, sub, error);
+      if (ok) this.ack(queue, delivery.entries);
+      else this.fail(queue, delivery.entries, sub, error);
     }
     this.markDirty(queue);
   }
 
-  private ack(queue: GroupQueue, entry: Entry): void {
-    const lane = entry.lane;
+  /** Done with `entries` (all of one lane when orderly, its head first). */
+  private ack(queue: GroupQueue, entries: readonly Entry[]): void {
+    const lane = entries[0]?.lane;
     if (!lane) return;
-    lane.items.shift();
+    for (let i = 0; i < entries.length; i++) lane.items.shift();
     lane.busy = false;
     if (lane.items.length > 0) queue.readyLanes.push(lane);
     else queue.lanes.delete(lane.key);
   }
 
-  private fail(queue: GroupQueue, entry: Entry, sub: MemorySubscription, error: unknown): void {
-    if (entry.attempts >= sub.maxDeliveryAttempts) {
-      this.deadLetter(queue, entry, sub.logger, error);
+  private fail(queue: GroupQueue, entries: readonly Entry[], sub: MemorySubscription, error: unknown): void {
+    if (entries[0]?.lane) {
+      // Orderly: the group's head comes back first, with everything handed out behind it.
+      const head = entries[0];
+      if (head.attempts >= sub.maxDeliveryAttempts) {
+        this.deadLetter(queue, entries, sub.logger, error);
+        return;
+      }
+      this.retryLater(queue, entries, sub.retryDelay(head.attempts));
       return;
     }
-    const delay = sub.retryDelay(entry.attempts);
-    if (delay > 0) this.timers.schedule(Date.now() + delay, () => this.requeue(queue, entry));
-    else this.requeue(queue, entry);
+    for (const entry of entries) {
+      if (entry.attempts >= sub.maxDeliveryAttempts) this.deadLetter(queue, [entry], sub.logger, error);
+      else this.retryLater(queue, [entry], sub.retryDelay(entry.attempts));
+    }
   }
 
-  private requeue(queue: GroupQueue, entry: Entry): void {
-    if (entry.lane) {
-      // The lane stayed busy while the message waited, so nothing behind it was handed out.
-      entry.lane.busy = false;
-      queue.readyLanes.push(entry.lane);
+  private retryLater(queue: GroupQueue, entries: readonly Entry[], delay: number): void {
+    if (delay > 0) this.timers.schedule(Date.now() + delay, () => this.requeue(queue, entries));
+    else this.requeue(queue, entries);
+  }
+
+  private requeue(queue: GroupQueue, entries: readonly Entry[]): void {
+    const lane = entries[0]?.lane;
+    if (lane) {
+      // The lane stayed busy while the messages waited, so nothing behind them was handed out.
+      lane.busy = false;
+      queue.readyLanes.push(lane);
     } else {
-      queue.ready.push(entry);
+      for (const entry of entries) queue.ready.push(entry);
     }
     this.markDirty(queue);
   }
 
-  private deadLetter(queue: GroupQueue, entry: Entry, logger: Logger, error: unknown): void {
-    const m = entry.message;
-    logger.error(
-      { topic: m.topic, group: queue.group, messageId: m.id, attempts: entry.attempts, err: error },
-      'message dead-lettered after maxDeliveryAttempts',
-    );
-    queue.deadLetters.push({ ...m, deliveryAttempt: entry.attempts });
-    if (queue.deadLetters.length > this.deadLetterLimit) queue.deadLetters.shift();
-    this.ack(queue, entry);
+  private deadLetter(queue: GroupQueue, entries: readonly Entry[], logger: Logger, error: unknown): void {
+    for (const entry of entries) {
+      const m = entry.message;
+      logger.error(
+        { topic: m.topic, group: queue.group, messageId: m.id, attempts: entry.attempts, err: error },
+        'message dead-lettered after maxDeliveryAttempts',
+      );
+      queue.deadLetters.push({ ...m, deliveryAttempt: entry.attempts });
+      if (queue.deadLetters.length > this.deadLetterLimit) queue.deadLetters.shift();
+    }
+    this.ack(queue, entries);
   }
 
   private armExpiry(sub: MemorySubscription): void {
@@ -422,25 +450,28 @@ export class MemoryBroker {
       sub.inflight.shift();
       first.expired = true;
       sub.pendingDone();
-      const entry = first.entry;
+      const entries = first.entries;
       sub.logger.warn(
         {
-          topic: entry.message.topic,
+          topic: entries[0]!.message.topic,
           group: sub.queue.group,
-          messageId: entry.message.id,
+          messageId: entries[0]!.message.id,
+          messages: entries.length,
           invisibleMs: sub.invisibleMs,
         },
         'handler did not finish within invisibleMs: message handed out again',
       );
-      if (entry.attempts >= sub.maxDeliveryAttempts) {
-        this.deadLetter(
-          sub.queue,
-          entry,
-          sub.logger,
-          new Error(`handler timed out after ${sub.invisibleMs} ms`),
-        );
+      const timeout = new Error(`handler timed out after ${sub.invisibleMs} ms`);
+      if (entries[0]!.lane) {
+        if (entries[0]!.attempts >= sub.maxDeliveryAttempts)
+          this.deadLetter(sub.queue, entries, sub.logger, timeout);
+        else this.requeue(sub.queue, entries);
       } else {
-        this.requeue(sub.queue, entry);
+        for (const entry of entries) {
+          if (entry.attempts >= sub.maxDeliveryAttempts)
+            this.deadLetter(sub.queue, [entry], sub.logger, timeout);
+          else this.requeue(sub.queue, [entry]);
+        }
       }
     }
     this.armExpiry(sub);
@@ -479,7 +510,7 @@ class Delivery {
   done = false;
   expired = false;
   constructor(
-    readonly entry: Entry,
+    readonly entries: Entry[],
     readonly sub: MemorySubscription,
     readonly deadline: number,
   ) {}
@@ -529,6 +560,7 @@ interface SubscriptionSettings {
   concurrency: number;
   invisibleMs: number;
   maxDeliveryAttempts: number;
+  maxBatch: number;
   retryDelay: (failedAttempt: number) => number;
   logger: Logger;
 }
@@ -547,19 +579,21 @@ class MemorySubscription implements Subscription {
   readonly concurrency: number;
   readonly invisibleMs: number;
   readonly maxDeliveryAttempts: number;
+  readonly maxBatch: number;
   readonly retryDelay: (failedAttempt: number) => number;
   readonly logger: Logger;
 
   constructor(
     private readonly broker: MemoryBroker,
     readonly queue: GroupQueue,
-    readonly handler: MessageHandler,
+    readonly handler: BatchHandler,
     settings: SubscriptionSettings,
     private readonly onClose: (sub: MemorySubscription) => void,
   ) {
     this.concurrency = settings.concurrency;
     this.invisibleMs = settings.invisibleMs;
     this.maxDeliveryAttempts = settings.maxDeliveryAttempts;
+    this.maxBatch = settings.maxBatch;
     this.retryDelay = settings.retryDelay;
     this.logger = settings.logger;
   }

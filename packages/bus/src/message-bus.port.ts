@@ -76,6 +76,12 @@ export interface ReceivedMessage {
 
 export type MessageHandler = (message: ReceivedMessage) => Promise<void>;
 
+/**
+ * Handles several messages in one call (`subscribeBatch`). Resolving acks every one of them;
+ * throwing hands every one of them out again (each with `deliveryAttempt + 1`).
+ */
+export type BatchHandler = (messages: readonly ReceivedMessage[]) => Promise<void>;
+
 export interface SubscribeOptions {
   topic: string;
   group: string;
@@ -95,6 +101,14 @@ export interface SubscribeOptions {
   maxDeliveryAttempts?: number;
 }
 
+export interface BatchSubscribeOptions extends SubscribeOptions {
+  /**
+   * Most messages handed to one handler call; `concurrency` still counts messages.
+   * @default 32
+   */
+  maxBatch?: number;
+}
+
 export interface Subscription {
   /** Stops fetching, waits for in-flight handlers to finish (they ack or not as usual). */
   close(): Promise<void>;
@@ -107,6 +121,15 @@ export interface MessageBus {
   ensureGroups(groups: readonly GroupSpec[]): Promise<void>;
   publish(message: OutgoingMessage): Promise<string>;
   subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription>;
+  /**
+   * Like `subscribe`, but hands out what is ready in groups: on an orderly group of a FIFO topic,
+   * one call gets consecutive messages of **one** message group, in publish order, and nothing
+   * behind them in that group is handed out until the call settled (a throw brings all of them
+   * back, in order, before anything later). Elsewhere a call gets any ready messages. A consumer
+   * that can work on many messages at once (merge batches, run their items in parallel) pays one
+   * handler call and one ack round trip per group instead of per message.
+   */
+  subscribeBatch(options: BatchSubscribeOptions, handler: BatchHandler): Promise<Subscription>;
   /** Closes every subscription (as `Subscription.close`) and the producer. */
   close(): Promise<void>;
 }

@@ -14,6 +14,8 @@ import {
   BusUnavailableError,
   InvalidMessageError,
   TopicNotFoundError,
+  type BatchHandler,
+  type BatchSubscribeOptions,
   type GroupSpec,
   type MessageBus,
   type MessageHandler,
@@ -64,6 +66,11 @@ export interface RocketMqBusOptions {
   routeWaitMs?: number;
   /** @default createLogger('bus') */
   logger?: Logger;
+  /**
+   * Told of every RPC to the broker: the operation, the topic and how many MQ messages it carried
+   * (metrics: the broker calls per chat message are what limits a cluster).
+   */
+  onBrokerCall?: BrokerCallObserver;
   /**
    * What happens to the rocketmq client library's own log lines (which would otherwise go to
    * `~/logs/rocketmq/`): `'route'` sends them to `logger` (its info as debug), `'silent'` drops them.
@@ -141,6 +148,7 @@ export class RocketMqBus implements MessageBus {
     assertFitsTopic(kind, message);
     const producer = await this.getProducer();
     const body = message.body;
+    this.options.onBrokerCall?.('publish', message.topic, 1);
     try {
       const receipt = await producer.send({
         topic: message.topic,
@@ -156,7 +164,11 @@ export class RocketMqBus implements MessageBus {
     }
   }
 
-  async subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+  subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+    return this.subscribeBatch({ ...options, maxBatch: 1 }, (messages) => handler(messages[0]!));
+  }
+
+  async subscribeBatch(options: BatchSubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     this.assertOpen();
     assertName('group', options.group);
     const kind = this.kinds.get(options.topic) ?? (await this.lookupKind(options.topic));
@@ -168,6 +180,7 @@ export class RocketMqBus implements MessageBus {
       concurrency: positiveInt(options.concurrency ?? 16, 'concurrency'),
       invisibleMs: positiveInt(options.invisibleMs ?? 30_000, 'invisibleMs'),
       maxDeliveryAttempts: positiveInt(options.maxDeliveryAttempts ?? 16, 'maxDeliveryAttempts'),
+      maxBatch: positiveInt(options.maxBatch ?? 32, 'maxBatch'),
       fifo: kind === 'fifo',
     };
     const consumer = new SimpleConsumer({
@@ -193,6 +206,7 @@ export class RocketMqBus implements MessageBus {
       this.logger,
       this.clientLogger,
       (s) => this.subscriptions.delete(s),
+      this.options.onBrokerCall,
     );
     this.subscriptions.add(sub);
     sub.start();
@@ -305,13 +319,17 @@ export class RocketMqBus implements MessageBus {
   }
 }
 
+export type BrokerCall = 'publish' | 'receive' | 'ack' | 'change_invisible' | 'dead_letter';
+export type BrokerCallObserver = (op: BrokerCall, topic: string, messages: number) => void;
+
 interface SubscriptionSettings {
   topic: string;
   group: string;
-  handler: MessageHandler;
+  handler: BatchHandler;
   concurrency: number;
   invisibleMs: number;
   maxDeliveryAttempts: number;
+  maxBatch: number;
   fifo: boolean;
 }
 
@@ -335,8 +353,11 @@ class RocketMqSubscription implements Subscription {
     private readonly logger: Logger,
     private readonly clientLogger: ClientLogger,
     private readonly onClose: (sub: RocketMqSubscription) => void,
+    private readonly onCall: BrokerCallObserver = () => undefined,
   ) {
-    this.acks = new AckBatcher(consumer, s.topic, s.group, this.consumerTimeout());
+    this.acks = new AckBatcher(consumer, s.topic, s.group, this.consumerTimeout(), 1, (n) =>
+      onCall('ack', s.topic, n),
+    );
   }
 
   start(): void {
@@ -373,6 +394,7 @@ class RocketMqSubscription implements Subscription {
       let batch: MessageView[];
       try {
         batch = await this.consumer.receive(Math.min(free, this.receiveBatch), this.s.invisibleMs);
+        this.onCall('receive', this.s.topic, batch.length);
         failures = 0;
       } catch (err) {
         if (this.stopping) break;
@@ -392,8 +414,8 @@ class RocketMqSubscription implements Subscription {
       }
       this.latestDeadline = Date.now() + this.s.invisibleMs;
       this.active += batch.length;
-      for (const chain of this.s.fifo ? chainsByGroup(batch) : batch.map((m) => [m]))
-        this.track(this.runChain(chain));
+      if (this.s.fifo) for (const chain of chainsByGroup(batch)) this.track(this.runChain(chain));
+      else for (const group of chunks(batch, this.s.maxBatch)) this.track(this.runGroup(group));
     }
   }
 
@@ -407,19 +429,28 @@ class RocketMqSubscription implements Subscription {
     this.wake?.();
   }
 
-  /** Handles messages of one message group in order; a failure sends it and the rest back. */
+  /**
+   * Handles messages of one message group in order, up to `maxBatch` per handler call; a failure
+   * sends the failed ones and the rest back.
+   */
   private async runChain(chain: MessageView[]): Promise<void> {
-    for (let i = 0; i < chain.length; i++) {
-      const ok = await this.handleOne(chain[i]!);
-      this.release(1);
+    const groups = chunks(chain, this.s.maxBatch);
+    for (let i = 0; i < groups.length; i++) {
+      const ok = await this.handleGroup(groups[i]!);
+      this.release(groups[i]!.length);
       if (!ok) {
-        const rest = chain.slice(i + 1);
-        const delay = this.retryDelay(chain[i]!.deliveryAttempt ?? 1);
+        const rest = groups.slice(i + 1).flat();
+        const delay = this.retryDelay(groups[i]![0]!.deliveryAttempt ?? 1);
         await Promise.all(rest.map((m) => this.changeInvisible(m, delay)));
         this.release(rest.length);
         return;
       }
     }
+  }
+
+  private async runGroup(group: MessageView[]): Promise<void> {
+    await this.handleGroup(group);
+    this.release(group.length);
   }
 
   /**
@@ -428,22 +459,20 @@ class RocketMqSubscription implements Subscription {
    * queue from its first unacked offset (so `changeInvisibleDuration` would also bring back the
    * acked messages behind it) and does not count such re-deliveries in `deliveryAttempt`.
    */
-  private async handleOne(view: MessageView): Promise<boolean> {
-    const first = view.deliveryAttempt ?? 1;
+  private async handleGroup(views: MessageView[]): Promise<boolean> {
+    const first = Math.max(...views.map((v) => v.deliveryAttempt ?? 1));
+    const deadLetterAll = (attempt: number, reason: unknown) =>
+      Promise.all(views.map((v) => this.deadLetter(v, attempt, reason)));
     for (let attempt = first; ; attempt++) {
       if (attempt > this.s.maxDeliveryAttempts) {
-        await this.deadLetter(
-          view,
-          attempt,
-          new Error(`delivered ${attempt} times, more than maxDeliveryAttempts`),
-        );
+        await deadLetterAll(attempt, new Error(`delivered ${attempt} times, more than maxDeliveryAttempts`));
         return true;
       }
       try {
-        await this.s.handler(toReceived(view, this.s.topic, attempt));
+        await this.s.handler(views.map((v) => toReceived(v, this.s.topic, attempt)));
       } catch (err) {
         if (attempt >= this.s.maxDeliveryAttempts) {
-          await this.deadLetter(view, attempt, err);
+          await deadLetterAll(attempt, err);
           return true;
         }
         const delay = this.retryDelay(attempt);
@@ -451,23 +480,26 @@ class RocketMqSubscription implements Subscription {
           await sleep(delay, true);
           continue;
         }
-        await this.changeInvisible(view, delay);
+        await Promise.all(views.map((v) => this.changeInvisible(v, delay)));
         return false;
       }
-      try {
-        await this.acks.ack(view);
-      } catch (err) {
-        // Typically the invisibility ended first: the message was (or will be) handed out again.
-        this.logger.warn(
-          { topic: this.s.topic, group: this.s.group, messageId: view.messageId, err: errorText(err) },
-          'ack failed; the message will be delivered again',
-        );
-      }
+      await Promise.all(
+        views.map((view) =>
+          this.acks.ack(view).catch((err: unknown) => {
+            // Typically the invisibility ended first: the message was (or will be) handed out again.
+            this.logger.warn(
+              { topic: this.s.topic, group: this.s.group, messageId: view.messageId, err: errorText(err) },
+              'ack failed; the message will be delivered again',
+            );
+          }),
+        ),
+      );
       return true;
     }
   }
 
   private async changeInvisible(view: MessageView, ms: number): Promise<void> {
+    this.onCall('change_invisible', this.s.topic, 1);
     try {
       await this.consumer.changeInvisibleDuration(view, ms);
     } catch (err) {
@@ -496,6 +528,7 @@ class RocketMqSubscription implements Subscription {
       .setMessageId(view.messageId)
       .setDeliveryAttempt(attempt)
       .setMaxDeliveryAttempts(this.s.maxDeliveryAttempts);
+    this.onCall('dead_letter', this.s.topic, 1);
     try {
       const response = await this.consumer.forwardMessageToDeadLetterQueueViaRpc(
         view.endpoints,
@@ -535,6 +568,13 @@ function toReceived(view: MessageView, topic: string, attempt: number): Received
 
 /** `Code.OK` of apache.rocketmq.v2. */
 const OK_CODE = 20000;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  if (items.length <= size) return [items];
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 /** Splits a FIFO batch into per-message-group chains, keeping the received order in each. */
 function chainsByGroup(batch: MessageView[]): MessageView[][] {

@@ -89,6 +89,13 @@ export interface SequenceCounter {
   next(key: string, seed: SequenceSeed): Promise<number>;
   /** Reserves `count` (≥ 1) consecutive ids at once, same guarantees as `next`. */
   nextBatch(key: string, count: number, seed: SequenceSeed): Promise<SequenceRange>;
+  /**
+   * Gives `id` back if it is still the last id handed out for `key` (nobody got a later one), so
+   * the next call gets it again; true if it did. Atomic with `next`. For an id whose message
+   * was certainly not persisted (the store refused or failed the write): without it, each failed
+   * write would leave a hole in the conversation's ids (invariant 3).
+   */
+  release(key: string, id: number): Promise<boolean>;
 }
 
 /** A delivery receipt: `userId` has received everything up to `serverMsgId` in that session. */

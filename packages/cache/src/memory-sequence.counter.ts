@@ -30,6 +30,13 @@ export class MemorySequenceCounter implements SequenceCounter {
     return { first: last - count + 1, last };
   }
 
+  async release(key: string, id: number): Promise<boolean> {
+    this.guard();
+    if (this.values.get(key) !== id) return false;
+    this.values.set(key, id - 1);
+    return true;
+  }
+
   clear(): void {
     this.values.clear();
   }

@@ -39,4 +39,10 @@ export class RedisSequenceCounter implements SequenceCounter {
     }
     return { first: last - count + 1, last };
   }
+
+  async release(key: string, id: number): Promise<boolean> {
+    checkPositive('id', id);
+    const released = await guarded(() => this.redis.mqimSeqRelease(this.keys.sequence(key), String(id)));
+    return released === 1;
+  }
 }

@@ -47,6 +47,16 @@ if ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v
 `;
 
+/** KEYS[1] counter; ARGV id. Decrements only if the counter still stands at that id. */
+const SEQ_RELEASE = `
+local cur = redis.call('GET', KEYS[1])
+if cur and cur == ARGV[1] then
+  redis.call('DECR', KEYS[1])
+  return 1
+end
+return 0
+`;
+
 /**
  * KEYS[1] counter; ARGV seed, count, ttlMs. Raises the counter to the seed unless another caller
  * already put it higher, then increments: concurrent seeders all get distinct ids.
@@ -103,6 +113,7 @@ declare module 'ioredis' {
     mqimRouteDropGate(key: string, fieldPrefix: string): Result<number, Context>;
     mqimSeqNext(key: string, count: string, ttlMs: string): Result<number | null, Context>;
     mqimSeqSeed(key: string, seed: string, count: string, ttlMs: string): Result<number, Context>;
+    mqimSeqRelease(key: string, id: string): Result<number, Context>;
     /** Dynamic key count: `(numKeys, dirtyKey, ...userKeys, ttlMs, ...4 args per user key)`. */
     mqimReceiptRecord(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     mqimReceiptConfirm(key: string, ...fieldValuePairs: string[]): Result<number, Context>;
@@ -114,6 +125,7 @@ export function defineScripts(redis: Redis): void {
   redis.defineCommand('mqimRouteDropGate', { numberOfKeys: 1, lua: ROUTE_DROP_GATE });
   redis.defineCommand('mqimSeqNext', { numberOfKeys: 1, lua: SEQ_NEXT });
   redis.defineCommand('mqimSeqSeed', { numberOfKeys: 1, lua: SEQ_SEED });
+  redis.defineCommand('mqimSeqRelease', { numberOfKeys: 1, lua: SEQ_RELEASE });
   redis.defineCommand('mqimReceiptRecord', { lua: RECEIPT_RECORD });
   redis.defineCommand('mqimReceiptConfirm', { numberOfKeys: 1, lua: RECEIPT_CONFIRM });
 }

@@ -209,7 +209,7 @@ export const mqimSchema = {
     type: 'int',
     min: 1,
     max: 1024,
-    default: 32,
+    default: 16,
     doc: 'lanes (FIFO message groups) of im-upstream and im-deliver: a conversation always hashes to one lane; every gate and logic must use the same value',
   },
   upstreamInFlight: {
@@ -217,8 +217,14 @@ export const mqimSchema = {
     type: 'int',
     min: 1,
     max: 1024,
-    default: 4,
+    default: 2,
     doc: 'upstream batch publishes one gate keeps in flight across all lanes (and intent publishes one logic keeps in flight)',
+  },
+  mqPaceMs: {
+    env: 'MQIM_MQ_PACE',
+    type: 'duration',
+    default: 4,
+    doc: 'batched hops publish at most once per target (or in-flight slot) per this interval, so under load batches grow instead of the broker call rate; light load pays nothing',
   },
   upstreamMaxPending: {
     env: 'MQIM_UPSTREAM_MAX_PENDING',

@@ -70,6 +70,19 @@ export class MqimMetrics {
     registers: [this.registry],
   });
 
+  readonly brokerCalls = new Counter({
+    name: 'mqim_broker_calls_total',
+    help: 'RPCs to the message broker by operation (publish, receive, ack, change_invisible, dead_letter) and topic',
+    labelNames: ['op', 'topic'] as const,
+    registers: [this.registry],
+  });
+  readonly brokerCallMessages = new Counter({
+    name: 'mqim_broker_call_messages_total',
+    help: 'MQ messages those broker RPCs carried (a receive or ack call carries many)',
+    labelNames: ['op', 'topic'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

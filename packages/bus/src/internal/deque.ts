@@ -39,6 +39,11 @@ export class Deque<T> {
     return value;
   }
 
+  /** The element `i` places from the front (0 = `peek()`). */
+  at(i: number): T | undefined {
+    return i < 0 || i >= this.len ? undefined : this.buf[(this.head + i) & (this.buf.length - 1)];
+  }
+
   peek(): T | undefined {
     return this.len === 0 ? undefined : this.buf[this.head];
   }

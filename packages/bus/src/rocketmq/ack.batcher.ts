@@ -33,6 +33,8 @@ export class AckBatcher {
     private readonly group: string,
     private readonly timeoutMs: number,
     private readonly windowMs = 1,
+    /** Told of each AckMessage RPC with its number of entries. */
+    private readonly onCall: (entries: number) => void = () => undefined,
   ) {}
 
   ack(view: MessageView): Promise<void> {
@@ -76,6 +78,7 @@ export class AckBatcher {
     for (const { view } of items) {
       request.addEntries().setMessageId(view.messageId).setReceiptHandle(view.receiptHandle);
     }
+    this.onCall(items.length);
     try {
       const response = await this.consumer.ackMessageViaRpc(
         items[0]!.view.endpoints,

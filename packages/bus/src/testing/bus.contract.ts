@@ -190,6 +190,58 @@ export function runBusContract(
       expect(overlaps).toEqual([]);
     });
 
+    it('batch - a call gets consecutive messages of one message group, in order, each group at most once at a time', async () => {
+      const bus = await newBus();
+      const { topic, groups } = await provision(bus, 'fifo', 1);
+      const lanes = ['ba', 'bb', 'bc'];
+      const perLane = 12;
+      const seen = new Map<string, string[]>(lanes.map((l) => [l, []]));
+      const sizes: number[] = [];
+      const busy = new Set<string>();
+      const problems: string[] = [];
+      let calls = 0;
+      await bus.subscribeBatch({ topic, group: groups[0]!, concurrency: 32, maxBatch: 8 }, async (ms) => {
+        const lane = ms[0]!.messageGroup!;
+        if (ms.some((m) => m.messageGroup !== lane)) problems.push(`mixed groups in one call: ${lane}`);
+        if (busy.has(lane)) problems.push(`${lane} handed out twice at once`);
+        busy.add(lane);
+        sizes.push(ms.length);
+        try {
+          // The first calls are slow, so what is published meanwhile waits and travels together.
+          if (calls++ < lanes.length) await sleep(300);
+          const failed = lane === 'bb' && ms.some((m) => str(m) === '5' && m.deliveryAttempt === 1);
+          for (const m of ms) seen.get(lane)!.push(`${str(m)}${m.deliveryAttempt > 1 ? '#' : ''}`);
+          if (failed) throw new Error('injected failure');
+        } finally {
+          busy.delete(lane);
+        }
+      });
+      for (let i = 0; i < perLane; i++)
+        await Promise.all(
+          lanes.map((lane) => bus.publish({ topic, body: text(String(i)), messageGroup: lane })),
+        );
+      const done = (lane: string) => new Set(seen.get(lane)!.map((v) => v.replace('#', ''))).size === perLane;
+      await waitUntil(
+        () => lanes.every(done),
+        t.deliveryTimeoutMs + t.redeliveryMs + 3000,
+        () => JSON.stringify(Object.fromEntries(seen)),
+      );
+      await sleep(200);
+      expect(problems).toEqual([]);
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(8);
+      const inOrder = Array.from({ length: perLane }, (_, i) => String(i));
+      expect(seen.get('ba')).toEqual(inOrder);
+      expect(seen.get('bc')).toEqual(inOrder);
+      // The failed call's messages came back, in order, before anything behind them.
+      const bb = seen.get('bb')!;
+      const firstRetry = bb.findIndex((v) => v.endsWith('#'));
+      expect(firstRetry).toBeGreaterThan(0);
+      const plain = bb.map((v) => v.replace('#', ''));
+      expect(plain.slice(0, firstRetry)).toEqual(inOrder.slice(0, firstRetry));
+      expect(plain.slice(firstRetry)).toEqual(inOrder.slice(Number(plain[firstRetry])));
+    });
+
     it('delay - not handed out before deliverAt, and soon after it', async () => {
       const bus = await newBus();
       const { topic, groups } = await provision(bus, 'delay', 1);
@@ -332,6 +384,10 @@ export function runBusContract(
       ).rejects.toBeInstanceOf(InvalidMessageError);
     });
   });
+}
+
+function str(m: ReceivedMessage): string {
+  return Buffer.from(m.body).toString();
 }
 
 function text(s: string): Uint8Array {

@@ -105,6 +105,19 @@ export function describeSequenceContract(fixture: FixtureRef): void {
       expectStrictlyIncreasing(ids);
     });
 
+    it('sequences - release gives back the last id only, so a failed write leaves no hole', async () => {
+      const { sequences } = fixture().cache;
+      expect(await sequences.next('rel', seedOf(10))).toBe(11);
+      expect(await sequences.release('rel', 11)).toBe(true);
+      expect(await sequences.next('rel', seedOf(10))).toBe(11);
+      const later = await sequences.next('rel', seedOf(10));
+      expect(later).toBe(12);
+      // 11 is no longer the last id handed out: giving it back would reissue 12.
+      expect(await sequences.release('rel', 11)).toBe(false);
+      expect(await sequences.release('absent', 1)).toBe(false);
+      expect(await sequences.next('rel', seedOf(10))).toBe(13);
+    });
+
     it('sequences - invalid seeds and counts are rejected', async () => {
       const { sequences } = fixture().cache;
       const invalid = { code: 'IM_ERR_CACHE_INVALID_ARGUMENT' };
