@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore, StoreSchemaError, type SqliteStoreOptions, type Store } from '../index';
-import { runStoreContract } from '../testing';
+import { runStoreContract, type RawPasswords } from '../testing';
 import { waitFor } from '@mqim/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'mqim-store-'));
@@ -23,9 +23,37 @@ async function reopen(store: Store): Promise<Store> {
   return open(optionsOf.get(store)!);
 }
 
+function rawDb<T>(store: Store, fn: (db: Database.Database) => T): T {
+  const db = new Database(optionsOf.get(store)!.filename);
+  try {
+    db.pragma('busy_timeout = 5000');
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const rawPasswords: RawPasswords = {
+  read: async (store, userId) =>
+    rawDb(store, (db) => {
+      const row = db
+        .prepare('select password_md5 as md5, password_hash as hash from im_user where user_id = ?')
+        .get(userId) as { md5: string | null; hash: string | null };
+      return { md5: row.md5, hash: row.hash };
+    }),
+  writeLegacyMd5: async (store, userId, md5) => {
+    rawDb(store, (db) =>
+      db
+        .prepare('update im_user set password_md5 = ?, password_hash = null where user_id = ?')
+        .run(md5, userId),
+    );
+  },
+};
+
 runStoreContract('SqliteStore', {
   create: ({ clock }) => open({ filename: join(dir, `contract-${files++}.db`), clock }),
   reopen,
+  rawPasswords,
 });
 
 runStoreContract('SqliteStore (no group commit, synchronous=full, 3 shards)', {
@@ -38,6 +66,7 @@ runStoreContract('SqliteStore (no group commit, synchronous=full, 3 shards)', {
       shards: 3,
     }),
   reopen,
+  rawPasswords,
 });
 
 describe('SqliteStore', () => {
