@@ -4,6 +4,7 @@ import type { Store } from '@mqim/store';
 import type { GateOptions } from '@mqim/gate';
 import type { JobOptions } from '@mqim/job';
 import type { LogicOptions } from '@mqim/logic';
+import type { ApiOptions } from '@mqim/api';
 
 /** Configuration -> each role's options; shared by standalone and the per-role processes. */
 export function gateOptions(c: MqimConfig): GateOptions {
@@ -30,6 +31,17 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     maxMsgDataBytes: c.maxMsgDataBytes,
     loginPolicy: c.loginPolicy as LogicOptions['loginPolicy'],
     concurrency: c.logicConcurrency,
+  };
+}
+
+export function apiLimits(c: MqimConfig): NonNullable<ApiOptions['limits']> {
+  return {
+    bodyLimit: c.apiBodyLimit,
+    requestTimeoutMs: c.apiRequestTimeoutMs,
+    headersTimeoutMs: c.apiHeadersTimeoutMs,
+    keepAliveTimeoutMs: c.apiKeepAliveTimeoutMs,
+    connectionTimeoutMs: c.apiConnectionTimeoutMs,
+    maxConnections: c.apiMaxConnections,
   };
 }
 
