@@ -31,6 +31,24 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     maxMsgDataBytes: c.maxMsgDataBytes,
     loginPolicy: c.loginPolicy as LogicOptions['loginPolicy'],
     concurrency: c.logicConcurrency,
+    loginThrottle: loginThrottle(c),
+  };
+}
+
+function loginThrottle(c: MqimConfig): NonNullable<LogicOptions['loginThrottle']> {
+  // The cache refuses zero durations; a configured 0 means "as short as possible".
+  const ms = (v: number) => Math.max(1, v);
+  const base = ms(c.loginBackoffBaseMs);
+  const max = Math.max(base, ms(c.loginBackoffMaxMs));
+  const windowMs = ms(c.loginFailureWindowMs);
+  return {
+    user: { freeFailures: c.loginFreeFailures, baseBlockMs: base, maxBlockMs: max, windowMs },
+    connection: {
+      freeFailures: c.loginConnFreeFailures,
+      baseBlockMs: base,
+      maxBlockMs: Math.max(base, Math.min(max, 60_000)),
+      windowMs,
+    },
   };
 }
 

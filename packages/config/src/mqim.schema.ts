@@ -144,6 +144,38 @@ export const mqimSchema = {
     default: 'many',
     doc: 'devices per user: any number, one per client type, or one',
   },
+  loginFreeFailures: {
+    env: 'MQIM_LOGIN_FREE_FAILURES',
+    type: 'int',
+    min: 0,
+    default: 5,
+    doc: 'failed logins per user (name or id) before backoff starts',
+  },
+  loginConnFreeFailures: {
+    env: 'MQIM_LOGIN_CONN_FREE_FAILURES',
+    type: 'int',
+    min: 0,
+    default: 10,
+    doc: 'failed logins per connection, whatever the users, before backoff starts',
+  },
+  loginBackoffBaseMs: {
+    env: 'MQIM_LOGIN_BACKOFF_BASE',
+    type: 'duration',
+    default: 1_000,
+    doc: 'first login backoff; doubles with each further failure (refused unchecked meanwhile)',
+  },
+  loginBackoffMaxMs: {
+    env: 'MQIM_LOGIN_BACKOFF_MAX',
+    type: 'duration',
+    default: 300_000,
+    doc: 'longest login backoff per user (per connection: at most 60 s of it)',
+  },
+  loginFailureWindowMs: {
+    env: 'MQIM_LOGIN_FAILURE_WINDOW',
+    type: 'duration',
+    default: 900_000,
+    doc: 'failed logins are forgotten this long after the last one (or at a successful login)',
+  },
   apiHost: {
     env: 'MQIM_API_HOST',
     type: 'string',
