@@ -244,6 +244,17 @@ function closedWithin(socket: Socket): Promise<number> {
   return new Promise((resolve) => socket.once('close', () => resolve(Date.now() - started)));
 }
 
+/** `closed`, or -1 if it has not resolved by the deadline. */
+async function orDeadline(closed: Promise<number>, ms = 5_000): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<number>((r) => (timer = setTimeout(() => r(-1), ms)));
+  try {
+    return await Promise.race([closed, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('api - connection limits (real sockets)', () => {
   let h: Harness;
   let port: number;
@@ -301,7 +312,7 @@ describe('api - connection limits (real sockets)', () => {
     // Every 100 ms a byte: never idle, so only the request timeout can end it.
     trickle(slow, 100);
     expect(await wellBehaved()).toBe(200);
-    const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 5_000))]);
+    const ms = await orDeadline(closed);
     expect(ms).toBeGreaterThanOrEqual(500);
     expect(ms).toBeLessThan(3_000);
     expect(received).toMatch(/^HTTP\/1.1 408/);
@@ -315,7 +326,7 @@ describe('api - connection limits (real sockets)', () => {
     slow.write('GET /healthz HTTP/1.1\r\nX-Slow: ');
     trickle(slow, 100);
     expect(await wellBehaved()).toBe(200);
-    const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 5_000))]);
+    const ms = await orDeadline(closed);
     expect(ms).toBeGreaterThanOrEqual(300);
     expect(ms).toBeLessThan(2_500);
   });
@@ -328,5 +339,24 @@ describe('api - connection limits (real sockets)', () => {
     await closedWithin(extra);
     await waitFor(() => h.warnings.some((w) => w.obj.event === 'dropped'), { message: 'drop logged' });
     for (const s of held) expect(s.destroyed).toBe(false);
+  });
+});
+
+describe('api - idle connections (real sockets)', () => {
+  it('limits - a socket that sends nothing is destroyed after the connection timeout, and logged', async () => {
+    const h = await setup({ connectionTimeoutMs: 300, requestTimeoutMs: 10_000, headersTimeoutMs: 10_000 });
+    try {
+      await h.app.listen({ host: '127.0.0.1', port: 0 });
+      const socket = connect((h.app.server.address() as AddressInfo).port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const ms = await orDeadline(closedWithin(socket));
+      expect(ms).toBeGreaterThanOrEqual(250);
+      expect(ms).toBeLessThan(2_000);
+      expect(h.warnings.some((w) => w.obj.event === 'idle timeout')).toBe(true);
+      socket.destroy();
+    } finally {
+      await h.close();
+    }
   });
 });
