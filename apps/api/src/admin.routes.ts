@@ -3,8 +3,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import { KickOutReason, encodeKickBatch, type MqNames } from '@mqim/protocol';
-import { UserAlreadyExistsError, type Store } from '@mqim/store';
+import { UserAlreadyExistsError, type PushPlatform, type Store } from '@mqim/store';
 import { ApiError } from './api-error';
+import {
+  createUserBody,
+  issueTokenBody,
+  kickBody,
+  muteBody,
+  receiptParams,
+  registerDeviceBody,
+  removeDeviceBody,
+  userIdParams,
+} from './api.schemas';
 
 export interface AdminRoutesOptions {
   apiKey: string;
@@ -32,14 +42,18 @@ export function registerAdminRoutes(
           throw new ApiError(401, 'IM_ERR_UNAUTHORIZED', 'missing or wrong API key');
       });
 
-      api.post('/users', async (req, reply: FastifyReply) => {
-        const b = (req.body ?? {}) as Record<string, unknown>;
-        const userName = optionalString(b.userName, 'userName', 64);
-        const nickName = optionalString(b.nickName, 'nickName', 64) ?? userName;
-        const password = optionalString(b.password, 'password', 256);
+      const byId = { params: userIdParams };
+
+      api.post('/users', { schema: { body: createUserBody } }, async (req, reply: FastifyReply) => {
+        const b = req.body as {
+          userName?: string | null;
+          nickName?: string | null;
+          password?: string | null;
+        };
+        const userName = b.userName || undefined;
+        const nickName = b.nickName || userName;
+        const password = b.password || undefined;
         if (!nickName) throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'nickName or userName is required');
-        if (userName !== undefined && !/^[\w.@-]{1,64}$/.test(userName))
-          throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'userName may contain letters, digits, _ . @ -');
         try {
           const user = await deps.store.users.create({
             userName,
@@ -55,7 +69,7 @@ export function registerAdminRoutes(
         }
       });
 
-      api.get('/users/:id', async (req) => {
+      api.get('/users/:id', { schema: byId }, async (req) => {
         const user = await deps.store.users.findById(userIdParam(req));
         if (!user) throw new ApiError(404, 'IM_ERR_NOT_FOUND', 'no such user');
         return {
@@ -67,11 +81,11 @@ export function registerAdminRoutes(
       });
 
       // Issues a new login token. Rotation is the default: older tokens stop working.
-      api.post('/users/:id/tokens', async (req, reply) => {
+      api.post('/users/:id/tokens', { schema: { ...byId, body: issueTokenBody } }, async (req, reply) => {
         const userId = userIdParam(req);
         if (!(await deps.store.users.findById(userId)))
           throw new ApiError(404, 'IM_ERR_NOT_FOUND', 'no such user');
-        const keep = ((req.body ?? {}) as { keepExisting?: unknown }).keepExisting === true;
+        const keep = (req.body as { keepExisting?: boolean }).keepExisting === true;
         const token = randomBytes(32).toString('base64url');
         const expiresAt = Date.now() + options.tokenTtlMs;
         const ttlSeconds = Math.ceil(options.tokenTtlMs / 1000);
@@ -81,69 +95,72 @@ export function registerAdminRoutes(
         return { userId, token, expiresAt: Math.floor(expiresAt / 1000) };
       });
 
-      api.delete('/users/:id/tokens', async (req, reply) => {
+      api.delete('/users/:id/tokens', { schema: byId }, async (req, reply) => {
         await deps.store.tokens.revoke(userIdParam(req));
         reply.code(204);
       });
 
       // Delivered-up-to (client receipts, flushed by the job) and read-up-to (read acks).
-      api.get('/users/:id/receipts/:sessionType/:sessionId', async (req) => {
-        const userId = userIdParam(req);
-        const { sessionType, sessionId } = sessionParams(req);
-        const r = await deps.store.receipts.get(userId, sessionType, sessionId);
-        return {
-          userId,
-          sessionType,
-          sessionId,
-          deliveredMsgId: r?.deliveredMsgId ?? 0,
-          deliveredAtMs: r?.deliveredAtMs ?? 0,
-          readMsgId: r?.readMsgId ?? 0,
-          readAtMs: r?.readAtMs ?? 0,
-        };
-      });
+      api.get(
+        '/users/:id/receipts/:sessionType/:sessionId',
+        { schema: { params: receiptParams } },
+        async (req) => {
+          const userId = userIdParam(req);
+          const { sessionType, sessionId } = sessionParams(req);
+          const r = await deps.store.receipts.get(userId, sessionType, sessionId);
+          return {
+            userId,
+            sessionType,
+            sessionId,
+            deliveredMsgId: r?.deliveredMsgId ?? 0,
+            deliveredAtMs: r?.deliveredAtMs ?? 0,
+            readMsgId: r?.readMsgId ?? 0,
+            readAtMs: r?.readAtMs ?? 0,
+          };
+        },
+      );
 
       // Push tokens of a user's devices (APNs, FCM, or a webhook target).
-      api.post('/users/:id/devices', async (req, reply) => {
-        const userId = userIdParam(req);
-        const b = (req.body ?? {}) as Record<string, unknown>;
-        const platform = b.platform;
-        if (platform !== 'apns' && platform !== 'fcm' && platform !== 'webhook')
-          throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'platform must be apns, fcm or webhook');
-        const token = optionalString(b.token, 'token', 4096);
-        if (!token) throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'token is required');
-        const clientType =
-          typeof b.clientType === 'number' && Number.isInteger(b.clientType) ? b.clientType : 0;
-        await deps.store.devices.register({ userId, platform, token, clientType });
-        reply.code(204);
-      });
+      api.post(
+        '/users/:id/devices',
+        { schema: { ...byId, body: registerDeviceBody } },
+        async (req, reply) => {
+          const userId = userIdParam(req);
+          const b = req.body as { platform: PushPlatform; token: string; clientType?: number };
+          await deps.store.devices.register({
+            userId,
+            platform: b.platform,
+            token: b.token,
+            clientType: b.clientType ?? 0,
+          });
+          reply.code(204);
+        },
+      );
 
-      api.delete('/users/:id/devices', async (req, reply) => {
-        const userId = userIdParam(req);
-        const b = (req.body ?? {}) as Record<string, unknown>;
-        const platform = b.platform;
-        const token = optionalString(b.token, 'token', 4096);
-        if ((platform !== 'apns' && platform !== 'fcm' && platform !== 'webhook') || !token)
-          throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'platform and token are required');
-        await deps.store.devices.remove(userId, platform, token);
-        reply.code(204);
-      });
+      api.delete(
+        '/users/:id/devices',
+        { schema: { ...byId, body: removeDeviceBody } },
+        async (req, reply) => {
+          const userId = userIdParam(req);
+          const b = req.body as { platform: PushPlatform; token: string };
+          await deps.store.devices.remove(userId, b.platform, b.token);
+          reply.code(204);
+        },
+      );
 
       // Muted conversations are never pushed.
-      api.put('/users/:id/mutes', async (req, reply) => {
+      api.put('/users/:id/mutes', { schema: { ...byId, body: muteBody } }, async (req, reply) => {
         const userId = userIdParam(req);
-        const b = (req.body ?? {}) as Record<string, unknown>;
-        const { sessionType, sessionId } = sessionParams({
-          params: { sessionType: String(b.sessionType), sessionId: String(b.sessionId) },
-        } as unknown as FastifyRequest);
-        await deps.store.mutes.set(userId, sessionType, sessionId, b.muted !== false);
+        const b = req.body as { sessionType: 1 | 2; sessionId: number; muted?: boolean };
+        await deps.store.mutes.set(userId, b.sessionType, b.sessionId, b.muted !== false);
         reply.code(204);
       });
 
       // Closes every connection of the user, or one device (connId), with a kick-out notice.
-      api.post('/users/:id/kick', async (req) => {
+      api.post('/users/:id/kick', { schema: { ...byId, body: kickBody } }, async (req) => {
         if (!deps.bus) throw new ApiError(503, 'IM_ERR_UNAVAILABLE', 'this api process has no message bus');
         const userId = userIdParam(req);
-        const connId = optionalString(((req.body ?? {}) as Record<string, unknown>).connId, 'connId', 128);
+        const connId = (req.body as { connId?: string }).connId;
         const routes = ((await deps.cache.routes.lookup([userId])).get(userId) ?? []).filter(
           (r) => !connId || r.connId === connId,
         );
@@ -156,7 +173,7 @@ export function registerAdminRoutes(
         return { userId, kicked: routes.length };
       });
 
-      api.get('/users/:id/online', async (req) => {
+      api.get('/users/:id/online', { schema: byId }, async (req) => {
         const userId = userIdParam(req);
         const routes = (await deps.cache.routes.lookup([userId])).get(userId) ?? [];
         return {
@@ -194,15 +211,4 @@ function sessionParams(req: FastifyRequest): { sessionType: 1 | 2; sessionId: nu
       'sessionType must be 1 or 2 and sessionId a positive integer',
     );
   return { sessionType, sessionId };
-}
-
-function optionalString(v: unknown, name: string, max: number): string | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string' || v.length > max)
-    throw new ApiError(
-      400,
-      'IM_ERR_INVALID_ARGUMENT',
-      `${name} must be a string of at most ${max} characters`,
-    );
-  return v;
 }

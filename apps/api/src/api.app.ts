@@ -8,13 +8,20 @@ import type { Store } from '@mqim/store';
 import { registerAdminRoutes } from './admin.routes';
 import { ApiError } from './api-error';
 import { registerCompatRoutes } from './register.routes';
+import {
+  clientErrorHandler,
+  ConnectionEventLog,
+  DEFAULT_SERVER_LIMITS,
+  serverOptions,
+  type ServerLimits,
+} from './server-limits';
 
 export interface ApiOptions {
   apiKey: string;
   topicPrefix: string;
   tokenTtlMs: number;
-  /** @default 64 KiB */
-  bodyLimit?: number;
+  /** Body size, timeouts and connection cap of the HTTP server. @default DEFAULT_SERVER_LIMITS */
+  limits?: Partial<ServerLimits>;
 }
 
 export interface ApiDeps {
@@ -29,8 +36,30 @@ export interface ApiDeps {
 
 /** Builds the HTTP app without listening (tests use `inject()`; `mqim api` calls `listen()`). */
 export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
-  // Fastify's own logger stays off: errors are logged once, by the error handler, through ours.
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 64 * 1024 });
+  const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const events = new ConnectionEventLog(deps.logger);
+  const app = Fastify({
+    // Fastify's own logger stays off: errors are logged once, by the error handler, through ours.
+    logger: false,
+    ...serverOptions(limits, clientErrorHandler(events)),
+    // Bodies are checked by each route's JSON schema, as sent: no coercion (" 77 " is not 77,
+    // [5] is not 5) and no silent stripping of unknown properties.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  });
+  app.server.maxConnections = limits.maxConnections;
+  app.server.on('drop', (data?: { remoteAddress?: string }) =>
+    events.record('dropped', { remoteAddress: data?.remoteAddress, maxConnections: limits.maxConnections }),
+  );
+  // With a listener, node leaves idle sockets to us: log, then close.
+  app.server.on('timeout', (socket: import('node:net').Socket) => {
+    events.record('idle timeout', { remoteAddress: socket.remoteAddress });
+    socket.destroy();
+  });
+  app.addHook('onClose', async () => events.close());
+  // A POST without a body (tokens, kick) validates as an empty object, not as "body must be object".
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && req.method !== 'GET' && req.method !== 'HEAD') req.body = {};
+  });
   // CoffeeChat clients post JSON with whatever content type their HTTP library picks.
   app.addContentTypeParser(
     ['text/plain', 'application/x-www-form-urlencoded'],
@@ -39,6 +68,7 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
       try {
         done(null, body ? JSON.parse(body as string) : {});
       } catch {
+        // Not JSON: the route's schema answers 400 for the empty object it becomes.
         done(null, {});
       }
     },
@@ -46,10 +76,13 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof ApiError)
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
-    if (err.statusCode && err.statusCode < 500)
-      return reply
-        .code(err.statusCode)
-        .send({ error: { code: 'IM_ERR_INVALID_ARGUMENT', message: err.message } });
+    // A value the store refuses (StoreInvalidArgumentError) is the caller's, as a schema error is.
+    if (err.code === 'IM_ERR_INVALID_ARGUMENT')
+      return reply.code(400).send({ error: { code: err.code, message: err.message } });
+    if (err.statusCode && err.statusCode < 500) {
+      const code = err.statusCode === 413 ? 'IM_ERR_PAYLOAD_TOO_LARGE' : 'IM_ERR_INVALID_ARGUMENT';
+      return reply.code(err.statusCode).send({ error: { code, message: err.message } });
+    }
     deps.logger.error({ err: err.message }, 'api request failed');
     const unavailable = typeof err.code === 'string' && err.code.endsWith('_UNAVAILABLE');
     return reply.code(unavailable ? 503 : 500).send({
@@ -68,7 +101,7 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  registerCompatRoutes(app, deps.store);
+  registerCompatRoutes(app, deps.store, deps.logger);
   registerAdminRoutes(app, { ...deps, names: new MqNames(options.topicPrefix) }, options);
   return app;
 }

@@ -1,60 +1,66 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Logger } from '@mqim/config';
 import { CimErrorCode } from '@mqim/protocol';
-import { UserAlreadyExistsError, type Store } from '@mqim/store';
+import { MAX_EXPLICIT_USER_ID, UserAlreadyExistsError, type Store } from '@mqim/store';
+import { registerBody } from './api.schemas';
 
-const MD5_HEX = /^[0-9a-f]{32}$/;
+type RegisterBody =
+  | { user_id: number | string; user_nick_name: string; user_token: string }
+  | { userName: string; userNickName?: string; userPwd: string };
+
+const answer = (code: number, msg: string) => JSON.stringify({ error_code: code, error_msg: msg });
 
 /**
  * CoffeeChat's `POST /user/register`, both body shapes. Replies are JSON *text* with
  * Content-Type text/plain: the Flutter client parses the body itself and breaks on
- * application/json. Status is 200 whatever the outcome; error_code carries it.
+ * application/json. A registration that is refused for its content (user exists) is 200 with
+ * error_code carrying it, as CoffeeChat does; a body of the wrong shape is 400 with
+ * error_code 9001, so a client can never take a malformed request for a success.
  */
-export function registerCompatRoutes(app: FastifyInstance, store: Store): void {
-  app.post('/user/register', async (req, reply) => {
-    reply.type('text/plain; charset=utf-8');
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const legacy = 'user_id' in body || 'user_token' in body;
-    const ok = legacy ? 0 : 200;
-    const answer = (code: number, msg: string) => JSON.stringify({ error_code: code, error_msg: msg });
-    try {
-      if (legacy) {
-        const userId = Number(body.user_id);
-        const nick = body.user_nick_name;
-        const token = body.user_token;
-        if (
-          !Number.isSafeInteger(userId) ||
-          userId <= 0 ||
-          typeof nick !== 'string' ||
-          !nick ||
-          nick.length > 64 ||
-          typeof token !== 'string' ||
-          token.length < 8 ||
-          token.length > 256
-        )
-          return answer(CimErrorCode.USER_INVALID_PARAMETER, 'invalid parameter');
-        await store.users.create({ userId, nickName: nick });
-        await store.tokens.issue(userId, token);
-        return answer(ok, 'success');
+export function registerCompatRoutes(app: FastifyInstance, store: Store, logger: Logger): void {
+  app.post(
+    '/user/register',
+    {
+      schema: { body: registerBody },
+      // The legacy reply format for every failure of this route, including the schema's.
+      errorHandler: (err: FastifyError, _req, reply) => {
+        reply.type('text/plain; charset=utf-8');
+        if (err.statusCode && err.statusCode < 500)
+          return reply
+            .code(err.statusCode)
+            .send(answer(CimErrorCode.USER_INVALID_PARAMETER, `invalid parameter: ${err.message}`));
+        logger.error({ err: err.message }, 'register request failed');
+        return reply.code(500).send(answer(CimErrorCode.INTERNAL_ERROR, 'internal error'));
+      },
+    },
+    async (req, reply) => {
+      reply.type('text/plain; charset=utf-8');
+      const body = req.body as RegisterBody;
+      try {
+        if ('user_token' in body) {
+          const userId = Number(body.user_id);
+          if (userId > MAX_EXPLICIT_USER_ID) {
+            reply.code(400);
+            return answer(
+              CimErrorCode.USER_INVALID_PARAMETER,
+              `user_id must be at most ${MAX_EXPLICIT_USER_ID}`,
+            );
+          }
+          await store.users.create({ userId, nickName: body.user_nick_name });
+          await store.tokens.issue(userId, body.user_token);
+          return answer(0, 'success');
+        }
+        await store.users.create({
+          userName: body.userName,
+          nickName: body.userNickName || body.userName,
+          passwordMd5: body.userPwd,
+        });
+        return answer(200, 'success');
+      } catch (err) {
+        if (err instanceof UserAlreadyExistsError)
+          return answer(CimErrorCode.USER_ALREADY_EXIST, 'user already exists');
+        throw err;
       }
-      const { userName, userNickName, userPwd } = body;
-      if (
-        typeof userName !== 'string' ||
-        !/^[\w.@-]{1,64}$/.test(userName) ||
-        typeof userPwd !== 'string' ||
-        !MD5_HEX.test(userPwd) ||
-        (userNickName !== undefined && (typeof userNickName !== 'string' || userNickName.length > 64))
-      )
-        return answer(CimErrorCode.USER_INVALID_PARAMETER, 'invalid parameter');
-      await store.users.create({
-        userName,
-        nickName: (userNickName as string | undefined) || userName,
-        passwordMd5: userPwd,
-      });
-      return answer(ok, 'success');
-    } catch (err) {
-      if (err instanceof UserAlreadyExistsError)
-        return answer(CimErrorCode.USER_ALREADY_EXIST, 'user already exists');
-      throw err;
-    }
-  });
+    },
+  );
 }

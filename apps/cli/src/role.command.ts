@@ -9,7 +9,15 @@ import { Job } from '@mqim/job';
 import { Logic } from '@mqim/logic';
 import { MqimMetrics, startOpsServer } from '@mqim/metrics';
 import { MqNames } from '@mqim/protocol';
-import { createBus, createCache, createStore, gateOptions, jobOptions, logicOptions } from '@mqim/standalone';
+import {
+  apiLimits,
+  createBus,
+  createCache,
+  createStore,
+  gateOptions,
+  jobOptions,
+  logicOptions,
+} from '@mqim/standalone';
 import type { Store } from '@mqim/store';
 import { createConnection } from 'mysql2/promise';
 import { onShutdown } from './shutdown';
@@ -87,7 +95,12 @@ export async function runRole(role: Role): Promise<void> {
             EX_CONFIG,
           );
         const api = buildApi(
-          { apiKey: config.apiKey, tokenTtlMs: config.tokenTtlMs, topicPrefix: config.topicPrefix },
+          {
+            apiKey: config.apiKey,
+            tokenTtlMs: config.tokenTtlMs,
+            topicPrefix: config.topicPrefix,
+            limits: apiLimits(config),
+          },
           { store: store!, cache, metrics, logger, health },
         );
         await api.listen({ host: config.apiHost, port: config.apiPort });

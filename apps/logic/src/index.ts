@@ -1,2 +1,2 @@
 export { Logic } from './logic';
-export type { LogicOptions } from './logic-deps';
+export type { LogicOptions, LoginThrottleOptions } from './logic-deps';

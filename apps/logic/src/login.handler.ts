@@ -1,6 +1,6 @@
-import { CIM, CimErrorCode, CommandId, mqim, toId } from '@mqim/protocol';
+import { CIM, CimErrorCode, CommandId, ImErrorNumber, mqim, toId } from '@mqim/protocol';
 import type { UserRecord } from '@mqim/store';
-import type { LogicDeps } from './logic-deps';
+import { DEFAULT_LOGIN_THROTTLE, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 import { toUserInfo } from './mappers';
 import { displacedBy, kickRoutes, KickOutReason } from './kick';
@@ -8,6 +8,11 @@ import { displacedBy, kickRoutes, KickOutReason } from './kick';
 /**
  * 0x0101 (user id + token) and 0x0107 (user name + MD5 password). A failed login answers
  * 2002/2003 and leaves the connection open for a retry (the gate's login timer still runs).
+ *
+ * Guessing is throttled (issue 10 #12): failures are counted per user (name, case-insensitive, or
+ * id) and per connection in the cache, with exponential backoff. While either is blocked the
+ * attempt is refused with IM_ERR_LOGIN_THROTTLED *without being checked*, so a blocked guess
+ * learns nothing, and the refusal itself is not counted (backoff grows with checked guesses only).
  */
 export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise<void> {
   const byToken = ctx.req.cmd === CommandId.LOGIN_AUTH_TOKEN_REQ;
@@ -18,30 +23,62 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
     ? CimErrorCode.LOGIN_INVALID_USER_TOKEN
     : CimErrorCode.LOGIN_INVALID_USER_OR_PWD;
   let failText = byToken ? 'invalid user id or token' : 'invalid user name or password';
+  const throttle = deps.options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE;
+  const connKey = `login:conn:${ctx.gateId}/${ctx.connId}`.slice(0, 256);
+  let userKey: string | undefined;
+  let check: (() => Promise<UserRecord | null>) | undefined;
   try {
     if (byToken) {
       const req = CIM.Login.CIMAuthTokenReq.decode(ctx.req.body);
       clientType = req.clientType;
       const userId = toId(req.userId, 'user_id');
+      if (userId > 0) userKey = `login:id:${userId}`;
       // An empty token never logs anyone in, whatever the store holds.
-      if (userId > 0 && req.userToken.length > 0 && (await deps.store.tokens.verify(userId, req.userToken))) {
-        user = await deps.store.users.findById(userId);
-      }
+      check = async () =>
+        userId > 0 && req.userToken.length > 0 && (await deps.store.tokens.verify(userId, req.userToken))
+          ? deps.store.users.findById(userId)
+          : null;
     } else {
       const req = CIM.Login.CIMAuthReq.decode(ctx.req.body);
       clientType = req.clientType;
-      if (req.userName && /^[0-9a-fA-F]{32}$/.test(req.userPwd)) {
-        user = await deps.store.users.verifyPassword(req.userName, req.userPwd.toLowerCase());
-      }
+      // Names are unique ignoring case, so guesses at "Alice" and "alice" count together.
+      if (req.userName && req.userName.length <= 64) userKey = `login:name:${req.userName.toLowerCase()}`;
+      check = async () =>
+        req.userName && /^[0-9a-fA-F]{32}$/.test(req.userPwd)
+          ? deps.store.users.verifyPassword(req.userName, req.userPwd.toLowerCase())
+          : null;
     }
   } catch (err) {
     if (!isClientError(err)) throw err;
     failCode = CimErrorCode.USER_INVALID_PARAMETER;
     failText = 'malformed login request';
   }
+  const keys = userKey ? [userKey, connKey] : [connKey];
+  const waitMs = await deps.cache.attempts.blockedFor(keys);
+  if (waitMs > 0) {
+    deps.metrics.errors.inc({ code: 'IM_ERR_LOGIN_THROTTLED' });
+    failCode = ImErrorNumber.IM_ERR_LOGIN_THROTTLED;
+    failText = `too many failed logins; retry in ${Math.ceil(waitMs / 1000)} s`;
+  } else if (check) {
+    try {
+      user = await check();
+    } catch (err) {
+      if (!isClientError(err)) throw err;
+      failCode = CimErrorCode.USER_INVALID_PARAMETER;
+      failText = 'malformed login request';
+    }
+    if (user) {
+      await Promise.all(keys.map((k) => deps.cache.attempts.reset(k)));
+    } else {
+      if (userKey) await deps.cache.attempts.fail(userKey, throttle.user);
+      await deps.cache.attempts.fail(connKey, throttle.connection);
+    }
+  } else {
+    await deps.cache.attempts.fail(connKey, throttle.connection);
+  }
   const now = Math.floor(Date.now() / 1000);
   if (!user) {
-    deps.metrics.errors.inc({ code: 'IM_ERR_LOGIN_FAILED' });
+    if (waitMs <= 0) deps.metrics.errors.inc({ code: 'IM_ERR_LOGIN_FAILED' });
     const rsp = CIM.Login.CIMAuthTokenRsp.encode({
       serverTime: now,
       resultCode: failCode,

@@ -196,15 +196,17 @@ function suite(label: string, use: Adapters): void {
     it('large group - the creation notice stays small, and the group is usable at once', async () => {
       const total = 3000;
       const created: number[] = [];
+      const onlineIdx = [0, ...Array.from({ length: 30 }, (_, i) => 1 + i * 97)];
+      const online = new Set(onlineIdx);
       for (let i = 0; i < total; i++) {
+        // Only members that log in get a password: each one costs a scrypt hash (~50 ms).
         const u = await s.store.users.create({
           userName: `big-${label}-${i}`,
-          passwordMd5: passwordMd5('pw'),
+          passwordMd5: online.has(i) ? passwordMd5('pw') : null,
         });
         created.push(u.userId);
       }
       const [ownerId, ...memberIds] = created;
-      const onlineIdx = [0, ...Array.from({ length: 30 }, (_, i) => 1 + i * 97)];
       const boxes = new Map<number, ImMessage[]>();
       for (const [n, i] of onlineIdx.entries()) {
         const c = createImClient({

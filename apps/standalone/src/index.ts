@@ -1,4 +1,4 @@
 export { startStandalone } from './standalone';
 export type { Standalone } from './standalone';
 export { createBus, createCache, createStore } from './adapters.factory';
-export { gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
+export { apiLimits, gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';

@@ -4,6 +4,7 @@ import type { Store } from '@mqim/store';
 import type { GateOptions } from '@mqim/gate';
 import type { JobOptions } from '@mqim/job';
 import type { LogicOptions } from '@mqim/logic';
+import type { ApiOptions } from '@mqim/api';
 
 /**
  * Pacing and the in-flight cap save broker round trips (~1 ms of CPU each on RocketMQ); the
@@ -49,6 +50,35 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     lanes: c.lanes,
     intentInFlight: inFlight(c),
     mqPaceMs: pace(c),
+    loginThrottle: loginThrottle(c),
+  };
+}
+
+function loginThrottle(c: MqimConfig): NonNullable<LogicOptions['loginThrottle']> {
+  // The cache refuses zero durations; a configured 0 means "as short as possible".
+  const ms = (v: number) => Math.max(1, v);
+  const base = ms(c.loginBackoffBaseMs);
+  const max = Math.max(base, ms(c.loginBackoffMaxMs));
+  const windowMs = ms(c.loginFailureWindowMs);
+  return {
+    user: { freeFailures: c.loginFreeFailures, baseBlockMs: base, maxBlockMs: max, windowMs },
+    connection: {
+      freeFailures: c.loginConnFreeFailures,
+      baseBlockMs: base,
+      maxBlockMs: Math.max(base, Math.min(max, 60_000)),
+      windowMs,
+    },
+  };
+}
+
+export function apiLimits(c: MqimConfig): NonNullable<ApiOptions['limits']> {
+  return {
+    bodyLimit: c.apiBodyLimit,
+    requestTimeoutMs: c.apiRequestTimeoutMs,
+    headersTimeoutMs: c.apiHeadersTimeoutMs,
+    keepAliveTimeoutMs: c.apiKeepAliveTimeoutMs,
+    connectionTimeoutMs: c.apiConnectionTimeoutMs,
+    maxConnections: c.apiMaxConnections,
   };
 }
 

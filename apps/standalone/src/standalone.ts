@@ -11,7 +11,7 @@ import { MqimMetrics } from '@mqim/metrics';
 import { MqNames } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { createBus, createCache, createStore } from './adapters.factory';
-import { gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
+import { apiLimits, gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
 
 export interface Standalone {
   config: MqimConfig;
@@ -56,7 +56,7 @@ export async function startStandalone(
 
   const apiKey = config.apiKey || randomBytes(18).toString('base64url');
   const api = buildApi(
-    { apiKey, tokenTtlMs: config.tokenTtlMs, topicPrefix: config.topicPrefix },
+    { apiKey, tokenTtlMs: config.tokenTtlMs, topicPrefix: config.topicPrefix, limits: apiLimits(config) },
     { store, cache, metrics, logger, bus, health: { check: async () => [] } },
   );
   await api.listen({ host: config.apiHost, port: config.apiPort });

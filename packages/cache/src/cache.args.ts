@@ -1,5 +1,5 @@
 import { InvalidCacheArgumentError } from './cache.errors';
-import type { ReceiptEntry, Route } from './cache.port';
+import type { AttemptPolicy, ReceiptEntry, Route } from './cache.port';
 
 // Shared by both implementations so that they reject exactly the same inputs.
 
@@ -56,4 +56,25 @@ export function maxPerSession(entries: readonly ReceiptEntry[]): ReceiptEntry[] 
     if (seen === undefined || e.serverMsgId > seen.serverMsgId) best.set(k, e);
   }
   return [...best.values()];
+}
+
+export function checkAttemptKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 256) {
+    throw new InvalidCacheArgumentError('attempt key must be a string of 1..256 characters');
+  }
+}
+
+export function checkAttemptPolicy(policy: AttemptPolicy): void {
+  checkId('freeFailures', policy.freeFailures);
+  checkPositive('baseBlockMs', policy.baseBlockMs);
+  checkPositive('maxBlockMs', policy.maxBlockMs);
+  checkPositive('windowMs', policy.windowMs);
+}
+
+/** The block imposed by failure number `n` (see AttemptThrottle). */
+export function blockAfter(n: number, policy: AttemptPolicy): number {
+  if (n <= policy.freeFailures) return 0;
+  // 2^40 already exceeds any sane maxBlockMs; capping the exponent keeps the product finite.
+  const doubled = policy.baseBlockMs * 2 ** Math.min(n - policy.freeFailures - 1, 40);
+  return Math.min(doubled, policy.maxBlockMs);
 }

@@ -136,10 +136,45 @@ export interface ReceiptBuffer {
   confirm(batch: DirtyBatch): Promise<void>;
 }
 
+/** How failures on one key turn into waiting time (exponential backoff). */
+export interface AttemptPolicy {
+  /** Failures allowed within the window before any waiting is imposed (≥ 0). */
+  freeFailures: number;
+  /** The wait after the first failure beyond `freeFailures`; each further failure doubles it. */
+  baseBlockMs: number;
+  /** The wait never exceeds this. */
+  maxBlockMs: number;
+  /** A key's failures are forgotten this long after its last failure (or its wait, if longer). */
+  windowMs: number;
+}
+
+/**
+ * Failed-attempt counters with backoff, for login throttling per user and per address.
+ *
+ * - **Per key, atomic.** Concurrent `fail`s on one key (from any process) each count once.
+ * - **Backoff.** After `freeFailures` failures, failure number free + k (k ≥ 1) blocks the key for
+ *   min(baseBlockMs · 2^(k-1), maxBlockMs) from the moment it was recorded. The caller refuses
+ *   attempts while `blockedFor` is positive (without checking them, so a blocked guess learns
+ *   nothing) and records only the attempts it actually checked.
+ * - **Expiry.** A key is forgotten `max(windowMs, current block)` after its last failure; `reset`
+ *   forgets it at once (a successful login).
+ * - **Loss.** Losing the backend forgets every counter: throttling restarts from zero, which
+ *   costs an attacker nothing more than a fresh window. Keys are opaque strings of 1..256 characters.
+ */
+export interface AttemptThrottle {
+  /** Milliseconds until an attempt on every one of `keys` is allowed again; 0 = now. */
+  blockedFor(keys: readonly string[]): Promise<number>;
+  /** Records one failure on `key`; returns the block it now has (0 while within free failures). */
+  fail(key: string, policy: AttemptPolicy): Promise<number>;
+  /** Forgets the failures recorded on `key`; a no-op when there are none. */
+  reset(key: string): Promise<void>;
+}
+
 export interface Cache {
   readonly routes: RouteTable;
   readonly sequences: SequenceCounter;
   readonly receipts: ReceiptBuffer;
+  readonly attempts: AttemptThrottle;
   /** Releases connections; later calls reject with `CacheUnavailableError`. */
   close(): Promise<void>;
 }

@@ -1,4 +1,6 @@
 export type {
+  AttemptPolicy,
+  AttemptThrottle,
   Cache,
   DirtyBatch,
   ReceiptBuffer,

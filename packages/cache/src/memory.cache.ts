@@ -1,5 +1,6 @@
 import { CacheUnavailableError } from './cache.errors';
 import type { Cache } from './cache.port';
+import { MemoryAttemptThrottle } from './memory-attempt.throttle';
 import { MemoryReceiptBuffer } from './memory-receipt.buffer';
 import { MemoryRouteTable } from './memory-route.table';
 import { MemorySequenceCounter } from './memory-sequence.counter';
@@ -13,6 +14,7 @@ export class MemoryCache implements Cache {
   readonly routes: MemoryRouteTable;
   readonly sequences: MemorySequenceCounter;
   readonly receipts: MemoryReceiptBuffer;
+  readonly attempts: MemoryAttemptThrottle;
   private closed = false;
 
   constructor() {
@@ -22,6 +24,7 @@ export class MemoryCache implements Cache {
     this.routes = new MemoryRouteTable(guard);
     this.sequences = new MemorySequenceCounter(guard);
     this.receipts = new MemoryReceiptBuffer(guard);
+    this.attempts = new MemoryAttemptThrottle(guard);
   }
 
   /** Forgets everything, as a Redis restart without persistence would. */
@@ -29,6 +32,7 @@ export class MemoryCache implements Cache {
     this.routes.clear();
     this.sequences.clear();
     this.receipts.clear();
+    this.attempts.clear();
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { RedisKeys } from './redis.keys';
 import { RedisReceiptBuffer } from './redis-receipt.buffer';
 import { RedisRouteTable } from './redis-route.table';
 import { RedisSequenceCounter } from './redis-sequence.counter';
+import { RedisAttemptThrottle } from './redis-attempt.throttle';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -61,6 +62,7 @@ export class RedisCache implements Cache {
   readonly routes: RedisRouteTable;
   readonly sequences: RedisSequenceCounter;
   readonly receipts: RedisReceiptBuffer;
+  readonly attempts: RedisAttemptThrottle;
   readonly keyPrefix: string;
   private readonly redis: Redis;
 
@@ -77,6 +79,7 @@ export class RedisCache implements Cache {
     this.routes = new RedisRouteTable(this.redis, keys);
     this.sequences = new RedisSequenceCounter(this.redis, keys, options.sequenceTtlMs ?? 7 * DAY_MS);
     this.receipts = new RedisReceiptBuffer(this.redis, keys, options.receiptTtlMs ?? 7 * DAY_MS);
+    this.attempts = new RedisAttemptThrottle(this.redis, keys);
   }
 
   /**

@@ -29,4 +29,9 @@ export class RedisKeys {
   dirtyReceipts(): string {
     return `${this.prefix}rcpt-dirty`;
   }
+
+  /** Hash: `n` failures, `until` unix ms the key is blocked to; expires with its window. */
+  attempts(key: string): string {
+    return `${this.prefix}attempt:${key}`;
+  }
 }

@@ -107,6 +107,26 @@ end
 return n
 `;
 
+/**
+ * KEYS[1] attempt hash; ARGV now, freeFailures, baseBlockMs, maxBlockMs, windowMs. Counts one
+ * failure, sets `until` when it is beyond the free ones (same arithmetic as cache.args.ts
+ * `blockAfter`), keeps the key for max(window, block); returns the block in ms.
+ */
+const ATTEMPT_FAIL = `
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local free = tonumber(ARGV[2])
+local block = 0
+if n > free then
+  block = tonumber(ARGV[3]) * 2 ^ math.min(n - free - 1, 40)
+  if block > tonumber(ARGV[4]) then block = tonumber(ARGV[4]) end
+  redis.call('HSET', KEYS[1], 'until', string.format('%d', tonumber(ARGV[1]) + block))
+end
+local keep = tonumber(ARGV[5])
+if block > keep then keep = block end
+redis.call('PEXPIRE', KEYS[1], string.format('%d', keep))
+return block
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     mqimRouteUpsert(key: string, field: string, value: string, now: string): Result<number, Context>;
@@ -117,6 +137,14 @@ declare module 'ioredis' {
     /** Dynamic key count: `(numKeys, dirtyKey, ...userKeys, ttlMs, ...4 args per user key)`. */
     mqimReceiptRecord(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     mqimReceiptConfirm(key: string, ...fieldValuePairs: string[]): Result<number, Context>;
+    mqimAttemptFail(
+      key: string,
+      now: string,
+      freeFailures: string,
+      baseBlockMs: string,
+      maxBlockMs: string,
+      windowMs: string,
+    ): Result<number, Context>;
   }
 }
 
@@ -128,4 +156,5 @@ export function defineScripts(redis: Redis): void {
   redis.defineCommand('mqimSeqRelease', { numberOfKeys: 1, lua: SEQ_RELEASE });
   redis.defineCommand('mqimReceiptRecord', { lua: RECEIPT_RECORD });
   redis.defineCommand('mqimReceiptConfirm', { numberOfKeys: 1, lua: RECEIPT_CONFIRM });
+  redis.defineCommand('mqimAttemptFail', { numberOfKeys: 1, lua: ATTEMPT_FAIL });
 }

@@ -52,6 +52,11 @@ export const ImErrorNumber = {
   IM_ERR_SLOW_CONSUMER: 10105,
   /** A login attempt was refused (the CIM response carries 2002/2003 for the client). */
   IM_ERR_LOGIN_FAILED: 10106,
+  /**
+   * Too many failed logins for this user or connection: the attempt was refused unchecked. The
+   * login response carries this number as its result code; retry after the time it names.
+   */
+  IM_ERR_LOGIN_THROTTLED: 10107,
 
   /** A field value the server refuses (a message to oneself, an empty group name, ...). */
   IM_ERR_INVALID_ARGUMENT: 10200,

@@ -15,13 +15,14 @@ export {
   type SessionRepository,
 } from './session.port';
 export type { AckTimeRecord, DeliveredReceipt, ReceiptRepository } from './receipt.port';
-export type {
-  NewUser,
-  TokenRepository,
-  UserListQuery,
-  UserPatch,
-  UserRecord,
-  UserRepository,
+export {
+  MAX_EXPLICIT_USER_ID,
+  type NewUser,
+  type TokenRepository,
+  type UserListQuery,
+  type UserPatch,
+  type UserRecord,
+  type UserRepository,
 } from './user.port';
 export type { GroupPatch, GroupRecord, GroupRepository, GroupStatus, NewGroup } from './group.port';
 export type {

@@ -1,8 +1,17 @@
+/**
+ * The largest id a caller may choose for a new user (2^31 - 1, a signed 32-bit int as the
+ * CoffeeChat clients hold it). Ids above it are assigned by the database only.
+ */
+export const MAX_EXPLICIT_USER_ID = 2 ** 31 - 1;
+
 /** A user to create: CoffeeChat's register endpoint gives either a name + password or an id. */
 export interface NewUser {
-  /** An explicit id (legacy register body); otherwise the database assigns the next one. */
+  /**
+   * An explicit id (legacy register body), 1..MAX_EXPLICIT_USER_ID; otherwise the database
+   * assigns the next one.
+   */
   readonly userId?: number;
-  /** Unique, compared exactly (case-sensitive), at most 64 characters. */
+  /** Unique ignoring case ("Alice" and "alice" are one name), at most 64 characters. */
   readonly userName?: string | null;
   /** @default '' */
   readonly nickName?: string;
@@ -14,7 +23,10 @@ export interface NewUser {
   readonly avatarUrl?: string;
   /** @default '' */
   readonly attachInfo?: string;
-  /** MD5 of the password as 32 hex characters (stored lower-case); null = no password login. */
+  /**
+   * MD5 of the password as 32 hex characters (what CoffeeChat clients send); null = no password
+   * login. Stored as a salted scrypt hash of it, never as given.
+   */
   readonly passwordMd5?: string | null;
 }
 
@@ -47,12 +59,17 @@ export interface UserRepository {
   /** Creates a user; `UserAlreadyExistsError` if the id or the user name is taken. */
   create(user: NewUser): Promise<UserRecord>;
   findById(userId: number): Promise<UserRecord | null>;
+  /** The user named exactly `userName`, else the one whose name differs only in case. */
   findByName(userName: string): Promise<UserRecord | null>;
   /** The users that exist among `userIds`, ascending by id. */
   findMany(userIds: readonly number[]): Promise<UserRecord[]>;
   /** Users ascending by id. */
   list(query: UserListQuery): Promise<UserRecord[]>;
-  /** The user when `userName` exists, has a password and its MD5 equals `passwordMd5`. */
+  /**
+   * The user when `userName` (looked up as `findByName`) has a password and its MD5 equals
+   * `passwordMd5`. Slow on purpose (scrypt), whether or not the user exists. A row still holding
+   * the bare MD5 (before migration 0002) is re-stored as a hash on its first successful check.
+   */
   verifyPassword(userName: string, passwordMd5: string): Promise<UserRecord | null>;
   /** Changes profile fields; null when the user does not exist. */
   update(userId: number, patch: UserPatch): Promise<UserRecord | null>;

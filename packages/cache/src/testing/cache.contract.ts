@@ -1,4 +1,5 @@
 import type { Cache } from '../cache.port';
+import { describeAttemptContract } from './attempts.contract';
 import { describeReceiptContract } from './receipts.contract';
 import { describeRouteContract } from './routes.contract';
 import { describeSequenceContract } from './sequences.contract';
@@ -40,6 +41,7 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
     describeRouteContract(fixture);
     describeSequenceContract(fixture);
     describeReceiptContract(fixture);
+    describeAttemptContract(fixture);
 
     it('cache - calls after close() reject with CacheUnavailableError', async () => {
       const { cache } = fixture();
@@ -49,6 +51,9 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
         code: 'IM_ERR_CACHE_UNAVAILABLE',
       });
       await expect(cache.receipts.deliveredUpTo(1, 1, 1)).rejects.toMatchObject({
+        code: 'IM_ERR_CACHE_UNAVAILABLE',
+      });
+      await expect(cache.attempts.blockedFor(['k'])).rejects.toMatchObject({
         code: 'IM_ERR_CACHE_UNAVAILABLE',
       });
     });

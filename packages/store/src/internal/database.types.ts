@@ -14,12 +14,17 @@ export interface MetaTable {
 export interface UserTable {
   user_id: ColumnType<number | string | bigint, number | undefined, never>;
   user_name: string | null;
+  /** Lower-cased user_name, unique (migration 0002). */
+  user_name_key: string | null;
   nick_name: string;
   nick_name_spell: string;
   phone: string;
   avatar_url: string;
   attach_info: string;
+  /** Rows from before migration 0002 only, until their next login. */
   password_md5: string | null;
+  /** scrypt over the MD5 (see internal/password-hash.ts). */
+  password_hash: string | null;
   created_at: Int;
   updated_at: Int;
 }

@@ -1,7 +1,17 @@
 import { describeInfra, probeMysql, uniqueName } from '@mqim/testing';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
-import { createMysqlStore, StoreSchemaError, type MysqlStoreOptions, type Store } from '../index';
-import { runStoreContract } from '../testing';
+import {
+  createMysqlStore,
+  StoreSchemaError,
+  UserAlreadyExistsError,
+  type MysqlStoreOptions,
+  type Store,
+} from '../index';
+import { DEFAULT_MIGRATIONS_DIR } from '../migration/sql-migration.provider';
+import { runStoreContract, type RawPasswords } from '../testing';
 
 const mysql = probeMysql();
 const databases: string[] = [];
@@ -49,6 +59,32 @@ async function dropAll(): Promise<void> {
   });
 }
 
+async function onStoreDb<T>(store: Store, fn: (conn: Connection) => Promise<T>): Promise<T> {
+  const conn = await createConnection({ uri: optionsOf.get(store)!.uri });
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.end();
+  }
+}
+
+const rawPasswords: RawPasswords = {
+  read: (store, userId) =>
+    onStoreDb(store, async (c) => {
+      const [rows] = await c.query(
+        'SELECT password_md5 AS md5, password_hash AS hash FROM im_user WHERE user_id = ?',
+        [userId],
+      );
+      const row = (rows as Array<{ md5: string | null; hash: string | null }>)[0]!;
+      return { md5: row.md5, hash: row.hash };
+    }),
+  writeLegacyMd5: async (store, userId, md5) => {
+    await onStoreDb(store, (c) =>
+      c.query('UPDATE im_user SET password_md5 = ?, password_hash = NULL WHERE user_id = ?', [md5, userId]),
+    );
+  },
+};
+
 describeInfra('MysqlStore', mysql, () => {
   runStoreContract('MysqlStore', {
     async create({ clock }) {
@@ -65,6 +101,7 @@ describeInfra('MysqlStore', mysql, () => {
       return open(optionsOf.get(store)!);
     },
     cleanup: dropAll,
+    rawPasswords,
   });
 
   runStoreContract('MysqlStore (no group commit, text protocol, 3 shards)', {
@@ -79,6 +116,7 @@ describeInfra('MysqlStore', mysql, () => {
       return open(optionsOf.get(store)!);
     },
     cleanup: dropAll,
+    rawPasswords,
   });
 
   describe('MysqlStore - dialect specifics', () => {
@@ -175,13 +213,61 @@ describeInfra('MysqlStore', mysql, () => {
       );
     });
 
+    it('migrate 0002 - existing rows: colliding names keep their login, bare MD5s upgrade; re-run is harmless', async () => {
+      const old = await newDatabase('store_migrate_0002');
+      const only0001 = mkdtempSync(join(tmpdir(), 'mqim-mig-'));
+      try {
+        mkdirSync(join(only0001, 'mysql'));
+        copyFileSync(
+          join(DEFAULT_MIGRATIONS_DIR, 'mysql/0001_init.sql'),
+          join(only0001, 'mysql/0001_init.sql'),
+        );
+        const before = await open({ uri: uriFor(old), migrationsDir: only0001 });
+        await before.migrate();
+        await before.close();
+        const md5 = 'e10adc3949ba59abbe56e057f20f883e';
+        await admin((c) =>
+          c.query(
+            `INSERT INTO \`${old}\`.im_user (user_id, user_name, attach_info, password_md5, created_at, updated_at) VALUES (5, 'Alice', '', ?, 1, 1), (6, 'alice', '', ?, 1, 1)`,
+            [md5, md5],
+          ),
+        );
+        const after = await open({ uri: uriFor(old) });
+        try {
+          await after.migrate();
+          // What a crash right after the last statement, before it was recorded, would re-run.
+          await admin((c) => c.query(`DELETE FROM \`${old}\`.im_schema_migration WHERE name LIKE '0002%'`));
+          await after.migrate();
+          expect(await after.users.verifyPassword('Alice', md5)).toMatchObject({ userId: 5 });
+          expect(await after.users.verifyPassword('alice', md5)).toMatchObject({ userId: 6 });
+          expect(await after.users.verifyPassword('ALICE', md5)).toMatchObject({ userId: 5 });
+          await expect(after.users.create({ userName: 'aLiCe' })).rejects.toBeInstanceOf(
+            UserAlreadyExistsError,
+          );
+          const [rows] = await admin((c) =>
+            c.query(
+              `SELECT user_id AS id, user_name_key AS k, password_md5 AS m FROM \`${old}\`.im_user ORDER BY user_id`,
+            ),
+          );
+          expect(rows).toEqual([
+            { id: 5, k: 'alice', m: null },
+            { id: 6, k: null, m: null },
+          ]);
+        } finally {
+          await after.close();
+        }
+      } finally {
+        rmSync(only0001, { recursive: true, force: true });
+      }
+    });
+
     it('migrate - concurrent runs on a fresh database serialise', async () => {
       const fresh = await newDatabase('store_migrate');
       const stores = await Promise.all([1, 2, 3].map(() => open({ uri: uriFor(fresh), connectionLimit: 2 })));
       try {
         await Promise.all(stores.map((s) => s.migrate()));
         const [rows] = await admin((c) => c.query(`SELECT name FROM \`${fresh}\`.im_schema_migration`));
-        expect(rows).toEqual([{ name: '0001_init' }]);
+        expect(rows).toEqual([{ name: '0001_init' }, { name: '0002_user_name_key_password_hash' }]);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }

@@ -1,9 +1,16 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSqliteStore, StoreSchemaError, type SqliteStoreOptions, type Store } from '../index';
-import { runStoreContract } from '../testing';
+import {
+  createSqliteStore,
+  StoreSchemaError,
+  UserAlreadyExistsError,
+  type SqliteStoreOptions,
+  type Store,
+} from '../index';
+import { DEFAULT_MIGRATIONS_DIR } from '../migration/sql-migration.provider';
+import { runStoreContract, type RawPasswords } from '../testing';
 import { waitFor } from '@mqim/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'mqim-store-'));
@@ -23,9 +30,37 @@ async function reopen(store: Store): Promise<Store> {
   return open(optionsOf.get(store)!);
 }
 
+function rawDb<T>(store: Store, fn: (db: Database.Database) => T): T {
+  const db = new Database(optionsOf.get(store)!.filename);
+  try {
+    db.pragma('busy_timeout = 5000');
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const rawPasswords: RawPasswords = {
+  read: async (store, userId) =>
+    rawDb(store, (db) => {
+      const row = db
+        .prepare('select password_md5 as md5, password_hash as hash from im_user where user_id = ?')
+        .get(userId) as { md5: string | null; hash: string | null };
+      return { md5: row.md5, hash: row.hash };
+    }),
+  writeLegacyMd5: async (store, userId, md5) => {
+    rawDb(store, (db) =>
+      db
+        .prepare('update im_user set password_md5 = ?, password_hash = null where user_id = ?')
+        .run(md5, userId),
+    );
+  },
+};
+
 runStoreContract('SqliteStore', {
   create: ({ clock }) => open({ filename: join(dir, `contract-${files++}.db`), clock }),
   reopen,
+  rawPasswords,
 });
 
 runStoreContract('SqliteStore (no group commit, synchronous=full, 3 shards)', {
@@ -38,9 +73,49 @@ runStoreContract('SqliteStore (no group commit, synchronous=full, 3 shards)', {
       shards: 3,
     }),
   reopen,
+  rawPasswords,
 });
 
 describe('SqliteStore', () => {
+  it('migrate 0002 - existing rows: colliding names keep their login, bare MD5s are upgraded at login', async () => {
+    const filename = join(dir, `m0002-${files++}.db`);
+    const only0001 = join(dir, `migrations-0001-${files++}`);
+    mkdirSync(join(only0001, 'sqlite'), { recursive: true });
+    copyFileSync(
+      join(DEFAULT_MIGRATIONS_DIR, 'sqlite/0001_init.sql'),
+      join(only0001, 'sqlite/0001_init.sql'),
+    );
+    await (await open({ filename, migrationsDir: only0001 })).close();
+    const md5 = 'e10adc3949ba59abbe56e057f20f883e';
+    const raw = new Database(filename);
+    raw
+      .prepare(
+        "insert into im_user (user_id, user_name, password_md5, created_at, updated_at) values (5, 'Alice', ?, 1, 1), (6, 'alice', ?, 1, 1)",
+      )
+      .run(md5, md5);
+    raw.close();
+    const store = await open({ filename });
+    try {
+      expect(await store.users.verifyPassword('Alice', md5)).toMatchObject({ userId: 5 });
+      expect(await store.users.verifyPassword('alice', md5)).toMatchObject({ userId: 6 });
+      expect(await store.users.verifyPassword('ALICE', md5)).toMatchObject({ userId: 5 });
+      await expect(store.users.create({ userName: 'aLiCe' })).rejects.toBeInstanceOf(UserAlreadyExistsError);
+      const rows = rawDb(store, (db) =>
+        db
+          .prepare(
+            'select user_id as id, user_name_key as k, password_md5 as m from im_user order by user_id',
+          )
+          .all(),
+      );
+      expect(rows).toEqual([
+        { id: 5, k: 'alice', m: null },
+        { id: 6, k: null, m: null },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('open - the file is in WAL mode with the configured shard tables', async () => {
     const filename = join(dir, `wal-${files++}.db`);
     const store = await open({ filename, shards: 2 });

@@ -1,2 +1,2 @@
 // Test helpers for `Store` implementations; import from tests only (`@mqim/store/testing`).
-export { runStoreContract, type StoreContractTarget } from './store.contract';
+export { runStoreContract, type RawPasswords, type StoreContractTarget } from './store.contract';

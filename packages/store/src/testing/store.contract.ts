@@ -15,6 +15,15 @@ export interface StoreContractTarget {
   reopen?(store: Store): Promise<Store>;
   /** Removes every database / file `create` made. Runs once, after the suite. */
   cleanup?(): Promise<void>;
+  /** Reads and writes the password columns behind the store's back (at-rest checks). */
+  rawPasswords?: RawPasswords;
+}
+
+/** The stored password columns of one user, as the database holds them. */
+export interface RawPasswords {
+  read(store: Store, userId: number): Promise<{ md5: string | null; hash: string | null }>;
+  /** Puts a row in the state of a user created before hashing: the bare MD5, no hash. */
+  writeLegacyMd5(store: Store, userId: number, md5: string): Promise<void>;
 }
 
 const START_MS = 1_750_000_000_000;
@@ -36,6 +45,12 @@ export function runStoreContract(name: string, target: StoreContractTarget): voi
       reopen: target.reopen
         ? async () => {
             fx.store = await target.reopen!(fx.store);
+          }
+        : undefined,
+      rawPasswords: target.rawPasswords
+        ? {
+            read: (userId) => target.rawPasswords!.read(fx.store, userId),
+            writeLegacyMd5: (userId, md5) => target.rawPasswords!.writeLegacyMd5(fx.store, userId, md5),
           }
         : undefined,
     };

@@ -12,6 +12,13 @@ export interface ContractFixture {
   nowMs: number;
   /** Closes and reopens the store on the same database; undefined when the target cannot. */
   reopen: (() => Promise<void>) | undefined;
+  /** Raw access to the password columns; undefined when the target gives none. */
+  rawPasswords:
+    | {
+        read(userId: number): Promise<{ md5: string | null; hash: string | null }>;
+        writeLegacyMd5(userId: number, md5: string): Promise<void>;
+      }
+    | undefined;
 }
 
 export function textMessage(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { StoreInvalidArgumentError, UserAlreadyExistsError } from '../../index';
+import { MAX_EXPLICIT_USER_ID, StoreInvalidArgumentError, UserAlreadyExistsError } from '../../index';
 import type { ContractFixture } from './fixture';
 
 const md5 = 'e10adc3949ba59abbe56e057f20f883e';
@@ -29,18 +29,38 @@ export function userContract(fx: ContractFixture): void {
       await expect(fx.store.users.create({ userId: id })).rejects.toBeInstanceOf(UserAlreadyExistsError);
     });
 
-    it('create - a taken user name fails with UserAlreadyExistsError; names compare exactly', async () => {
+    it('create - a taken user name fails with UserAlreadyExistsError; case is ignored', async () => {
       const name = uniqueName('Carol');
       await fx.store.users.create({ userName: name });
       const err = await fx.store.users.create({ userName: name }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UserAlreadyExistsError);
       expect((err as UserAlreadyExistsError).code).toBe('IM_ERR_USER_EXISTS');
-      await expect(fx.store.users.create({ userName: name.toLowerCase() })).resolves.toMatchObject({
-        userName: name.toLowerCase(),
-      });
+      // "Carol-…" and "carol-…" are one name (issue 10): two accounts must not look alike.
+      await expect(fx.store.users.create({ userName: name.toLowerCase() })).rejects.toBeInstanceOf(
+        UserAlreadyExistsError,
+      );
+      await expect(fx.store.users.create({ userName: name.toUpperCase() })).rejects.toBeInstanceOf(
+        UserAlreadyExistsError,
+      );
+      expect(await fx.store.users.findByName(name.toUpperCase())).toMatchObject({ userName: name });
       // Several users without a name are fine (NULL is not a duplicate).
       await fx.store.users.create({});
       await fx.store.users.create({});
+    });
+
+    it('create - an explicit id above MAX_EXPLICIT_USER_ID is refused and cannot poison the allocator', async () => {
+      for (const id of [Number.MAX_SAFE_INTEGER, 2 ** 53 - 2, MAX_EXPLICIT_USER_ID + 1, 0, 1.5]) {
+        await expect(fx.store.users.create({ userId: id, nickName: 'x' })).rejects.toBeInstanceOf(
+          StoreInvalidArgumentError,
+        );
+      }
+      // The highest allowed id pushes the auto-increment counter to 2^31 at most: far from 2^53.
+      await fx.store.users.create({ userId: MAX_EXPLICIT_USER_ID, nickName: 'top' }).catch((e: unknown) => {
+        if (!(e instanceof UserAlreadyExistsError)) throw e;
+      });
+      const next = await fx.store.users.create({ userName: uniqueName('after') });
+      expect(Number.isSafeInteger(next.userId)).toBe(true);
+      expect(await fx.store.users.findById(next.userId)).toEqual(next);
     });
 
     it('create - rejects what the columns cannot hold', async () => {
@@ -88,6 +108,43 @@ export function userContract(fx: ContractFixture): void {
       const noPassword = uniqueName('frank');
       await fx.store.users.create({ userName: noPassword });
       expect(await fx.store.users.verifyPassword(noPassword, md5)).toBeNull();
+      // The name is looked up ignoring case, like its uniqueness.
+      expect(await fx.store.users.verifyPassword(name.toUpperCase(), md5)).toEqual(user);
+    });
+
+    it('verifyPassword - the password is at rest as a salted scrypt hash, never the MD5 given', async () => {
+      const raw = fx.rawPasswords;
+      if (!raw) return;
+      const a = await fx.store.users.create({ userName: uniqueName('hana'), passwordMd5: md5 });
+      const b = await fx.store.users.create({ userName: uniqueName('ivan'), passwordMd5: md5 });
+      const [ra, rb] = [await raw.read(a.userId), await raw.read(b.userId)];
+      expect(ra.md5).toBeNull();
+      expect(ra.hash).toMatch(/^scrypt\$\d+\$\d+\$\d+\$[\w-]+\$[\w-]+$/);
+      expect(ra.hash).not.toContain(md5);
+      expect(rb.hash).not.toBe(ra.hash); // salted
+      const other = 'c4ca4238a0b923820dcc509a6f75849b';
+      await fx.store.users.update(a.userId, { passwordMd5: other });
+      const changed = await raw.read(a.userId);
+      expect(changed.md5).toBeNull();
+      expect(changed.hash).not.toBe(ra.hash);
+      expect(await fx.store.users.verifyPassword(a.userName!, md5)).toBeNull();
+      expect(await fx.store.users.verifyPassword(a.userName!, other)).toMatchObject({ userId: a.userId });
+    });
+
+    it('verifyPassword - a row holding the bare MD5 (before hashing) is upgraded at its next login', async () => {
+      const raw = fx.rawPasswords;
+      if (!raw) return;
+      const user = await fx.store.users.create({ userName: uniqueName('jack') });
+      await raw.writeLegacyMd5(user.userId, md5);
+      expect(
+        await fx.store.users.verifyPassword(user.userName!, 'e10adc3949ba59abbe56e057f20f883f'),
+      ).toBeNull();
+      expect(await raw.read(user.userId)).toEqual({ md5, hash: null }); // a wrong guess changes nothing
+      expect(await fx.store.users.verifyPassword(user.userName!, md5)).toEqual(user);
+      const after = await raw.read(user.userId);
+      expect(after.md5).toBeNull();
+      expect(after.hash).toMatch(/^scrypt\$/);
+      expect(await fx.store.users.verifyPassword(user.userName!, md5)).toEqual(user);
     });
 
     it('update - changes the given fields only', async () => {

@@ -1,0 +1,114 @@
+import { MAX_EXPLICIT_USER_ID } from '@mqim/store';
+
+// JSON schemas of every request the API takes, checked by fastify (Ajv) before a handler runs, so
+// a wrong shape is a 400 naming the field, never a 500 or a hand-written check. The Ajv instance
+// neither coerces types nor strips unknown properties (see api.app.ts): " 77 ", [5] and "0x10"
+// are not user ids.
+
+const ID_PATTERN = '^[1-9][0-9]{0,15}$';
+const USER_NAME_PATTERN = '^[\\w.@-]{1,64}$';
+
+/** Path ids are strings; the handler turns them into checked numbers (ADR 0002). */
+export const userIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: ID_PATTERN } },
+} as const;
+
+export const receiptParams = {
+  type: 'object',
+  required: ['id', 'sessionType', 'sessionId'],
+  properties: {
+    id: { type: 'string', pattern: ID_PATTERN },
+    sessionType: { type: 'string', enum: ['1', '2'] },
+    sessionId: { type: 'string', pattern: ID_PATTERN },
+  },
+} as const;
+
+const nullableString = (maxLength: number) => ({ type: ['string', 'null'], maxLength }) as const;
+
+export const createUserBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    userName: { anyOf: [{ type: 'string', pattern: USER_NAME_PATTERN }, { const: '' }, { type: 'null' }] },
+    nickName: nullableString(64),
+    password: nullableString(256),
+  },
+} as const;
+
+export const issueTokenBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { keepExisting: { type: 'boolean' } },
+} as const;
+
+const platform = { type: 'string', enum: ['apns', 'fcm', 'webhook'] } as const;
+const pushToken = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+
+export const registerDeviceBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['platform', 'token'],
+  properties: {
+    platform,
+    token: pushToken,
+    clientType: { type: 'integer', minimum: 0, maximum: 65535 },
+  },
+} as const;
+
+export const removeDeviceBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['platform', 'token'],
+  properties: { platform, token: pushToken },
+} as const;
+
+export const muteBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sessionType', 'sessionId'],
+  properties: {
+    sessionType: { type: 'integer', enum: [1, 2] },
+    sessionId: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+    muted: { type: 'boolean' },
+  },
+} as const;
+
+export const kickBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { connId: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
+
+/**
+ * CoffeeChat's `/user/register`, either shape: the legacy one (a business server picks the id and
+ * the login token) when `user_id` or `user_token` is present, else name + MD5 password. Unknown
+ * properties are allowed: CoffeeChat clients send more than we read.
+ */
+export const registerBody = {
+  type: 'object',
+  if: { anyOf: [{ required: ['user_id'] }, { required: ['user_token'] }] },
+  then: {
+    required: ['user_id', 'user_nick_name', 'user_token'],
+    properties: {
+      // A JSON integer or its plain decimal text; never padded, signed, hex or wrapped.
+      user_id: {
+        anyOf: [
+          { type: 'integer', minimum: 1, maximum: MAX_EXPLICIT_USER_ID },
+          { type: 'string', pattern: '^[1-9][0-9]{0,9}$' },
+        ],
+      },
+      user_nick_name: { type: 'string', minLength: 1, maxLength: 64 },
+      user_token: { type: 'string', minLength: 8, maxLength: 256 },
+    },
+  },
+  else: {
+    required: ['userName', 'userPwd'],
+    properties: {
+      userName: { type: 'string', pattern: USER_NAME_PATTERN },
+      userNickName: { type: 'string', maxLength: 64 },
+      userPwd: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+    },
+  },
+} as const;
