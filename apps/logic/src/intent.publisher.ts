@@ -1,6 +1,6 @@
-import { BatchPublisher, publishMetrics, type MessageBus } from '@mqim/bus';
+import { LanePublisher, type MessageBus } from '@mqim/bus';
 import type { MqimMetrics } from '@mqim/metrics';
-import { INTENT_BATCH_TAG, encodeIntentBatch, laneGroup, laneOf, mqim, type MqNames } from '@mqim/protocol';
+import { INTENT_BATCH_TAG, encodeIntentBatch, mqim, type MqNames } from '@mqim/protocol';
 
 export interface IntentPublisherOptions {
   lanes: number;
@@ -12,37 +12,24 @@ export interface IntentPublisherOptions {
 
 /**
  * Delivery intents to the job (`im-deliver`): one `DeliveryIntentBatch` per lane per broker round
- * trip, lanes keyed like the upstream ones, so one conversation's intents share a FIFO message
- * group and reach the job in the order logic produced them. `publish()` resolves when the batch
- * holding the intent is stored: the upstream request is acked only after that.
+ * trip (`LanePublisher`), lanes keyed like the upstream ones, so one conversation's intents reach
+ * the job in the order logic produced them. `publish()` resolves when the batch holding the intent
+ * is stored: the upstream request is acked only after that.
  */
 export class IntentPublisher {
-  private readonly batches: BatchPublisher<Uint8Array>;
-  private readonly groups: string[];
+  private readonly lanes: LanePublisher;
 
-  constructor(
-    bus: MessageBus,
-    private readonly names: MqNames,
-    metrics: MqimMetrics,
-    private readonly options: IntentPublisherOptions,
-  ) {
-    this.groups = Array.from({ length: options.lanes }, (_, i) => laneGroup(i));
-    this.batches = new BatchPublisher(bus, {
+  constructor(bus: MessageBus, names: MqNames, metrics: MqimMetrics, options: IntentPublisherOptions) {
+    this.lanes = new LanePublisher(bus, metrics, {
+      ...options,
+      topic: names.deliver,
+      tag: INTENT_BATCH_TAG,
       encode: encodeIntentBatch,
-      sizeOf: (bytes) => bytes.length + 4,
-      windowMs: 0,
-      maxInFlight: options.maxInFlight,
-      minIntervalMs: options.minIntervalMs,
-      onPublished: publishMetrics(metrics),
     });
   }
 
   /** `orderKey`: the conversation the intent belongs to. */
   publish(intent: mqim.v1.IDeliveryIntent, orderKey: string): Promise<void> {
-    const bytes = mqim.v1.DeliveryIntent.encode({ ...intent, orderKey }).finish();
-    const group = this.groups[laneOf(orderKey, this.options.lanes)]!;
-    return this.batches.add({ topic: this.names.deliver, messageGroup: group, tag: INTENT_BATCH_TAG }, [
-      bytes,
-    ]);
+    return this.lanes.publish(mqim.v1.DeliveryIntent.encode({ ...intent, orderKey }).finish(), orderKey);
   }
 }

@@ -1,5 +1,5 @@
 import { MqimMetrics } from '@mqim/metrics';
-import { BatchPublisher, publishMetrics } from './batch.publisher';
+import { BatchPublisher, PublisherBusyError, publishMetrics } from './batch.publisher';
 import type { OutgoingMessage } from './message-bus.port';
 import { recordingBus } from './testing/recording.bus';
 
@@ -195,5 +195,66 @@ describe('BatchPublisher', () => {
     await Promise.all([byTopic.add({ topic: 't1' }, ['a']), byTopic.add({ topic: 't1' }, ['b'])]);
     await labelled.add({ topic: 'im-gate-7' }, ['c']);
     expect([await count('t1'), await count('gate'), await count('im-gate-7')]).toEqual([1, 1, 0]);
+  });
+
+  it('maxInFlight - targets wait for a shared slot in arrival order; what they gather meanwhile goes together', async () => {
+    const { bus, published } = recordingBus(() => new Promise((r) => setTimeout(() => r('id'), 20)));
+    const batcher = new BatchPublisher<string>(bus, {
+      encode: (items) => Buffer.from(JSON.stringify(items)),
+      sizeOf: (item) => item.length,
+      windowMs: 0,
+      maxInFlight: 1,
+    });
+    const a = batcher.add({ topic: 't', messageGroup: 'a' }, ['a1']);
+    await new Promise((r) => setImmediate(r));
+    expect(batcher.inFlight).toBe(1);
+    const rest = [
+      batcher.add({ topic: 't', messageGroup: 'b' }, ['b1']),
+      batcher.add({ topic: 't', messageGroup: 'b' }, ['b2']),
+      batcher.add({ topic: 't', messageGroup: 'c' }, ['c1']),
+    ];
+    await Promise.all([a, ...rest]);
+    expect(
+      published.map((m) => `${m.messageGroup}:${JSON.parse(Buffer.from(m.body).toString()).join()}`),
+    ).toEqual(['a:a1', 'b:b1,b2', 'c:c1']);
+  });
+
+  it('maxPending - past the bound add() rejects at once with PublisherBusyError; room comes back once stored', async () => {
+    let release!: () => void;
+    const { bus } = recordingBus(() => new Promise((r) => (release = () => r('id'))));
+    const batcher = new BatchPublisher<string>(bus, {
+      encode: (items) => Buffer.from(JSON.stringify(items)),
+      sizeOf: (item) => item.length,
+      windowMs: 0,
+      maxPending: 2,
+    });
+    const first = batcher.add({ topic: 't' }, ['1', '2']);
+    await expect(batcher.add({ topic: 't' }, ['3'])).rejects.toBeInstanceOf(PublisherBusyError);
+    await expect(batcher.add({ topic: 't' }, ['3'])).rejects.toMatchObject({ code: 'IM_ERR_BUSY' });
+    await new Promise((r) => setImmediate(r));
+    release();
+    await first;
+    expect(batcher.pending).toBe(0);
+    const later = batcher.add({ topic: 't' }, ['3']);
+    await new Promise((r) => setImmediate(r));
+    release();
+    await expect(later).resolves.toBeUndefined();
+  });
+
+  it('minIntervalMs - under load one target publishes at most once per interval; an idle target goes at once', async () => {
+    const { bus, published } = recordingBus(async () => 'id');
+    const batcher = new BatchPublisher<string>(bus, {
+      encode: (items) => Buffer.from(JSON.stringify(items)),
+      sizeOf: (item) => item.length,
+      windowMs: 0,
+      minIntervalMs: 50,
+    });
+    const started = Date.now();
+    await batcher.add({ topic: 't' }, ['1']);
+    expect(Date.now() - started).toBeLessThan(40); // nothing sent before: no wait
+    const during = [batcher.add({ topic: 't' }, ['2']), batcher.add({ topic: 't' }, ['3'])];
+    await Promise.all(during);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(published.map((m) => JSON.parse(Buffer.from(m.body).toString()).join())).toEqual(['1', '2,3']);
   });
 });

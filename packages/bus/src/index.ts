@@ -31,3 +31,4 @@ export {
   type BatchTarget,
 } from './batch.publisher';
 export { GatePublisher, type GatePublisherOptions } from './gate.publisher';
+export { LanePublisher, type LanePublisherOptions } from './lane.publisher';
