@@ -1,5 +1,7 @@
 import type { C2cStepFigures } from './c2c.session';
-import { judgeStep } from './c2c-ramp.scenario';
+import { judgeStep, rampRatesFor } from './c2c-ramp.scenario';
+import { planFor } from '../bench.plan';
+import type { BenchArgs } from '../bench.args';
 import { highestHeldAt } from '../report/report.goals';
 
 const latency = (p99: number) => ({ n: 100, p50: p99 / 2, p95: p99, p99, max: p99, mean: p99 / 2 });
@@ -47,5 +49,30 @@ describe('c2c ramp - judging a step', () => {
     expect(highestHeldAt(steps, 20)).toBe(500);
     expect(highestHeldAt(steps, 100)).toBe(1000);
     expect(highestHeldAt(steps, 1)).toBe(0);
+  });
+});
+
+describe('c2c ramp - steps per system', () => {
+  const ctx = (mode: 'quick' | 'full', target: 'standalone' | 'cluster') => ({
+    plan: planFor(mode),
+    args: { target } as BenchArgs,
+  });
+
+  it.each(['quick', 'full'] as const)(
+    '%s: the cluster starts below its capacity, in steps of >= 5 s',
+    (mode) => {
+      const c = ctx(mode, 'cluster');
+      const rates = rampRatesFor(c, 'mqim');
+      expect(rates[0]).toBeLessThanOrEqual(100);
+      expect(rates).toContain(1000);
+      expect(rates).toContain(2000);
+      expect([...rates].sort((a, b) => a - b)).toEqual(rates);
+      expect(c.plan.ramp.stepMs).toBeGreaterThanOrEqual(5000);
+    },
+  );
+
+  it('peers in a cluster run and the standalone keep the wide ramp', () => {
+    expect(rampRatesFor(ctx('quick', 'cluster'), 'socketio')).toEqual(planFor('quick').ramp.rates);
+    expect(rampRatesFor(ctx('quick', 'standalone'), 'mqim')).toEqual(planFor('quick').ramp.rates);
   });
 });

@@ -29,13 +29,15 @@ export function judgeStep(s: C2cStepFigures, p99LimitMs: number): { held: boolea
 /** Raises the c2c rate stepwise until p99 delivery passes the limit; reports the last rate held. */
 export async function runC2cRamp(ctx: BenchContext): Promise<ScenarioOutcome> {
   const notes: string[] = [];
-  const { rates, stepMs, drainMs, p99LimitMs } = ctx.plan.ramp;
+  const { stepMs, drainMs, p99LimitMs } = ctx.plan.ramp;
+  const rates = new Set<number>();
   const systems = await forEachC2cSystem<RampResult>(
     ctx,
     'c2c-ramp',
     async (session) => {
       const out: RampResult = { steps: [], highestHeld: 0, stoppedBy: 'all steps held' };
-      for (const rate of rates) {
+      for (const rate of rampRatesFor(ctx, session.system.key)) {
+        rates.add(rate);
         const step = await session.step(rate, stepMs, drainMs);
         const verdict = judgeStep(step, p99LimitMs);
         log(`${describeStep(step)}${verdict.held ? '' : `  ✗ ${verdict.why}`}`);
@@ -50,5 +52,13 @@ export async function runC2cRamp(ctx: BenchContext): Promise<ScenarioOutcome> {
     },
     notes,
   );
-  return { figures: { rates, stepMs, p99LimitMs, users: ctx.plan.c2c.users, systems }, notes };
+  const all = [...rates].sort((a, b) => a - b);
+  return { figures: { rates: all, stepMs, p99LimitMs, users: ctx.plan.c2c.users, systems }, notes };
+}
+
+/** Each system's steps bracket its capacity: the cluster's start far below the standalone's. */
+export function rampRatesFor(ctx: Pick<BenchContext, 'plan' | 'args'>, system: string): number[] {
+  return system === 'mqim' && ctx.args.target === 'cluster'
+    ? ctx.plan.ramp.clusterRates
+    : ctx.plan.ramp.rates;
 }
