@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 // utime/stime in /proc/<pid>/stat are in clock ticks; 100 on every Linux we run on, but ask.
 let clockTicks: number | undefined;
@@ -50,4 +50,29 @@ export function machineCpuTicks(): { busy: number; total: number } {
 
 export function loadAverage(): number[] {
   return readFileSync('/proc/loadavg', 'utf8').trim().split(/\s+/).slice(0, 3).map(Number);
+}
+
+/** The shared services a cluster run leans on, by command line (their pids, when running). */
+const SERVICES: [name: string, pattern: RegExp][] = [
+  ['rocketmq', /org\.apache\.rocketmq\.proxy\.ProxyStartup/],
+  ['namesrv', /org\.apache\.rocketmq\.namesrv\.NamesrvStartup/],
+  ['mariadb', /(^|\/)(mariadbd|mysqld)(\0|$)/],
+  ['redis', /(^|\/)redis-server(\0| |$)/],
+];
+
+/** Pids of the running shared services (RocketMQ, MariaDB, Redis), found in /proc. */
+export function servicePids(): { role: string; pid: number }[] {
+  const found: { role: string; pid: number }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const hit = SERVICES.find(([, pattern]) => pattern.test(cmdline));
+    if (hit && !found.some((f) => f.role === hit[0])) found.push({ role: hit[0], pid: Number(entry) });
+  }
+  return found;
 }

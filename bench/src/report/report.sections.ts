@@ -29,8 +29,8 @@ export function steadySection(r: ScenarioRecord): string[] {
     `${n(f.users)} users in pairs (${f.transport} transport${f.receipts ? ', receivers send 0x0302 receipts' : ''}, ` +
       `${f.payloadBytes}-byte payload), ${n(f.rate)} msg/s in total for ${f.durationMs / 1000} s.`,
     '',
-    '| system | sent/s | delivered/s | ack p50 / p99 ms | delivery p50 / p95 / p99 / max ms | undelivered¹ | dup | unacked | server CPU % | server RSS MiB | generator CPU % | machine busy % |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| system | sent/s | delivered/s | ack p50 / p99 ms | delivery p50 / p95 / p99 / max ms | undelivered¹ | dup | unacked | server CPU % | server RSS MiB | generator CPU % | services CPU %² | machine busy % |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
   ];
   for (const key of ORDER) {
     const e = f.systems[key];
@@ -42,13 +42,17 @@ export function steadySection(r: ScenarioRecord): string[] {
     out.push(
       `| ${e.label} | ${n(s.sendRate)} | ${n(s.throughput)} | ${ack} | ` +
         `${delivery} | ${s.lost} | ${s.duplicates} | ${s.unacked} | ` +
-        `${sum(s.usage.cpuPct)} | ${sum(s.usage.rssMiB)} | ${s.generatorCpuPct} | ${s.usage.machineBusyPct} |`,
+        `${sum(s.usage.cpuPct)} | ${sum(s.usage.rssMiB)} | ${s.generatorCpuPct} | ${services(s.usage)} | ` +
+        `${s.usage.machineBusyPct} |`,
     );
   }
   out.push(
     '',
     `¹ acked (ws relay: sent) but not delivered within ${f.drainMs / 1000} s after the last send: lost, or still queued ` +
       'in an overloaded system; either way not delivered in time. Must be 0 when the rate is held.',
+    '',
+    '² CPU of the shared services the run leans on (RocketMQ broker+proxy JVM, name server, MariaDB, ' +
+      'Redis), % of one core; `—` in records that predate it.',
   );
   return [...out, ...closeNotes(f.systems), ...notes(r)];
 }
@@ -190,4 +194,9 @@ export function rampSeries(
       y: Math.max(0.01, s.deliveryMs.p99),
     })),
   }));
+}
+
+function services(usage: { servicesCpuPct?: Record<string, number> }): string {
+  const entries = Object.entries(usage.servicesCpuPct ?? {});
+  return entries.length ? entries.map(([k, v]) => `${k} ${v}`).join(', ') : '—';
 }

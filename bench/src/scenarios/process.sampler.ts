@@ -1,4 +1,4 @@
-import { cpuMs, machineCpuTicks, rssBytes } from '../common/proc-stats';
+import { cpuMs, machineCpuTicks, rssBytes, servicePids } from '../common/proc-stats';
 
 export interface ProcessUsage {
   /** CPU over the interval, in % of one core, per role. */
@@ -7,12 +7,16 @@ export interface ProcessUsage {
   rssMiB: Record<string, number>;
   /** The whole machine's busy share over the interval, % of all cores (contention indicator). */
   machineBusyPct: number;
+  /** CPU of the shared services (RocketMQ JVM, MariaDB, Redis) over the interval, % of one core. */
+  servicesCpuPct?: Record<string, number>;
 }
 
 /** CPU and RSS of the processes under test between `start()` and the returned `stop()`. */
 export function sampleProcesses(processes: { role: string; pid: number }[]): () => ProcessUsage {
   const t0 = performance.now();
   const cpu0 = processes.map((p) => safe(() => cpuMs(p.pid)));
+  const services = servicePids();
+  const svc0 = services.map((p) => safe(() => cpuMs(p.pid)));
   const m0 = machineCpuTicks();
   return () => {
     const wall = performance.now() - t0;
@@ -21,7 +25,11 @@ export function sampleProcesses(processes: { role: string; pid: number }[]): () 
       cpuPct: {},
       rssMiB: {},
       machineBusyPct: Math.round((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total)),
+      servicesCpuPct: {},
     };
+    services.forEach((p, i) => {
+      usage.servicesCpuPct![p.role] = Math.round((100 * (safe(() => cpuMs(p.pid)) - svc0[i]!)) / wall);
+    });
     processes.forEach((p, i) => {
       usage.cpuPct[p.role] = Math.round((100 * (safe(() => cpuMs(p.pid)) - cpu0[i]!)) / wall);
       usage.rssMiB[p.role] = Math.round(safe(() => rssBytes(p.pid)) / 1048576);
