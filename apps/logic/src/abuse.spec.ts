@@ -217,4 +217,31 @@ describe('logic - abusive requests', () => {
     expect(messagesTo(3)[0]!.fromNickName).toBe('alice');
     expect(messagesTo(1)[0]!.fromNickName).toBe('bob');
   });
+
+  const readAck = (reader: number, sessionId: number, msgId: number, sessionType = 1) =>
+    publish(
+      reader,
+      `c${reader}`,
+      CommandId.MSG_READ_ACK,
+      CIM.Message.CIMMsgDataReadAck.encode({ userId: reader, sessionId, msgId, sessionType }).finish(),
+      `s:${Math.min(reader, sessionId)}:${Math.max(reader, sessionId)}`,
+    );
+  const readNoticesTo = (userId: number) =>
+    deliveries
+      .filter((d) => d.cmd === CommandId.MSG_READ_NOTIFY && d.userIds.includes(userId))
+      .map((d) => CIM.Message.CIMMsgDataReadNotify.decode(d.body))
+      .filter((n) => Number(n.userId) !== userId);
+
+  it('read - a read notice to a user one never talked with is refused and not delivered', async () => {
+    await start();
+    await send(2, 1, 'r-1', 'hi alice');
+    await waitFor(() => okAcks('c2') === 1, { timeoutMs: 2000 });
+    await readAck(3, 1, 1); // carol never talked with alice
+    await readAck(1, 2, 1); // alice read bob's message
+    await waitFor(() => errorsOf('c3').length === 1 && readNoticesTo(2).length === 1, { timeoutMs: 2000 });
+    expect(errorsOf('c3')[0]!.errorCode).toBe(ImErrorNumber.IM_ERR_FORBIDDEN);
+    expect(readNoticesTo(1)).toHaveLength(0);
+    const n = readNoticesTo(2)[0]!;
+    expect([Number(n.userId), Number(n.sessionId), Number(n.msgId)]).toEqual([1, 2, 1]);
+  });
 });
