@@ -244,4 +244,64 @@ describe('logic - abusive requests', () => {
     const n = readNoticesTo(2)[0]!;
     expect([Number(n.userId), Number(n.sessionId), Number(n.msgId)]).toEqual([1, 2, 1]);
   });
+
+  const createGroup = (owner: number, members: number[], name = 'g') =>
+    publish(
+      owner,
+      `c${owner}`,
+      CommandId.GROUP_CREATE_DEFAULT_REQ,
+      CIM.Group.CIMGroupCreateReq.encode({ userId: owner, groupName: name, memberIdList: members }).finish(),
+      `u:${owner}`,
+    );
+  const createResults = (connId: string) =>
+    frames
+      .filter((f) => f.connId === connId && f.cmd === CommandId.GROUP_CREATE_DEFAULT_RSP)
+      .map((f) => CIM.Group.CIMGroupCreateRsp.decode(f.body).resultCode);
+
+  it('groups - member lists over the per-request limit and creations over the per-user rate are refused', async () => {
+    await start({
+      groupLimits: {
+        maxMembersPerRequest: 2,
+        create: { freeFailures: 1, baseBlockMs: 60_000, maxBlockMs: 60_000, windowMs: 60_000 },
+      },
+    });
+    await createGroup(1, [2, 3, 4]);
+    await waitFor(() => createResults('c1').length === 1, { timeoutMs: 2000 });
+    await createGroup(1, [2, 3]);
+    await waitFor(() => createResults('c1').length === 2, { timeoutMs: 2000 });
+    await createGroup(1, [3]);
+    await waitFor(() => createResults('c1').length === 3, { timeoutMs: 2000 });
+    await createGroup(1, [4]);
+    await createGroup(2, [3, 4]); // another user is not held back by alice's creations
+    await waitFor(() => createResults('c1').length === 4 && createResults('c2').length === 1, {
+      timeoutMs: 2000,
+    });
+    expect(createResults('c1')).toEqual([
+      ImErrorNumber.IM_ERR_PAYLOAD_TOO_LARGE,
+      CimErrorCode.SUCCESS,
+      CimErrorCode.SUCCESS,
+      ImErrorNumber.IM_ERR_USER_RATE_LIMITED,
+    ]);
+    expect(createResults('c2')).toEqual([CimErrorCode.SUCCESS]);
+    expect(errorsOf('c1')).toHaveLength(0);
+
+    const groupId = Number(
+      CIM.Group.CIMGroupCreateRsp.decode(
+        frames.find((f) => f.connId === 'c2' && f.cmd === CommandId.GROUP_CREATE_DEFAULT_RSP)!.body,
+      ).groupInfo!.groupId,
+    );
+    await publish(
+      2,
+      'c2',
+      CommandId.GROUP_INVITE_MEMBER_REQ,
+      CIM.Group.CIMGroupInviteMemberReq.encode({ userId: 2, groupId, memberIdList: [1, 5, 6] }).finish(),
+      `g:${groupId}`,
+    );
+    await waitFor(() => frames.some((f) => f.cmd === CommandId.GROUP_INVITE_MEMBER_RSP), { timeoutMs: 2000 });
+    const invite = CIM.Group.CIMGroupInviteMemberRsp.decode(
+      frames.find((f) => f.cmd === CommandId.GROUP_INVITE_MEMBER_RSP)!.body,
+    );
+    expect(invite.resultCode).toBe(ImErrorNumber.IM_ERR_PAYLOAD_TOO_LARGE);
+    expect(await store.groups.members(groupId)).toHaveLength(3);
+  });
 });
