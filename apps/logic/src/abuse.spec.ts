@@ -304,4 +304,24 @@ describe('logic - abusive requests', () => {
     expect(invite.resultCode).toBe(ImErrorNumber.IM_ERR_PAYLOAD_TOO_LARGE);
     expect(await store.groups.members(groupId)).toHaveLength(3);
   });
+
+  it('groups - a refused member id is answered in the group response, not as a bare error notice', async () => {
+    await start();
+    await publish(
+      1,
+      'c1',
+      CommandId.GROUP_CREATE_DEFAULT_REQ,
+      // 2^60 does not fit a safe id: refused where it is read.
+      CIM.Group.CIMGroupCreateReq.encode({ userId: 1, groupName: 'g', memberIdList: [2, 2 ** 60] }).finish(),
+      'u:1',
+    );
+    await createGroup(2, [3]);
+    await waitFor(() => createResults('c1').length === 1 && createResults('c2').length === 1, {
+      timeoutMs: 2000,
+      message: 'a create was not answered with its response',
+    });
+    expect(createResults('c1')).toEqual([ImErrorNumber.IM_ERR_ID_OUT_OF_RANGE]);
+    expect(errorsOf('c1')).toHaveLength(0);
+    expect(createResults('c2')).toEqual([CimErrorCode.SUCCESS]);
+  });
 });
