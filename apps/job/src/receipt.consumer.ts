@@ -34,13 +34,21 @@ export class ReceiptConsumer {
       const serverMsgId = longToNumber(r.serverMsgId) || (r.clientMsgId ? await this.lookup(r) : 0);
       // A receipt for a message the user does not have is noise (or forged): nothing to record.
       if (!serverMsgId) continue;
-      entries.push({
+      const entry = {
         userId: longToNumber(r.userId),
         sessionType: r.sessionType,
         sessionId: longToNumber(r.sessionId),
         serverMsgId,
         at: longToNumber(r.receivedAtMs),
-      });
+      };
+      // Checked here, where it enters: one receipt the store cannot take (session 0, say) must
+      // cost only itself, not the buffer write of the whole batch (issue 10 #5).
+      if (!isPositiveId(entry.userId) || !isPositiveId(entry.sessionId) || !isPositiveId(serverMsgId)) {
+        this.logger.debug({ receipt: entry }, 'receipt with an invalid id dropped');
+        continue;
+      }
+      if (!Number.isSafeInteger(entry.at) || entry.at <= 0) entry.at = Date.now();
+      entries.push(entry);
     }
     // One buffer write for the whole batch (one Redis pipeline on the cluster).
     if (entries.length) await this.receipts.record(entries);
@@ -56,4 +64,8 @@ export class ReceiptConsumer {
     );
     return m?.serverMsgId ?? 0;
   }
+}
+
+function isPositiveId(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0;
 }

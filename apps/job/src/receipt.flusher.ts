@@ -1,6 +1,6 @@
-import type { ReceiptBuffer } from '@mqim/cache';
+import type { ReceiptBuffer, ReceiptEntry } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
-import type { SessionType, Store } from '@mqim/store';
+import type { DeliveredReceipt, SessionType, Store } from '@mqim/store';
 
 /**
  * Every interval, writes the receipts that changed since the last flush to the store (batched
@@ -39,15 +39,9 @@ export class ReceiptFlusher {
       for (;;) {
         const batch = await this.receipts.takeDirty(this.batchSize);
         if (!batch.entries.length) return total;
-        await this.store.receipts.recordDelivered(
-          batch.entries.map((e) => ({
-            ownerUserId: e.userId,
-            sessionType: e.sessionType as SessionType,
-            sessionId: e.sessionId,
-            msgId: e.serverMsgId,
-            atMs: e.at,
-          })),
-        );
+        await this.write(batch.entries);
+        // Confirms the rows written and the rows refused alike: a refused row would be refused
+        // again, and keeping it dirty would fail every later flush (issue 10 #5).
         await this.receipts.confirm(batch);
         total += batch.entries.length;
         if (batch.entries.length < this.batchSize) return total;
@@ -57,4 +51,37 @@ export class ReceiptFlusher {
       return total;
     }
   }
+
+  /**
+   * Writes the entries; when the store refuses the batch for a value it cannot take, halves it
+   * until the refused rows are alone, writes the rest and drops those (logged). Any other failure
+   * (the database is down) is thrown: the whole batch stays dirty for the next flush.
+   */
+  private async write(entries: readonly ReceiptEntry[]): Promise<void> {
+    try {
+      await this.store.receipts.recordDelivered(entries.map(toDelivered));
+    } catch (err) {
+      if ((err as { code?: unknown })?.code !== 'IM_ERR_INVALID_ARGUMENT') throw err;
+      if (entries.length === 1) {
+        this.logger.warn(
+          { err: (err as Error).message, receipt: entries[0] },
+          'receipt refused by the store; dropped',
+        );
+        return;
+      }
+      const half = Math.ceil(entries.length / 2);
+      await this.write(entries.slice(0, half));
+      await this.write(entries.slice(half));
+    }
+  }
+}
+
+function toDelivered(e: ReceiptEntry): DeliveredReceipt {
+  return {
+    ownerUserId: e.userId,
+    sessionType: e.sessionType as SessionType,
+    sessionId: e.sessionId,
+    msgId: e.serverMsgId,
+    atMs: e.at,
+  };
 }

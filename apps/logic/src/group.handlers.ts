@@ -11,7 +11,7 @@ import {
 } from '@mqim/protocol';
 import type { GroupRecord, MessageRecord } from '@mqim/store';
 import { decodeBody } from './decode';
-import type { LogicDeps } from './logic-deps';
+import { DEFAULT_GROUP_LIMITS, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
@@ -39,9 +39,25 @@ function refuse(code: ImErrorCode, text: string): never {
   throw new GroupRefusal(code, text);
 }
 
+// What the store throws when it refuses a value (StoreInvalidArgumentError and the like): the
+// client's request, so answered in the group response like our own refusals (issue 10 #13).
+const STORE_REFUSALS = new Set<string>(['IM_ERR_INVALID_ARGUMENT', 'IM_ERR_NOT_FOUND', 'IM_ERR_FORBIDDEN']);
+
 function resultOf(err: unknown): number {
   if (err instanceof GroupRefusal) return ImErrorNumber[err.code];
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && (STORE_REFUSALS.has(code) || code === 'IM_ERR_ID_OUT_OF_RANGE'))
+    return ImErrorNumber[code as ImErrorCode];
   throw err;
+}
+
+/**
+ * Refuses a member list longer than one request may carry: each listed id costs a lookup, a row,
+ * and a notice, and any user may send these (issue 10 #6).
+ */
+function checkListed(deps: LogicDeps, listed: number): void {
+  const max = (deps.options.groupLimits ?? DEFAULT_GROUP_LIMITS).maxMembersPerRequest;
+  if (listed > max) refuse('IM_ERR_PAYLOAD_TOO_LARGE', `at most ${max} members per request, got ${listed}`);
 }
 
 function toGroupInfo(g: GroupRecord): CIM.Group.ICIMGroupInfo {
@@ -180,12 +196,20 @@ const handleCreate: Handler = async (deps, ctx) => {
     const name = req.groupName.trim();
     if (!name || name.length > MAX_NAME)
       refuse('IM_ERR_INVALID_ARGUMENT', `group_name must be 1-${MAX_NAME} characters`);
+    checkListed(deps, req.memberIdList.length);
     const invited = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter((id) => id !== ctx.userId);
     if (invited.length + 1 > MAX_GROUP_MEMBERS)
       refuse('IM_ERR_INVALID_ARGUMENT', `a group has at most ${MAX_GROUP_MEMBERS} members`);
+    // Creations per user are counted in the cache (shared by every logic) with backoff; a refused
+    // creation is not counted, so waiting out the block is enough.
+    const createKey = `group-create:${ctx.userId}`;
+    const waitMs = await deps.cache.attempts.blockedFor([createKey]);
+    if (waitMs > 0)
+      refuse('IM_ERR_USER_RATE_LIMITED', `too many groups created; retry in ${Math.ceil(waitMs / 1000)} s`);
     await existingUsers(deps, invited);
     const members = [ctx.userId, ...invited];
     const group = await deps.store.groups.create({ name, ownerUserId: ctx.userId }, members);
+    await deps.cache.attempts.fail(createKey, (deps.options.groupLimits ?? DEFAULT_GROUP_LIMITS).create);
     const attach = await notify(
       deps,
       ctx,
@@ -333,6 +357,7 @@ const handleInvite: Handler = async (deps, ctx) => {
       const group = await activeGroup(deps, groupId);
       const members = await deps.store.groups.members(groupId);
       if (!members.includes(ctx.userId)) refuse('IM_ERR_FORBIDDEN', 'only members may invite');
+      checkListed(deps, req.memberIdList.length);
       const current = new Set(members);
       const invited = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter(
         (id) => !current.has(id),

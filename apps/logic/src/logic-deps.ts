@@ -28,7 +28,26 @@ export interface LogicOptions {
    * Failed-login backoff, per user (name or id) and per connection. @default DEFAULT_LOGIN_THROTTLE
    */
   loginThrottle?: LoginThrottleOptions;
+  /** What one user may ask of groups. @default DEFAULT_GROUP_LIMITS */
+  groupLimits?: GroupLimits;
 }
+
+/** Bounds on group write amplification (issue 10 #6): every member listed costs rows and notices. */
+export interface GroupLimits {
+  /** Member ids one create or invite request may list; longer lists are refused whole. */
+  maxMembersPerRequest: number;
+  /**
+   * Group creations per user: `freeFailures` + 1 within the window, then each further one waits
+   * out a doubling block (counted per created group; a refused creation is not counted).
+   */
+  create: AttemptPolicy;
+}
+
+/** 500 members per request; 10 creations per user, then 1 min, 2 min ... up to 1 h. */
+export const DEFAULT_GROUP_LIMITS: GroupLimits = {
+  maxMembersPerRequest: 500,
+  create: { freeFailures: 9, baseBlockMs: 60_000, maxBlockMs: 3_600_000, windowMs: 3_600_000 },
+};
 
 export interface LoginThrottleOptions {
   /** Failures counted against the user name (password login) or user id (token login). */

@@ -200,7 +200,13 @@ export class Logic {
   }
 }
 
-const REFUSALS = new Set(['IM_ERR_FORBIDDEN', 'IM_ERR_INVALID_ARGUMENT', 'IM_ERR_NOT_FOUND']);
+const REFUSALS = new Set([
+  'IM_ERR_FORBIDDEN',
+  'IM_ERR_INVALID_ARGUMENT',
+  'IM_ERR_NOT_FOUND',
+  'IM_ERR_PAYLOAD_TOO_LARGE',
+  'IM_ERR_USER_RATE_LIMITED',
+]);
 
 function isRefusal(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;

@@ -2,6 +2,7 @@ import { CIM, CimErrorCode, CommandId, ImErrorNumber, mqim, toId } from '@mqim/p
 import type { UserRecord } from '@mqim/store';
 import { DEFAULT_LOGIN_THROTTLE, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
+import { decodeBody } from './decode';
 import { toUserInfo } from './mappers';
 import { displacedBy, kickRoutes, KickOutReason } from './kick';
 
@@ -29,7 +30,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
   let check: (() => Promise<UserRecord | null>) | undefined;
   try {
     if (byToken) {
-      const req = CIM.Login.CIMAuthTokenReq.decode(ctx.req.body);
+      const req = decodeBody(CIM.Login.CIMAuthTokenReq, ctx.req.body, 'CIMAuthTokenReq');
       clientType = req.clientType;
       const userId = toId(req.userId, 'user_id');
       if (userId > 0) userKey = `login:id:${userId}`;
@@ -39,7 +40,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
           ? deps.store.users.findById(userId)
           : null;
     } else {
-      const req = CIM.Login.CIMAuthReq.decode(ctx.req.body);
+      const req = decodeBody(CIM.Login.CIMAuthReq, ctx.req.body, 'CIMAuthReq');
       clientType = req.clientType;
       // Names are unique ignoring case, so guesses at "Alice" and "alice" count together.
       if (req.userName && req.userName.length <= 64) userKey = `login:name:${req.userName.toLowerCase()}`;
@@ -63,7 +64,8 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
     try {
       user = await check();
     } catch (err) {
-      if (!isClientError(err)) throw err;
+      // The store refuses values it cannot hold (an oversized name): the client's, not a retry.
+      if (!isClientError(err) && (err as { code?: unknown })?.code !== 'IM_ERR_INVALID_ARGUMENT') throw err;
       failCode = CimErrorCode.USER_INVALID_PARAMETER;
       failText = 'malformed login request';
     }
@@ -120,8 +122,13 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
   ]);
 }
 
+/**
+ * Whether a failure is the client's (answer it, ack the MQ message) rather than ours (retry). Only
+ * the typed errors thrown where input enters count: a body that did not decode (`decodeBody`) and
+ * an id out of range (`toId`). A TypeError or RangeError from our own code is a bug and must not
+ * be acked away as bad input (issue 10 #2).
+ */
 export function isClientError(err: unknown): boolean {
-  if (err instanceof RangeError || err instanceof TypeError) return true;
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && (code === 'IM_ERR_ID_OUT_OF_RANGE' || code === 'IM_ERR_BAD_BODY');
 }

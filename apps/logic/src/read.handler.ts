@@ -6,7 +6,8 @@ import type { RequestContext } from './request-context';
 /**
  * 0x0303: the reader's unread count for the session is cleared (durably), then 0x0304 goes to
  * the peer (single chat) or to the author of the message read up to (group — telling all 5,000
- * members about every read would be a storm), and to the reader's other devices.
+ * members about every read would be a storm), and to the reader's other devices. Only a party of
+ * the conversation may: the peer of a single chat who has a session with it, a group's member.
  */
 export async function handleReadAck(deps: LogicDeps, ctx: RequestContext): Promise<void> {
   const req = decodeBody(CIM.Message.CIMMsgDataReadAck, ctx.req.body, 'CIMMsgDataReadAck');
@@ -16,6 +17,10 @@ export async function handleReadAck(deps: LogicDeps, ctx: RequestContext): Promi
   if (type !== 1 && type !== 2) throw new MqimError('IM_ERR_INVALID_ARGUMENT', 'session_type must be 1 or 2');
   if (type === 2 && !(await deps.store.groups.isMember(sessionId, ctx.userId)))
     throw new MqimError('IM_ERR_FORBIDDEN', 'not a member of this group');
+  // A single chat is only a party's to read: the reader has a session with the peer once a
+  // message went either way. Without it anyone could send read notices to any user (issue 10 #12).
+  if (type === 1 && (sessionId === ctx.userId || !(await deps.store.sessions.get(ctx.userId, 1, sessionId))))
+    throw new MqimError('IM_ERR_FORBIDDEN', 'no conversation with this user');
   await deps.store.sessions.markRead(ctx.userId, type, sessionId, msgId);
 
   const notify = CIM.Message.CIMMsgDataReadNotify.encode({

@@ -19,8 +19,10 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   const fromUserId = toId(msg.fromUserId, 'from_user_id');
   const sessionType = msg.sessionType as number as SessionType;
 
-  const refuse = (code: 'IM_ERR_FORBIDDEN' | 'IM_ERR_INVALID_ARGUMENT' | 'IM_ERR_NOT_FOUND', text: string) =>
-    refuseSend(deps, ctx, msg, toSessionId, new MqimError(code, text));
+  const refuse = (
+    code: 'IM_ERR_FORBIDDEN' | 'IM_ERR_INVALID_ARGUMENT' | 'IM_ERR_NOT_FOUND' | 'IM_ERR_DUPLICATE_MISMATCH',
+    text: string,
+  ) => refuseSend(deps, ctx, msg, toSessionId, new MqimError(code, text));
 
   // The sender is the logged-in user; a body naming someone else is forged (invariant 6).
   if (fromUserId !== 0 && fromUserId !== userId)
@@ -54,6 +56,8 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   }
 
   let stored = await deps.store.messages.findSent(userId, msg.clientMsgId);
+  if (stored && !sameMessage(stored, sessionType, toSessionId, msg))
+    return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
   if (!stored) {
     const convKey = conversationKey(sessionType, userId, toSessionId);
     const conv =
@@ -86,12 +90,33 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
     if (result === 'duplicate') {
       stored = await deps.store.messages.findSent(userId, msg.clientMsgId);
       if (!stored) throw new Error('duplicate send vanished');
+      if (!sameMessage(stored, sessionType, toSessionId, msg))
+        return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
     } else {
       stored = record;
       deps.metrics.messagesStored.inc({ session_type: sessionType === 2 ? 'group' : 'single' });
     }
   }
-  await deliver(deps, ctx, stored, msg.fromNickName, recipients);
+  await deliver(deps, ctx, stored, await deps.knownUsers.nickName(userId), recipients);
+}
+
+/**
+ * Whether a send that found its (sender, client_msg_id) already stored is a retry of that message:
+ * the same conversation and content. Anything else reuses the id for a new message, and answering
+ * it with the stored one would deliver it to the wrong conversation (issue 10 #10).
+ */
+function sameMessage(
+  stored: MessageRecord,
+  sessionType: number,
+  toSessionId: number,
+  msg: CIM.Message.CIMMsgData,
+): boolean {
+  return (
+    stored.sessionType === sessionType &&
+    stored.toSessionId === toSessionId &&
+    stored.msgType === msg.msgType &&
+    Buffer.compare(Buffer.from(stored.msgData), Buffer.from(msg.msgData)) === 0
+  );
 }
 
 /**

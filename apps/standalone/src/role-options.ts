@@ -51,6 +51,16 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     intentInFlight: inFlight(c),
     mqPaceMs: pace(c),
     loginThrottle: loginThrottle(c),
+    groupLimits: groupLimits(c),
+  };
+}
+
+function groupLimits(c: MqimConfig): NonNullable<LogicOptions['groupLimits']> {
+  const base = Math.max(1, c.groupCreateBackoffMs);
+  const windowMs = Math.max(base, c.groupCreateWindowMs);
+  return {
+    maxMembersPerRequest: c.groupMaxMembersPerRequest,
+    create: { freeFailures: c.groupCreatesPerWindow - 1, baseBlockMs: base, maxBlockMs: windowMs, windowMs },
   };
 }
 

@@ -71,6 +71,8 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
     // A load generator multiplexes many users' traffic onto few connections: not under test.
     MQIM_RATE_LIMIT: '1000000',
     MQIM_RATE_BURST: '1000000',
+    // group-fanout creates its 5,000-member group in one request, above the default limit.
+    MQIM_GROUP_REQUEST_MAX_MEMBERS: '10000',
   };
   // Node refuses --cpu-prof in NODE_OPTIONS; cluster-up puts MQIM_NODE_ARGS on each role's command line.
   if (options.profileDir) env.MQIM_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;

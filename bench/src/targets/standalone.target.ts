@@ -37,6 +37,8 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
       MQIM_API_KEY: apiKey,
       MQIM_RATE_LIMIT: '1000000',
       MQIM_RATE_BURST: '1000000',
+      // group-fanout creates its 5,000-member group in one request, above the default limit.
+      MQIM_GROUP_REQUEST_MAX_MEMBERS: '10000',
       MQIM_LOG_LEVEL: 'info',
       ...options.env,
     },

@@ -33,10 +33,11 @@ export function checkRoute(route: Route): void {
 }
 
 export function checkReceipt(entry: ReceiptEntry): void {
-  checkId('userId', entry.userId);
+  // Positive, as the store requires: an entry the flush could never write must not get in.
+  checkPositive('userId', entry.userId);
   checkId('sessionType', entry.sessionType);
-  checkId('sessionId', entry.sessionId);
-  checkId('serverMsgId', entry.serverMsgId);
+  checkPositive('sessionId', entry.sessionId);
+  checkPositive('serverMsgId', entry.serverMsgId);
   checkId('at', entry.at);
 }
 

@@ -125,7 +125,10 @@ export interface DirtyBatch {
  *   flush and confirm re-flushes them: the store write must be idempotent and monotone
  *   (`GREATEST`).
  * - **Loss.** If the backend loses its data, unflushed receipts are gone (delivery itself is not:
- *   the client syncs) and `deliveredUpTo` reads 0 until new receipts arrive.
+ *   the client syncs) and `deliveredUpTo` reads 0 until new receipts arrive. Flushed entries may
+ *   also be forgotten to bound memory (Redis: per-user TTL; memory: a cap on entries).
+ * - **Validated on entry.** `record` rejects the whole call if any entry has a userId, sessionId
+ *   or serverMsgId that is not a positive safe integer: nothing the store refuses is buffered.
  */
 export interface ReceiptBuffer {
   record(entries: readonly ReceiptEntry[]): Promise<void>;

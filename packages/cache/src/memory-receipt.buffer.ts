@@ -1,13 +1,28 @@
 import { checkId, checkPositive, maxPerSession } from './cache.args';
 import type { DirtyBatch, ReceiptBuffer, ReceiptEntry } from './cache.port';
 
-/** In-process `ReceiptBuffer`: latest receipt per session, and the subset not yet confirmed. */
+/**
+ * In-process `ReceiptBuffer`: latest receipt per session, and the subset not yet confirmed.
+ *
+ * `latest` is bounded (issue 10 #12: receipts naming sessions at will grew it forever): past
+ * `maxEntries`, the least recently updated flushed entries are forgotten, which only makes
+ * `deliveredUpTo` read 0 for them, as after a Redis TTL. Dirty entries are never dropped.
+ */
 export class MemoryReceiptBuffer implements ReceiptBuffer {
+  // Ordered by last update (re-set moves an entry to the end): eviction starts at the front.
   private readonly latest = new Map<string, ReceiptEntry>();
   // Insertion-ordered, and re-marking an entry keeps its place: takeDirty hands out the oldest.
   private readonly dirty = new Map<string, ReceiptEntry>();
 
-  constructor(private readonly guard: () => void) {}
+  constructor(
+    private readonly guard: () => void,
+    private readonly maxEntries = 200_000,
+  ) {}
+
+  /** Sessions whose latest receipt is held (bounded by `maxEntries` plus the unflushed ones). */
+  get size(): number {
+    return this.latest.size;
+  }
 
   async record(entries: readonly ReceiptEntry[]): Promise<void> {
     this.guard();
@@ -16,8 +31,18 @@ export class MemoryReceiptBuffer implements ReceiptBuffer {
       const seen = this.latest.get(k);
       if (seen !== undefined && seen.serverMsgId >= entry.serverMsgId) continue;
       const copy = { ...entry };
+      this.latest.delete(k);
       this.latest.set(k, copy);
       this.dirty.set(k, copy);
+    }
+    this.evict();
+  }
+
+  private evict(): void {
+    if (this.latest.size <= this.maxEntries) return;
+    for (const k of this.latest.keys()) {
+      if (this.latest.size <= this.maxEntries) return;
+      if (!this.dirty.has(k)) this.latest.delete(k);
     }
   }
 
@@ -46,6 +71,7 @@ export class MemoryReceiptBuffer implements ReceiptBuffer {
       const k = key(taken.userId, taken.sessionType, taken.sessionId);
       if (this.dirty.get(k)?.serverMsgId === taken.serverMsgId) this.dirty.delete(k);
     }
+    this.evict();
   }
 
   clear(): void {

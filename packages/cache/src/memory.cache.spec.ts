@@ -9,3 +9,19 @@ runCacheContract('MemoryCache', async () => {
     dispose: () => cache.close(),
   };
 });
+
+describe('MemoryCache - receipt memory', () => {
+  it('receipts - flushed entries beyond maxReceipts are forgotten; unflushed ones never are', async () => {
+    const cache = new MemoryCache({ maxReceipts: 100 });
+    for (let s = 1; s <= 1000; s++)
+      await cache.receipts.record([{ userId: 1, sessionType: 1, sessionId: s, serverMsgId: 1, at: 1 }]);
+    // Nothing flushed yet: all kept.
+    expect(cache.receipts.size).toBe(1000);
+    await cache.receipts.confirm(await cache.receipts.takeDirty(1000));
+    expect(cache.receipts.size).toBe(100);
+    // The most recent ones survive.
+    expect(await cache.receipts.deliveredUpTo(1, 1, 1000)).toBe(1);
+    expect(await cache.receipts.deliveredUpTo(1, 1, 1)).toBe(0);
+    await cache.close();
+  });
+});

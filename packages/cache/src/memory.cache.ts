@@ -17,13 +17,14 @@ export class MemoryCache implements Cache {
   readonly attempts: MemoryAttemptThrottle;
   private closed = false;
 
-  constructor() {
+  /** @param options.maxReceipts sessions whose latest receipt is kept once flushed; @default 200000 */
+  constructor(options: { maxReceipts?: number } = {}) {
     const guard = (): void => {
       if (this.closed) throw new CacheUnavailableError('memory cache is closed');
     };
     this.routes = new MemoryRouteTable(guard);
     this.sequences = new MemorySequenceCounter(guard);
-    this.receipts = new MemoryReceiptBuffer(guard);
+    this.receipts = new MemoryReceiptBuffer(guard, options.maxReceipts);
     this.attempts = new MemoryAttemptThrottle(guard);
   }
 

@@ -176,6 +176,33 @@ export const mqimSchema = {
     default: 900_000,
     doc: 'failed logins are forgotten this long after the last one (or at a successful login)',
   },
+  groupMaxMembersPerRequest: {
+    env: 'MQIM_GROUP_REQUEST_MAX_MEMBERS',
+    type: 'int',
+    min: 1,
+    max: 10_000,
+    default: 500,
+    doc: 'member ids one group create or invite request may list (longer: IM_ERR_PAYLOAD_TOO_LARGE)',
+  },
+  groupCreatesPerWindow: {
+    env: 'MQIM_GROUP_CREATES',
+    type: 'int',
+    min: 1,
+    default: 10,
+    doc: 'groups a user may create within the window before backoff (IM_ERR_USER_RATE_LIMITED)',
+  },
+  groupCreateBackoffMs: {
+    env: 'MQIM_GROUP_CREATE_BACKOFF',
+    type: 'duration',
+    default: 60_000,
+    doc: "wait after a user's creations exceed the allowance; doubles with each further one",
+  },
+  groupCreateWindowMs: {
+    env: 'MQIM_GROUP_CREATE_WINDOW',
+    type: 'duration',
+    default: 3_600_000,
+    doc: "a user's group creations are forgotten this long after the last one; also the longest wait",
+  },
   apiHost: {
     env: 'MQIM_API_HOST',
     type: 'string',

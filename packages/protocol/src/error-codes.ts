@@ -66,6 +66,13 @@ export const ImErrorNumber = {
   IM_ERR_NOT_FOUND: 10202,
   /** A field (msg_data, a list) is larger than the server accepts. */
   IM_ERR_PAYLOAD_TOO_LARGE: 10203,
+  /**
+   * A send reuses a client_msg_id the sender already used for a different conversation or
+   * content: it is not a retry, so nothing is stored or delivered. Pick a fresh client_msg_id.
+   */
+  IM_ERR_DUPLICATE_MISMATCH: 10204,
+  /** Too many requests of this kind from this user (e.g. group creations); retry later. */
+  IM_ERR_USER_RATE_LIMITED: 10205,
 
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,

@@ -119,5 +119,14 @@ export function describeReceiptContract(fixture: FixtureRef): void {
       await expect(receipts.takeDirty(0)).rejects.toMatchObject(invalid);
       expect(await receipts.deliveredUpTo(1, 1, 2)).toBe(0);
     });
+
+    it('receipts - a zero user, session or message id is rejected: the store could never take it', async () => {
+      const { receipts } = fixture().cache;
+      const invalid = { code: 'IM_ERR_CACHE_INVALID_ARGUMENT' };
+      await expect(receipts.record([receipt(1, 0, 3)])).rejects.toMatchObject(invalid);
+      await expect(receipts.record([receipt(0, 2, 3)])).rejects.toMatchObject(invalid);
+      await expect(receipts.record([receipt(1, 2, 0)])).rejects.toMatchObject(invalid);
+      expect((await receipts.takeDirty(10)).entries).toEqual([]);
+    });
   });
 }
