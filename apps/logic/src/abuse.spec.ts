@@ -209,6 +209,21 @@ describe('logic - abusive requests', () => {
     expect(errorsOf('c1')).toHaveLength(0);
   });
 
+  it('send - a retry, and one reused for another conversation, burn no id: the next message follows without a hole', async () => {
+    await start();
+    await send(1, 3, 'r-1', 'first');
+    await waitFor(() => okAcks('c1') === 1, { timeoutMs: 2000 });
+    await send(1, 3, 'r-1', 'first'); // the client's own retry: a first broker attempt
+    await send(1, 2, 'r-1', 'meant for bob'); // refused; must not cost bob's chat an id either
+    await send(1, 3, 'r-2', 'second');
+    await send(1, 2, 'r-3', 'to bob');
+    await waitFor(() => okAcks('c1') === 4, { timeoutMs: 2000 });
+    const ok = acksOf('c1').filter((a) => a.resCode === CIM.Def.CIMResCode.RES_CODE_OK);
+    // Conversations run in parallel: their acks may interleave either way.
+    const ids = ok.map((a) => `${a.clientMsgId}=${Number(a.serverMsgId)}`).sort();
+    expect(ids).toEqual(['r-1=1', 'r-1=1', 'r-2=2', 'r-3=1']);
+  });
+
   it("send - from_nick_name comes from the sender's user record, not the frame", async () => {
     await start();
     await send(1, 3, 'n-1', 'hi', { fromNickName: 'System Administrator' + 'x'.repeat(60_000) });

@@ -175,7 +175,7 @@ export class Logic {
       metrics.errors.inc({ code: 'IM_ERR_UNKNOWN_COMMAND' });
       return;
     }
-    const ctx = new RequestContext(req, longToNumber(req.userId), this.deps.replier);
+    const ctx = new RequestContext(req, longToNumber(req.userId), this.deps.replier, attempt);
     const isLogin = req.cmd === CommandId.LOGIN_AUTH_TOKEN_REQ || req.cmd === CommandId.LOGIN_AUTH_REQ;
     if (!isLogin && ctx.userId === 0) return; // the gate never forwards these; a forged envelope is dropped
     try {

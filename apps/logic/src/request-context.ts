@@ -8,6 +8,8 @@ export class RequestContext {
     readonly req: mqim.v1.UpstreamRequest,
     readonly userId: number,
     private readonly replier: GatePublisher,
+    /** How often the broker has handed this request out (1: the first time). @default 1 */
+    readonly attempt = 1,
   ) {}
 
   get gateId(): string {

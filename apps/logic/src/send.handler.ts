@@ -55,7 +55,10 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
     return refuse('IM_ERR_INVALID_ARGUMENT', `session_type ${sessionType} is not 1 (single) or 2 (group)`);
   }
 
-  let stored = await deps.store.messages.findSent(userId, msg.clientMsgId);
+  // A redelivered request was probably stored by the attempt before: look it up first, so it takes
+  // no id. A first attempt goes straight to the write, whose unique key on (sender, client_msg_id)
+  // catches a client's own retry ('duplicate' below); that saves a query per message.
+  let stored = ctx.attempt > 1 ? await deps.store.messages.findSent(userId, msg.clientMsgId) : undefined;
   if (stored && !sameMessage(stored, sessionType, toSessionId, msg))
     return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
   if (!stored) {
@@ -88,6 +91,8 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
       throw err;
     }
     if (result === 'duplicate') {
+      // The id taken above was not written: it goes back, or the conversation has a hole.
+      await giveBack(deps, convKey, conv, serverMsgId);
       stored = await deps.store.messages.findSent(userId, msg.clientMsgId);
       if (!stored) throw new Error('duplicate send vanished');
       if (!sameMessage(stored, sessionType, toSessionId, msg))
