@@ -5,7 +5,7 @@ import type { Cache } from '@mqim/cache';
 import { createLogger, mqimSchema, readConfig, type Logger, type MqimConfig } from '@mqim/config';
 import { MqimMetrics, startOpsServer } from '@mqim/metrics';
 import { MqNames } from '@mqim/protocol';
-import { composeRole, createBus, createCache, createStore, type RoleName } from '@mqim/standalone';
+import { composeRole, createBus, createCache, createStore, readiness, type RoleName } from '@mqim/standalone';
 import type { Store } from '@mqim/store';
 import { createConnection } from 'mysql2/promise';
 import { onShutdown } from './shutdown';
@@ -51,12 +51,7 @@ export async function runRole(role: Role): Promise<void> {
   );
   const { bus, cache, store } = deps;
   const stops: (() => Promise<void>)[] = [];
-  const health = {
-    check: async () => {
-      const problems: string[] = [];
-      return problems;
-    },
-  };
+  const health = readiness({ bus, cache, store, rmqEndpoints: config.rmqEndpoints });
 
   const ready: Record<string, unknown> = { role, topicPrefix: config.topicPrefix };
   if (role === 'api' && !config.apiKey)

@@ -10,6 +10,7 @@ import { MqimMetrics } from '@mqim/metrics';
 import { MqNames } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { createBus, createCache, createStore } from './adapters.factory';
+import { readiness } from './readiness';
 import { composeRole } from './role.composition';
 
 export interface Standalone {
@@ -47,7 +48,8 @@ export async function startStandalone(
   await bus.ensureTopics(names.sharedTopics());
   await bus.ensureGroups(names.sharedGroups());
 
-  const deps = { bus, store, cache, metrics, logger, health: { check: async () => [] } };
+  const health = readiness({ bus, cache, store, rmqEndpoints: config.rmqEndpoints });
+  const deps = { bus, store, cache, metrics, logger, health };
   const apiKey = config.apiKey || randomBytes(18).toString('base64url');
   // Start order: consumers before the gate, so the first client request finds them subscribed.
   const roles = new Map(

@@ -241,7 +241,7 @@ export const mqimSchema = {
     min: 0,
     max: 65535,
     default: 0,
-    doc: '/metrics and /healthz of a gate, logic or job process (0 = pick a free port)',
+    doc: '/metrics, /livez and /readyz of a gate, logic or job process (0 = pick a free port)',
   },
   historyLimitMax: {
     env: 'MQIM_HISTORY_LIMIT',
