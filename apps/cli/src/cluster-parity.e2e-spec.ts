@@ -17,7 +17,7 @@ import {
  * dispatcher and the api no bus (kick answered 503).
  */
 describeInfra(
-  'cluster parity - push and kick work across role processes',
+  'cluster parity - push, kick and drain work across role processes',
   [probeRocketMq(), probeMysql(), probeRedis()],
   () => {
     let cluster: MqimCluster;
@@ -46,7 +46,7 @@ describeInfra(
       return res.body.userId;
     };
     const login = async (userName: string): Promise<ImClient> => {
-      const c = createImClient({ url: cluster.gates[0]!.tcp, requestTimeoutMs: 10_000 });
+      const c = createImClient({ url: cluster.gates[0]!.tcp, requestTimeoutMs: 10_000, reconnect: false });
       clients.push(c);
       await c.loginWithPassword(userName, 'secret');
       return c;
@@ -112,6 +112,27 @@ describeInfra(
         message: 'the client got the kick-out notice',
       });
       expect(kicked[0]!.reason).toBe(KickOutReason.KICKED_BY_ADMIN);
+    });
+
+    // Last: it stops the cluster's only gate.
+    it('drain - SIGTERM on the gate process: its clients get SERVER_SHUTDOWN, lose their routes, the gate exits 0', async () => {
+      const userId = await createUser('d-user');
+      const c = await login('d-user');
+      const kicked: KickOutNotice[] = [];
+      const disconnected: unknown[] = [];
+      c.on('kickedOut', (k) => kicked.push(k));
+      c.on('disconnected', (d) => disconnected.push(d));
+      const gate = cluster.gates[0]!.proc;
+      const connected = clients.filter((x) => x.state === 'loggedIn').length;
+
+      expect(await gate.stop()).toBe(0);
+      expect(kicked).toEqual([expect.objectContaining({ reason: KickOutReason.SERVER_SHUTDOWN })]);
+      await waitFor(() => disconnected.length > 0, { timeoutMs: 5000, message: 'the client saw the close' });
+      expect(gate.logs.find((l) => l.msg === 'gate drained')).toMatchObject({
+        connections: connected,
+        unanswered: 0,
+      });
+      expect((await api<{ online: boolean }>('GET', `/users/${userId}/online`)).body.online).toBe(false);
     });
   },
 );

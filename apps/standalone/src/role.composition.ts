@@ -59,7 +59,16 @@ export function composeRole(
   switch (role) {
     case 'gate': {
       const gate = new Gate(gateOptions(config), { bus, routes: cache.routes, metrics, logger });
-      return { role, features: ['gate'], gate, start: () => gate.start(), stop: () => gate.stop() };
+      return {
+        role,
+        features: ['gate', 'drain'],
+        gate,
+        start: () => gate.start(),
+        async stop() {
+          const drained = await gate.drain(config.gateDrainGraceMs);
+          logger.info({ gate: config.gateId, ...drained }, 'gate drained');
+        },
+      };
     }
     case 'logic': {
       const logic = new Logic(logicOptions(config), { bus, store: needStore(), cache, metrics, logger });
