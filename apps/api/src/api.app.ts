@@ -3,7 +3,7 @@ import type { MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import { MqNames } from '@mqim/protocol';
 import type { Logger } from '@mqim/config';
-import type { HealthSource, MqimMetrics } from '@mqim/metrics';
+import { LIVE_PATHS, READY_PATH, readyReport, type HealthSource, type MqimMetrics } from '@mqim/metrics';
 import type { Store } from '@mqim/store';
 import { registerAdminRoutes } from './admin.routes';
 import { ApiError } from './api-error';
@@ -92,10 +92,11 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
       },
     });
   });
-  app.get('/healthz', async (_req, reply) => {
-    const problems = await deps.health.check();
-    reply.code(problems.length ? 503 : 200);
-    return { ok: problems.length === 0, problems };
+  for (const path of LIVE_PATHS) app.get(path, async () => ({ ok: true }));
+  app.get(READY_PATH, async (_req, reply) => {
+    const { status, body } = await readyReport(deps.health);
+    reply.code(status);
+    return body;
   });
   app.get('/metrics', async (_req, reply) => {
     reply.type(deps.metrics.registry.contentType);

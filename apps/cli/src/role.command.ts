@@ -1,28 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import { connect as netConnect } from 'node:net';
-import { buildApi } from '@mqim/api';
 import { RocketMqBus, type MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import { createLogger, mqimSchema, readConfig, type Logger, type MqimConfig } from '@mqim/config';
-import { Gate } from '@mqim/gate';
-import { Job } from '@mqim/job';
-import { Logic } from '@mqim/logic';
 import { MqimMetrics, startOpsServer } from '@mqim/metrics';
 import { MqNames } from '@mqim/protocol';
-import {
-  apiLimits,
-  createBus,
-  createCache,
-  createStore,
-  gateOptions,
-  jobOptions,
-  logicOptions,
-} from '@mqim/standalone';
+import { composeRole, createBus, createCache, createStore, readiness, type RoleName } from '@mqim/standalone';
 import type { Store } from '@mqim/store';
 import { createConnection } from 'mysql2/promise';
 import { onShutdown } from './shutdown';
 
-type Role = 'gate' | 'logic' | 'job' | 'api';
+type Role = RoleName;
 
 /** A role process runs on the real engines unless the environment says otherwise. */
 export function clusterConfig(env: NodeJS.ProcessEnv = process.env): MqimConfig {
@@ -63,52 +51,33 @@ export async function runRole(role: Role): Promise<void> {
   );
   const { bus, cache, store } = deps;
   const stops: (() => Promise<void>)[] = [];
-  const health = {
-    check: async () => {
-      const problems: string[] = [];
-      return problems;
-    },
-  };
+  const health = readiness({ bus, cache, store, rmqEndpoints: config.rmqEndpoints });
 
   const ready: Record<string, unknown> = { role, topicPrefix: config.topicPrefix };
+  if (role === 'api' && !config.apiKey)
+    await exitOnStartupError(logger, opened, async () => {
+      throw new StartupError(
+        'MQIM_API_KEY',
+        'not set',
+        'set MQIM_API_KEY: business servers authenticate to `mqim api` with it',
+        EX_CONFIG,
+      );
+    });
   await exitOnStartupError(logger, opened, () =>
     listenOrExplain(async () => {
-      if (role === 'gate') {
-        const gate = new Gate(gateOptions(config), { bus: bus!, routes: cache.routes, metrics, logger });
-        await gate.start();
-        stops.push(() => gate.stop());
+      // The same composition as the standalone: a feature cannot exist in one mode only.
+      const composed = composeRole(role, config, { bus, cache, store, metrics, logger, health });
+      await composed.start();
+      stops.push(() => composed.stop());
+      ready.features = composed.features;
+      if (composed.gate) {
+        const { gate } = composed;
         Object.assign(ready, { gateId: config.gateId, tcp: gate.ports.tcp, ws: gate.ports.ws });
-      } else if (role === 'logic') {
-        const logic = new Logic(logicOptions(config), { bus: bus!, store: store!, cache, metrics, logger });
-        await logic.start();
-        stops.push(() => logic.stop());
-      } else if (role === 'job') {
-        const job = new Job(jobOptions(config), { bus: bus!, store: store!, cache, metrics, logger });
-        await job.start();
-        stops.push(() => job.stop());
-      } else {
-        if (!config.apiKey)
-          throw new StartupError(
-            'MQIM_API_KEY',
-            'not set',
-            'set MQIM_API_KEY: business servers authenticate to `mqim api` with it',
-            EX_CONFIG,
-          );
-        const api = buildApi(
-          {
-            apiKey: config.apiKey,
-            tokenTtlMs: config.tokenTtlMs,
-            topicPrefix: config.topicPrefix,
-            limits: apiLimits(config),
-          },
-          { store: store!, cache, metrics, logger, health },
-        );
-        await api.listen({ host: config.apiHost, port: config.apiPort });
-        stops.push(() => api.close());
-        // The bound port, not the configured one: 0 means "any free port" (tests, scripts).
-        ready.port = (api.server.address() as AddressInfo).port;
       }
-      if (role !== 'api') {
+      if (composed.api) {
+        // The bound port, not the configured one: 0 means "any free port" (tests, scripts).
+        ready.port = (composed.api.server.address() as AddressInfo).port;
+      } else {
         const ops = await startOpsServer(metrics, health, config.httpPort);
         stops.push(() => ops.close());
         ready.opsPort = ops.port;
@@ -119,7 +88,7 @@ export async function runRole(role: Role): Promise<void> {
 
   onShutdown(logger, async () => {
     for (const stop of stops.reverse()) await stop();
-    await bus?.close();
+    await bus.close();
     await cache.close();
     await store?.close();
   });
@@ -173,13 +142,11 @@ async function openDependencies(
   logger: Logger,
   opened: { close(): Promise<void> }[],
   metrics: MqimMetrics,
-): Promise<{ bus?: MessageBus; cache: Cache; store?: Store }> {
-  let bus: MessageBus | undefined;
-  if (role !== 'api') {
-    bus = await createBus(config, logger, metrics);
-    opened.push(bus);
-    if (bus instanceof RocketMqBus) await checkRocketMq(bus, config);
-  }
+): Promise<{ bus: MessageBus; cache: Cache; store?: Store }> {
+  // Every role publishes: the api too (kicks go to the gates' topics).
+  const bus = await createBus(config, logger, metrics);
+  opened.push(bus);
+  if (bus instanceof RocketMqBus) await checkRocketMq(bus, config);
   const cache = await openCache(config, logger);
   opened.push(cache);
   let store: Store | undefined;

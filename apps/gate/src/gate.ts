@@ -14,6 +14,7 @@ import {
   CommandId,
   DEFAULT_LANES,
   ImErrorNumber,
+  KickOutReason,
   MqNames,
   RECEIPT_BATCH_TAG,
   commandName,
@@ -171,13 +172,45 @@ export class Gate implements FrameHandler {
     this.log.info({ tcp: this.ports.tcp, ws: this.ports.ws }, 'gate listening');
   }
 
-  async stop(): Promise<void> {
+  /**
+   * A live drain, for SIGTERM: refuses new connections, tells every client to go elsewhere (0x0801
+   * with SERVER_SHUTDOWN; the SDK reconnects to another gate and syncs), keeps answering for up to
+   * `graceMs` while sends it handed to logic are still unanswered and upstream publishes are still
+   * buffered, then closes the connections (withdrawing their routes) and stops. A send still
+   * unanswered after the grace is safe: the client resends it with the same clientMsgId.
+   * @returns how the drain went, for the shutdown log line
+   */
+  async drain(graceMs: number): Promise<{ connections: number; unanswered: number; ms: number }> {
+    const started = Date.now();
+    const deadline = started + graceMs;
+    this.tcp.stopAccepting();
+    this.ws.stopAccepting();
+    const notice = CIM.Ext.MqimKickOutNotify.encode({
+      reason: KickOutReason.SERVER_SHUTDOWN,
+      text: 'server shutting down; reconnect to another gate',
+    }).finish();
+    const connections = [...this.table.all()];
+    for (const conn of connections) this.write(conn, CommandId.KICK_OUT_NOTIFY, conn.nextServerSeq(), notice);
+    const flushed = Promise.all([this.receipts.flushAll(), this.upstream.flushAll()]);
+    await Promise.race([flushed, sleep(graceMs)]);
+    while (this.admission.outstanding > 0 && Date.now() < deadline) await sleep(20);
+    const unanswered = this.admission.outstanding;
+    for (const conn of this.table.all()) conn.close('drain: server shutting down', this.log);
+    // end() flushes what was written (the notice, late acks) before the socket goes.
+    while (this.table.size > 0 && Date.now() < deadline + 1000) await sleep(20);
+    await this.stop(Math.max(0, deadline - Date.now()));
+    return { connections: connections.length, unanswered, ms: Date.now() - started };
+  }
+
+  /** @param flushWithinMs how long buffered publishes may still take (a dead broker must not hold a stop) */
+  async stop(flushWithinMs = Infinity): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.subscription?.close();
     const routes: Route[] = [];
     for (const conn of this.table.all()) if (conn.loggedIn) routes.push(this.routeOf(conn));
     await Promise.all([this.tcp.close(), this.ws.close()]);
-    await Promise.all([this.receipts.flushAll(), this.upstream.flushAll()]);
+    const flushed = Promise.all([this.receipts.flushAll(), this.upstream.flushAll()]);
+    await (Number.isFinite(flushWithinMs) ? Promise.race([flushed, sleep(flushWithinMs)]) : flushed);
     // A clean stop withdraws its routes at once instead of leaving them to expire.
     await Promise.allSettled(routes.map((r) => this.deps.routes.unregister(r.userId, r.gateId, r.connId)));
   }
@@ -600,3 +633,7 @@ export class Gate implements FrameHandler {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

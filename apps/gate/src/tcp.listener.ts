@@ -12,6 +12,7 @@ import type { FrameHandler } from './frame-handler';
 export class TcpListener {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
+  private closing?: Promise<void>;
 
   constructor(
     private readonly handler: FrameHandler,
@@ -59,10 +60,16 @@ export class TcpListener {
     });
   }
 
-  async close(): Promise<void> {
+  /** Refuses new connections; the open ones stay (drain). */
+  stopAccepting(): void {
     const server = this.server;
-    if (!server) return;
+    if (server) this.closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.stopAccepting();
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.closing;
   }
 }

@@ -14,6 +14,7 @@ const WS_PATHS = new Set(['/', '/ws']);
 export class WsListener {
   private http?: Server;
   private wss?: WebSocketServer;
+  private closing?: Promise<void>;
 
   constructor(
     private readonly handler: FrameHandler,
@@ -74,10 +75,16 @@ export class WsListener {
     ws.on('close', () => this.handler.closed(conn));
   }
 
+  /** Refuses new connections and upgrades; the open WebSockets stay (drain). */
+  stopAccepting(): void {
+    const http = this.http;
+    if (http) this.closing ??= new Promise<void>((resolve) => http.close(() => resolve()));
+  }
+
   async close(): Promise<void> {
+    this.stopAccepting();
     for (const ws of this.wss?.clients ?? []) ws.terminate();
     this.wss?.close();
-    const http = this.http;
-    if (http) await new Promise<void>((resolve) => http.close(() => resolve()));
+    await this.closing;
   }
 }

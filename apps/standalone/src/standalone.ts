@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '@mqim/api';
 import type { MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import type { Logger, MqimConfig } from '@mqim/config';
@@ -11,7 +10,8 @@ import { MqimMetrics } from '@mqim/metrics';
 import { MqNames } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { createBus, createCache, createStore } from './adapters.factory';
-import { apiLimits, gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
+import { readiness } from './readiness';
+import { composeRole } from './role.composition';
 
 export interface Standalone {
   config: MqimConfig;
@@ -24,6 +24,8 @@ export interface Standalone {
   api: FastifyInstance;
   ports: { tcp: number; ws: number; http: number };
   apiKey: string;
+  /** What the roles wired, as `composeRole` reports it (see role.composition.ts). */
+  features: string[];
   stop(): Promise<void>;
 }
 
@@ -46,20 +48,16 @@ export async function startStandalone(
   await bus.ensureTopics(names.sharedTopics());
   await bus.ensureGroups(names.sharedGroups());
 
-  const logic = new Logic(logicOptions(config), { bus, store, cache, metrics, logger });
-  const push = pushDispatcher(config, store, logger);
-  const job = new Job(jobOptions(config), { bus, store, cache, metrics, logger, notifier: push });
-  const gate = new Gate(gateOptions(config), { bus, routes: cache.routes, metrics, logger });
-  await logic.start();
-  await job.start();
-  await gate.start();
-
+  const health = readiness({ bus, cache, store, rmqEndpoints: config.rmqEndpoints });
+  const deps = { bus, store, cache, metrics, logger, health };
   const apiKey = config.apiKey || randomBytes(18).toString('base64url');
-  const api = buildApi(
-    { apiKey, tokenTtlMs: config.tokenTtlMs, topicPrefix: config.topicPrefix, limits: apiLimits(config) },
-    { store, cache, metrics, logger, bus, health: { check: async () => [] } },
+  // Start order: consumers before the gate, so the first client request finds them subscribed.
+  const roles = new Map(
+    (['logic', 'job', 'gate', 'api'] as const).map((r) => [r, composeRole(r, config, deps, apiKey)]),
   );
-  await api.listen({ host: config.apiHost, port: config.apiPort });
+  for (const r of roles.values()) await r.start();
+  const gate = roles.get('gate')!.gate!;
+  const api = roles.get('api')!.api!;
   const address = api.server.address();
   const http = typeof address === 'object' && address ? address.port : config.apiPort;
 
@@ -69,17 +67,14 @@ export async function startStandalone(
     store,
     cache,
     gate,
-    logic,
-    job,
+    logic: roles.get('logic')!.logic!,
+    job: roles.get('job')!.job!,
     api,
     apiKey,
+    features: [...roles.values()].flatMap((r) => r.features),
     ports: { tcp: gate.ports.tcp, ws: gate.ports.ws, http },
     async stop() {
-      await api.close();
-      await gate.stop();
-      await logic.stop();
-      await job.stop();
-      await push.close();
+      for (const r of ['api', 'gate', 'logic', 'job'] as const) await roles.get(r)!.stop();
       await bus.close();
       await cache.close();
       await store.close();

@@ -107,6 +107,14 @@ export class RocketMqBus implements MessageBus {
   private readonly kinds = new Map<string, TopicKind>();
   private readonly kindLookups = new Map<string, Promise<TopicKind | undefined>>();
   private readonly subscriptions = new Set<RocketMqSubscription>();
+
+  /**
+   * Subscriptions that cannot receive right now (their last receive from the proxy failed), as
+   * "topic/group: why". Empty when every subscription's loop is fetching. For readiness probes.
+   */
+  subscriptionProblems(): string[] {
+    return [...this.subscriptions].flatMap((s) => (s.problem ? [s.problem] : []));
+  }
   private producer: Promise<Producer> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -344,6 +352,8 @@ class RocketMqSubscription implements Subscription {
   private latestDeadline = 0;
   private closed: Promise<void> | undefined;
   private readonly acks: AckBatcher;
+  /** Why the last receive failed; cleared by the next one that succeeds. */
+  problem: string | undefined;
 
   constructor(
     private readonly consumer: SimpleConsumer,
@@ -396,9 +406,11 @@ class RocketMqSubscription implements Subscription {
         batch = await this.consumer.receive(Math.min(free, this.receiveBatch), this.s.invisibleMs);
         this.onCall('receive', this.s.topic, batch.length);
         failures = 0;
+        this.problem = undefined;
       } catch (err) {
         if (this.stopping) break;
         failures++;
+        this.problem = `${this.s.topic}/${this.s.group}: receive failed (${errorText(err)})`;
         this.logger.warn(
           { topic: this.s.topic, group: this.s.group, err: errorText(err) },
           'RocketMQ receive failed; retrying',

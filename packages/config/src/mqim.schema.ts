@@ -101,6 +101,12 @@ export const mqimSchema = {
     default: 60_000,
     doc: 'close connections silent for this long',
   },
+  gateDrainGraceMs: {
+    env: 'MQIM_GATE_DRAIN_GRACE',
+    type: 'duration',
+    default: 5_000,
+    doc: 'on SIGTERM a gate sends every client SERVER_SHUTDOWN, then waits up to this long for sends in flight before closing',
+  },
   maxFrameBytes: {
     env: 'MQIM_MAX_FRAME',
     type: 'int',
@@ -268,7 +274,7 @@ export const mqimSchema = {
     min: 0,
     max: 65535,
     default: 0,
-    doc: '/metrics and /healthz of a gate, logic or job process (0 = pick a free port)',
+    doc: '/metrics, /livez and /readyz of a gate, logic or job process (0 = pick a free port)',
   },
   historyLimitMax: {
     env: 'MQIM_HISTORY_LIMIT',

@@ -1,3 +1,3 @@
 export { MqimMetrics } from './metrics';
-export { startOpsServer } from './http-endpoints';
-export type { HealthSource } from './http-endpoints';
+export { LIVE_PATHS, READY_PATH, readyReport, startOpsServer } from './http-endpoints';
+export type { HealthSource, ReadyBody } from './http-endpoints';

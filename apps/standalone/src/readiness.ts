@@ -1,0 +1,89 @@
+import { connect } from 'node:net';
+import { RocketMqBus, type MessageBus } from '@mqim/bus';
+import type { Cache } from '@mqim/cache';
+import type { HealthSource } from '@mqim/metrics';
+import type { Store } from '@mqim/store';
+
+/** A probe that takes longer than this counts as failed: a load balancer must not wait on us. */
+const PROBE_TIMEOUT_MS = 2000;
+
+export interface ReadinessDeps {
+  bus: MessageBus;
+  cache: Cache;
+  store?: Store;
+  /** `host:port[;host:port]` of the RocketMQ proxy (only probed on a RocketMqBus). */
+  rmqEndpoints?: string;
+}
+
+/**
+ * What `/readyz` answers: each dependency of the role is asked once, in parallel, within
+ * PROBE_TIMEOUT_MS. A problem starts with the dependency's name (`redis:`, `database:`,
+ * `broker:`, `subscription:`) so the body says what to fix. Embedded adapters have nothing to
+ * probe and are always ready.
+ */
+export function readiness(deps: ReadinessDeps): HealthSource {
+  const probes: [string, () => Promise<void>][] = [];
+  const ping = (deps.cache as Partial<{ ping(): Promise<void> }>).ping;
+  if (typeof ping === 'function') probes.push(['redis', () => ping.call(deps.cache)]);
+  const store = deps.store;
+  if (store && store.dialect === 'mysql')
+    probes.push(['database', async () => void (await store.users.findById(1))]);
+  const bus = deps.bus;
+  if (bus instanceof RocketMqBus) {
+    if (deps.rmqEndpoints) probes.push(['broker', () => reachable(deps.rmqEndpoints!)]);
+    probes.push([
+      'subscription',
+      async () => {
+        const problems = bus.subscriptionProblems();
+        if (problems.length) throw new Error(problems.join('; '));
+      },
+    ]);
+  }
+  return {
+    async check() {
+      const results = await Promise.all(probes.map(([name, probe]) => bounded(name, probe)));
+      return results.filter((r): r is string => r !== undefined);
+    },
+  };
+}
+
+async function bounded(name: string, probe: () => Promise<void>): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([probe(), timeout]);
+    return undefined;
+  } catch (err) {
+    return `${name}: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves when one of the endpoints accepts a TCP connection. */
+async function reachable(list: string): Promise<void> {
+  const endpoints = list
+    .split(/[;,]/)
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  const errors: string[] = [];
+  for (const endpoint of endpoints) {
+    const at = endpoint.lastIndexOf(':');
+    const host = endpoint.slice(0, at).replace(/^\[|\]$/g, '');
+    const port = Number(endpoint.slice(at + 1));
+    const error = await new Promise<string | undefined>((resolve) => {
+      const socket = connect({ host, port });
+      const done = (e?: string) => {
+        socket.destroy();
+        resolve(e);
+      };
+      socket.once('connect', () => done());
+      socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    });
+    if (error === undefined) return;
+    errors.push(`${endpoint} ${error}`);
+  }
+  throw new Error(`proxy unreachable (${errors.join(', ')})`);
+}

@@ -1,0 +1,113 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '@mqim/api';
+import type { MessageBus } from '@mqim/bus';
+import type { Cache } from '@mqim/cache';
+import type { Logger, MqimConfig } from '@mqim/config';
+import { Gate } from '@mqim/gate';
+import { Job } from '@mqim/job';
+import { Logic } from '@mqim/logic';
+import type { HealthSource, MqimMetrics } from '@mqim/metrics';
+import type { Store } from '@mqim/store';
+import { apiLimits, gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
+
+export type RoleName = 'gate' | 'logic' | 'job' | 'api';
+export const ROLES: readonly RoleName[] = ['gate', 'logic', 'job', 'api'];
+
+/** What a role needs from outside. Every role gets a bus: the api publishes kicks like a gate. */
+export interface RoleDeps {
+  bus: MessageBus;
+  cache: Cache;
+  /** Every role but the gate (a gate never opens the database). */
+  store?: Store;
+  metrics: MqimMetrics;
+  logger: Logger;
+  health: HealthSource;
+}
+
+/**
+ * One role, built with every feature the configuration asks for. `features` names what is wired
+ * (e.g. `push:webhook`, `kick`) so a test can compare topologies instead of trusting the code.
+ */
+export interface ComposedRole {
+  readonly role: RoleName;
+  readonly features: readonly string[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly gate?: Gate;
+  readonly logic?: Logic;
+  readonly job?: Job;
+  readonly api?: FastifyInstance;
+}
+
+/**
+ * The single place where a role is assembled: the standalone calls it for all four roles over one
+ * set of adapters, `mqim <role>` for one role over the real engines. A feature added here exists in
+ * both modes; a feature added anywhere else exists in one of them only.
+ * @param apiKey overrides `config.apiKey` (the standalone invents one when none is set)
+ */
+export function composeRole(
+  role: RoleName,
+  config: MqimConfig,
+  deps: RoleDeps,
+  apiKey?: string,
+): ComposedRole {
+  const { bus, cache, metrics, logger } = deps;
+  const needStore = (): Store => {
+    if (!deps.store) throw new Error(`the ${role} role needs a store`);
+    return deps.store;
+  };
+  switch (role) {
+    case 'gate': {
+      const gate = new Gate(gateOptions(config), { bus, routes: cache.routes, metrics, logger });
+      return {
+        role,
+        features: ['gate', 'drain'],
+        gate,
+        start: () => gate.start(),
+        async stop() {
+          const drained = await gate.drain(config.gateDrainGraceMs);
+          logger.info({ gate: config.gateId, ...drained }, 'gate drained');
+        },
+      };
+    }
+    case 'logic': {
+      const logic = new Logic(logicOptions(config), { bus, store: needStore(), cache, metrics, logger });
+      return { role, features: ['logic'], logic, start: () => logic.start(), stop: () => logic.stop() };
+    }
+    case 'job': {
+      const store = needStore();
+      const push = pushDispatcher(config, store, logger);
+      const job = new Job(jobOptions(config), { bus, store, cache, metrics, logger, notifier: push });
+      return {
+        role,
+        features: ['job', ...push.platforms.map((p) => `push:${p}`)],
+        job,
+        start: () => job.start(),
+        async stop() {
+          await job.stop();
+          await push.close();
+        },
+      };
+    }
+    case 'api': {
+      const api = buildApi(
+        {
+          apiKey: apiKey ?? config.apiKey,
+          tokenTtlMs: config.tokenTtlMs,
+          topicPrefix: config.topicPrefix,
+          limits: apiLimits(config),
+        },
+        { store: needStore(), cache, metrics, logger, bus, health: deps.health },
+      );
+      return {
+        role,
+        features: ['api', 'kick'],
+        api,
+        start: async () => {
+          await api.listen({ host: config.apiHost, port: config.apiPort });
+        },
+        stop: () => api.close(),
+      };
+    }
+  }
+}
