@@ -115,3 +115,52 @@ describe('job - delivery intents are acked only after their gate batch is stored
     expect(Buffer.from(command.body ?? []).equals(body)).toBe(true);
   });
 });
+
+describe("job - a send's ack carried in its delivery intent", () => {
+  const names = new MqNames('jobreply');
+  const metrics = new MqimMetrics({ defaultMetrics: false });
+  const logger = pino({ level: 'silent' });
+
+  it("goes to the sender's gate through the job's gate publisher, and the intent is acked only once it is stored", async () => {
+    const cache = new MemoryCache();
+    await cache.routes.register({ userId: 2, gateId: 'g2', connId: 'c2', clientType: 1, loginAt: 0 }, 60_000);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { bus, published } = recordingBus(async (m) => {
+      if (m.topic === names.gate('g1')) await held;
+      return 'id';
+    });
+    const gates = new GatePublisher(bus, names, metrics, { windowMs: 5, tag: 'deliver' });
+    const consumer = new DeliveryConsumer(cache.routes, gates, metrics, logger);
+    const ack = Buffer.from('ack-bytes');
+    let done = false;
+    const handled = consumer
+      .handle({
+        id: 'x',
+        topic: names.deliver,
+        keys: [],
+        deliveryAttempt: 1,
+        bornAt: Date.now(),
+        body: mqim.v1.DeliveryIntent.encode({
+          userIds: [2, 1],
+          cmd: CommandId.MSG_DATA,
+          body: Buffer.from('m'),
+          reply: { connId: 'c1', cmd: CommandId.MSG_DATA_ACK, seq: 42, body: ack },
+          replyGateId: 'g1',
+        }).finish(),
+      })
+      .then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 40));
+    const toSender = published.filter((m) => m.topic === names.gate('g1'));
+    expect(toSender).toHaveLength(1);
+    const [reply] = mqim.v1.GateBatch.decode(toSender[0]!.body).commands;
+    expect(reply).toMatchObject({ connId: 'c1', cmd: CommandId.MSG_DATA_ACK, seq: 42 });
+    expect(Buffer.from(reply!.body)).toEqual(ack);
+    const toPeer = published.filter((m) => m.topic === names.gate('g2'));
+    expect(mqim.v1.GateBatch.decode(toPeer[0]!.body).commands[0]!.userIds.map(Number)).toEqual([2]);
+    // The ack's gate batch is not stored yet: the intent must not be acked.
+    expect(done).toBe(false);
+    release();
+    await handled;
+  });
+});

@@ -11,8 +11,8 @@ export interface PushScheduler {
 
 /**
  * Routes delivery intents: looks up which gates hold each recipient (one batched route lookup),
- * then hands one fan-out command per gate (all its recipients, one copy of the body) to the
- * gates' publisher. Resolves — and so acks the intent — only after every gate batch it joined is stored.
+ * then hands one fan-out command per gate (all its recipients, one copy of the body) and the
+ * sender's ack, when the intent carries it, to the gates' publisher. Resolves — and so acks the intent — only after every gate batch it joined is stored.
  */
 export class DeliveryConsumer {
   constructor(
@@ -51,6 +51,8 @@ export class DeliveryConsumer {
     for (let i = 0; i < intents.length; i++) {
       const intent = intents[i]!;
       const userIds = recipients[i]!;
+      // The sender's ack rides the same gate batches as the deliveries (logic did not publish it).
+      if (intent.reply && intent.replyGateId) stored.push(this.gates.send(intent.replyGateId, [intent.reply]));
       // One fan-out command per gate: the body travels once per gate, however many members it has.
       const perGate = new Map<string, number[]>();
       const online: number[] = [];

@@ -209,6 +209,13 @@ async function deliver(
     senderClientType: m.senderClientType,
     persistedAtMs: Date.now(),
   };
+  if (deps.options.ackViaJob) {
+    // The job puts the ack in the sender's gate batch with the deliveries: no publish of its own.
+    intent.reply = { connId: ctx.connId, cmd: CommandId.MSG_DATA_ACK, seq: ctx.seq, body: ack };
+    intent.replyGateId = ctx.gateId;
+    await Promise.all([deps.intents.publish(intent, convKey), deps.tap.publish(tap)]);
+    return;
+  }
   await Promise.all([
     ctx.reply(CommandId.MSG_DATA_ACK, ack),
     deps.intents.publish(intent, convKey),

@@ -50,6 +50,7 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     lanes: c.lanes,
     intentInFlight: inFlight(c),
     mqPaceMs: pace(c),
+    ackViaJob: c.sendAckPath === 'job',
     loginThrottle: loginThrottle(c),
     groupLimits: groupLimits(c),
   };

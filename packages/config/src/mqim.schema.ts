@@ -324,6 +324,13 @@ export const mqimSchema = {
     default: 2,
     doc: 'upstream batch publishes one gate keeps in flight across all lanes (and intent publishes one logic keeps in flight)',
   },
+  sendAckPath: {
+    env: 'MQIM_SEND_ACK_PATH',
+    type: 'string',
+    oneOf: ['job', 'logic'],
+    default: 'job',
+    doc: "who publishes a send's 0x0302 ack to the sender's gate: the job, in the gate batch with the deliveries (one gate-topic message less per message), or logic on its own (for jobs older than 0.2: upgrade jobs first, then switch)",
+  },
   mqPaceMs: {
     env: 'MQIM_MQ_PACE',
     type: 'duration',

@@ -6480,6 +6480,12 @@ export namespace mqim {
             /** DeliveryIntent orderKey. */
             orderKey: string;
 
+            /** DeliveryIntent reply. */
+            reply?: (mqim.v1.GateCommand.$Properties|null);
+
+            /** DeliveryIntent replyGateId. */
+            replyGateId: string;
+
             /**
              * Creates a new DeliveryIntent instance using the specified properties.
              * @param [properties] Properties to set
@@ -6556,6 +6562,12 @@ export namespace mqim {
 
                 /** DeliveryIntent orderKey */
                 orderKey?: (string|null);
+
+                /** DeliveryIntent reply */
+                reply?: (mqim.v1.GateCommand.$Properties|null);
+
+                /** DeliveryIntent replyGateId */
+                replyGateId?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

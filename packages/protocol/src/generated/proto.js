@@ -19621,6 +19621,8 @@ $root.mqim = (function() {
              * @property {number|Long|null} [originAtMs] DeliveryIntent originAtMs
              * @property {mqim.v1.PushCheck.$Properties|null} [push] DeliveryIntent push
              * @property {string|null} [orderKey] DeliveryIntent orderKey
+             * @property {mqim.v1.GateCommand.$Properties|null} [reply] DeliveryIntent reply
+             * @property {string|null} [replyGateId] DeliveryIntent replyGateId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -19718,6 +19720,22 @@ $root.mqim = (function() {
             DeliveryIntent.prototype.orderKey = "";
 
             /**
+             * DeliveryIntent reply.
+             * @member {mqim.v1.GateCommand.$Properties|null|undefined} reply
+             * @memberof mqim.v1.DeliveryIntent
+             * @instance
+             */
+            DeliveryIntent.prototype.reply = null;
+
+            /**
+             * DeliveryIntent replyGateId.
+             * @member {string} replyGateId
+             * @memberof mqim.v1.DeliveryIntent
+             * @instance
+             */
+            DeliveryIntent.prototype.replyGateId = "";
+
+            /**
              * Creates a new DeliveryIntent instance using the specified properties.
              * @function create
              * @memberof mqim.v1.DeliveryIntent
@@ -19765,6 +19783,10 @@ $root.mqim = (function() {
                     $root.mqim.v1.PushCheck.encode(message.push, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.orderKey != null && $Object.hasOwnProperty.call(message, "orderKey") && message.orderKey !== "")
                     writer.uint32(/* id 8, wireType 2 =*/66).string(message.orderKey);
+                if (message.reply != null && $Object.hasOwnProperty.call(message, "reply"))
+                    $root.mqim.v1.GateCommand.encode(message.reply, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                if (message.replyGateId != null && $Object.hasOwnProperty.call(message, "replyGateId") && message.replyGateId !== "")
+                    writer.uint32(/* id 10, wireType 2 =*/82).string(message.replyGateId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -19883,6 +19905,21 @@ $root.mqim = (function() {
                                 delete message.orderKey;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            message.reply = $root.mqim.v1.GateCommand.decode(reader, reader.size(), $undefined, _depth + 1, message.reply);
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.replyGateId = value;
+                            else
+                                delete message.replyGateId;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -19965,6 +20002,14 @@ $root.mqim = (function() {
                 if (object.orderKey != null)
                     if (typeof object.orderKey !== "string" || object.orderKey.length)
                         message.orderKey = $String(object.orderKey);
+                if (object.reply != null) {
+                    if (!$util.isObject(object.reply))
+                        throw $TypeError(".mqim.v1.DeliveryIntent.reply: object expected");
+                    message.reply = $root.mqim.v1.GateCommand.fromObject(object.reply, _depth + 1);
+                }
+                if (object.replyGateId != null)
+                    if (typeof object.replyGateId !== "string" || object.replyGateId.length)
+                        message.replyGateId = $String(object.replyGateId);
                 return message;
             };
 
@@ -20005,6 +20050,8 @@ $root.mqim = (function() {
                         object.originAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.push = null;
                     object.orderKey = "";
+                    object.reply = null;
+                    object.replyGateId = "";
                 }
                 if (message.userIds && message.userIds.length) {
                     object.userIds = $Array(message.userIds.length);
@@ -20035,6 +20082,10 @@ $root.mqim = (function() {
                     object.push = $root.mqim.v1.PushCheck.toObject(message.push, options, _depth + 1);
                 if (message.orderKey != null && $Object.hasOwnProperty.call(message, "orderKey"))
                     object.orderKey = message.orderKey;
+                if (message.reply != null && $Object.hasOwnProperty.call(message, "reply"))
+                    object.reply = $root.mqim.v1.GateCommand.toObject(message.reply, options, _depth + 1);
+                if (message.replyGateId != null && $Object.hasOwnProperty.call(message, "replyGateId"))
+                    object.replyGateId = message.replyGateId;
                 return object;
             };
 
