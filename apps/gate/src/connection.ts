@@ -27,6 +27,11 @@ export class Connection {
   closed = false;
   /** When each send handed to logic and not yet answered was read (SendAdmission). */
   readonly sendsOutstanding: number[] = [];
+  /** When each query handed to logic and not yet answered was read (QueryBudget). */
+  readonly queriesOutstanding: number[] = [];
+  /** Reply bytes the connection may still take (QueryBudget's bucket; may go negative). */
+  queryBytes = 0;
+  queryBytesAt = 0;
   readonly openedAt: number;
   lastSeenAt: number;
   private serverSeq = 0;

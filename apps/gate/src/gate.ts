@@ -29,6 +29,7 @@ import {
 import { Connection, type FrameSink, type Transport } from './connection';
 import { ConnectionTable } from './connection.table';
 import type { FrameHandler } from './frame-handler';
+import { QueryBudget } from './query.budget';
 import { SendAdmission } from './send.admission';
 import { TcpListener } from './tcp.listener';
 import { UpstreamPublisher } from './upstream.publisher';
@@ -61,6 +62,18 @@ export interface GateOptions {
   upstreamMaxPending?: number;
   /** Sends handed to logic and not yet answered before new ones are refused with IM_ERR_BUSY. @default 8192 */
   maxOutstandingSends?: number;
+  /** Largest frame accepted before login (a login frame is a few hundred bytes). @default 4096 */
+  preLoginMaxFrameBytes?: number;
+  /** A closed TCP connection whose peer does not take its unsent output is destroyed after this. @default 2000 */
+  closeGraceMs?: number;
+  /** A WebSocket connection must complete its HTTP upgrade within this. @default 5000 */
+  wsHandshakeTimeoutMs?: number;
+  /** Queries (history, lists) per connection in flight to logic. @default 4 */
+  queryMaxInFlight?: number;
+  /** Query reply bytes per second per connection; twice this is its burst. @default 1 MiB */
+  queryBytesPerSec?: number;
+  /** Unsent output past which a connection's new queries are refused. @default 1 MiB */
+  queryMaxUnreadBytes?: number;
 }
 
 export interface GateDeps {
@@ -78,6 +91,19 @@ const RECEIPT_WINDOW_MS = 5;
 
 /** A send whose answer has not come back in this long no longer counts against admission. */
 const SEND_ANSWER_EXPIRY_MS = 30_000;
+
+/** Reads whose replies can be large: they pay from the connection's QueryBudget. */
+const QUERIES = new Map<number, number>([
+  [CommandId.LIST_RECENT_CONTACT_SESSION_REQ, CommandId.LIST_RECENT_CONTACT_SESSION_RSP],
+  [CommandId.LIST_MSG_REQ, CommandId.LIST_MSG_RSP],
+  [CommandId.MSG_GET_LATEST_MSG_ID_REQ, CommandId.MSG_GET_LATEST_MSG_ID_RSP],
+  [CommandId.MSG_GET_BY_MSG_ID_REQ, CommandId.MSG_GET_BY_MSG_ID_RSP],
+  [CommandId.FRIEND_QUERY_USER_LIST_REQ, CommandId.FRIEND_QUERY_USER_LIST_RSP],
+  [CommandId.GROUP_LIST_REQ, CommandId.GROUP_LIST_RSP],
+  [CommandId.GROUP_INFO_REQ, CommandId.GROUP_INFO_RSP],
+  [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
+]);
+const QUERY_REPLIES = new Set<number>([...QUERIES.values(), CommandId.ERROR_NOTIFY]);
 
 /** Commands the gate hands to logic as they are (after login). */
 const TO_LOGIC = new Set<number>([
@@ -120,6 +146,7 @@ export class Gate implements FrameHandler {
   private readonly receipts: BatchPublisher<mqim.v1.IDeliveryReceipt>;
   private readonly upstream: UpstreamPublisher;
   private readonly admission: SendAdmission;
+  private readonly queries: QueryBudget;
   ports = { tcp: 0, ws: 0 };
 
   constructor(
@@ -128,8 +155,14 @@ export class Gate implements FrameHandler {
   ) {
     this.names = new MqNames(options.topicPrefix);
     this.log = deps.logger.child({ role: 'gate', gate: options.gateId });
-    this.tcp = new TcpListener(this, options.maxFrameBytes);
-    this.ws = new WsListener(this, options.maxFrameBytes);
+    const limits = {
+      maxFrameBytes: options.maxFrameBytes,
+      preLoginMaxFrameBytes: Math.min(options.maxFrameBytes, options.preLoginMaxFrameBytes ?? 4096),
+      closeGraceMs: options.closeGraceMs ?? 2000,
+      handshakeTimeoutMs: options.wsHandshakeTimeoutMs ?? 5000,
+    };
+    this.tcp = new TcpListener(this, limits);
+    this.ws = new WsListener(this, limits);
     this.maxPendingBytes = options.maxPendingBytes ?? 4 * 1024 * 1024;
     this.receipts = new BatchPublisher(deps.bus, {
       encode: (receipts) => mqim.v1.DeliveryReceiptBatch.encode({ receipts: [...receipts] }).finish(),
@@ -145,6 +178,14 @@ export class Gate implements FrameHandler {
       maxPending: options.upstreamMaxPending ?? 4096,
     });
     this.admission = new SendAdmission(options.maxOutstandingSends ?? 8192, SEND_ANSWER_EXPIRY_MS);
+    const queryRate = options.queryBytesPerSec ?? 1024 * 1024;
+    this.queries = new QueryBudget({
+      maxInFlight: options.queryMaxInFlight ?? 4,
+      bytesPerSec: queryRate,
+      burstBytes: 2 * queryRate,
+      maxUnreadBytes: options.queryMaxUnreadBytes ?? 1024 * 1024,
+      expireMs: SEND_ANSWER_EXPIRY_MS,
+    });
   }
 
   get connectionCount(): number {
@@ -238,12 +279,21 @@ export class Gate implements FrameHandler {
     this.admission.released(conn);
     this.deps.metrics.connections.dec({ transport: conn.transport, state: 'open' });
     if (conn.loggedIn) {
+      this.deps.metrics.connections.dec({ transport: conn.transport, state: 'logged_in' });
       this.deps.routes
         .unregister(conn.userId, this.options.gateId, conn.id)
         .catch((err: Error) =>
           this.log.warn({ err: err.message, conn: conn.id }, 'route unregister failed; it will expire'),
         );
     }
+  }
+
+  torndown(conn: Connection, unsentBytes: number): void {
+    this.deps.metrics.errors.inc({ code: 'IM_ERR_SLOW_CONSUMER_DESTROYED' });
+    this.log.warn(
+      { conn: conn.id, user: conn.userId || undefined, remote: conn.remote, unsentBytes },
+      'connection destroyed: peer did not take its output within the close grace',
+    );
   }
 
   protocolError(conn: Connection, reason: string): void {
@@ -299,6 +349,14 @@ export class Gate implements FrameHandler {
         return;
       default:
         if (TO_LOGIC.has(cmd)) {
+          if (QUERIES.has(cmd)) {
+            const refused = this.queries.admit(conn, now);
+            if (refused !== undefined) {
+              this.deps.metrics.errors.inc({ code: 'IM_ERR_QUERY_BUDGET' });
+              this.sendError(conn, 'IM_ERR_QUERY_BUDGET', QUERY_REFUSALS[refused], cmd, seq);
+              return;
+            }
+          }
           this.publishUpstream(conn, cmd, seq, body, `u${conn.userId}`, now);
           return;
         }
@@ -423,6 +481,7 @@ export class Gate implements FrameHandler {
       () => undefined,
       (err: Error) => {
         if (send) this.admission.answered(conn);
+        if (QUERIES.has(cmd)) this.queries.answered(conn, 0, Date.now());
         if (err instanceof PublisherBusyError) {
           // Refused before it reached the cluster: nothing was stored, the client may retry.
           this.deps.metrics.errors.inc({ code: 'IM_ERR_BUSY' });
@@ -492,6 +551,8 @@ export class Gate implements FrameHandler {
     const users = this.targets(c, targets);
     if (cmd === CommandId.MSG_DATA_ACK && c.connId && targets.length === 1)
       this.admission.answered(targets[0]!);
+    if (c.connId && targets.length === 1 && QUERY_REPLIES.has(cmd))
+      this.queries.answered(targets[0]!, body.length, Date.now());
     for (const conn of targets) {
       if (cmd) this.write(conn, cmd, c.seq || conn.nextServerSeq(), body);
       if (action === mqim.v1.GateAction.GATE_ACTION_KICK) conn.close(`kicked: ${c.reason ?? ''}`, this.log);
@@ -607,6 +668,7 @@ export class Gate implements FrameHandler {
         continue;
       }
       this.admission.expire(conn, now);
+      this.queries.expire(conn, now);
       if (refreshDue) live.push(this.routeOf(conn));
     }
     if (refreshDue) {
@@ -637,3 +699,9 @@ const EMPTY = new Uint8Array(0);
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+const QUERY_REFUSALS = {
+  'in-flight': 'too many queries in flight on this connection; wait for their answers',
+  bytes: 'query reply bytes over this connection’s budget; retry in a moment',
+  unread: 'earlier replies not read yet; read them before asking again',
+} as const;

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { FrameDecoder, FrameError, type Frame } from '@mqim/protocol';
 import type { FrameSink } from './connection';
-import type { FrameHandler } from './frame-handler';
+import type { FrameHandler, ListenerLimits } from './frame-handler';
 
 /**
  * CIM over TCP: a stream of frames. One decoder per socket buffers partial frames and splits
@@ -16,7 +16,7 @@ export class TcpListener {
 
   constructor(
     private readonly handler: FrameHandler,
-    private readonly maxFrameBytes: number,
+    private readonly limits: ListenerLimits,
   ) {}
 
   async listen(host: string, port: number): Promise<number> {
@@ -35,15 +35,32 @@ export class TcpListener {
     const sink: FrameSink = {
       write: (frame) => void socket.write(frame),
       pendingBytes: () => socket.writableLength,
-      close: () => socket.end(() => socket.destroy()),
+      // end() waits for the queued output, which a peer that stopped reading never takes: the
+      // socket would stay ESTABLISHED with megabytes queued. Past the grace it is destroyed.
+      close: () => {
+        socket.end(() => socket.destroy());
+        setTimeout(() => {
+          if (socket.destroyed) return;
+          this.handler.torndown(conn, socket.writableLength);
+          // A reset, not a FIN: the kernel drops what is still queued for the peer too.
+          socket.resetAndDestroy();
+        }, this.limits.closeGraceMs).unref();
+      },
     };
     const conn = this.handler.open('tcp', `${socket.remoteAddress}:${socket.remotePort}`, sink);
-    const decoder = new FrameDecoder({ maxFrameLength: this.maxFrameBytes });
+    // Until login a frame is small: a connection that never logs in may not make the gate hold
+    // a nearly full max-size partial frame for the whole login window.
+    const decoder = new FrameDecoder({ maxFrameLength: this.limits.preLoginMaxFrameBytes });
+    let full = false;
     const onFrame = (frame: Frame) => {
       if (!conn.closed) this.handler.frame(conn, frame.commandId, frame.seq, frame.body);
     };
     socket.on('data', (chunk: Buffer) => {
       if (conn.closed) return;
+      if (!full && conn.loggedIn) {
+        decoder.maxFrameLength = this.limits.maxFrameBytes;
+        full = true;
+      }
       try {
         decoder.push(chunk, onFrame);
       } catch (err) {

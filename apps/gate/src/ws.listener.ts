@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { decodeWsFrame, FrameError } from '@mqim/protocol';
 import type { FrameSink } from './connection';
-import type { FrameHandler } from './frame-handler';
+import type { FrameHandler, ListenerLimits } from './frame-handler';
 
 const WS_PATHS = new Set(['/', '/ws']);
 
@@ -18,20 +18,35 @@ export class WsListener {
 
   constructor(
     private readonly handler: FrameHandler,
-    private readonly maxFrameBytes: number,
+    private readonly limits: ListenerLimits,
   ) {}
 
   async listen(host: string, port: number): Promise<number> {
     const wss = new WebSocketServer({
       noServer: true,
-      maxPayload: this.maxFrameBytes,
+      maxPayload: this.limits.maxFrameBytes,
       perMessageDeflate: false,
     });
-    const http = createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' });
-      res.end('CIM over WebSocket: upgrade at / or /ws\n');
+    const timeout = this.limits.handshakeTimeoutMs;
+    // Node's own header/request timeouts are checked every connectionsCheckingInterval, so a
+    // trickled request lived 75-85 s with the defaults; a socket timeout also covers silence.
+    const http = createServer(
+      {
+        headersTimeout: timeout,
+        requestTimeout: timeout,
+        connectionsCheckingInterval: Math.min(1000, timeout),
+      },
+      (_req, res) => {
+        res.writeHead(426, { 'content-type': 'text/plain' });
+        res.end('CIM over WebSocket: upgrade at / or /ws\n');
+      },
+    );
+    http.on('connection', (socket: Socket) => {
+      socket.setTimeout(timeout, () => socket.destroy());
     });
     http.on('upgrade', (req, socket, head) => {
+      // Upgraded: from here the gate's heartbeat timeout watches the connection.
+      (socket as Socket).setTimeout(0);
       const path = (req.url ?? '/').split('?')[0];
       if (!WS_PATHS.has(path)) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
@@ -62,7 +77,9 @@ export class WsListener {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (conn.closed) return;
       try {
-        const frame = decodeWsFrame(data, isBinary, { maxFrameLength: this.maxFrameBytes });
+        const frame = decodeWsFrame(data, isBinary, {
+          maxFrameLength: conn.loggedIn ? this.limits.maxFrameBytes : this.limits.preLoginMaxFrameBytes,
+        });
         this.handler.frame(conn, frame.commandId, frame.seq, frame.body);
       } catch (err) {
         const reason =

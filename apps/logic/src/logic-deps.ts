@@ -11,6 +11,8 @@ import type { IntentPublisher } from './intent.publisher';
 export interface LogicOptions {
   topicPrefix: string;
   historyLimitMax: number;
+  /** msg_data bytes one history page may carry; it keeps the newest that fit. @default 262144 */
+  historyMaxBytes?: number;
   maxMsgDataBytes: number;
   loginPolicy: 'many' | 'per-type' | 'single';
   /**

@@ -27,6 +27,22 @@ export async function handleRecentSessions(deps: LogicDeps, ctx: RequestContext)
   await ctx.reply(CommandId.LIST_RECENT_CONTACT_SESSION_RSP, rsp);
 }
 
+/**
+ * The newest messages of an ascending page whose msg_data fits in `maxBytes` (at least one), so
+ * a small request cannot ask for an unbounded reply. The client pages on from the oldest it got,
+ * so nothing is skipped.
+ */
+function newestWithin<T extends { msgData: Uint8Array }>(msgs: T[], maxBytes: number): T[] {
+  let bytes = 0;
+  let start = msgs.length;
+  while (start > 0) {
+    bytes += msgs[start - 1]!.msgData.length;
+    if (bytes > maxBytes && start < msgs.length) break;
+    start--;
+  }
+  return start === 0 ? msgs : msgs.slice(start);
+}
+
 /** 0x0205: a page of history strictly older than end_msg_id (0 = newest), ascending. */
 export async function handleHistory(deps: LogicDeps, ctx: RequestContext): Promise<void> {
   const req = decodeBody(CIM.List.CIMGetMsgListReq, ctx.req.body, 'CIMGetMsgListReq');
@@ -43,7 +59,7 @@ export async function handleHistory(deps: LogicDeps, ctx: RequestContext): Promi
     sessionType: type,
     sessionId,
     endMsgId,
-    msgList: msgs.map(toMsgInfo),
+    msgList: newestWithin(msgs, deps.options.historyMaxBytes ?? 256 * 1024).map(toMsgInfo),
   }).finish();
   await ctx.reply(CommandId.LIST_MSG_RSP, rsp);
 }
@@ -72,7 +88,7 @@ export async function handleMsgsById(deps: LogicDeps, ctx: RequestContext): Prom
     userId: ctx.userId,
     sessionType: type,
     sessionId,
-    msgList: msgs.map(toMsgInfo),
+    msgList: newestWithin(msgs, deps.options.historyMaxBytes ?? 256 * 1024).map(toMsgInfo),
   }).finish();
   await ctx.reply(CommandId.MSG_GET_BY_MSG_ID_RSP, rsp);
 }

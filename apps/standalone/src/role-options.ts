@@ -37,6 +37,13 @@ export function gateOptions(c: MqimConfig): GateOptions {
     upstreamMaxPending: c.upstreamMaxPending,
     mqPaceMs: pace(c),
     maxOutstandingSends: c.gateMaxOutstanding,
+    preLoginMaxFrameBytes: c.preLoginMaxFrameBytes,
+    maxPendingBytes: c.maxPendingOutputBytes,
+    closeGraceMs: c.closeGraceMs,
+    wsHandshakeTimeoutMs: c.wsHandshakeTimeoutMs,
+    queryMaxInFlight: c.queryMaxInFlight,
+    queryBytesPerSec: c.queryBytesPerSec,
+    queryMaxUnreadBytes: c.queryMaxUnreadBytes,
   };
 }
 
@@ -44,6 +51,7 @@ export function logicOptions(c: MqimConfig): LogicOptions {
   return {
     topicPrefix: c.topicPrefix,
     historyLimitMax: c.historyLimitMax,
+    historyMaxBytes: c.historyMaxBytes,
     maxMsgDataBytes: c.maxMsgDataBytes,
     loginPolicy: c.loginPolicy as LogicOptions['loginPolicy'],
     concurrency: c.logicConcurrency,

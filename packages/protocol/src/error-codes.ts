@@ -57,6 +57,11 @@ export const ImErrorNumber = {
    * login response carries this number as its result code; retry after the time it names.
    */
   IM_ERR_LOGIN_THROTTLED: 10107,
+  /**
+   * The connection has too many queries in flight, has used its reply-byte budget, or has not
+   * read earlier replies: the query was not run. Retry after reading what was sent.
+   */
+  IM_ERR_QUERY_BUDGET: 10108,
 
   /** A field value the server refuses (a message to oneself, an empty group name, ...). */
   IM_ERR_INVALID_ARGUMENT: 10200,

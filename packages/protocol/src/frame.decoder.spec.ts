@@ -231,3 +231,16 @@ describe('FrameDecoder', () => {
     expect(failures).toBeGreaterThan(0);
   });
 });
+
+describe('FrameDecoder - maxFrameLength can change between frames', () => {
+  it('a raised cap admits frames the lower one refused (a gate raises it after login)', () => {
+    const big = encodeFrame(0x0301, 1, Buffer.alloc(2000));
+    const low = new FrameDecoder({ maxFrameLength: 1024 });
+    expect(() => low.pushAll(big.subarray(0, 8))).toThrow(FrameError);
+    expect(low.bufferedBytes).toBe(0);
+
+    const raised = new FrameDecoder({ maxFrameLength: 1024 });
+    raised.maxFrameLength = 4096;
+    expect(raised.pushAll(big)).toHaveLength(1);
+  });
+});

@@ -34,7 +34,7 @@ const LENGTH_FIELD = 4;
  *   throws the same error. The stream cannot be resynchronised; close the connection.
  */
 export class FrameDecoder {
-  private readonly maxFrameLength: number;
+  private maxLength: number;
   // The frame being assembled across chunks, allocated at its full length once the length is known.
   private partial: Buffer | null = null;
   private partialFilled = 0;
@@ -44,7 +44,18 @@ export class FrameDecoder {
   private failure: unknown = null;
 
   constructor(options: FrameDecoderOptions = {}) {
-    this.maxFrameLength = checkMaxFrameLength(options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
+    this.maxLength = checkMaxFrameLength(options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
+  }
+
+  /**
+   * The cap on length fields read from now on (a gate raises it after login). A frame whose
+   * length was already accepted keeps its size.
+   */
+  get maxFrameLength(): number {
+    return this.maxLength;
+  }
+  set maxFrameLength(value: number) {
+    this.maxLength = checkMaxFrameLength(value);
   }
 
   /** Bytes held for an incomplete frame. */
@@ -122,7 +133,7 @@ export class FrameDecoder {
 
   private checkedLength(buf: Buffer, offset: number): number {
     const length = readUint32(buf, offset);
-    checkFrameLength(length, this.maxFrameLength);
+    checkFrameLength(length, this.maxLength);
     return length;
   }
 }
