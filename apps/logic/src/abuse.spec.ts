@@ -320,6 +320,42 @@ describe('logic - abusive requests', () => {
     expect(await store.groups.members(groupId)).toHaveLength(3);
   });
 
+  it('groups - an exit redelivered after its membership change failed leaves no hole in the group ids', async () => {
+    await start();
+    await createGroup(1, [2, 3]);
+    await waitFor(() => createResults('c1').length === 1, { timeoutMs: 2000 });
+    const groupId = Number(
+      CIM.Group.CIMGroupCreateRsp.decode(
+        frames.find((f) => f.cmd === CommandId.GROUP_CREATE_DEFAULT_RSP)!.body,
+      ).groupInfo!.groupId,
+    );
+    // The notice is stored, then removing the member fails once: the request comes back.
+    const groups = store.groups;
+    const remove = groups.removeMembers.bind(groups);
+    let failures = 1;
+    groups.removeMembers = async (...args: Parameters<typeof remove>) => {
+      if (failures-- > 0) throw new Error('database went away');
+      return remove(...args);
+    };
+    await publish(
+      3,
+      'c3',
+      CommandId.GROUP_EXIT_REQ,
+      CIM.Group.CIMGroupExitReq.encode({ userId: 3, groupId }).finish(),
+      'u:3',
+    );
+    await waitFor(() => frames.some((f) => f.connId === 'c3' && f.cmd === CommandId.GROUP_EXIT_RSP), {
+      timeoutMs: 3000,
+      message: 'the exit was not answered',
+    });
+    expect(failures).toBeLessThan(0); // it really failed once and was redelivered
+    await send(1, groupId, 'after-exit', 'hello', { sessionType: 2 });
+    await waitFor(() => acksOf('c1').some((a) => a.clientMsgId === 'after-exit'), { timeoutMs: 2000 });
+    // Creation notice, exit notice, the message: as the owner's timeline shows them.
+    const ids = (await store.messages.history(1, 2, groupId, { limit: 20 })).map((m) => m.serverMsgId);
+    expect(ids).toEqual([1, 2, 3]);
+  });
+
   it('groups - a refused member id is answered in the group response, not as a bare error notice', async () => {
     await start();
     await publish(

@@ -11,6 +11,7 @@ import {
 } from '@mqim/protocol';
 import type { GroupRecord, MessageRecord } from '@mqim/store';
 import { decodeBody } from './decode';
+import { giveBack } from './id.giveback';
 import { DEFAULT_GROUP_LIMITS, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 
@@ -109,13 +110,16 @@ async function notify(
     },
   });
   const key = conversationKey(2, ctx.userId, group.groupId);
-  const serverMsgId = await deps.cache.sequences.next(key, () =>
-    deps.store.messages.maxServerMsgId({ type: 2, groupId: group.groupId }),
-  );
+  // Derived from the request so a redelivered request stores nothing twice, and takes no new id.
+  const clientMsgId = `n-${ctx.gateId}-${ctx.connId}-${ctx.seq}-${ctx.receivedAtMs}`.slice(0, 64) || randomUUID();
+  const earlier = await deps.store.messages.findSent(group.groupId, clientMsgId);
+  const conv = { type: 2 as const, groupId: group.groupId };
+  const serverMsgId = earlier
+    ? earlier.serverMsgId
+    : await deps.cache.sequences.next(key, () => deps.store.messages.maxServerMsgId(conv));
   const record: MessageRecord = {
     serverMsgId,
-    // Derived from the request so a redelivered request stores nothing twice.
-    clientMsgId: `n-${ctx.gateId}-${ctx.connId}-${ctx.seq}-${ctx.receivedAtMs}`.slice(0, 64) || randomUUID(),
+    clientMsgId,
     fromUserId: group.groupId,
     sessionType: 2,
     toSessionId: group.groupId,
@@ -126,11 +130,20 @@ async function notify(
     msgStatus: 0,
     createTime: Math.floor(Date.now() / 1000),
   };
-  const saved = await deps.store.messages.save(record, owners);
-  const m =
-    saved === 'duplicate'
-      ? ((await deps.store.messages.findSent(group.groupId, record.clientMsgId)) ?? record)
-      : record;
+  let m = earlier ?? record;
+  if (!earlier) {
+    let saved: Awaited<ReturnType<typeof deps.store.messages.save>>;
+    try {
+      saved = await deps.store.messages.save(record, owners);
+    } catch (err) {
+      await giveBack(deps, key, conv, serverMsgId);
+      throw err;
+    }
+    if (saved === 'duplicate') {
+      await giveBack(deps, key, conv, serverMsgId);
+      m = (await deps.store.messages.findSent(group.groupId, clientMsgId)) ?? record;
+    }
+  }
   const data = CIM.Message.CIMMsgData.encode({
     fromUserId: m.fromUserId,
     fromNickName: group.name,
@@ -208,8 +221,9 @@ const handleCreate: Handler = async (deps, ctx) => {
       refuse('IM_ERR_USER_RATE_LIMITED', `too many groups created; retry in ${Math.ceil(waitMs / 1000)} s`);
     await existingUsers(deps, invited);
     const members = [ctx.userId, ...invited];
-    const group = await deps.store.groups.create({ name, ownerUserId: ctx.userId }, members);
+    // Counted before the group exists: a cache failure here retries a request that created nothing.
     await deps.cache.attempts.fail(createKey, (deps.options.groupLimits ?? DEFAULT_GROUP_LIMITS).create);
+    const group = await deps.store.groups.create({ name, ownerUserId: ctx.userId }, members);
     const attach = await notify(
       deps,
       ctx,

@@ -3,6 +3,7 @@ import type { MessageRecord, SessionType, Store } from '@mqim/store';
 import { decodeBody } from './decode';
 import type { LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
+import { giveBack } from './id.giveback';
 
 const CLIENT_MSG_ID = /^[\x21-\x7e]{1,64}$/;
 
@@ -58,7 +59,10 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   // A redelivered request was probably stored by the attempt before: look it up first, so it takes
   // no id. A first attempt goes straight to the write, whose unique key on (sender, client_msg_id)
   // catches a client's own retry ('duplicate' below); that saves a query per message.
-  let stored = ctx.attempt > 1 ? await deps.store.messages.findSent(userId, msg.clientMsgId) : undefined;
+  // Group sends keep the lookup: group changes take ids from the same counter in another lane, so
+  // an id given back there may already be followed by another (a hole).
+  const lookFirst = ctx.attempt > 1 || sessionType === CIM.Def.CIMSessionType.SESSION_TYPE_GROUP;
+  let stored = lookFirst ? await deps.store.messages.findSent(userId, msg.clientMsgId) : undefined;
   if (stored && !sameMessage(stored, sessionType, toSessionId, msg))
     return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
   if (!stored) {
@@ -122,29 +126,6 @@ function sameMessage(
     stored.msgType === msg.msgType &&
     Buffer.compare(Buffer.from(stored.msgData), Buffer.from(msg.msgData)) === 0
   );
-}
-
-/**
- * A write that failed must not leave a hole in the conversation's ids (invariant 3): the id goes
- * back to the counter unless the row is in the store after all (a commit whose answer was lost).
- * Safe because one conversation is handled by one request at a time (its FIFO lane). If even that
- * check fails, the id stays burnt: a gap is better than an id given twice.
- */
-async function giveBack(
-  deps: LogicDeps,
-  convKey: string,
-  conv: Parameters<Store['messages']['maxServerMsgId']>[0],
-  serverMsgId: number,
-): Promise<void> {
-  try {
-    if ((await deps.store.messages.maxServerMsgId(conv)) < serverMsgId)
-      await deps.cache.sequences.release(convKey, serverMsgId);
-  } catch (err) {
-    deps.logger.warn(
-      { err: (err as Error).message, convKey, serverMsgId },
-      'could not give back a server_msg_id',
-    );
-  }
 }
 
 /** Ack the sender, fan out to recipients and the sender's other devices, feed the tap. */
