@@ -86,12 +86,16 @@ export async function runRole(role: Role): Promise<void> {
   );
   logger.info(ready, 'role ready');
 
-  onShutdown(logger, async () => {
-    for (const stop of stops.reverse()) await stop();
-    await bus.close();
-    await cache.close();
-    await store?.close();
-  });
+  onShutdown(
+    logger,
+    async () => {
+      for (const stop of stops.reverse()) await stop();
+      await bus.close();
+      await cache.close();
+      await store?.close();
+    },
+    config.gateDrainGraceMs + 15_000,
+  );
 }
 
 /**

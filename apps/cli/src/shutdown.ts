@@ -1,13 +1,19 @@
 import type { Logger } from '@mqim/config';
 
-/** Runs `stop` once on SIGINT/SIGTERM; a second signal, or a stop over 15 s, exits hard. */
-export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
+/**
+ * Runs `stop` once on SIGINT/SIGTERM; a second signal, or a stop over `hardMs`, exits hard. A role
+ * that drains passes its grace plus a margin, so a long drain is never cut off by this timer.
+ */
+export function onShutdown(logger: Logger, stop: () => Promise<void>, hardMs = 15_000): void {
   let stopping = false;
   const handler = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const hard = setTimeout(() => process.exit(1), 15_000);
+    const hard = setTimeout(() => {
+      logger.error({ hardMs }, 'shutdown took too long; exiting hard');
+      process.exit(1);
+    }, hardMs);
     hard.unref();
     stop().then(
       () => process.exit(0),

@@ -24,5 +24,5 @@ export async function runStandaloneCommand(): Promise<void> {
       { apiKey: s.apiKey },
       'MQIM_API_KEY not set: using this random key for /api/v1 until restart',
     );
-  onShutdown(logger, () => s.stop());
+  onShutdown(logger, () => s.stop(), config.gateDrainGraceMs + 15_000);
 }

@@ -62,28 +62,34 @@ async function bounded(name: string, probe: () => Promise<void>): Promise<string
   }
 }
 
-/** Resolves when one of the endpoints accepts a TCP connection. */
-async function reachable(list: string): Promise<void> {
+/**
+ * Resolves when one of the endpoints accepts a TCP connection. Every endpoint is tried at once and
+ * each attempt is destroyed after `timeoutMs`, so a host that drops packets neither hides a
+ * healthy endpoint behind it nor leaves a socket open per probe.
+ */
+async function reachable(list: string, timeoutMs = 1_500): Promise<void> {
   const endpoints = list
     .split(/[;,]/)
     .map((e) => e.trim())
     .filter((e) => e !== '');
-  const errors: string[] = [];
-  for (const endpoint of endpoints) {
-    const at = endpoint.lastIndexOf(':');
-    const host = endpoint.slice(0, at).replace(/^\[|\]$/g, '');
-    const port = Number(endpoint.slice(at + 1));
-    const error = await new Promise<string | undefined>((resolve) => {
-      const socket = connect({ host, port });
-      const done = (e?: string) => {
-        socket.destroy();
-        resolve(e);
-      };
-      socket.once('connect', () => done());
-      socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
-    });
-    if (error === undefined) return;
-    errors.push(`${endpoint} ${error}`);
-  }
-  throw new Error(`proxy unreachable (${errors.join(', ')})`);
+  const results = await Promise.all(
+    endpoints.map((endpoint) => {
+      const at = endpoint.lastIndexOf(':');
+      const host = endpoint.slice(0, at).replace(/^\[|\]$/g, '');
+      const port = Number(endpoint.slice(at + 1));
+      return new Promise<string | undefined>((resolve) => {
+        const socket = connect({ host, port });
+        const done = (e?: string) => {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(e);
+        };
+        const timer = setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
+        socket.once('connect', () => done());
+        socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+      });
+    }),
+  );
+  if (results.some((error) => error === undefined)) return;
+  throw new Error(`proxy unreachable (${endpoints.map((e, i) => `${e} ${results[i]}`).join(', ')})`);
 }
