@@ -146,6 +146,8 @@ export class Gate implements FrameHandler {
   private readonly receipts: BatchPublisher<mqim.v1.IDeliveryReceipt>;
   private readonly upstream: UpstreamPublisher;
   private readonly admission: SendAdmission;
+  /** Set by `drain()`: new sends are refused (IM_ERR_BUSY), sends in flight are still answered. */
+  private draining = false;
   private readonly queries: QueryBudget;
   ports = { tcp: 0, ws: 0 };
 
@@ -224,6 +226,7 @@ export class Gate implements FrameHandler {
   async drain(graceMs: number): Promise<{ connections: number; unanswered: number; ms: number }> {
     const started = Date.now();
     const deadline = started + graceMs;
+    this.draining = true;
     this.tcp.stopAccepting();
     this.ws.stopAccepting();
     const notice = CIM.Ext.MqimKickOutNotify.encode({
@@ -391,6 +394,11 @@ export class Gate implements FrameHandler {
         'IM_ERR_INVALID_ARGUMENT',
         `msg_data is ${msg.msgData.length} bytes; the limit is ${this.options.maxMsgDataBytes}`,
       );
+      return;
+    }
+    if (this.draining) {
+      // After the SERVER_SHUTDOWN notice nothing new is taken: the grace is for sends in flight.
+      this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server shutting down; resend on another gate');
       return;
     }
     if (!this.admission.admit(conn, now)) {
@@ -696,8 +704,9 @@ export class Gate implements FrameHandler {
 
 const EMPTY = new Uint8Array(0);
 
+/** A wait that never keeps the process alive on its own (a drain races it against the flush). */
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 const QUERY_REFUSALS = {

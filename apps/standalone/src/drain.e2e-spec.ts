@@ -7,7 +7,13 @@ import { MemoryBus, type MessageBus } from '@mqim/bus';
 import { mqimSchema, readConfig, type MqimConfig } from '@mqim/config';
 import { MqimMetrics } from '@mqim/metrics';
 import { KickOutReason, MqNames } from '@mqim/protocol';
-import { createImClient, passwordMd5, type ImClient, type KickOutNotice } from '@mqim/sdk';
+import {
+  createImClient,
+  passwordMd5,
+  ImSendRefusedError,
+  type ImClient,
+  type KickOutNotice,
+} from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
 import { createCache, createStore } from './adapters.factory';
 import { composeRole, type ComposedRole } from './role.composition';
@@ -142,6 +148,21 @@ describe('drain - a gate on SIGTERM sends SERVER_SHUTDOWN, finishes sends in fli
     expect(drained).toMatchObject({ connections: 2, unanswered: 0 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(ann.kicks.map((k) => k.reason)).toEqual([KickOutReason.SERVER_SHUTDOWN]);
+  });
+
+  it('drain - after the notice a new send is refused at once with IM_ERR_BUSY; the one in flight is still acked', async () => {
+    const ann = await login('ann', 'tcp');
+    const bobId = (await login('bob', 'tcp')).c.user!.userId;
+    delay.ms = 400;
+    const inFlight = ann.c.send({ to: bobId, text: 'in flight' });
+    await sleep(50);
+    const drained = gate().drain(3000);
+    await waitFor(() => ann.kicks.length === 1, { timeoutMs: 2000, message: 'no notice' });
+    const late = await ann.c.send({ to: bobId, text: 'after the notice' }).catch((err: unknown) => err);
+    expect(late).toBeInstanceOf(ImSendRefusedError);
+    expect((late as ImSendRefusedError).detail?.errorName).toBe('IM_ERR_BUSY');
+    await expect(inFlight).resolves.toMatchObject({ serverMsgId: 1 });
+    expect(await drained).toMatchObject({ unanswered: 0 });
   });
 
   it('drain - the grace is a bound: a send that logic does not answer in time does not hold the gate', async () => {

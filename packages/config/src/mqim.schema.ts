@@ -378,7 +378,7 @@ export const mqimSchema = {
     type: 'int',
     min: 1,
     max: 1024,
-    default: 2,
+    default: 1,
     doc: 'upstream batch publishes one gate keeps in flight across all lanes (and intent publishes one logic keeps in flight)',
   },
   sendAckPath: {
@@ -386,13 +386,13 @@ export const mqimSchema = {
     type: 'string',
     oneOf: ['job', 'logic'],
     default: 'job',
-    doc: "who publishes a send's 0x0302 ack to the sender's gate: the job, in the gate batch with the deliveries (one gate-topic message less per message), or logic on its own (for jobs older than 0.2: upgrade jobs first, then switch)",
+    doc: "who publishes a send's 0x0302 ack to the sender's gate: the job, in the gate batch with the deliveries (one gate-topic message less per message), or logic on its own; use `logic` while jobs of mqim 0.1 still run (they drop the ack carried in the intent) and switch once every job is upgraded",
   },
   mqPaceMs: {
     env: 'MQIM_MQ_PACE',
     type: 'duration',
-    default: 4,
-    doc: 'batched hops publish at most once per target (or in-flight slot) per this interval, so under load batches grow instead of the broker call rate; light load pays nothing',
+    default: 15,
+    doc: 'batched hops publish at most once per target (or in-flight slot) per this interval, so under load batches grow instead of the broker call rate (each broker call costs ~1 ms of CPU); a publish after a quiet interval leaves at once',
   },
   upstreamMaxPending: {
     env: 'MQIM_UPSTREAM_MAX_PENDING',
