@@ -52,7 +52,8 @@ export class DeliveryConsumer {
       const intent = intents[i]!;
       const userIds = recipients[i]!;
       // The sender's ack rides the same gate batches as the deliveries (logic did not publish it).
-      if (intent.reply && intent.replyGateId) stored.push(this.gates.send(intent.replyGateId, [intent.reply]));
+      if (intent.reply && intent.replyGateId)
+        stored.push(this.gates.send(intent.replyGateId, [intent.reply]));
       // One fan-out command per gate: the body travels once per gate, however many members it has.
       const perGate = new Map<string, number[]>();
       const online: number[] = [];

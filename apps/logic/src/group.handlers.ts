@@ -111,7 +111,8 @@ async function notify(
   });
   const key = conversationKey(2, ctx.userId, group.groupId);
   // Derived from the request so a redelivered request stores nothing twice, and takes no new id.
-  const clientMsgId = `n-${ctx.gateId}-${ctx.connId}-${ctx.seq}-${ctx.receivedAtMs}`.slice(0, 64) || randomUUID();
+  const clientMsgId =
+    `n-${ctx.gateId}-${ctx.connId}-${ctx.seq}-${ctx.receivedAtMs}`.slice(0, 64) || randomUUID();
   const earlier = await deps.store.messages.findSent(group.groupId, clientMsgId);
   const conv = { type: 2 as const, groupId: group.groupId };
   const serverMsgId = earlier
