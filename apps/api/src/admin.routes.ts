@@ -33,6 +33,27 @@ export function registerAdminRoutes(
   options: AdminRoutesOptions,
 ): void {
   const key = Buffer.from(options.apiKey);
+
+  /** Kick-out notices to the user's connections (or one), through each gate's topic; how many. */
+  const kick = async (
+    userId: number,
+    reason: KickOutReason,
+    text: string,
+    connId?: string,
+  ): Promise<number> => {
+    const bus = deps.bus!;
+    const routes = ((await deps.cache.routes.lookup([userId])).get(userId) ?? []).filter(
+      (r) => !connId || r.connId === connId,
+    );
+    const perGate = new Map<string, string[]>();
+    for (const r of routes) perGate.set(r.gateId, [...(perGate.get(r.gateId) ?? []), r.connId]);
+    for (const [gateId, connIds] of perGate) {
+      const body = encodeKickBatch(connIds, reason, text);
+      await bus.publish({ topic: deps.names.gate(gateId), body, messageGroup: gateId, tag: 'kick' });
+    }
+    return routes.length;
+  };
+
   app.register(
     async (api) => {
       api.addHook('onRequest', async (req: FastifyRequest) => {
@@ -95,8 +116,13 @@ export function registerAdminRoutes(
         return { userId, token, expiresAt: Math.floor(expiresAt / 1000) };
       });
 
+      // Revokes every token and ends every session of the user (a session outlives its token
+      // otherwise): each connection gets the kick-out notice CREDENTIALS_REVOKED.
       api.delete('/users/:id/tokens', { schema: byId }, async (req, reply) => {
-        await deps.store.tokens.revoke(userIdParam(req));
+        const userId = userIdParam(req);
+        await deps.store.tokens.revoke(userId);
+        if (deps.bus)
+          await kick(userId, KickOutReason.CREDENTIALS_REVOKED, 'login tokens revoked; log in again');
         reply.code(204);
       });
 
@@ -161,16 +187,13 @@ export function registerAdminRoutes(
         if (!deps.bus) throw new ApiError(503, 'IM_ERR_UNAVAILABLE', 'this api process has no message bus');
         const userId = userIdParam(req);
         const connId = (req.body as { connId?: string }).connId;
-        const routes = ((await deps.cache.routes.lookup([userId])).get(userId) ?? []).filter(
-          (r) => !connId || r.connId === connId,
+        const kicked = await kick(
+          userId,
+          KickOutReason.KICKED_BY_ADMIN,
+          'kicked by the administrator',
+          connId,
         );
-        const perGate = new Map<string, string[]>();
-        for (const r of routes) perGate.set(r.gateId, [...(perGate.get(r.gateId) ?? []), r.connId]);
-        for (const [gateId, connIds] of perGate) {
-          const body = encodeKickBatch(connIds, KickOutReason.KICKED_BY_ADMIN, 'kicked by the administrator');
-          await deps.bus.publish({ topic: deps.names.gate(gateId), body, messageGroup: gateId, tag: 'kick' });
-        }
-        return { userId, kicked: routes.length };
+        return { userId, kicked };
       });
 
       api.get('/users/:id/online', { schema: byId }, async (req) => {

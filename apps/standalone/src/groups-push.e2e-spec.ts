@@ -7,6 +7,7 @@ import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
 import { createImClient, passwordMd5, type ImClient, type ImMessage, type KickOutNotice } from '@mqim/sdk';
 import { createConnection } from 'mysql2/promise';
 import { describeInfra, probeMysql, probeRedis, probeRocketMq, uniqueName, waitFor } from '@mqim/testing';
+import { KickOutReason } from '@mqim/protocol';
 import { startStandalone, type Standalone } from './standalone';
 
 const NOTIFICATION = 9;
@@ -357,6 +358,63 @@ function suite(label: string, use: Adapters): void {
         { ownerUserId: ids.bea, sessionType: 1, sessionId: ids.ada, msgId: 1, atMs: Date.now() },
       ]);
       expect((await s.store.receipts.get(ids.bea, 1, ids.ada))?.deliveredMsgId).toBe(last);
+    });
+  });
+
+  describe(`token revoke - every session of the user ends and learns why (${label})`, () => {
+    let dir: string;
+    let s: Standalone;
+    const open: ImClient[] = [];
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((c) => c.close()));
+      await s?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('DELETE /users/:id/tokens: token and password sessions get CREDENTIALS_REVOKED, the token no longer logs in, others chat on', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'mqim-revoke-'));
+      s = await boot(dir, {});
+      const ids = await users(s, ['rae', 'sam', 'tom']);
+      const auth = { authorization: 'Bearer k-groups-0123456789' };
+      const issued = await s.api.inject({
+        method: 'POST',
+        url: `/api/v1/users/${ids.rae}/tokens`,
+        headers: auth,
+      });
+      const { token } = issued.json<{ token: string }>();
+      const client = (url: string) => {
+        const c = createImClient({ url, reconnect: false });
+        open.push(c);
+        return c;
+      };
+      const kicked: KickOutNotice[] = [];
+      const byToken = client(`tcp://127.0.0.1:${s.ports.tcp}`);
+      const byPassword = client(`ws://127.0.0.1:${s.ports.ws}/ws`);
+      for (const c of [byToken, byPassword]) c.on('kickedOut', (k) => kicked.push(k));
+      await byToken.loginWithToken(ids.rae!, token);
+      await byPassword.loginWithPassword('rae', 'pw');
+      const sam = client(`tcp://127.0.0.1:${s.ports.tcp}`);
+      const tom = client(`ws://127.0.0.1:${s.ports.ws}/ws`);
+      await sam.loginWithPassword('sam', 'pw');
+      await tom.loginWithPassword('tom', 'pw');
+
+      const revoked = await s.api.inject({
+        method: 'DELETE',
+        url: `/api/v1/users/${ids.rae}/tokens`,
+        headers: auth,
+      });
+      expect(revoked.statusCode).toBe(204);
+      await waitFor(() => kicked.length === 2, { timeoutMs: 5000, message: 'both sessions got the notice' });
+      expect(kicked.map((k) => k.reason)).toEqual([
+        KickOutReason.CREDENTIALS_REVOKED,
+        KickOutReason.CREDENTIALS_REVOKED,
+      ]);
+
+      const again = client(`tcp://127.0.0.1:${s.ports.tcp}`);
+      await expect(again.loginWithToken(ids.rae!, token)).rejects.toThrow();
+      const got = new Promise<void>((resolve) => tom.once('message', () => resolve()));
+      await sam.send({ to: ids.tom!, text: 'still here' });
+      await got;
     });
   });
 

@@ -12,5 +12,7 @@ export const KickOutReason = {
   SERVER_SHUTDOWN: 3,
   /** The connection broke a limit (rate, slow consumer); `text` says which. */
   POLICY_VIOLATION: 4,
+  /** The user's login tokens were revoked through the HTTP API; log in again. */
+  CREDENTIALS_REVOKED: 5,
 } as const;
 export type KickOutReason = (typeof KickOutReason)[keyof typeof KickOutReason];
