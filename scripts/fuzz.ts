@@ -219,6 +219,7 @@ async function main(): Promise<void> {
         MQIM_LOG_LEVEL: 'error',
         // Let the frames through to the parsers and handlers instead of stopping at the flood limit.
         MQIM_RATE_LIMIT: '1000000',
+        MQIM_USER_SEND_RATE: '0',
         MQIM_RATE_BURST: '1000000',
       },
     },

@@ -31,6 +31,7 @@ import { ConnectionTable } from './connection.table';
 import type { FrameHandler } from './frame-handler';
 import { QueryBudget } from './query.budget';
 import { SendAdmission } from './send.admission';
+import { UserSendLimiter } from './user-send.limiter';
 import { TcpListener } from './tcp.listener';
 import { UpstreamPublisher } from './upstream.publisher';
 import { WsListener } from './ws.listener';
@@ -62,6 +63,10 @@ export interface GateOptions {
   upstreamMaxPending?: number;
   /** Sends handed to logic and not yet answered before new ones are refused with IM_ERR_BUSY. @default 8192 */
   maxOutstandingSends?: number;
+  /** Sends per second one user may make across all of its connections on this gate; 0: no limit. @default 0 */
+  userSendRate?: number;
+  /** Sends one user may make at once above that rate. @default 100 */
+  userSendBurst?: number;
   /** Largest frame accepted before login (a login frame is a few hundred bytes). @default 4096 */
   preLoginMaxFrameBytes?: number;
   /** A closed TCP connection whose peer does not take its unsent output is destroyed after this. @default 2000 */
@@ -149,6 +154,7 @@ export class Gate implements FrameHandler {
   /** Set by `drain()`: new sends are refused (IM_ERR_BUSY), sends in flight are still answered. */
   private draining = false;
   private readonly queries: QueryBudget;
+  private readonly userSends: UserSendLimiter;
   ports = { tcp: 0, ws: 0 };
 
   constructor(
@@ -180,6 +186,7 @@ export class Gate implements FrameHandler {
       maxPending: options.upstreamMaxPending ?? 4096,
     });
     this.admission = new SendAdmission(options.maxOutstandingSends ?? 8192, SEND_ANSWER_EXPIRY_MS);
+    this.userSends = new UserSendLimiter(options.userSendRate ?? 0, options.userSendBurst ?? 100);
     const queryRate = options.queryBytesPerSec ?? 1024 * 1024;
     this.queries = new QueryBudget({
       maxInFlight: options.queryMaxInFlight ?? 4,
@@ -401,6 +408,16 @@ export class Gate implements FrameHandler {
       this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server shutting down; resend on another gate');
       return;
     }
+    if (!this.userSends.take(conn.userId, now)) {
+      this.rejectSend(
+        conn,
+        seq,
+        msg,
+        'IM_ERR_USER_RATE_LIMITED',
+        'too many messages from this user; slow down',
+      );
+      return;
+    }
     if (!this.admission.admit(conn, now)) {
       this.deps.metrics.errors.inc({ code: 'IM_ERR_BUSY' });
       this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server busy, retry later');
@@ -473,8 +490,10 @@ export class Gate implements FrameHandler {
     now: number,
     send?: CIM.Message.CIMMsgData,
   ): void {
-    if (cmd === CommandId.LOGIN_AUTH_TOKEN_REQ || cmd === CommandId.LOGIN_AUTH_REQ) conn.loginPending = true;
+    const isLogin = cmd === CommandId.LOGIN_AUTH_TOKEN_REQ || cmd === CommandId.LOGIN_AUTH_REQ;
+    if (isLogin) conn.loginPending = true;
     const published = this.upstream.publish({
+      clientAddress: isLogin ? addressOf(conn.remote) : '',
       gateId: this.options.gateId,
       connId: conn.id,
       userId: conn.userId,
@@ -663,6 +682,7 @@ export class Gate implements FrameHandler {
 
   private sweep(): void {
     const now = Date.now();
+    this.userSends.sweep(now);
     const refreshDue = now - this.lastRouteRefresh >= this.options.routeTtlMs / 3;
     const live: Route[] = [];
     for (const conn of this.table.all()) {
@@ -703,6 +723,12 @@ export class Gate implements FrameHandler {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The IP of a `host:port` remote (IPv6 hosts contain colons; the port is after the last one). */
+function addressOf(remote: string): string {
+  const at = remote.lastIndexOf(':');
+  return (at > 0 ? remote.slice(0, at) : remote).replace(/^::ffff:/, '');
+}
 
 /** A wait that never keeps the process alive on its own (a drain races it against the flush). */
 function sleep(ms: number): Promise<void> {

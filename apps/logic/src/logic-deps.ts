@@ -62,12 +62,18 @@ export interface LoginThrottleOptions {
   user: AttemptPolicy;
   /** Failures counted against one client connection, whichever users it tries. */
   connection: AttemptPolicy;
+  /**
+   * Failures counted against the client's IP address (gates 0.2+ send it), whichever connections
+   * and users: a guesser opening a new connection per try. Generous, as NAT puts many users on one.
+   */
+  address?: AttemptPolicy;
 }
 
 /** 5 free guesses per user then 1 s, 2 s, 4 s ... up to 5 min; 10 per connection, up to 1 min. */
 export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
   user: { freeFailures: 5, baseBlockMs: 1_000, maxBlockMs: 300_000, windowMs: 900_000 },
   connection: { freeFailures: 10, baseBlockMs: 1_000, maxBlockMs: 60_000, windowMs: 900_000 },
+  address: { freeFailures: 100, baseBlockMs: 1_000, maxBlockMs: 300_000, windowMs: 900_000 },
 };
 
 /** Everything a handler may touch. Handlers are plain functions of (deps, request). */

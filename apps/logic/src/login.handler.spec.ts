@@ -53,11 +53,12 @@ describe('logic - login throttling', () => {
     await store.close();
   });
 
-  async function passwordLogin(userName: string, password: string, connId = 'c1') {
+  async function passwordLogin(userName: string, password: string, connId = 'c1', clientAddress = '') {
     const body = CIM.Login.CIMAuthReq.encode({ userName, userPwd: md5(password), clientType: 1 }).finish();
     const req = mqim.v1.UpstreamRequest.create({
       gateId: 'g1',
       connId,
+      clientAddress,
       cmd: CommandId.LOGIN_AUTH_REQ,
       seq: 1,
       body,
@@ -137,5 +138,25 @@ describe('logic - login throttling', () => {
     for (let i = 0; i < 4; i++)
       expect(await tokenLogin(`wrong-${i}`, `t${i}`)).toBe(CimErrorCode.LOGIN_INVALID_USER_TOKEN);
     expect(await tokenLogin('the-right-token', 't9')).toBe(ImErrorNumber.IM_ERR_LOGIN_THROTTLED);
+  });
+
+  it('login - failures are counted per client address across connections and users; other addresses are served', async () => {
+    deps.options.loginThrottle = {
+      ...THROTTLE,
+      address: { freeFailures: 4, baseBlockMs: 60_000, maxBlockMs: 600_000, windowMs: 600_000 },
+    };
+    await store.users.create({ userName: 'bob', passwordMd5: md5('bobs') });
+    // A guesser spreading over users and fresh connections: neither the user nor the connection
+    // counter ever reaches its limit, the address one does.
+    for (let i = 0; i < 5; i++) {
+      const who = i % 2 === 0 ? 'alice' : 'bob';
+      expect((await passwordLogin(who, `guess${i}`, `spray${i}`, '203.0.113.7')).code).toBe(
+        CimErrorCode.LOGIN_INVALID_USER_OR_PWD,
+      );
+    }
+    expect((await passwordLogin('bob', 'bobs', 'spray9', '203.0.113.7')).code).toBe(
+      ImErrorNumber.IM_ERR_LOGIN_THROTTLED,
+    );
+    expect((await passwordLogin('bob', 'bobs', 'home', '198.51.100.2')).loggedIn).toBe(true);
   });
 });

@@ -54,7 +54,16 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
     failCode = CimErrorCode.USER_INVALID_PARAMETER;
     failText = 'malformed login request';
   }
-  const keys = userKey ? [userKey, connKey] : [connKey];
+  const address = ctx.req.clientAddress;
+  const addrKey = address && throttle.address ? `login:addr:${address}`.slice(0, 256) : undefined;
+  const keys = [...(userKey ? [userKey] : []), connKey, ...(addrKey ? [addrKey] : [])];
+  // A checked guess counts against the user, the connection and the address; a request that
+  // could not be checked (malformed) only against its connection: it guessed nothing.
+  const failChecked = async () => {
+    if (userKey) await deps.cache.attempts.fail(userKey, throttle.user);
+    await deps.cache.attempts.fail(connKey, throttle.connection);
+    if (addrKey) await deps.cache.attempts.fail(addrKey, throttle.address!);
+  };
   const waitMs = await deps.cache.attempts.blockedFor(keys);
   if (waitMs > 0) {
     deps.metrics.errors.inc({ code: 'IM_ERR_LOGIN_THROTTLED' });
@@ -70,10 +79,10 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
       failText = 'malformed login request';
     }
     if (user) {
-      await Promise.all(keys.map((k) => deps.cache.attempts.reset(k)));
+      // The address is shared (NAT): one user's success does not clear others' failures there.
+      await Promise.all(keys.filter((k) => k !== addrKey).map((k) => deps.cache.attempts.reset(k)));
     } else {
-      if (userKey) await deps.cache.attempts.fail(userKey, throttle.user);
-      await deps.cache.attempts.fail(connKey, throttle.connection);
+      await failChecked();
     }
   } else {
     await deps.cache.attempts.fail(connKey, throttle.connection);

@@ -148,6 +148,7 @@ describe('gate - abuse: costly reads, slow consumers, pre-login memory, slow han
       MQIM_API_PORT: '0',
       MQIM_HTTP_PORT: '0',
       MQIM_RATE_LIMIT: '5000',
+      MQIM_USER_SEND_RATE: '0',
       MQIM_RATE_BURST: '5000',
       MQIM_LOGIN_TIMEOUT: '10s',
       MQIM_MAX_PENDING_OUTPUT: '262144',

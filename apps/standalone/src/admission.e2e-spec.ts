@@ -104,3 +104,68 @@ describe('gate - admission control under a stalled store', () => {
     expect(history).toHaveLength(5);
   });
 });
+
+/** The per-user send limit counts a user's sends across all of its connections (issue 10 #13). */
+describe('gate - sends per user across connections', () => {
+  let dir: string;
+  let server: Standalone;
+  const open: ImClient[] = [];
+
+  afterAll(async () => {
+    await Promise.all(open.map((c) => c.close()));
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two connections of one user share one budget (IM_ERR_USER_RATE_LIMITED past it); another user is served', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mqim-usersend-'));
+    server = await startStandalone(
+      readConfig(mqimSchema, {
+        MQIM_DATA_DIR: dir,
+        MQIM_GATE_HOST: '127.0.0.1',
+        MQIM_API_HOST: '127.0.0.1',
+        MQIM_GATE_TCP_PORT: '0',
+        MQIM_GATE_WS_PORT: '0',
+        MQIM_API_PORT: '0',
+        MQIM_USER_SEND_RATE: '1',
+        MQIM_USER_SEND_BURST: '10',
+      }),
+      pino({ level: 'silent' }),
+    );
+    const ids: Record<string, number> = {};
+    for (const name of ['flo', 'gus', 'hal']) {
+      await server.api.inject({
+        method: 'POST',
+        url: '/user/register',
+        payload: { userName: name, userNickName: name, userPwd: passwordMd5('pw') },
+      });
+      ids[name] = (await server.store.users.findByName(name))!.userId;
+    }
+    const login = async (name: string, url: string) => {
+      const c = createImClient({ url });
+      open.push(c);
+      await c.loginWithPassword(name, 'pw');
+      return c;
+    };
+    const tcp = await login('flo', `tcp://127.0.0.1:${server.ports.tcp}`);
+    const ws = await login('flo', `ws://127.0.0.1:${server.ports.ws}/ws`);
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? ws : tcp).send({ to: ids.gus!, text: `m${i}` }).then(
+          () => 'ok',
+          (err: unknown) => (err as ImSendRefusedError).detail?.errorName ?? String(err),
+        ),
+      ),
+    );
+    const ok = outcomes.filter((o) => o === 'ok').length;
+    // The burst of 10 is the user's, not each connection's (which would let 20 through).
+    expect(ok).toBeGreaterThanOrEqual(10);
+    expect(ok).toBeLessThanOrEqual(11);
+    expect(outcomes.filter((o) => o === 'IM_ERR_USER_RATE_LIMITED')).toHaveLength(20 - ok);
+
+    const hal = await login('hal', `tcp://127.0.0.1:${server.ports.tcp}`);
+    await expect(hal.send({ to: ids.gus!, text: 'not limited by flo' })).resolves.toMatchObject({
+      serverMsgId: 1,
+    });
+  });
+});

@@ -37,6 +37,8 @@ export function gateOptions(c: MqimConfig): GateOptions {
     upstreamMaxPending: c.upstreamMaxPending,
     mqPaceMs: pace(c),
     maxOutstandingSends: c.gateMaxOutstanding,
+    userSendRate: c.userSendRate,
+    userSendBurst: c.userSendBurst,
     preLoginMaxFrameBytes: c.preLoginMaxFrameBytes,
     maxPendingBytes: c.maxPendingOutputBytes,
     closeGraceMs: c.closeGraceMs,
@@ -87,6 +89,7 @@ function loginThrottle(c: MqimConfig): NonNullable<LogicOptions['loginThrottle']
       maxBlockMs: Math.max(base, Math.min(max, 60_000)),
       windowMs,
     },
+    address: { freeFailures: c.loginAddressFreeFailures, baseBlockMs: base, maxBlockMs: max, windowMs },
   };
 }
 

@@ -70,6 +70,7 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
     MQIM_API_HOST: '127.0.0.1',
     // A load generator multiplexes many users' traffic onto few connections: not under test.
     MQIM_RATE_LIMIT: '1000000',
+    MQIM_USER_SEND_RATE: '0',
     MQIM_RATE_BURST: '1000000',
     // group-fanout creates its 5,000-member group in one request, above the default limit.
     MQIM_GROUP_REQUEST_MAX_MEMBERS: '10000',

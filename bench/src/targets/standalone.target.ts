@@ -36,6 +36,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
       MQIM_HTTP_PORT: '0',
       MQIM_API_KEY: apiKey,
       MQIM_RATE_LIMIT: '1000000',
+      MQIM_USER_SEND_RATE: '0',
       MQIM_RATE_BURST: '1000000',
       // group-fanout creates its 5,000-member group in one request, above the default limit.
       MQIM_GROUP_REQUEST_MAX_MEMBERS: '10000',

@@ -213,6 +213,13 @@ export const mqimSchema = {
     default: 10,
     doc: 'failed logins per connection, whatever the users, before backoff starts',
   },
+  loginAddressFreeFailures: {
+    env: 'MQIM_LOGIN_ADDRESS_FREE_FAILURES',
+    type: 'int',
+    min: 0,
+    default: 100,
+    doc: 'failed logins per client IP address, whatever the connections and users, before backoff starts (generous: NAT shares addresses)',
+  },
   loginBackoffBaseMs: {
     env: 'MQIM_LOGIN_BACKOFF_BASE',
     type: 'duration',
@@ -401,6 +408,22 @@ export const mqimSchema = {
     max: 1_000_000,
     default: 4096,
     doc: 'requests one gate holds waiting for the broker; past it new requests are refused with IM_ERR_BUSY (retry later)',
+  },
+  userSendRate: {
+    env: 'MQIM_USER_SEND_RATE',
+    type: 'int',
+    min: 0,
+    max: 1_000_000,
+    default: 20,
+    doc: 'messages per second one user may send across all of its connections on a gate (0: no limit); past it (and the burst) a send is refused with IM_ERR_USER_RATE_LIMITED',
+  },
+  userSendBurst: {
+    env: 'MQIM_USER_SEND_BURST',
+    type: 'int',
+    min: 1,
+    max: 1_000_000,
+    default: 100,
+    doc: 'messages one user may send at once above MQIM_USER_SEND_RATE',
   },
   gateMaxOutstanding: {
     env: 'MQIM_GATE_MAX_OUTSTANDING',

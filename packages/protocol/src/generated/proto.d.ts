@@ -6018,6 +6018,9 @@ export namespace mqim {
             /** UpstreamRequest orderKey. */
             orderKey: string;
 
+            /** UpstreamRequest clientAddress. */
+            clientAddress: string;
+
             /**
              * Creates a new UpstreamRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -6097,6 +6100,9 @@ export namespace mqim {
 
                 /** UpstreamRequest orderKey */
                 orderKey?: (string|null);
+
+                /** UpstreamRequest clientAddress */
+                clientAddress?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -18147,6 +18147,7 @@ $root.mqim = (function() {
              * @property {Uint8Array|null} [body] UpstreamRequest body
              * @property {number|Long|null} [receivedAtMs] UpstreamRequest receivedAtMs
              * @property {string|null} [orderKey] UpstreamRequest orderKey
+             * @property {string|null} [clientAddress] UpstreamRequest clientAddress
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -18251,6 +18252,14 @@ $root.mqim = (function() {
             UpstreamRequest.prototype.orderKey = "";
 
             /**
+             * UpstreamRequest clientAddress.
+             * @member {string} clientAddress
+             * @memberof mqim.v1.UpstreamRequest
+             * @instance
+             */
+            UpstreamRequest.prototype.clientAddress = "";
+
+            /**
              * Creates a new UpstreamRequest instance using the specified properties.
              * @function create
              * @memberof mqim.v1.UpstreamRequest
@@ -18300,6 +18309,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.receivedAtMs);
                 if (message.orderKey != null && $Object.hasOwnProperty.call(message, "orderKey") && message.orderKey !== "")
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.orderKey);
+                if (message.clientAddress != null && $Object.hasOwnProperty.call(message, "clientAddress") && message.clientAddress !== "")
+                    writer.uint32(/* id 10, wireType 2 =*/82).string(message.clientAddress);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -18425,6 +18436,15 @@ $root.mqim = (function() {
                                 delete message.orderKey;
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.clientAddress = value;
+                            else
+                                delete message.clientAddress;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -18504,6 +18524,9 @@ $root.mqim = (function() {
                 if (object.orderKey != null)
                     if (typeof object.orderKey !== "string" || object.orderKey.length)
                         message.orderKey = $String(object.orderKey);
+                if (object.clientAddress != null)
+                    if (typeof object.clientAddress !== "string" || object.clientAddress.length)
+                        message.clientAddress = $String(object.clientAddress);
                 return message;
             };
 
@@ -18548,6 +18571,7 @@ $root.mqim = (function() {
                     } else
                         object.receivedAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.orderKey = "";
+                    object.clientAddress = "";
                 }
                 if (message.gateId != null && $Object.hasOwnProperty.call(message, "gateId"))
                     object.gateId = message.gateId;
@@ -18577,6 +18601,8 @@ $root.mqim = (function() {
                         object.receivedAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.receivedAtMs) : options.longs === $Number ? new $util.LongBits(message.receivedAtMs.low >>> 0, message.receivedAtMs.high >>> 0).toNumber(true) : message.receivedAtMs;
                 if (message.orderKey != null && $Object.hasOwnProperty.call(message, "orderKey"))
                     object.orderKey = message.orderKey;
+                if (message.clientAddress != null && $Object.hasOwnProperty.call(message, "clientAddress"))
+                    object.clientAddress = message.clientAddress;
                 return object;
             };
 
