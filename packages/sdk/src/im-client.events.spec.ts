@@ -186,6 +186,18 @@ describe.each(['tcp', 'ws'] as const)('ImClient over %s - server events and reco
     expect(await disconnected).toMatchObject({ willReconnect: false });
   });
 
+  it.each([
+    ['credentials revoked', KickOutReason.CREDENTIALS_REVOKED, false],
+    ['a draining gate', KickOutReason.SERVER_SHUTDOWN, true],
+  ])('reconnect - after a kick-out for %s (reason %i), reconnects: %s', async (_what, reason, again) => {
+    const alice = await h.login(ALICE, { reconnect: { initialDelayMs: 5 } });
+    const disconnected = nextEvent(alice, 'disconnected');
+    const [conn] = h.server.connectionsOf(ALICE.userId);
+    conn.write(CommandId.KICK_OUT_NOTIFY, conn.nextServerSeq(), { reason, text: '' });
+    conn.end();
+    expect(await disconnected).toMatchObject({ willReconnect: again });
+  });
+
   it('reconnect - close() during the backoff stops it', async () => {
     const alice = await h.login(ALICE, { reconnect: { initialDelayMs: 50 } });
     const reconnecting = nextEvent(alice, 'reconnecting');

@@ -82,6 +82,8 @@ interface Settings {
 const FINAL_KICK_REASONS = new Set<number>([
   KickOutReason.LOGGED_IN_ELSEWHERE,
   KickOutReason.KICKED_BY_ADMIN,
+  // The user's credentials were revoked: logging back in by itself would undo the revocation.
+  KickOutReason.CREDENTIALS_REVOKED,
 ]);
 
 /** Creates a client; nothing is opened until `connect()` or a login. */
