@@ -18,16 +18,16 @@ export interface ReadinessDeps {
 /**
  * What `/readyz` answers: each dependency of the role is asked once, in parallel, within
  * PROBE_TIMEOUT_MS. A problem starts with the dependency's name (`redis:`, `database:`,
- * `broker:`, `subscription:`) so the body says what to fix. Embedded adapters have nothing to
- * probe and are always ready.
+ * `broker:`, `subscription:`) so the body says what to fix. The in-process bus and memory cache
+ * have nothing to probe; the SQLite store is read like MySQL.
  */
 export function readiness(deps: ReadinessDeps): HealthSource {
   const probes: [string, () => Promise<void>][] = [];
   const ping = (deps.cache as Partial<{ ping(): Promise<void> }>).ping;
   if (typeof ping === 'function') probes.push(['redis', () => ping.call(deps.cache)]);
   const store = deps.store;
-  if (store && store.dialect === 'mysql')
-    probes.push(['database', async () => void (await store.users.findById(1))]);
+  // One indexed read, on MySQL and on the standalone's SQLite file alike.
+  if (store) probes.push(['database', async () => void (await store.users.findById(1))]);
   const bus = deps.bus;
   if (bus instanceof RocketMqBus) {
     if (deps.rmqEndpoints) probes.push(['broker', () => reachable(deps.rmqEndpoints!)]);
