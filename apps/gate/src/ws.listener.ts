@@ -53,7 +53,7 @@ export class WsListener {
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) =>
-        this.accept(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
+        this.accept(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, socket as Socket),
       );
     });
     this.http = http;
@@ -65,7 +65,7 @@ export class WsListener {
     return (http.address() as AddressInfo).port;
   }
 
-  private accept(ws: WebSocket, remote: string): void {
+  private accept(ws: WebSocket, remote: string, socket: Socket): void {
     const raw = (ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })._socket;
     raw?.setNoDelay(true);
     const sink: FrameSink = {
@@ -87,6 +87,26 @@ export class WsListener {
         this.handler.protocolError(conn, reason);
       }
     });
+    // Before login the ws library would buffer an unfinished (fragmented) message up to maxPayload
+    // before the gate sees a byte of it (issue 10 #8): the raw bytes are counted instead, and a
+    // connection that sends more than two login frames' worth before logging in is cut off.
+    const preLoginCap = 2 * this.limits.preLoginMaxFrameBytes + 1024;
+    let preLoginBytes = 0;
+    const countPreLogin = (chunk: Buffer) => {
+      if (conn.loggedIn || conn.closed) {
+        socket.off('data', countPreLogin);
+        return;
+      }
+      preLoginBytes += chunk.length;
+      if (preLoginBytes <= preLoginCap) return;
+      socket.off('data', countPreLogin);
+      this.handler.protocolError(
+        conn,
+        `protocol error: ${preLoginBytes} bytes before login (limit ${preLoginCap})`,
+      );
+      ws.terminate();
+    };
+    socket.on('data', countPreLogin);
     // maxPayload violations and resets surface here; ws closes the socket itself.
     ws.on('error', (err) => this.handler.protocolError(conn, `websocket error: ${err.message}`));
     ws.on('close', () => this.handler.closed(conn));

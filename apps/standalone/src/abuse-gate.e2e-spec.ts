@@ -305,6 +305,19 @@ describe('gate - abuse: costly reads, slow consumers, pre-login memory, slow han
     },
   );
 
+  it('pre-login - an unfinished fragmented WS message is cut off by its bytes, not held until 64 KiB', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.ports.ws}/ws`);
+    let closed = false;
+    ws.on('close', () => (closed = true));
+    ws.on('error', () => undefined);
+    await new Promise((resolve) => ws.once('open', resolve));
+    // Non-final fragments: the ws library buffers them and never hands the gate a frame.
+    for (let i = 0; i < 3; i++) ws.send(Buffer.alloc(8 * 1024), { binary: true, fin: false });
+    await waitFor(() => closed, { timeoutMs: 2000, message: 'pre-login fragments still buffered' });
+    expect(loggedReason(/bytes before login/)).toBe(true);
+    await witness();
+  });
+
   it.each([
     ['silent', ''],
     ['trickled headers', 'GET /ws HTTP/1.1\r\nHost: x\r\n'],
