@@ -29,7 +29,7 @@ import {
 import { Connection, type FrameSink, type Transport } from './connection';
 import { ConnectionTable } from './connection.table';
 import type { FrameHandler } from './frame-handler';
-import { QueryBudget } from './query.budget';
+import { QUERIES, QueryBudget, answersQuery } from './query.budget';
 import { SendAdmission } from './send.admission';
 import { UserSendLimiter } from './user-send.limiter';
 import { TcpListener } from './tcp.listener';
@@ -96,19 +96,6 @@ const RECEIPT_WINDOW_MS = 5;
 
 /** A send whose answer has not come back in this long no longer counts against admission. */
 const SEND_ANSWER_EXPIRY_MS = 30_000;
-
-/** Reads whose replies can be large: they pay from the connection's QueryBudget. */
-const QUERIES = new Map<number, number>([
-  [CommandId.LIST_RECENT_CONTACT_SESSION_REQ, CommandId.LIST_RECENT_CONTACT_SESSION_RSP],
-  [CommandId.LIST_MSG_REQ, CommandId.LIST_MSG_RSP],
-  [CommandId.MSG_GET_LATEST_MSG_ID_REQ, CommandId.MSG_GET_LATEST_MSG_ID_RSP],
-  [CommandId.MSG_GET_BY_MSG_ID_REQ, CommandId.MSG_GET_BY_MSG_ID_RSP],
-  [CommandId.FRIEND_QUERY_USER_LIST_REQ, CommandId.FRIEND_QUERY_USER_LIST_RSP],
-  [CommandId.GROUP_LIST_REQ, CommandId.GROUP_LIST_RSP],
-  [CommandId.GROUP_INFO_REQ, CommandId.GROUP_INFO_RSP],
-  [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
-]);
-const QUERY_REPLIES = new Set<number>([...QUERIES.values(), CommandId.ERROR_NOTIFY]);
 
 /** Commands the gate hands to logic as they are (after login). */
 const TO_LOGIC = new Set<number>([
@@ -419,7 +406,6 @@ export class Gate implements FrameHandler {
       return;
     }
     if (!this.admission.admit(conn, now)) {
-      this.deps.metrics.errors.inc({ code: 'IM_ERR_BUSY' });
       this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server busy, retry later');
       return;
     }
@@ -511,9 +497,12 @@ export class Gate implements FrameHandler {
         if (QUERIES.has(cmd)) this.queries.answered(conn, 0, Date.now());
         if (err instanceof PublisherBusyError) {
           // Refused before it reached the cluster: nothing was stored, the client may retry.
-          this.deps.metrics.errors.inc({ code: 'IM_ERR_BUSY' });
+          // rejectSend counts its refusal; a refused request of another kind is counted here.
           if (send) this.rejectSend(conn, seq, send, 'IM_ERR_BUSY', 'server busy, retry later');
-          else this.sendError(conn, 'IM_ERR_BUSY', 'server busy, retry later', cmd, seq);
+          else {
+            this.deps.metrics.errors.inc({ code: 'IM_ERR_BUSY' });
+            this.sendError(conn, 'IM_ERR_BUSY', 'server busy, retry later', cmd, seq);
+          }
           return;
         }
         this.publishFailed(conn, this.names.upstream, err, cmd, seq);
@@ -578,7 +567,7 @@ export class Gate implements FrameHandler {
     const users = this.targets(c, targets);
     if (cmd === CommandId.MSG_DATA_ACK && c.connId && targets.length === 1)
       this.admission.answered(targets[0]!);
-    if (c.connId && targets.length === 1 && QUERY_REPLIES.has(cmd))
+    if (c.connId && targets.length === 1 && answersQuery(cmd, body))
       this.queries.answered(targets[0]!, body.length, Date.now());
     for (const conn of targets) {
       if (cmd) this.write(conn, cmd, c.seq || conn.nextServerSeq(), body);

@@ -1,5 +1,6 @@
 import { Connection, type FrameSink } from './connection';
-import { QueryBudget } from './query.budget';
+import { CIM, CommandId } from '@mqim/protocol';
+import { QueryBudget, answersQuery } from './query.budget';
 
 function conn(pending = 0): Connection {
   const sink: FrameSink = { write: () => undefined, pendingBytes: () => pending, close: () => undefined };
@@ -47,5 +48,21 @@ describe('QueryBudget', () => {
     budget.admit(c, 1);
     budget.expire(c, 40_000);
     expect(budget.admit(c, 40_000)).toBeUndefined();
+  });
+});
+
+describe('gate - which frames from logic answer a query', () => {
+  const notice = (requestCmd: number) =>
+    CIM.Ext.MqimErrorNotify.encode({ errorCode: 10201, errorName: 'IM_ERR_FORBIDDEN', requestCmd }).finish();
+
+  it('a query response, or an error notice refusing a query', () => {
+    expect(answersQuery(CommandId.LIST_MSG_RSP, new Uint8Array(0))).toBe(true);
+    expect(answersQuery(CommandId.ERROR_NOTIFY, notice(CommandId.LIST_MSG_REQ))).toBe(true);
+  });
+
+  it('not an error notice refusing a send (it must not free a query slot), nor a delivery', () => {
+    expect(answersQuery(CommandId.ERROR_NOTIFY, notice(CommandId.MSG_DATA))).toBe(false);
+    expect(answersQuery(CommandId.ERROR_NOTIFY, Buffer.from([0xff, 0xff]))).toBe(false);
+    expect(answersQuery(CommandId.MSG_DATA, new Uint8Array(0))).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { CIM, CommandId } from '@mqim/protocol';
 import type { Connection } from './connection';
 
 export interface QueryBudgetOptions {
@@ -61,5 +62,32 @@ export class QueryBudget {
       conn.queryBytes = Math.min(this.options.burstBytes, conn.queryBytes + earned);
     }
     conn.queryBytesAt = now;
+  }
+}
+
+/** Reads whose replies can be large: they pay from the connection's QueryBudget. */
+export const QUERIES = new Map<number, number>([
+  [CommandId.LIST_RECENT_CONTACT_SESSION_REQ, CommandId.LIST_RECENT_CONTACT_SESSION_RSP],
+  [CommandId.LIST_MSG_REQ, CommandId.LIST_MSG_RSP],
+  [CommandId.MSG_GET_LATEST_MSG_ID_REQ, CommandId.MSG_GET_LATEST_MSG_ID_RSP],
+  [CommandId.MSG_GET_BY_MSG_ID_REQ, CommandId.MSG_GET_BY_MSG_ID_RSP],
+  [CommandId.FRIEND_QUERY_USER_LIST_REQ, CommandId.FRIEND_QUERY_USER_LIST_RSP],
+  [CommandId.GROUP_LIST_REQ, CommandId.GROUP_LIST_RSP],
+  [CommandId.GROUP_INFO_REQ, CommandId.GROUP_INFO_RSP],
+  [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
+]);
+const QUERY_REPLIES = new Set<number>(QUERIES.values());
+
+/**
+ * Whether a frame from logic answers one of the connection's queries: a query's response, or an
+ * error notice naming a query as its request (not one refusing a send or a group change).
+ */
+export function answersQuery(cmd: number, body: Uint8Array): boolean {
+  if (QUERY_REPLIES.has(cmd)) return true;
+  if (cmd !== CommandId.ERROR_NOTIFY) return false;
+  try {
+    return QUERIES.has(CIM.Ext.MqimErrorNotify.decode(body).requestCmd);
+  } catch {
+    return false;
   }
 }
