@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { mqimSchema, readConfig } from '@mqim/config';
@@ -10,6 +9,7 @@ import { CIM, CommandId, FrameDecoder, ImErrorNumber, encodeFrame, type Frame } 
 import { createImClient, passwordMd5, type ImClient } from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
+import { jsonLogSink, loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 /** A raw client over TCP or WS: sends frames, records every frame and when the server hung up. */
 class RawClient {
@@ -140,12 +140,7 @@ describe('gate - abuse: costly reads, slow consumers, pre-login memory, slow han
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mqim-abuse-gate-'));
     const config = readConfig(mqimSchema, {
-      MQIM_DATA_DIR: dir,
-      MQIM_GATE_HOST: '127.0.0.1',
-      MQIM_API_HOST: '127.0.0.1',
-      MQIM_GATE_TCP_PORT: '0',
-      MQIM_GATE_WS_PORT: '0',
-      MQIM_API_PORT: '0',
+      ...loopbackEnv(dir),
       MQIM_HTTP_PORT: '0',
       MQIM_RATE_LIMIT: '5000',
       MQIM_USER_SEND_RATE: '0',
@@ -155,24 +150,9 @@ describe('gate - abuse: costly reads, slow consumers, pre-login memory, slow han
       MQIM_CLOSE_GRACE: '500ms',
       MQIM_WS_HANDSHAKE_TIMEOUT: '1s',
     });
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n'))
-          if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const sink = jsonLogSink(logs);
     server = await startStandalone(config, pino({ level: 'info' }, sink));
-    ids = {};
-    for (const name of ['alice', 'bob', 'mallory', 'slow']) {
-      const res = await server.api.inject({
-        method: 'POST',
-        url: '/user/register',
-        payload: { userName: name, userNickName: name, userPwd: passwordMd5('pw') },
-      });
-      expect(JSON.parse(res.body).error_code).toBe(200);
-      ids[name] = (await server.store.users.findByName(name))!.userId;
-    }
+    ids = await registerUsers(server, ['alice', 'bob', 'mallory', 'slow']);
     alice = createImClient({ url: `tcp://127.0.0.1:${server.ports.tcp}` });
     bob = createImClient({ url: `ws://127.0.0.1:${server.ports.ws}/ws` });
     await alice.connect();

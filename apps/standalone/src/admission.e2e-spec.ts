@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { ImErrorNumber } from '@mqim/protocol';
-import { createImClient, passwordMd5, ImSendRefusedError, type ImClient } from '@mqim/sdk';
+import { createImClient, ImSendRefusedError, type ImClient } from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
+import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 /**
  * Admission control over real sockets: when the store falls behind, the gate holds at most
@@ -25,26 +26,9 @@ describe('gate - admission control under a stalled store', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mqim-busy-'));
-    const config = readConfig(mqimSchema, {
-      MQIM_DATA_DIR: dir,
-      MQIM_GATE_HOST: '127.0.0.1',
-      MQIM_API_HOST: '127.0.0.1',
-      MQIM_GATE_TCP_PORT: '0',
-      MQIM_GATE_WS_PORT: '0',
-      MQIM_API_PORT: '0',
-      MQIM_GATE_MAX_OUTSTANDING: String(MAX),
-    });
+    const config = readConfig(mqimSchema, loopbackEnv(dir, { MQIM_GATE_MAX_OUTSTANDING: String(MAX) }));
     server = await startStandalone(config, pino({ level: 'silent' }));
-    ids = {};
-    for (const name of ['alice', 'bob']) {
-      const res = await server.api.inject({
-        method: 'POST',
-        url: '/user/register',
-        payload: { userName: name, userNickName: name, userPwd: passwordMd5('pw') },
-      });
-      expect(JSON.parse(res.body).error_code).toBe(200);
-      ids[name] = (await server.store.users.findByName(name))!.userId;
-    }
+    ids = await registerUsers(server, ['alice', 'bob']);
     alice = createImClient({ url: `tcp://127.0.0.1:${server.ports.tcp}` });
     bob = createImClient({ url: `ws://127.0.0.1:${server.ports.ws}/ws` });
     await alice.connect();
@@ -120,27 +104,10 @@ describe('gate - sends per user across connections', () => {
   it('two connections of one user share one budget (IM_ERR_USER_RATE_LIMITED past it); another user is served', async () => {
     dir = mkdtempSync(join(tmpdir(), 'mqim-usersend-'));
     server = await startStandalone(
-      readConfig(mqimSchema, {
-        MQIM_DATA_DIR: dir,
-        MQIM_GATE_HOST: '127.0.0.1',
-        MQIM_API_HOST: '127.0.0.1',
-        MQIM_GATE_TCP_PORT: '0',
-        MQIM_GATE_WS_PORT: '0',
-        MQIM_API_PORT: '0',
-        MQIM_USER_SEND_RATE: '1',
-        MQIM_USER_SEND_BURST: '10',
-      }),
+      readConfig(mqimSchema, loopbackEnv(dir, { MQIM_USER_SEND_RATE: '1', MQIM_USER_SEND_BURST: '10' })),
       pino({ level: 'silent' }),
     );
-    const ids: Record<string, number> = {};
-    for (const name of ['flo', 'gus', 'hal']) {
-      await server.api.inject({
-        method: 'POST',
-        url: '/user/register',
-        payload: { userName: name, userNickName: name, userPwd: passwordMd5('pw') },
-      });
-      ids[name] = (await server.store.users.findByName(name))!.userId;
-    }
+    const ids = await registerUsers(server, ['flo', 'gus', 'hal']);
     const login = async (name: string, url: string) => {
       const c = createImClient({ url });
       open.push(c);

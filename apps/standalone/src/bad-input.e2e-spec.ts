@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { mqimSchema, readConfig } from '@mqim/config';
@@ -10,6 +9,7 @@ import { CIM, CommandId, FrameDecoder, ImErrorNumber, encodeFrame, type Frame } 
 import { createImClient, passwordMd5, type ImClient } from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
+import { jsonLogSink, loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 /** A raw TCP client: sends arbitrary bytes, records every frame and whether the server hung up. */
 class RawClient {
@@ -76,36 +76,16 @@ describe('gate - bad input costs the sender its request or connection, never the
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mqim-bad-'));
     const config = readConfig(mqimSchema, {
-      MQIM_DATA_DIR: dir,
-      MQIM_GATE_HOST: '127.0.0.1',
-      MQIM_API_HOST: '127.0.0.1',
-      MQIM_GATE_TCP_PORT: '0',
-      MQIM_GATE_WS_PORT: '0',
-      MQIM_API_PORT: '0',
+      ...loopbackEnv(dir),
       MQIM_MAX_FRAME: '4096',
       MQIM_MAX_MSG_DATA: '1024',
       MQIM_RATE_LIMIT: '20',
       MQIM_RATE_BURST: '40',
       MQIM_LOGIN_TIMEOUT: '1500ms',
     });
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n'))
-          if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const sink = jsonLogSink(logs);
     server = await startStandalone(config, pino({ level: 'info' }, sink));
-    ids = {};
-    for (const name of ['alice', 'bob', 'mallory']) {
-      const res = await server.api.inject({
-        method: 'POST',
-        url: '/user/register',
-        payload: { userName: name, userNickName: name, userPwd: passwordMd5('pw') },
-      });
-      expect(JSON.parse(res.body).error_code).toBe(200);
-      ids[name] = (await server.store.users.findByName(name))!.userId;
-    }
+    ids = await registerUsers(server, ['alice', 'bob', 'mallory']);
     alice = createImClient({ url: `tcp://127.0.0.1:${server.ports.tcp}` });
     bob = createImClient({ url: `ws://127.0.0.1:${server.ports.ws}/ws` });
     await alice.connect();
