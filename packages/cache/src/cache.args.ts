@@ -1,5 +1,5 @@
 import { InvalidCacheArgumentError } from './cache.errors';
-import type { AttemptPolicy, ReceiptEntry, Route } from './cache.port';
+import type { AttemptPolicy, InstanceInfo, ReceiptEntry, Route } from './cache.port';
 
 // Shared by both implementations so that they reject exactly the same inputs.
 
@@ -78,4 +78,23 @@ export function blockAfter(n: number, policy: AttemptPolicy): number {
   // 2^40 already exceeds any sane maxBlockMs; capping the exponent keeps the product finite.
   const doubled = policy.baseBlockMs * 2 ** Math.min(n - policy.freeFailures - 1, 40);
   return Math.min(doubled, policy.maxBlockMs);
+}
+
+export function checkInstance(info: InstanceInfo): void {
+  for (const [name, value] of [
+    ['role', info.role],
+    ['id', info.id],
+  ] as const) {
+    if (typeof value !== 'string' || value === '' || value.includes('|') || value.length > 128)
+      throw new InvalidCacheArgumentError(`instance ${name} must be 1..128 characters without '|'`);
+  }
+  checkId('pid', info.pid);
+  checkId('startedAt', info.startedAt);
+  if (info.connections !== undefined) checkId('connections', info.connections);
+  if (info.users !== undefined) checkId('users', info.users);
+}
+
+export function checkPageLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
+    throw new InvalidCacheArgumentError(`limit must be an integer in 1..10000, got ${limit}`);
 }

@@ -57,6 +57,72 @@ export interface RouteTable {
    * kept.
    */
   removeGate(gateId: string): Promise<void>;
+  /**
+   * Ids of the gates holding at least one live route, in no particular order. Sweepers compare
+   * them with the gates whose heartbeat is alive (`PresenceRegistry`) and `removeGate` the rest.
+   */
+  gates(): Promise<string[]>;
+  /**
+   * Users with at least one live route: `total` of them, and the ids of up to `limit` (1..10000)
+   * whose id is greater than `after`, ascending — page on with the last id returned. Costs a read
+   * of every online user's id per call: for ops pages, not for a hot path.
+   */
+  online(after: number, limit: number): Promise<OnlinePage>;
+}
+
+export interface OnlinePage {
+  total: number;
+  userIds: number[];
+}
+
+/** What a running process says about itself in its heartbeat. */
+export interface InstanceInfo {
+  /** `gate`, `logic`, `job`, `api` (any non-empty string without `|`). */
+  role: string;
+  /** Unique within its role (a gate's is its gate id); must not contain `|`. */
+  id: string;
+  pid: number;
+  host: string;
+  /** Unix ms the process started. */
+  startedAt: number;
+  version: string;
+  /** Where clients reach a gate (`tcp://host:port ws://host:port`), or an api's URL. */
+  address?: string;
+  /** Open client connections (gates). */
+  connections?: number;
+  /** Distinct logged-in users (gates). */
+  users?: number;
+}
+
+/** A heartbeat that has not expired yet. */
+export interface LiveInstance extends InstanceInfo {
+  /** Unix ms of the last beat. */
+  beatAt: number;
+  /** Unix ms the record expires unless beaten again. */
+  expiresAt: number;
+}
+
+/**
+ * Which processes are alive: each one beats every few seconds with a TTL a few beats long; a
+ * process whose beats stop (killed, hung, partitioned from the cache) disappears when its TTL
+ * passes, however it died.
+ *
+ * - **Expiry** is judged on the caller's clock, as for routes: TTLs of seconds assume host clocks
+ *   within well under a second of each other (NTP).
+ * - **Fresh beats.** `beat` resolves `true` when no live record existed for (role, id) — the first
+ *   beat, or one after the record had expired. For a gate that means sweepers may have evicted its
+ *   routes meanwhile: it re-registers them at once.
+ * - **Loss.** Losing the backend forgets every record until the next beats (a few seconds); a
+ *   sweeper must therefore never evict on the strength of an empty list alone (see `RouteTable.gates`:
+ *   a gate whose routes were lost too has nothing to evict).
+ */
+export interface PresenceRegistry {
+  /** Writes (replaces) the record of (info.role, info.id), live for `ttlMs` from now. */
+  beat(info: InstanceInfo, ttlMs: number): Promise<boolean>;
+  /** Removes the record at once (a clean stop); a no-op when it is not there. */
+  leave(role: string, id: string): Promise<void>;
+  /** Every live record, sorted by role then id. */
+  list(): Promise<LiveInstance[]>;
 }
 
 /** `count` consecutive ids, `first`..`last` inclusive, reserved for the caller alone. */
@@ -178,6 +244,7 @@ export interface Cache {
   readonly sequences: SequenceCounter;
   readonly receipts: ReceiptBuffer;
   readonly attempts: AttemptThrottle;
+  readonly presence: PresenceRegistry;
   /** Releases connections; later calls reject with `CacheUnavailableError`. */
   close(): Promise<void>;
 }

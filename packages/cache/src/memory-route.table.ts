@@ -1,5 +1,5 @@
-import { checkGateId, checkId, checkPositive, checkRoute } from './cache.args';
-import type { Route, RouteTable } from './cache.port';
+import { checkGateId, checkId, checkPageLimit, checkPositive, checkRoute } from './cache.args';
+import type { OnlinePage, Route, RouteTable } from './cache.port';
 
 interface Entry {
   route: Route;
@@ -69,6 +69,33 @@ export class MemoryRouteTable implements RouteTable {
       for (const [key, entry] of routes) if (entry.route.gateId === gateId) routes.delete(key);
       if (routes.size === 0) this.byUser.delete(userId);
     }
+  }
+
+  async gates(): Promise<string[]> {
+    this.guard();
+    const now = Date.now();
+    const ids = new Set<string>();
+    for (const routes of this.byUser.values())
+      for (const entry of routes.values()) if (entry.expiresAt > now) ids.add(entry.route.gateId);
+    return [...ids];
+  }
+
+  async online(after: number, limit: number): Promise<OnlinePage> {
+    this.guard();
+    checkId('after', after);
+    checkPageLimit(limit);
+    const now = Date.now();
+    const users: number[] = [];
+    for (const [userId, routes] of this.byUser) {
+      for (const entry of routes.values()) {
+        if (entry.expiresAt > now) {
+          users.push(userId);
+          break;
+        }
+      }
+    }
+    users.sort((a, b) => a - b);
+    return { total: users.length, userIds: users.filter((id) => id > after).slice(0, limit) };
   }
 
   clear(): void {

@@ -1,6 +1,7 @@
 import { CacheUnavailableError } from './cache.errors';
 import type { Cache } from './cache.port';
 import { MemoryAttemptThrottle } from './memory-attempt.throttle';
+import { MemoryPresenceRegistry } from './memory-presence.registry';
 import { MemoryReceiptBuffer } from './memory-receipt.buffer';
 import { MemoryRouteTable } from './memory-route.table';
 import { MemorySequenceCounter } from './memory-sequence.counter';
@@ -15,6 +16,7 @@ export class MemoryCache implements Cache {
   readonly sequences: MemorySequenceCounter;
   readonly receipts: MemoryReceiptBuffer;
   readonly attempts: MemoryAttemptThrottle;
+  readonly presence: MemoryPresenceRegistry;
   private closed = false;
 
   /** @param options.maxReceipts sessions whose latest receipt is kept once flushed; @default 200000 */
@@ -26,6 +28,7 @@ export class MemoryCache implements Cache {
     this.sequences = new MemorySequenceCounter(guard);
     this.receipts = new MemoryReceiptBuffer(guard, options.maxReceipts);
     this.attempts = new MemoryAttemptThrottle(guard);
+    this.presence = new MemoryPresenceRegistry(guard);
   }
 
   /** Forgets everything, as a Redis restart without persistence would. */
@@ -34,6 +37,7 @@ export class MemoryCache implements Cache {
     this.sequences.clear();
     this.receipts.clear();
     this.attempts.clear();
+    this.presence.clear();
   }
 
   async close(): Promise<void> {

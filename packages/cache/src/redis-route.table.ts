@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import { checkGateId, checkId, checkPositive, checkRoute } from './cache.args';
-import type { Route, RouteTable } from './cache.port';
+import { checkGateId, checkId, checkPageLimit, checkPositive, checkRoute } from './cache.args';
+import type { OnlinePage, Route, RouteTable } from './cache.port';
 import { execPipeline, guarded } from './redis.client';
 import type { RedisKeys } from './redis.keys';
 
@@ -22,9 +22,20 @@ export class RedisRouteTable implements RouteTable {
   async unregister(userId: number, gateId: string, connId: string): Promise<void> {
     checkId('userId', userId);
     checkGateId(gateId);
-    // The gate index keeps the user until the score (the route's expiry) passes: harmless, since
-    // removeGate only deletes fields of that gate, and bounded, since refresh trims expired scores.
-    await guarded(() => this.redis.hdel(this.keys.route(userId), `${gateId}|${connId}`));
+    // The user leaves the gate's index once no live route of theirs is left there, so the index
+    // answers "who is online on this gate" (`online`) without reading every route hash.
+    await guarded(() =>
+      this.redis.mqimRouteRemove(
+        this.keys.route(userId),
+        this.keys.gate(gateId),
+        this.keys.gates(),
+        `${gateId}|${connId}`,
+        `${gateId}|`,
+        String(userId),
+        String(Date.now()),
+        gateId,
+      ),
+    );
   }
 
   async refresh(routes: readonly Route[], ttlMs: number): Promise<void> {
@@ -52,6 +63,7 @@ export class RedisRouteTable implements RouteTable {
       const members: (string | number)[] = [];
       for (const userId of users) members.push(expiresAt, userId);
       pipeline.zadd(key, 'GT', ...members);
+      pipeline.zadd(this.keys.gates(), 'GT', expiresAt, gateId);
       pipeline.zremrangebyscore(key, '-inf', now);
       // NX gives a fresh key its TTL, GT extends it; neither shortens a longer one.
       pipeline.pexpire(key, ttlMs, 'NX');
@@ -84,7 +96,32 @@ export class RedisRouteTable implements RouteTable {
     for (const userId of users) pipeline.mqimRouteDropGate(this.keys.route(Number(userId)), `${gateId}|`);
     // Only drop the index entries we just cleaned: a register racing this call keeps its entry.
     if (users.length > 0) pipeline.zrem(key, ...users);
+    pipeline.mqimGateForget(key, this.keys.gates(), gateId);
     await execPipeline(pipeline);
+  }
+
+  async gates(): Promise<string[]> {
+    const pipeline = this.redis.pipeline();
+    pipeline.zremrangebyscore(this.keys.gates(), '-inf', String(Date.now()));
+    pipeline.zrange(this.keys.gates(), '0', '-1');
+    const replies = await execPipeline(pipeline);
+    return replies[1] as string[];
+  }
+
+  async online(after: number, limit: number): Promise<OnlinePage> {
+    checkId('after', after);
+    checkPageLimit(limit);
+    const gates = await this.gates();
+    const users = new Set<number>();
+    if (gates.length > 0) {
+      const pipeline = this.redis.pipeline();
+      const now = `(${Date.now()}`;
+      for (const gateId of gates) pipeline.zrangebyscore(this.keys.gate(gateId), now, '+inf');
+      for (const members of (await execPipeline(pipeline)) as string[][])
+        for (const m of members) users.add(Number(m));
+    }
+    const sorted = [...users].sort((a, b) => a - b);
+    return { total: sorted.length, userIds: sorted.filter((id) => id > after).slice(0, limit) };
   }
 }
 

@@ -50,9 +50,15 @@ describeInfra('RedisCache', redis, () => {
       );
       await cache.sequences.next('conv', async () => 0);
       await cache.receipts.record([{ userId: 1, sessionType: 1, sessionId: 2, serverMsgId: 3, at: 4 }]);
+      await cache.presence.beat(
+        { role: 'gate', id: 'g1', pid: 1, host: 'h', startedAt: 1, version: 'v' },
+        15_000,
+      );
       const keys = (await admin.keys(`${keyPrefix}*`)).sort();
       expect(keys).toEqual(
-        ['gate:g1', 'rcpt-dirty', 'rcpt:1', 'route:1', 'seq:conv'].map((k) => `${keyPrefix}${k}`),
+        ['gate:g1', 'gates', 'presence', 'rcpt-dirty', 'rcpt:1', 'route:1', 'seq:conv'].map(
+          (k) => `${keyPrefix}${k}`,
+        ),
       );
       const ttl = async (k: string): Promise<number> => admin.pttl(`${keyPrefix}${k}`);
       expect(await ttl('route:1')).toBeGreaterThan(29_000);
@@ -61,6 +67,9 @@ describeInfra('RedisCache', redis, () => {
       expect(await ttl('seq:conv')).toBeGreaterThan(59_000);
       expect(await ttl('rcpt:1')).toBe(-1);
       expect(await ttl('rcpt-dirty')).toBe(-1);
+      // Both indexes are trimmed on read (scores are expiries), so they need no TTL of their own.
+      expect(await ttl('gates')).toBe(-1);
+      expect(await ttl('presence')).toBe(-1);
     });
 
     it('layout - the route key is gone once its last route expired', async () => {

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import type { Cache } from './cache.port';
 import { createRedisClient } from './redis.client';
 import { RedisKeys } from './redis.keys';
+import { RedisPresenceRegistry } from './redis-presence.registry';
 import { RedisReceiptBuffer } from './redis-receipt.buffer';
 import { RedisRouteTable } from './redis-route.table';
 import { RedisSequenceCounter } from './redis-sequence.counter';
@@ -63,6 +64,7 @@ export class RedisCache implements Cache {
   readonly sequences: RedisSequenceCounter;
   readonly receipts: RedisReceiptBuffer;
   readonly attempts: RedisAttemptThrottle;
+  readonly presence: RedisPresenceRegistry;
   readonly keyPrefix: string;
   private readonly redis: Redis;
 
@@ -80,6 +82,7 @@ export class RedisCache implements Cache {
     this.sequences = new RedisSequenceCounter(this.redis, keys, options.sequenceTtlMs ?? 7 * DAY_MS);
     this.receipts = new RedisReceiptBuffer(this.redis, keys, options.receiptTtlMs ?? 7 * DAY_MS);
     this.attempts = new RedisAttemptThrottle(this.redis, keys);
+    this.presence = new RedisPresenceRegistry(this.redis, keys);
   }
 
   /**

@@ -15,6 +15,16 @@ export class RedisKeys {
     return `${this.prefix}gate:${gateId}`;
   }
 
+  /** Sorted set: member gateId, score = latest expiry of a route on that gate. */
+  gates(): string {
+    return `${this.prefix}gates`;
+  }
+
+  /** Hash: field `role|id` → `expiresAt|<instance JSON>`, the processes' heartbeats. */
+  presence(): string {
+    return `${this.prefix}presence`;
+  }
+
   /** String: the last id handed out. */
   sequence(key: string): string {
     return `${this.prefix}seq:${key}`;

@@ -39,6 +39,46 @@ end
 return n
 `;
 
+/**
+ * KEYS[1] route hash, KEYS[2] the gate's user index, KEYS[3] the index of gates; ARGV field,
+ * `gateId|`, userId, now, gateId. Drops one route; once the user has no live route left on that
+ * gate the user leaves the gate's index, and once the gate's index is empty the gate leaves the
+ * index of gates — so both indexes only list what has live routes.
+ */
+const ROUTE_REMOVE = `
+redis.call('HDEL', KEYS[1], ARGV[1])
+local now = tonumber(ARGV[4])
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, #ARGV[2]) == ARGV[2] then
+    local e = tonumber(string.match(all[i + 1], '^%d+'))
+    if e ~= nil and e > now then return 0 end
+  end
+end
+redis.call('ZREM', KEYS[2], ARGV[3])
+if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('ZREM', KEYS[3], ARGV[5]) end
+return 1
+`;
+
+/** KEYS[1] the gate's user index, KEYS[2] the index of gates; ARGV gateId. */
+const GATE_FORGET = `
+if redis.call('ZCARD', KEYS[1]) == 0 then return redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 0
+`;
+
+/**
+ * KEYS[1] presence hash; ARGV field, value (`expiresAt|json`), now. Writes the record; 1 when no
+ * live record was there before (first beat, or the previous one had expired).
+ */
+const PRESENCE_BEAT = `
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if not old then return 1 end
+local e = tonumber(string.match(old, '^%d+'))
+if e == nil or e <= tonumber(ARGV[3]) then return 1 end
+return 0
+`;
+
 /** KEYS[1] counter; ARGV count, ttlMs (0 = none). Nil when the counter is absent (caller seeds). */
 const SEQ_NEXT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
@@ -95,7 +135,10 @@ end
 return changed
 `;
 
-/** KEYS[1] dirty hash; ARGV field/value pairs. Clears a mark only if unchanged since it was taken. */
+/**
+ * KEYS[1] a hash; ARGV field/value pairs. Deletes a field only if unchanged since it was read (a
+ * receipt's dirty mark once flushed, an expired heartbeat).
+ */
 const RECEIPT_CONFIRM = `
 local n = 0
 for i = 1, #ARGV, 2 do
@@ -131,6 +174,18 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     mqimRouteUpsert(key: string, field: string, value: string, now: string): Result<number, Context>;
     mqimRouteDropGate(key: string, fieldPrefix: string): Result<number, Context>;
+    mqimRouteRemove(
+      routeKey: string,
+      gateIndex: string,
+      gatesKey: string,
+      field: string,
+      fieldPrefix: string,
+      userId: string,
+      now: string,
+      gateId: string,
+    ): Result<number, Context>;
+    mqimGateForget(gateIndex: string, gatesKey: string, gateId: string): Result<number, Context>;
+    mqimPresenceBeat(key: string, field: string, value: string, now: string): Result<number, Context>;
     mqimSeqNext(key: string, count: string, ttlMs: string): Result<number | null, Context>;
     mqimSeqSeed(key: string, seed: string, count: string, ttlMs: string): Result<number, Context>;
     mqimSeqRelease(key: string, id: string): Result<number, Context>;
@@ -151,6 +206,9 @@ declare module 'ioredis' {
 export function defineScripts(redis: Redis): void {
   redis.defineCommand('mqimRouteUpsert', { numberOfKeys: 1, lua: ROUTE_UPSERT });
   redis.defineCommand('mqimRouteDropGate', { numberOfKeys: 1, lua: ROUTE_DROP_GATE });
+  redis.defineCommand('mqimRouteRemove', { numberOfKeys: 3, lua: ROUTE_REMOVE });
+  redis.defineCommand('mqimGateForget', { numberOfKeys: 2, lua: GATE_FORGET });
+  redis.defineCommand('mqimPresenceBeat', { numberOfKeys: 1, lua: PRESENCE_BEAT });
   redis.defineCommand('mqimSeqNext', { numberOfKeys: 1, lua: SEQ_NEXT });
   redis.defineCommand('mqimSeqSeed', { numberOfKeys: 1, lua: SEQ_SEED });
   redis.defineCommand('mqimSeqRelease', { numberOfKeys: 1, lua: SEQ_RELEASE });

@@ -1,5 +1,6 @@
 import type { Cache } from '../cache.port';
 import { describeAttemptContract } from './attempts.contract';
+import { describePresenceContract } from './presence.contract';
 import { describeReceiptContract } from './receipts.contract';
 import { describeRouteContract } from './routes.contract';
 import { describeSequenceContract } from './sequences.contract';
@@ -42,6 +43,7 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
     describeSequenceContract(fixture);
     describeReceiptContract(fixture);
     describeAttemptContract(fixture);
+    describePresenceContract(fixture);
 
     it('cache - calls after close() reject with CacheUnavailableError', async () => {
       const { cache } = fixture();
@@ -56,6 +58,8 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
       await expect(cache.attempts.blockedFor(['k'])).rejects.toMatchObject({
         code: 'IM_ERR_CACHE_UNAVAILABLE',
       });
+      await expect(cache.presence.list()).rejects.toMatchObject({ code: 'IM_ERR_CACHE_UNAVAILABLE' });
+      await expect(cache.routes.gates()).rejects.toMatchObject({ code: 'IM_ERR_CACHE_UNAVAILABLE' });
     });
   });
 }

@@ -160,5 +160,56 @@ export function describeRouteContract(fixture: FixtureRef): void {
       // Nothing half-applied from the rejected refresh.
       expect((await routes.lookup([1])).size).toBe(0);
     });
+
+    it('routes - gates() lists exactly the gates holding a live route', async () => {
+      const { routes } = fixture().cache;
+      expect(await routes.gates()).toEqual([]);
+      await routes.register(route(1, 'gate-a', 'c1'), TTL);
+      await routes.register(route(2, 'gate-a', 'c2'), TTL);
+      await routes.refresh([route(3, 'gate-b', 'c3')], TTL);
+      await routes.register(route(4, 'gate-short', 'c4'), 150);
+      expect((await routes.gates()).sort()).toEqual(['gate-a', 'gate-b', 'gate-short']);
+      await sleep(300);
+      expect((await routes.gates()).sort()).toEqual(['gate-a', 'gate-b']);
+      await routes.unregister(1, 'gate-a', 'c1');
+      expect((await routes.gates()).sort()).toEqual(['gate-a', 'gate-b']);
+      await routes.unregister(2, 'gate-a', 'c2');
+      expect(await routes.gates()).toEqual(['gate-b']);
+      await routes.removeGate('gate-b');
+      expect(await routes.gates()).toEqual([]);
+      // A register after removeGate puts the gate back.
+      await routes.register(route(5, 'gate-b', 'c5'), TTL);
+      expect(await routes.gates()).toEqual(['gate-b']);
+    });
+
+    it('routes - online() counts each user once over all gates and devices, pages by ascending id', async () => {
+      const { routes } = fixture().cache;
+      expect(await routes.online(0, 10)).toEqual({ total: 0, userIds: [] });
+      await routes.refresh(
+        [
+          route(30, 'gate-a', 'c1'),
+          route(30, 'gate-b', 'c1'),
+          route(30, 'gate-a', 'c2'),
+          route(2, 'gate-a', 'c3'),
+          route(100, 'gate-b', 'c4'),
+          route(7, 'gate-c', 'c5'),
+        ],
+        TTL,
+      );
+      await routes.register(route(9, 'gate-c', 'short'), 150);
+      expect(await routes.online(0, 2)).toEqual({ total: 5, userIds: [2, 7] });
+      expect(await routes.online(7, 2)).toEqual({ total: 5, userIds: [9, 30] });
+      expect(await routes.online(30, 2)).toEqual({ total: 5, userIds: [100] });
+      await sleep(300);
+      await routes.unregister(7, 'gate-c', 'c5');
+      await routes.unregister(30, 'gate-a', 'c1');
+      await routes.unregister(30, 'gate-a', 'c2');
+      // Still online through gate-b; 7 logged out and 9 expired.
+      expect(await routes.online(0, 100)).toEqual({ total: 3, userIds: [2, 30, 100] });
+      await routes.removeGate('gate-b');
+      expect(await routes.online(0, 100)).toEqual({ total: 1, userIds: [2] });
+      await expect(routes.online(0, 0)).rejects.toMatchObject({ code: 'IM_ERR_CACHE_INVALID_ARGUMENT' });
+      await expect(routes.online(-1, 10)).rejects.toMatchObject({ code: 'IM_ERR_CACHE_INVALID_ARGUMENT' });
+    });
   });
 }
