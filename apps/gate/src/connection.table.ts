@@ -9,6 +9,11 @@ export class ConnectionTable {
     return this.byId.size;
   }
 
+  /** Distinct logged-in users. */
+  get userCount(): number {
+    return this.byUser.size;
+  }
+
   add(conn: Connection): void {
     this.byId.set(conn.id, conn);
   }

@@ -188,6 +188,21 @@ export class Gate implements FrameHandler {
     return this.table.size;
   }
 
+  /** Distinct users logged in on this gate (several devices count once). */
+  get userCount(): number {
+    return this.table.userCount;
+  }
+
+  /**
+   * Re-registers every logged-in connection's route now instead of at the next periodic refresh:
+   * for when they may have been evicted (this gate's heartbeat had lapsed, so sweepers took it
+   * for dead).
+   */
+  refreshRoutes(): void {
+    this.lastRouteRefresh = 0;
+    this.sweep();
+  }
+
   async start(): Promise<void> {
     const { bus } = this.deps;
     const { gateId } = this.options;

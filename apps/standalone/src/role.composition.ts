@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '@mqim/api';
 import type { MessageBus } from '@mqim/bus';
@@ -8,6 +11,9 @@ import { Job } from '@mqim/job';
 import { Logic } from '@mqim/logic';
 import type { HealthSource, MqimMetrics } from '@mqim/metrics';
 import type { Store } from '@mqim/store';
+import type { InstanceInfo } from '@mqim/cache';
+import { DeadGateSweeper } from './dead-gate.sweeper';
+import { PresenceHeartbeat } from './presence.heartbeat';
 import { apiLimits, gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
 
 export type RoleName = 'gate' | 'logic' | 'job' | 'api';
@@ -51,6 +57,87 @@ export function composeRole(
   deps: RoleDeps,
   apiKey?: string,
 ): ComposedRole {
+  return withPresence(composeFeatures(role, config, deps, apiKey), config, deps);
+}
+
+/**
+ * Every role beats into the presence registry (what `mqim status` and `/api/v1/cluster/status`
+ * list); logic and job also sweep the routes of dead gates. The beat starts before the role (a
+ * gate is listed before it registers any route) and leaves after it stopped.
+ */
+function withPresence(composed: ComposedRole, config: MqimConfig, deps: RoleDeps): ComposedRole {
+  const { role, gate, api } = composed;
+  const log = deps.logger.child({ role, component: 'presence' });
+  const startedAt = Date.now();
+  const base = {
+    role,
+    id: role === 'gate' ? config.gateId : config.instanceId || `${hostname()}-${process.pid}`,
+    pid: process.pid,
+    host: hostname(),
+    startedAt,
+    version: VERSION,
+  };
+  const describe = (): InstanceInfo => {
+    if (gate) {
+      const host = advertised(config.gateHost);
+      const address = gate.ports.tcp
+        ? `tcp://${host}:${gate.ports.tcp} ws://${host}:${gate.ports.ws}/ws`
+        : '';
+      return { ...base, address, connections: gate.connectionCount, users: gate.userCount };
+    }
+    const bound = api?.server.address();
+    if (bound && typeof bound === 'object')
+      return { ...base, address: `http://${advertised(config.apiHost)}:${bound.port}` };
+    return base;
+  };
+  const heartbeat = new PresenceHeartbeat(
+    deps.cache.presence,
+    describe,
+    { intervalMs: config.presenceIntervalMs, ttlMs: config.presenceTtlMs },
+    log,
+    // Not the first beat: the record had lapsed, so the sweepers may have taken this gate's routes.
+    (first) => {
+      if (!first) gate?.refreshRoutes();
+    },
+  );
+  const sweeper =
+    role === 'logic' || role === 'job'
+      ? new DeadGateSweeper(deps.cache, log, config.deadGateSweepMs, deps.metrics)
+      : undefined;
+  return {
+    ...composed,
+    async start() {
+      await heartbeat.start();
+      await composed.start();
+      // Beat again at once with what start() bound (ports, address).
+      await heartbeat.beatNow();
+      sweeper?.start();
+    },
+    async stop() {
+      await sweeper?.stop();
+      await composed.stop();
+      await heartbeat.stop();
+    },
+  };
+}
+
+const VERSION = ((): string => {
+  try {
+    const pkg = JSON.parse(readFileSync(resolve(__dirname, '../../../package.json'), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
+
+/** A wildcard listen address says nothing to a reader: show the host name instead. */
+function advertised(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '' ? hostname() : host;
+}
+
+function composeFeatures(role: RoleName, config: MqimConfig, deps: RoleDeps, apiKey?: string): ComposedRole {
   const { bus, cache, metrics, logger } = deps;
   const needStore = (): Store => {
     if (!deps.store) throw new Error(`the ${role} role needs a store`);

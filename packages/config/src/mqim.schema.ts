@@ -192,6 +192,30 @@ export const mqimSchema = {
     default: 90_000,
     doc: 'route expiry; gates refresh every third of it',
   },
+  instanceId: {
+    env: 'MQIM_INSTANCE_ID',
+    type: 'string',
+    default: '',
+    doc: 'id of a logic, job or api process in `mqim status` and its heartbeat (empty: <host>-<pid>; a gate uses MQIM_GATE_ID)',
+  },
+  presenceIntervalMs: {
+    env: 'MQIM_PRESENCE_INTERVAL',
+    type: 'duration',
+    default: 5_000,
+    doc: 'every process writes its heartbeat (role, id, pid, host, connections...) to the cache this often',
+  },
+  presenceTtlMs: {
+    env: 'MQIM_PRESENCE_TTL',
+    type: 'duration',
+    default: 15_000,
+    doc: 'a heartbeat not renewed within this counts the process as dead (keep it ≥ 3 intervals)',
+  },
+  deadGateSweepMs: {
+    env: 'MQIM_DEAD_GATE_SWEEP',
+    type: 'duration',
+    default: 5_000,
+    doc: 'logic and job processes evict the routes of gates whose heartbeat expired this often (0: never; routes then last their TTL)',
+  },
   loginPolicy: {
     env: 'MQIM_LOGIN_POLICY',
     type: 'string',

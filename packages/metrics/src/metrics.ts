@@ -83,6 +83,12 @@ export class MqimMetrics {
     registers: [this.registry],
   });
 
+  readonly deadGateEvictions = new Counter({
+    name: 'mqim_dead_gate_evictions_total',
+    help: 'Gates whose routes a sweeper evicted because their heartbeat had expired',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
