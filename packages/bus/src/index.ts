@@ -13,11 +13,12 @@ export {
   type TopicSpec,
 } from './message-bus.port';
 export { MemoryBroker, MemoryBus, type MemoryBrokerOptions, type MemoryBusOptions } from './memory.bus';
-export { RocketMqBus, type RocketMqBusOptions } from './rocketmq.bus';
+export { RocketMqBus, type ConsumerLag, type RocketMqBusOptions } from './rocketmq.bus';
 export {
   RocketMqAdmin,
   TopicKindConflictError,
   type BrokerTopicConfig,
+  type QueueProgress,
   type RocketMqAdminOptions,
   type SubscriptionGroupConfig,
   type TopicRoute,

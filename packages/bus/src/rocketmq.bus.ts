@@ -94,6 +94,16 @@ export interface RocketMqBusOptions {
  * - `deliverAt` becomes `deliveryTimestamp` (timer wheel, precision `timerPrecisionMs`);
  * - `bornAt` is the producer's clock at send time (RocketMQ's born timestamp).
  */
+export interface ConsumerLag {
+  group: string;
+  topic: string;
+  /** Messages on the topic the group has not consumed yet. */
+  lag: number;
+  queues: number;
+  /** Store time (unix ms) of the newest message the group consumed; 0 when none yet. */
+  lastConsumedAt: number;
+}
+
 export class RocketMqBus implements MessageBus {
   readonly admin: RocketMqAdmin;
   private readonly logger: Logger;
@@ -115,6 +125,27 @@ export class RocketMqBus implements MessageBus {
   subscriptionProblems(): string[] {
     return [...this.subscriptions].flatMap((s) => (s.problem ? [s.problem] : []));
   }
+
+  /**
+   * How far `group` is behind on `topic`, summed over every master broker: messages written and
+   * not yet consumed (see `RocketMqAdmin.consumeStats`), and the store time of the newest message
+   * it consumed. Names are the port's (the namespace is added here).
+   */
+  async consumerLag(group: string, topic: string): Promise<ConsumerLag> {
+    this.assertOpen();
+    const brokers = await this.admin.masterBrokers();
+    const queues = (
+      await Promise.all(brokers.map((b) => this.admin.consumeStats(b, this.wrap(group), this.wrap(topic))))
+    ).flat();
+    let lag = 0;
+    let lastConsumedAt = 0;
+    for (const q of queues) {
+      lag += Math.max(0, q.brokerOffset - q.consumerOffset);
+      lastConsumedAt = Math.max(lastConsumedAt, q.lastTimestamp);
+    }
+    return { group, topic, lag, queues: queues.length, lastConsumedAt };
+  }
+
   private producer: Promise<Producer> | undefined;
   private closing: Promise<void> | undefined;
 

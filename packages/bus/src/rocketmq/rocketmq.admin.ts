@@ -11,6 +11,7 @@ export const RequestCode = {
   UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: 200,
   GET_TOPIC_CONFIG: 351,
   GET_SUBSCRIPTIONGROUP_CONFIG: 352,
+  GET_CONSUME_STATS: 208,
 } as const;
 
 /** Response codes (`ResponseCode`) the admin client tells apart. */
@@ -59,6 +60,19 @@ export interface SubscriptionGroupConfig {
   consumeMessageOrderly: boolean;
   retryMaxTimes: number;
   [key: string]: unknown;
+}
+
+/** One queue of a topic as a consumer group sees it (`mqadmin consumerProgress`). */
+export interface QueueProgress {
+  topic: string;
+  brokerName: string;
+  queueId: number;
+  /** Next offset the broker will write. */
+  brokerOffset: number;
+  /** Next offset the group will consume (committed by acks; pop consumers commit as they go). */
+  consumerOffset: number;
+  /** Store time (unix ms) of the last message the group consumed from it; 0 when none. */
+  lastTimestamp: number;
 }
 
 export class TopicKindConflictError extends Error {
@@ -225,6 +239,19 @@ export class RocketMqAdmin {
     }
   }
 
+  /**
+   * The group's progress on `topic`, per queue, from one broker: the broker's `ConsumeStats`.
+   * Lag is `brokerOffset - consumerOffset` summed over the queues. Messages a pop consumer holds
+   * without having acked them yet are not in the lag (their offsets are already taken).
+   */
+  async consumeStats(broker: string, group: string, topic: string): Promise<QueueProgress[]> {
+    const body = await this.brokerRequest(broker, RequestCode.GET_CONSUME_STATS, {
+      consumerGroup: group,
+      topic,
+    });
+    return parseOffsetTable(body ? Buffer.from(body).toString('utf8') : '');
+  }
+
   close(): void {
     this.closed = true;
     for (const c of this.connections.values()) c.close();
@@ -293,4 +320,34 @@ export class RocketMqAdmin {
 
 function isString(v: unknown): v is string {
   return typeof v === 'string' && v !== '';
+}
+
+/**
+ * `ConsumeStats.offsetTable` is a map keyed by MessageQueue objects, which fastjson writes as
+ * object keys (`{{"brokerName":"b","queueId":0,"topic":"t"}:{"brokerOffset":3,...}}`): not JSON.
+ * Both sides are flat objects, so each `{key}:{value}` pair is cut out and parsed on its own.
+ */
+export function parseOffsetTable(text: string): QueueProgress[] {
+  const start = text.indexOf('"offsetTable"');
+  if (start < 0) return [];
+  const pairs = /\{([^{}]*)\}\s*:\s*\{([^{}]*)\}/g;
+  pairs.lastIndex = start;
+  const queues: QueueProgress[] = [];
+  for (let m = pairs.exec(text); m !== null; m = pairs.exec(text)) {
+    const key = JSON.parse(`{${m[1]}}`) as { brokerName?: string; queueId?: number; topic?: string };
+    const value = JSON.parse(`{${m[2]}}`) as {
+      brokerOffset?: number;
+      consumerOffset?: number;
+      lastTimestamp?: number;
+    };
+    queues.push({
+      topic: key.topic ?? '',
+      brokerName: key.brokerName ?? '',
+      queueId: key.queueId ?? 0,
+      brokerOffset: value.brokerOffset ?? 0,
+      consumerOffset: value.consumerOffset ?? 0,
+      lastTimestamp: value.lastTimestamp ?? 0,
+    });
+  }
+  return queues.sort((a, b) => a.queueId - b.queueId);
 }
