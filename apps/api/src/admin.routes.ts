@@ -5,7 +5,11 @@ import type { Cache } from '@mqim/cache';
 import { KickOutReason, encodeKickBatch, type MqNames } from '@mqim/protocol';
 import { UserAlreadyExistsError, type PushPlatform, type Store } from '@mqim/store';
 import { ApiError } from './api-error';
+import { collectClusterStatus } from './cluster.status';
 import {
+  clusterStatusResponse,
+  onlineQuery,
+  onlineResponse,
   createUserBody,
   issueTokenBody,
   kickBody,
@@ -195,6 +199,26 @@ export function registerAdminRoutes(
         );
         return { userId, kicked };
       });
+
+      // The cluster at a glance (what `mqim status` prints): live gates with their connections,
+      // logic/job/api processes, dependency reachability, consumer lag per group.
+      api.get('/cluster/status', { schema: { response: { 200: clusterStatusResponse } } }, async () =>
+        collectClusterStatus(deps),
+      );
+
+      // Online users: how many, and their ids page by page (ascending; `after` = last id seen).
+      api.get(
+        '/online',
+        { schema: { querystring: onlineQuery, response: { 200: onlineResponse } } },
+        async (req) => {
+          const q = req.query as { after?: string; limit?: string };
+          const limit = Number(q.limit ?? 1000);
+          const page = await deps.cache.routes.online(Number(q.after ?? 0), limit);
+          // A full page may have a next one (at worst the caller asks once more and gets none).
+          const next = page.userIds.length === limit ? page.userIds[limit - 1]! : null;
+          return { total: page.total, userIds: page.userIds, next };
+        },
+      );
 
       api.get('/users/:id/online', { schema: byId }, async (req) => {
         const userId = userIdParam(req);

@@ -112,3 +112,99 @@ export const registerBody = {
     },
   },
 } as const;
+
+// ---- ops: cluster status and online users (responses are serialized through these schemas) ----
+
+const int = { type: 'integer' } as const;
+const str = { type: 'string' } as const;
+
+export const clusterStatusResponse = {
+  type: 'object',
+  required: ['at', 'ok', 'gates', 'instances', 'onlineUsers', 'deadGates', 'dependencies', 'consumers'],
+  properties: {
+    at: int,
+    ok: { type: 'boolean' },
+    gates: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'address', 'connections', 'users', 'host', 'pid', 'version', 'startedAt', 'beatAt'],
+        properties: {
+          id: str,
+          address: str,
+          connections: int,
+          users: int,
+          host: str,
+          pid: int,
+          version: str,
+          startedAt: int,
+          beatAt: int,
+        },
+      },
+    },
+    instances: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['role', 'id', 'host', 'pid', 'version', 'startedAt', 'beatAt'],
+        properties: {
+          role: str,
+          id: str,
+          host: str,
+          pid: int,
+          version: str,
+          startedAt: int,
+          beatAt: int,
+          address: str,
+        },
+      },
+    },
+    onlineUsers: int,
+    deadGates: { type: 'array', items: str },
+    dependencies: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'ok', 'kind', 'ms'],
+        properties: { name: str, ok: { type: 'boolean' }, kind: str, ms: int, error: str },
+      },
+    },
+    consumers: {
+      type: 'object',
+      required: ['source', 'groups'],
+      properties: {
+        source: { type: 'string', enum: ['broker', 'none'] },
+        note: str,
+        groups: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['group', 'topic', 'lag', 'lastConsumedAt'],
+            properties: { group: str, topic: str, lag: int, lastConsumedAt: int, error: str },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/** Query strings are strings (no coercion, see api.app.ts): digits only, turned into numbers by the handler. */
+export const onlineQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    after: { type: 'string', pattern: '^(0|[1-9][0-9]{0,15})$' },
+    limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$|^10000$' },
+  },
+} as const;
+
+export const onlineResponse = {
+  type: 'object',
+  required: ['total', 'userIds', 'next'],
+  properties: {
+    total: int,
+    userIds: { type: 'array', items: int },
+    /** Pass as `after` for the next page; null on the last page. */
+    next: { type: ['integer', 'null'] },
+  },
+} as const;
