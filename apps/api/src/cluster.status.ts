@@ -18,6 +18,7 @@ export interface DependencyStatus {
 export interface GroupLag {
   group: string;
   topic: string;
+  /** -1 when unknown (see `error`). */
   lag: number;
   /** Store time (unix ms) of the newest message the group consumed; 0 when none yet. */
   lastConsumedAt: number;
@@ -74,6 +75,8 @@ export interface ClusterStatusDeps {
   store?: Store;
   bus?: MessageBus;
   names: MqNames;
+  /** Dependencies that could not even be opened (`mqim status` without a reachable MySQL). */
+  unopened?: DependencyStatus[];
 }
 
 /**
@@ -83,12 +86,16 @@ export interface ClusterStatusDeps {
  */
 export async function collectClusterStatus(deps: ClusterStatusDeps): Promise<ClusterStatus> {
   const at = Date.now();
-  const [instances, withRoutes, online, dependencies] = await Promise.all([
-    deps.cache.presence.list(),
-    deps.cache.routes.gates(),
-    deps.cache.routes.online(0, 1),
+  // Without the cache nothing is known about the processes; the redis probe says why.
+  const [cached, dependencies] = await Promise.all([
+    Promise.all([
+      deps.cache.presence.list(),
+      deps.cache.routes.gates(),
+      deps.cache.routes.online(0, 1),
+    ]).catch(() => undefined),
     probeDependencies(deps),
   ]);
+  const [instances, withRoutes, online] = cached ?? [[], [], { total: 0, userIds: [] }];
   const gates = instances.filter((i) => i.role === 'gate').map(gateStatus);
   const others = instances.filter((i) => i.role !== 'gate').map(instanceStatus);
   const alive = new Set(gates.map((g) => g.id));
@@ -148,7 +155,7 @@ async function probeDependencies(deps: ClusterStatusDeps): Promise<DependencySta
   if (bus instanceof RocketMqBus)
     probes.push(timed('broker', 'rocketmq', async () => void (await bus.admin.masterBrokers())));
   else if (bus) probes.push(Promise.resolve(embedded('broker', 'memory')));
-  return Promise.all(probes);
+  return [...(await Promise.all(probes)), ...(deps.unopened ?? [])];
 }
 
 function embedded(name: DependencyStatus['name'], kind: string): DependencyStatus {
@@ -188,7 +195,9 @@ async function consumerLags(deps: ClusterStatusDeps, gateIds: string[]): Promise
   const groups = await Promise.all(
     pairs.map(async ([group, topic]): Promise<GroupLag> => {
       try {
-        const { lag, lastConsumedAt } = await bounded(bus.consumerLag(group, topic));
+        const { lag, lastConsumedAt, queues } = await bounded(bus.consumerLag(group, topic));
+        if (queues === 0)
+          return { group, topic, lag: -1, lastConsumedAt: 0, error: 'no queues: topic not provisioned' };
         return { group, topic, lag, lastConsumedAt };
       } catch (err) {
         return { group, topic, lag: -1, lastConsumedAt: 0, error: message(err) };

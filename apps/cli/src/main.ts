@@ -10,6 +10,7 @@ const USAGE = `mqim <command>
                       one role as its own process (cluster mode: RocketMQ, MySQL, Redis)
   provision           create every shared topic and consumer group (idempotent)
   migrate             apply migrations/ to MySQL (idempotent)
+  status              the cluster at a glance: gates, processes, dependencies, consumer lag (--json)
   chat                terminal chat client (mqim chat --help)
   tap                 example analytics consumer of the persisted-message stream
   config              list every configuration variable
@@ -33,6 +34,11 @@ async function main(argv: string[]): Promise<void> {
     case 'chat': {
       const { runChat } = await import('./chat');
       await runChat(rest);
+      return;
+    }
+    case 'status': {
+      const { runStatus } = await import('./status.command');
+      await runStatus(rest);
       return;
     }
     case 'tap': {
