@@ -1,11 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { MessageBus } from '@mqim/bus';
+import { RocketMqBus, type MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import { MqNames } from '@mqim/protocol';
 import type { Logger } from '@mqim/config';
 import { LIVE_PATHS, READY_PATH, readyReport, type HealthSource, type MqimMetrics } from '@mqim/metrics';
 import type { Store } from '@mqim/store';
 import { registerAdminRoutes } from './admin.routes';
+import { consumerLags } from './cluster.status';
 import { ApiError } from './api-error';
 import { registerCompatRoutes } from './register.routes';
 import {
@@ -98,11 +99,33 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
     reply.code(status);
     return body;
   });
+  const names = new MqNames(options.topicPrefix);
   app.get('/metrics', async (_req, reply) => {
+    await exportConsumerLag(deps, names);
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
   registerCompatRoutes(app, deps.store, deps.logger);
-  registerAdminRoutes(app, { ...deps, names: new MqNames(options.topicPrefix) }, options);
+  registerAdminRoutes(app, { ...deps, names }, options);
   return app;
+}
+
+/**
+ * Consumer lag as a gauge, read from the broker at scrape time (a few remoting calls per scrape):
+ * the api is the one role that always has a bus and is scraped anyway. Groups of live gates only.
+ */
+async function exportConsumerLag(deps: ApiDeps, names: MqNames): Promise<void> {
+  if (!(deps.bus instanceof RocketMqBus)) return;
+  try {
+    const gates = (await deps.cache.presence.list()).filter((i) => i.role === 'gate').map((i) => i.id);
+    const { groups } = await consumerLags({ bus: deps.bus, names }, gates);
+    deps.metrics.consumerLag.reset();
+    for (const g of groups)
+      if (g.lag >= 0) deps.metrics.consumerLag.set({ group: g.group, topic: g.topic }, g.lag);
+  } catch (err) {
+    deps.logger.warn(
+      { err: (err as Error).message },
+      'consumer lag not exported: cache or broker unreachable',
+    );
+  }
 }

@@ -176,7 +176,11 @@ async function timed(
   }
 }
 
-async function consumerLags(deps: ClusterStatusDeps, gateIds: string[]): Promise<ClusterStatus['consumers']> {
+/** Lag of every shared group and of the given gates' groups (what `/metrics` of the api exports too). */
+export async function consumerLags(
+  deps: Pick<ClusterStatusDeps, 'bus' | 'names'>,
+  gateIds: string[],
+): Promise<ClusterStatus['consumers']> {
   const bus = deps.bus;
   if (!(bus instanceof RocketMqBus))
     return {

@@ -83,6 +83,12 @@ export class MqimMetrics {
     registers: [this.registry],
   });
 
+  readonly consumerLag = new Gauge({
+    name: 'mqim_consumer_lag',
+    help: "Messages of the group's topic not consumed yet, read from the broker when the api is scraped (cluster only)",
+    labelNames: ['group', 'topic'] as const,
+    registers: [this.registry],
+  });
   readonly deadGateEvictions = new Counter({
     name: 'mqim_dead_gate_evictions_total',
     help: 'Gates whose routes a sweeper evicted because their heartbeat had expired',
