@@ -106,6 +106,22 @@ describeInfra(
       expect(groups.get(`${cluster.name}-logic`)!.lastConsumedAt).toBeGreaterThan(0);
     });
 
+    it('status --api - the same data through GET /api/v1/cluster/status; the api exports the lag as a gauge', async () => {
+      const run = await cluster.run(['status', '--json', '--api', cluster.api!.url]);
+      expect(run.code).toBe(0);
+      const viaApi = run.logs.find((l) => 'gates' in l) as unknown as ClusterStatus;
+      expect(viaApi.gates.map((g) => g.id)).toEqual(['gate-1', 'gate-2']);
+      expect(viaApi.consumers.source).toBe('broker');
+      const metrics = await (await fetch(`${cluster.api!.url}/metrics`)).text();
+      expect(metrics).toMatch(
+        new RegExp(
+          `^mqim_consumer_lag\\{group="${cluster.name}-logic",topic="${cluster.name}-upstream"\\} \\d+$`,
+          'm',
+        ),
+      );
+      expect(metrics).toContain(`group="${cluster.name}-gate-gate-2"`);
+    });
+
     it('status - the human view names the gates, processes and dependencies', async () => {
       const run = await cluster.run(['status']);
       expect(run.code).toBe(0);
