@@ -89,4 +89,25 @@ describe('standalone - ops surface over real sockets: cluster status and online 
     });
     expect((await api<{ userIds: number[] }>('/online')).body.userIds).not.toContain(ids.cat);
   });
+
+  it('eviction - a gate taken for dead (record lost, routes evicted) re-registers its routes at its next beat', async () => {
+    const dan = createImClient({ url: `tcp://127.0.0.1:${server.ports.tcp}` });
+    clients.push(dan);
+    await registerUsers(server, ['dan']).then((r) => Object.assign(ids, r));
+    await dan.loginWithPassword('dan', 'pw');
+    const routes = async () => (await server.cache.routes.lookup([ids.dan!])).get(ids.dan!) ?? [];
+    expect(await routes()).toHaveLength(1);
+    // What a sweeper does when the gate's heartbeat has expired (here: the record vanished).
+    const presence = server.cache.presence as unknown as { clear(): void };
+    presence.clear();
+    await server.cache.routes.removeGate('gate-1');
+    expect(await routes()).toHaveLength(0);
+    // The gate's next beat (every 100 ms here) finds no record and re-announces its routes,
+    // instead of leaving dan unreachable until the periodic refresh (a third of the 90 s TTL).
+    await waitFor(async () => (await routes()).length === 1, {
+      timeoutMs: 3000,
+      message: "dan's route is back",
+    });
+    expect((await api<{ userIds: number[] }>('/online')).body.userIds).toContain(ids.dan);
+  });
 });
