@@ -86,4 +86,37 @@ describe('composition - one place builds every role', () => {
       await bus.close();
     }
   });
+
+  it("presence - a gate lists itself while it runs, drops its previous incarnation's routes at start, leaves on stop", async () => {
+    const bus = await createBus(config, logger);
+    const cache = await createCache(config, logger);
+    const stale = { userId: 7, gateId: config.gateId, connId: 'old-1', clientType: 1, loginAt: 1 };
+    await cache.routes.register(stale, 60_000);
+    await cache.routes.register({ ...stale, gateId: 'gate-other' }, 60_000);
+    const gate = composeRole('gate', config, {
+      bus,
+      cache,
+      metrics: new MqimMetrics(),
+      logger,
+      health: { check: async () => [] },
+    });
+    try {
+      await gate.start();
+      expect((await cache.routes.lookup([7])).get(7)?.map((r) => r.gateId)).toEqual(['gate-other']);
+      const [listed] = await cache.presence.list();
+      expect(listed).toMatchObject({
+        role: 'gate',
+        id: config.gateId,
+        pid: process.pid,
+        connections: 0,
+        address: `tcp://127.0.0.1:${gate.gate!.ports.tcp} ws://127.0.0.1:${gate.gate!.ports.ws}/ws`,
+      });
+      expect(listed!.version).toMatch(/^\d+\.\d+\.\d+/);
+    } finally {
+      await gate.stop();
+    }
+    expect(await cache.presence.list()).toEqual([]);
+    await cache.close();
+    await bus.close();
+  });
 });

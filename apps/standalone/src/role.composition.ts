@@ -108,7 +108,15 @@ function withPresence(composed: ComposedRole, config: MqimConfig, deps: RoleDeps
     ...composed,
     async start() {
       await heartbeat.start();
-      await composed.start();
+      try {
+        // A gate that starts holds no connection yet: routes under its id are a previous
+        // incarnation's (killed, restarted under the same id before the sweepers noticed).
+        if (gate) await deps.cache.routes.removeGate(config.gateId);
+        await composed.start();
+      } catch (err) {
+        await heartbeat.stop();
+        throw err;
+      }
       // Beat again at once with what start() bound (ports, address).
       await heartbeat.beatNow();
       sweeper?.start();
