@@ -5,6 +5,7 @@ export type {
   DirtyBatch,
   ReceiptBuffer,
   ReceiptEntry,
+  ReceiptKey,
   Route,
   RouteTable,
   SequenceCounter,
