@@ -41,6 +41,14 @@ export const mqimSchema = {
     default: 4,
     doc: 'number of im_message_send_/im_message_recv_ shards (fixed once data exists)',
   },
+  passwordHashCost: {
+    env: 'MQIM_PASSWORD_HASH_COST',
+    type: 'int',
+    min: 10,
+    max: 20,
+    default: 14,
+    doc: 'log2 of scrypt N for stored password hashes (14: ~50 ms a hash; lower only for load tests with thousands of synthetic users)',
+  },
   redisUrl: { env: 'MQIM_REDIS_URL', type: 'string', default: 'redis://127.0.0.1:6379', doc: 'Redis URL' },
   redisPrefix: {
     env: 'MQIM_REDIS_PREFIX',
