@@ -385,8 +385,8 @@ export const mqimSchema = {
     type: 'int',
     min: 1,
     max: 1024,
-    default: 16,
-    doc: 'lanes (FIFO message groups) of im-upstream and im-deliver: a conversation always hashes to one lane; every gate and logic must use the same value',
+    default: 4,
+    doc: 'lanes (FIFO message groups) of im-upstream and im-deliver: a conversation always hashes to one lane; every gate and logic must use the same value. With one publish in flight per process a lane waits for the others, so few lanes mean short waits; more lanes only help with many logic instances',
   },
   upstreamInFlight: {
     env: 'MQIM_UPSTREAM_IN_FLIGHT',
