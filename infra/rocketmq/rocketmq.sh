@@ -16,6 +16,7 @@
 #   MQIM_RMQ_REMOTING_PORT   proxy remoting [8082] (its default 8080 collides with everything)
 #   MQIM_RMQ_START_TIMEOUT   seconds to wait for readiness [120]
 #   JAVA                     java binary [java]
+#   MQIM_RMQ_GC              garbage-collector flags of both JVMs [-XX:+UseG1GC]
 # See docs/rocketmq.md for the measured start-up time and memory, and why each setting is there.
 set -euo pipefail
 
@@ -166,7 +167,7 @@ wait_ready() {
 
 java_common_opts() {
   # user.home redirects RocketMQ's ~/logs/rocketmqlogs and ~/namesrv into the data dir.
-  echo "-Duser.home=$RMQ_HOME -Drocketmq.home.dir=$RMQ_HOME -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow -XX:+PerfDisableSharedMem"
+  echo "-Duser.home=$RMQ_HOME -Drocketmq.home.dir=$RMQ_HOME ${MQIM_RMQ_GC:--XX:+UseG1GC} -XX:-OmitStackTraceInFastThrow -XX:+PerfDisableSharedMem"
 }
 
 start_namesrv() {

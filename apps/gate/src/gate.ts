@@ -53,7 +53,7 @@ export interface GateOptions {
   routeTtlMs: number;
   /** A connection whose unsent output passes this is too slow to keep: closed. @default 4 MiB */
   maxPendingBytes?: number;
-  /** Lanes of `im-upstream` (the same on every gate). @default DEFAULT_LANES (32) */
+  /** Lanes of `im-upstream` (the same on every gate). @default DEFAULT_LANES (4, as MQIM_LANES) */
   lanes?: number;
   /** Upstream publishes in flight across all lanes. @default 2 */
   upstreamInFlight?: number;

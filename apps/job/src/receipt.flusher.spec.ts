@@ -56,6 +56,7 @@ describe('job - receipts with a bad id', () => {
     const buffer: ReceiptBuffer = {
       record: async (entries) => void entries.forEach(put),
       deliveredUpTo: async () => 0,
+      deliveredUpToMany: async (keys) => keys.map(() => 0),
       takeDirty: async (limit): Promise<DirtyBatch> => ({ entries: [...dirty.values()].slice(0, limit) }),
       confirm: async (b) => {
         for (const e of b.entries) dirty.delete(`${e.userId}|${e.sessionType}|${e.sessionId}`);

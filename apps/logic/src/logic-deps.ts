@@ -20,7 +20,7 @@ export interface LogicOptions {
    * this bounds throughput at about concurrency / per-message latency. @default 256
    */
   concurrency?: number;
-  /** Lanes of `im-deliver` (the same on every logic). @default DEFAULT_LANES (32) */
+  /** Lanes of `im-deliver` (the same on every logic). @default DEFAULT_LANES (4, as MQIM_LANES) */
   lanes?: number;
   /** Intent publishes in flight across all lanes. @default 2 */
   intentInFlight?: number;

@@ -32,10 +32,15 @@ export async function createStore(config: MqimConfig, logger: Logger): Promise<S
     return createSqliteStore({
       filename: join(config.dataDir, 'mqim.sqlite'),
       shards: config.shards,
+      passwordHashCost: config.passwordHashCost,
       onBackgroundError: (message) => logger.warn({ adapter: 'sqlite' }, message),
     });
   }
-  return createMysqlStore({ uri: config.mysqlUri, shards: config.shards });
+  return createMysqlStore({
+    uri: config.mysqlUri,
+    shards: config.shards,
+    passwordHashCost: config.passwordHashCost,
+  });
 }
 
 export async function createCache(config: MqimConfig, logger: Logger): Promise<Cache> {

@@ -7,6 +7,10 @@ export interface MachineInfo {
   cpuModel: string;
   memoryBytes: number;
   node: string;
+  /** The Node of the cluster's roles (`MQIM_NODE`, else the same as `node`). */
+  roleNode: string;
+  /** `MQIM_*` variables of the bench's environment: every cluster role runs with them. */
+  mqimEnv: Record<string, string>;
   gitCommit: string;
   /** `git status --porcelain` was not empty: the numbers are for uncommitted code. */
   gitDirty: boolean;
@@ -27,8 +31,24 @@ export function machineInfo(root: string): MachineInfo {
     cpuModel: list[0]?.model ?? 'unknown',
     memoryBytes: totalmem(),
     node: process.version,
+    roleNode: roleNodeVersion(),
+    mqimEnv: Object.fromEntries(
+      Object.entries(process.env).filter(
+        (e): e is [string, string] => e[0].startsWith('MQIM_') && e[1] !== undefined,
+      ),
+    ),
     gitCommit: git('rev-parse', 'HEAD') || 'unknown',
     gitDirty: git('status', '--porcelain', '--untracked-files=no') !== '',
     loadAverageAtStart: loadAverage(),
   };
+}
+
+function roleNodeVersion(): string {
+  const bin = process.env.MQIM_NODE;
+  if (!bin) return process.version;
+  try {
+    return execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return `unknown (${bin})`;
+  }
 }

@@ -29,8 +29,8 @@ export function steadySection(r: ScenarioRecord): string[] {
     `${n(f.users)} users in pairs (${f.transport} transport${f.receipts ? ', receivers send 0x0302 receipts' : ''}, ` +
       `${f.payloadBytes}-byte payload), ${n(f.rate)} msg/s in total for ${f.durationMs / 1000} s.`,
     '',
-    '| system | sent/s | delivered/s | ack p50 / p99 ms | delivery p50 / p95 / p99 / max ms | undelivered¹ | dup | unacked | server CPU % | server RSS MiB | generator CPU % | services CPU %² | machine busy % |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    '| system | sent/s | delivered/s | ack p50 / p99 ms | delivery p50 / p95 / p99 / max ms | undelivered¹ | dup | unacked | refused³ | server CPU % | server RSS MiB | generator CPU % | services CPU %² | machine busy % |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
   ];
   for (const key of ORDER) {
     const e = f.systems[key];
@@ -41,7 +41,7 @@ export function steadySection(r: ScenarioRecord): string[] {
     const delivery = d.n === 0 ? 'none delivered' : `${d.p50} / ${d.p95} / ${d.p99} / ${d.max}`;
     out.push(
       `| ${e.label} | ${n(s.sendRate)} | ${n(s.throughput)} | ${ack} | ` +
-        `${delivery} | ${s.lost} | ${s.duplicates} | ${s.unacked} | ` +
+        `${delivery} | ${s.lost} | ${s.duplicates} | ${s.unacked} | ${s.refused ?? '—'} | ` +
         `${sum(s.usage.cpuPct)} | ${sum(s.usage.rssMiB)} | ${s.generatorCpuPct} | ${services(s.usage)} | ` +
         `${s.usage.machineBusyPct} |`,
     );
@@ -53,6 +53,9 @@ export function steadySection(r: ScenarioRecord): string[] {
     '',
     '² CPU of the shared services the run leans on (RocketMQ broker+proxy JVM, name server, MariaDB, ' +
       'Redis), % of one core; `—` in records that predate it.',
+    '',
+    '³ sends answered with a refusal (e.g. `IM_ERR_BUSY` under overload): the sender was told to retry; ' +
+      'not counted as sent-and-lost.',
   );
   return [...out, ...closeNotes(f.systems), ...notes(r)];
 }

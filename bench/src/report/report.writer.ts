@@ -117,8 +117,9 @@ function render(records: ScenarioRecord[], chartPrefix: string, profileRoot?: st
   ];
   if (m)
     out.push(
-      `Machine: ${m.cores} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${m.node}, ` +
-        `commit ${m.gitCommit.slice(0, 10)}${m.gitDirty ? ' + uncommitted changes' : ''}. Runs: ${runs.join(', ')}.`,
+      `Machine: ${m.cores} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${m.node}` +
+        (m.roleNode && m.roleNode !== m.node ? ` (cluster roles on Node ${m.roleNode})` : '') +
+        `, commit ${m.gitCommit.slice(0, 10)}${m.gitDirty ? ' + uncommitted changes' : ''}. Runs: ${runs.join(', ')}.`,
       '',
     );
   if (loads.some((l) => l > 1.5))

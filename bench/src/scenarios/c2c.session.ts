@@ -176,7 +176,7 @@ export function describeStep(s: C2cStepFigures): string {
   return (
     `  ${s.targetRate} msg/s → sent ${s.sendRate}/s, delivered ${s.throughput}/s, ${ack}` +
     `delivery p50/p95/p99/max ${s.deliveryMs.p50}/${s.deliveryMs.p95}/${s.deliveryMs.p99}/${s.deliveryMs.max} ms, ` +
-    `lost ${s.lost}, unacked ${s.unacked}, dup ${s.duplicates}, ` +
+    `refused ${s.refused}, lost ${s.lost}, unacked ${s.unacked}, dup ${s.duplicates}, ` +
     `server cpu ${JSON.stringify(s.usage.cpuPct)}%, services cpu ${JSON.stringify(s.usage.servicesCpuPct ?? {})}%, ` +
     `machine ${s.usage.machineBusyPct}%, gen ${s.generatorCpuPct}%`
   );

@@ -74,6 +74,8 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
     MQIM_RATE_BURST: '1000000',
     // group-fanout creates its 5,000-member group in one request, above the default limit.
     MQIM_GROUP_REQUEST_MAX_MEMBERS: '10000',
+    // Thousands of synthetic users register and log in: password hashing is not under test.
+    MQIM_PASSWORD_HASH_COST: '10',
   };
   // Node refuses --cpu-prof in NODE_OPTIONS; cluster-up puts MQIM_NODE_ARGS on each role's command line.
   if (options.profileDir) env.MQIM_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;

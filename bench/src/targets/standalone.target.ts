@@ -40,6 +40,8 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
       MQIM_RATE_BURST: '1000000',
       // group-fanout creates its 5,000-member group in one request, above the default limit.
       MQIM_GROUP_REQUEST_MAX_MEMBERS: '10000',
+      // Thousands of synthetic users register and log in: password hashing is not under test.
+      MQIM_PASSWORD_HASH_COST: '10',
       MQIM_LOG_LEVEL: 'info',
       ...options.env,
     },

@@ -174,6 +174,9 @@ export interface ReceiptEntry {
   at: number;
 }
 
+/** One conversation of one user, as `deliveredUpToMany` asks about it. */
+export type ReceiptKey = Pick<ReceiptEntry, 'userId' | 'sessionType' | 'sessionId'>;
+
 /** What `takeDirty` handed out; give it back to `confirm` once the entries are flushed. */
 export interface DirtyBatch {
   readonly entries: readonly ReceiptEntry[];
@@ -200,6 +203,11 @@ export interface ReceiptBuffer {
   record(entries: readonly ReceiptEntry[]): Promise<void>;
   /** Highest recorded serverMsgId for that session, 0 if unknown. */
   deliveredUpTo(userId: number, sessionType: number, sessionId: number): Promise<number>;
+  /**
+   * `deliveredUpTo` of every key, in the order given, in one round trip (a push check asks it for
+   * every member of a group message at once). Rejects as a whole if any key is invalid.
+   */
+  deliveredUpToMany(keys: readonly ReceiptKey[]): Promise<number[]>;
   /** Up to `limit` dirty entries with their current values, in no particular order. */
   takeDirty(limit: number): Promise<DirtyBatch>;
   confirm(batch: DirtyBatch): Promise<void>;

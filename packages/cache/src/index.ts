@@ -9,6 +9,7 @@ export type {
   PresenceRegistry,
   ReceiptBuffer,
   ReceiptEntry,
+  ReceiptKey,
   Route,
   RouteTable,
   SequenceCounter,

@@ -1,5 +1,5 @@
 import { checkId, checkPositive, maxPerSession } from './cache.args';
-import type { DirtyBatch, ReceiptBuffer, ReceiptEntry } from './cache.port';
+import type { DirtyBatch, ReceiptBuffer, ReceiptEntry, ReceiptKey } from './cache.port';
 
 /**
  * In-process `ReceiptBuffer`: latest receipt per session, and the subset not yet confirmed.
@@ -54,6 +54,12 @@ export class MemoryReceiptBuffer implements ReceiptBuffer {
     return this.latest.get(key(userId, sessionType, sessionId))?.serverMsgId ?? 0;
   }
 
+  async deliveredUpToMany(keys: readonly ReceiptKey[]): Promise<number[]> {
+    this.guard();
+    for (const k of keys) checkKey(k);
+    return keys.map((k) => this.latest.get(key(k.userId, k.sessionType, k.sessionId))?.serverMsgId ?? 0);
+  }
+
   async takeDirty(limit: number): Promise<DirtyBatch> {
     this.guard();
     checkPositive('limit', limit);
@@ -82,4 +88,10 @@ export class MemoryReceiptBuffer implements ReceiptBuffer {
 
 function key(userId: number, sessionType: number, sessionId: number): string {
   return `${userId}|${sessionType}|${sessionId}`;
+}
+
+function checkKey(k: ReceiptKey): void {
+  checkId('userId', k.userId);
+  checkId('sessionType', k.sessionType);
+  checkId('sessionId', k.sessionId);
 }

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { checkId, checkPositive, maxPerSession } from './cache.args';
-import type { DirtyBatch, ReceiptBuffer, ReceiptEntry } from './cache.port';
+import type { DirtyBatch, ReceiptBuffer, ReceiptEntry, ReceiptKey } from './cache.port';
 import { execPipeline, guarded } from './redis.client';
 import type { RedisKeys } from './redis.keys';
 
@@ -48,6 +48,20 @@ export class RedisReceiptBuffer implements ReceiptBuffer {
       this.redis.hget(this.keys.receipts(userId), `${sessionType}|${sessionId}`),
     );
     return value === null ? 0 : Number(value);
+  }
+
+  async deliveredUpToMany(keys: readonly ReceiptKey[]): Promise<number[]> {
+    if (keys.length === 0) return [];
+    for (const k of keys) {
+      checkId('userId', k.userId);
+      checkId('sessionType', k.sessionType);
+      checkId('sessionId', k.sessionId);
+    }
+    // One pipeline: a 5,000-member push check is one round trip, not 5,000.
+    const pipeline = this.redis.pipeline();
+    for (const k of keys) pipeline.hget(this.keys.receipts(k.userId), `${k.sessionType}|${k.sessionId}`);
+    const values = await execPipeline(pipeline);
+    return values.map((v) => (v === null || v === undefined ? 0 : Number(v)));
   }
 
   async takeDirty(limit: number): Promise<DirtyBatch> {

@@ -41,6 +41,14 @@ export const mqimSchema = {
     default: 4,
     doc: 'number of im_message_send_/im_message_recv_ shards (fixed once data exists)',
   },
+  passwordHashCost: {
+    env: 'MQIM_PASSWORD_HASH_COST',
+    type: 'int',
+    min: 10,
+    max: 20,
+    default: 14,
+    doc: 'log2 of scrypt N for stored password hashes (14: ~50 ms a hash; lower only for load tests with thousands of synthetic users)',
+  },
   redisUrl: { env: 'MQIM_REDIS_URL', type: 'string', default: 'redis://127.0.0.1:6379', doc: 'Redis URL' },
   redisPrefix: {
     env: 'MQIM_REDIS_PREFIX',
@@ -401,8 +409,8 @@ export const mqimSchema = {
     type: 'int',
     min: 1,
     max: 1024,
-    default: 16,
-    doc: 'lanes (FIFO message groups) of im-upstream and im-deliver: a conversation always hashes to one lane; every gate and logic must use the same value',
+    default: 4,
+    doc: 'lanes (FIFO message groups) of im-upstream and im-deliver: a conversation always hashes to one lane; every gate and logic must use the same value. With one publish in flight per process a lane waits for the others, so few lanes mean short waits; more lanes only help with many logic instances',
   },
   upstreamInFlight: {
     env: 'MQIM_UPSTREAM_IN_FLIGHT',

@@ -7,7 +7,7 @@ import { mqim } from './generated/proto';
  * of conversations. Every producer of a topic must use the same lane count, or one conversation
  * could travel in two lanes during a change (docs/mq-topics.md, "Lanes").
  */
-export const DEFAULT_LANES = 16;
+export const DEFAULT_LANES = 4;
 
 /** Tag of an `UpstreamBatch` on the upstream topic (other tags: one bare `UpstreamRequest`). */
 export const UPSTREAM_BATCH_TAG = 'batch';

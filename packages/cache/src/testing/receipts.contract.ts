@@ -34,6 +34,32 @@ export function describeReceiptContract(fixture: FixtureRef): void {
       expect(await receipts.deliveredUpTo(1, 1, 2)).toBe(12);
     });
 
+    it('receipts - deliveredUpToMany answers every key in order, 0 for the unknown ones', async () => {
+      const { receipts } = fixture().cache;
+      expect(await receipts.deliveredUpToMany([])).toEqual([]);
+      const members = Array.from({ length: 1200 }, (_, i) => i + 1);
+      await receipts.record(members.filter((u) => u % 3 !== 0).map((u) => receipt(u, 77, u + 10, 5, 2)));
+      await receipts.record([receipt(5, 78, 99, 5, 2), receipt(6, 77, 4, 5, 1)]);
+      const got = await receipts.deliveredUpToMany(
+        members.map((userId) => ({ userId, sessionType: 2, sessionId: 77 })),
+      );
+      expect(got).toEqual(members.map((u) => (u % 3 === 0 ? 0 : u + 10)));
+      // Other sessions of the same users are their own.
+      expect(
+        await receipts.deliveredUpToMany([
+          { userId: 5, sessionType: 2, sessionId: 78 },
+          { userId: 6, sessionType: 1, sessionId: 77 },
+          { userId: 6, sessionType: 2, sessionId: 78 },
+        ]),
+      ).toEqual([99, 4, 0]);
+      await expect(
+        receipts.deliveredUpToMany([
+          { userId: 1, sessionType: 2, sessionId: 77 },
+          { userId: -1, sessionType: 2, sessionId: 77 },
+        ]),
+      ).rejects.toThrow(/userId/);
+    });
+
     it('receipts - sessions are keyed by user, session type and session id', async () => {
       const { receipts } = fixture().cache;
       await receipts.record([

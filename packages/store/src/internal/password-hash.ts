@@ -6,7 +6,9 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 // of logins slows logins, not the event loop.
 
 /** N = 2^14, r = 8: 16 MiB and ~50 ms per hash on one core (the OWASP minimum for scrypt). */
-const LOG_N = 14;
+export const DEFAULT_PASSWORD_HASH_COST = 14;
+/** The lowest cost a store accepts (N = 2^10: ~3 ms), for load tests with thousands of synthetic users. */
+export const MIN_PASSWORD_HASH_COST = 10;
 const R = 8;
 const P = 1;
 const KEY_BYTES = 32;
@@ -16,6 +18,16 @@ const PREFIX = 'scrypt';
 // gigabyte of memory.
 const MAX_LOG_N = 20;
 
+/** The configured cost, checked: a store refuses to start with one outside 10–20. */
+export function passwordHashCost(cost: number | undefined): number {
+  const logN = cost ?? DEFAULT_PASSWORD_HASH_COST;
+  if (!Number.isInteger(logN) || logN < MIN_PASSWORD_HASH_COST || logN > MAX_LOG_N)
+    throw new RangeError(
+      `passwordHashCost must be an integer from ${MIN_PASSWORD_HASH_COST} to ${MAX_LOG_N}, got ${cost}`,
+    );
+  return logN;
+}
+
 function derive(secret: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
   const options: ScryptOptions = { N: 2 ** logN, r, p, maxmem: 256 * 2 ** logN * r + 1024 * 1024 };
   return new Promise((resolve, reject) =>
@@ -24,10 +36,10 @@ function derive(secret: string, salt: Buffer, logN: number, r: number, p: number
 }
 
 /** `scrypt$<logN>$<r>$<p>$<salt>$<hash>`, salt and hash in base64url: at most ~90 characters. */
-export async function hashPassword(md5: string): Promise<string> {
+export async function hashPassword(md5: string, logN = DEFAULT_PASSWORD_HASH_COST): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const key = await derive(md5, salt, LOG_N, R, P);
-  return [PREFIX, LOG_N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$');
+  const key = await derive(md5, salt, logN, R, P);
+  return [PREFIX, logN, R, P, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
 /** True when `md5` hashes to `stored`; false for a malformed stored value. Constant-time compare. */
@@ -50,13 +62,14 @@ let dummy: Promise<string> | undefined;
  * Spends the time of one verification without a stored hash: an unknown user name then costs as
  * much as a wrong password, so response times do not tell which names exist.
  */
-export async function burnPasswordCheck(md5: string): Promise<void> {
-  dummy ??= hashPassword('0'.repeat(32));
+export async function burnPasswordCheck(md5: string, logN = DEFAULT_PASSWORD_HASH_COST): Promise<void> {
+  // One dummy per process, at the first cost asked for (a process runs one store).
+  dummy ??= hashPassword('0'.repeat(32), logN);
   await verifyPasswordHash(md5, await dummy);
 }
 
 /** True when a stored hash was made with weaker parameters than today's (re-hash at login). */
-export function needsRehash(stored: string): boolean {
+export function needsRehash(stored: string, logN = DEFAULT_PASSWORD_HASH_COST): boolean {
   const parts = stored.split('$');
-  return parts[0] !== PREFIX || Number(parts[1]) < LOG_N || Number(parts[2]) < R;
+  return parts[0] !== PREFIX || Number(parts[1]) < logN || Number(parts[2]) < R;
 }

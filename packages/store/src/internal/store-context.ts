@@ -10,6 +10,8 @@ export interface StoreContext {
   readonly db: Db;
   readonly sql: SqlDialect;
   readonly shards: number;
+  /** log2 of scrypt's N for new password hashes. @default 14 */
+  readonly passwordHashCost?: number;
   /** Unix milliseconds. */
   now(): number;
   /**

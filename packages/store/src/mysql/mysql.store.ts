@@ -3,6 +3,7 @@ import { createPool } from 'mysql2';
 import type { StoreDatabase } from '../internal/database.types';
 import { InflightTracker } from '../internal/inflight';
 import { DEFAULT_SHARDS, assertShardCount } from '../internal/shards';
+import { passwordHashCost } from '../internal/password-hash';
 import { errorCode, mysqlDialect } from '../internal/sql-dialect';
 import type { Db, StoreContext } from '../internal/store-context';
 import { checkShardCount, migrateToLatest } from '../migration/migrate';
@@ -24,6 +25,12 @@ export interface MysqlStoreOptions {
    * n in `im_message_send_{k}` / `im_message_recv_{k}`; must match the database's.
    * @default 4
    */
+  /**
+   * log2 of scrypt's N for new password hashes (and the floor below which a login re-hashes):
+   * 14 (~50 ms a hash) unless a load test registers thousands of synthetic users. 10–20.
+   * @default 14
+   */
+  readonly passwordHashCost?: number;
   readonly shards?: number;
   /**
    * Pool size.
@@ -142,6 +149,7 @@ class MysqlStore implements Store {
       },
       sql: mysqlDialect,
       shards: this.shards,
+      passwordHashCost: passwordHashCost(options.passwordHashCost),
       now: options.clock ?? Date.now,
       transaction: (fn) => {
         if (isClosed()) return Promise.reject(new StoreUnavailableError('mysql store is closed'));

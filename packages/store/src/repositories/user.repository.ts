@@ -1,6 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Selectable, Updateable } from 'kysely';
-import { burnPasswordCheck, hashPassword, needsRehash, verifyPasswordHash } from '../internal/password-hash';
+import {
+  DEFAULT_PASSWORD_HASH_COST,
+  burnPasswordCheck,
+  hashPassword,
+  needsRehash,
+  verifyPasswordHash,
+} from '../internal/password-hash';
 import type { UserTable } from '../internal/database.types';
 import { assertId, assertText, readInt, readId } from '../internal/ids';
 import { nowSeconds, type StoreContext } from '../internal/store-context';
@@ -30,7 +36,11 @@ const MD5_HEX = /^[0-9a-f]{32}$/;
 const MAX_IDS = 10_000;
 
 export class KyselyUserRepository implements UserRepository {
-  constructor(private readonly ctx: StoreContext) {}
+  private readonly cost: number;
+
+  constructor(private readonly ctx: StoreContext) {
+    this.cost = ctx.passwordHashCost ?? DEFAULT_PASSWORD_HASH_COST;
+  }
 
   async create(user: NewUser): Promise<UserRecord> {
     const now = nowSeconds(this.ctx);
@@ -47,7 +57,7 @@ export class KyselyUserRepository implements UserRepository {
       avatar_url: assertText(user.avatarUrl ?? '', 512, 'avatarUrl'),
       attach_info: assertText(user.attachInfo ?? '', 16_000, 'attachInfo'),
       password_md5: null,
-      password_hash: passwordMd5 === null ? null : await hashPassword(passwordMd5),
+      password_hash: passwordMd5 === null ? null : await hashPassword(passwordMd5, this.cost),
       created_at: now,
       updated_at: now,
     };
@@ -146,12 +156,12 @@ export class KyselyUserRepository implements UserRepository {
     if (!MD5_HEX.test(given)) return null;
     const row = await this.rowByName(userName);
     if (!row || (row.password_hash === null && row.password_md5 === null)) {
-      await burnPasswordCheck(given);
+      await burnPasswordCheck(given, this.cost);
       return null;
     }
     if (row.password_hash !== null) {
       if (!(await verifyPasswordHash(given, row.password_hash))) return null;
-      if (needsRehash(row.password_hash)) await this.upgradePassword(row, given);
+      if (needsRehash(row.password_hash, this.cost)) await this.upgradePassword(row, given);
       return toUser(row);
     }
     // A row from before hashing (migration 0002) holds the MD5 itself: compare in constant time,
@@ -170,7 +180,7 @@ export class KyselyUserRepository implements UserRepository {
     const userId = readId(row.user_id, 'user_id');
     let q = this.ctx.db
       .updateTable('im_user')
-      .set({ password_hash: await hashPassword(md5), password_md5: null })
+      .set({ password_hash: await hashPassword(md5, this.cost), password_md5: null })
       .where('user_id', '=', userId);
     q =
       row.password_hash === null
@@ -191,7 +201,7 @@ export class KyselyUserRepository implements UserRepository {
     if (patch.passwordMd5 !== undefined) {
       const md5 = normalizeMd5(patch.passwordMd5);
       set.password_md5 = null;
-      set.password_hash = md5 === null ? null : await hashPassword(md5);
+      set.password_hash = md5 === null ? null : await hashPassword(md5, this.cost);
     }
     await this.ctx.db.updateTable('im_user').set(set).where('user_id', '=', userId).execute();
     return this.findById(userId);

@@ -147,6 +147,21 @@ describe('SqliteStore', () => {
     await (await open({ filename, shards: 4 })).close();
   });
 
+  it('password hash cost - new hashes use the configured cost; a store with a higher one re-hashes at login', async () => {
+    const filename = join(dir, `cost-${files++}.db`);
+    const md5 = '202cb962ac59075b964b07152d234b70';
+    const cheap = await open({ filename, passwordHashCost: 10 });
+    const user = await cheap.users.create({ userName: 'cost-user', passwordMd5: md5 });
+    expect((await rawPasswords.read(cheap, user.userId)).hash).toMatch(/^scrypt\$10\$8\$1\$/);
+    await cheap.close();
+    const strict = await open({ filename });
+    expect(await strict.users.verifyPassword('cost-user', md5)).toMatchObject({ userId: user.userId });
+    expect((await rawPasswords.read(strict, user.userId)).hash).toMatch(/^scrypt\$14\$8\$1\$/);
+    expect(await strict.users.verifyPassword('cost-user', md5)).toMatchObject({ userId: user.userId });
+    await strict.close();
+    await expect(createSqliteStore({ filename, passwordHashCost: 9 })).rejects.toThrow(/passwordHashCost/);
+  });
+
   it('group commit - hundreds of concurrent saves share transactions, each caller gets its own result', async () => {
     const filename = join(dir, `batch-${files++}.db`);
     const store = await open({ filename });

@@ -4,6 +4,7 @@ import type { StoreDatabase } from '../internal/database.types';
 import { assertUint } from '../internal/ids';
 import { InflightTracker } from '../internal/inflight';
 import { DEFAULT_SHARDS, assertShardCount } from '../internal/shards';
+import { passwordHashCost } from '../internal/password-hash';
 import { sqliteDialect } from '../internal/sql-dialect';
 import type { Db, StoreContext } from '../internal/store-context';
 import { DEFAULT_MIGRATIONS_DIR } from '../migration/sql-migration.provider';
@@ -25,6 +26,12 @@ export interface SqliteStoreOptions {
    * n in `im_message_send_{k}` / `im_message_recv_{k}`; fixed when the file is created.
    * @default 4
    */
+  /**
+   * log2 of scrypt's N for new password hashes (and the floor below which a login re-hashes):
+   * 14 (~50 ms a hash) unless a load test registers thousands of synthetic users. 10–20.
+   * @default 14
+   */
+  readonly passwordHashCost?: number;
   readonly shards?: number;
   /**
    * `PRAGMA synchronous` in WAL mode. `'normal'`: a commit has written the WAL through the OS
@@ -166,6 +173,7 @@ class SqliteStore implements Store {
       },
       sql: sqliteDialect,
       shards: this.shards,
+      passwordHashCost: passwordHashCost(options.passwordHashCost),
       now: options.clock ?? Date.now,
       transaction: (fn) => {
         if (isClosed()) return Promise.reject(new StoreUnavailableError('sqlite store is closed'));
