@@ -588,6 +588,7 @@ export class Gate implements FrameHandler {
     if (!conn || conn.closed) return;
     const userId = toId(c.userId ?? 0);
     conn.clientType = c.clientType ?? 0;
+    conn.tokenId = c.tokenId ?? '';
     conn.loginPending = false;
     this.table.bindUser(conn, userId);
     // Register before answering: a message sent to this user right after it sees the login
@@ -701,13 +702,15 @@ export class Gate implements FrameHandler {
   }
 
   private routeOf(conn: Connection): Route {
-    return {
+    const route: Route = {
       userId: conn.userId,
       gateId: this.options.gateId,
       connId: conn.id,
       clientType: conn.clientType,
       loginAt: conn.openedAt,
     };
+    if (conn.tokenId) route.tokenId = conn.tokenId;
+    return route;
   }
 }
 

@@ -30,6 +30,9 @@ export function checkRoute(route: Route): void {
   if (route.connId === '') throw new InvalidCacheArgumentError('connId must be non-empty');
   checkId('clientType', route.clientType);
   checkId('loginAt', route.loginAt);
+  // Stored after a `|` in the route value: the charset keeps it one field.
+  if (route.tokenId !== undefined && !/^[0-9A-Za-z_-]{1,64}$/.test(route.tokenId))
+    throw new InvalidCacheArgumentError('tokenId must be 1..64 of [0-9A-Za-z_-]');
 }
 
 export function checkReceipt(entry: ReceiptEntry): void {

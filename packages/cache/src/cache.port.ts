@@ -20,6 +20,11 @@ export interface Route {
   clientType: number;
   /** Unix ms of the login handshake; lets a newer login of the same device win a kick race. */
   loginAt: number;
+  /**
+   * The id of the login token the session logged in with (never the token): revoking or rotating
+   * that token ends this session. Absent for a password login. 1..64 of `[0-9A-Za-z_-]`.
+   */
+  tokenId?: string;
 }
 
 /**

@@ -5,7 +5,7 @@
 export class RedisKeys {
   constructor(readonly prefix: string) {}
 
-  /** Hash: field `gateId|connId` → `expiresAt|clientType|loginAt`. */
+  /** Hash: field `gateId|connId` → `expiresAt|clientType|loginAt[|tokenId]`. */
   route(userId: number): string {
     return `${this.prefix}route:${userId}`;
   }

@@ -42,4 +42,5 @@ export {
 } from './store.errors';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite.store';
 export { createMysqlStore, type MysqlStoreOptions } from './mysql/mysql.store';
+export { isTokenId, tokenIdOf } from './token-id';
 export { DEFAULT_SHARDS } from './internal/shards';
