@@ -58,7 +58,13 @@ export function composeRole(
   };
   switch (role) {
     case 'gate': {
-      const gate = new Gate(gateOptions(config), { bus, routes: cache.routes, metrics, logger });
+      const gate = new Gate(gateOptions(config), {
+        bus,
+        routes: cache.routes,
+        rates: cache.rates,
+        metrics,
+        logger,
+      });
       return {
         role,
         features: ['gate', 'drain'],

@@ -1,5 +1,5 @@
 import { InvalidCacheArgumentError } from './cache.errors';
-import type { AttemptPolicy, ReceiptEntry, Route } from './cache.port';
+import type { AttemptPolicy, RatePolicy, ReceiptEntry, Route } from './cache.port';
 
 // Shared by both implementations so that they reject exactly the same inputs.
 
@@ -64,7 +64,7 @@ export function maxPerSession(entries: readonly ReceiptEntry[]): ReceiptEntry[] 
 
 export function checkAttemptKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0 || key.length > 256) {
-    throw new InvalidCacheArgumentError('attempt key must be a string of 1..256 characters');
+    throw new InvalidCacheArgumentError('key must be a string of 1..256 characters');
   }
 }
 
@@ -81,4 +81,12 @@ export function blockAfter(n: number, policy: AttemptPolicy): number {
   // 2^40 already exceeds any sane maxBlockMs; capping the exponent keeps the product finite.
   const doubled = policy.baseBlockMs * 2 ** Math.min(n - policy.freeFailures - 1, 40);
   return Math.min(doubled, policy.maxBlockMs);
+}
+
+export function checkTake(key: string, want: number, policy: RatePolicy): void {
+  checkAttemptKey(key);
+  checkPositive('want', want);
+  if (!(Number.isFinite(policy.perSecond) && policy.perSecond > 0))
+    throw new InvalidCacheArgumentError(`perSecond must be a positive number, got ${policy.perSecond}`);
+  checkPositive('burst', policy.burst);
 }

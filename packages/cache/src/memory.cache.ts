@@ -4,6 +4,7 @@ import { MemoryAttemptThrottle } from './memory-attempt.throttle';
 import { MemoryReceiptBuffer } from './memory-receipt.buffer';
 import { MemoryRouteTable } from './memory-route.table';
 import { MemorySequenceCounter } from './memory-sequence.counter';
+import { MemoryTokenBuckets } from './memory-token.buckets';
 
 /**
  * The embedded `Cache` of the standalone server: plain maps, lazy expiry, no I/O. Same contract
@@ -15,6 +16,7 @@ export class MemoryCache implements Cache {
   readonly sequences: MemorySequenceCounter;
   readonly receipts: MemoryReceiptBuffer;
   readonly attempts: MemoryAttemptThrottle;
+  readonly rates: MemoryTokenBuckets;
   private closed = false;
 
   /** @param options.maxReceipts sessions whose latest receipt is kept once flushed; @default 200000 */
@@ -26,6 +28,7 @@ export class MemoryCache implements Cache {
     this.sequences = new MemorySequenceCounter(guard);
     this.receipts = new MemoryReceiptBuffer(guard, options.maxReceipts);
     this.attempts = new MemoryAttemptThrottle(guard);
+    this.rates = new MemoryTokenBuckets(guard);
   }
 
   /** Forgets everything, as a Redis restart without persistence would. */
@@ -34,6 +37,7 @@ export class MemoryCache implements Cache {
     this.sequences.clear();
     this.receipts.clear();
     this.attempts.clear();
+    this.rates.clear();
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import { RedisReceiptBuffer } from './redis-receipt.buffer';
 import { RedisRouteTable } from './redis-route.table';
 import { RedisSequenceCounter } from './redis-sequence.counter';
 import { RedisAttemptThrottle } from './redis-attempt.throttle';
+import { RedisTokenBuckets } from './redis-token.buckets';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -63,6 +64,7 @@ export class RedisCache implements Cache {
   readonly sequences: RedisSequenceCounter;
   readonly receipts: RedisReceiptBuffer;
   readonly attempts: RedisAttemptThrottle;
+  readonly rates: RedisTokenBuckets;
   readonly keyPrefix: string;
   private readonly redis: Redis;
 
@@ -80,6 +82,7 @@ export class RedisCache implements Cache {
     this.sequences = new RedisSequenceCounter(this.redis, keys, options.sequenceTtlMs ?? 7 * DAY_MS);
     this.receipts = new RedisReceiptBuffer(this.redis, keys, options.receiptTtlMs ?? 7 * DAY_MS);
     this.attempts = new RedisAttemptThrottle(this.redis, keys);
+    this.rates = new RedisTokenBuckets(this.redis, keys);
   }
 
   /**

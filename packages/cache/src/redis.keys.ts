@@ -30,6 +30,11 @@ export class RedisKeys {
     return `${this.prefix}rcpt-dirty`;
   }
 
+  /** Hash: `n` tokens left (fractional), `at` ms of the last take; expires once it would be full. */
+  bucket(key: string): string {
+    return `${this.prefix}bucket:${key}`;
+  }
+
   /** Hash: `n` failures, `until` unix ms the key is blocked to; expires with its window. */
   attempts(key: string): string {
     return `${this.prefix}attempt:${key}`;

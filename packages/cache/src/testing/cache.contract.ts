@@ -1,5 +1,6 @@
 import type { Cache } from '../cache.port';
 import { describeAttemptContract } from './attempts.contract';
+import { describeBucketContract } from './buckets.contract';
 import { describeReceiptContract } from './receipts.contract';
 import { describeRouteContract } from './routes.contract';
 import { describeSequenceContract } from './sequences.contract';
@@ -42,6 +43,7 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
     describeSequenceContract(fixture);
     describeReceiptContract(fixture);
     describeAttemptContract(fixture);
+    describeBucketContract(fixture);
 
     it('cache - calls after close() reject with CacheUnavailableError', async () => {
       const { cache } = fixture();
@@ -54,6 +56,9 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
         code: 'IM_ERR_CACHE_UNAVAILABLE',
       });
       await expect(cache.attempts.blockedFor(['k'])).rejects.toMatchObject({
+        code: 'IM_ERR_CACHE_UNAVAILABLE',
+      });
+      await expect(cache.rates.take('k', 1, { perSecond: 1, burst: 1 })).rejects.toMatchObject({
         code: 'IM_ERR_CACHE_UNAVAILABLE',
       });
     });
