@@ -11,6 +11,7 @@ export {
 export {
   SessionStatus,
   type RecentSessionsQuery,
+  type SessionKey,
   type SessionRecord,
   type SessionRepository,
 } from './session.port';
