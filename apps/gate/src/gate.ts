@@ -413,9 +413,12 @@ export class Gate implements FrameHandler {
     else if (allowed === false) this.userRateLimited(conn, seq, msg);
     else
       void allowed.then((ok) => {
-        // The user's allowance was being leased (once per chunk of sends); the connection may be gone.
+        // The user's allowance was being leased (once per chunk of sends); the connection may be
+        // gone, and the gate may have begun to drain meanwhile.
         if (conn.closed) return;
-        if (ok) this.admitSend(conn, seq, body, msg, toSessionId, Date.now());
+        if (ok && this.draining)
+          this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server shutting down; resend on another gate');
+        else if (ok) this.admitSend(conn, seq, body, msg, toSessionId, Date.now());
         else this.userRateLimited(conn, seq, msg);
       });
   }
