@@ -1,9 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MessageBus } from '@mqim/bus';
-import type { Cache } from '@mqim/cache';
+import type { Cache, Route } from '@mqim/cache';
 import { KickOutReason, encodeKickBatch, type MqNames } from '@mqim/protocol';
-import { UserAlreadyExistsError, type PushPlatform, type Store } from '@mqim/store';
+import { UserAlreadyExistsError, tokenIdOf, type PushPlatform, type Store } from '@mqim/store';
 import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
 import {
@@ -17,12 +17,19 @@ import {
   receiptParams,
   registerDeviceBody,
   removeDeviceBody,
+  tokenIdParams,
   userIdParams,
 } from './api.schemas';
 
 export interface AdminRoutesOptions {
   apiKey: string;
   tokenTtlMs: number;
+  /**
+   * After ending a token's sessions, they are looked for once more this much later: a login that
+   * was verified just before the token ended may register its route only after the first look.
+   * @default 3000
+   */
+  tokenResweepMs?: number;
 }
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -38,17 +45,15 @@ export function registerAdminRoutes(
 ): void {
   const key = Buffer.from(options.apiKey);
 
-  /** Kick-out notices to the user's connections (or one), through each gate's topic; how many. */
+  /** Kick-out notices to the user's connections that `pick` selects, through each gate's topic; how many. */
   const kick = async (
     userId: number,
     reason: KickOutReason,
     text: string,
-    connId?: string,
+    pick: (r: Route) => boolean = () => true,
   ): Promise<number> => {
     const bus = deps.bus!;
-    const routes = ((await deps.cache.routes.lookup([userId])).get(userId) ?? []).filter(
-      (r) => !connId || r.connId === connId,
-    );
+    const routes = ((await deps.cache.routes.lookup([userId])).get(userId) ?? []).filter(pick);
     const perGate = new Map<string, string[]>();
     for (const r of routes) perGate.set(r.gateId, [...(perGate.get(r.gateId) ?? []), r.connId]);
     for (const [gateId, connIds] of perGate) {
@@ -57,6 +62,39 @@ export function registerAdminRoutes(
     }
     return routes.length;
   };
+
+  /**
+   * Ends the sessions of the user that logged in with a token that no longer verifies (rotated
+   * out, revoked, expired), and looks again after `tokenResweepMs` for logins that were in flight.
+   * Sessions of the user's live tokens and password sessions stay.
+   */
+  const resweeps = new Set<NodeJS.Timeout>();
+  const endStaleTokenSessions = async (userId: number, text: string): Promise<number> => {
+    if (!deps.bus) return 0;
+    const sweep = async () => {
+      const live = new Set(await deps.store.tokens.liveIds(userId));
+      return kick(
+        userId,
+        KickOutReason.CREDENTIALS_REVOKED,
+        text,
+        (r) => !!r.tokenId && !live.has(r.tokenId),
+      );
+    };
+    const kicked = await sweep();
+    const timer = setTimeout(() => {
+      resweeps.delete(timer);
+      sweep().catch((err: Error) =>
+        app.log.warn({ err: err.message, userId }, 'second look for sessions of ended tokens failed'),
+      );
+    }, options.tokenResweepMs ?? 3000);
+    timer.unref();
+    resweeps.add(timer);
+    return kicked;
+  };
+  app.addHook('onClose', async () => {
+    for (const t of resweeps) clearTimeout(t);
+    resweeps.clear();
+  });
 
   app.register(
     async (api) => {
@@ -105,7 +143,8 @@ export function registerAdminRoutes(
         };
       });
 
-      // Issues a new login token. Rotation is the default: older tokens stop working.
+      // Issues a new login token. Rotation is the default: older tokens stop working, and the
+      // sessions logged in with them are ended (kick-out CREDENTIALS_REVOKED).
       api.post('/users/:id/tokens', { schema: { ...byId, body: issueTokenBody } }, async (req, reply) => {
         const userId = userIdParam(req);
         if (!(await deps.store.users.findById(userId)))
@@ -115,9 +154,22 @@ export function registerAdminRoutes(
         const expiresAt = Date.now() + options.tokenTtlMs;
         const ttlSeconds = Math.ceil(options.tokenTtlMs / 1000);
         if (keep) await deps.store.tokens.issue(userId, token, ttlSeconds);
-        else await deps.store.tokens.rotate(userId, token, ttlSeconds);
+        else {
+          await deps.store.tokens.rotate(userId, token, ttlSeconds);
+          await endStaleTokenSessions(userId, 'login token rotated; log in with the new token');
+        }
         reply.code(201);
-        return { userId, token, expiresAt: Math.floor(expiresAt / 1000) };
+        return { userId, token, tokenId: tokenIdOf(token), expiresAt: Math.floor(expiresAt / 1000) };
+      });
+
+      // Revokes one token (by the tokenId it was issued with) and ends the sessions logged in
+      // with it; the user's other tokens and their sessions stay. Idempotent.
+      api.delete('/users/:id/tokens/:tokenId', { schema: { params: tokenIdParams } }, async (req, reply) => {
+        const userId = userIdParam(req);
+        const { tokenId } = req.params as { tokenId: string };
+        await deps.store.tokens.revokeById(userId, tokenId);
+        await endStaleTokenSessions(userId, 'login token revoked; log in again');
+        reply.code(204);
       });
 
       // Revokes every token and ends every session of the user (a session outlives its token
@@ -195,7 +247,7 @@ export function registerAdminRoutes(
           userId,
           KickOutReason.KICKED_BY_ADMIN,
           'kicked by the administrator',
-          connId,
+          (r) => !connId || r.connId === connId,
         );
         return { userId, kicked };
       });

@@ -1,9 +1,11 @@
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { MessageBus, OutgoingMessage } from '@mqim/bus';
 import { MemoryCache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import { MqimMetrics } from '@mqim/metrics';
-import { createSqliteStore, type Store } from '@mqim/store';
+import { CIM, KickOutReason, mqim } from '@mqim/protocol';
+import { createSqliteStore, tokenIdOf, type Store } from '@mqim/store';
 import { waitFor } from '@mqim/testing';
 import { buildApi, type ApiOptions } from './index';
 
@@ -18,9 +20,12 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function setup(limits: ApiOptions['limits'] = {}): Promise<Harness> {
+async function setup(
+  limits: ApiOptions['limits'] = {},
+  extra: { bus?: MessageBus; cache?: MemoryCache; tokenResweepMs?: number } = {},
+): Promise<Harness> {
   const store = await createSqliteStore({ filename: ':memory:' });
-  const cache = new MemoryCache();
+  const cache = extra.cache ?? new MemoryCache();
   const warnings: Harness['warnings'] = [];
   const logger = {
     warn: (obj: Record<string, unknown>, msg: string) => warnings.push({ obj, msg }),
@@ -29,10 +34,11 @@ async function setup(limits: ApiOptions['limits'] = {}): Promise<Harness> {
     debug: () => undefined,
   } as unknown as Logger;
   const app = buildApi(
-    { apiKey: KEY, topicPrefix: 'im', tokenTtlMs: 60_000, limits },
+    { apiKey: KEY, topicPrefix: 'im', tokenTtlMs: 60_000, limits, tokenResweepMs: extra.tokenResweepMs },
     {
       store,
       cache,
+      bus: extra.bus,
       logger,
       metrics: new MqimMetrics({ defaultMetrics: false }),
       health: { check: async () => [] },
@@ -358,5 +364,90 @@ describe('api - idle connections (real sockets)', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('api - ending a token ends the sessions logged in with it', () => {
+  let h: Harness;
+  let cache: MemoryCache;
+  const published: OutgoingMessage[] = [];
+  const bus = { publish: async (m: OutgoingMessage) => void published.push(m) } as unknown as MessageBus;
+  beforeEach(async () => {
+    published.length = 0;
+    cache = new MemoryCache();
+    h = await setup({}, { bus, cache, tokenResweepMs: 100 });
+  });
+  afterEach(() => h.close());
+
+  /** The connections kicked so far, per gate topic, with the reason each learnt. */
+  const kicked = () =>
+    published.flatMap((m) =>
+      mqim.v1.GateBatch.decode(m.body).commands.map((c) => ({
+        topic: m.topic,
+        connId: c.connId,
+        reason: CIM.Ext.MqimKickOutNotify.decode(c.body ?? new Uint8Array()).reason,
+      })),
+    );
+
+  const issue = async (userId: number, keepExisting: boolean) => {
+    const res = await h.app.inject({
+      method: 'POST',
+      url: `/api/v1/users/${userId}/tokens`,
+      headers: auth,
+      payload: { keepExisting },
+    });
+    expect(res.statusCode).toBe(201);
+    return res.json<{ token: string; tokenId: string }>();
+  };
+
+  it('tokens - revoking one token kicks only its sessions; rotating kicks the rest of the token sessions, never password ones', async () => {
+    const { userId } = await h.store.users.create({ userName: 'tina' });
+    const phone = await issue(userId, true);
+    const laptop = await issue(userId, true);
+    expect(phone.tokenId).toBe(tokenIdOf(phone.token));
+    const route = (gateId: string, connId: string, tokenId?: string) =>
+      cache.routes.register({ userId, gateId, connId, clientType: 1, loginAt: 1, tokenId }, 60_000);
+    await route('g1', 'c-phone', phone.tokenId);
+    await route('g2', 'c-laptop', laptop.tokenId);
+    await route('g2', 'c-password');
+
+    const revoked = await h.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/users/${userId}/tokens/${phone.tokenId}`,
+      headers: auth,
+    });
+    expect(revoked.statusCode).toBe(204);
+    expect(kicked()).toEqual([
+      { topic: 'im-gate-g1', connId: 'c-phone', reason: KickOutReason.CREDENTIALS_REVOKED },
+    ]);
+    expect(await h.store.tokens.verify(userId, phone.token)).toBe(false);
+    expect(await h.store.tokens.verify(userId, laptop.token)).toBe(true);
+
+    published.length = 0;
+    await cache.routes.unregister(userId, 'g1', 'c-phone');
+    const rotated = await issue(userId, false);
+    expect(kicked()).toEqual([
+      { topic: 'im-gate-g2', connId: 'c-laptop', reason: KickOutReason.CREDENTIALS_REVOKED },
+    ]);
+    expect(await h.store.tokens.liveIds(userId)).toEqual([rotated.tokenId]);
+  });
+
+  it('tokens - a login with an ended token whose route lands after the first look is found by the second', async () => {
+    const { userId } = await h.store.users.create({ userName: 'una' });
+    const old = await issue(userId, true);
+    await issue(userId, false);
+    expect(kicked()).toEqual([]);
+    // Verified before the rotation, registered after it.
+    await cache.routes.register(
+      { userId, gateId: 'g1', connId: 'late', clientType: 1, loginAt: 1, tokenId: old.tokenId },
+      60_000,
+    );
+    await waitFor(() => kicked().length === 1, { timeoutMs: 2000, message: 'the second look kicked it' });
+    expect(kicked()[0]).toMatchObject({ connId: 'late' });
+  });
+
+  it('tokens - a malformed token id is a 400', async () => {
+    const res = await h.app.inject({ method: 'DELETE', url: '/api/v1/users/5/tokens/XYZ', headers: auth });
+    expect(res.statusCode).toBe(400);
   });
 });

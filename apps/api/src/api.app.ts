@@ -21,6 +21,8 @@ export interface ApiOptions {
   apiKey: string;
   topicPrefix: string;
   tokenTtlMs: number;
+  /** A second look for sessions of an ended token, this long after it ended. @default 3000 */
+  tokenResweepMs?: number;
   /** Body size, timeouts and connection cap of the HTTP server. @default DEFAULT_SERVER_LIMITS */
   limits?: Partial<ServerLimits>;
 }

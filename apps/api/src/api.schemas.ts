@@ -37,6 +37,15 @@ export const createUserBody = {
   },
 } as const;
 
+export const tokenIdParams = {
+  type: 'object',
+  required: ['id', 'tokenId'],
+  properties: {
+    id: { type: 'string', pattern: ID_PATTERN },
+    tokenId: { type: 'string', pattern: '^[0-9a-f]{16}$' },
+  },
+} as const;
+
 export const issueTokenBody = {
   type: 'object',
   additionalProperties: false,

@@ -23,6 +23,8 @@ export interface RateLimit {
 export class Connection {
   userId = 0;
   clientType = 0;
+  /** The id of the login token this session logged in with; '' for a password login. */
+  tokenId = '';
   loginPending = false;
   closed = false;
   /** When each send handed to logic and not yet answered was read (SendAdmission). */

@@ -6,7 +6,7 @@ import {
   type MessageBus,
   type Subscription,
 } from '@mqim/bus';
-import type { RouteTable, Route } from '@mqim/cache';
+import type { RouteTable, Route, TokenBuckets } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
 import {
@@ -63,7 +63,7 @@ export interface GateOptions {
   upstreamMaxPending?: number;
   /** Sends handed to logic and not yet answered before new ones are refused with IM_ERR_BUSY. @default 8192 */
   maxOutstandingSends?: number;
-  /** Sends per second one user may make across all of its connections on this gate; 0: no limit. @default 0 */
+  /** Sends per second one user may make across all of its connections on every gate; 0: no limit. @default 0 */
   userSendRate?: number;
   /** Sends one user may make at once above that rate. @default 100 */
   userSendBurst?: number;
@@ -84,6 +84,8 @@ export interface GateOptions {
 export interface GateDeps {
   bus: MessageBus;
   routes: RouteTable;
+  /** The shared buckets behind the per-user send limit (cache.rates: one limit across gates). */
+  rates: TokenBuckets;
   metrics: MqimMetrics;
   logger: Logger;
 }
@@ -173,7 +175,18 @@ export class Gate implements FrameHandler {
       maxPending: options.upstreamMaxPending ?? 4096,
     });
     this.admission = new SendAdmission(options.maxOutstandingSends ?? 8192, SEND_ANSWER_EXPIRY_MS);
-    this.userSends = new UserSendLimiter(options.userSendRate ?? 0, options.userSendBurst ?? 100);
+    let lastLeaseWarning = 0;
+    this.userSends = new UserSendLimiter(
+      options.userSendRate ?? 0,
+      options.userSendBurst ?? 100,
+      deps.rates,
+      (err) => {
+        // Sends are admitted meanwhile; one line per 10 s is enough to see the cache is away.
+        if (Date.now() - lastLeaseWarning < 10_000) return;
+        lastLeaseWarning = Date.now();
+        this.log.warn({ err: err.message }, 'user send limit: lease failed; sends admitted without it');
+      },
+    );
     const queryRate = options.queryBytesPerSec ?? 1024 * 1024;
     this.queries = new QueryBudget({
       maxInFlight: options.queryMaxInFlight ?? 4,
@@ -410,16 +423,39 @@ export class Gate implements FrameHandler {
       this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server shutting down; resend on another gate');
       return;
     }
-    if (!this.userSends.take(conn.userId, now)) {
-      this.rejectSend(
-        conn,
-        seq,
-        msg,
-        'IM_ERR_USER_RATE_LIMITED',
-        'too many messages from this user; slow down',
-      );
-      return;
-    }
+    const allowed = this.userSends.take(conn.userId, now);
+    if (allowed === true) this.admitSend(conn, seq, body, msg, toSessionId, now);
+    else if (allowed === false) this.userRateLimited(conn, seq, msg);
+    else
+      void allowed.then((ok) => {
+        // The user's allowance was being leased (once per chunk of sends); the connection may be
+        // gone, and the gate may have begun to drain meanwhile.
+        if (conn.closed) return;
+        if (ok && this.draining)
+          this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server shutting down; resend on another gate');
+        else if (ok) this.admitSend(conn, seq, body, msg, toSessionId, Date.now());
+        else this.userRateLimited(conn, seq, msg);
+      });
+  }
+
+  private userRateLimited(conn: Connection, seq: number, msg: CIM.Message.CIMMsgData): void {
+    this.rejectSend(
+      conn,
+      seq,
+      msg,
+      'IM_ERR_USER_RATE_LIMITED',
+      'too many messages from this user; slow down',
+    );
+  }
+
+  private admitSend(
+    conn: Connection,
+    seq: number,
+    body: Buffer,
+    msg: CIM.Message.CIMMsgData,
+    toSessionId: number,
+    now: number,
+  ): void {
     if (!this.admission.admit(conn, now)) {
       this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server busy, retry later');
       return;
@@ -603,6 +639,7 @@ export class Gate implements FrameHandler {
     if (!conn || conn.closed) return;
     const userId = toId(c.userId ?? 0);
     conn.clientType = c.clientType ?? 0;
+    conn.tokenId = c.tokenId ?? '';
     conn.loginPending = false;
     this.table.bindUser(conn, userId);
     // Register before answering: a message sent to this user right after it sees the login
@@ -716,13 +753,15 @@ export class Gate implements FrameHandler {
   }
 
   private routeOf(conn: Connection): Route {
-    return {
+    const route: Route = {
       userId: conn.userId,
       gateId: this.options.gateId,
       connId: conn.id,
       clientType: conn.clientType,
       loginAt: conn.openedAt,
     };
+    if (conn.tokenId) route.tokenId = conn.tokenId;
+    return route;
   }
 }
 

@@ -6,9 +6,10 @@ import { ReceiptConsumer } from './receipt.consumer';
 
 describe('ReceiptConsumer', () => {
   const names = new MqNames('rc');
-  // Every receipt here names its server_msg_id, so the store (asked only for client-id lookups)
-  // is never reached.
-  const store = {} as Store;
+  // Every receipt here names its server_msg_id, so the store is asked only whether its sessions
+  // exist (all do, here).
+  const everySession = { existing: async (keys: readonly unknown[]) => keys.map(() => true) };
+  const store = { sessions: everySession } as unknown as Store;
   const message = (body: Uint8Array, tag?: string) => ({
     id: 'm',
     topic: names.receipt,
@@ -58,6 +59,7 @@ describe('ReceiptConsumer', () => {
     const cache = new MemoryCache();
     const asked: string[][] = [];
     const lookingUp = {
+      sessions: everySession,
       messages: {
         findByClientIds: async (_owner: number, _type: number, _session: number, ids: string[]) => {
           asked.push(ids);
@@ -78,5 +80,41 @@ describe('ReceiptConsumer', () => {
     expect(await cache.receipts.deliveredUpTo(7, 1, 8)).toBe(21);
     expect(await cache.receipts.deliveredUpTo(7, 1, 9)).toBe(0);
     expect(await cache.receipts.deliveredUpTo(7, 1, 10)).toBe(5);
+  });
+
+  it('a receipt naming a session its sender has no conversation with is dropped; known sessions cost no query', async () => {
+    const cache = new MemoryCache();
+    const asked: string[][] = [];
+    const parties = new Set(['7:1:8', '7:2:90']);
+    const guarded = {
+      sessions: {
+        existing: async (keys: { ownerUserId: number; sessionType: number; sessionId: number }[]) => {
+          const named = keys.map((k) => `${k.ownerUserId}:${k.sessionType}:${k.sessionId}`);
+          asked.push(named);
+          return named.map((n) => parties.has(n));
+        },
+      },
+    } as unknown as Store;
+    const consumer = new ReceiptConsumer(cache.receipts, guarded, pino({ level: 'silent' }));
+    const receipts = (serverMsgId: number) =>
+      mqim.v1.DeliveryReceiptBatch.encode({
+        receipts: [
+          { userId: 7, sessionType: 1, sessionId: 8, serverMsgId, receivedAtMs: 1 },
+          { userId: 7, sessionType: 1, sessionId: 66, serverMsgId, receivedAtMs: 2 }, // forged
+          { userId: 7, sessionType: 2, sessionId: 90, serverMsgId, receivedAtMs: 3 },
+          { userId: 7, sessionType: 2, sessionId: 91, serverMsgId, receivedAtMs: 4 }, // not a member
+        ],
+      }).finish();
+    await consumer.handle(message(receipts(3), RECEIPT_BATCH_TAG));
+    expect(await cache.receipts.deliveredUpTo(7, 1, 8)).toBe(3);
+    expect(await cache.receipts.deliveredUpTo(7, 2, 90)).toBe(3);
+    expect(await cache.receipts.deliveredUpTo(7, 1, 66)).toBe(0);
+    expect(await cache.receipts.deliveredUpTo(7, 2, 91)).toBe(0);
+    expect(asked).toEqual([['7:1:8', '7:1:66', '7:2:90', '7:2:91']]);
+    // Next batch: the two real sessions are known; only the unknown ones are asked, in one query.
+    await consumer.handle(message(receipts(4), RECEIPT_BATCH_TAG));
+    expect(asked[1]).toEqual(['7:1:66', '7:2:91']);
+    expect(await cache.receipts.deliveredUpTo(7, 1, 8)).toBe(4);
+    expect((await cache.receipts.takeDirty(100)).entries).toHaveLength(2);
   });
 });

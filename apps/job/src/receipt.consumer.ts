@@ -3,17 +3,25 @@ import type { ReceiptBuffer, ReceiptEntry } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import { RECEIPT_BATCH_TAG, longToNumber, mqim } from '@mqim/protocol';
 import type { SessionType, Store } from '@mqim/store';
+import { KnownSessions } from './known-sessions';
 
 /**
  * Client delivery receipts -> the receipt buffer (newest delivered id per user and session).
  * Clients may leave server_msg_id at 0 and name only the client_msg_id; then the timeline is asked.
+ * A receipt naming a session its sender has no conversation with is dropped (issue 10 #12: forged
+ * receipts for arbitrary sessions made rows and buffer entries for anyone): the check is one store
+ * query per batch for the sessions not already known, none once they are.
  */
 export class ReceiptConsumer {
+  private readonly known: KnownSessions;
+
   constructor(
     private readonly receipts: ReceiptBuffer,
     private readonly store: Store,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.known = new KnownSessions(store.sessions);
+  }
 
   async handle(msg: ReceivedMessage): Promise<void> {
     let list: mqim.v1.IDeliveryReceipt[];
@@ -50,8 +58,22 @@ export class ReceiptConsumer {
       if (!Number.isSafeInteger(entry.at) || entry.at <= 0) entry.at = Date.now();
       entries.push(entry);
     }
+    if (!entries.length) return;
+    const parties = await this.known.filter(
+      entries.map((e) => ({
+        ownerUserId: e.userId,
+        sessionType: e.sessionType as SessionType,
+        sessionId: e.sessionId,
+      })),
+    );
+    const mine = entries.filter((_, i) => parties[i]);
+    if (mine.length < entries.length)
+      this.logger.debug(
+        { dropped: entries.length - mine.length, example: entries.find((_, i) => !parties[i]) },
+        'receipts naming a session of someone else dropped',
+      );
     // One buffer write for the whole batch (one Redis pipeline on the cluster).
-    if (entries.length) await this.receipts.record(entries);
+    if (mine.length) await this.receipts.record(mine);
   }
 
   private async lookup(r: mqim.v1.IDeliveryReceipt): Promise<number> {

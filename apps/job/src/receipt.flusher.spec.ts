@@ -30,6 +30,23 @@ describe('job - receipts with a bad id', () => {
 
   it('receipts - a receipt for session 0 is dropped on entry; the others and later ones are stored', async () => {
     const cache = new MemoryCache();
+    // Users 8 and 9 have a conversation (receipts naming anything else are dropped on entry too).
+    await store.messages.save(
+      {
+        serverMsgId: 5,
+        clientMsgId: 'c5',
+        fromUserId: 8,
+        sessionType: 1,
+        toSessionId: 9,
+        msgType: 1,
+        msgData: Buffer.from('hi'),
+        attach: '',
+        senderClientType: 1,
+        msgStatus: 5,
+        createTime: 1_700_000_000,
+      },
+      [8, 9],
+    );
     const consumer = new ReceiptConsumer(cache.receipts, store, silent);
     const flusher = new ReceiptFlusher(cache.receipts, store, silent, 1000);
     await consumer.handle(

@@ -4,7 +4,7 @@ import type { GatePublisher } from '@mqim/bus';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
 import { CIM, CimErrorCode, CommandId, ImErrorNumber, MqNames, mqim } from '@mqim/protocol';
-import { createSqliteStore, type Store } from '@mqim/store';
+import { createSqliteStore, tokenIdOf, type Store } from '@mqim/store';
 import { handleLogin } from './login.handler';
 import type { LogicDeps, LoginThrottleOptions } from './logic-deps';
 import { RequestContext } from './request-context';
@@ -113,6 +113,32 @@ describe('logic - login throttling', () => {
         CimErrorCode.LOGIN_INVALID_USER_OR_PWD,
       );
     }
+  });
+
+  it('login - a token login tells the gate which token it used (its id, never the token); a password login none', async () => {
+    const user = await store.users.create({ userName: 'tokie', passwordMd5: md5('pw') });
+    await store.tokens.issue(user.userId, 'device-token-1');
+    const body = CIM.Login.CIMAuthTokenReq.encode({
+      userId: user.userId,
+      userToken: 'device-token-1',
+      clientType: 1,
+    }).finish();
+    const req = mqim.v1.UpstreamRequest.create({
+      gateId: 'g1',
+      connId: 'tk1',
+      cmd: CommandId.LOGIN_AUTH_TOKEN_REQ,
+      seq: 1,
+      body,
+    });
+    replies.length = 0;
+    await handleLogin(deps, new RequestContext(req, 0, deps.replier));
+    expect(replies.at(-1)).toMatchObject({
+      action: mqim.v1.GateAction.GATE_ACTION_LOGIN_OK,
+      tokenId: tokenIdOf('device-token-1'),
+    });
+    expect(JSON.stringify(replies)).not.toContain('device-token-1');
+    expect((await passwordLogin('tokie', 'pw', 'tk2')).loggedIn).toBe(true);
+    expect(replies.at(-1)!.tokenId ?? '').toBe('');
   });
 
   it('login - token logins are throttled per user id', async () => {

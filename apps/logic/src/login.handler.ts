@@ -1,5 +1,5 @@
 import { CIM, CimErrorCode, CommandId, ImErrorNumber, mqim, toId } from '@mqim/protocol';
-import type { UserRecord } from '@mqim/store';
+import { tokenIdOf, type UserRecord } from '@mqim/store';
 import { DEFAULT_LOGIN_THROTTLE, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 import { decodeBody } from './decode';
@@ -28,12 +28,15 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
   const connKey = `login:conn:${ctx.gateId}/${ctx.connId}`.slice(0, 256);
   let userKey: string | undefined;
   let check: (() => Promise<UserRecord | null>) | undefined;
+  // Which token the session logs in with, for the gate to keep with the connection and its route.
+  let tokenId = '';
   try {
     if (byToken) {
       const req = decodeBody(CIM.Login.CIMAuthTokenReq, ctx.req.body, 'CIMAuthTokenReq');
       clientType = req.clientType;
       const userId = toId(req.userId, 'user_id');
       if (userId > 0) userKey = `login:id:${userId}`;
+      tokenId = tokenIdOf(req.userToken);
       // An empty token never logs anyone in, whatever the store holds.
       check = async () =>
         userId > 0 && req.userToken.length > 0 && (await deps.store.tokens.verify(userId, req.userToken))
@@ -127,6 +130,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
       cmd: rspCmd,
       seq: ctx.seq,
       body: rsp,
+      tokenId,
     },
   ]);
 }

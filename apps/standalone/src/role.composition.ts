@@ -153,7 +153,13 @@ function composeFeatures(role: RoleName, config: MqimConfig, deps: RoleDeps, api
   };
   switch (role) {
     case 'gate': {
-      const gate = new Gate(gateOptions(config), { bus, routes: cache.routes, metrics, logger });
+      const gate = new Gate(gateOptions(config), {
+        bus,
+        routes: cache.routes,
+        rates: cache.rates,
+        metrics,
+        logger,
+      });
       return {
         role,
         features: ['gate', 'drain'],

@@ -1,5 +1,5 @@
 import { InvalidCacheArgumentError } from './cache.errors';
-import type { AttemptPolicy, InstanceInfo, ReceiptEntry, Route } from './cache.port';
+import type { AttemptPolicy, InstanceInfo, RatePolicy, ReceiptEntry, Route } from './cache.port';
 
 // Shared by both implementations so that they reject exactly the same inputs.
 
@@ -30,6 +30,9 @@ export function checkRoute(route: Route): void {
   if (route.connId === '') throw new InvalidCacheArgumentError('connId must be non-empty');
   checkId('clientType', route.clientType);
   checkId('loginAt', route.loginAt);
+  // Stored after a `|` in the route value: the charset keeps it one field.
+  if (route.tokenId !== undefined && !/^[0-9A-Za-z_-]{1,64}$/.test(route.tokenId))
+    throw new InvalidCacheArgumentError('tokenId must be 1..64 of [0-9A-Za-z_-]');
 }
 
 export function checkReceipt(entry: ReceiptEntry): void {
@@ -61,7 +64,7 @@ export function maxPerSession(entries: readonly ReceiptEntry[]): ReceiptEntry[] 
 
 export function checkAttemptKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0 || key.length > 256) {
-    throw new InvalidCacheArgumentError('attempt key must be a string of 1..256 characters');
+    throw new InvalidCacheArgumentError('key must be a string of 1..256 characters');
   }
 }
 
@@ -97,4 +100,12 @@ export function checkInstance(info: InstanceInfo): void {
 export function checkPageLimit(limit: number): void {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
     throw new InvalidCacheArgumentError(`limit must be an integer in 1..10000, got ${limit}`);
+}
+
+export function checkTake(key: string, want: number, policy: RatePolicy): void {
+  checkAttemptKey(key);
+  checkPositive('want', want);
+  if (!(Number.isFinite(policy.perSecond) && policy.perSecond > 0))
+    throw new InvalidCacheArgumentError(`perSecond must be a positive number, got ${policy.perSecond}`);
+  checkPositive('burst', policy.burst);
 }

@@ -20,6 +20,11 @@ export interface Route {
   clientType: number;
   /** Unix ms of the login handshake; lets a newer login of the same device win a kick race. */
   loginAt: number;
+  /**
+   * The id of the login token the session logged in with (never the token): revoking or rotating
+   * that token ends this session. Absent for a password login. 1..64 of `[0-9A-Za-z_-]`.
+   */
+  tokenId?: string;
 }
 
 /**
@@ -247,12 +252,41 @@ export interface AttemptThrottle {
   reset(key: string): Promise<void>;
 }
 
+/** A token bucket's shape: it holds at most `burst` tokens and refills at `perSecond`. */
+export interface RatePolicy {
+  /** Tokens added per second, continuously (> 0; fractions allowed). */
+  perSecond: number;
+  /** Capacity, and what a new bucket holds (a positive integer). */
+  burst: number;
+}
+
+/**
+ * Token buckets shared by every process, for limits that must hold across the cluster (a user's
+ * sends over all gates). Callers take tokens in chunks and spend them locally, so the backend sees
+ * one call per chunk, not one per event.
+ *
+ * - **Atomic per key, across processes.** Concurrent `take`s never hand out more tokens in total
+ *   than the bucket held: what was granted is gone for everyone.
+ * - **Partial grants.** `take` returns how many of `want` it got (0..want): what the bucket had,
+ *   rounded down to whole tokens. A bucket starts full and refills continuously up to `burst`.
+ * - **One clock.** Refill is judged on the backend's clock (Redis `TIME`), so the hosts' clock
+ *   skew does not matter.
+ * - **Expiry and loss.** A bucket that would be full again is forgotten; losing the backend
+ *   refills every bucket, which grants one fresh burst and nothing more.
+ * - Keys are opaque strings of 1..256 characters; a policy must be the same for every caller of a
+ *   key (the call's policy is the one applied).
+ */
+export interface TokenBuckets {
+  take(key: string, want: number, policy: RatePolicy): Promise<number>;
+}
+
 export interface Cache {
   readonly routes: RouteTable;
   readonly sequences: SequenceCounter;
   readonly receipts: ReceiptBuffer;
   readonly attempts: AttemptThrottle;
   readonly presence: PresenceRegistry;
+  readonly rates: TokenBuckets;
   /** Releases connections; later calls reject with `CacheUnavailableError`. */
   close(): Promise<void>;
 }

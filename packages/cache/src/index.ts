@@ -2,6 +2,7 @@ export type {
   AttemptPolicy,
   AttemptThrottle,
   Cache,
+  RatePolicy,
   DirtyBatch,
   InstanceInfo,
   LiveInstance,
@@ -15,6 +16,7 @@ export type {
   SequenceCounter,
   SequenceRange,
   SequenceSeed,
+  TokenBuckets,
 } from './cache.port';
 export { CacheUnavailableError, InvalidCacheArgumentError } from './cache.errors';
 export { MemoryCache } from './memory.cache';

@@ -5,6 +5,7 @@ import { MemoryPresenceRegistry } from './memory-presence.registry';
 import { MemoryReceiptBuffer } from './memory-receipt.buffer';
 import { MemoryRouteTable } from './memory-route.table';
 import { MemorySequenceCounter } from './memory-sequence.counter';
+import { MemoryTokenBuckets } from './memory-token.buckets';
 
 /**
  * The embedded `Cache` of the standalone server: plain maps, lazy expiry, no I/O. Same contract
@@ -17,6 +18,7 @@ export class MemoryCache implements Cache {
   readonly receipts: MemoryReceiptBuffer;
   readonly attempts: MemoryAttemptThrottle;
   readonly presence: MemoryPresenceRegistry;
+  readonly rates: MemoryTokenBuckets;
   private closed = false;
 
   /** @param options.maxReceipts sessions whose latest receipt is kept once flushed; @default 200000 */
@@ -29,6 +31,7 @@ export class MemoryCache implements Cache {
     this.receipts = new MemoryReceiptBuffer(guard, options.maxReceipts);
     this.attempts = new MemoryAttemptThrottle(guard);
     this.presence = new MemoryPresenceRegistry(guard);
+    this.rates = new MemoryTokenBuckets(guard);
   }
 
   /** Forgets everything, as a Redis restart without persistence would. */
@@ -38,6 +41,7 @@ export class MemoryCache implements Cache {
     this.receipts.clear();
     this.attempts.clear();
     this.presence.clear();
+    this.rates.clear();
   }
 
   async close(): Promise<void> {

@@ -51,7 +51,7 @@ export class RedisRouteTable implements RouteTable {
       pipeline.mqimRouteUpsert(
         this.keys.route(r.userId),
         `${r.gateId}|${r.connId}`,
-        `${expiresAt}|${r.clientType}|${r.loginAt}`,
+        `${expiresAt}|${r.clientType}|${r.loginAt}${r.tokenId ? `|${r.tokenId}` : ''}`,
         nowArg,
       );
       let users = usersByGate.get(r.gateId);
@@ -128,16 +128,19 @@ export class RedisRouteTable implements RouteTable {
 function parseRoutes(userId: number, hash: Record<string, string>, now: number): Route[] {
   const routes: Route[] = [];
   for (const [field, value] of Object.entries(hash)) {
-    const [expiresAt, clientType, loginAt] = value.split('|').map(Number);
+    const parts = value.split('|');
+    const [expiresAt, clientType, loginAt] = parts.slice(0, 3).map(Number) as [number, number, number];
     if (!(expiresAt > now)) continue;
     const bar = field.indexOf('|');
-    routes.push({
+    const route: Route = {
       userId,
       gateId: field.slice(0, bar),
       connId: field.slice(bar + 1),
       clientType,
       loginAt,
-    });
+    };
+    if (parts[3]) route.tokenId = parts[3];
+    routes.push(route);
   }
   return routes;
 }

@@ -34,6 +34,25 @@ describeInfra('RedisCache', redis, () => {
     };
   });
 
+  describe('RedisCache - token buckets', () => {
+    const keyPrefix = `${uniqueName('cache_bucket')}:`;
+    let cache: RedisCache;
+    beforeAll(() => {
+      prefixes.push(keyPrefix);
+      cache = new RedisCache({ url: redis.url, keyPrefix });
+    });
+    afterAll(() => cache.close());
+
+    it('buckets - a bucket key lives until the bucket would be full again, and no longer', async () => {
+      await cache.rates.take('send:u:1', 10, { perSecond: 4, burst: 10 });
+      const ttl = await admin.pttl(`${keyPrefix}bucket:send:u:1`);
+      // 10 tokens at 4/s: full again in 2.5 s.
+      expect(ttl).toBeGreaterThan(2_000);
+      expect(ttl).toBeLessThanOrEqual(2_501);
+      expect(await admin.hget(`${keyPrefix}bucket:send:u:1`, 'at')).toMatch(/^\d{13}$/);
+    });
+  });
+
   describe('RedisCache - key layout', () => {
     const keyPrefix = `${uniqueName('cache_layout')}:`;
     let cache: RedisCache;

@@ -8,6 +8,7 @@ import { RedisReceiptBuffer } from './redis-receipt.buffer';
 import { RedisRouteTable } from './redis-route.table';
 import { RedisSequenceCounter } from './redis-sequence.counter';
 import { RedisAttemptThrottle } from './redis-attempt.throttle';
+import { RedisTokenBuckets } from './redis-token.buckets';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -65,6 +66,7 @@ export class RedisCache implements Cache {
   readonly receipts: RedisReceiptBuffer;
   readonly attempts: RedisAttemptThrottle;
   readonly presence: RedisPresenceRegistry;
+  readonly rates: RedisTokenBuckets;
   readonly keyPrefix: string;
   private readonly redis: Redis;
 
@@ -83,6 +85,7 @@ export class RedisCache implements Cache {
     this.receipts = new RedisReceiptBuffer(this.redis, keys, options.receiptTtlMs ?? 7 * DAY_MS);
     this.attempts = new RedisAttemptThrottle(this.redis, keys);
     this.presence = new RedisPresenceRegistry(this.redis, keys);
+    this.rates = new RedisTokenBuckets(this.redis, keys);
   }
 
   /**

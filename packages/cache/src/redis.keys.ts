@@ -5,7 +5,7 @@
 export class RedisKeys {
   constructor(readonly prefix: string) {}
 
-  /** Hash: field `gateId|connId` → `expiresAt|clientType|loginAt`. */
+  /** Hash: field `gateId|connId` → `expiresAt|clientType|loginAt[|tokenId]`. */
   route(userId: number): string {
     return `${this.prefix}route:${userId}`;
   }
@@ -38,6 +38,11 @@ export class RedisKeys {
   /** Hash: field `userId|sessionType|sessionId` → `serverMsgId|at`, entries not yet flushed. */
   dirtyReceipts(): string {
     return `${this.prefix}rcpt-dirty`;
+  }
+
+  /** Hash: `n` tokens left (fractional), `at` ms of the last take; expires once it would be full. */
+  bucket(key: string): string {
+    return `${this.prefix}bucket:${key}`;
   }
 
   /** Hash: `n` failures, `until` unix ms the key is blocked to; expires with its window. */

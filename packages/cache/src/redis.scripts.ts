@@ -170,6 +170,34 @@ redis.call('PEXPIRE', KEYS[1], string.format('%d', keep))
 return block
 `;
 
+/**
+ * KEYS[1] bucket hash; ARGV want, perSecond, burst. Refills by the time since `at` on the server's
+ * clock (TIME: one clock for every gate), grants min(want, whole tokens), and keeps the key until
+ * the bucket would be full again (absent = full). Returns the grant.
+ */
+const BUCKET_TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local want = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 'n', 'at')
+local n = burst
+if v[1] and v[2] then
+  local elapsed = now - tonumber(v[2])
+  if elapsed < 0 then elapsed = 0 end
+  n = tonumber(v[1]) + elapsed * rate / 1000
+  if n > burst then n = burst end
+end
+local got = math.floor(n)
+if got > want then got = want end
+if got < 0 then got = 0 end
+n = n - got
+redis.call('HSET', KEYS[1], 'n', string.format('%.6f', n), 'at', string.format('%d', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - n) * 1000 / rate) + 1)
+return got
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     mqimRouteUpsert(key: string, field: string, value: string, now: string): Result<number, Context>;
@@ -192,6 +220,7 @@ declare module 'ioredis' {
     /** Dynamic key count: `(numKeys, dirtyKey, ...userKeys, ttlMs, ...4 args per user key)`. */
     mqimReceiptRecord(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     mqimReceiptConfirm(key: string, ...fieldValuePairs: string[]): Result<number, Context>;
+    mqimBucketTake(key: string, want: string, perSecond: string, burst: string): Result<number, Context>;
     mqimAttemptFail(
       key: string,
       now: string,
@@ -215,4 +244,5 @@ export function defineScripts(redis: Redis): void {
   redis.defineCommand('mqimReceiptRecord', { lua: RECEIPT_RECORD });
   redis.defineCommand('mqimReceiptConfirm', { numberOfKeys: 1, lua: RECEIPT_CONFIRM });
   redis.defineCommand('mqimAttemptFail', { numberOfKeys: 1, lua: ATTEMPT_FAIL });
+  redis.defineCommand('mqimBucketTake', { numberOfKeys: 1, lua: BUCKET_TAKE });
 }

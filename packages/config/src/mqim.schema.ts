@@ -447,7 +447,7 @@ export const mqimSchema = {
     min: 0,
     max: 1_000_000,
     default: 20,
-    doc: 'messages per second one user may send across all of its connections on a gate (0: no limit); past it (and the burst) a send is refused with IM_ERR_USER_RATE_LIMITED',
+    doc: 'messages per second one user may send across all of its connections on every gate (one token bucket per user in the cache; gates lease tokens in chunks); 0: no limit; past it (and the burst) a send is refused with IM_ERR_USER_RATE_LIMITED',
   },
   userSendBurst: {
     env: 'MQIM_USER_SEND_BURST',

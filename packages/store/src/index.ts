@@ -11,6 +11,7 @@ export {
 export {
   SessionStatus,
   type RecentSessionsQuery,
+  type SessionKey,
   type SessionRecord,
   type SessionRepository,
 } from './session.port';
@@ -42,4 +43,5 @@ export {
 } from './store.errors';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite.store';
 export { createMysqlStore, type MysqlStoreOptions } from './mysql/mysql.store';
+export { isTokenId, tokenIdOf } from './token-id';
 export { DEFAULT_SHARDS } from './internal/shards';

@@ -21,6 +21,13 @@ export interface SessionRecord {
   readonly lastMessage: MessageRecord;
 }
 
+/** Names one owner's session. */
+export interface SessionKey {
+  readonly ownerUserId: number;
+  readonly sessionType: SessionType;
+  readonly sessionId: number;
+}
+
 export interface RecentSessionsQuery {
   /** Only sessions changed at or after this Unix second (incremental sync). @default 0 */
   readonly updatedSince?: number;
@@ -42,6 +49,13 @@ export interface SessionRepository {
 
   /** One session, or null. */
   get(ownerUserId: number, sessionType: SessionType, sessionId: number): Promise<SessionRecord | null>;
+
+  /**
+   * For each key, whether the owner has that session (a message of the conversation is in the
+   * owner's timeline), in key order: one query per few hundred keys, primary-key lookups only. For
+   * checking in bulk that receipts name conversations of their senders.
+   */
+  existing(keys: readonly SessionKey[]): Promise<boolean[]>;
 
   /**
    * Marks the owner's session read up to `upToMsgId` (0 = everything), atomically: unread_cnt

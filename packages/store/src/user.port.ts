@@ -77,7 +77,8 @@ export interface UserRepository {
 
 /**
  * Login tokens, stored as sha256(token) only. A user may hold several tokens at once (one per
- * device or business session); `rotate` replaces them all with one.
+ * device or business session); `rotate` replaces them all with one. Each token is named by its
+ * token id (`tokenIdOf`), which sessions record so that ending a token can end its sessions.
  */
 export interface TokenRepository {
   /** Adds a token (idempotent; re-issuing resets its expiry). Expired tokens of the user are pruned. */
@@ -88,4 +89,8 @@ export interface TokenRepository {
   verify(userId: number, token: string): Promise<boolean>;
   /** Removes one token, or all of the user's when `token` is omitted; returns how many. */
   revoke(userId: number, token?: string): Promise<number>;
+  /** Removes the token whose id is `tokenId` (see `tokenIdOf`); returns how many (0 or 1). */
+  revokeById(userId: number, tokenId: string): Promise<number>;
+  /** The ids of the user's tokens that still verify (not expired), in no particular order. */
+  liveIds(userId: number): Promise<string[]>;
 }

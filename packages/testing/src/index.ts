@@ -34,3 +34,4 @@ export {
   type MqimCluster,
   type MqimRun,
 } from './cluster';
+export { RawClient } from './raw.client';

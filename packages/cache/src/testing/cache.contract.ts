@@ -1,6 +1,7 @@
 import type { Cache } from '../cache.port';
 import { describeAttemptContract } from './attempts.contract';
 import { describePresenceContract } from './presence.contract';
+import { describeBucketContract } from './buckets.contract';
 import { describeReceiptContract } from './receipts.contract';
 import { describeRouteContract } from './routes.contract';
 import { describeSequenceContract } from './sequences.contract';
@@ -44,6 +45,7 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
     describeReceiptContract(fixture);
     describeAttemptContract(fixture);
     describePresenceContract(fixture);
+    describeBucketContract(fixture);
 
     it('cache - calls after close() reject with CacheUnavailableError', async () => {
       const { cache } = fixture();
@@ -60,6 +62,9 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
       });
       await expect(cache.presence.list()).rejects.toMatchObject({ code: 'IM_ERR_CACHE_UNAVAILABLE' });
       await expect(cache.routes.gates()).rejects.toMatchObject({ code: 'IM_ERR_CACHE_UNAVAILABLE' });
+      await expect(cache.rates.take('k', 1, { perSecond: 1, burst: 1 })).rejects.toMatchObject({
+        code: 'IM_ERR_CACHE_UNAVAILABLE',
+      });
     });
   });
 }

@@ -30,6 +30,21 @@ export function describeRouteContract(fixture: FixtureRef): void {
       expect(found.get(42)).toEqual([r]);
     });
 
+    it('routes - the token id a session logged in with comes back with its route, through refresh too', async () => {
+      const { routes } = fixture().cache;
+      const byToken = { ...route(9, 'gate-a', 'c1'), tokenId: '0123456789abcdef' };
+      const byPassword = route(9, 'gate-b', 'c2');
+      await routes.register(byToken, TTL);
+      await routes.register(byPassword, TTL);
+      expect(sorted((await routes.lookup([9])).get(9))).toEqual([byToken, byPassword]);
+      expect((await routes.lookup([9])).get(9)!.find((r) => r.connId === 'c2')).not.toHaveProperty('tokenId');
+      await routes.refresh([byToken, byPassword], TTL);
+      expect(sorted((await routes.lookup([9])).get(9))).toEqual([byToken, byPassword]);
+      await expect(routes.register({ ...byToken, tokenId: 'a|b' }, TTL)).rejects.toMatchObject({
+        code: 'IM_ERR_CACHE_INVALID_ARGUMENT',
+      });
+    });
+
     it('routes - one route per connection (multi-device); re-registering a connection replaces it', async () => {
       const { routes } = fixture().cache;
       await routes.register(route(7, 'gate-a', 'c1', 1), TTL);

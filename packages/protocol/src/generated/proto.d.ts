@@ -6263,6 +6263,9 @@ export namespace mqim {
             /** GateCommand userIds. */
             userIds: (number|Long)[];
 
+            /** GateCommand tokenId. */
+            tokenId: string;
+
             /**
              * Creates a new GateCommand instance using the specified properties.
              * @param [properties] Properties to set
@@ -6348,6 +6351,9 @@ export namespace mqim {
 
                 /** GateCommand userIds */
                 userIds?: ((number|Long)[]|null);
+
+                /** GateCommand tokenId */
+                tokenId?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

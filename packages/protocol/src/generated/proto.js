@@ -18874,6 +18874,7 @@ $root.mqim = (function() {
              * @property {string|null} [reason] GateCommand reason
              * @property {number|Long|null} [originAtMs] GateCommand originAtMs
              * @property {Array.<number|Long>|null} [userIds] GateCommand userIds
+             * @property {string|null} [tokenId] GateCommand tokenId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -18995,6 +18996,14 @@ $root.mqim = (function() {
             GateCommand.prototype.userIds = $util.emptyArray;
 
             /**
+             * GateCommand tokenId.
+             * @member {string} tokenId
+             * @memberof mqim.v1.GateCommand
+             * @instance
+             */
+            GateCommand.prototype.tokenId = "";
+
+            /**
              * Creates a new GateCommand instance using the specified properties.
              * @function create
              * @memberof mqim.v1.GateCommand
@@ -19048,6 +19057,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.originAtMs);
                 if (message.userIds != null && message.userIds.length)
                     writer.uint32(/* id 11, wireType 2 =*/90).uint64s(message.userIds);
+                if (message.tokenId != null && $Object.hasOwnProperty.call(message, "tokenId") && message.tokenId !== "")
+                    writer.uint32(/* id 12, wireType 2 =*/98).string(message.tokenId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -19196,6 +19207,15 @@ $root.mqim = (function() {
                             message.userIds.push(reader.uint64());
                             continue;
                         }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.tokenId = value;
+                            else
+                                delete message.tokenId;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -19307,6 +19327,9 @@ $root.mqim = (function() {
                         else if (typeof object.userIds[i] === "object")
                             message.userIds[i] = new $util.LongBits(object.userIds[i].low >>> 0, object.userIds[i].high >>> 0).toNumber(true);
                 }
+                if (object.tokenId != null)
+                    if (typeof object.tokenId !== "string" || object.tokenId.length)
+                        message.tokenId = $String(object.tokenId);
                 return message;
             };
 
@@ -19354,6 +19377,7 @@ $root.mqim = (function() {
                         object.originAtMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.originAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.tokenId = "";
                 }
                 if (message.action != null && $Object.hasOwnProperty.call(message, "action"))
                     object.action = options.enums === $String ? $root.mqim.v1.GateAction[message.action] === $undefined ? message.action : $root.mqim.v1.GateAction[message.action] : message.action;
@@ -19395,6 +19419,8 @@ $root.mqim = (function() {
                         else
                             object.userIds[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.userIds[j]) : options.longs === $Number ? new $util.LongBits(message.userIds[j].low >>> 0, message.userIds[j].high >>> 0).toNumber(true) : message.userIds[j];
                 }
+                if (message.tokenId != null && $Object.hasOwnProperty.call(message, "tokenId"))
+                    object.tokenId = message.tokenId;
                 return object;
             };
 

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { assertId, assertIdOrZero, assertSeconds, readInt, readId } from '../internal/ids';
 import { recvTable, type Db, type StoreContext } from '../internal/store-context';
 import { SessionType } from '../message.port';
-import type { RecentSessionsQuery, SessionRecord, SessionRepository } from '../session.port';
+import type { RecentSessionsQuery, SessionKey, SessionRecord, SessionRepository } from '../session.port';
 import { StoreInvalidArgumentError } from '../store.errors';
 import { assertSessionType } from './message.validation';
 
@@ -58,6 +58,39 @@ export class KyselySessionRepository implements SessionRepository {
       .where('session_id', '=', assertId(sessionId, 'sessionId'))
       .executeTakeFirst();
     return row ? toSession(row) : null;
+  }
+
+  async existing(keys: readonly SessionKey[]): Promise<boolean[]> {
+    for (const k of keys) {
+      assertId(k.ownerUserId, 'ownerUserId');
+      assertSessionType(k.sessionType);
+      assertId(k.sessionId, 'sessionId');
+    }
+    const found = new Set<string>();
+    const CHUNK = 200;
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const chunk = keys.slice(i, i + CHUNK);
+      const rows = await this.ctx.db
+        .selectFrom('im_session')
+        .select(['owner_user_id', 'session_type', 'session_id'])
+        .where((eb) =>
+          eb.or(
+            chunk.map((k) =>
+              eb.and([
+                eb('owner_user_id', '=', k.ownerUserId),
+                eb('session_type', '=', k.sessionType),
+                eb('session_id', '=', k.sessionId),
+              ]),
+            ),
+          ),
+        )
+        .execute();
+      for (const r of rows)
+        found.add(
+          `${readId(r.owner_user_id, 'owner_user_id')}:${readInt(r.session_type, 'session_type')}:${readId(r.session_id, 'session_id')}`,
+        );
+    }
+    return keys.map((k) => found.has(`${k.ownerUserId}:${k.sessionType}:${k.sessionId}`));
   }
 
   async markRead(

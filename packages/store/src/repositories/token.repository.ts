@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { assertId } from '../internal/ids';
 import { nowSeconds, type Db, type StoreContext } from '../internal/store-context';
 import { StoreInvalidArgumentError } from '../store.errors';
+import { TOKEN_ID_LENGTH, isTokenId } from '../token-id';
 import type { TokenRepository } from '../user.port';
 
 /** Oldest tokens beyond this many per user are dropped on issue, so re-logins cannot grow a user's rows forever. */
@@ -56,6 +57,31 @@ export class KyselyTokenRepository implements TokenRepository {
       .$if(token !== undefined, (qb) => qb.where('token_sha256', '=', sha256Hex(token!)))
       .executeTakeFirst();
     return Number(result.numDeletedRows);
+  }
+
+  async revokeById(userId: number, tokenId: string): Promise<number> {
+    assertId(userId, 'userId');
+    if (!isTokenId(tokenId)) throw new StoreInvalidArgumentError('tokenId must be 16 hex digits');
+    // The id is a prefix of the stored hash: a range of the primary key, no scan.
+    const result = await this.ctx.db
+      .deleteFrom('im_user_token')
+      .where('user_id', '=', userId)
+      .where('token_sha256', '>=', tokenId)
+      .where('token_sha256', '<', `${tokenId}g`)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async liveIds(userId: number): Promise<string[]> {
+    assertId(userId, 'userId');
+    const now = nowSeconds(this.ctx);
+    const rows = await this.ctx.db
+      .selectFrom('im_user_token')
+      .select('token_sha256')
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .execute();
+    return rows.map((r) => r.token_sha256.slice(0, TOKEN_ID_LENGTH));
   }
 
   private row(userId: number, token: string, ttlSeconds: number | undefined) {

@@ -27,6 +27,32 @@ export function sessionContract(fx: ContractFixture): void {
       expect(await fx.store.sessions.recent(fx.ids(1)[0]!)).toEqual([]);
     });
 
+    it('existing - tells, per key and in order, whether the owner has that session', async () => {
+      const [a, b, c, g] = fx.ids(4) as [number, number, number, number];
+      await fx.store.messages.save(textMessage(fx, { from: a, to: b, id: 1 }), [a, b]);
+      await fx.store.messages.save(textMessage(fx, { from: b, to: g, id: 1, type: 2 }), [a, b]);
+      expect(
+        await fx.store.sessions.existing([
+          { ownerUserId: b, sessionType: 1, sessionId: a },
+          { ownerUserId: c, sessionType: 1, sessionId: a },
+          { ownerUserId: a, sessionType: 1, sessionId: b },
+          { ownerUserId: a, sessionType: 2, sessionId: g },
+          { ownerUserId: c, sessionType: 2, sessionId: g },
+          { ownerUserId: a, sessionType: 2, sessionId: b },
+        ]),
+      ).toEqual([true, false, true, true, false, false]);
+      expect(await fx.store.sessions.existing([])).toEqual([]);
+      // More keys than one statement takes.
+      const many = Array.from({ length: 450 }, (_, i) => ({
+        ownerUserId: a,
+        sessionType: 1 as const,
+        sessionId: i === 449 ? b : 2 ** 40 + i,
+      }));
+      const answers = await fx.store.sessions.existing(many);
+      expect(answers.filter(Boolean)).toHaveLength(1);
+      expect(answers[449]).toBe(true);
+    });
+
     it('recent - updatedSince returns only sessions changed at or after that second', async () => {
       const [me, p1, p2] = fx.ids(3) as [number, number, number];
       await fx.store.messages.save(textMessage(fx, { from: p1, to: me, id: 1, createTime: 1000 }), [me, p1]);

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { MAX_EXPLICIT_USER_ID, StoreInvalidArgumentError, UserAlreadyExistsError } from '../../index';
+import {
+  MAX_EXPLICIT_USER_ID,
+  StoreInvalidArgumentError,
+  UserAlreadyExistsError,
+  tokenIdOf,
+} from '../../index';
 import type { ContractFixture } from './fixture';
 
 const md5 = 'e10adc3949ba59abbe56e057f20f883e';
@@ -201,6 +206,33 @@ export function userContract(fx: ContractFixture): void {
       expect(await fx.store.tokens.verify(u, 'd')).toBe(true);
       expect(await fx.store.tokens.revoke(u)).toBe(1);
       expect(await fx.store.tokens.verify(u, 'd')).toBe(false);
+    });
+
+    it('token ids - liveIds names the tokens that verify; revokeById removes exactly that one', async () => {
+      const [u, other] = fx.ids(2) as [number, number];
+      await fx.store.tokens.issue(u, 'phone', 60);
+      await fx.store.tokens.issue(u, 'desktop');
+      await fx.store.tokens.issue(other, 'phone');
+      expect((await fx.store.tokens.liveIds(u)).sort()).toEqual(
+        [tokenIdOf('phone'), tokenIdOf('desktop')].sort(),
+      );
+      expect(tokenIdOf('phone')).toMatch(/^[0-9a-f]{16}$/);
+      // Another user's identical token is another row: revoking u's leaves it.
+      expect(await fx.store.tokens.revokeById(u, tokenIdOf('phone'))).toBe(1);
+      expect(await fx.store.tokens.revokeById(u, tokenIdOf('phone'))).toBe(0);
+      expect(await fx.store.tokens.verify(u, 'phone')).toBe(false);
+      expect(await fx.store.tokens.verify(u, 'desktop')).toBe(true);
+      expect(await fx.store.tokens.verify(other, 'phone')).toBe(true);
+      await expect(fx.store.tokens.revokeById(u, 'not-an-id')).rejects.toBeInstanceOf(
+        StoreInvalidArgumentError,
+      );
+      // An expired token is not live, though its row may still be there.
+      await fx.store.tokens.issue(u, 'short', 60);
+      fx.nowMs += 61_000;
+      expect(await fx.store.tokens.liveIds(u)).toEqual([tokenIdOf('desktop')]);
+      await fx.store.tokens.rotate(u, 'fresh');
+      expect(await fx.store.tokens.liveIds(u)).toEqual([tokenIdOf('fresh')]);
+      expect(await fx.store.tokens.liveIds(fx.ids(1)[0]!)).toEqual([]);
     });
   });
 }
