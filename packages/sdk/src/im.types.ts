@@ -234,6 +234,10 @@ export interface ReconnectedInfo {
   user: UserInfo;
   /** How many attempts it took. */
   attempts: number;
+  /** The gate it is connected to now. */
+  url: string;
+  /** Missed messages the sync emitted as `message` events (0 without `syncOnReconnect`). */
+  synced: number;
 }
 
 /** Per-call options of request methods. */
