@@ -143,6 +143,17 @@ describe('ImClient with several gates - failover, sync, exactly-once delivery', 
     expect(a.store.messages.map((m) => m.clientMsgId).sort()).toEqual(['m-during', 'm-lost']);
   });
 
+  it('failover - with nothing in flight the client leaves a draining gate at once, not when the gate closes', async () => {
+    const alice = client([a.url, b.url]);
+    await alice.loginWithToken(ALICE.userId, ALICE.token!);
+    const reconnected = nextEvent(alice, 'reconnected', 1000);
+    const started = Date.now();
+    drain(a.connectionsOf(ALICE.userId), 5000);
+    expect(await reconnected).toMatchObject({ url: b.url });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(a.connectionsOf(ALICE.userId)).toHaveLength(0);
+  });
+
   it('failover - a gate that is down is skipped; the backoff grows per round through the list', async () => {
     const alice = client([a.url, await deadUrl(), b.url]);
     await alice.loginWithToken(ALICE.userId, ALICE.token!);

@@ -308,7 +308,7 @@ export class ImClientImpl implements ImClient, Requester {
     this.urlIndex = (this.urlIndex + 1) % this.settings.urls.length;
   }
 
-  private scheduleReconnect(attempt: number): void {
+  private scheduleReconnect(attempt: number, error?: Error): void {
     const policy = this.settings.reconnect!;
     if (attempt > policy.maxAttempts) {
       this.giveUp(
@@ -319,7 +319,7 @@ export class ImClientImpl implements ImClient, Requester {
     // The backoff grows per round through the endpoints: a drained gate's clients try the next
     // gate soon, and only a cluster that refuses everywhere is retried more and more slowly.
     const delayMs = reconnectDelay(Math.ceil(attempt / this.settings.urls.length), policy);
-    this.emit('reconnecting', { attempt, delayMs });
+    this.emit('reconnecting', { attempt, delayMs, error });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       void this.reconnectOnce(attempt);
@@ -361,7 +361,7 @@ export class ImClientImpl implements ImClient, Requester {
       this.nextUrl();
       // Credentials refused now will be refused on every later attempt too.
       if (err instanceof ImLoginFailedError) this.giveUp(err);
-      else this.scheduleReconnect(attempt + 1);
+      else this.scheduleReconnect(attempt + 1, asError(err));
     }
   }
 
@@ -399,6 +399,23 @@ export class ImClientImpl implements ImClient, Requester {
     this.stateValue = 'disconnected';
     this.changed();
     this.emit('reconnectFailed', err);
+  }
+
+  /**
+   * A draining gate keeps every connection open until its last send in flight is answered (or
+   * its grace ends); a client with nothing in flight has no reason to wait for that: it leaves at
+   * once, and is on the next gate while the slow ones are still being answered.
+   */
+  private leaveWhenIdle(conn: Connection): void {
+    const check = () => {
+      if (this.connection !== conn || !conn.isOpen) return;
+      if (conn.inFlight > 0) {
+        setTimeout(check, 20).unref();
+        return;
+      }
+      void conn.close(new ImClientError('IM_ERR_CONNECTION_LOST', 'left a draining gate'));
+    };
+    check();
   }
 
   /** Wakes sends that wait for a usable connection. */
@@ -455,6 +472,7 @@ export class ImClientImpl implements ImClient, Requester {
         if (n.reason === KickOutReason.SERVER_SHUTDOWN) {
           this.drainingConn = conn;
           this.changed();
+          if (this.settings.reconnect !== undefined && !this.noReconnect) this.leaveWhenIdle(conn);
         }
         this.emit('kickedOut', { reason: n.reason, text: n.text });
         return;

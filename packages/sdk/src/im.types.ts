@@ -228,6 +228,8 @@ export interface ReconnectingInfo {
   /** 1 for the first attempt after a disconnect. */
   attempt: number;
   delayMs: number;
+  /** Why the previous attempt failed; undefined before the first attempt. */
+  error?: Error;
 }
 
 export interface ReconnectedInfo {
