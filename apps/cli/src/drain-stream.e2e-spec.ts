@@ -115,6 +115,16 @@ describeInfra(
       }
       const onGate2 = members.filter((m) => m.client.url === gate2.tcp || m.client.url === gate2.ws);
       expect(onGate2).toHaveLength(PAIRS);
+      // Both gates are ready by their /readyz (own topic routed, subscription receiving, lag low).
+      for (const g of [gate1, gate2]) {
+        const res = await fetch(`http://127.0.0.1:${g.proc.ready.opsPort as number}/readyz`);
+        expect({ gate: g.id, status: res.status, body: await res.json() }).toEqual({
+          gate: g.id,
+          status: 200,
+          body: { ok: true, problems: [] },
+        });
+      }
+
       // Warm-up: one message per conversation, delivered, before the clock starts (a new cluster's
       // first publishes wait for the proxy's routes of its topics).
       await Promise.all(
