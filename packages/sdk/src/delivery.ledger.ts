@@ -26,13 +26,15 @@ export class DeliveryLedger {
 
   /** True the first time `message` is seen (and records it); false for a duplicate. */
   admit(message: ImMessage): boolean {
+    const id = message.serverMsgId;
+    // A server that sets no id gives nothing to deduplicate by.
+    if (!(id > 0)) return true;
     const key = conversationKey(message.sessionType, message.sessionId);
     let c = this.conversations.get(key);
     if (c === undefined) {
       c = { high: 0, ids: new Set(), floor: 0 };
       this.conversations.set(key, c);
     }
-    const id = message.serverMsgId;
     if (c.ids.has(id) || id < c.floor) return false;
     c.ids.add(id);
     if (id > c.high) c.high = id;
