@@ -115,10 +115,11 @@ export type ImClientListener<E extends ImClientEventName> = (...args: ImClientEv
 /**
  * A CIM client connection for one user.
  *
- * Requests resolve with the server's answer (matched by seq) or reject with an `ImClientError`;
- * none is queued while disconnected (`IM_ERR_NOT_CONNECTED`), and none is retried by the SDK:
- * a send can be retried safely with the same clientMsgId. Events are emitted in the order the
- * frames arrive.
+ * Requests resolve with the server's answer (matched by seq) or reject with an `ImClientError`.
+ * With `reconnect`, `send()` rides out a reconnect (see `resendOnReconnect`); other requests are
+ * not queued while disconnected (`IM_ERR_NOT_CONNECTED`) nor retried. A send can always be retried
+ * safely with the same clientMsgId. Events are emitted in the order the frames arrive, except
+ * that pushes arriving while a reconnect syncs are held and emitted with the synced messages.
  */
 export interface ImClient {
   readonly state: ImClientState;
