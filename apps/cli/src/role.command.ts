@@ -51,7 +51,15 @@ export async function runRole(role: Role): Promise<void> {
   );
   const { bus, cache, store } = deps;
   const stops: (() => Promise<void>)[] = [];
-  const health = readiness({ bus, cache, store, rmqEndpoints: config.rmqEndpoints });
+  const health = readiness({
+    bus,
+    cache,
+    store,
+    rmqEndpoints: config.rmqEndpoints,
+    // A gate serves nothing without its own topic (it provisions it at start; this notices it gone).
+    ownTopics: role === 'gate' ? [new MqNames(config.topicPrefix).gate(config.gateId)] : [],
+    maxConsumeDelayMs: config.readyMaxConsumeDelayMs,
+  });
 
   const ready: Record<string, unknown> = { role, topicPrefix: config.topicPrefix };
   if (role === 'api' && !config.apiKey)

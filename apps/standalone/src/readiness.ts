@@ -13,13 +13,24 @@ export interface ReadinessDeps {
   store?: Store;
   /** `host:port[;host:port]` of the RocketMQ proxy (only probed on a RocketMqBus). */
   rmqEndpoints?: string;
+  /**
+   * Topics this role must find provisioned (a gate: its own topic), checked on the name server;
+   * only on a RocketMqBus.
+   */
+  ownTopics?: readonly string[];
+  /**
+   * Not ready while a subscription's oldest message in flight is older than this (it is behind
+   * or stuck); 0 = never. Only on a RocketMqBus. See `RocketMqBus.consumeDelays`.
+   */
+  maxConsumeDelayMs?: number;
 }
 
 /**
  * What `/readyz` answers: each dependency of the role is asked once, in parallel, within
  * PROBE_TIMEOUT_MS. A problem starts with the dependency's name (`redis:`, `database:`,
  * `broker:`, `subscription:`) so the body says what to fix. The in-process bus and memory cache
- * have nothing to probe; the SQLite store is read like MySQL.
+ * have nothing to probe; the SQLite store is read like MySQL. On RocketMQ also `topic:` (the
+ * role's own topics routed by the name server) and `consume delay:` (a subscription behind).
  */
 export function readiness(deps: ReadinessDeps): HealthSource {
   const probes: [string, () => Promise<void>][] = [];
@@ -38,6 +49,29 @@ export function readiness(deps: ReadinessDeps): HealthSource {
         if (problems.length) throw new Error(problems.join('; '));
       },
     ]);
+    const topics = deps.ownTopics ?? [];
+    if (topics.length > 0)
+      probes.push([
+        'topic',
+        async () => {
+          const routed = await Promise.all(topics.map((t) => bus.topicRouted(t)));
+          const missing = topics.filter((_, i) => !routed[i]);
+          if (missing.length)
+            throw new Error(`${missing.join(', ')} not provisioned (no route on the name server)`);
+        },
+      ]);
+    const maxDelay = deps.maxConsumeDelayMs ?? 0;
+    if (maxDelay > 0)
+      probes.push([
+        'consume delay',
+        async () => {
+          const behind = bus.consumeDelays().filter((d) => d.ms > maxDelay);
+          if (behind.length)
+            throw new Error(
+              `${behind.map((d) => `${d.topic}/${d.group}: oldest message in flight is ${d.ms} ms old`).join('; ')} (limit ${maxDelay} ms)`,
+            );
+        },
+      ]);
   }
   return {
     async check() {

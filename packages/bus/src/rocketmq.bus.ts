@@ -252,6 +252,23 @@ export class RocketMqBus implements MessageBus {
     return sub;
   }
 
+  /**
+   * Per subscription, how far behind it is in time, as this process sees it: the age (now minus
+   * the producer's born time) of the oldest message received and not yet done with, 0 when none
+   * is in flight. A consumer that keeps up hands out fresh messages; one behind a backlog works on
+   * old ones; one stuck in a handler sees its message age. (The broker's own lag in messages needs
+   * the remoting admin API; this needs nothing but the messages. Producer clock skew adds to it.)
+   */
+  consumeDelays(now = Date.now()): { topic: string; group: string; ms: number }[] {
+    return [...this.subscriptions].map((s) => ({ topic: s.topic, group: s.group, ms: s.delayMs(now) }));
+  }
+
+  /** Whether the name server routes `topic` to at least one readable and writable queue. */
+  async topicRouted(topic: string): Promise<boolean> {
+    const route = await this.admin.topicRoute(this.wrap(topic));
+    return (route?.queueDatas ?? []).some((q) => q.readQueueNums > 0 && q.writeQueueNums > 0);
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.subscriptions].map((s) => s.close()));
@@ -385,6 +402,8 @@ class RocketMqSubscription implements Subscription {
   private readonly acks: AckBatcher;
   /** Why the last receive failed; cleared by the next one that succeeds. */
   problem: string | undefined;
+  /** Born time (ms) of each message handed to the handler and not yet done with. */
+  private readonly inFlight = new Map<MessageView, number>();
 
   constructor(
     private readonly consumer: SimpleConsumer,
@@ -403,6 +422,25 @@ class RocketMqSubscription implements Subscription {
 
   start(): void {
     this.loop = this.run();
+  }
+
+  get topic(): string {
+    return this.s.topic;
+  }
+
+  get group(): string {
+    return this.s.group;
+  }
+
+  /** Age of the oldest message in flight; 0 when none is. */
+  delayMs(now: number): number {
+    let oldest = now;
+    for (const born of this.inFlight.values()) if (born < oldest) oldest = born;
+    return Math.max(0, now - oldest);
+  }
+
+  private settled(views: readonly MessageView[]): void {
+    for (const v of views) this.inFlight.delete(v);
   }
 
   close(): Promise<void> {
@@ -456,6 +494,8 @@ class RocketMqSubscription implements Subscription {
         break;
       }
       this.latestDeadline = Date.now() + this.s.invisibleMs;
+      const receivedAt = Date.now();
+      for (const m of batch) this.inFlight.set(m, m.bornTimestamp?.getTime() ?? receivedAt);
       this.active += batch.length;
       if (this.s.fifo) for (const chain of chainsByGroup(batch)) this.track(this.runChain(chain));
       else for (const group of chunks(batch, this.s.maxBatch)) this.track(this.runGroup(group));
@@ -480,9 +520,11 @@ class RocketMqSubscription implements Subscription {
     const groups = chunks(chain, this.s.maxBatch);
     for (let i = 0; i < groups.length; i++) {
       const ok = await this.handleGroup(groups[i]!);
+      this.settled(groups[i]!);
       this.release(groups[i]!.length);
       if (!ok) {
         const rest = groups.slice(i + 1).flat();
+        this.settled(rest);
         const delay = this.retryDelay(groups[i]![0]!.deliveryAttempt ?? 1);
         await Promise.all(rest.map((m) => this.changeInvisible(m, delay)));
         this.release(rest.length);
@@ -493,6 +535,7 @@ class RocketMqSubscription implements Subscription {
 
   private async runGroup(group: MessageView[]): Promise<void> {
     await this.handleGroup(group);
+    this.settled(group);
     this.release(group.length);
   }
 

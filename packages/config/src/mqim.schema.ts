@@ -392,6 +392,12 @@ export const mqimSchema = {
     default: 5_000,
     doc: 'undelivered -> offline push check delay',
   },
+  readyMaxConsumeDelayMs: {
+    env: 'MQIM_READY_MAX_CONSUME_DELAY',
+    type: 'duration',
+    default: 30_000,
+    doc: '/readyz fails while a subscription works on a message older than this (behind or stuck; 0 = off)',
+  },
   receiptFlushMs: {
     env: 'MQIM_RECEIPT_FLUSH',
     type: 'duration',

@@ -62,6 +62,11 @@ export class Connection {
     );
   }
 
+  /** Requests awaiting their answer. */
+  get inFlight(): number {
+    return this.tracker.size;
+  }
+
   get isOpen(): boolean {
     return this.transport !== undefined && !this.stopped;
   }

@@ -20,6 +20,7 @@ import {
   toUserInfo,
 } from './cim.mapper';
 import { Connection, type Response } from './connection';
+import { DeliveryLedger, conversationKey } from './delivery.ledger';
 import type {
   ImClient,
   ImClientEventName,
@@ -55,6 +56,7 @@ import {
   type UserInfo,
 } from './im.types';
 import * as groupRequests from './group.requests';
+import { fetchMissed } from './missed.sync';
 import { passwordMd5 } from './password';
 import * as queryRequests from './query.requests';
 import { reconnectDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './reconnect.policy';
@@ -64,7 +66,8 @@ type Credentials =
   { kind: 'token'; userId: number; token: string } | { kind: 'password'; userName: string; md5: string };
 
 interface Settings {
-  url: string;
+  /** Gate endpoints, tried in turn: a reconnect goes to the next one. */
+  urls: string[];
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   heartbeatMs: number;
@@ -76,7 +79,13 @@ interface Settings {
   nickName: string;
   maxFrameLength: number;
   refusalDetailGraceMs: number;
+  syncOnReconnect: boolean;
+  resendOnReconnect: boolean;
 }
+
+// Messages read back per history page while syncing, and at most per conversation.
+const SYNC_PAGE = 50;
+const SYNC_MAX_PER_CONVERSATION = 1000;
 
 // Kick-outs after which coming back would only ping-pong with the other device or the admin.
 const FINAL_KICK_REASONS = new Set<number>([
@@ -102,12 +111,23 @@ export class ImClientImpl implements ImClient, Requester {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private noReconnect = false;
   private closing: Promise<void> | undefined;
+  private urlIndex = 0;
+  private readonly ledger = new DeliveryLedger();
+  /** Unix seconds of the first login: the start of what a sync may hand to the app. */
+  private since: number | undefined;
+  /** The connection whose gate announced SERVER_SHUTDOWN: nothing new is sent on it. */
+  private drainingConn: Connection | undefined;
+  /** Pushes that arrive while a reconnect syncs; handed over with the synced messages. */
+  private held: ImMessage[] | undefined;
+  private readonly changeWaiters = new Set<() => void>();
 
   constructor(options: ImClientOptions) {
     const heartbeatMs = options.heartbeatMs ?? 20_000;
     const reconnect = options.reconnect ?? false;
+    const urls = typeof options.url === 'string' ? [options.url] : [...options.url];
+    if (urls.length === 0) throw new ImClientError('IM_ERR_INVALID_ARGUMENT', 'url: give at least one');
     this.settings = {
-      url: options.url,
+      urls,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       heartbeatMs,
@@ -120,6 +140,8 @@ export class ImClientImpl implements ImClient, Requester {
       nickName: options.nickName ?? '',
       maxFrameLength: options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH,
       refusalDetailGraceMs: options.refusalDetailGraceMs ?? 200,
+      syncOnReconnect: reconnect !== false && (options.syncOnReconnect ?? true),
+      resendOnReconnect: reconnect !== false && (options.resendOnReconnect ?? true),
     };
   }
 
@@ -132,7 +154,7 @@ export class ImClientImpl implements ImClient, Requester {
   }
 
   get url(): string {
-    return this.settings.url;
+    return this.settings.urls[this.urlIndex]!;
   }
 
   // ---- connection and login ----
@@ -183,6 +205,7 @@ export class ImClientImpl implements ImClient, Requester {
     this.credentials = undefined;
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    this.changed();
     const conn = this.connection;
     this.connection = undefined;
     this.closing = conn?.close(new ImClientError('IM_ERR_CLOSED', 'client closed')) ?? Promise.resolve();
@@ -230,6 +253,7 @@ export class ImClientImpl implements ImClient, Requester {
     this.credentials = credentials;
     this.noReconnect = false;
     this.stateValue = 'loggedIn';
+    this.since ??= body.serverTime;
     conn.startHeartbeat(this.settings.heartbeatMs, this.settings.idleTimeoutMs);
     return { user, serverTime: body.serverTime };
   }
@@ -243,7 +267,7 @@ export class ImClientImpl implements ImClient, Requester {
     });
     this.connection = conn;
     try {
-      await conn.open(this.settings.url, {
+      await conn.open(this.url, {
         connectTimeoutMs: this.settings.connectTimeoutMs,
         maxFrameLength: this.settings.maxFrameLength,
       });
@@ -271,11 +295,20 @@ export class ImClientImpl implements ImClient, Requester {
       this.credentials !== undefined &&
       !this.noReconnect;
     this.stateValue = willReconnect ? 'reconnecting' : 'disconnected';
+    this.changed();
     this.emit('disconnected', { reason, willReconnect, error });
-    if (willReconnect) this.scheduleReconnect(1);
+    if (willReconnect) {
+      // Whether it drained or died, this gate is the last place to try again.
+      this.nextUrl();
+      this.scheduleReconnect(1);
+    }
   }
 
-  private scheduleReconnect(attempt: number): void {
+  private nextUrl(): void {
+    this.urlIndex = (this.urlIndex + 1) % this.settings.urls.length;
+  }
+
+  private scheduleReconnect(attempt: number, error?: Error): void {
     const policy = this.settings.reconnect!;
     if (attempt > policy.maxAttempts) {
       this.giveUp(
@@ -283,8 +316,10 @@ export class ImClientImpl implements ImClient, Requester {
       );
       return;
     }
-    const delayMs = reconnectDelay(attempt, policy);
-    this.emit('reconnecting', { attempt, delayMs });
+    // The backoff grows per round through the endpoints: a drained gate's clients try the next
+    // gate soon, and only a cluster that refuses everywhere is retried more and more slowly.
+    const delayMs = reconnectDelay(Math.ceil(attempt / this.settings.urls.length), policy);
+    this.emit('reconnecting', { attempt, delayMs, error });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       void this.reconnectOnce(attempt);
@@ -293,28 +328,111 @@ export class ImClientImpl implements ImClient, Requester {
 
   private async reconnectOnce(attempt: number): Promise<void> {
     if (this.stateValue !== 'reconnecting' || this.credentials === undefined) return;
+    let conn: Connection | undefined;
     try {
+      // From the login on, pushes wait for the sync: the app gets each conversation in order.
+      this.held = [];
       await this.openConnection();
-      const { user } = await this.authenticate(
-        this.connection!,
-        this.credentials,
-        this.settings.requestTimeoutMs,
-      );
-      this.emit('reconnected', { user, attempts: attempt });
+      conn = this.connection!;
+      const { user } = await this.authenticate(conn, this.credentials, this.settings.requestTimeoutMs);
+      const missed = this.settings.syncOnReconnect
+        ? await fetchMissed(this, this.ledger, {
+            me: user.userId,
+            since: this.since ?? 0,
+            pageSize: SYNC_PAGE,
+            maxPerConversation: SYNC_MAX_PER_CONVERSATION,
+            timeoutMs: this.settings.requestTimeoutMs,
+          })
+        : [];
+      if (this.connection !== conn) throw new ImClientError('IM_ERR_CONNECTION_LOST', 'lost while syncing');
+      const synced = this.release(conn, missed);
+      this.changed();
+      this.emit('reconnected', { user, attempts: attempt, url: this.url, synced });
     } catch (err) {
-      if (this.stateValue !== 'reconnecting') return;
-      const conn = this.connection;
+      this.held = undefined;
+      // Read afresh: close() or logout() may have run while this attempt awaited.
+      const state = this.stateValue as ImClientState;
+      if (state === 'closed' || this.credentials === undefined) return;
+      // Lost after the login (while syncing): onClosed has already scheduled the next attempt.
+      if (this.reconnectTimer !== undefined) return;
+      this.stateValue = 'reconnecting';
       this.connection = undefined;
       void conn?.close(asError(err));
+      this.nextUrl();
       // Credentials refused now will be refused on every later attempt too.
       if (err instanceof ImLoginFailedError) this.giveUp(err);
-      else this.scheduleReconnect(attempt + 1);
+      else this.scheduleReconnect(attempt + 1, asError(err));
     }
+  }
+
+  /**
+   * Hands the synced messages and the pushes held meanwhile to the app: each conversation in
+   * server_msg_id order, each message once. Returns how many synced ones were news.
+   */
+  private release(conn: Connection, missed: ImMessage[]): number {
+    const held = this.held ?? [];
+    this.held = undefined;
+    const me = this.currentUser?.userId ?? 0;
+    for (const m of missed)
+      if (this.settings.autoReceipts && m.fromUserId !== me) this.sendReceipt(conn, m, me);
+    const byConversation = new Map<string, ImMessage[]>();
+    for (const m of [...missed, ...held]) {
+      const key = conversationKey(m.sessionType, m.sessionId);
+      const list = byConversation.get(key);
+      if (list === undefined) byConversation.set(key, [m]);
+      else list.push(m);
+    }
+    const syncedIds = new Set(missed);
+    let synced = 0;
+    for (const list of byConversation.values()) {
+      list.sort((a, b) => a.serverMsgId - b.serverMsgId);
+      for (const m of list) {
+        if (!this.ledger.admit(m)) continue;
+        if (syncedIds.has(m)) synced++;
+        this.emit('message', m);
+      }
+    }
+    return synced;
   }
 
   private giveUp(err: Error): void {
     this.stateValue = 'disconnected';
+    this.changed();
     this.emit('reconnectFailed', err);
+  }
+
+  /**
+   * A draining gate keeps every connection open until its last send in flight is answered (or
+   * its grace ends); a client with nothing in flight has no reason to wait for that: it leaves at
+   * once, and is on the next gate while the slow ones are still being answered.
+   */
+  private leaveWhenIdle(conn: Connection): void {
+    const check = () => {
+      if (this.connection !== conn || !conn.isOpen) return;
+      if (conn.inFlight > 0) {
+        setTimeout(check, 20).unref();
+        return;
+      }
+      void conn.close(new ImClientError('IM_ERR_CONNECTION_LOST', 'left a draining gate'));
+    };
+    check();
+  }
+
+  /** Wakes sends that wait for a usable connection. */
+  private changed(): void {
+    for (const wake of [...this.changeWaiters]) wake();
+  }
+
+  private nextChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.changeWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.changeWaiters.add(wake);
+    });
   }
 
   // ---- frames the server starts ----
@@ -333,8 +451,10 @@ export class ImClientImpl implements ImClient, Requester {
     switch (frame.commandId) {
       case CommandId.MSG_DATA: {
         const message = fromMsgData(decodeBody(CommandId.MSG_DATA, frame.body), me);
+        // A duplicate is answered too: the receipt says it arrived, whichever copy did.
         if (this.settings.autoReceipts && message.fromUserId !== me) this.sendReceipt(conn, message, me);
-        this.emit('message', message);
+        if (this.held !== undefined) this.held.push(message);
+        else if (this.ledger.admit(message)) this.emit('message', message);
         return;
       }
       case CommandId.MSG_READ_NOTIFY:
@@ -349,6 +469,11 @@ export class ImClientImpl implements ImClient, Requester {
       case CommandId.KICK_OUT_NOTIFY: {
         const n = decodeBody(CommandId.KICK_OUT_NOTIFY, frame.body);
         if (FINAL_KICK_REASONS.has(n.reason)) this.noReconnect = true;
+        if (n.reason === KickOutReason.SERVER_SHUTDOWN) {
+          this.drainingConn = conn;
+          this.changed();
+          if (this.settings.reconnect !== undefined && !this.noReconnect) this.leaveWhenIdle(conn);
+        }
         this.emit('kickedOut', { reason: n.reason, text: n.text });
         return;
       }
@@ -378,9 +503,71 @@ export class ImClientImpl implements ImClient, Requester {
   // ---- messages ----
 
   async send(input: SendInput, options?: RequestOptions): Promise<SendResult> {
-    const { conn, me } = this.session();
     const toSessionId = checkId(input.to, 'to');
+    const msgData = messageBytes(input);
     const clientMsgId = input.clientMsgId ?? randomUUID();
+    this.ledger.sent(clientMsgId);
+    const timeoutMs = options?.timeoutMs ?? this.settings.requestTimeoutMs;
+    if (!this.settings.resendOnReconnect)
+      return this.sendOnce(input, toSessionId, clientMsgId, msgData, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.untilSendable(deadline, timeoutMs);
+      const conn = this.connection;
+      try {
+        return await this.sendOnce(
+          input,
+          toSessionId,
+          clientMsgId,
+          msgData,
+          Math.max(1, deadline - Date.now()),
+        );
+      } catch (err) {
+        if (Date.now() >= deadline || !this.mayResend(err, conn)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Waits while a reconnect is under way or the gate announced its shutdown (it refuses new
+   * sends): a send goes out on the next gate instead of failing.
+   */
+  private async untilSendable(deadline: number, timeoutMs: number): Promise<void> {
+    for (;;) {
+      const waiting =
+        this.stateValue === 'reconnecting' ||
+        (this.stateValue === 'loggedIn' &&
+          this.connection !== undefined &&
+          this.connection === this.drainingConn);
+      if (!waiting) return;
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new ImClientError('IM_ERR_NOT_CONNECTED', `still reconnecting after ${timeoutMs} ms`);
+      await this.nextChange(left);
+    }
+  }
+
+  /** Resending is safe (same clientMsgId) and worth it when the send failed for the gate's sake. */
+  private mayResend(err: unknown, conn: Connection | undefined): boolean {
+    if (this.stateValue === 'closed' || this.credentials === undefined) return false;
+    if (err instanceof ImSendRefusedError)
+      return err.detail?.errorName === 'IM_ERR_BUSY' && conn !== undefined && conn === this.drainingConn;
+    if (!(err instanceof ImClientError)) return false;
+    const lost = err.code === 'IM_ERR_CONNECTION_LOST' || err.code === 'IM_ERR_NOT_CONNECTED';
+    return (
+      lost &&
+      (this.stateValue === 'reconnecting' || (this.stateValue === 'loggedIn' && this.connection !== conn))
+    );
+  }
+
+  private async sendOnce(
+    input: SendInput,
+    toSessionId: number,
+    clientMsgId: string,
+    msgData: Uint8Array,
+    timeoutMs: number,
+  ): Promise<SendResult> {
+    const { conn, me } = this.session();
     const { body: ack, refusalDetail } = await conn.request(
       CommandId.MSG_DATA,
       {
@@ -393,11 +580,11 @@ export class ImClientImpl implements ImClient, Requester {
         createTime: Math.floor(Date.now() / 1000),
         msgType: input.msgType ?? MsgType.TEXT,
         sessionType: input.sessionType ?? SessionType.SINGLE,
-        msgData: messageBytes(input),
+        msgData,
       },
       CommandId.MSG_DATA_ACK,
       {
-        timeoutMs: options?.timeoutMs ?? this.settings.requestTimeoutMs,
+        timeoutMs,
         refuse: (detail) => new ImSendRefusedError(clientMsgId, undefined, detail),
         isRefusal: (a) => a.resCode !== CIM.Def.CIMResCode.RES_CODE_OK,
         refusalGraceMs: this.settings.refusalDetailGraceMs,

@@ -25,8 +25,12 @@ import type {
 import type { ReconnectOptions } from './reconnect.policy';
 
 export interface ImClientOptions {
-  /** `tcp://host:port` or `ws://host:port/ws` (`wss://` works too). */
-  url: string;
+  /**
+   * `tcp://host:port` or `ws://host:port/ws` (`wss://` works too), or several gates of one
+   * cluster, TCP and WS mixed: the client starts on the first and every reconnect goes to the
+   * next one in the list (round robin), so a drained or dead gate is left behind.
+   */
+  url: string | readonly string[];
   /** @default 10000 */
   connectTimeoutMs?: number;
   /** Per-request deadline; each call can override it. @default 10000 */
@@ -48,6 +52,22 @@ export interface ImClientOptions {
    * @default false
    */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * After a reconnect, read back what was missed (recent sessions, then history pages newer than
+   * what the app was handed) and emit it as `message` events before `reconnected`, each message
+   * once: every `message` (pushed or synced) is deduplicated by server_msg_id, and the pushes
+   * that arrive during the sync are held and merged in, so each conversation stays in order.
+   * Only with `reconnect`. @default true
+   */
+  syncOnReconnect?: boolean;
+  /**
+   * A send is not failed for the gate's sake: while reconnecting, or once the gate announced its
+   * shutdown (SERVER_SHUTDOWN), `send()` waits for the next gate; a send refused with
+   * `IM_ERR_BUSY` by a draining gate, or lost with the connection, is sent again there with the
+   * same clientMsgId (stored once). All within the send's own timeout. Only with `reconnect`.
+   * @default true
+   */
+  resendOnReconnect?: boolean;
   /** @default ClientType.DEFAULT (0) */
   clientType?: number;
   /** @default "mqim-sdk/0.1.0" */
@@ -80,8 +100,9 @@ export interface ImClientEvents {
   disconnected: [info: DisconnectInfo];
   reconnecting: [info: ReconnectingInfo];
   /**
-   * Connected and logged in again after a disconnect. Messages sent to us meanwhile are not
-   * pushed: fetch `recentSessions()` / `history()` here to catch up.
+   * Connected and logged in again after a disconnect (possibly on another gate). With
+   * `syncOnReconnect` (the default) the messages missed meanwhile have been emitted as `message`
+   * events just before; without it, fetch `recentSessions()` / `history()` here to catch up.
    */
   reconnected: [info: ReconnectedInfo];
   /** Reconnecting stopped (attempts exhausted, or the credentials are refused now). */
@@ -94,15 +115,17 @@ export type ImClientListener<E extends ImClientEventName> = (...args: ImClientEv
 /**
  * A CIM client connection for one user.
  *
- * Requests resolve with the server's answer (matched by seq) or reject with an `ImClientError`;
- * none is queued while disconnected (`IM_ERR_NOT_CONNECTED`), and none is retried by the SDK:
- * a send can be retried safely with the same clientMsgId. Events are emitted in the order the
- * frames arrive.
+ * Requests resolve with the server's answer (matched by seq) or reject with an `ImClientError`.
+ * With `reconnect`, `send()` rides out a reconnect (see `resendOnReconnect`); other requests are
+ * not queued while disconnected (`IM_ERR_NOT_CONNECTED`) nor retried. A send can always be retried
+ * safely with the same clientMsgId. Events are emitted in the order the frames arrive, except
+ * that pushes arriving while a reconnect syncs are held and emitted with the synced messages.
  */
 export interface ImClient {
   readonly state: ImClientState;
   /** The logged-in user; undefined before the first successful login. */
   readonly user: UserInfo | undefined;
+  /** The gate endpoint in use (or tried next while reconnecting). */
   readonly url: string;
 
   /** Opens the transport. Login methods call it when needed. */

@@ -228,12 +228,18 @@ export interface ReconnectingInfo {
   /** 1 for the first attempt after a disconnect. */
   attempt: number;
   delayMs: number;
+  /** Why the previous attempt failed; undefined before the first attempt. */
+  error?: Error;
 }
 
 export interface ReconnectedInfo {
   user: UserInfo;
   /** How many attempts it took. */
   attempts: number;
+  /** The gate it is connected to now. */
+  url: string;
+  /** Missed messages the sync emitted as `message` events (0 without `syncOnReconnect`). */
+  synced: number;
 }
 
 /** Per-call options of request methods. */

@@ -2,14 +2,17 @@ export type ChatLogin =
   { kind: 'password'; user: string; password: string } | { kind: 'token'; userId: number; token: string };
 
 export interface ChatArgs {
-  server: string;
+  /** Gates of one cluster, in the order they are tried; a reconnect goes to the next one. */
+  servers: string[];
   login: ChatLogin;
   reconnect: boolean;
 }
 
 export const CHAT_USAGE = `Usage: mqim chat [--server URL] (--user NAME --password PASSWORD | --user-id ID --token TOKEN)
 
-  --server URL        tcp://host:port or ws://host:port/ws (default tcp://127.0.0.1:8000)
+  --server URL        tcp://host:port or ws://host:port/ws (default tcp://127.0.0.1:8000);
+                      repeat it, or give a comma-separated list, for several gates: after a
+                      drain or a lost connection the chat reconnects to the next one and syncs
   --user NAME         log in with user name and password
   --password PASSWORD plain text, or its MD5 in hex
   --user-id ID        log in with user id and token
@@ -27,6 +30,7 @@ const VALUE_FLAGS = new Set(['server', 'user', 'password', 'user-id', 'token']);
 /** Parses `--flag value` and `--flag=value`. */
 export function parseChatArgs(argv: readonly string[]): ChatArgs | 'help' {
   const values = new Map<string, string>();
+  const servers: string[] = [];
   let reconnect = true;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -39,9 +43,11 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs | 'help' {
     if (match === null || !VALUE_FLAGS.has(match[1])) throw new ChatUsageError(`unknown argument ${arg}`);
     const value = match[2] ?? argv[++i];
     if (value === undefined) throw new ChatUsageError(`--${match[1]} needs a value`);
-    values.set(match[1], value);
+    if (match[1] === 'server') servers.push(...value.split(',').filter((url) => url.trim() !== ''));
+    else values.set(match[1], value);
   }
-  const server = values.get('server') ?? 'tcp://127.0.0.1:8000';
+  if (servers.length === 0) servers.push('tcp://127.0.0.1:8000');
+  const server = servers.map((url) => url.trim());
   const user = values.get('user');
   const userId = values.get('user-id');
   if (user !== undefined && userId !== undefined)
@@ -49,7 +55,7 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs | 'help' {
   if (user !== undefined) {
     const password = values.get('password');
     if (password === undefined) throw new ChatUsageError('--user needs --password');
-    return { server, reconnect, login: { kind: 'password', user, password } };
+    return { servers: server, reconnect, login: { kind: 'password', user, password } };
   }
   if (userId !== undefined) {
     const token = values.get('token');
@@ -57,7 +63,7 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs | 'help' {
     if (!Number.isSafeInteger(id) || id <= 0)
       throw new ChatUsageError(`--user-id must be a positive integer, got ${userId}`);
     if (token === undefined) throw new ChatUsageError('--user-id needs --token');
-    return { server, reconnect, login: { kind: 'token', userId: id, token } };
+    return { servers: server, reconnect, login: { kind: 'token', userId: id, token } };
   }
   throw new ChatUsageError('log in with --user and --password, or --user-id and --token');
 }

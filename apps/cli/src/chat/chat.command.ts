@@ -35,9 +35,9 @@ export async function runChat(argv: string[], io: ChatIo = {}): Promise<number> 
     return 0;
   }
 
-  const client = createImClient({ url: args.server, reconnect: args.reconnect, ...io.clientOptions });
+  const client = createImClient({ url: args.servers, reconnect: args.reconnect, ...io.clientOptions });
   try {
-    output.write(`Connecting to ${args.server}…\n`);
+    output.write(`Connecting to ${args.servers[0]}…\n`);
     const { user } = await login(client, args);
     output.write(
       `Logged in as ${user.nickName || `user ${user.userId}`} (id ${user.userId}). /help lists the commands.\n`,

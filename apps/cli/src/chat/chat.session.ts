@@ -51,7 +51,7 @@ export class ChatSession {
     this.client.on('reconnectFailed', (e) =>
       this.view.print(`! Could not reconnect: ${e.message}. Type /quit to leave.`),
     );
-    this.client.on('reconnected', () => void this.afterReconnect());
+    this.client.on('reconnected', (r) => void this.afterReconnect(r.url));
     await this.loadNames();
   }
 
@@ -186,10 +186,11 @@ export class ChatSession {
     this.view.print(`${this.formatMessage(m)}   (${this.titleOf(m)}: /open ${target})`);
   }
 
-  private async afterReconnect(): Promise<void> {
+  /** The SDK has already printed (through `message`) what arrived meanwhile; this reports unread. */
+  private async afterReconnect(url: string): Promise<void> {
     try {
       const { unreadTotal } = await this.client.recentSessions();
-      this.view.print(`Reconnected.${unreadTotal > 0 ? ` ${unreadTotal} unread: /sessions` : ''}`);
+      this.view.print(`Reconnected to ${url}.${unreadTotal > 0 ? ` ${unreadTotal} unread: /sessions` : ''}`);
     } catch (err) {
       this.view.print(`Reconnected, but could not sync: ${describeError(err)}`);
     }

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { CommandId } from '@mqim/protocol';
 import { createImClient, type ImClient } from '@mqim/sdk';
 import { ALICE, BOB, FakeImServer, nextEvent } from '@mqim/sdk/testing';
+import { parseChatArgs } from './chat.args';
 import { runChat } from './index';
 
 /** Drives runChat through streams: `type` a line, `waitFor` some output. */
@@ -163,5 +164,47 @@ describe('mqim chat', () => {
     expect(await runChat(['--user', 'alice'], { input: term.input, output: term.output })).toBe(2);
     expect(term.text).toContain('--user needs --password');
     expect(term.text).toContain('Usage: mqim chat');
+  });
+
+  it('chat - with several gates, a drained gate sends it to the next one, and what was missed is printed', async () => {
+    // A second gate of the same cluster (shared data): pushes reach only its own connections.
+    const gate2 = await FakeImServer.start({ transport: 'ws', store: server.store });
+    try {
+      const term = new Terminal();
+      running.push({
+        term,
+        done: runChat(
+          ['--server', `${server.url},${gate2.url}`, '--user', 'alice', '--password', ALICE.password],
+          {
+            input: term.input,
+            output: term.output,
+            clientOptions: { requestTimeoutMs: 10_000, reconnect: { initialDelayMs: 5, jitter: 0 } },
+          },
+        ),
+      });
+      await term.waitFor('Logged in as Alice');
+      bob = createImClient({ url: gate2.url });
+      await bob.loginWithToken(BOB.userId, BOB.token!);
+      await bob.send({ to: ALICE.userId, text: 'sent while you were on gate 1' });
+      for (const c of server.connectionsOf(ALICE.userId)) {
+        c.write(CommandId.KICK_OUT_NOTIFY, c.nextServerSeq(), { reason: 3, text: 'server shutting down' });
+        c.end();
+      }
+      await term.waitFor(`Reconnected to ${gate2.url}.`);
+      await term.waitFor(/Bob: sent while you were on gate 1/);
+      expect(term.text.match(/sent while you were on gate 1/g)).toHaveLength(1);
+    } finally {
+      await gate2.close();
+    }
+  });
+
+  it('chat - --server takes a list, repeated or comma-separated', () => {
+    const login = ['--user', 'a', '--password', 'p'];
+    expect(
+      parseChatArgs(['--server', 'tcp://h:1,ws://h:2/ws', '--server', 'tcp://h:3', ...login]),
+    ).toMatchObject({
+      servers: ['tcp://h:1', 'ws://h:2/ws', 'tcp://h:3'],
+    });
+    expect(parseChatArgs(login)).toMatchObject({ servers: ['tcp://127.0.0.1:8000'] });
   });
 });

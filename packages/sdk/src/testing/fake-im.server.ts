@@ -26,6 +26,11 @@ export interface FakeImServerOptions {
   transport?: 'tcp' | 'ws';
   users?: FakeUser[];
   groups?: FakeGroup[];
+  /**
+   * The data of another fake, so that two fakes act as two gates of one cluster (users, messages
+   * and sessions shared; each delivers only to its own connections). `users`/`groups` are ignored.
+   */
+  store?: FakeStore;
 }
 
 /** A frame the fake received, with who sent it. */
@@ -101,7 +106,7 @@ export class FakeImServer {
   url = '';
 
   private constructor(options: FakeImServerOptions) {
-    this.store = new FakeStore(options.users ?? [], options.groups ?? []);
+    this.store = options.store ?? new FakeStore(options.users ?? [], options.groups ?? []);
   }
 
   static async start(options: FakeImServerOptions = {}): Promise<FakeImServer> {
