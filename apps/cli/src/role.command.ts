@@ -59,6 +59,7 @@ export async function runRole(role: Role): Promise<void> {
     // A gate serves nothing without its own topic (it provisions it at start; this notices it gone).
     ownTopics: role === 'gate' ? [new MqNames(config.topicPrefix).gate(config.gateId)] : [],
     maxConsumeDelayMs: config.readyMaxConsumeDelayMs,
+    maxLag: config.readyMaxLag,
   });
 
   const ready: Record<string, unknown> = { role, topicPrefix: config.topicPrefix };

@@ -7,7 +7,7 @@ import { readiness } from './readiness';
 const rmq = probeRocketMq();
 const logger = createLogger('bus', process.env.MQIM_LOG_LEVEL ?? 'silent');
 
-describeInfra('readiness on RocketMQ - own topic and consume delay', rmq, () => {
+describeInfra('readiness on RocketMQ - own topic, consume delay and consumer lag', rmq, () => {
   let bus: RocketMqBus;
   const cache = new MemoryCache();
   const name = uniqueName('ready');
@@ -70,4 +70,41 @@ describeInfra('readiness on RocketMQ - own topic and consume delay', rmq, () => 
       await sub.close();
     }
   }, 60_000);
+
+  it('readiness - a consumer group with more messages waiting on the broker than the limit is not ready, and is again once they are consumed', async () => {
+    const topic = `${name}-lag`;
+    const group = `${name}-laggers`;
+    await bus.ensureTopics([{ name: topic, kind: 'normal', queues: 1 }]);
+    await bus.ensureGroups([{ name: group, orderly: false }]);
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => (release = r));
+    let handled = 0;
+    // One slot: while the first message is held, the others stay on the broker, unconsumed.
+    const sub = await bus.subscribe({ topic, group, concurrency: 1, invisibleMs: 30_000 }, async () => {
+      handled++;
+      await stuck;
+    });
+    try {
+      const health = readiness({ bus, cache, maxLag: 3 });
+      expect(await health.check()).toEqual([]);
+      for (let i = 0; i < 8; i++) await bus.publish({ topic, body: Buffer.from(`m${i}`) });
+      await waitFor(async () => (await health.check()).length === 1, {
+        timeoutMs: 20_000,
+        message: 'readiness fails on the backlog',
+      });
+      const [problem] = await health.check();
+      expect(problem).toMatch(
+        new RegExp(`^consumer lag: ${topic}/${group}: \\d+ messages not consumed \\(limit 3\\)$`),
+      );
+      release();
+      await waitFor(() => handled === 8, { timeoutMs: 30_000, message: 'every message consumed' });
+      await waitFor(async () => (await health.check()).length === 0, {
+        timeoutMs: 10_000,
+        message: 'ready again once the backlog is consumed',
+      });
+    } finally {
+      release();
+      await sub.close();
+    }
+  }, 90_000);
 });

@@ -23,6 +23,11 @@ export interface ReadinessDeps {
    * or stuck); 0 = never. Only on a RocketMqBus. See `RocketMqBus.consumeDelays`.
    */
   maxConsumeDelayMs?: number;
+  /**
+   * Not ready while a consumer group of this role's subscriptions has more than this many
+   * messages written and not consumed on the broker (`RocketMqBus.consumerLag`); 0 = never.
+   */
+  maxLag?: number;
 }
 
 /**
@@ -69,6 +74,20 @@ export function readiness(deps: ReadinessDeps): HealthSource {
           if (behind.length)
             throw new Error(
               `${behind.map((d) => `${d.topic}/${d.group}: oldest message in flight is ${d.ms} ms old`).join('; ')} (limit ${maxDelay} ms)`,
+            );
+        },
+      ]);
+    const maxLag = deps.maxLag ?? 0;
+    if (maxLag > 0)
+      probes.push([
+        'consumer lag',
+        async () => {
+          const subs = bus.consumeDelays();
+          const lags = await Promise.all(subs.map((s) => bus.consumerLag(s.group, s.topic)));
+          const behind = lags.filter((l) => l.lag > maxLag);
+          if (behind.length)
+            throw new Error(
+              `${behind.map((l) => `${l.topic}/${l.group}: ${l.lag} messages not consumed`).join('; ')} (limit ${maxLag})`,
             );
         },
       ]);

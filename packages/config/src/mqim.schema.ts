@@ -398,6 +398,14 @@ export const mqimSchema = {
     default: 30_000,
     doc: '/readyz fails while a subscription works on a message older than this (behind or stuck; 0 = off)',
   },
+  readyMaxLag: {
+    env: 'MQIM_READY_MAX_LAG',
+    type: 'int',
+    min: 0,
+    max: 1_000_000_000,
+    default: 100_000,
+    doc: "/readyz fails while one of the role's consumer groups has more than this many messages not yet consumed on the broker (GET_CONSUME_STATS; 0 = off)",
+  },
   receiptFlushMs: {
     env: 'MQIM_RECEIPT_FLUSH',
     type: 'duration',
