@@ -9,10 +9,19 @@ const ORDER = ['mqim', 'socketio', 'ws-relay'];
 
 export function sectionHeader(title: string, r: ScenarioRecord): string[] {
   const la = `${r.contention.loadAverageBefore[0]} → ${r.contention.loadAverageAfter[0]}`;
+  const m = r.machine;
+  // Older records carry neither field.
+  const runtime =
+    r.target === 'cluster' && m.roleNode && m.roleNode !== m.node ? `, roles on Node ${m.roleNode}` : '';
+  const overrides = Object.entries(m.mqimEnv ?? {})
+    .filter(([k]) => k !== 'MQIM_NODE') // shown as the roles' Node
+    .map(([k, v]) => `${k}=${v}`);
+  const env = overrides.length ? `, with ${overrides.join(' ')}` : '';
   return [
     `### ${title}`,
     '',
-    `Run \`${r.run}\` (${r.mode}), \`${r.command}\`, 1-min load average ${la}.`,
+    `Run \`${r.run}\` (${r.mode}), \`${r.command}\`${runtime}${env}, commit ${m.gitCommit.slice(0, 10)}, ` +
+      `1-min load average ${la}.`,
     '',
   ];
 }
