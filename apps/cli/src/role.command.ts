@@ -2,7 +2,14 @@ import type { AddressInfo } from 'node:net';
 import { connect as netConnect } from 'node:net';
 import { RocketMqBus, type MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
-import { createLogger, mqimSchema, readConfig, type Logger, type MqimConfig } from '@mqim/config';
+import {
+  checkMqimConfig,
+  createLogger,
+  mqimSchema,
+  readConfig,
+  type Logger,
+  type MqimConfig,
+} from '@mqim/config';
 import { MqimMetrics, startOpsServer } from '@mqim/metrics';
 import { MqNames } from '@mqim/protocol';
 import { composeRole, createBus, createCache, createStore, readiness, type RoleName } from '@mqim/standalone';
@@ -14,7 +21,11 @@ type Role = RoleName;
 
 /** A role process runs on the real engines unless the environment says otherwise. */
 export function clusterConfig(env: NodeJS.ProcessEnv = process.env): MqimConfig {
-  return readConfig(mqimSchema, { MQIM_BUS: 'rocketmq', MQIM_STORE: 'mysql', MQIM_CACHE: 'redis', ...env });
+  return readConfig(
+    mqimSchema,
+    { MQIM_BUS: 'rocketmq', MQIM_STORE: 'mysql', MQIM_CACHE: 'redis', ...env },
+    checkMqimConfig,
+  );
 }
 
 /** sysexits: a service we need does not answer / something must be set up first. */

@@ -1,9 +1,9 @@
-import { createLogger, mqimSchema, readConfig } from '@mqim/config';
+import { checkMqimConfig, createLogger, mqimSchema, readConfig } from '@mqim/config';
 import { startStandalone } from '@mqim/standalone';
 import { onShutdown } from './shutdown';
 
 export async function runStandaloneCommand(): Promise<void> {
-  const config = readConfig(mqimSchema);
+  const config = readConfig(mqimSchema, process.env, checkMqimConfig);
   const logger = createLogger('mqim');
   const started = Date.now();
   const s = await startStandalone(config, logger);

@@ -427,15 +427,21 @@ export class Gate implements FrameHandler {
     if (allowed === true) this.admitSend(conn, seq, body, msg, toSessionId, now);
     else if (allowed === false) this.userRateLimited(conn, seq, msg);
     else
-      void allowed.then((ok) => {
-        // The user's allowance was being leased (once per chunk of sends); the connection may be
-        // gone, and the gate may have begun to drain meanwhile.
-        if (conn.closed) return;
-        if (ok && this.draining)
-          this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server shutting down; resend on another gate');
-        else if (ok) this.admitSend(conn, seq, body, msg, toSessionId, Date.now());
-        else this.userRateLimited(conn, seq, msg);
-      });
+      void allowed
+        .then((ok) => {
+          // The user's allowance was being leased (once per chunk of sends); the connection may be
+          // gone, and the gate may have begun to drain meanwhile.
+          if (conn.closed) return;
+          if (ok && this.draining)
+            this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server shutting down; resend on another gate');
+          else if (ok) this.admitSend(conn, seq, body, msg, toSessionId, Date.now());
+          else this.userRateLimited(conn, seq, msg);
+        })
+        .catch((err: unknown) => {
+          // Off the frame handler's stack: a throw here must cost this connection, not the process.
+          this.log.error({ err: String(err), conn: conn.id }, 'deferred send failed; closing the connection');
+          conn.close('internal error on a deferred send', this.log);
+        });
   }
 
   private userRateLimited(conn: Connection, seq: number, msg: CIM.Message.CIMMsgData): void {

@@ -48,6 +48,23 @@ describe('dead-gate sweeper - routes of gates without a heartbeat are evicted', 
     expect(await sweeper.sweep()).toEqual([]);
   });
 
+  it('sweep - a gate whose beat comes back between the snapshot and the eviction keeps its routes', async () => {
+    await cache.presence.beat(gate('gate-3'), 50);
+    await cache.routes.refresh([route(7, 'gate-3')], TTL);
+    await sleep(120); // lapsed: the snapshot will call it dead
+    const list = cache.presence.list.bind(cache.presence);
+    let calls = 0;
+    // The gate beats again right after the sweeper's first look (and re-registers its routes).
+    cache.presence.list = async () => {
+      const seen = await list();
+      if (++calls === 1) await cache.presence.beat(gate('gate-3'), TTL);
+      return seen;
+    };
+    const sweeper = new DeadGateSweeper(cache, logger, 0);
+    expect(await sweeper.sweep()).toEqual([]);
+    expect([...(await cache.routes.lookup([7])).keys()]).toEqual([7]);
+  });
+
   it('heartbeat - a gate whose record lapsed is told so (re-registers its routes); leave() removes it', async () => {
     const fresh: boolean[] = [];
     const hb = new PresenceHeartbeat(

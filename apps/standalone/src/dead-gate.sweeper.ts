@@ -46,11 +46,17 @@ export class DeadGateSweeper {
     const [withRoutes, live] = await Promise.all([this.cache.routes.gates(), this.cache.presence.list()]);
     const alive = new Set(live.filter((i) => i.role === 'gate').map((i) => i.id));
     const dead = withRoutes.filter((gateId) => !alive.has(gateId));
+    const evicted: string[] = [];
     for (const gateId of dead) {
+      // Asked again just before acting: a gate whose beat came back since the snapshot may have
+      // re-registered its routes, and evicting now would wipe them until its next refresh.
+      const now = await this.cache.presence.list();
+      if (now.some((i) => i.role === 'gate' && i.id === gateId)) continue;
       await this.cache.routes.removeGate(gateId);
       this.metrics?.deadGateEvictions.inc();
       this.logger.warn({ gate: gateId }, 'dead gate: no heartbeat, its routes evicted');
+      evicted.push(gateId);
     }
-    return dead;
+    return evicted;
   }
 }

@@ -1,5 +1,5 @@
 import { ConfigError, parseDuration, readConfig } from './env-schema';
-import { mqimSchema } from './mqim.schema';
+import { checkMqimConfig, mqimSchema } from './mqim.schema';
 
 describe('config - environment is validated at start-up', () => {
   it('config - defaults give a runnable standalone server', () => {
@@ -13,6 +13,13 @@ describe('config - environment is validated at start-up', () => {
       apiPort: 18080,
     });
     expect(c.heartbeatTimeoutMs).toBe(60_000);
+  });
+
+  it('config - a presence TTL shorter than two beat intervals is refused; the defaults pass', () => {
+    expect(() => readConfig(mqimSchema, {}, checkMqimConfig)).not.toThrow();
+    expect(() =>
+      readConfig(mqimSchema, { MQIM_PRESENCE_INTERVAL: '20s', MQIM_PRESENCE_TTL: '15s' }, checkMqimConfig),
+    ).toThrow(/MQIM_PRESENCE_TTL \(15000 ms\) must be at least twice MQIM_PRESENCE_INTERVAL/);
   });
 
   it('config - every bad variable is reported at once, by name', () => {

@@ -86,7 +86,12 @@ function parseField(field: Field, raw: string): { value?: unknown; problem?: str
 }
 
 /** Reads `schema` from `env`; throws one ConfigError listing every bad or missing variable. */
-export function readConfig<S extends Schema>(schema: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+export function readConfig<S extends Schema>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+  /** Rules across variables (e.g. one duration longer than another); each returns its problems. */
+  check?: (config: ConfigOf<S>) => string[],
+): ConfigOf<S> {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, field] of Object.entries(schema)) {
@@ -100,6 +105,7 @@ export function readConfig<S extends Schema>(schema: S, env: NodeJS.ProcessEnv =
     if (problem) problems.push(problem);
     else out[key] = value;
   }
+  if (problems.length === 0 && check) problems.push(...check(out as ConfigOf<S>));
   if (problems.length) throw new ConfigError(problems);
   return out as ConfigOf<S>;
 }

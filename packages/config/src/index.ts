@@ -2,5 +2,5 @@ export { readConfig, describeSchema, parseDuration, ConfigError } from './env-sc
 export type { Schema, Field, ConfigOf } from './env-schema';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
-export { mqimSchema } from './mqim.schema';
+export { checkMqimConfig, mqimSchema } from './mqim.schema';
 export type { MqimConfig } from './mqim.schema';

@@ -567,3 +567,17 @@ export const mqimSchema = {
 } as const satisfies Schema;
 
 export type MqimConfig = ConfigOf<typeof mqimSchema>;
+
+/**
+ * Rules across `mqimSchema` variables. A presence record must outlive the interval between two
+ * beats with room to spare, or every sweep would take live gates for dead and evict their routes.
+ */
+export function checkMqimConfig(c: MqimConfig): string[] {
+  const problems: string[] = [];
+  if (c.presenceTtlMs < 2 * c.presenceIntervalMs)
+    problems.push(
+      `MQIM_PRESENCE_TTL (${c.presenceTtlMs} ms) must be at least twice MQIM_PRESENCE_INTERVAL (${c.presenceIntervalMs} ms): ` +
+        'a record that expires between beats makes live gates look dead',
+    );
+  return problems;
+}

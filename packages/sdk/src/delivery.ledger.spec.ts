@@ -31,6 +31,18 @@ describe('DeliveryLedger - what the app was handed, per conversation', () => {
     expect(ledger.admit(msg(2200))).toBe(false);
   });
 
+  it('admit - past 10,000 conversations the least recently active one is forgotten', () => {
+    const ledger = new DeliveryLedger();
+    ledger.admit(msg(1, 1));
+    for (let peer = 2; peer <= 10_000; peer++) ledger.admit(msg(1, peer));
+    ledger.admit(msg(2, 1)); // conversation 1 active again: now the most recent
+    ledger.admit(msg(1, 10_001)); // one over: conversation 2, the least recently active, goes
+    expect(ledger.high(1, 1)).toBe(2);
+    expect(ledger.high(1, 2)).toBeUndefined();
+    expect(ledger.high(1, 3)).toBe(1);
+    expect(ledger.high(1, 10_001)).toBe(1);
+  });
+
   it('own sends - remembered by clientMsgId, the oldest forgotten past 4,096', () => {
     const ledger = new DeliveryLedger();
     ledger.sent('a');

@@ -2,6 +2,12 @@ import type { ImMessage } from './im.types';
 
 /** Ids remembered per conversation; anything older counts as delivered. */
 const KEPT_IDS = 1024;
+/**
+ * Conversations remembered, least recently active forgotten first: a long-lived client (a bot, a
+ * support desk) in many conversations must not grow without bound. A forgotten conversation only
+ * loses its dedupe window and its sync start point.
+ */
+const KEPT_CONVERSATIONS = 10_000;
 /** clientMsgIds of our own sends remembered, so that a sync does not hand them back to the app. */
 const KEPT_OWN = 4096;
 
@@ -31,10 +37,12 @@ export class DeliveryLedger {
     if (!(id > 0)) return true;
     const key = conversationKey(message.sessionType, message.sessionId);
     let c = this.conversations.get(key);
-    if (c === undefined) {
-      c = { high: 0, ids: new Set(), floor: 0 };
-      this.conversations.set(key, c);
-    }
+    if (c === undefined) c = { high: 0, ids: new Set(), floor: 0 };
+    // Re-inserted: the Map's order is then least recently active first.
+    this.conversations.delete(key);
+    this.conversations.set(key, c);
+    if (this.conversations.size > KEPT_CONVERSATIONS)
+      this.conversations.delete(this.conversations.keys().next().value!);
     if (c.ids.has(id) || id < c.floor) return false;
     c.ids.add(id);
     if (id > c.high) c.high = id;

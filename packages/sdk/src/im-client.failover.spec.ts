@@ -102,6 +102,30 @@ describe('ImClient with several gates - failover, sync, exactly-once delivery', 
     expect(got.map((m) => m.serverMsgId)).toEqual([7, 8]);
   });
 
+  it('failover - after a logout, another user on the same client gets a message whose id the first user had seen', async () => {
+    const c = client(a.url);
+    const got: ImMessage[] = [];
+    c.on('message', (m) => got.push(m));
+    const delivery = (to: number, text: string) => ({
+      fromUserId: CAROL.userId,
+      toSessionId: to,
+      clientMsgId: `${to}-${text}`,
+      serverMsgId: 7, // ids count per pair of users: alice-carol and bob-carol both reach 7
+      createTime: 1,
+      msgType: 1,
+      sessionType: 1,
+      msgData: Buffer.from(text),
+    });
+    await c.loginWithToken(ALICE.userId, ALICE.token!);
+    a.push(ALICE.userId, CommandId.MSG_DATA, delivery(ALICE.userId, 'for alice'));
+    await until(() => got.length === 1, 2000, 'alice got hers');
+    await c.logout();
+    await c.loginWithToken(BOB.userId, BOB.token!);
+    a.push(BOB.userId, CommandId.MSG_DATA, delivery(BOB.userId, 'for bob'));
+    await until(() => got.length === 2, 2000, 'bob got his (the old ledger took it for a duplicate)');
+    expect(texts(got)).toEqual(['for alice', 'for bob']);
+  });
+
   it('failover - a send refused with IM_ERR_BUSY by the draining gate is sent again on the next gate, same clientMsgId', async () => {
     const alice = client([a.url, b.url]);
     await alice.loginWithToken(ALICE.userId, ALICE.token!);

@@ -112,7 +112,10 @@ export class ImClientImpl implements ImClient, Requester {
   private noReconnect = false;
   private closing: Promise<void> | undefined;
   private urlIndex = 0;
-  private readonly ledger = new DeliveryLedger();
+  /** What reached the app, per conversation; one user's only (a new user starts a new one). */
+  private ledger = new DeliveryLedger();
+  /** Whose deliveries the ledger, `since` and `held` hold. */
+  private ledgerUser: number | undefined;
   /** Unix seconds of the first login: the start of what a sync may hand to the app. */
   private since: number | undefined;
   /** The connection whose gate announced SERVER_SHUTDOWN: nothing new is sent on it. */
@@ -194,6 +197,8 @@ export class ImClientImpl implements ImClient, Requester {
       );
     } finally {
       this.currentUser = undefined;
+      // A logout ends what a reconnect would sync; the next login (this user or another) starts anew.
+      this.forgetDeliveries();
       if (this.stateValue !== 'closed') this.stateValue = 'disconnected';
       await conn.close(new ImClientError('IM_ERR_NOT_LOGGED_IN', 'logged out'));
     }
@@ -253,9 +258,20 @@ export class ImClientImpl implements ImClient, Requester {
     this.credentials = credentials;
     this.noReconnect = false;
     this.stateValue = 'loggedIn';
+    // Another user on this client: the previous user's conversations (keyed by peer, ids counted
+    // per pair) must not make this user's messages look like duplicates.
+    if (this.ledgerUser !== user.userId) this.forgetDeliveries();
+    this.ledgerUser = user.userId;
     this.since ??= body.serverTime;
     conn.startHeartbeat(this.settings.heartbeatMs, this.settings.idleTimeoutMs);
     return { user, serverTime: body.serverTime };
+  }
+
+  private forgetDeliveries(): void {
+    this.ledger = new DeliveryLedger();
+    this.ledgerUser = undefined;
+    this.since = undefined;
+    this.held = undefined;
   }
 
   private async openConnection(): Promise<void> {
