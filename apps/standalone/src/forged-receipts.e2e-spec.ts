@@ -2,54 +2,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createConnection } from 'mysql2/promise';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { CIM, CommandId } from '@mqim/protocol';
 import { createImClient, type ImClient } from '@mqim/sdk';
-import {
-  RawClient,
-  describeInfra,
-  probeMysql,
-  probeRedis,
-  probeRocketMq,
-  uniqueName,
-  waitFor,
-} from '@mqim/testing';
+import { RawClient, describeInfra, probeMysql, probeRedis, probeRocketMq, waitFor } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
-import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
+import {
+  embeddedAdapters,
+  loopbackEnv,
+  realAdapters,
+  registerUsers,
+  type Adapters,
+} from './testing/standalone.fixture';
 
 /**
  * Issue 10 #12: a 0x0302 delivery receipt naming a session its sender has no conversation with is
  * dropped by the job, so it creates no receipt state for anyone; the real parties' delivered and
  * read marks stay what their own receipts made them, and the sender's real receipts still count.
  */
-const mysqlBase = probeMysql().uri.replace(/\/$/, '');
-const databases: string[] = [];
-
-type Adapters = () => Promise<Record<string, string>>;
-const embedded: Adapters = async () => ({});
-const real: Adapters = async () => {
-  const name = uniqueName('e2e_rcpt');
-  const conn = await createConnection({ uri: mysqlBase });
-  await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  await conn.end();
-  databases.push(name);
-  return {
-    MQIM_BUS: 'rocketmq',
-    MQIM_STORE: 'mysql',
-    MQIM_CACHE: 'redis',
-    MQIM_MYSQL_URI: `${mysqlBase}/${name}`,
-    MQIM_REDIS_PREFIX: `${name}:`,
-    MQIM_TOPIC_PREFIX: name.replace(/_/g, '-'),
-  };
-};
-
-afterAll(async () => {
-  if (!databases.length) return;
-  const conn = await createConnection({ uri: mysqlBase });
-  for (const db of databases.splice(0)) await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
-  await conn.end();
-});
+const { real, drop } = realAdapters('e2e_rcpt');
+const embedded = embeddedAdapters;
+afterAll(drop);
 
 function suite(label: string, adapters: Adapters): void {
   describe(`receipts - forged receipts for other people's sessions are dropped (${label})`, () => {

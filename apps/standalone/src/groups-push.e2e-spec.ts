@@ -5,42 +5,16 @@ import pino from 'pino';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
 import { createImClient, passwordMd5, type ImClient, type ImMessage, type KickOutNotice } from '@mqim/sdk';
-import { createConnection } from 'mysql2/promise';
-import { describeInfra, probeMysql, probeRedis, probeRocketMq, uniqueName, waitFor } from '@mqim/testing';
+import { describeInfra, probeMysql, probeRedis, probeRocketMq, waitFor } from '@mqim/testing';
 import { KickOutReason } from '@mqim/protocol';
 import { startStandalone, type Standalone } from './standalone';
+import { embeddedAdapters, realAdapters, type Adapters } from './testing/standalone.fixture';
 
 const NOTIFICATION = 9;
 
-/** The adapters a run uses: embedded, or the real engines with names no other run shares. */
-type Adapters = () => Promise<Record<string, string>>;
-
-const embedded: Adapters = async () => ({});
-
-const mysqlBase = probeMysql().uri.replace(/\/$/, '');
-const databases: string[] = [];
-const real: Adapters = async () => {
-  const name = uniqueName('e2e');
-  const conn = await createConnection({ uri: mysqlBase });
-  await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  await conn.end();
-  databases.push(name);
-  return {
-    MQIM_BUS: 'rocketmq',
-    MQIM_STORE: 'mysql',
-    MQIM_CACHE: 'redis',
-    MQIM_MYSQL_URI: `${mysqlBase}/${name}`,
-    MQIM_REDIS_PREFIX: `${name}:`,
-    MQIM_TOPIC_PREFIX: name.replace(/_/g, '-'),
-  };
-};
-
-afterAll(async () => {
-  if (!databases.length) return;
-  const conn = await createConnection({ uri: mysqlBase });
-  for (const db of databases.splice(0)) await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
-  await conn.end();
-});
+const { real, drop } = realAdapters('e2e');
+const embedded = embeddedAdapters;
+afterAll(drop);
 
 let adapters: Adapters = embedded;
 

@@ -2,13 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createConnection } from 'mysql2/promise';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { KickOutReason } from '@mqim/protocol';
 import { createImClient, type ImClient, type KickOutNotice } from '@mqim/sdk';
-import { describeInfra, probeMysql, probeRedis, probeRocketMq, uniqueName, waitFor } from '@mqim/testing';
+import { describeInfra, probeMysql, probeRedis, probeRocketMq, waitFor } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
-import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
+import {
+  embeddedAdapters,
+  loopbackEnv,
+  realAdapters,
+  registerUsers,
+  type Adapters,
+} from './testing/standalone.fixture';
 
 /**
  * Token lifecycle (issue 10 #12): a session records the id of the token it logged in with, so
@@ -17,33 +22,9 @@ import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
  * user's devices on other tokens, not its password sessions.
  */
 const KEY = 'k-tokens-0123456789';
-const mysqlBase = probeMysql().uri.replace(/\/$/, '');
-const databases: string[] = [];
-
-type Adapters = () => Promise<Record<string, string>>;
-const embedded: Adapters = async () => ({});
-const real: Adapters = async () => {
-  const name = uniqueName('e2e_tok');
-  const conn = await createConnection({ uri: mysqlBase });
-  await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  await conn.end();
-  databases.push(name);
-  return {
-    MQIM_BUS: 'rocketmq',
-    MQIM_STORE: 'mysql',
-    MQIM_CACHE: 'redis',
-    MQIM_MYSQL_URI: `${mysqlBase}/${name}`,
-    MQIM_REDIS_PREFIX: `${name}:`,
-    MQIM_TOPIC_PREFIX: name.replace(/_/g, '-'),
-  };
-};
-
-afterAll(async () => {
-  if (!databases.length) return;
-  const conn = await createConnection({ uri: mysqlBase });
-  for (const db of databases.splice(0)) await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
-  await conn.end();
-});
+const { real, drop } = realAdapters('e2e_tok');
+const embedded = embeddedAdapters;
+afterAll(drop);
 
 function suite(label: string, adapters: Adapters): void {
   describe(`tokens - ending a token ends its sessions only (${label})`, () => {

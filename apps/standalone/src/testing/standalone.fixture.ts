@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { passwordMd5 } from '@mqim/sdk';
+import { probeMysql, uniqueName } from '@mqim/testing';
+import { createConnection } from 'mysql2/promise';
 import type { Standalone } from '../standalone';
 
 /** The env of a standalone under test: its own data dir, loopback only, OS-picked ports. */
@@ -39,4 +41,40 @@ export async function registerUsers(server: Standalone, names: string[]): Promis
     ids[name] = (await server.store.users.findByName(name))!.userId;
   }
   return ids;
+}
+
+/** The adapters a run uses, as environment: embedded, or the real engines. */
+export type Adapters = () => Promise<Record<string, string>>;
+
+export const embeddedAdapters: Adapters = async () => ({});
+
+/**
+ * The real engines with names no other run shares: each call creates its own MariaDB database and
+ * takes Redis and topic prefixes named after it. Call the returned `drop` in an `afterAll`.
+ */
+export function realAdapters(prefix: string): { real: Adapters; drop: () => Promise<void> } {
+  const mysqlBase = probeMysql().uri.replace(/\/$/, '');
+  const databases: string[] = [];
+  const real: Adapters = async () => {
+    const name = uniqueName(prefix);
+    const conn = await createConnection({ uri: mysqlBase });
+    await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+    await conn.end();
+    databases.push(name);
+    return {
+      MQIM_BUS: 'rocketmq',
+      MQIM_STORE: 'mysql',
+      MQIM_CACHE: 'redis',
+      MQIM_MYSQL_URI: `${mysqlBase}/${name}`,
+      MQIM_REDIS_PREFIX: `${name}:`,
+      MQIM_TOPIC_PREFIX: name.replace(/_/g, '-'),
+    };
+  };
+  const drop = async () => {
+    if (!databases.length) return;
+    const conn = await createConnection({ uri: mysqlBase });
+    for (const db of databases.splice(0)) await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
+    await conn.end();
+  };
+  return { real, drop };
 }
