@@ -59,6 +59,11 @@ export interface GateOptions {
   upstreamInFlight?: number;
   /** Batched publishes (upstream, receipts) at most once per slot or target per this many ms. @default 4 */
   mqPaceMs?: number;
+  /**
+   * Broker calls of the streams nobody waits on (receipt publishes, acks of the gate topic) at most once per this many ms each.
+   * @default 0
+   */
+  mqBackgroundPaceMs?: number;
   /** Requests waiting for the broker before new ones are refused with IM_ERR_BUSY. @default 4096 */
   upstreamMaxPending?: number;
   /** Sends handed to logic and not yet answered before new ones are refused with IM_ERR_BUSY. @default 8192 */
@@ -165,7 +170,7 @@ export class Gate implements FrameHandler {
       encode: (receipts) => mqim.v1.DeliveryReceiptBatch.encode({ receipts: [...receipts] }).finish(),
       sizeOf: (r) => 64 + (r.clientMsgId?.length ?? 0),
       windowMs: RECEIPT_WINDOW_MS,
-      minIntervalMs: options.mqPaceMs ?? 4,
+      minIntervalMs: options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
       onPublished: publishMetrics(deps.metrics),
     });
     this.upstream = new UpstreamPublisher(deps.bus, this.names, deps.metrics, {
@@ -225,7 +230,14 @@ export class Gate implements FrameHandler {
     // One message group (the gate id), so every batch of messages comes in publish order; taking
     // many per receive saves a receive and an ack round trip per GateBatch.
     this.subscription = await bus.subscribeBatch(
-      { topic: this.names.gate(gateId), group: this.names.gateGroup(gateId), concurrency: 32, maxBatch: 32 },
+      {
+        topic: this.names.gate(gateId),
+        group: this.names.gateGroup(gateId),
+        concurrency: 32,
+        maxBatch: 32,
+        // Deliveries are written before the ack; only the broker call waits.
+        ackDelayMs: this.options.mqBackgroundPaceMs ?? 0,
+      },
       async (messages) => {
         for (const msg of messages) await this.onGateBatch(msg.body);
       },

@@ -13,6 +13,10 @@ import type { ApiOptions } from '@mqim/api';
 function pace(c: MqimConfig): number {
   return c.bus === 'memory' ? 0 : c.mqPaceMs;
 }
+/** Pacing of the streams nobody waits on (receipts, tap, push checks, gate-topic acks). */
+function backgroundPace(c: MqimConfig): number {
+  return c.bus === 'memory' ? 0 : c.mqBackgroundPaceMs;
+}
 function inFlight(c: MqimConfig): number {
   return c.bus === 'memory' ? 1024 : c.upstreamInFlight;
 }
@@ -36,6 +40,7 @@ export function gateOptions(c: MqimConfig): GateOptions {
     upstreamInFlight: inFlight(c),
     upstreamMaxPending: c.upstreamMaxPending,
     mqPaceMs: pace(c),
+    mqBackgroundPaceMs: backgroundPace(c),
     maxOutstandingSends: c.gateMaxOutstanding,
     userSendRate: c.userSendRate,
     userSendBurst: c.userSendBurst,
@@ -60,6 +65,7 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     lanes: c.lanes,
     intentInFlight: inFlight(c),
     mqPaceMs: pace(c),
+    mqBackgroundPaceMs: backgroundPace(c),
     ackViaJob: c.sendAckPath === 'job',
     loginThrottle: loginThrottle(c),
     groupLimits: groupLimits(c),
@@ -112,6 +118,7 @@ export function jobOptions(c: MqimConfig): JobOptions {
     pushCheckDelayMs: c.pushCheckDelayMs,
     concurrency: c.jobConcurrency,
     mqPaceMs: pace(c),
+    mqBackgroundPaceMs: backgroundPace(c),
   };
 }
 

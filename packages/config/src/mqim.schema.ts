@@ -447,6 +447,12 @@ export const mqimSchema = {
     default: 15,
     doc: 'batched hops publish at most once per target (or in-flight slot) per this interval, so under load batches grow instead of the broker call rate (each broker call costs ~1 ms of CPU); a publish after a quiet interval leaves at once',
   },
+  mqBackgroundPaceMs: {
+    env: 'MQIM_MQ_BACKGROUND_PACE',
+    type: 'duration',
+    default: 100,
+    doc: 'the broker calls of streams no user waits on (delivery receipts, the analytics tap, fetching due push checks, acks of the gate topics) happen at most once per this interval per stream, whatever the message rate: they cost CPU like the message path but add nothing a user sees. Receipts reach Redis up to about twice this later (keep it well under MQIM_PUSH_CHECK_DELAY)',
+  },
   upstreamMaxPending: {
     env: 'MQIM_UPSTREAM_MAX_PENDING',
     type: 'int',
