@@ -60,7 +60,7 @@ export interface GateOptions {
   /** Batched publishes (upstream, receipts) at most once per slot or target per this many ms. @default 4 */
   mqPaceMs?: number;
   /**
-   * Broker calls of the streams nobody waits on (receipt publishes, acks of the gate topic) at most once per this many ms each.
+   * Broker calls of the streams nobody waits on (receipt publishes) at most once per this many ms each.
    * @default 0
    */
   mqBackgroundPaceMs?: number;
@@ -68,6 +68,12 @@ export interface GateOptions {
   upstreamMaxPending?: number;
   /** Sends handed to logic and not yet answered before new ones are refused with IM_ERR_BUSY. @default 8192 */
   maxOutstandingSends?: number;
+  /**
+   * Under overload, how long an admitted send may wait for its answer: the gate admits about
+   * (answers per second) × this many sends at once and refuses the rest with IM_ERR_BUSY
+   * (`SendAdmission`). 0 = only `maxOutstandingSends` applies. @default 0
+   */
+  sendTargetMs?: number;
   /** Sends per second one user may make across all of its connections on every gate; 0: no limit. @default 0 */
   userSendRate?: number;
   /** Sends one user may make at once above that rate. @default 100 */
@@ -179,7 +185,11 @@ export class Gate implements FrameHandler {
       minIntervalMs: options.mqPaceMs ?? 4,
       maxPending: options.upstreamMaxPending ?? 4096,
     });
-    this.admission = new SendAdmission(options.maxOutstandingSends ?? 8192, SEND_ANSWER_EXPIRY_MS);
+    this.admission = new SendAdmission({
+      max: options.maxOutstandingSends ?? 8192,
+      expireMs: SEND_ANSWER_EXPIRY_MS,
+      targetMs: options.sendTargetMs ?? 0,
+    });
     let lastLeaseWarning = 0;
     this.userSends = new UserSendLimiter(
       options.userSendRate ?? 0,
@@ -235,8 +245,6 @@ export class Gate implements FrameHandler {
         group: this.names.gateGroup(gateId),
         concurrency: 32,
         maxBatch: 32,
-        // Deliveries are written before the ack; only the broker call waits.
-        ackDelayMs: this.options.mqBackgroundPaceMs ?? 0,
       },
       async (messages) => {
         for (const msg of messages) await this.onGateBatch(msg.body);

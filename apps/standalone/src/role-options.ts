@@ -13,7 +13,7 @@ import type { ApiOptions } from '@mqim/api';
 function pace(c: MqimConfig): number {
   return c.bus === 'memory' ? 0 : c.mqPaceMs;
 }
-/** Pacing of the streams nobody waits on (receipts, tap, push checks, gate-topic acks). */
+/** Pacing of the streams nobody waits on (receipts, the tap, fetching due push checks). */
 function backgroundPace(c: MqimConfig): number {
   return c.bus === 'memory' ? 0 : c.mqBackgroundPaceMs;
 }
@@ -42,6 +42,7 @@ export function gateOptions(c: MqimConfig): GateOptions {
     mqPaceMs: pace(c),
     mqBackgroundPaceMs: backgroundPace(c),
     maxOutstandingSends: c.gateMaxOutstanding,
+    sendTargetMs: c.gateSendTargetMs,
     userSendRate: c.userSendRate,
     userSendBurst: c.userSendBurst,
     preLoginMaxFrameBytes: c.preLoginMaxFrameBytes,
