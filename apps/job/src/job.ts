@@ -71,8 +71,16 @@ export class Job {
     };
     const pusher = new StoreOfflinePusher(store, notifier, metrics, this.log);
     const background = this.options.mqBackgroundPaceMs ?? 0;
-    // Not paced as a background stream: the intent's FIFO lane waits for this publish.
-    const scheduler = new PushCheckScheduler(bus, this.names, pusher, metrics, this.options.pushCheckDelayMs);
+    // Neither paced as a background stream nor given a longer window than the gate batches: the
+    // intent's FIFO lane waits for this publish.
+    const scheduler = new PushCheckScheduler(
+      bus,
+      this.names,
+      pusher,
+      metrics,
+      this.options.pushCheckDelayMs,
+      this.options.batchWindowMs,
+    );
     const checks = new PushCheckConsumer(cache.receipts, pusher, metrics, this.log);
     const deliveries = new DeliveryConsumer(cache.routes, gates, metrics, this.log, scheduler);
     const receipts = new ReceiptConsumer(cache.receipts, store, this.log);
