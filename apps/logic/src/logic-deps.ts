@@ -27,11 +27,6 @@ export interface LogicOptions {
   /** Batched publishes (intents, replies, tap) at most once per slot or target per this many ms. @default 4 */
   mqPaceMs?: number;
   /**
-   * Broker calls of the streams nobody waits on (the analytics tap) at most once per this many ms each.
-   * @default 0
-   */
-  mqBackgroundPaceMs?: number;
-  /**
    * A send's 0x0302 ack travels in its delivery intent and the job writes it into the sender's
    * gate batch with the deliveries, instead of logic publishing it to the gate topic itself (one
    * gate-topic message less per message; needs a job that knows DeliveryIntent.reply). @default false

@@ -80,13 +80,8 @@ export class Logic {
         tag: 'reply',
         minIntervalMs: options.mqPaceMs ?? 4,
       }),
-      tap: new TapPublisher(
-        base.bus,
-        names,
-        base.metrics,
-        1,
-        options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
-      ),
+      // Not a background stream: the upstream lane (FIFO) is acked only once the tap is stored.
+      tap: new TapPublisher(base.bus, names, base.metrics, 1, options.mqPaceMs ?? 4),
       intents: new IntentPublisher(base.bus, names, base.metrics, {
         lanes: options.lanes ?? DEFAULT_LANES,
         maxInFlight: options.intentInFlight ?? 2,

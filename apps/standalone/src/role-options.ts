@@ -13,7 +13,7 @@ import type { ApiOptions } from '@mqim/api';
 function pace(c: MqimConfig): number {
   return c.bus === 'memory' ? 0 : c.mqPaceMs;
 }
-/** Pacing of the streams nobody waits on (receipts, the tap, fetching due push checks). */
+/** Pacing of the streams nobody waits on (delivery receipts, fetching due push checks). */
 function backgroundPace(c: MqimConfig): number {
   return c.bus === 'memory' ? 0 : c.mqBackgroundPaceMs;
 }
@@ -66,7 +66,6 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     lanes: c.lanes,
     intentInFlight: inFlight(c),
     mqPaceMs: pace(c),
-    mqBackgroundPaceMs: backgroundPace(c),
     ackViaJob: c.sendAckPath === 'job',
     loginThrottle: loginThrottle(c),
     groupLimits: groupLimits(c),

@@ -451,7 +451,7 @@ export const mqimSchema = {
     env: 'MQIM_MQ_BACKGROUND_PACE',
     type: 'duration',
     default: 100,
-    doc: 'the broker calls of streams no user waits on (delivery receipts, the analytics tap, fetching due push checks) happen at most once per this interval per stream, whatever the message rate: they cost CPU like the message path but add nothing a user sees. Receipts reach Redis up to about twice this later (keep it well under MQIM_PUSH_CHECK_DELAY)',
+    doc: 'the broker calls of streams no user waits on (delivery receipts from the gates, fetching due push checks) happen at most once per this interval per stream, whatever the message rate: they cost CPU like the message path but add nothing a user sees. Receipts reach Redis up to about twice this later (keep it well under MQIM_PUSH_CHECK_DELAY)',
   },
   upstreamMaxPending: {
     env: 'MQIM_UPSTREAM_MAX_PENDING',

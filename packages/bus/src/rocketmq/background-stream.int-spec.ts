@@ -4,7 +4,7 @@ import { describeInfra, probeRocketMq } from '@mqim/testing';
 import { RocketMqBus, type BrokerCall } from '../rocketmq.bus';
 import type { ReceivedMessage } from '../message-bus.port';
 
-// Streams nobody waits on (receipts, the tap, due push checks) trade latency for fewer broker
+// Streams nobody waits on (receipts, due push checks) trade latency for fewer broker
 // calls: `receiveIntervalMs` and `ackDelayMs`. What a user of the bus would notice: every message
 // still arrives once and is acked (nothing comes back), with a fraction of the calls.
 const rmq = probeRocketMq();
