@@ -72,6 +72,12 @@ export interface RocketMqBusOptions {
    */
   onBrokerCall?: BrokerCallObserver;
   /**
+   * Told of every message a subscription receives: how long it spent between its producer and
+   * this consumer, in ms (receive time minus the broker's born timestamp; hosts' clocks differ by
+   * their skew). Summed over the hops, where a chat message's latency goes.
+   */
+  onTransit?: (topic: string, ms: number) => void;
+  /**
    * What happens to the rocketmq client library's own log lines (which would otherwise go to
    * `~/logs/rocketmq/`): `'route'` sends them to `logger` (its info as debug), `'silent'` drops them.
    * @default 'route'
@@ -250,6 +256,7 @@ export class RocketMqBus implements MessageBus {
       this.clientLogger,
       (s) => this.subscriptions.delete(s),
       this.options.onBrokerCall,
+      this.options.onTransit,
     );
     this.subscriptions.add(sub);
     sub.start();
@@ -422,6 +429,7 @@ class RocketMqSubscription implements Subscription {
     private readonly clientLogger: ClientLogger,
     private readonly onClose: (sub: RocketMqSubscription) => void,
     private readonly onCall: BrokerCallObserver = () => undefined,
+    private readonly onTransit?: (topic: string, ms: number) => void,
   ) {
     this.acks = new AckBatcher(
       consumer,
@@ -532,7 +540,11 @@ class RocketMqSubscription implements Subscription {
       }
       this.latestDeadline = Date.now() + this.s.invisibleMs;
       const receivedAt = Date.now();
-      for (const m of batch) this.inFlight.set(m, m.bornTimestamp?.getTime() ?? receivedAt);
+      for (const m of batch) {
+        const born = m.bornTimestamp?.getTime() ?? receivedAt;
+        this.inFlight.set(m, born);
+        this.onTransit?.(this.s.topic, receivedAt - born);
+      }
       this.active += batch.length;
       if (this.s.fifo) for (const chain of chainsByGroup(batch)) this.track(this.runChain(chain));
       else for (const group of chunks(batch, this.s.maxBatch)) this.track(this.runGroup(group));

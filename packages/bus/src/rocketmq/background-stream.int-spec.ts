@@ -96,6 +96,33 @@ describeInfra('RocketMqBus - background streams', rmq, () => {
     expect(second).toEqual([]);
   }, 30_000);
 
+  it('transit - each received message reports how long it was on its way', async () => {
+    const transits: number[] = [];
+    const bus = new RocketMqBus({
+      endpoints: rmq.proxyEndpoints,
+      namesrv: rmq.nameServer,
+      awaitDurationMs: 1000,
+      logger,
+      onTransit: (topic, ms) => void (topic === name && transits.push(ms)),
+    });
+    open.push(bus);
+    const name = unique('t');
+    const group = unique('g');
+    await bus.ensureTopics([{ name, kind: 'normal', queues: 1 }]);
+    await bus.ensureGroups([{ name: group, orderly: false }]);
+    const seen: ReceivedMessage[] = [];
+    // Subscribed late on purpose: the messages wait on the broker for ~1 s first.
+    const ids = await trickle(bus, name, 3, 0);
+    await sleep(1000);
+    await bus.subscribe({ topic: name, group }, async (m) => void seen.push(m));
+    await untilAll(seen, ids, 5000);
+    expect(transits).toHaveLength(3);
+    for (const ms of transits) {
+      expect(ms).toBeGreaterThanOrEqual(900);
+      expect(ms).toBeLessThan(10_000);
+    }
+  }, 30_000);
+
   it('ack delay - refused when it would reach the invisibility', async () => {
     const bus = newBus([]);
     const topic = unique('t');
