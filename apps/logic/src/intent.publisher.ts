@@ -25,7 +25,14 @@ export class IntentPublisher {
       topic: names.deliver,
       tag: INTENT_BATCH_TAG,
       encode: encodeIntentBatch,
+      // Logic publishes a conversation's intents without waiting for each (pipelined sends).
+      holdAfterFailure: true,
     });
+  }
+
+  /** Once the upstream messages that saw a failed publish are handled (they come back). */
+  resume(orderKey: string): void {
+    this.lanes.resume(orderKey);
   }
 
   /** `orderKey`: the conversation the intent belongs to. */

@@ -16,6 +16,8 @@ export interface LanePublisherOptions {
   maxPending?: number;
   /** Pacing of each in-flight slot (`BatchPublisherOptions.minIntervalMs`). */
   minIntervalMs: number;
+  /** A lane whose publish failed refuses items until `resume` (`BatchPublisherOptions.holdAfterFailure`). @default false */
+  holdAfterFailure?: boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ export class LanePublisher {
       maxInFlight: options.maxInFlight,
       maxPending: options.maxPending,
       minIntervalMs: options.minIntervalMs,
+      holdAfterFailure: options.holdAfterFailure,
       onPublished: publishMetrics(metrics),
     });
   }
@@ -53,10 +56,17 @@ export class LanePublisher {
   }
 
   publish(encoded: Uint8Array, orderKey: string): Promise<void> {
+    return this.batches.add(this.targetOf(orderKey), [encoded]);
+  }
+
+  /** The lane of `orderKey` takes items again after a failed publish held it. */
+  resume(orderKey: string): void {
+    this.batches.resume(this.targetOf(orderKey));
+  }
+
+  private targetOf(orderKey: string) {
     const group = this.groups[laneOf(orderKey, this.options.lanes)]!;
-    return this.batches.add({ topic: this.options.topic, messageGroup: group, tag: this.options.tag }, [
-      encoded,
-    ]);
+    return { topic: this.options.topic, messageGroup: group, tag: this.options.tag };
   }
 
   flushAll(): Promise<void> {
