@@ -30,9 +30,13 @@ export class IntentPublisher {
     });
   }
 
-  /** Once the upstream messages that saw a failed publish are handled (they come back). */
-  resume(orderKey: string): void {
-    this.lanes.resume(orderKey);
+  /**
+   * After a failed publish, the conversations it carried are refused (nothing of theirs may
+   * overtake the failed intent) until the upstream messages that saw the failure are handled:
+   * they come back and resend from the failed request on.
+   */
+  resumeAll(): void {
+    this.lanes.resumeAll();
   }
 
   /** `orderKey`: the conversation the intent belongs to. */

@@ -170,9 +170,10 @@ export class Logic {
       if (chains.size === 1) await runChain(chains.values().next().value!);
       else await Promise.all(Array.from(chains.values(), runChain));
     } finally {
-      // A failed intent publish held its lane so that nothing of these conversations overtook it;
-      // the redelivery sends from the failed request on, so the lane may take items again.
-      for (const key of chains.keys()) this.deps.intents.resume(key);
+      // A failed intent publish held the conversations it carried so that nothing of theirs
+      // overtook it; every request that had an intent in it failed and comes back with these
+      // messages (or with the other batch that saw the failure too), and resends in order.
+      if (failure !== undefined) this.deps.intents.resumeAll();
     }
     if (failure !== undefined) {
       for (const [id, done] of progress) this.remember(id, done);

@@ -144,7 +144,7 @@ describe('BatchPublisher', () => {
     await expect(third).resolves.toBeUndefined();
   });
 
-  it('holdAfterFailure - an ordered target that failed refuses items until resume(); others go on', async () => {
+  it('streamOf - after a failure its streams are refused until resumeAll(); other streams go on', async () => {
     let fail = true;
     const { bus, published } = recordingBus(async (m) => {
       if (fail && m.messageGroup === 'lane-1') throw new Error('broker down');
@@ -154,17 +154,19 @@ describe('BatchPublisher', () => {
       encode: (items) => Buffer.from(JSON.stringify(items)),
       sizeOf: (item) => item.length,
       windowMs: 0,
-      holdAfterFailure: true,
+      streamOf: (item) => item[0]!, // 'a1' belongs to stream 'a'
     });
-    const lane = { topic: 'a', messageGroup: 'lane-1' };
-    await expect(batcher.add(lane, ['1'])).rejects.toThrow('broker down');
+    const lane = { topic: 't', messageGroup: 'lane-1' };
+    await expect(batcher.add(lane, ['a1'])).rejects.toThrow('broker down');
     fail = false;
-    // Added after the failure: refused without a publish, so it cannot overtake '1'.
-    await expect(batcher.add(lane, ['2'])).rejects.toThrow('broker down');
-    await expect(batcher.add({ topic: 'a', messageGroup: 'lane-2' }, ['x'])).resolves.toBeUndefined();
-    batcher.resume(lane);
-    await expect(batcher.add(lane, ['1'])).resolves.toBeUndefined();
-    expect(published.map((m) => Buffer.from(m.body).toString())).toEqual(['["1"]', '["x"]', '["1"]']);
+    // Stream a, added after its failure: refused without a publish, so it cannot overtake 'a1'.
+    await expect(batcher.add(lane, ['a2'])).rejects.toThrow('broker down');
+    // Another stream on the same lane, and another lane, go on.
+    await expect(batcher.add(lane, ['b1'])).resolves.toBeUndefined();
+    await expect(batcher.add({ topic: 't', messageGroup: 'lane-2' }, ['a9'])).rejects.toThrow('broker down');
+    batcher.resumeAll();
+    await expect(batcher.add(lane, ['a1'])).resolves.toBeUndefined();
+    expect(published.map((m) => Buffer.from(m.body).toString())).toEqual(['["a1"]', '["b1"]', '["a1"]']);
   });
 
   it('deliverAfterMs stamps each batch with deliverAt = publish time + the delay', async () => {

@@ -48,12 +48,13 @@ export interface BatchPublisherOptions<T> {
    */
   minIntervalMs?: number;
   /**
-   * For producers that publish several items of one ordered stream without waiting for each:
-   * after a publish to an ordered target (one with a message group) failed, later `add()`s to it
-   * reject at once until `resume(target)`, so nothing stored overtakes the failed item, which
-   * the producer sends again from its own retry. @default false
+   * For producers that publish several items of one ordered stream (e.g. a conversation) without
+   * waiting for each: the stream an item belongs to. After a publish to an ordered target (one
+   * with a message group) failed, `add()`s of items of the streams it carried reject at once until
+   * `resumeAll()`, so nothing stored overtakes the failed item, which the producer sends again from
+   * its own retry. Other streams of the target go on. @default none (nothing is held)
    */
-  holdAfterFailure?: boolean;
+  streamOf?(item: T): string;
 }
 
 /** `add()` refused: `maxPending` items already wait for the broker. */
@@ -129,7 +130,7 @@ export class BatchPublisher<T> {
   private readonly slotQueue: { key: string; lane: Lane<T> }[] = [];
   private inflight = 0;
   private pendingItems = 0;
-  /** Ordered targets held after a failure (`holdAfterFailure`), by key, with the failure. */
+  /** Streams held after a failed publish (`streamOf`), with the failure. */
   private readonly held = new Map<string, unknown>();
 
   constructor(
@@ -157,7 +158,12 @@ export class BatchPublisher<T> {
     if (this.pendingItems + items.length > this.maxPending && this.pendingItems > 0)
       return Promise.reject(new PublisherBusyError(this.pendingItems));
     const key = keyOf(target);
-    if (this.held.has(key)) return Promise.reject(this.held.get(key));
+    if (this.held.size > 0 && this.options.streamOf) {
+      for (const item of items) {
+        const stream = this.options.streamOf(item);
+        if (this.held.has(stream)) return Promise.reject(this.held.get(stream));
+      }
+    }
     let bytes = 0;
     for (const item of items) bytes += this.options.sizeOf(item);
     this.pendingItems += items.length;
@@ -187,9 +193,9 @@ export class BatchPublisher<T> {
     return promise;
   }
 
-  /** Takes items for an ordered target again after a failure held it (`holdAfterFailure`). */
-  resume(target: BatchTarget): void {
-    this.held.delete(keyOf(target));
+  /** Takes items of every held stream again (their producer has seen the failure and retries). */
+  resumeAll(): void {
+    this.held.clear();
   }
 
   /** Publishes everything waiting now (e.g. before shutdown); resolves when all is stored. */
@@ -309,8 +315,11 @@ export class BatchPublisher<T> {
         // batch past a failed one: callers that publish several items of one conversation
         // without waiting for each (logic's pipelined sends) retry from the failed item on.
         if (lane.target.messageGroup !== undefined) {
-          if (this.options.holdAfterFailure) this.held.set(key, err);
+          const queued = [batch, ...lane.ready, ...(lane.open ? [lane.open] : [])];
           this.failQueued(lane, err);
+          const streamOf = this.options.streamOf;
+          if (streamOf)
+            for (const b of queued) for (const item of b.items) this.held.set(streamOf(item), err);
         }
         done();
       },
