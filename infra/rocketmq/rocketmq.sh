@@ -17,6 +17,7 @@
 #   MQIM_RMQ_START_TIMEOUT   seconds to wait for readiness [120]
 #   JAVA                     java binary [java]
 #   MQIM_RMQ_GC              garbage-collector flags of both JVMs [-XX:+UseG1GC]
+#   MQIM_RMQ_BROKER_EXTRA    extra broker.conf lines (newline-separated key=value), for experiments []
 # See docs/rocketmq.md for the measured start-up time and memory, and why each setting is there.
 set -euo pipefail
 
@@ -127,6 +128,7 @@ timerPutMessageThreadNum=1
 messageDelayLevel=1s 5s 10s 30s 1m 2m
 deleteWhen=04
 fileReservedTime=24
+${MQIM_RMQ_BROKER_EXTRA:-}
 EOF
   # Test-friendly proxy limits (stock values in docs/rocketmq.md): invisibleDuration down to 1 s
   # instead of 10 s, long polls down to 1 s instead of 5 s (a closing consumer's last poll ends
