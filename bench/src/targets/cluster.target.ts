@@ -15,8 +15,10 @@ export interface ClusterTargetOptions {
   redisUrl?: string;
 }
 
-// What scripts/cluster-up starts (names of its pid and log files).
+// What scripts/cluster-up starts (names of its pid and log files); logic-2 not with MQIM_CLUSTER_LOGIC=1.
 const ROLES = ['gate-1', 'gate-2', 'logic-1', 'logic-2', 'job-1', 'api'] as const;
+const ONE_LOGIC = process.env.MQIM_CLUSTER_LOGIC === '1';
+const STARTED = ROLES.filter((role) => role !== 'logic-2' || !ONE_LOGIC);
 
 /**
  * The cluster target: `scripts/cluster-up` (migrate, provision, gate ×2, logic ×2, job, api on
@@ -80,9 +82,12 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
   // Node refuses --cpu-prof in NODE_OPTIONS; cluster-up puts MQIM_NODE_ARGS on each role's command line.
   if (options.profileDir) env.MQIM_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;
   const stop = async () => {
-    await reportBrokerCalls(name, dir, ops.slice(0, 5)).catch((err: Error) =>
-      console.error(`broker call counts not read: ${err.message}`),
-    );
+    const opsOf = ROLES.slice(0, 5).map((role, i) => ({ role, port: ops[i]! }));
+    await reportBrokerCalls(
+      name,
+      dir,
+      opsOf.filter((r) => STARTED.includes(r.role)),
+    ).catch((err: Error) => console.error(`broker call counts not read: ${err.message}`));
     await script('cluster-down', env, 60_000).catch((err: Error) => console.error(err.message));
     await dropState(name, mysqlServer, redisUrl);
   };
@@ -93,7 +98,7 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
     throw err;
   }
   const pid = (role: string) => Number(readFileSync(join(dir, `${role}.pid`), 'utf8').trim());
-  const processes = ROLES.map((role) => ({ role, pid: pid(role) }));
+  const processes = STARTED.map((role) => ({ role, pid: pid(role) }));
   const adopted = adopt(processes.map((p) => p.pid));
   return {
     kind: 'cluster',
@@ -116,13 +121,17 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
  * role's `mqim_broker_calls_total`: the figure that limits a cluster on this machine
  * (docs/performance.md). Printed and written to `<dir>/broker-calls.json`.
  */
-async function reportBrokerCalls(name: string, dir: string, opsPorts: number[]): Promise<void> {
+async function reportBrokerCalls(
+  name: string,
+  dir: string,
+  roles: { role: string; port: number }[],
+): Promise<void> {
   const calls = new Map<string, { calls: number; messages: number }>();
   let stored = 0;
-  for (const [i, port] of opsPorts.entries()) {
+  for (const { role, port } of roles) {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     // Every role's metrics as they were at the end, for a closer look after the run.
-    writeFileSync(join(dir, `metrics-${ROLES[i]}.txt`), text);
+    writeFileSync(join(dir, `metrics-${role}.txt`), text);
     for (const line of text.split('\n')) {
       const m =
         /^(mqim_broker_calls_total|mqim_broker_call_messages_total)\{op="([^"]+)",topic="([^"]+)"\} (\S+)$/.exec(
