@@ -1,8 +1,8 @@
-import { GatePublisher, type MessageBus, type Subscription } from '@mqim/bus';
+import { EventPublisher, GatePublisher, type MessageBus, type Subscription } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
-import { MqNames } from '@mqim/protocol';
+import { MqNames, mqim, positionEventId } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { DeliveryConsumer } from './delivery.consumer';
 import { StoreOfflinePusher, type Notifier } from './offline.pusher';
@@ -44,6 +44,7 @@ export class Job {
   private readonly subs: Subscription[] = [];
   private readonly flusher: ReceiptFlusher;
   private readonly log: Logger;
+  private readonly events: EventPublisher;
 
   constructor(
     private readonly options: JobOptions,
@@ -51,7 +52,34 @@ export class Job {
   ) {
     this.names = new MqNames(options.topicPrefix);
     this.log = deps.logger.child({ role: 'job' });
-    this.flusher = new ReceiptFlusher(deps.cache.receipts, deps.store, this.log, options.receiptFlushMs);
+    this.events = new EventPublisher(deps.bus, this.names, deps.metrics, {
+      source: 'job',
+      minIntervalMs: options.mqPaceMs ?? 4,
+    });
+    // One DELIVERED event per flushed (user, conversation) high-water mark: a flush of 2,000
+    // receipts is one batch on the stream, whatever the message rate.
+    this.flusher = new ReceiptFlusher(
+      deps.cache.receipts,
+      deps.store,
+      this.log,
+      options.receiptFlushMs,
+      2000,
+      (entries) =>
+        this.events.publish(
+          ...entries.map((e): mqim.v1.IEvent => ({
+            eventId: positionEventId('dlv', e.userId, e.sessionType, e.sessionId, e.serverMsgId),
+            type: mqim.v1.EventType.EVENT_TYPE_DELIVERED,
+            actorUserId: e.userId,
+            position: {
+              reportedAtMs: e.at,
+              userId: e.userId,
+              sessionType: e.sessionType,
+              sessionId: e.sessionId,
+              msgId: e.serverMsgId,
+            },
+          })),
+        ),
+    );
   }
 
   async start(): Promise<void> {
