@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
-import { MqNames, messageEventId, mqim } from '@mqim/protocol';
+import { MqNames, decodePersisted, messageEventId, mqim } from '@mqim/protocol';
 import { createBus } from '@mqim/standalone';
 import { createImClient, type ImClient } from '@mqim/sdk';
 import {
@@ -69,6 +69,10 @@ describeInfra(
     let dir: string;
     let out: string;
     const group = () => `${cluster.name}-dw`;
+    const tapGroup = () => `${cluster.name}-tap`;
+    /** The tap (`<prefix>-persisted`) as a second data team reads it: keys of the records seen. */
+    const tapped: string[] = [];
+    let tapBus: Awaited<ReturnType<typeof createBus>> | undefined;
     const clients: ImClient[] = [];
     const users = new Map<string, number>();
 
@@ -118,16 +122,23 @@ describeInfra(
     afterAll(async () => {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await sink?.stop();
+      await tapBus?.close();
       await db?.end();
       await cluster?.stop();
       rmSync(dir, { recursive: true, force: true });
     }, 60_000);
 
     it('provision - registers the consumer group in one step; the sink consumes with it', async () => {
-      const run = await cluster.run(['provision', '--consumer-group', group()]);
+      const run = await cluster.run([
+        'provision',
+        '--consumer-group',
+        group(),
+        '--consumer-group',
+        tapGroup(),
+      ]);
       expect(run.code).toBe(0);
       const done = run.logs.find((l) => l.msg === 'provisioned');
-      expect(done?.consumerGroups).toEqual([group()]);
+      expect(done?.consumerGroups).toEqual([group(), tapGroup()]);
       expect(done?.created).toEqual([]); // the cluster's topics existed: nothing recreated
 
       const bad = await cluster.run(['provision', '--consumer-group', 'no spaces']);
@@ -136,6 +147,20 @@ describeInfra(
 
       sink = await startSink();
       expect(sink.ready).toMatchObject({ group: group(), known: 0 });
+
+      // The tap's consumer creates no group: the one provisioned above is enough.
+      tapBus = await createBus(clusterConfig({ ...cluster.env }), pino({ level: 'silent' }));
+      await tapBus.subscribe({ topic: new MqNames(cluster.name).persisted, group: tapGroup() }, async (m) => {
+        for (const r of decodePersisted(m.body))
+          tapped.push(
+            messageEventId(
+              r.sessionType ?? 0,
+              Number(r.fromUserId),
+              Number(r.toSessionId),
+              Number(r.serverMsgId),
+            ),
+          );
+      });
     }, 90_000);
 
     it('traffic on two gates is on the stream exactly as MySQL holds it', async () => {
@@ -247,6 +272,13 @@ describeInfra(
           toSessionId: String(row.to_session_id),
         });
       }
+
+      // The tap matches the same rows one to one (group notices included), duplicates dropped by the key.
+      await waitFor(() => new Set(tapped).size >= rowKeys.length, {
+        timeoutMs: 20_000,
+        message: `${rowKeys.length} tap records (have ${new Set(tapped).size})`,
+      });
+      expect([...new Set(tapped)].sort()).toEqual([...rowKeys].sort());
 
       // Group changes: one per stored notice, keyed by it; creations and dissolutions match im_group.
       // A notice: msg_type NOTIFICATION (9) from the group itself (user and group ids may coincide).

@@ -7,6 +7,8 @@ import type { Store } from '@mqim/store';
 import { DeliveryConsumer } from './delivery.consumer';
 import { StoreOfflinePusher, type Notifier } from './offline.pusher';
 import { PushCheckConsumer, PushCheckScheduler } from './push-check';
+import { pushOutcomeEvent } from './push.events';
+import type { PushNotification, PushReport } from '@mqim/push';
 import { ReceiptConsumer } from './receipt.consumer';
 import { ReceiptFlusher } from './receipt.flusher';
 
@@ -112,6 +114,18 @@ export class Job {
       ),
     );
     this.flusher.start();
+  }
+
+  /**
+   * A push's outcome onto the event stream (PUSH_SENT / PUSH_FAILED). Pushes are best effort and
+   * not persisted (docs/push.md), so is their event: a failed publish is logged.
+   */
+  reportPush(n: PushNotification, report: PushReport): void {
+    const event = pushOutcomeEvent(n, report);
+    if (!event) return;
+    this.events
+      .publish(event)
+      .catch((err: Error) => this.log.warn({ err: err.message, event: event.eventId }, 'push event lost'));
   }
 
   /** Flushes pending receipts; exposed for tests and the HTTP API's read-your-writes needs. */
