@@ -386,6 +386,27 @@ describeInfra(
       expect(offline.find((e) => Number(e.presence!.userId) === id('cat'))).toBeDefined();
     }, 180_000);
 
+    it('status - mqim status --consumer-group reports the sink group caught up on the events topic', async () => {
+      const run = await cluster.run(['status', '--json', '--consumer-group', group()]);
+      // --json prints one JSON line: the api's shape.
+      const status = run.logs.find((l) => 'consumers' in l) as unknown as {
+        consumers: {
+          source: string;
+          groups: { group: string; topic: string; lag: number; lastConsumedAt: number }[];
+        };
+      };
+      expect(status.consumers.source).toBe('broker');
+      const events = status.consumers.groups.find(
+        (g) => g.group === group() && g.topic === `${cluster.name}-events`,
+      );
+      expect(events).toBeDefined();
+      expect(events!.lag).toBe(0);
+      expect(events!.lastConsumedAt).toBeGreaterThan(0);
+      expect(
+        status.consumers.groups.some((g) => g.group === group() && g.topic === `${cluster.name}-persisted`),
+      ).toBe(true);
+    }, 60_000);
+
     it('duplicates - a redelivered batch and a restarted sink add nothing to the file', async () => {
       const before = readLines(out);
       expect(before.length).toBeGreaterThan(0);
