@@ -69,7 +69,8 @@ export function compareSchemas(
         if (now[name] === n) continue;
         const holder = byNumber.get(n);
         if (now[name] !== undefined) breaking.push(`${type}.${name} changed its number ${n} -> ${now[name]}`);
-        else if (holder !== undefined) breaking.push(`${type}: number ${n} of ${name} is reused by ${holder}`);
+        else if (holder !== undefined)
+          breaking.push(`${type}: number ${n} of ${name} is reused by ${holder}`);
         else if (kind === 'messages' && !(reserved[type] ?? []).includes(n))
           breaking.push(`${type}.${name} (${n}) was removed without \`reserved ${n};\``);
       }
@@ -131,6 +132,10 @@ describe('schema contract - mqim.v1 field numbers never change or get reused', (
       tags.push(tag >>> 3);
       decoded.skipType(tag & 7);
     }
-    expect(tags).toEqual([current.messages.Event!.event_id, current.messages.Event!.type, current.messages.Event!.position]);
+    expect(tags).toEqual([
+      current.messages.Event!.event_id,
+      current.messages.Event!.type,
+      current.messages.Event!.position,
+    ]);
   });
 });
