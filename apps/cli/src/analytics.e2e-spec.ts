@@ -65,6 +65,8 @@ describeInfra(
   () => {
     let cluster: MqimCluster;
     let sink: MqimProcess | undefined;
+    /** `mqim tap` as a process: per-interval counts of stored messages. */
+    let tap: MqimProcess | undefined;
     let db: Connection;
     let dir: string;
     let out: string;
@@ -122,6 +124,7 @@ describeInfra(
     afterAll(async () => {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await sink?.stop();
+      await tap?.stop();
       await tapBus?.close();
       await db?.end();
       await cluster?.stop();
@@ -147,6 +150,14 @@ describeInfra(
 
       sink = await startSink();
       expect(sink.ready).toMatchObject({ group: group(), known: 0 });
+
+      // The copyable tap example, with the interval its usage names.
+      tap = await startMqim(['tap', '--group', `${cluster.name}-tapcmd`, '--interval', '1s'], {
+        env: cluster.env,
+        readyMessage: 'tap ready',
+        timeoutMs: 60_000,
+      });
+      expect(tap.ready).toMatchObject({ intervalMs: 1000 });
 
       // The tap's consumer creates no group: the one provisioned above is enough.
       tapBus = await createBus(clusterConfig({ ...cluster.env }), pino({ level: 'silent' }));
@@ -279,6 +290,26 @@ describeInfra(
         message: `${rowKeys.length} tap records (have ${new Set(tapped).size})`,
       });
       expect([...new Set(tapped)].sort()).toEqual([...rowKeys].sort());
+
+      // `mqim tap` counted the same rows per conversation type, each once.
+      const counted = () => {
+        const sum = { single: 0, group: 0 };
+        for (const l of tap!.logs)
+          if (typeof l.single === 'number') {
+            sum.single += l.single;
+            sum.group += Number(l.group);
+          }
+        return sum;
+      };
+      const want = {
+        single: sent.filter((r) => r.session_type === SINGLE).length,
+        group: sent.filter((r) => r.session_type === GROUP).length,
+      };
+      await waitFor(() => counted().single + counted().group >= want.single + want.group, {
+        timeoutMs: 15_000,
+        message: 'mqim tap counted every row',
+      });
+      expect(counted()).toEqual(want);
 
       // Group changes: one per stored notice, keyed by it; creations and dissolutions match im_group.
       // A notice: msg_type NOTIFICATION (9) from the group itself (user and group ids may coincide).
