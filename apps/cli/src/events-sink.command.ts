@@ -64,8 +64,9 @@ export async function runEventsSink(argv: string[]): Promise<void> {
   const { size } = fstatSync(fd);
   const tail = Buffer.alloc(1);
   if (size > 0 && readSync(fd, tail, 0, 1, size - 1) === 1 && tail[0] !== 0x0a) writeSync(fd, '\n');
-  const totals = { written: 0, duplicates: 0, skipped: 0 };
-  let window = { written: 0, duplicates: 0, byType: {} as Record<string, number> };
+  const totals = { batches: 0, written: 0, duplicates: 0, skipped: 0 };
+  // batches: MQ messages read; events per batch shows how much the publishers batch.
+  let window = { batches: 0, written: 0, duplicates: 0, byType: {} as Record<string, number> };
 
   const bus = await createBus(config, logger);
   let sub;
@@ -79,6 +80,8 @@ export async function runEventsSink(argv: string[]): Promise<void> {
         logger.error({ err: errorText(err), id: msg.id }, 'undecodable event batch skipped');
         return;
       }
+      totals.batches++;
+      window.batches++;
       const lines: string[] = [];
       const ids: string[] = [];
       for (const e of events) {
@@ -116,7 +119,7 @@ export async function runEventsSink(argv: string[]): Promise<void> {
   }
   const timer = setInterval(() => {
     console.log(JSON.stringify({ at: new Date().toISOString(), ...window }));
-    window = { written: 0, duplicates: 0, byType: {} };
+    window = { batches: 0, written: 0, duplicates: 0, byType: {} };
   }, intervalMs);
   logger.info({ topic: names.events, group, out, known: seen.size }, 'events sink ready');
   onShutdown(logger, async () => {
