@@ -148,19 +148,6 @@ describeInfra(
       expect(bad.code).toBe(78);
       expect(JSON.stringify(bad.logs)).toMatch(/may contain only letters, digits/);
 
-      // Without the step above a gRPC consumer cannot start: the sink says what to run.
-      const unregistered = await cluster.run([
-        'events-sink',
-        '--group',
-        `${cluster.name}-nobody`,
-        '--out',
-        join(dir, 'never.jsonl'),
-      ]);
-      expect(unregistered.code).toBe(69);
-      expect(JSON.stringify(unregistered.logs)).toContain(
-        `mqim provision --consumer-group ${cluster.name}-nobody`,
-      );
-
       sink = await startSink();
       expect(sink.ready).toMatchObject({ group: group(), known: 0 });
 
