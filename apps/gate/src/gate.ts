@@ -60,10 +60,21 @@ export interface GateOptions {
   upstreamInFlight?: number;
   /** Batched publishes (upstream, receipts) at most once per slot or target per this many ms. @default 4 */
   mqPaceMs?: number;
+  /**
+   * Broker calls of the streams nobody waits on (receipt publishes) at most once per this many ms each.
+   * @default 0
+   */
+  mqBackgroundPaceMs?: number;
   /** Requests waiting for the broker before new ones are refused with IM_ERR_BUSY. @default 4096 */
   upstreamMaxPending?: number;
   /** Sends handed to logic and not yet answered before new ones are refused with IM_ERR_BUSY. @default 8192 */
   maxOutstandingSends?: number;
+  /**
+   * Under overload, how long an admitted send may wait for its answer: the gate admits about
+   * (answers per second) × this many sends at once and refuses the rest with IM_ERR_BUSY
+   * (`SendAdmission`). 0 = only `maxOutstandingSends` applies. @default 0
+   */
+  sendTargetMs?: number;
   /** Sends per second one user may make across all of its connections on every gate; 0: no limit. @default 0 */
   userSendRate?: number;
   /** Sends one user may make at once above that rate. @default 100 */
@@ -167,7 +178,7 @@ export class Gate implements FrameHandler {
       encode: (receipts) => mqim.v1.DeliveryReceiptBatch.encode({ receipts: [...receipts] }).finish(),
       sizeOf: (r) => 64 + (r.clientMsgId?.length ?? 0),
       windowMs: RECEIPT_WINDOW_MS,
-      minIntervalMs: options.mqPaceMs ?? 4,
+      minIntervalMs: options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
       onPublished: publishMetrics(deps.metrics),
     });
     this.presence = new PresenceEvents(
@@ -176,7 +187,8 @@ export class Gate implements FrameHandler {
       deps.metrics,
       options.gateId,
       this.log,
-      options.mqPaceMs ?? 4,
+      // Nobody waits on presence events: paced like the receipts.
+      options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
     );
     this.upstream = new UpstreamPublisher(deps.bus, this.names, deps.metrics, {
       lanes: options.lanes ?? DEFAULT_LANES,
@@ -184,7 +196,11 @@ export class Gate implements FrameHandler {
       minIntervalMs: options.mqPaceMs ?? 4,
       maxPending: options.upstreamMaxPending ?? 4096,
     });
-    this.admission = new SendAdmission(options.maxOutstandingSends ?? 8192, SEND_ANSWER_EXPIRY_MS);
+    this.admission = new SendAdmission({
+      max: options.maxOutstandingSends ?? 8192,
+      expireMs: SEND_ANSWER_EXPIRY_MS,
+      targetMs: options.sendTargetMs ?? 0,
+    });
     let lastLeaseWarning = 0;
     this.userSends = new UserSendLimiter(
       options.userSendRate ?? 0,
@@ -235,7 +251,12 @@ export class Gate implements FrameHandler {
     // One message group (the gate id), so every batch of messages comes in publish order; taking
     // many per receive saves a receive and an ack round trip per GateBatch.
     this.subscription = await bus.subscribeBatch(
-      { topic: this.names.gate(gateId), group: this.names.gateGroup(gateId), concurrency: 32, maxBatch: 32 },
+      {
+        topic: this.names.gate(gateId),
+        group: this.names.gateGroup(gateId),
+        concurrency: 32,
+        maxBatch: 32,
+      },
       async (messages) => {
         for (const msg of messages) await this.onGateBatch(msg.body);
       },
