@@ -7,6 +7,7 @@ import { UserAlreadyExistsError, tokenIdOf, type PushPlatform, type Store } from
 import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
 import {
+  clusterStatusQuery,
   clusterStatusResponse,
   onlineQuery,
   onlineResponse,
@@ -254,8 +255,17 @@ export function registerAdminRoutes(
 
       // The cluster at a glance (what `mqim status` prints): live gates with their connections,
       // logic/job/api processes, dependency reachability, consumer lag per group.
-      api.get('/cluster/status', { schema: { response: { 200: clusterStatusResponse } } }, async () =>
-        collectClusterStatus(deps),
+      // ?consumerGroups=a,b adds analytics groups (a data team's) on the analytics topics.
+      api.get(
+        '/cluster/status',
+        { schema: { querystring: clusterStatusQuery, response: { 200: clusterStatusResponse } } },
+        async (req) => {
+          const listed = (req.query as { consumerGroups?: string }).consumerGroups;
+          return collectClusterStatus({
+            ...deps,
+            consumerGroups: listed ? [...new Set(listed.split(','))] : [],
+          });
+        },
       );
 
       // Online users: how many, and their ids page by page (ascending; `after` = last id seen).

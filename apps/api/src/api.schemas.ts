@@ -198,6 +198,15 @@ export const clusterStatusResponse = {
 } as const;
 
 /** Query strings are strings (no coercion, see api.app.ts): digits only, turned into numbers by the handler. */
+/** `?consumerGroups=a,b`: analytics groups whose lag the status reports too (at most 20). */
+export const clusterStatusQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    consumerGroups: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}(,[A-Za-z0-9_-]{1,100}){0,19}$' },
+  },
+} as const;
+
 export const onlineQuery = {
   type: 'object',
   additionalProperties: false,

@@ -160,4 +160,20 @@ describe('api - cluster status and online users', () => {
     }
     expect((await get('/api/v1/online?limit=10000')).status).toBe(200);
   });
+
+  it('status - consumerGroups must be group names; a valid list is answered', async () => {
+    for (const q of [
+      'consumerGroups=',
+      'consumerGroups=a%20b',
+      'consumerGroups=a,,b',
+      'consumerGroups=a;b',
+    ]) {
+      const res = await get(`/api/v1/cluster/status?${q}`);
+      expect({ q, status: res.status }).toEqual({ q, status: 400 });
+    }
+    // On the in-process bus there are no offsets to read: answered, with the reason.
+    const ok = await get('/api/v1/cluster/status?consumerGroups=dw-events,dw-tap');
+    expect(ok.status).toBe(200);
+    expect(ok.body.consumers).toMatchObject({ source: 'none' });
+  });
 });

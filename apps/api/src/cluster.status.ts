@@ -77,6 +77,12 @@ export interface ClusterStatusDeps {
   names: MqNames;
   /** Dependencies that could not even be opened (`mqim status` without a reachable MySQL). */
   unopened?: DependencyStatus[];
+  /**
+   * Analytics consumer groups (a data team's, `mqim provision --consumer-group`) whose lag is
+   * reported on the two analytics topics, events and persisted. The broker cannot say which of
+   * the two a group reads: on the one it never read the whole backlog counts as lag.
+   */
+  consumerGroups?: readonly string[];
 }
 
 /**
@@ -100,7 +106,11 @@ export async function collectClusterStatus(deps: ClusterStatusDeps): Promise<Clu
   const others = instances.filter((i) => i.role !== 'gate').map(instanceStatus);
   const alive = new Set(gates.map((g) => g.id));
   const deadGates = withRoutes.filter((g) => !alive.has(g)).sort();
-  const consumers = await consumerLags(deps, [...new Set([...alive, ...deadGates])].sort());
+  const consumers = await consumerLags(
+    deps,
+    [...new Set([...alive, ...deadGates])].sort(),
+    deps.consumerGroups ?? [],
+  );
   const has = (role: string) => others.some((i) => i.role === role);
   return {
     at,
@@ -176,10 +186,14 @@ async function timed(
   }
 }
 
-/** Lag of every shared group and of the given gates' groups (what `/metrics` of the api exports too). */
+/**
+ * Lag of every shared group and of the given gates' groups (what `/metrics` of the api exports
+ * too), and of the given analytics groups on the events and persisted topics.
+ */
 export async function consumerLags(
   deps: Pick<ClusterStatusDeps, 'bus' | 'names'>,
   gateIds: string[],
+  analyticsGroups: readonly string[] = [],
 ): Promise<ClusterStatus['consumers']> {
   const bus = deps.bus;
   if (!(bus instanceof RocketMqBus))
@@ -195,6 +209,10 @@ export async function consumerLags(
     [n.jobReceiptGroup, n.receipt],
     [n.jobPushGroup, n.pushCheck],
     ...gateIds.map((g): [string, string] => [n.gateGroup(g), n.gate(g)]),
+    ...analyticsGroups.flatMap((g): [string, string][] => [
+      [g, n.events],
+      [g, n.persisted],
+    ]),
   ];
   const groups = await Promise.all(
     pairs.map(async ([group, topic]): Promise<GroupLag> => {

@@ -8,11 +8,13 @@ const USAGE = `mqim <command>
   standalone          every role in one process on embedded adapters (npm start)
   gate | logic | job | api
                       one role as its own process (cluster mode: RocketMQ, MySQL, Redis)
-  provision           create every shared topic and consumer group (idempotent)
+  provision           create every shared topic and consumer group (idempotent);
+                      --consumer-group NAME registers an analytics consumer's group too
   migrate             apply migrations/ to MySQL (idempotent)
   status              the cluster at a glance: gates, processes, dependencies, consumer lag (--json)
   chat                terminal chat client (mqim chat --help)
-  tap                 example analytics consumer of the persisted-message stream
+  tap                 example analytics consumer: per-interval counts of stored messages
+  events-sink         example analytics consumer: the event stream as JSON lines, de-duplicated
   config              list every configuration variable
 
 Configuration is read from environment variables; see \`mqim config\` or docs/configuration.md.`;
@@ -28,7 +30,7 @@ async function main(argv: string[]): Promise<void> {
     case 'api':
       return runRole(command);
     case 'provision':
-      return runProvision();
+      return runProvision(rest);
     case 'migrate':
       return runMigrate();
     case 'chat': {
@@ -44,6 +46,11 @@ async function main(argv: string[]): Promise<void> {
     case 'tap': {
       const { runTap } = await import('./tap.command');
       await runTap(rest);
+      return;
+    }
+    case 'events-sink': {
+      const { runEventsSink } = await import('./events-sink.command');
+      await runEventsSink(rest);
       return;
     }
     case 'config':

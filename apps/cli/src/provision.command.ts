@@ -1,6 +1,6 @@
 import { RocketMqBus, TopicKindConflictError } from '@mqim/bus';
 import { createLogger } from '@mqim/config';
-import { MqNames } from '@mqim/protocol';
+import { MqNames, assertMqName, type MqGroup } from '@mqim/protocol';
 import { createBus, createStore } from '@mqim/standalone';
 import { createConnection } from 'mysql2/promise';
 import {
@@ -15,14 +15,45 @@ import {
 } from './role.command';
 
 /**
- * `mqim provision`: every shared topic with its type and every consumer group, idempotently.
- * Safe to re-run at any time, also while the cluster runs and from several hosts at once:
- * existing topics are left alone (a type conflict is refused), groups are created or rewritten
- * with the same settings, which keeps their consume offsets.
+ * The consumer groups named with `--consumer-group NAME` (repeatable): a data team's own group on
+ * the analytics topics. RocketMQ's gRPC consumers refuse to start on a group the broker does not
+ * know, so it is registered here, with the cluster's, in the step the docs show first.
  */
-export async function runProvision(): Promise<void> {
-  const config = clusterConfig();
+export function consumerGroupsOf(argv: readonly string[]): MqGroup[] {
+  const groups: MqGroup[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    let name: string | undefined;
+    if (arg === '--consumer-group') name = argv[++i];
+    else if (arg.startsWith('--consumer-group=')) name = arg.slice('--consumer-group='.length);
+    else throw new StartupError('mqim provision', `unknown argument "${arg}"`, USAGE, EX_CONFIG);
+    if (!name) throw new StartupError('mqim provision', '--consumer-group needs a name', USAGE, EX_CONFIG);
+    try {
+      assertMqName('consumer group', name);
+    } catch (err) {
+      throw new StartupError('mqim provision', (err as Error).message, USAGE, EX_CONFIG);
+    }
+    if (!groups.some((g) => g.name === name)) groups.push({ name, orderly: false });
+  }
+  return groups;
+}
+
+const USAGE = 'mqim provision [--consumer-group NAME]... (NAME: letters, digits, "-", "_"; at most 100)';
+
+/**
+ * `mqim provision`: every shared topic with its type and every consumer group, idempotently, plus
+ * the analytics groups named with `--consumer-group`. Safe to re-run at any time, also while the
+ * cluster runs and from several hosts at once: existing topics are left alone (a type conflict is
+ * refused), groups are created or rewritten with the same settings, which keeps their consume
+ * offsets.
+ */
+export async function runProvision(argv: readonly string[] = []): Promise<void> {
   const logger = createLogger('mqim-provision');
+  let extra: MqGroup[] = [];
+  await exitOnStartupError(logger, [], async () => {
+    extra = consumerGroupsOf(argv);
+  });
+  const config = clusterConfig();
   const bus = await createBus(config, logger);
   const names = new MqNames(config.topicPrefix);
   const topics = names.sharedTopics();
@@ -36,7 +67,7 @@ export async function runProvision(): Promise<void> {
       }
       try {
         await bus.ensureTopics(topics);
-        await bus.ensureGroups(names.sharedGroups());
+        await bus.ensureGroups([...names.sharedGroups(), ...extra]);
       } catch (err) {
         if (err instanceof TopicKindConflictError)
           throw new StartupError(
@@ -57,6 +88,7 @@ export async function runProvision(): Promise<void> {
           created: topics.filter((t) => !existing.includes(t.name)).map((t) => `${t.name}(${t.kind})`),
           existing,
           groups: names.sharedGroups().map((g) => `${g.name}${g.orderly ? '(orderly)' : ''}`),
+          consumerGroups: extra.map((g) => g.name),
         },
         'provisioned',
       );

@@ -7,7 +7,7 @@ import { createBus, createCache, createStore } from '@mqim/standalone';
 import type { Store } from '@mqim/store';
 import { clusterConfig, errorText, maskUrl } from './role.command';
 
-const USAGE = `mqim status [--json] [--api <url>]
+const USAGE = `mqim status [--json] [--api <url>] [--consumer-group NAME]...
 
   Prints the cluster at a glance: live gates with their connections and users, logic / job / api
   processes, gates whose routes are being evicted, Redis / MySQL / broker reachability and the
@@ -17,7 +17,9 @@ const USAGE = `mqim status [--json] [--api <url>]
   MQIM_TOPIC_PREFIX directly (it works while the api is down). With --api it asks
   GET <url>/api/v1/cluster/status instead, with MQIM_API_KEY (for hosts that reach only the api).
 
-  --json   the same data as the api's JSON`;
+  --json                 the same data as the api's JSON
+  --consumer-group NAME  also the lag of an analytics group (yours) on the events and persisted
+                         topics; the one it does not read shows its whole backlog`;
 
 export async function runStatus(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {
@@ -26,21 +28,37 @@ export async function runStatus(args: string[]): Promise<void> {
   }
   const json = args.includes('--json');
   const apiAt = args.indexOf('--api');
-  const unknown = args.filter((a, i) => a !== '--json' && a !== '--api' && i !== apiAt + 1 && a);
-  if (unknown.length > 0 || (apiAt >= 0 && !args[apiAt + 1])) {
-    console.error(`mqim status: unexpected ${unknown.join(' ') || '--api without a URL'}\n\n${USAGE}`);
+  const groups: string[] = [];
+  const valued = new Set<number>(apiAt >= 0 ? [apiAt + 1] : []);
+  args.forEach((a, i) => {
+    if (a !== '--consumer-group') return;
+    valued.add(i + 1);
+    groups.push(args[i + 1] ?? '');
+  });
+  const unknown = args.filter(
+    (a, i) => a !== '--json' && a !== '--api' && a !== '--consumer-group' && !valued.has(i) && a,
+  );
+  const badGroup = groups.find((g) => !/^[A-Za-z0-9_-]{1,100}$/.test(g));
+  if (unknown.length > 0 || (apiAt >= 0 && !args[apiAt + 1]) || badGroup !== undefined) {
+    const what =
+      badGroup !== undefined
+        ? `consumer group "${badGroup}" (letters, digits, "-", "_")`
+        : unknown.join(' ') || '--api without a URL';
+    console.error(`mqim status: unexpected ${what}\n\n${USAGE}`);
     process.exitCode = 2;
     return;
   }
   const config = clusterConfig();
-  const status = apiAt >= 0 ? await fromApi(args[apiAt + 1]!, config.apiKey) : await fromServices(config);
+  const status =
+    apiAt >= 0 ? await fromApi(args[apiAt + 1]!, config.apiKey, groups) : await fromServices(config, groups);
   // --json is for machines: one line, the api's shape.
   console.log(json ? JSON.stringify(status) : formatStatus(status, config.topicPrefix));
   process.exitCode = status.ok ? 0 : 1;
 }
 
-async function fromApi(url: string, key: string): Promise<ClusterStatus> {
-  const res = await fetch(`${url.replace(/\/$/, '')}/api/v1/cluster/status`, {
+async function fromApi(url: string, key: string, groups: string[]): Promise<ClusterStatus> {
+  const query = groups.length ? `?consumerGroups=${groups.join(',')}` : '';
+  const res = await fetch(`${url.replace(/\/$/, '')}/api/v1/cluster/status${query}`, {
     headers: { authorization: `Bearer ${key}` },
     signal: AbortSignal.timeout(10_000),
   });
@@ -49,7 +67,10 @@ async function fromApi(url: string, key: string): Promise<ClusterStatus> {
   return (await res.json()) as ClusterStatus;
 }
 
-async function fromServices(config: ReturnType<typeof clusterConfig>): Promise<ClusterStatus> {
+async function fromServices(
+  config: ReturnType<typeof clusterConfig>,
+  groups: string[],
+): Promise<ClusterStatus> {
   // Silent: problems are what this command reports, in its own output.
   const logger = createLogger('mqim-status', 'silent');
   const unopened: DependencyStatus[] = [];
@@ -92,6 +113,7 @@ async function fromServices(config: ReturnType<typeof clusterConfig>): Promise<C
       bus,
       names: new MqNames(config.topicPrefix),
       unopened,
+      consumerGroups: groups,
     });
   } finally {
     await Promise.allSettled([cache?.close(), store?.close(), bus?.close()]);

@@ -26,7 +26,11 @@ export class Connection {
   /** The id of the login token this session logged in with; '' for a password login. */
   tokenId = '';
   loginPending = false;
+  /** When the login was bound (0 before): the presence event's online time. */
+  loggedInAt = 0;
   closed = false;
+  /** Why close() closed it; a connection the peer closed has none. */
+  closeReason = '';
   /** When each send handed to logic and not yet answered was read (SendAdmission). */
   readonly sendsOutstanding: number[] = [];
   /** When each query handed to logic and not yet answered was read (QueryBudget). */
@@ -88,6 +92,7 @@ export class Connection {
   close(reason: string, logger: Logger, level: 'info' | 'warn' = 'info'): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeReason = reason;
     logger[level](
       {
         conn: this.id,

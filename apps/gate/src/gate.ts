@@ -29,6 +29,7 @@ import {
 import { Connection, type FrameSink, type Transport } from './connection';
 import { ConnectionTable } from './connection.table';
 import type { FrameHandler } from './frame-handler';
+import { PresenceEvents } from './presence.events';
 import { QUERIES, QueryBudget, answersQuery } from './query.budget';
 import { SendAdmission } from './send.admission';
 import { UserSendLimiter } from './user-send.limiter';
@@ -150,6 +151,7 @@ export class Gate implements FrameHandler {
   private readonly maxPendingBytes: number;
   private readonly receipts: BatchPublisher<mqim.v1.IDeliveryReceipt>;
   private readonly upstream: UpstreamPublisher;
+  private readonly presence: PresenceEvents;
   private readonly admission: SendAdmission;
   /** Set by `drain()`: new sends are refused (IM_ERR_BUSY), sends in flight are still answered. */
   private draining = false;
@@ -179,6 +181,15 @@ export class Gate implements FrameHandler {
       minIntervalMs: options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
       onPublished: publishMetrics(deps.metrics),
     });
+    this.presence = new PresenceEvents(
+      deps.bus,
+      this.names,
+      deps.metrics,
+      options.gateId,
+      this.log,
+      // Nobody waits on presence events: paced like the receipts.
+      options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
+    );
     this.upstream = new UpstreamPublisher(deps.bus, this.names, deps.metrics, {
       lanes: options.lanes ?? DEFAULT_LANES,
       maxInFlight: options.upstreamInFlight ?? 2,
@@ -299,6 +310,9 @@ export class Gate implements FrameHandler {
     await (Number.isFinite(flushWithinMs) ? Promise.race([flushed, sleep(flushWithinMs)]) : flushed);
     // A clean stop withdraws its routes at once instead of leaving them to expire.
     await Promise.allSettled(routes.map((r) => this.deps.routes.unregister(r.userId, r.gateId, r.connId)));
+    // The OFFLINE events of the connections closed above (sent as their routes went).
+    const reported = this.presence.flushAll();
+    await (Number.isFinite(flushWithinMs) ? Promise.race([reported, sleep(1000)]) : reported);
   }
 
   // ---- FrameHandler ----
@@ -329,7 +343,8 @@ export class Gate implements FrameHandler {
         .unregister(conn.userId, this.options.gateId, conn.id)
         .catch((err: Error) =>
           this.log.warn({ err: err.message, conn: conn.id }, 'route unregister failed; it will expire'),
-        );
+        )
+        .finally(() => this.presence.offline(conn));
     }
   }
 
@@ -671,6 +686,8 @@ export class Gate implements FrameHandler {
     // Register before answering: a message sent to this user right after it sees the login
     // response must find the route.
     await this.deps.routes.register(this.routeOf(conn), this.options.routeTtlMs);
+    conn.loggedInAt ||= Date.now();
+    this.presence.online(conn);
     this.write(conn, cmd, c.seq ?? 0, body);
     this.deps.metrics.connections.inc({ transport: conn.transport, state: 'logged_in' });
   }

@@ -1,12 +1,14 @@
-import { GatePublisher, type MessageBus, type Subscription } from '@mqim/bus';
+import { EventPublisher, GatePublisher, type MessageBus, type Subscription } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
-import { MqNames } from '@mqim/protocol';
+import { MqNames, mqim, positionEventId } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { DeliveryConsumer } from './delivery.consumer';
 import { StoreOfflinePusher, type Notifier } from './offline.pusher';
 import { PushCheckConsumer, PushCheckScheduler } from './push-check';
+import { pushOutcomeEvent } from './push.events';
+import type { PushNotification, PushReport } from '@mqim/push';
 import { ReceiptConsumer } from './receipt.consumer';
 import { ReceiptFlusher } from './receipt.flusher';
 
@@ -49,6 +51,7 @@ export class Job {
   private readonly subs: Subscription[] = [];
   private readonly flusher: ReceiptFlusher;
   private readonly log: Logger;
+  private readonly events: EventPublisher;
 
   constructor(
     private readonly options: JobOptions,
@@ -56,7 +59,36 @@ export class Job {
   ) {
     this.names = new MqNames(options.topicPrefix);
     this.log = deps.logger.child({ role: 'job' });
-    this.flusher = new ReceiptFlusher(deps.cache.receipts, deps.store, this.log, options.receiptFlushMs);
+    // Nothing waits on these (the flush is confirmed after them, pushes are best effort): paced
+    // like the other background streams.
+    this.events = new EventPublisher(deps.bus, this.names, deps.metrics, {
+      source: 'job',
+      minIntervalMs: options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
+    });
+    // One DELIVERED event per flushed (user, conversation) high-water mark: a flush of 2,000
+    // receipts is one batch on the stream, whatever the message rate.
+    this.flusher = new ReceiptFlusher(
+      deps.cache.receipts,
+      deps.store,
+      this.log,
+      options.receiptFlushMs,
+      2000,
+      (entries) =>
+        this.events.publish(
+          ...entries.map((e): mqim.v1.IEvent => ({
+            eventId: positionEventId('dlv', e.userId, e.sessionType, e.sessionId, e.serverMsgId),
+            type: mqim.v1.EventType.EVENT_TYPE_DELIVERED,
+            actorUserId: e.userId,
+            position: {
+              reportedAtMs: e.at,
+              userId: e.userId,
+              sessionType: e.sessionType,
+              sessionId: e.sessionId,
+              msgId: e.serverMsgId,
+            },
+          })),
+        ),
+    );
   }
 
   async start(): Promise<void> {
@@ -112,6 +144,18 @@ export class Job {
       ),
     );
     this.flusher.start();
+  }
+
+  /**
+   * A push's outcome onto the event stream (PUSH_SENT / PUSH_FAILED). Pushes are best effort and
+   * not persisted (docs/push.md), so is their event: a failed publish is logged.
+   */
+  reportPush(n: PushNotification, report: PushReport): void {
+    const event = pushOutcomeEvent(n, report);
+    if (!event) return;
+    this.events
+      .publish(event)
+      .catch((err: Error) => this.log.warn({ err: err.message, event: event.eventId }, 'push event lost'));
   }
 
   /** Flushes pending receipts; exposed for tests and the HTTP API's read-your-writes needs. */

@@ -5,7 +5,9 @@ import type { DeliveredReceipt, SessionType, Store } from '@mqim/store';
 /**
  * Every interval, writes the receipts that changed since the last flush to the store (batched
  * per shard by the store) and only then clears their dirty marks: a crash between the two
- * re-flushes the same values, which the store's max() upsert makes harmless.
+ * re-flushes the same values, which the store's max() upsert makes harmless. `onWritten` (the
+ * DELIVERED events) runs between the write and the confirm, so a failed publish keeps the batch
+ * dirty and the next flush writes and reports it again: reported at least once, after it is durable.
  */
 export class ReceiptFlusher {
   private timer?: NodeJS.Timeout;
@@ -17,6 +19,7 @@ export class ReceiptFlusher {
     private readonly logger: Logger,
     private readonly intervalMs: number,
     private readonly batchSize = 2000,
+    private readonly onWritten?: (entries: readonly ReceiptEntry[]) => Promise<void>,
   ) {}
 
   start(): void {
@@ -40,6 +43,7 @@ export class ReceiptFlusher {
         const batch = await this.receipts.takeDirty(this.batchSize);
         if (!batch.entries.length) return total;
         await this.write(batch.entries);
+        await this.onWritten?.(batch.entries);
         // Confirms the rows written and the rows refused alike: a refused row would be refused
         // again, and keeping it dirty would fail every later flush (issue 10 #5).
         await this.receipts.confirm(batch);

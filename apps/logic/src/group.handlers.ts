@@ -5,6 +5,8 @@ import {
   ImErrorNumber,
   MqimError,
   conversationKey,
+  groupEventId,
+  mqim,
   toId,
   toIds,
   type ImErrorCode,
@@ -12,6 +14,7 @@ import {
 import type { GroupRecord, MessageRecord } from '@mqim/store';
 import { decodeBody } from './decode';
 import { giveBack } from './id.giveback';
+import { messageStoredEvent } from './send.handler';
 import { DEFAULT_GROUP_LIMITS, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 
@@ -84,10 +87,15 @@ async function activeGroup(deps: LogicDeps, groupId: number): Promise<GroupRecor
   return g;
 }
 
+/** What notify() stored: the encoded CIMMsgData for attach_notification_msg, and the row. */
+interface Notice {
+  data: Uint8Array;
+  record: MessageRecord;
+}
+
 /**
  * Stores a NOTIFICATION message in the group's history (sender = the group id, as CoffeeChat
- * clients expect) and delivers it to `audience`. Returns the encoded CIMMsgData for
- * attach_notification_msg.
+ * clients expect) and delivers it to `audience`.
  */
 async function notify(
   deps: LogicDeps,
@@ -97,7 +105,7 @@ async function notify(
   ids: number[],
   owners: number[],
   audience: number[],
-): Promise<Uint8Array> {
+): Promise<Notice> {
   const payload = JSON.stringify({
     notificationType: type,
     data: {
@@ -157,7 +165,64 @@ async function notify(
     msgData: m.msgData,
   }).finish();
   await publishIntent(deps, key, audience, CommandId.MSG_DATA, data, ctx.receivedAtMs);
-  return data;
+  return { data, record: m };
+}
+
+const Kind = mqim.v1.GroupChangeKind;
+
+/**
+ * The events of a group change, once all of it is durable: the stored notice (MESSAGE_STORED,
+ * like any group message) and the change itself, keyed by that notice's id — every change
+ * stores exactly one notice, so a data team can match the two one to one.
+ */
+async function groupChanged(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  group: { groupId: number; name: string; ownerUserId: number },
+  kind: mqim.v1.GroupChangeKind,
+  userIds: number[],
+  notice: Notice,
+  memberCount: number,
+): Promise<void> {
+  const m = notice.record;
+  const type =
+    kind === Kind.GROUP_CHANGE_KIND_CREATED
+      ? mqim.v1.EventType.EVENT_TYPE_GROUP_CREATED
+      : kind === Kind.GROUP_CHANGE_KIND_DISSOLVED
+        ? mqim.v1.EventType.EVENT_TYPE_GROUP_DISSOLVED
+        : mqim.v1.EventType.EVENT_TYPE_GROUP_CHANGED;
+  const record: mqim.v1.IPersistedMessage = {
+    serverMsgId: m.serverMsgId,
+    clientMsgId: m.clientMsgId,
+    fromUserId: m.fromUserId,
+    sessionType: 2,
+    toSessionId: m.toSessionId,
+    msgType: m.msgType,
+    createTime: m.createTime,
+    msgDataSize: m.msgData.length,
+    recipientCount: memberCount,
+    senderClientType: 0,
+    persistedAtMs: Date.now(),
+  };
+  // The notice is a row of the message tables like any chat message: the tap reports it too, so
+  // the tap and the stream both match im_message_send one to one.
+  await Promise.all([
+    deps.tap.publish(record),
+    deps.events.publish(messageStoredEvent(record, ctx.userId), {
+      eventId: groupEventId(group.groupId, m.serverMsgId),
+      type,
+      actorUserId: ctx.userId,
+      group: {
+        groupId: group.groupId,
+        kind,
+        userIds,
+        noticeMsgId: m.serverMsgId,
+        groupName: group.name,
+        ownerUserId: group.ownerUserId,
+        memberCount,
+      },
+    }),
+  ]);
 }
 
 async function publishIntent(
@@ -225,7 +290,7 @@ const handleCreate: Handler = async (deps, ctx) => {
     // Counted before the group exists: a cache failure here retries a request that created nothing.
     await deps.cache.attempts.fail(createKey, (deps.options.groupLimits ?? DEFAULT_GROUP_LIMITS).create);
     const group = await deps.store.groups.create({ name, ownerUserId: ctx.userId }, members);
-    const attach = await notify(
+    const notice = await notify(
       deps,
       ctx,
       group,
@@ -234,12 +299,13 @@ const handleCreate: Handler = async (deps, ctx) => {
       members,
       members,
     );
+    await groupChanged(deps, ctx, group, Kind.GROUP_CHANGE_KIND_CREATED, invited, notice, members.length);
     const rsp = CIM.Group.CIMGroupCreateRsp.encode({
       userId: ctx.userId,
       resultCode: OK,
       groupInfo: toGroupInfo(group),
       memberIdList: members,
-      attachNotificationMsg: attach,
+      attachNotificationMsg: notice.data,
     }).finish();
     await ctx.reply(CommandId.GROUP_CREATE_DEFAULT_RSP, rsp);
   } catch (err) {
@@ -294,7 +360,7 @@ const handleDisband: Handler = async (deps, ctx) => {
       const group = await activeGroup(deps, groupId);
       if (group.ownerUserId !== ctx.userId) refuse('IM_ERR_FORBIDDEN', 'only the owner may disband a group');
       const members = await deps.store.groups.members(groupId);
-      const attach = await notify(
+      const notice = await notify(
         deps,
         ctx,
         group,
@@ -304,7 +370,8 @@ const handleDisband: Handler = async (deps, ctx) => {
         members,
       );
       await deps.store.groups.disband(groupId);
-      return attach;
+      await groupChanged(deps, ctx, group, Kind.GROUP_CHANGE_KIND_DISSOLVED, [], notice, 0);
+      return notice.data;
     },
   );
 };
@@ -318,7 +385,7 @@ const handleExit: Handler = async (deps, ctx) => {
       refuse('IM_ERR_FORBIDDEN', 'the owner cannot exit; disband the group instead');
     const members = await deps.store.groups.members(groupId);
     if (!members.includes(ctx.userId)) refuse('IM_ERR_FORBIDDEN', 'not a member of this group');
-    const attach = await notify(
+    const notice = await notify(
       deps,
       ctx,
       group,
@@ -329,7 +396,16 @@ const handleExit: Handler = async (deps, ctx) => {
     );
     await deps.store.groups.removeMembers(groupId, [ctx.userId]);
     await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_DEL, [ctx.userId], members);
-    return attach;
+    await groupChanged(
+      deps,
+      ctx,
+      group,
+      Kind.GROUP_CHANGE_KIND_MEMBER_LEFT,
+      [ctx.userId],
+      notice,
+      members.length - 1,
+    );
+    return notice.data;
   });
 };
 
@@ -384,7 +460,7 @@ const handleInvite: Handler = async (deps, ctx) => {
       await existingUsers(deps, invited);
       await deps.store.groups.addMembers(groupId, invited);
       const all = [...members, ...invited];
-      const attach = await notify(
+      const notice = await notify(
         deps,
         ctx,
         group,
@@ -394,7 +470,8 @@ const handleInvite: Handler = async (deps, ctx) => {
         all,
       );
       await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_ADD, invited, all);
-      return attach;
+      await groupChanged(deps, ctx, group, Kind.GROUP_CHANGE_KIND_MEMBERS_ADDED, invited, notice, all.length);
+      return notice.data;
     },
   );
 };
@@ -418,7 +495,7 @@ const handleKick: Handler = async (deps, ctx) => {
       );
       if (!kicked.length)
         refuse('IM_ERR_INVALID_ARGUMENT', 'nobody to remove: list members other than yourself');
-      const attach = await notify(
+      const notice = await notify(
         deps,
         ctx,
         group,
@@ -429,7 +506,16 @@ const handleKick: Handler = async (deps, ctx) => {
       );
       await deps.store.groups.removeMembers(groupId, kicked);
       await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_DEL, kicked, members);
-      return attach;
+      await groupChanged(
+        deps,
+        ctx,
+        group,
+        Kind.GROUP_CHANGE_KIND_MEMBERS_REMOVED,
+        kicked,
+        notice,
+        members.length - kicked.length,
+      );
+      return notice.data;
     },
   );
 };

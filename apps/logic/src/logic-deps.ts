@@ -1,4 +1,4 @@
-import type { GatePublisher, MessageBus } from '@mqim/bus';
+import type { EventPublisher, GatePublisher, MessageBus } from '@mqim/bus';
 import type { AttemptPolicy, Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
@@ -86,6 +86,8 @@ export interface LogicDeps {
   names: MqNames;
   replier: GatePublisher;
   tap: TapPublisher;
+  /** The domain event stream (`<prefix>-events`): published after each effect is durable. */
+  events: EventPublisher;
   intents: IntentPublisher;
   knownUsers: KnownUsers;
   options: LogicOptions;

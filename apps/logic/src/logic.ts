@@ -1,4 +1,10 @@
-import { GatePublisher, type MessageBus, type ReceivedMessage, type Subscription } from '@mqim/bus';
+import {
+  EventPublisher,
+  GatePublisher,
+  type MessageBus,
+  type ReceivedMessage,
+  type Subscription,
+} from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
@@ -82,6 +88,10 @@ export class Logic {
       }),
       // Not a background stream: the upstream lane (FIFO) is acked only once the tap is stored.
       tap: new TapPublisher(base.bus, names, base.metrics, 1, options.mqPaceMs ?? 4),
+      events: new EventPublisher(base.bus, names, base.metrics, {
+        source: 'logic',
+        minIntervalMs: options.mqPaceMs ?? 4,
+      }),
       intents: new IntentPublisher(base.bus, names, base.metrics, {
         lanes: options.lanes ?? DEFAULT_LANES,
         maxInFlight: options.intentInFlight ?? 2,

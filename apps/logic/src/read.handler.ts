@@ -1,4 +1,4 @@
-import { CIM, CommandId, MqimError, conversationKey, toId } from '@mqim/protocol';
+import { CIM, CommandId, MqimError, conversationKey, mqim, positionEventId, toId } from '@mqim/protocol';
 import { decodeBody } from './decode';
 import type { LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
@@ -21,7 +21,7 @@ export async function handleReadAck(deps: LogicDeps, ctx: RequestContext): Promi
   // message went either way. Without it anyone could send read notices to any user (issue 10 #12).
   if (type === 1 && (sessionId === ctx.userId || !(await deps.store.sessions.get(ctx.userId, 1, sessionId))))
     throw new MqimError('IM_ERR_FORBIDDEN', 'no conversation with this user');
-  await deps.store.sessions.markRead(ctx.userId, type, sessionId, msgId);
+  const readUpTo = await deps.store.sessions.markRead(ctx.userId, type, sessionId, msgId);
 
   const notify = CIM.Message.CIMMsgDataReadNotify.encode({
     userId: ctx.userId,
@@ -38,7 +38,24 @@ export async function handleReadAck(deps: LogicDeps, ctx: RequestContext): Promi
     });
     if (read && read.serverMsgId === msgId && read.fromUserId !== ctx.userId) users.add(read.fromUserId);
   }
-  await deps.intents.publish(
+  // The mark the row now holds (a stale or bogus msg_id does not move it): what a data team
+  // reconciles with im_session.read_up_to. No session, no mark, no event.
+  const read: mqim.v1.IEvent | undefined =
+    readUpTo === undefined
+      ? undefined
+      : {
+          eventId: positionEventId('read', ctx.userId, type, sessionId, readUpTo),
+          type: mqim.v1.EventType.EVENT_TYPE_READ,
+          actorUserId: ctx.userId,
+          position: {
+            userId: ctx.userId,
+            sessionType: type,
+            sessionId,
+            msgId: readUpTo,
+            reportedAtMs: ctx.receivedAtMs,
+          },
+        };
+  const notified = deps.intents.publish(
     {
       userIds: [...users],
       cmd: CommandId.MSG_READ_NOTIFY,
@@ -49,4 +66,5 @@ export async function handleReadAck(deps: LogicDeps, ctx: RequestContext): Promi
     },
     conversationKey(type, ctx.userId, sessionId),
   );
+  await Promise.all([notified, read ? deps.events.publish(read) : undefined]);
 }

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { MemoryBus, type ReceivedMessage } from '@mqim/bus';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
-import { CIM, CommandId, MqNames, mqim } from '@mqim/protocol';
+import { CIM, CommandId, MqNames, decodeEvents, mqim } from '@mqim/protocol';
 import { createSqliteStore, type NewMessage, type Store } from '@mqim/store';
 import { waitFor } from '@mqim/testing';
 import { Logic } from './logic';
@@ -142,5 +142,92 @@ describe('logic - send acks only after the message is stored', () => {
       first.sessionType,
       first.msgDataSize,
     ]).toEqual([1, 2, 1, 1]);
+  });
+
+  describe('events', () => {
+    const events: { tag?: string; event: mqim.v1.IEvent }[] = [];
+    beforeEach(async () => {
+      events.length = 0;
+      await bus.ensureGroups([{ name: 'order-events', orderly: false }]);
+      await bus.subscribe({ topic: names.events, group: 'order-events' }, async (m) => {
+        for (const event of decodeEvents(m.body)) events.push({ tag: m.tag, event });
+      });
+    });
+
+    it('events - a failed store publishes no event; the retry publishes MESSAGE_STORED keyed by the conversation', async () => {
+      saveGate.failNext = true;
+      await publishSend('ev-1');
+      await waitFor(() => events.length === 1, { timeoutMs: 3000, message: 'the MESSAGE_STORED event' });
+      // The event is published only after the save that committed, never for the failed one.
+      expect(saveGate.savedAt).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        tag: 'message',
+        event: {
+          eventId: 'msg/s:1:2/1',
+          type: mqim.v1.EventType.EVENT_TYPE_MESSAGE_STORED,
+          source: 'logic',
+          message: { clientMsgId: 'ev-1', sessionType: 1 },
+        },
+      });
+      expect(Number(events[0]!.event.actorUserId)).toBe(1);
+    });
+
+    it('events - a replayed send publishes the same event id again (consumers drop it by that id)', async () => {
+      await publishSend('ev-2');
+      await publishSend('ev-2'); // the client's retry, or a redelivery after a crash
+      await waitFor(() => events.length === 2, { timeoutMs: 3000, message: 'two publishes' });
+      expect(events.map((e) => e.event.eventId)).toEqual(['msg/s:1:2/1', 'msg/s:1:2/1']);
+      expect(await store.messages.history(1, 1, 2, { limit: 10 })).toHaveLength(1);
+    });
+
+    it('events - the stream costs no more publishes than the tap, batched the same way', async () => {
+      const publishes = new Map<string, number>();
+      const publish = bus.publish.bind(bus);
+      bus.publish = (m) => {
+        publishes.set(m.topic, (publishes.get(m.topic) ?? 0) + 1);
+        return publish(m);
+      };
+      // 200 sends handed over at once. One conversation is handled in order, one send after the
+      // other, and the memory bus stores at once, so here each send still leaves alone; on
+      // RocketMQ the batches grow with the broker's round trip (docs/mq-topics.md).
+      await Promise.all(Array.from({ length: 200 }, (_, i) => publishSend(`burst-${i}`)));
+      await waitFor(() => events.length >= 200, { timeoutMs: 10_000, message: '200 MESSAGE_STORED events' });
+      const onStream = publishes.get(names.events) ?? 0;
+      const onTap = publishes.get(names.persisted) ?? 0;
+      expect(new Set(events.map((e) => e.event.eventId)).size).toBe(200);
+      expect(onTap).toBeGreaterThan(0);
+      expect(onStream).toBeLessThanOrEqual(onTap);
+    });
+
+    it('events - a read ack reports the mark the store now holds, not the id the client named', async () => {
+      await publishSend('ev-3');
+      await waitFor(() => events.length === 1, { timeoutMs: 3000 });
+      await bus.publish({
+        topic: names.upstream,
+        messageGroup: 's:1:2',
+        body: mqim.v1.UpstreamRequest.encode({
+          gateId: 'g1',
+          connId: 'c2',
+          userId: 2,
+          cmd: CommandId.MSG_READ_ACK,
+          seq: 6,
+          // Beyond the newest message: the store clamps it to 1.
+          body: CIM.Message.CIMMsgDataReadAck.encode({
+            userId: 2,
+            sessionId: 1,
+            msgId: 99,
+            sessionType: 1,
+          }).finish(),
+          receivedAtMs: Date.now(),
+        }).finish(),
+      });
+      await waitFor(() => events.length === 2, { timeoutMs: 3000, message: 'the READ event' });
+      expect(events[1]).toMatchObject({
+        tag: 'read',
+        event: { eventId: 'read/2/1:1/1', type: mqim.v1.EventType.EVENT_TYPE_READ },
+      });
+      expect(Number(events[1]!.event.position!.msgId)).toBe(1);
+      expect((await store.sessions.get(2, 1, 1))?.readUpTo).toBe(1);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { CIM, CommandId, MqimError, conversationKey, mqim, toId } from '@mqim/protocol';
+import { CIM, CommandId, MqimError, conversationKey, messageEventId, mqim, toId } from '@mqim/protocol';
 import type { MessageRecord, SessionType, Store } from '@mqim/store';
 import { decodeBody } from './decode';
 import type { LogicDeps } from './logic-deps';
@@ -190,13 +190,20 @@ async function deliver(
     senderClientType: m.senderClientType,
     persistedAtMs: Date.now(),
   };
+  const stored = messageStoredEvent(tap, m.fromUserId);
   if (deps.options.ackViaJob) {
     // The job puts the ack in the sender's gate batch with the deliveries: no publish of its own.
     intent.reply = { connId: ctx.connId, cmd: CommandId.MSG_DATA_ACK, seq: ctx.seq, body: ack };
     intent.replyGateId = ctx.gateId;
     // Not awaited here: the conversation's next message may be stored meanwhile (pipelined); the
     // upstream message is acked once these are stored (Logic.onUpstream).
-    ctx.after(Promise.all([deps.intents.publish(intent, convKey), deps.tap.publish(tap)]));
+    ctx.after(
+      Promise.all([
+        deps.intents.publish(intent, convKey),
+        deps.tap.publish(tap),
+        deps.events.publish(stored),
+      ]),
+    );
     return;
   }
   ctx.after(
@@ -204,8 +211,28 @@ async function deliver(
       ctx.reply(CommandId.MSG_DATA_ACK, ack),
       deps.intents.publish(intent, convKey),
       deps.tap.publish(tap),
+      deps.events.publish(stored),
     ]),
   );
+}
+
+/**
+ * MESSAGE_STORED for a stored row: the tap's record, keyed by conversation and server id. A replay
+ * of the request (the row was found, not written) publishes the same event id again.
+ */
+export function messageStoredEvent(record: mqim.v1.IPersistedMessage, actorUserId: number): mqim.v1.IEvent {
+  return {
+    eventId: messageEventId(
+      record.sessionType ?? 0,
+      Number(record.fromUserId ?? 0),
+      Number(record.toSessionId ?? 0),
+      Number(record.serverMsgId ?? 0),
+    ),
+    type: mqim.v1.EventType.EVENT_TYPE_MESSAGE_STORED,
+    atMs: Number(record.persistedAtMs ?? 0),
+    actorUserId,
+    message: record,
+  };
 }
 
 async function refuseSend(

@@ -1,5 +1,5 @@
 import type { Logger, MqimConfig } from '@mqim/config';
-import { createPushDispatcher, type PushDispatcher } from '@mqim/push';
+import { createPushDispatcher, type PushDispatcher, type PushDispatcherDeps } from '@mqim/push';
 import type { Store } from '@mqim/store';
 import type { GateOptions } from '@mqim/gate';
 import type { JobOptions } from '@mqim/job';
@@ -123,7 +123,12 @@ export function jobOptions(c: MqimConfig): JobOptions {
 }
 
 /** The offline-push dispatcher for the job: only the providers the configuration names. */
-export function pushDispatcher(c: MqimConfig, store: Store, logger: Logger): PushDispatcher {
+export function pushDispatcher(
+  c: MqimConfig,
+  store: Store,
+  logger: Logger,
+  onReport?: PushDispatcherDeps['onReport'],
+): PushDispatcher {
   const opt = (v: string) => v || undefined;
   return createPushDispatcher(
     {
@@ -156,6 +161,7 @@ export function pushDispatcher(c: MqimConfig, store: Store, logger: Logger): Pus
       onPermanentFailure: async (userId, target) => {
         await store.devices.remove(userId, target.platform, target.token);
       },
+      onReport,
     },
   );
 }

@@ -177,8 +177,11 @@ function composeFeatures(role: RoleName, config: MqimConfig, deps: RoleDeps, api
     }
     case 'job': {
       const store = needStore();
-      const push = pushDispatcher(config, store, logger);
+      // The job publishes each push's outcome on the event stream; the dispatcher is built first.
+      const reportTo: { job?: Job } = {};
+      const push = pushDispatcher(config, store, logger, (n, report) => reportTo.job?.reportPush(n, report));
       const job = new Job(jobOptions(config), { bus, store, cache, metrics, logger, notifier: push });
+      reportTo.job = job;
       return {
         role,
         features: ['job', ...push.platforms.map((p) => `push:${p}`)],

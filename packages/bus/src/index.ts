@@ -33,3 +33,4 @@ export {
 } from './batch.publisher';
 export { GatePublisher, type GatePublisherOptions } from './gate.publisher';
 export { LanePublisher, type LanePublisherOptions } from './lane.publisher';
+export { EventPublisher, type EventPublisherOptions } from './event.publisher';

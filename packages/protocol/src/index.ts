@@ -70,3 +70,13 @@ export {
   laneOf,
   type OrderedRequest,
 } from './lanes';
+export {
+  decodeEvents,
+  eventFamily,
+  groupEventId,
+  messageEventId,
+  positionEventId,
+  presenceEventId,
+  pushEventId,
+  type EventFamily,
+} from './events';

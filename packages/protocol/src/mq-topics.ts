@@ -47,6 +47,10 @@ export class MqNames {
   get persisted(): string {
     return `${this.prefix}-persisted`;
   }
+  /** logic, job, gates -> anyone: domain events (analytics), `EventBatch` tagged by family. */
+  get events(): string {
+    return `${this.prefix}-events`;
+  }
   /** logic/job -> one gate: replies and deliveries. One queue, so one total order per gate. */
   gate(gateId: string): string {
     assertMqName('gate id', gateId);
@@ -77,6 +81,7 @@ export class MqNames {
       { name: this.receipt, kind: 'normal', queues: 4 },
       { name: this.pushCheck, kind: 'delay', queues: 4 },
       { name: this.persisted, kind: 'normal', queues: 4 },
+      { name: this.events, kind: 'normal', queues: 4 },
     ];
   }
 

@@ -65,6 +65,21 @@ describe('PushDispatcher', () => {
     expect(fcm.sent.map((s) => s.target.token).sort()).toEqual(['pixel', 'tablet']);
   });
 
+  it('dispatcher - onReport hears each push that went out, coalesced ones with the newest data; a throw stays inside', async () => {
+    const reports: Array<[string | undefined, number]> = [];
+    const d = make({
+      onReport: (n, report) => {
+        reports.push([n.data?.server_msg_id, report.delivered]);
+        throw new Error('a broken listener');
+      },
+    });
+    for (let i = 1; i <= 3; i++) d.notify(msg(2, i));
+    await sleep(60);
+    await d.flush();
+    expect(reports).toEqual([['3', 1]]);
+    expect(fcm.sent).toHaveLength(1);
+  });
+
   it('dispatcher - a lone notification goes out unchanged after the window', async () => {
     const d = make();
     d.notify(msg(2, 5));

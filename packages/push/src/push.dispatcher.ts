@@ -16,6 +16,11 @@ export interface PushDispatcherOptions {
    */
   onPermanentFailure?: (userId: number, target: PushTarget, reason: string) => void | Promise<void>;
   /**
+   * Called once per push that went out (or tried to), with what happened: the job publishes it as
+   * PUSH_SENT / PUSH_FAILED. A throw is logged, never propagated.
+   */
+  onReport?: (n: PushNotification, report: PushReport) => void;
+  /**
    * Devices of a platform without its own provider are sent through this one instead (typically
    * `webhook`: the business server forwards through its own vendor). Without it they are skipped.
    */
@@ -151,6 +156,11 @@ export class PushDispatcher {
         if (result.permanent) await this.reportDead(n.userId, target, result.reason);
       }),
     );
+    try {
+      this.options.onReport?.(n, report);
+    } catch (err) {
+      this.log.warn({ err, userId: n.userId }, 'onReport failed');
+    }
     return report;
   }
 

@@ -54,7 +54,10 @@ export interface PushConfig {
   userCapIntervalMs?: number;
 }
 
-export type PushDispatcherDeps = Pick<PushDispatcherOptions, 'targets' | 'onPermanentFailure' | 'logger'>;
+export type PushDispatcherDeps = Pick<
+  PushDispatcherOptions,
+  'targets' | 'onPermanentFailure' | 'onReport' | 'logger'
+>;
 
 /**
  * Builds the providers that are configured (none is fine: the dispatcher then has no platforms and

@@ -63,11 +63,13 @@ export interface SessionRepository {
    * the read receipt (`im_ack_time.read_msg_id/read_at_ms`) are recorded and updated_time
    * bumped. The read mark never moves backwards and never beyond the session's newest message.
    * A session the owner has no messages in is left alone. Idempotent.
+   * @returns the read mark after the call (what `read_up_to` now holds), undefined when the
+   *   owner has no such session
    */
   markRead(
     ownerUserId: number,
     sessionType: SessionType,
     sessionId: number,
     upToMsgId: number,
-  ): Promise<void>;
+  ): Promise<number | undefined>;
 }

@@ -7408,5 +7408,783 @@ export namespace mqim {
             /** Shape of a PersistedMessageBatch. */
             type $Shape = mqim.v1.PersistedMessageBatch.$Properties;
         }
+
+        /** EventType enum. */
+        enum EventType {
+
+            /** EVENT_TYPE_UNSPECIFIED value */
+            EVENT_TYPE_UNSPECIFIED = 0,
+
+            /** EVENT_TYPE_MESSAGE_STORED value */
+            EVENT_TYPE_MESSAGE_STORED = 1,
+
+            /** EVENT_TYPE_MESSAGE_RECALLED value */
+            EVENT_TYPE_MESSAGE_RECALLED = 2,
+
+            /** EVENT_TYPE_MESSAGE_EDITED value */
+            EVENT_TYPE_MESSAGE_EDITED = 3,
+
+            /** EVENT_TYPE_DELIVERED value */
+            EVENT_TYPE_DELIVERED = 4,
+
+            /** EVENT_TYPE_READ value */
+            EVENT_TYPE_READ = 5,
+
+            /** EVENT_TYPE_GROUP_CREATED value */
+            EVENT_TYPE_GROUP_CREATED = 6,
+
+            /** EVENT_TYPE_GROUP_CHANGED value */
+            EVENT_TYPE_GROUP_CHANGED = 7,
+
+            /** EVENT_TYPE_GROUP_DISSOLVED value */
+            EVENT_TYPE_GROUP_DISSOLVED = 8,
+
+            /** EVENT_TYPE_USER_ONLINE value */
+            EVENT_TYPE_USER_ONLINE = 9,
+
+            /** EVENT_TYPE_USER_OFFLINE value */
+            EVENT_TYPE_USER_OFFLINE = 10,
+
+            /** EVENT_TYPE_PUSH_SENT value */
+            EVENT_TYPE_PUSH_SENT = 11,
+
+            /** EVENT_TYPE_PUSH_FAILED value */
+            EVENT_TYPE_PUSH_FAILED = 12
+        }
+
+        /**
+         * Properties of an Event.
+         * @deprecated Use mqim.v1.Event.$Properties instead.
+         */
+        interface IEvent extends mqim.v1.Event.$Properties {
+        }
+
+        /** Represents an Event. */
+        class Event {
+
+            /**
+             * Constructs a new Event.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.Event.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Event eventId. */
+            eventId: string;
+
+            /** Event type. */
+            type: mqim.v1.EventType;
+
+            /** Event atMs. */
+            atMs: (number|Long);
+
+            /** Event actorUserId. */
+            actorUserId: (number|Long);
+
+            /** Event source. */
+            source: string;
+
+            /** Event message. */
+            message?: (mqim.v1.PersistedMessage.$Properties|null);
+
+            /** Event position. */
+            position?: (mqim.v1.Position.$Properties|null);
+
+            /** Event group. */
+            group?: (mqim.v1.GroupChange.$Properties|null);
+
+            /** Event presence. */
+            presence?: (mqim.v1.Presence.$Properties|null);
+
+            /** Event push. */
+            push?: (mqim.v1.PushOutcome.$Properties|null);
+
+            /** Event detail. */
+            detail?: ("message"|"position"|"group"|"presence"|"push");
+
+            /**
+             * Creates a new Event instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Event instance
+             */
+            static create(properties: mqim.v1.Event.$Shape): mqim.v1.Event & mqim.v1.Event.$Shape;
+            static create(properties?: mqim.v1.Event.$Properties): mqim.v1.Event;
+
+            /**
+             * Encodes the specified Event message. Does not implicitly {@link mqim.v1.Event.verify|verify} messages.
+             * @param message Event message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.Event.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an Event message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.Event & mqim.v1.Event.$Shape} Event
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.Event & mqim.v1.Event.$Shape;
+
+            /**
+             * Creates an Event message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Event
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.Event;
+
+            /**
+             * Creates a plain object from an Event message. Also converts values to other types if specified.
+             * @param message Event
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.Event, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Event to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Event {
+
+            /** Properties of an Event. */
+            interface $Properties {
+
+                /** Event eventId */
+                eventId?: (string|null);
+
+                /** Event type */
+                type?: (mqim.v1.EventType|null);
+
+                /** Event atMs */
+                atMs?: (number|Long|null);
+
+                /** Event actorUserId */
+                actorUserId?: (number|Long|null);
+
+                /** Event source */
+                source?: (string|null);
+
+                /** Event message */
+                message?: (mqim.v1.PersistedMessage.$Properties|null);
+
+                /** Event position */
+                position?: (mqim.v1.Position.$Properties|null);
+
+                /** Event group */
+                group?: (mqim.v1.GroupChange.$Properties|null);
+
+                /** Event presence */
+                presence?: (mqim.v1.Presence.$Properties|null);
+
+                /** Event push */
+                push?: (mqim.v1.PushOutcome.$Properties|null);
+
+                /** Event detail */
+                detail?: ("message"|"position"|"group"|"presence"|"push");
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Narrowed shape of an Event. */
+            type $Shape = {
+              eventId?: string|null;
+              type?: mqim.v1.EventType|null;
+              atMs?: number|Long|null;
+              actorUserId?: number|Long|null;
+              source?: string|null;
+              message?: mqim.v1.PersistedMessage.$Shape|null;
+              position?: mqim.v1.Position.$Shape|null;
+              group?: mqim.v1.GroupChange.$Shape|null;
+              presence?: mqim.v1.Presence.$Shape|null;
+              push?: mqim.v1.PushOutcome.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ detail?: undefined; message?: null; position?: null; group?: null; presence?: null; push?: null }|{ detail?: "message"; message: mqim.v1.PersistedMessage.$Shape; position?: null; group?: null; presence?: null; push?: null }|{ detail?: "position"; message?: null; position: mqim.v1.Position.$Shape; group?: null; presence?: null; push?: null }|{ detail?: "group"; message?: null; position?: null; group: mqim.v1.GroupChange.$Shape; presence?: null; push?: null }|{ detail?: "presence"; message?: null; position?: null; group?: null; presence: mqim.v1.Presence.$Shape; push?: null }|{ detail?: "push"; message?: null; position?: null; group?: null; presence?: null; push: mqim.v1.PushOutcome.$Shape })
+            );
+        }
+
+        /**
+         * Properties of a Position.
+         * @deprecated Use mqim.v1.Position.$Properties instead.
+         */
+        interface IPosition extends mqim.v1.Position.$Properties {
+        }
+
+        /** Represents a Position. */
+        class Position {
+
+            /**
+             * Constructs a new Position.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.Position.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Position userId. */
+            userId: (number|Long);
+
+            /** Position sessionType. */
+            sessionType: number;
+
+            /** Position sessionId. */
+            sessionId: (number|Long);
+
+            /** Position msgId. */
+            msgId: (number|Long);
+
+            /** Position reportedAtMs. */
+            reportedAtMs: (number|Long);
+
+            /**
+             * Creates a new Position instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Position instance
+             */
+            static create(properties: mqim.v1.Position.$Shape): mqim.v1.Position & mqim.v1.Position.$Shape;
+            static create(properties?: mqim.v1.Position.$Properties): mqim.v1.Position;
+
+            /**
+             * Encodes the specified Position message. Does not implicitly {@link mqim.v1.Position.verify|verify} messages.
+             * @param message Position message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.Position.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Position message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.Position & mqim.v1.Position.$Shape} Position
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.Position & mqim.v1.Position.$Shape;
+
+            /**
+             * Creates a Position message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Position
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.Position;
+
+            /**
+             * Creates a plain object from a Position message. Also converts values to other types if specified.
+             * @param message Position
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.Position, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Position to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Position {
+
+            /** Properties of a Position. */
+            interface $Properties {
+
+                /** Position userId */
+                userId?: (number|Long|null);
+
+                /** Position sessionType */
+                sessionType?: (number|null);
+
+                /** Position sessionId */
+                sessionId?: (number|Long|null);
+
+                /** Position msgId */
+                msgId?: (number|Long|null);
+
+                /** Position reportedAtMs */
+                reportedAtMs?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Position. */
+            type $Shape = mqim.v1.Position.$Properties;
+        }
+
+        /** GroupChangeKind enum. */
+        enum GroupChangeKind {
+
+            /** GROUP_CHANGE_KIND_UNSPECIFIED value */
+            GROUP_CHANGE_KIND_UNSPECIFIED = 0,
+
+            /** GROUP_CHANGE_KIND_CREATED value */
+            GROUP_CHANGE_KIND_CREATED = 1,
+
+            /** GROUP_CHANGE_KIND_MEMBERS_ADDED value */
+            GROUP_CHANGE_KIND_MEMBERS_ADDED = 2,
+
+            /** GROUP_CHANGE_KIND_MEMBERS_REMOVED value */
+            GROUP_CHANGE_KIND_MEMBERS_REMOVED = 3,
+
+            /** GROUP_CHANGE_KIND_MEMBER_LEFT value */
+            GROUP_CHANGE_KIND_MEMBER_LEFT = 4,
+
+            /** GROUP_CHANGE_KIND_DISSOLVED value */
+            GROUP_CHANGE_KIND_DISSOLVED = 5
+        }
+
+        /**
+         * Properties of a GroupChange.
+         * @deprecated Use mqim.v1.GroupChange.$Properties instead.
+         */
+        interface IGroupChange extends mqim.v1.GroupChange.$Properties {
+        }
+
+        /** Represents a GroupChange. */
+        class GroupChange {
+
+            /**
+             * Constructs a new GroupChange.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.GroupChange.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** GroupChange groupId. */
+            groupId: (number|Long);
+
+            /** GroupChange kind. */
+            kind: mqim.v1.GroupChangeKind;
+
+            /** GroupChange userIds. */
+            userIds: (number|Long)[];
+
+            /** GroupChange noticeMsgId. */
+            noticeMsgId: (number|Long);
+
+            /** GroupChange groupName. */
+            groupName: string;
+
+            /** GroupChange ownerUserId. */
+            ownerUserId: (number|Long);
+
+            /** GroupChange memberCount. */
+            memberCount: number;
+
+            /**
+             * Creates a new GroupChange instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns GroupChange instance
+             */
+            static create(properties: mqim.v1.GroupChange.$Shape): mqim.v1.GroupChange & mqim.v1.GroupChange.$Shape;
+            static create(properties?: mqim.v1.GroupChange.$Properties): mqim.v1.GroupChange;
+
+            /**
+             * Encodes the specified GroupChange message. Does not implicitly {@link mqim.v1.GroupChange.verify|verify} messages.
+             * @param message GroupChange message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.GroupChange.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a GroupChange message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.GroupChange & mqim.v1.GroupChange.$Shape} GroupChange
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.GroupChange & mqim.v1.GroupChange.$Shape;
+
+            /**
+             * Creates a GroupChange message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns GroupChange
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.GroupChange;
+
+            /**
+             * Creates a plain object from a GroupChange message. Also converts values to other types if specified.
+             * @param message GroupChange
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.GroupChange, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this GroupChange to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace GroupChange {
+
+            /** Properties of a GroupChange. */
+            interface $Properties {
+
+                /** GroupChange groupId */
+                groupId?: (number|Long|null);
+
+                /** GroupChange kind */
+                kind?: (mqim.v1.GroupChangeKind|null);
+
+                /** GroupChange userIds */
+                userIds?: ((number|Long)[]|null);
+
+                /** GroupChange noticeMsgId */
+                noticeMsgId?: (number|Long|null);
+
+                /** GroupChange groupName */
+                groupName?: (string|null);
+
+                /** GroupChange ownerUserId */
+                ownerUserId?: (number|Long|null);
+
+                /** GroupChange memberCount */
+                memberCount?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a GroupChange. */
+            type $Shape = mqim.v1.GroupChange.$Properties;
+        }
+
+        /**
+         * Properties of a Presence.
+         * @deprecated Use mqim.v1.Presence.$Properties instead.
+         */
+        interface IPresence extends mqim.v1.Presence.$Properties {
+        }
+
+        /** Represents a Presence. */
+        class Presence {
+
+            /**
+             * Constructs a new Presence.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.Presence.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Presence userId. */
+            userId: (number|Long);
+
+            /** Presence gateId. */
+            gateId: string;
+
+            /** Presence connId. */
+            connId: string;
+
+            /** Presence clientType. */
+            clientType: number;
+
+            /** Presence reason. */
+            reason: string;
+
+            /** Presence onlineMs. */
+            onlineMs: (number|Long);
+
+            /**
+             * Creates a new Presence instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Presence instance
+             */
+            static create(properties: mqim.v1.Presence.$Shape): mqim.v1.Presence & mqim.v1.Presence.$Shape;
+            static create(properties?: mqim.v1.Presence.$Properties): mqim.v1.Presence;
+
+            /**
+             * Encodes the specified Presence message. Does not implicitly {@link mqim.v1.Presence.verify|verify} messages.
+             * @param message Presence message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.Presence.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Presence message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.Presence & mqim.v1.Presence.$Shape} Presence
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.Presence & mqim.v1.Presence.$Shape;
+
+            /**
+             * Creates a Presence message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Presence
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.Presence;
+
+            /**
+             * Creates a plain object from a Presence message. Also converts values to other types if specified.
+             * @param message Presence
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.Presence, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Presence to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Presence {
+
+            /** Properties of a Presence. */
+            interface $Properties {
+
+                /** Presence userId */
+                userId?: (number|Long|null);
+
+                /** Presence gateId */
+                gateId?: (string|null);
+
+                /** Presence connId */
+                connId?: (string|null);
+
+                /** Presence clientType */
+                clientType?: (number|null);
+
+                /** Presence reason */
+                reason?: (string|null);
+
+                /** Presence onlineMs */
+                onlineMs?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Presence. */
+            type $Shape = mqim.v1.Presence.$Properties;
+        }
+
+        /**
+         * Properties of a PushOutcome.
+         * @deprecated Use mqim.v1.PushOutcome.$Properties instead.
+         */
+        interface IPushOutcome extends mqim.v1.PushOutcome.$Properties {
+        }
+
+        /** Represents a PushOutcome. */
+        class PushOutcome {
+
+            /**
+             * Constructs a new PushOutcome.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.PushOutcome.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PushOutcome userId. */
+            userId: (number|Long);
+
+            /** PushOutcome sessionType. */
+            sessionType: number;
+
+            /** PushOutcome sessionId. */
+            sessionId: (number|Long);
+
+            /** PushOutcome serverMsgId. */
+            serverMsgId: (number|Long);
+
+            /** PushOutcome provider. */
+            provider: string;
+
+            /** PushOutcome error. */
+            error: string;
+
+            /**
+             * Creates a new PushOutcome instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PushOutcome instance
+             */
+            static create(properties: mqim.v1.PushOutcome.$Shape): mqim.v1.PushOutcome & mqim.v1.PushOutcome.$Shape;
+            static create(properties?: mqim.v1.PushOutcome.$Properties): mqim.v1.PushOutcome;
+
+            /**
+             * Encodes the specified PushOutcome message. Does not implicitly {@link mqim.v1.PushOutcome.verify|verify} messages.
+             * @param message PushOutcome message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.PushOutcome.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PushOutcome message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.PushOutcome & mqim.v1.PushOutcome.$Shape} PushOutcome
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.PushOutcome & mqim.v1.PushOutcome.$Shape;
+
+            /**
+             * Creates a PushOutcome message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns PushOutcome
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.PushOutcome;
+
+            /**
+             * Creates a plain object from a PushOutcome message. Also converts values to other types if specified.
+             * @param message PushOutcome
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.PushOutcome, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this PushOutcome to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace PushOutcome {
+
+            /** Properties of a PushOutcome. */
+            interface $Properties {
+
+                /** PushOutcome userId */
+                userId?: (number|Long|null);
+
+                /** PushOutcome sessionType */
+                sessionType?: (number|null);
+
+                /** PushOutcome sessionId */
+                sessionId?: (number|Long|null);
+
+                /** PushOutcome serverMsgId */
+                serverMsgId?: (number|Long|null);
+
+                /** PushOutcome provider */
+                provider?: (string|null);
+
+                /** PushOutcome error */
+                error?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PushOutcome. */
+            type $Shape = mqim.v1.PushOutcome.$Properties;
+        }
+
+        /**
+         * Properties of an EventBatch.
+         * @deprecated Use mqim.v1.EventBatch.$Properties instead.
+         */
+        interface IEventBatch extends mqim.v1.EventBatch.$Properties {
+        }
+
+        /** Represents an EventBatch. */
+        class EventBatch {
+
+            /**
+             * Constructs a new EventBatch.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: mqim.v1.EventBatch.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** EventBatch events. */
+            events: mqim.v1.Event.$Properties[];
+
+            /**
+             * Creates a new EventBatch instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns EventBatch instance
+             */
+            static create(properties: mqim.v1.EventBatch.$Shape): mqim.v1.EventBatch & mqim.v1.EventBatch.$Shape;
+            static create(properties?: mqim.v1.EventBatch.$Properties): mqim.v1.EventBatch;
+
+            /**
+             * Encodes the specified EventBatch message. Does not implicitly {@link mqim.v1.EventBatch.verify|verify} messages.
+             * @param message EventBatch message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: mqim.v1.EventBatch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an EventBatch message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {mqim.v1.EventBatch & mqim.v1.EventBatch.$Shape} EventBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): mqim.v1.EventBatch & mqim.v1.EventBatch.$Shape;
+
+            /**
+             * Creates an EventBatch message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns EventBatch
+             */
+            static fromObject(object: { [k: string]: any }): mqim.v1.EventBatch;
+
+            /**
+             * Creates a plain object from an EventBatch message. Also converts values to other types if specified.
+             * @param message EventBatch
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: mqim.v1.EventBatch, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this EventBatch to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace EventBatch {
+
+            /** Properties of an EventBatch. */
+            interface $Properties {
+
+                /** EventBatch events */
+                events?: (mqim.v1.Event.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an EventBatch. */
+            type $Shape = {
+              events?: mqim.v1.Event.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
     }
 }

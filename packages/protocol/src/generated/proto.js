@@ -22663,6 +22663,2474 @@ $root.mqim = (function() {
             return PersistedMessageBatch;
         })();
 
+        /**
+         * EventType enum.
+         * @name mqim.v1.EventType
+         * @enum {number}
+         * @property {number} EVENT_TYPE_UNSPECIFIED=0 EVENT_TYPE_UNSPECIFIED value
+         * @property {number} EVENT_TYPE_MESSAGE_STORED=1 EVENT_TYPE_MESSAGE_STORED value
+         * @property {number} EVENT_TYPE_MESSAGE_RECALLED=2 EVENT_TYPE_MESSAGE_RECALLED value
+         * @property {number} EVENT_TYPE_MESSAGE_EDITED=3 EVENT_TYPE_MESSAGE_EDITED value
+         * @property {number} EVENT_TYPE_DELIVERED=4 EVENT_TYPE_DELIVERED value
+         * @property {number} EVENT_TYPE_READ=5 EVENT_TYPE_READ value
+         * @property {number} EVENT_TYPE_GROUP_CREATED=6 EVENT_TYPE_GROUP_CREATED value
+         * @property {number} EVENT_TYPE_GROUP_CHANGED=7 EVENT_TYPE_GROUP_CHANGED value
+         * @property {number} EVENT_TYPE_GROUP_DISSOLVED=8 EVENT_TYPE_GROUP_DISSOLVED value
+         * @property {number} EVENT_TYPE_USER_ONLINE=9 EVENT_TYPE_USER_ONLINE value
+         * @property {number} EVENT_TYPE_USER_OFFLINE=10 EVENT_TYPE_USER_OFFLINE value
+         * @property {number} EVENT_TYPE_PUSH_SENT=11 EVENT_TYPE_PUSH_SENT value
+         * @property {number} EVENT_TYPE_PUSH_FAILED=12 EVENT_TYPE_PUSH_FAILED value
+         */
+        v1.EventType = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "EVENT_TYPE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "EVENT_TYPE_MESSAGE_STORED"] = 1;
+            values[valuesById[2] = "EVENT_TYPE_MESSAGE_RECALLED"] = 2;
+            values[valuesById[3] = "EVENT_TYPE_MESSAGE_EDITED"] = 3;
+            values[valuesById[4] = "EVENT_TYPE_DELIVERED"] = 4;
+            values[valuesById[5] = "EVENT_TYPE_READ"] = 5;
+            values[valuesById[6] = "EVENT_TYPE_GROUP_CREATED"] = 6;
+            values[valuesById[7] = "EVENT_TYPE_GROUP_CHANGED"] = 7;
+            values[valuesById[8] = "EVENT_TYPE_GROUP_DISSOLVED"] = 8;
+            values[valuesById[9] = "EVENT_TYPE_USER_ONLINE"] = 9;
+            values[valuesById[10] = "EVENT_TYPE_USER_OFFLINE"] = 10;
+            values[valuesById[11] = "EVENT_TYPE_PUSH_SENT"] = 11;
+            values[valuesById[12] = "EVENT_TYPE_PUSH_FAILED"] = 12;
+            return values;
+        })();
+
+        v1.Event = (function() {
+
+            /**
+             * Properties of an Event.
+             * @typedef {Object} mqim.v1.Event.$Properties
+             * @property {string|null} [eventId] Event eventId
+             * @property {mqim.v1.EventType|null} [type] Event type
+             * @property {number|Long|null} [atMs] Event atMs
+             * @property {number|Long|null} [actorUserId] Event actorUserId
+             * @property {string|null} [source] Event source
+             * @property {mqim.v1.PersistedMessage.$Properties|null} [message] Event message
+             * @property {mqim.v1.Position.$Properties|null} [position] Event position
+             * @property {mqim.v1.GroupChange.$Properties|null} [group] Event group
+             * @property {mqim.v1.Presence.$Properties|null} [presence] Event presence
+             * @property {mqim.v1.PushOutcome.$Properties|null} [push] Event push
+             * @property {"message"|"position"|"group"|"presence"|"push"} [detail] Event detail
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Event.
+             * @memberof mqim.v1
+             * @interface IEvent
+             * @augments mqim.v1.Event.$Properties
+             * @deprecated Use mqim.v1.Event.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of an Event.
+             * @typedef {{
+             *   eventId?: string|null;
+             *   type?: mqim.v1.EventType|null;
+             *   atMs?: number|Long|null;
+             *   actorUserId?: number|Long|null;
+             *   source?: string|null;
+             *   message?: mqim.v1.PersistedMessage.$Shape|null;
+             *   position?: mqim.v1.Position.$Shape|null;
+             *   group?: mqim.v1.GroupChange.$Shape|null;
+             *   presence?: mqim.v1.Presence.$Shape|null;
+             *   push?: mqim.v1.PushOutcome.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ detail?: undefined; message?: null; position?: null; group?: null; presence?: null; push?: null }|{ detail?: "message"; message: mqim.v1.PersistedMessage.$Shape; position?: null; group?: null; presence?: null; push?: null }|{ detail?: "position"; message?: null; position: mqim.v1.Position.$Shape; group?: null; presence?: null; push?: null }|{ detail?: "group"; message?: null; position?: null; group: mqim.v1.GroupChange.$Shape; presence?: null; push?: null }|{ detail?: "presence"; message?: null; position?: null; group?: null; presence: mqim.v1.Presence.$Shape; push?: null }|{ detail?: "push"; message?: null; position?: null; group?: null; presence?: null; push: mqim.v1.PushOutcome.$Shape })
+             * )} mqim.v1.Event.$Shape
+             */
+
+            /**
+             * Constructs a new Event.
+             * @memberof mqim.v1
+             * @classdesc Represents an Event.
+             * @constructor
+             * @param {mqim.v1.Event.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var Event = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Event eventId.
+             * @member {string} eventId
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.eventId = "";
+
+            /**
+             * Event type.
+             * @member {mqim.v1.EventType} type
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.type = 0;
+
+            /**
+             * Event atMs.
+             * @member {number|Long} atMs
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.atMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Event actorUserId.
+             * @member {number|Long} actorUserId
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.actorUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Event source.
+             * @member {string} source
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.source = "";
+
+            /**
+             * Event message.
+             * @member {mqim.v1.PersistedMessage.$Properties|null|undefined} message
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.message = null;
+
+            /**
+             * Event position.
+             * @member {mqim.v1.Position.$Properties|null|undefined} position
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.position = null;
+
+            /**
+             * Event group.
+             * @member {mqim.v1.GroupChange.$Properties|null|undefined} group
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.group = null;
+
+            /**
+             * Event presence.
+             * @member {mqim.v1.Presence.$Properties|null|undefined} presence
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.presence = null;
+
+            /**
+             * Event push.
+             * @member {mqim.v1.PushOutcome.$Properties|null|undefined} push
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            Event.prototype.push = null;
+
+            // OneOf field names bound to virtual getters and setters
+            var $oneOfFields;
+
+            /**
+             * Event detail.
+             * @member {"message"|"position"|"group"|"presence"|"push"|undefined} detail
+             * @memberof mqim.v1.Event
+             * @instance
+             */
+            $Object.defineProperty(Event.prototype, "detail", {
+                get: $util.oneOfGetter($oneOfFields = ["message", "position", "group", "presence", "push"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new Event instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.Event
+             * @static
+             * @param {mqim.v1.Event.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.Event} Event instance
+             * @type {{
+             *   (properties: mqim.v1.Event.$Shape): mqim.v1.Event & mqim.v1.Event.$Shape;
+             *   (properties?: mqim.v1.Event.$Properties): mqim.v1.Event;
+             * }}
+             */
+            Event.create = function(properties) {
+                return new Event(properties);
+            };
+
+            /**
+             * Encodes the specified Event message. Does not implicitly {@link mqim.v1.Event.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.Event
+             * @static
+             * @param {mqim.v1.Event.$Properties} message Event message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Event.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.eventId != null && $Object.hasOwnProperty.call(message, "eventId") && message.eventId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.eventId);
+                if (message.type != null && $Object.hasOwnProperty.call(message, "type") && message.type !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.type);
+                if (message.atMs != null && $Object.hasOwnProperty.call(message, "atMs") && (typeof message.atMs === "object" ? message.atMs.low || message.atMs.high : message.atMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.atMs);
+                if (message.actorUserId != null && $Object.hasOwnProperty.call(message, "actorUserId") && (typeof message.actorUserId === "object" ? message.actorUserId.low || message.actorUserId.high : message.actorUserId !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.actorUserId);
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source") && message.source !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.source);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                    $root.mqim.v1.PersistedMessage.encode(message.message, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                if (message.position != null && $Object.hasOwnProperty.call(message, "position"))
+                    $root.mqim.v1.Position.encode(message.position, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                if (message.group != null && $Object.hasOwnProperty.call(message, "group"))
+                    $root.mqim.v1.GroupChange.encode(message.group, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                if (message.presence != null && $Object.hasOwnProperty.call(message, "presence"))
+                    $root.mqim.v1.Presence.encode(message.presence, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                if (message.push != null && $Object.hasOwnProperty.call(message, "push"))
+                    $root.mqim.v1.PushOutcome.encode(message.push, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Event message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.Event
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.Event & mqim.v1.Event.$Shape} Event
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Event.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.Event();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.eventId = value;
+                            else
+                                delete message.eventId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.type = value;
+                            else
+                                delete message.type;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.atMs = value;
+                            else
+                                delete message.atMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.actorUserId = value;
+                            else
+                                delete message.actorUserId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.source = value;
+                            else
+                                delete message.source;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            message.message = $root.mqim.v1.PersistedMessage.decode(reader, reader.size(), $undefined, _depth + 1, message.message);
+                            message.detail = "message";
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.position = $root.mqim.v1.Position.decode(reader, reader.size(), $undefined, _depth + 1, message.position);
+                            message.detail = "position";
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            message.group = $root.mqim.v1.GroupChange.decode(reader, reader.size(), $undefined, _depth + 1, message.group);
+                            message.detail = "group";
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            message.presence = $root.mqim.v1.Presence.decode(reader, reader.size(), $undefined, _depth + 1, message.presence);
+                            message.detail = "presence";
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            message.push = $root.mqim.v1.PushOutcome.decode(reader, reader.size(), $undefined, _depth + 1, message.push);
+                            message.detail = "push";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates an Event message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.Event
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.Event} Event
+             */
+            Event.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.Event)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.Event: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.Event();
+                if (object.eventId != null)
+                    if (typeof object.eventId !== "string" || object.eventId.length)
+                        message.eventId = $String(object.eventId);
+                if (object.type !== 0 && (typeof object.type !== "string" || $root.mqim.v1.EventType[object.type] !== 0))
+                    switch (object.type) {
+                    case "EVENT_TYPE_UNSPECIFIED":
+                    case 0:
+                        message.type = 0;
+                        break;
+                    case "EVENT_TYPE_MESSAGE_STORED":
+                    case 1:
+                        message.type = 1;
+                        break;
+                    case "EVENT_TYPE_MESSAGE_RECALLED":
+                    case 2:
+                        message.type = 2;
+                        break;
+                    case "EVENT_TYPE_MESSAGE_EDITED":
+                    case 3:
+                        message.type = 3;
+                        break;
+                    case "EVENT_TYPE_DELIVERED":
+                    case 4:
+                        message.type = 4;
+                        break;
+                    case "EVENT_TYPE_READ":
+                    case 5:
+                        message.type = 5;
+                        break;
+                    case "EVENT_TYPE_GROUP_CREATED":
+                    case 6:
+                        message.type = 6;
+                        break;
+                    case "EVENT_TYPE_GROUP_CHANGED":
+                    case 7:
+                        message.type = 7;
+                        break;
+                    case "EVENT_TYPE_GROUP_DISSOLVED":
+                    case 8:
+                        message.type = 8;
+                        break;
+                    case "EVENT_TYPE_USER_ONLINE":
+                    case 9:
+                        message.type = 9;
+                        break;
+                    case "EVENT_TYPE_USER_OFFLINE":
+                    case 10:
+                        message.type = 10;
+                        break;
+                    case "EVENT_TYPE_PUSH_SENT":
+                    case 11:
+                        message.type = 11;
+                        break;
+                    case "EVENT_TYPE_PUSH_FAILED":
+                    case 12:
+                        message.type = 12;
+                        break;
+                    default:
+                        if (typeof object.type === "number" && (object.type | 0) === object.type)
+                            message.type = object.type;
+                    }
+                if (object.atMs != null)
+                    if (typeof object.atMs === "object" ? object.atMs.low || object.atMs.high : $Number(object.atMs) !== 0)
+                        if ($util.Long)
+                            message.atMs = $util.Long.fromValue(object.atMs, true);
+                        else if (typeof object.atMs === "string")
+                            message.atMs = $parseInt(object.atMs, 10);
+                        else if (typeof object.atMs === "number")
+                            message.atMs = object.atMs;
+                        else if (typeof object.atMs === "object")
+                            message.atMs = new $util.LongBits(object.atMs.low >>> 0, object.atMs.high >>> 0).toNumber(true);
+                if (object.actorUserId != null)
+                    if (typeof object.actorUserId === "object" ? object.actorUserId.low || object.actorUserId.high : $Number(object.actorUserId) !== 0)
+                        if ($util.Long)
+                            message.actorUserId = $util.Long.fromValue(object.actorUserId, true);
+                        else if (typeof object.actorUserId === "string")
+                            message.actorUserId = $parseInt(object.actorUserId, 10);
+                        else if (typeof object.actorUserId === "number")
+                            message.actorUserId = object.actorUserId;
+                        else if (typeof object.actorUserId === "object")
+                            message.actorUserId = new $util.LongBits(object.actorUserId.low >>> 0, object.actorUserId.high >>> 0).toNumber(true);
+                if (object.source != null)
+                    if (typeof object.source !== "string" || object.source.length)
+                        message.source = $String(object.source);
+                if (object.message != null) {
+                    if (!$util.isObject(object.message))
+                        throw $TypeError(".mqim.v1.Event.message: object expected");
+                    message.message = $root.mqim.v1.PersistedMessage.fromObject(object.message, _depth + 1);
+                }
+                if (object.position != null) {
+                    if (!$util.isObject(object.position))
+                        throw $TypeError(".mqim.v1.Event.position: object expected");
+                    message.position = $root.mqim.v1.Position.fromObject(object.position, _depth + 1);
+                }
+                if (object.group != null) {
+                    if (!$util.isObject(object.group))
+                        throw $TypeError(".mqim.v1.Event.group: object expected");
+                    message.group = $root.mqim.v1.GroupChange.fromObject(object.group, _depth + 1);
+                }
+                if (object.presence != null) {
+                    if (!$util.isObject(object.presence))
+                        throw $TypeError(".mqim.v1.Event.presence: object expected");
+                    message.presence = $root.mqim.v1.Presence.fromObject(object.presence, _depth + 1);
+                }
+                if (object.push != null) {
+                    if (!$util.isObject(object.push))
+                        throw $TypeError(".mqim.v1.Event.push: object expected");
+                    message.push = $root.mqim.v1.PushOutcome.fromObject(object.push, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an Event message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.Event
+             * @static
+             * @param {mqim.v1.Event} message Event
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Event.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.eventId = "";
+                    object.type = options.enums === $String ? "EVENT_TYPE_UNSPECIFIED" : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.atMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.atMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.actorUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.actorUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.source = "";
+                }
+                if (message.eventId != null && $Object.hasOwnProperty.call(message, "eventId"))
+                    object.eventId = message.eventId;
+                if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
+                    object.type = options.enums === $String ? $root.mqim.v1.EventType[message.type] === $undefined ? message.type : $root.mqim.v1.EventType[message.type] : message.type;
+                if (message.atMs != null && $Object.hasOwnProperty.call(message, "atMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.atMs = typeof message.atMs === "number" ? $BigInt(message.atMs) : $util.Long.fromBits(message.atMs.low >>> 0, message.atMs.high >>> 0, true).toBigInt();
+                    else if (typeof message.atMs === "number")
+                        object.atMs = options.longs === $String ? $String(message.atMs) : message.atMs;
+                    else
+                        object.atMs = options.longs === $String ? $util.Long.prototype.toString.call(message.atMs) : options.longs === $Number ? new $util.LongBits(message.atMs.low >>> 0, message.atMs.high >>> 0).toNumber(true) : message.atMs;
+                if (message.actorUserId != null && $Object.hasOwnProperty.call(message, "actorUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.actorUserId = typeof message.actorUserId === "number" ? $BigInt(message.actorUserId) : $util.Long.fromBits(message.actorUserId.low >>> 0, message.actorUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.actorUserId === "number")
+                        object.actorUserId = options.longs === $String ? $String(message.actorUserId) : message.actorUserId;
+                    else
+                        object.actorUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.actorUserId) : options.longs === $Number ? new $util.LongBits(message.actorUserId.low >>> 0, message.actorUserId.high >>> 0).toNumber(true) : message.actorUserId;
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source"))
+                    object.source = message.source;
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message")) {
+                    object.message = $root.mqim.v1.PersistedMessage.toObject(message.message, options, _depth + 1);
+                    if (options.oneofs)
+                        object.detail = "message";
+                }
+                if (message.position != null && $Object.hasOwnProperty.call(message, "position")) {
+                    object.position = $root.mqim.v1.Position.toObject(message.position, options, _depth + 1);
+                    if (options.oneofs)
+                        object.detail = "position";
+                }
+                if (message.group != null && $Object.hasOwnProperty.call(message, "group")) {
+                    object.group = $root.mqim.v1.GroupChange.toObject(message.group, options, _depth + 1);
+                    if (options.oneofs)
+                        object.detail = "group";
+                }
+                if (message.presence != null && $Object.hasOwnProperty.call(message, "presence")) {
+                    object.presence = $root.mqim.v1.Presence.toObject(message.presence, options, _depth + 1);
+                    if (options.oneofs)
+                        object.detail = "presence";
+                }
+                if (message.push != null && $Object.hasOwnProperty.call(message, "push")) {
+                    object.push = $root.mqim.v1.PushOutcome.toObject(message.push, options, _depth + 1);
+                    if (options.oneofs)
+                        object.detail = "push";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this Event to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.Event
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Event.prototype.toJSON = function() {
+                return Event.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Event;
+        })();
+
+        v1.Position = (function() {
+
+            /**
+             * Properties of a Position.
+             * @typedef {Object} mqim.v1.Position.$Properties
+             * @property {number|Long|null} [userId] Position userId
+             * @property {number|null} [sessionType] Position sessionType
+             * @property {number|Long|null} [sessionId] Position sessionId
+             * @property {number|Long|null} [msgId] Position msgId
+             * @property {number|Long|null} [reportedAtMs] Position reportedAtMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Position.
+             * @memberof mqim.v1
+             * @interface IPosition
+             * @augments mqim.v1.Position.$Properties
+             * @deprecated Use mqim.v1.Position.$Properties instead.
+             */
+
+            /**
+             * Shape of a Position.
+             * @typedef {mqim.v1.Position.$Properties} mqim.v1.Position.$Shape
+             */
+
+            /**
+             * Constructs a new Position.
+             * @memberof mqim.v1
+             * @classdesc Represents a Position.
+             * @constructor
+             * @param {mqim.v1.Position.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var Position = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Position userId.
+             * @member {number|Long} userId
+             * @memberof mqim.v1.Position
+             * @instance
+             */
+            Position.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Position sessionType.
+             * @member {number} sessionType
+             * @memberof mqim.v1.Position
+             * @instance
+             */
+            Position.prototype.sessionType = 0;
+
+            /**
+             * Position sessionId.
+             * @member {number|Long} sessionId
+             * @memberof mqim.v1.Position
+             * @instance
+             */
+            Position.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Position msgId.
+             * @member {number|Long} msgId
+             * @memberof mqim.v1.Position
+             * @instance
+             */
+            Position.prototype.msgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Position reportedAtMs.
+             * @member {number|Long} reportedAtMs
+             * @memberof mqim.v1.Position
+             * @instance
+             */
+            Position.prototype.reportedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Position instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.Position
+             * @static
+             * @param {mqim.v1.Position.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.Position} Position instance
+             * @type {{
+             *   (properties: mqim.v1.Position.$Shape): mqim.v1.Position & mqim.v1.Position.$Shape;
+             *   (properties?: mqim.v1.Position.$Properties): mqim.v1.Position;
+             * }}
+             */
+            Position.create = function(properties) {
+                return new Position(properties);
+            };
+
+            /**
+             * Encodes the specified Position message. Does not implicitly {@link mqim.v1.Position.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.Position
+             * @static
+             * @param {mqim.v1.Position.$Properties} message Position message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Position.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && (typeof message.userId === "object" ? message.userId.low || message.userId.high : message.userId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.userId);
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.sessionId);
+                if (message.msgId != null && $Object.hasOwnProperty.call(message, "msgId") && (typeof message.msgId === "object" ? message.msgId.low || message.msgId.high : message.msgId !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.msgId);
+                if (message.reportedAtMs != null && $Object.hasOwnProperty.call(message, "reportedAtMs") && (typeof message.reportedAtMs === "object" ? message.reportedAtMs.low || message.reportedAtMs.high : message.reportedAtMs !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.reportedAtMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Position message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.Position
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.Position & mqim.v1.Position.$Shape} Position
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Position.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.Position();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.msgId = value;
+                            else
+                                delete message.msgId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.reportedAtMs = value;
+                            else
+                                delete message.reportedAtMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a Position message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.Position
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.Position} Position
+             */
+            Position.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.Position)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.Position: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.Position();
+                if (object.userId != null)
+                    if (typeof object.userId === "object" ? object.userId.low || object.userId.high : $Number(object.userId) !== 0)
+                        if ($util.Long)
+                            message.userId = $util.Long.fromValue(object.userId, true);
+                        else if (typeof object.userId === "string")
+                            message.userId = $parseInt(object.userId, 10);
+                        else if (typeof object.userId === "number")
+                            message.userId = object.userId;
+                        else if (typeof object.userId === "object")
+                            message.userId = new $util.LongBits(object.userId.low >>> 0, object.userId.high >>> 0).toNumber(true);
+                if (object.sessionType != null)
+                    if ($Number(object.sessionType) !== 0)
+                        message.sessionType = object.sessionType >>> 0;
+                if (object.sessionId != null)
+                    if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
+                        if ($util.Long)
+                            message.sessionId = $util.Long.fromValue(object.sessionId, true);
+                        else if (typeof object.sessionId === "string")
+                            message.sessionId = $parseInt(object.sessionId, 10);
+                        else if (typeof object.sessionId === "number")
+                            message.sessionId = object.sessionId;
+                        else if (typeof object.sessionId === "object")
+                            message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
+                if (object.msgId != null)
+                    if (typeof object.msgId === "object" ? object.msgId.low || object.msgId.high : $Number(object.msgId) !== 0)
+                        if ($util.Long)
+                            message.msgId = $util.Long.fromValue(object.msgId, true);
+                        else if (typeof object.msgId === "string")
+                            message.msgId = $parseInt(object.msgId, 10);
+                        else if (typeof object.msgId === "number")
+                            message.msgId = object.msgId;
+                        else if (typeof object.msgId === "object")
+                            message.msgId = new $util.LongBits(object.msgId.low >>> 0, object.msgId.high >>> 0).toNumber(true);
+                if (object.reportedAtMs != null)
+                    if (typeof object.reportedAtMs === "object" ? object.reportedAtMs.low || object.reportedAtMs.high : $Number(object.reportedAtMs) !== 0)
+                        if ($util.Long)
+                            message.reportedAtMs = $util.Long.fromValue(object.reportedAtMs, true);
+                        else if (typeof object.reportedAtMs === "string")
+                            message.reportedAtMs = $parseInt(object.reportedAtMs, 10);
+                        else if (typeof object.reportedAtMs === "number")
+                            message.reportedAtMs = object.reportedAtMs;
+                        else if (typeof object.reportedAtMs === "object")
+                            message.reportedAtMs = new $util.LongBits(object.reportedAtMs.low >>> 0, object.reportedAtMs.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a Position message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.Position
+             * @static
+             * @param {mqim.v1.Position} message Position
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Position.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.userId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.userId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.sessionType = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.msgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.msgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.reportedAtMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.reportedAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.userId = typeof message.userId === "number" ? $BigInt(message.userId) : $util.Long.fromBits(message.userId.low >>> 0, message.userId.high >>> 0, true).toBigInt();
+                    else if (typeof message.userId === "number")
+                        object.userId = options.longs === $String ? $String(message.userId) : message.userId;
+                    else
+                        object.userId = options.longs === $String ? $util.Long.prototype.toString.call(message.userId) : options.longs === $Number ? new $util.LongBits(message.userId.low >>> 0, message.userId.high >>> 0).toNumber(true) : message.userId;
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
+                    object.sessionType = message.sessionType;
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.sessionId === "number")
+                        object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
+                    else
+                        object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
+                if (message.msgId != null && $Object.hasOwnProperty.call(message, "msgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.msgId = typeof message.msgId === "number" ? $BigInt(message.msgId) : $util.Long.fromBits(message.msgId.low >>> 0, message.msgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.msgId === "number")
+                        object.msgId = options.longs === $String ? $String(message.msgId) : message.msgId;
+                    else
+                        object.msgId = options.longs === $String ? $util.Long.prototype.toString.call(message.msgId) : options.longs === $Number ? new $util.LongBits(message.msgId.low >>> 0, message.msgId.high >>> 0).toNumber(true) : message.msgId;
+                if (message.reportedAtMs != null && $Object.hasOwnProperty.call(message, "reportedAtMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.reportedAtMs = typeof message.reportedAtMs === "number" ? $BigInt(message.reportedAtMs) : $util.Long.fromBits(message.reportedAtMs.low >>> 0, message.reportedAtMs.high >>> 0, true).toBigInt();
+                    else if (typeof message.reportedAtMs === "number")
+                        object.reportedAtMs = options.longs === $String ? $String(message.reportedAtMs) : message.reportedAtMs;
+                    else
+                        object.reportedAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.reportedAtMs) : options.longs === $Number ? new $util.LongBits(message.reportedAtMs.low >>> 0, message.reportedAtMs.high >>> 0).toNumber(true) : message.reportedAtMs;
+                return object;
+            };
+
+            /**
+             * Converts this Position to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.Position
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Position.prototype.toJSON = function() {
+                return Position.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Position;
+        })();
+
+        /**
+         * GroupChangeKind enum.
+         * @name mqim.v1.GroupChangeKind
+         * @enum {number}
+         * @property {number} GROUP_CHANGE_KIND_UNSPECIFIED=0 GROUP_CHANGE_KIND_UNSPECIFIED value
+         * @property {number} GROUP_CHANGE_KIND_CREATED=1 GROUP_CHANGE_KIND_CREATED value
+         * @property {number} GROUP_CHANGE_KIND_MEMBERS_ADDED=2 GROUP_CHANGE_KIND_MEMBERS_ADDED value
+         * @property {number} GROUP_CHANGE_KIND_MEMBERS_REMOVED=3 GROUP_CHANGE_KIND_MEMBERS_REMOVED value
+         * @property {number} GROUP_CHANGE_KIND_MEMBER_LEFT=4 GROUP_CHANGE_KIND_MEMBER_LEFT value
+         * @property {number} GROUP_CHANGE_KIND_DISSOLVED=5 GROUP_CHANGE_KIND_DISSOLVED value
+         */
+        v1.GroupChangeKind = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "GROUP_CHANGE_KIND_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "GROUP_CHANGE_KIND_CREATED"] = 1;
+            values[valuesById[2] = "GROUP_CHANGE_KIND_MEMBERS_ADDED"] = 2;
+            values[valuesById[3] = "GROUP_CHANGE_KIND_MEMBERS_REMOVED"] = 3;
+            values[valuesById[4] = "GROUP_CHANGE_KIND_MEMBER_LEFT"] = 4;
+            values[valuesById[5] = "GROUP_CHANGE_KIND_DISSOLVED"] = 5;
+            return values;
+        })();
+
+        v1.GroupChange = (function() {
+
+            /**
+             * Properties of a GroupChange.
+             * @typedef {Object} mqim.v1.GroupChange.$Properties
+             * @property {number|Long|null} [groupId] GroupChange groupId
+             * @property {mqim.v1.GroupChangeKind|null} [kind] GroupChange kind
+             * @property {Array.<number|Long>|null} [userIds] GroupChange userIds
+             * @property {number|Long|null} [noticeMsgId] GroupChange noticeMsgId
+             * @property {string|null} [groupName] GroupChange groupName
+             * @property {number|Long|null} [ownerUserId] GroupChange ownerUserId
+             * @property {number|null} [memberCount] GroupChange memberCount
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GroupChange.
+             * @memberof mqim.v1
+             * @interface IGroupChange
+             * @augments mqim.v1.GroupChange.$Properties
+             * @deprecated Use mqim.v1.GroupChange.$Properties instead.
+             */
+
+            /**
+             * Shape of a GroupChange.
+             * @typedef {mqim.v1.GroupChange.$Properties} mqim.v1.GroupChange.$Shape
+             */
+
+            /**
+             * Constructs a new GroupChange.
+             * @memberof mqim.v1
+             * @classdesc Represents a GroupChange.
+             * @constructor
+             * @param {mqim.v1.GroupChange.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var GroupChange = function (properties) {
+                this.userIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GroupChange groupId.
+             * @member {number|Long} groupId
+             * @memberof mqim.v1.GroupChange
+             * @instance
+             */
+            GroupChange.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GroupChange kind.
+             * @member {mqim.v1.GroupChangeKind} kind
+             * @memberof mqim.v1.GroupChange
+             * @instance
+             */
+            GroupChange.prototype.kind = 0;
+
+            /**
+             * GroupChange userIds.
+             * @member {Array.<number|Long>} userIds
+             * @memberof mqim.v1.GroupChange
+             * @instance
+             */
+            GroupChange.prototype.userIds = $util.emptyArray;
+
+            /**
+             * GroupChange noticeMsgId.
+             * @member {number|Long} noticeMsgId
+             * @memberof mqim.v1.GroupChange
+             * @instance
+             */
+            GroupChange.prototype.noticeMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GroupChange groupName.
+             * @member {string} groupName
+             * @memberof mqim.v1.GroupChange
+             * @instance
+             */
+            GroupChange.prototype.groupName = "";
+
+            /**
+             * GroupChange ownerUserId.
+             * @member {number|Long} ownerUserId
+             * @memberof mqim.v1.GroupChange
+             * @instance
+             */
+            GroupChange.prototype.ownerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GroupChange memberCount.
+             * @member {number} memberCount
+             * @memberof mqim.v1.GroupChange
+             * @instance
+             */
+            GroupChange.prototype.memberCount = 0;
+
+            /**
+             * Creates a new GroupChange instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.GroupChange
+             * @static
+             * @param {mqim.v1.GroupChange.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.GroupChange} GroupChange instance
+             * @type {{
+             *   (properties: mqim.v1.GroupChange.$Shape): mqim.v1.GroupChange & mqim.v1.GroupChange.$Shape;
+             *   (properties?: mqim.v1.GroupChange.$Properties): mqim.v1.GroupChange;
+             * }}
+             */
+            GroupChange.create = function(properties) {
+                return new GroupChange(properties);
+            };
+
+            /**
+             * Encodes the specified GroupChange message. Does not implicitly {@link mqim.v1.GroupChange.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.GroupChange
+             * @static
+             * @param {mqim.v1.GroupChange.$Properties} message GroupChange message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GroupChange.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.kind);
+                if (message.userIds != null && message.userIds.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).uint64s(message.userIds);
+                if (message.noticeMsgId != null && $Object.hasOwnProperty.call(message, "noticeMsgId") && (typeof message.noticeMsgId === "object" ? message.noticeMsgId.low || message.noticeMsgId.high : message.noticeMsgId !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.noticeMsgId);
+                if (message.groupName != null && $Object.hasOwnProperty.call(message, "groupName") && message.groupName !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.groupName);
+                if (message.ownerUserId != null && $Object.hasOwnProperty.call(message, "ownerUserId") && (typeof message.ownerUserId === "object" ? message.ownerUserId.low || message.ownerUserId.high : message.ownerUserId !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.ownerUserId);
+                if (message.memberCount != null && $Object.hasOwnProperty.call(message, "memberCount") && message.memberCount !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.memberCount);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GroupChange message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.GroupChange
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.GroupChange & mqim.v1.GroupChange.$Shape} GroupChange
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GroupChange.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.GroupChange();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType === 2) {
+                                if (!(message.userIds && message.userIds.length))
+                                    message.userIds = [];
+                                reader.uint64s(message.userIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.userIds && message.userIds.length))
+                                message.userIds = [];
+                            message.userIds.push(reader.uint64());
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.noticeMsgId = value;
+                            else
+                                delete message.noticeMsgId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.groupName = value;
+                            else
+                                delete message.groupName;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.ownerUserId = value;
+                            else
+                                delete message.ownerUserId;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.memberCount = value;
+                            else
+                                delete message.memberCount;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GroupChange message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.GroupChange
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.GroupChange} GroupChange
+             */
+            GroupChange.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.GroupChange)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.GroupChange: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.GroupChange();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.kind !== 0 && (typeof object.kind !== "string" || $root.mqim.v1.GroupChangeKind[object.kind] !== 0))
+                    switch (object.kind) {
+                    case "GROUP_CHANGE_KIND_UNSPECIFIED":
+                    case 0:
+                        message.kind = 0;
+                        break;
+                    case "GROUP_CHANGE_KIND_CREATED":
+                    case 1:
+                        message.kind = 1;
+                        break;
+                    case "GROUP_CHANGE_KIND_MEMBERS_ADDED":
+                    case 2:
+                        message.kind = 2;
+                        break;
+                    case "GROUP_CHANGE_KIND_MEMBERS_REMOVED":
+                    case 3:
+                        message.kind = 3;
+                        break;
+                    case "GROUP_CHANGE_KIND_MEMBER_LEFT":
+                    case 4:
+                        message.kind = 4;
+                        break;
+                    case "GROUP_CHANGE_KIND_DISSOLVED":
+                    case 5:
+                        message.kind = 5;
+                        break;
+                    default:
+                        if (typeof object.kind === "number" && (object.kind | 0) === object.kind)
+                            message.kind = object.kind;
+                    }
+                if (object.userIds) {
+                    if (!$Array.isArray(object.userIds))
+                        throw $TypeError(".mqim.v1.GroupChange.userIds: array expected");
+                    message.userIds = $Array(object.userIds.length);
+                    for (var i = 0; i < object.userIds.length; ++i)
+                        if ($util.Long)
+                            message.userIds[i] = $util.Long.fromValue(object.userIds[i], true);
+                        else if (typeof object.userIds[i] === "string")
+                            message.userIds[i] = $parseInt(object.userIds[i], 10);
+                        else if (typeof object.userIds[i] === "number")
+                            message.userIds[i] = object.userIds[i];
+                        else if (typeof object.userIds[i] === "object")
+                            message.userIds[i] = new $util.LongBits(object.userIds[i].low >>> 0, object.userIds[i].high >>> 0).toNumber(true);
+                }
+                if (object.noticeMsgId != null)
+                    if (typeof object.noticeMsgId === "object" ? object.noticeMsgId.low || object.noticeMsgId.high : $Number(object.noticeMsgId) !== 0)
+                        if ($util.Long)
+                            message.noticeMsgId = $util.Long.fromValue(object.noticeMsgId, true);
+                        else if (typeof object.noticeMsgId === "string")
+                            message.noticeMsgId = $parseInt(object.noticeMsgId, 10);
+                        else if (typeof object.noticeMsgId === "number")
+                            message.noticeMsgId = object.noticeMsgId;
+                        else if (typeof object.noticeMsgId === "object")
+                            message.noticeMsgId = new $util.LongBits(object.noticeMsgId.low >>> 0, object.noticeMsgId.high >>> 0).toNumber(true);
+                if (object.groupName != null)
+                    if (typeof object.groupName !== "string" || object.groupName.length)
+                        message.groupName = $String(object.groupName);
+                if (object.ownerUserId != null)
+                    if (typeof object.ownerUserId === "object" ? object.ownerUserId.low || object.ownerUserId.high : $Number(object.ownerUserId) !== 0)
+                        if ($util.Long)
+                            message.ownerUserId = $util.Long.fromValue(object.ownerUserId, true);
+                        else if (typeof object.ownerUserId === "string")
+                            message.ownerUserId = $parseInt(object.ownerUserId, 10);
+                        else if (typeof object.ownerUserId === "number")
+                            message.ownerUserId = object.ownerUserId;
+                        else if (typeof object.ownerUserId === "object")
+                            message.ownerUserId = new $util.LongBits(object.ownerUserId.low >>> 0, object.ownerUserId.high >>> 0).toNumber(true);
+                if (object.memberCount != null)
+                    if ($Number(object.memberCount) !== 0)
+                        message.memberCount = object.memberCount >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GroupChange message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.GroupChange
+             * @static
+             * @param {mqim.v1.GroupChange} message GroupChange
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GroupChange.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.userIds = [];
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.kind = options.enums === $String ? "GROUP_CHANGE_KIND_UNSPECIFIED" : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.noticeMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.noticeMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.groupName = "";
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.ownerUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.ownerUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.memberCount = 0;
+                }
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    object.kind = options.enums === $String ? $root.mqim.v1.GroupChangeKind[message.kind] === $undefined ? message.kind : $root.mqim.v1.GroupChangeKind[message.kind] : message.kind;
+                if (message.userIds && message.userIds.length) {
+                    object.userIds = $Array(message.userIds.length);
+                    for (var j = 0; j < message.userIds.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.userIds[j] = typeof message.userIds[j] === "number" ? $BigInt(message.userIds[j]) : $util.Long.fromBits(message.userIds[j].low >>> 0, message.userIds[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.userIds[j] === "number")
+                            object.userIds[j] = options.longs === $String ? $String(message.userIds[j]) : message.userIds[j];
+                        else
+                            object.userIds[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.userIds[j]) : options.longs === $Number ? new $util.LongBits(message.userIds[j].low >>> 0, message.userIds[j].high >>> 0).toNumber(true) : message.userIds[j];
+                }
+                if (message.noticeMsgId != null && $Object.hasOwnProperty.call(message, "noticeMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.noticeMsgId = typeof message.noticeMsgId === "number" ? $BigInt(message.noticeMsgId) : $util.Long.fromBits(message.noticeMsgId.low >>> 0, message.noticeMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.noticeMsgId === "number")
+                        object.noticeMsgId = options.longs === $String ? $String(message.noticeMsgId) : message.noticeMsgId;
+                    else
+                        object.noticeMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.noticeMsgId) : options.longs === $Number ? new $util.LongBits(message.noticeMsgId.low >>> 0, message.noticeMsgId.high >>> 0).toNumber(true) : message.noticeMsgId;
+                if (message.groupName != null && $Object.hasOwnProperty.call(message, "groupName"))
+                    object.groupName = message.groupName;
+                if (message.ownerUserId != null && $Object.hasOwnProperty.call(message, "ownerUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.ownerUserId = typeof message.ownerUserId === "number" ? $BigInt(message.ownerUserId) : $util.Long.fromBits(message.ownerUserId.low >>> 0, message.ownerUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.ownerUserId === "number")
+                        object.ownerUserId = options.longs === $String ? $String(message.ownerUserId) : message.ownerUserId;
+                    else
+                        object.ownerUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.ownerUserId) : options.longs === $Number ? new $util.LongBits(message.ownerUserId.low >>> 0, message.ownerUserId.high >>> 0).toNumber(true) : message.ownerUserId;
+                if (message.memberCount != null && $Object.hasOwnProperty.call(message, "memberCount"))
+                    object.memberCount = message.memberCount;
+                return object;
+            };
+
+            /**
+             * Converts this GroupChange to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.GroupChange
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GroupChange.prototype.toJSON = function() {
+                return GroupChange.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return GroupChange;
+        })();
+
+        v1.Presence = (function() {
+
+            /**
+             * Properties of a Presence.
+             * @typedef {Object} mqim.v1.Presence.$Properties
+             * @property {number|Long|null} [userId] Presence userId
+             * @property {string|null} [gateId] Presence gateId
+             * @property {string|null} [connId] Presence connId
+             * @property {number|null} [clientType] Presence clientType
+             * @property {string|null} [reason] Presence reason
+             * @property {number|Long|null} [onlineMs] Presence onlineMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Presence.
+             * @memberof mqim.v1
+             * @interface IPresence
+             * @augments mqim.v1.Presence.$Properties
+             * @deprecated Use mqim.v1.Presence.$Properties instead.
+             */
+
+            /**
+             * Shape of a Presence.
+             * @typedef {mqim.v1.Presence.$Properties} mqim.v1.Presence.$Shape
+             */
+
+            /**
+             * Constructs a new Presence.
+             * @memberof mqim.v1
+             * @classdesc Represents a Presence.
+             * @constructor
+             * @param {mqim.v1.Presence.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var Presence = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Presence userId.
+             * @member {number|Long} userId
+             * @memberof mqim.v1.Presence
+             * @instance
+             */
+            Presence.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Presence gateId.
+             * @member {string} gateId
+             * @memberof mqim.v1.Presence
+             * @instance
+             */
+            Presence.prototype.gateId = "";
+
+            /**
+             * Presence connId.
+             * @member {string} connId
+             * @memberof mqim.v1.Presence
+             * @instance
+             */
+            Presence.prototype.connId = "";
+
+            /**
+             * Presence clientType.
+             * @member {number} clientType
+             * @memberof mqim.v1.Presence
+             * @instance
+             */
+            Presence.prototype.clientType = 0;
+
+            /**
+             * Presence reason.
+             * @member {string} reason
+             * @memberof mqim.v1.Presence
+             * @instance
+             */
+            Presence.prototype.reason = "";
+
+            /**
+             * Presence onlineMs.
+             * @member {number|Long} onlineMs
+             * @memberof mqim.v1.Presence
+             * @instance
+             */
+            Presence.prototype.onlineMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Presence instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.Presence
+             * @static
+             * @param {mqim.v1.Presence.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.Presence} Presence instance
+             * @type {{
+             *   (properties: mqim.v1.Presence.$Shape): mqim.v1.Presence & mqim.v1.Presence.$Shape;
+             *   (properties?: mqim.v1.Presence.$Properties): mqim.v1.Presence;
+             * }}
+             */
+            Presence.create = function(properties) {
+                return new Presence(properties);
+            };
+
+            /**
+             * Encodes the specified Presence message. Does not implicitly {@link mqim.v1.Presence.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.Presence
+             * @static
+             * @param {mqim.v1.Presence.$Properties} message Presence message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Presence.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && (typeof message.userId === "object" ? message.userId.low || message.userId.high : message.userId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.userId);
+                if (message.gateId != null && $Object.hasOwnProperty.call(message, "gateId") && message.gateId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.gateId);
+                if (message.connId != null && $Object.hasOwnProperty.call(message, "connId") && message.connId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.connId);
+                if (message.clientType != null && $Object.hasOwnProperty.call(message, "clientType") && message.clientType !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.clientType);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.reason);
+                if (message.onlineMs != null && $Object.hasOwnProperty.call(message, "onlineMs") && (typeof message.onlineMs === "object" ? message.onlineMs.low || message.onlineMs.high : message.onlineMs !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.onlineMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Presence message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.Presence
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.Presence & mqim.v1.Presence.$Shape} Presence
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Presence.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.Presence();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.gateId = value;
+                            else
+                                delete message.gateId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.connId = value;
+                            else
+                                delete message.connId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.clientType = value;
+                            else
+                                delete message.clientType;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.onlineMs = value;
+                            else
+                                delete message.onlineMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a Presence message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.Presence
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.Presence} Presence
+             */
+            Presence.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.Presence)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.Presence: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.Presence();
+                if (object.userId != null)
+                    if (typeof object.userId === "object" ? object.userId.low || object.userId.high : $Number(object.userId) !== 0)
+                        if ($util.Long)
+                            message.userId = $util.Long.fromValue(object.userId, true);
+                        else if (typeof object.userId === "string")
+                            message.userId = $parseInt(object.userId, 10);
+                        else if (typeof object.userId === "number")
+                            message.userId = object.userId;
+                        else if (typeof object.userId === "object")
+                            message.userId = new $util.LongBits(object.userId.low >>> 0, object.userId.high >>> 0).toNumber(true);
+                if (object.gateId != null)
+                    if (typeof object.gateId !== "string" || object.gateId.length)
+                        message.gateId = $String(object.gateId);
+                if (object.connId != null)
+                    if (typeof object.connId !== "string" || object.connId.length)
+                        message.connId = $String(object.connId);
+                if (object.clientType != null)
+                    if ($Number(object.clientType) !== 0)
+                        message.clientType = object.clientType >>> 0;
+                if (object.reason != null)
+                    if (typeof object.reason !== "string" || object.reason.length)
+                        message.reason = $String(object.reason);
+                if (object.onlineMs != null)
+                    if (typeof object.onlineMs === "object" ? object.onlineMs.low || object.onlineMs.high : $Number(object.onlineMs) !== 0)
+                        if ($util.Long)
+                            message.onlineMs = $util.Long.fromValue(object.onlineMs, true);
+                        else if (typeof object.onlineMs === "string")
+                            message.onlineMs = $parseInt(object.onlineMs, 10);
+                        else if (typeof object.onlineMs === "number")
+                            message.onlineMs = object.onlineMs;
+                        else if (typeof object.onlineMs === "object")
+                            message.onlineMs = new $util.LongBits(object.onlineMs.low >>> 0, object.onlineMs.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a Presence message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.Presence
+             * @static
+             * @param {mqim.v1.Presence} message Presence
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Presence.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.userId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.userId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.gateId = "";
+                    object.connId = "";
+                    object.clientType = 0;
+                    object.reason = "";
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.onlineMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.onlineMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.userId = typeof message.userId === "number" ? $BigInt(message.userId) : $util.Long.fromBits(message.userId.low >>> 0, message.userId.high >>> 0, true).toBigInt();
+                    else if (typeof message.userId === "number")
+                        object.userId = options.longs === $String ? $String(message.userId) : message.userId;
+                    else
+                        object.userId = options.longs === $String ? $util.Long.prototype.toString.call(message.userId) : options.longs === $Number ? new $util.LongBits(message.userId.low >>> 0, message.userId.high >>> 0).toNumber(true) : message.userId;
+                if (message.gateId != null && $Object.hasOwnProperty.call(message, "gateId"))
+                    object.gateId = message.gateId;
+                if (message.connId != null && $Object.hasOwnProperty.call(message, "connId"))
+                    object.connId = message.connId;
+                if (message.clientType != null && $Object.hasOwnProperty.call(message, "clientType"))
+                    object.clientType = message.clientType;
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    object.reason = message.reason;
+                if (message.onlineMs != null && $Object.hasOwnProperty.call(message, "onlineMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.onlineMs = typeof message.onlineMs === "number" ? $BigInt(message.onlineMs) : $util.Long.fromBits(message.onlineMs.low >>> 0, message.onlineMs.high >>> 0, true).toBigInt();
+                    else if (typeof message.onlineMs === "number")
+                        object.onlineMs = options.longs === $String ? $String(message.onlineMs) : message.onlineMs;
+                    else
+                        object.onlineMs = options.longs === $String ? $util.Long.prototype.toString.call(message.onlineMs) : options.longs === $Number ? new $util.LongBits(message.onlineMs.low >>> 0, message.onlineMs.high >>> 0).toNumber(true) : message.onlineMs;
+                return object;
+            };
+
+            /**
+             * Converts this Presence to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.Presence
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Presence.prototype.toJSON = function() {
+                return Presence.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Presence;
+        })();
+
+        v1.PushOutcome = (function() {
+
+            /**
+             * Properties of a PushOutcome.
+             * @typedef {Object} mqim.v1.PushOutcome.$Properties
+             * @property {number|Long|null} [userId] PushOutcome userId
+             * @property {number|null} [sessionType] PushOutcome sessionType
+             * @property {number|Long|null} [sessionId] PushOutcome sessionId
+             * @property {number|Long|null} [serverMsgId] PushOutcome serverMsgId
+             * @property {string|null} [provider] PushOutcome provider
+             * @property {string|null} [error] PushOutcome error
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PushOutcome.
+             * @memberof mqim.v1
+             * @interface IPushOutcome
+             * @augments mqim.v1.PushOutcome.$Properties
+             * @deprecated Use mqim.v1.PushOutcome.$Properties instead.
+             */
+
+            /**
+             * Shape of a PushOutcome.
+             * @typedef {mqim.v1.PushOutcome.$Properties} mqim.v1.PushOutcome.$Shape
+             */
+
+            /**
+             * Constructs a new PushOutcome.
+             * @memberof mqim.v1
+             * @classdesc Represents a PushOutcome.
+             * @constructor
+             * @param {mqim.v1.PushOutcome.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var PushOutcome = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PushOutcome userId.
+             * @member {number|Long} userId
+             * @memberof mqim.v1.PushOutcome
+             * @instance
+             */
+            PushOutcome.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PushOutcome sessionType.
+             * @member {number} sessionType
+             * @memberof mqim.v1.PushOutcome
+             * @instance
+             */
+            PushOutcome.prototype.sessionType = 0;
+
+            /**
+             * PushOutcome sessionId.
+             * @member {number|Long} sessionId
+             * @memberof mqim.v1.PushOutcome
+             * @instance
+             */
+            PushOutcome.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PushOutcome serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof mqim.v1.PushOutcome
+             * @instance
+             */
+            PushOutcome.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PushOutcome provider.
+             * @member {string} provider
+             * @memberof mqim.v1.PushOutcome
+             * @instance
+             */
+            PushOutcome.prototype.provider = "";
+
+            /**
+             * PushOutcome error.
+             * @member {string} error
+             * @memberof mqim.v1.PushOutcome
+             * @instance
+             */
+            PushOutcome.prototype.error = "";
+
+            /**
+             * Creates a new PushOutcome instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.PushOutcome
+             * @static
+             * @param {mqim.v1.PushOutcome.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.PushOutcome} PushOutcome instance
+             * @type {{
+             *   (properties: mqim.v1.PushOutcome.$Shape): mqim.v1.PushOutcome & mqim.v1.PushOutcome.$Shape;
+             *   (properties?: mqim.v1.PushOutcome.$Properties): mqim.v1.PushOutcome;
+             * }}
+             */
+            PushOutcome.create = function(properties) {
+                return new PushOutcome(properties);
+            };
+
+            /**
+             * Encodes the specified PushOutcome message. Does not implicitly {@link mqim.v1.PushOutcome.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.PushOutcome
+             * @static
+             * @param {mqim.v1.PushOutcome.$Properties} message PushOutcome message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PushOutcome.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && (typeof message.userId === "object" ? message.userId.low || message.userId.high : message.userId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.userId);
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.sessionId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.serverMsgId);
+                if (message.provider != null && $Object.hasOwnProperty.call(message, "provider") && message.provider !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.provider);
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.error);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PushOutcome message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.PushOutcome
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.PushOutcome & mqim.v1.PushOutcome.$Shape} PushOutcome
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PushOutcome.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.PushOutcome();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.provider = value;
+                            else
+                                delete message.provider;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.error = value;
+                            else
+                                delete message.error;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PushOutcome message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.PushOutcome
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.PushOutcome} PushOutcome
+             */
+            PushOutcome.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.PushOutcome)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.PushOutcome: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.PushOutcome();
+                if (object.userId != null)
+                    if (typeof object.userId === "object" ? object.userId.low || object.userId.high : $Number(object.userId) !== 0)
+                        if ($util.Long)
+                            message.userId = $util.Long.fromValue(object.userId, true);
+                        else if (typeof object.userId === "string")
+                            message.userId = $parseInt(object.userId, 10);
+                        else if (typeof object.userId === "number")
+                            message.userId = object.userId;
+                        else if (typeof object.userId === "object")
+                            message.userId = new $util.LongBits(object.userId.low >>> 0, object.userId.high >>> 0).toNumber(true);
+                if (object.sessionType != null)
+                    if ($Number(object.sessionType) !== 0)
+                        message.sessionType = object.sessionType >>> 0;
+                if (object.sessionId != null)
+                    if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
+                        if ($util.Long)
+                            message.sessionId = $util.Long.fromValue(object.sessionId, true);
+                        else if (typeof object.sessionId === "string")
+                            message.sessionId = $parseInt(object.sessionId, 10);
+                        else if (typeof object.sessionId === "number")
+                            message.sessionId = object.sessionId;
+                        else if (typeof object.sessionId === "object")
+                            message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
+                if (object.serverMsgId != null)
+                    if (typeof object.serverMsgId === "object" ? object.serverMsgId.low || object.serverMsgId.high : $Number(object.serverMsgId) !== 0)
+                        if ($util.Long)
+                            message.serverMsgId = $util.Long.fromValue(object.serverMsgId, true);
+                        else if (typeof object.serverMsgId === "string")
+                            message.serverMsgId = $parseInt(object.serverMsgId, 10);
+                        else if (typeof object.serverMsgId === "number")
+                            message.serverMsgId = object.serverMsgId;
+                        else if (typeof object.serverMsgId === "object")
+                            message.serverMsgId = new $util.LongBits(object.serverMsgId.low >>> 0, object.serverMsgId.high >>> 0).toNumber(true);
+                if (object.provider != null)
+                    if (typeof object.provider !== "string" || object.provider.length)
+                        message.provider = $String(object.provider);
+                if (object.error != null)
+                    if (typeof object.error !== "string" || object.error.length)
+                        message.error = $String(object.error);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PushOutcome message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.PushOutcome
+             * @static
+             * @param {mqim.v1.PushOutcome} message PushOutcome
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PushOutcome.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.userId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.userId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.sessionType = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.serverMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.serverMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.provider = "";
+                    object.error = "";
+                }
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.userId = typeof message.userId === "number" ? $BigInt(message.userId) : $util.Long.fromBits(message.userId.low >>> 0, message.userId.high >>> 0, true).toBigInt();
+                    else if (typeof message.userId === "number")
+                        object.userId = options.longs === $String ? $String(message.userId) : message.userId;
+                    else
+                        object.userId = options.longs === $String ? $util.Long.prototype.toString.call(message.userId) : options.longs === $Number ? new $util.LongBits(message.userId.low >>> 0, message.userId.high >>> 0).toNumber(true) : message.userId;
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
+                    object.sessionType = message.sessionType;
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.sessionId === "number")
+                        object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
+                    else
+                        object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.serverMsgId = typeof message.serverMsgId === "number" ? $BigInt(message.serverMsgId) : $util.Long.fromBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.serverMsgId === "number")
+                        object.serverMsgId = options.longs === $String ? $String(message.serverMsgId) : message.serverMsgId;
+                    else
+                        object.serverMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.serverMsgId) : options.longs === $Number ? new $util.LongBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0).toNumber(true) : message.serverMsgId;
+                if (message.provider != null && $Object.hasOwnProperty.call(message, "provider"))
+                    object.provider = message.provider;
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                    object.error = message.error;
+                return object;
+            };
+
+            /**
+             * Converts this PushOutcome to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.PushOutcome
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PushOutcome.prototype.toJSON = function() {
+                return PushOutcome.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return PushOutcome;
+        })();
+
+        v1.EventBatch = (function() {
+
+            /**
+             * Properties of an EventBatch.
+             * @typedef {Object} mqim.v1.EventBatch.$Properties
+             * @property {Array.<mqim.v1.Event.$Properties>|null} [events] EventBatch events
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EventBatch.
+             * @memberof mqim.v1
+             * @interface IEventBatch
+             * @augments mqim.v1.EventBatch.$Properties
+             * @deprecated Use mqim.v1.EventBatch.$Properties instead.
+             */
+
+            /**
+             * Shape of an EventBatch.
+             * @typedef {{
+             *   events?: Array.<mqim.v1.Event.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} mqim.v1.EventBatch.$Shape
+             */
+
+            /**
+             * Constructs a new EventBatch.
+             * @memberof mqim.v1
+             * @classdesc Represents an EventBatch.
+             * @constructor
+             * @param {mqim.v1.EventBatch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var EventBatch = function (properties) {
+                this.events = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * EventBatch events.
+             * @member {Array.<mqim.v1.Event.$Properties>} events
+             * @memberof mqim.v1.EventBatch
+             * @instance
+             */
+            EventBatch.prototype.events = $util.emptyArray;
+
+            /**
+             * Creates a new EventBatch instance using the specified properties.
+             * @function create
+             * @memberof mqim.v1.EventBatch
+             * @static
+             * @param {mqim.v1.EventBatch.$Properties=} [properties] Properties to set
+             * @returns {mqim.v1.EventBatch} EventBatch instance
+             * @type {{
+             *   (properties: mqim.v1.EventBatch.$Shape): mqim.v1.EventBatch & mqim.v1.EventBatch.$Shape;
+             *   (properties?: mqim.v1.EventBatch.$Properties): mqim.v1.EventBatch;
+             * }}
+             */
+            EventBatch.create = function(properties) {
+                return new EventBatch(properties);
+            };
+
+            /**
+             * Encodes the specified EventBatch message. Does not implicitly {@link mqim.v1.EventBatch.verify|verify} messages.
+             * @function encode
+             * @memberof mqim.v1.EventBatch
+             * @static
+             * @param {mqim.v1.EventBatch.$Properties} message EventBatch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EventBatch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.events != null && message.events.length)
+                    for (var i = 0; i < message.events.length; ++i)
+                        $root.mqim.v1.Event.encode(message.events[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an EventBatch message from the specified reader or buffer.
+             * @function decode
+             * @memberof mqim.v1.EventBatch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {mqim.v1.EventBatch & mqim.v1.EventBatch.$Shape} EventBatch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EventBatch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.mqim.v1.EventBatch();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.events && message.events.length))
+                                message.events = [];
+                            message.events.push($root.mqim.v1.Event.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates an EventBatch message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof mqim.v1.EventBatch
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {mqim.v1.EventBatch} EventBatch
+             */
+            EventBatch.fromObject = function (object, _depth) {
+                if (object instanceof $root.mqim.v1.EventBatch)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".mqim.v1.EventBatch: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.mqim.v1.EventBatch();
+                if (object.events) {
+                    if (!$Array.isArray(object.events))
+                        throw $TypeError(".mqim.v1.EventBatch.events: array expected");
+                    message.events = $Array(object.events.length);
+                    for (var i = 0; i < object.events.length; ++i) {
+                        if (!$util.isObject(object.events[i]))
+                            throw $TypeError(".mqim.v1.EventBatch.events: object expected");
+                        message.events[i] = $root.mqim.v1.Event.fromObject(object.events[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an EventBatch message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof mqim.v1.EventBatch
+             * @static
+             * @param {mqim.v1.EventBatch} message EventBatch
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            EventBatch.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.events = [];
+                if (message.events && message.events.length) {
+                    object.events = $Array(message.events.length);
+                    for (var j = 0; j < message.events.length; ++j)
+                        object.events[j] = $root.mqim.v1.Event.toObject(message.events[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this EventBatch to JSON.
+             * @function toJSON
+             * @memberof mqim.v1.EventBatch
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            EventBatch.prototype.toJSON = function() {
+                return EventBatch.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return EventBatch;
+        })();
+
         return v1;
     })();
 

@@ -98,13 +98,13 @@ export class KyselySessionRepository implements SessionRepository {
     sessionType: SessionType,
     sessionId: number,
     upToMsgId: number,
-  ): Promise<void> {
+  ): Promise<number | undefined> {
     assertId(ownerUserId, 'ownerUserId');
     assertSessionType(sessionType);
     assertId(sessionId, 'sessionId');
     assertIdOrZero(upToMsgId, 'upToMsgId');
     const nowMs = this.ctx.now();
-    await this.ctx.transaction((trx) =>
+    return this.ctx.transaction((trx) =>
       markReadIn(trx, this.ctx, { ownerUserId, sessionType, sessionId, upToMsgId, nowMs }),
     );
   }
@@ -114,7 +114,7 @@ async function markReadIn(
   trx: Db,
   ctx: StoreContext,
   a: { ownerUserId: number; sessionType: SessionType; sessionId: number; upToMsgId: number; nowMs: number },
-): Promise<void> {
+): Promise<number | undefined> {
   // FOR UPDATE (MySQL) serialises with concurrent saves, which upsert this row: a save either
   // commits before we read (and is counted below) or waits and then sees our read_up_to.
   const session = await trx
@@ -125,7 +125,7 @@ async function markReadIn(
     .where('session_id', '=', a.sessionId)
     .$if(ctx.sql.name === 'mysql', (qb) => qb.forUpdate())
     .executeTakeFirst();
-  if (!session) return;
+  if (!session) return undefined;
   const last = readId(session.last_server_msg_id, 'last_server_msg_id');
   const previous = readId(session.read_up_to, 'read_up_to');
   // 0 means "everything"; an id beyond the newest message is clamped so a bogus client value
@@ -177,6 +177,7 @@ async function markReadIn(
       ),
     )
     .execute();
+  return readUpTo;
 }
 
 type SessionRow = {
