@@ -6,7 +6,7 @@
  *
  *   scripts/cluster-up
  *   set -a; . .infra/cluster/cluster.env; set +a
- *   node --import tsx scripts/cluster-latency.ts [--rate 20] [--seconds 30]
+ *   node --import tsx scripts/cluster-latency.ts [--rate 20] [--seconds 30] [--pairs 1]
  *
  * Environment (cluster.env sets them): MQIM_CLUSTER_API_URL, MQIM_API_KEY,
  * MQIM_CLUSTER_GATE_1_TCP_URL, MQIM_CLUSTER_GATE_2_WS_URL.
@@ -16,10 +16,15 @@ import { parseArgs } from 'node:util';
 import { createImClient, type ImClient } from '@mqim/sdk';
 
 const { values } = parseArgs({
-  options: { rate: { type: 'string', default: '20' }, seconds: { type: 'string', default: '30' } },
+  options: {
+    rate: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '30' },
+    pairs: { type: 'string', default: '1' },
+  },
 });
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
+const pairs = Math.max(1, Number(values.pairs));
 
 function env(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;
@@ -50,30 +55,35 @@ function summary(label: string, samples: number[]): string {
 
 async function main(): Promise<void> {
   const run = randomBytes(4).toString('hex');
-  const [, receiverId] = [await createUser(`lat_s_${run}`), await createUser(`lat_r_${run}`)];
-  const sender: ImClient = createImClient({
-    url: env('MQIM_CLUSTER_GATE_1_TCP_URL', 'tcp://127.0.0.1:8000'),
-  });
-  const receiver: ImClient = createImClient({
-    url: env('MQIM_CLUSTER_GATE_2_WS_URL', 'ws://127.0.0.1:8011/ws'),
-  });
-  await sender.loginWithPassword(`lat_s_${run}`, 'secret');
-  await receiver.loginWithPassword(`lat_r_${run}`, 'secret');
-
   const sentAt = new Map<string, number>();
   const ackMs: number[] = [];
   const deliveryMs: number[] = [];
-  receiver.on('message', (m) => {
-    const t0 = sentAt.get(m.clientMsgId);
-    if (t0 !== undefined) deliveryMs.push(performance.now() - t0);
-  });
+  const links: { sender: ImClient; receiver: ImClient; receiverId: number }[] = [];
+  for (let p = 0; p < pairs; p++) {
+    const [, receiverId] = [await createUser(`lat_s_${run}_${p}`), await createUser(`lat_r_${run}_${p}`)];
+    const sender: ImClient = createImClient({
+      url: env('MQIM_CLUSTER_GATE_1_TCP_URL', 'tcp://127.0.0.1:8000'),
+    });
+    const receiver: ImClient = createImClient({
+      url: env('MQIM_CLUSTER_GATE_2_WS_URL', 'ws://127.0.0.1:8011/ws'),
+    });
+    await sender.loginWithPassword(`lat_s_${run}_${p}`, 'secret');
+    await receiver.loginWithPassword(`lat_r_${run}_${p}`, 'secret');
+    receiver.on('message', (m) => {
+      const t0 = sentAt.get(m.clientMsgId);
+      if (t0 !== undefined) deliveryMs.push(performance.now() - t0);
+    });
+    links.push({ sender, receiver, receiverId });
+  }
 
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
   const sends: Promise<void>[] = [];
   const failures: string[] = [];
   const begin = performance.now();
-  console.log(`sending ${total} messages at ${rate}/s (${seconds} s): gate 1 TCP -> gate 2 WS`);
+  console.log(
+    `sending ${total} messages at ${rate}/s (${seconds} s) over ${pairs} pair(s): gate 1 TCP -> gate 2 WS`,
+  );
   for (let i = 0; i < total; i++) {
     // Paced against the start time, so a slow tick does not shift every later send.
     const wait = begin + i * interval - performance.now();
@@ -81,6 +91,7 @@ async function main(): Promise<void> {
     const clientMsgId = `${run}-${i}`;
     const t0 = performance.now();
     sentAt.set(clientMsgId, t0);
+    const { sender, receiverId } = links[i % pairs]!;
     sends.push(
       sender.send({ to: receiverId, text: `latency probe ${i}`, clientMsgId }).then(
         () => void ackMs.push(performance.now() - t0),
@@ -98,7 +109,7 @@ async function main(): Promise<void> {
   console.log(`not delivered within 5 s after the last ack: ${total - deliveryMs.length}`);
   if (failures.length > 0)
     console.log(`sends failed: ${failures.length}, first: ${failures.slice(0, 3).join('; ')}`);
-  await Promise.all([sender.close(), receiver.close()]);
+  await Promise.all(links.flatMap((l) => [l.sender.close(), l.receiver.close()]));
 }
 
 main().catch((err: unknown) => {
