@@ -32,11 +32,12 @@ export class IntentPublisher {
 
   /**
    * After a failed publish, the conversations it carried are refused (nothing of theirs may
-   * overtake the failed intent) until the upstream messages that saw the failure are handled:
-   * they come back and resend from the failed request on.
+   * overtake the failed intent) until the upstream messages that saw the failure are handled
+   * (they come back and resend from the failed request on) or, for an intent published under
+   * another conversation's key, the hold times out (`BatchPublisherOptions.holdMs`).
    */
-  resumeAll(): void {
-    this.lanes.resumeAll();
+  resume(orderKeys: Iterable<string>): void {
+    this.lanes.resume(orderKeys);
   }
 
   /** `orderKey`: the conversation the intent belongs to. */

@@ -170,8 +170,9 @@ export class Logic {
           started[i]!.item.done.add(started[i]!.item.index);
         } catch (err) {
           failure ??= err;
-          // Observed, so a later failure is no unhandled rejection; the retry redoes them.
-          for (const rest of started.slice(i + 1)) rest.effects.catch(() => undefined);
+          // The later ones are redone by the retry; wait until none is in flight any more, so a
+          // hold one of them may still cause is set before this call releases its holds.
+          await Promise.allSettled(started.slice(i + 1).map((s) => s.effects));
           return;
         }
       }
@@ -181,9 +182,10 @@ export class Logic {
       else await Promise.all(Array.from(chains.values(), runChain));
     } finally {
       // A failed intent publish held the conversations it carried so that nothing of theirs
-      // overtook it; every request that had an intent in it failed and comes back with these
-      // messages (or with the other batch that saw the failure too), and resends in order.
-      if (failure !== undefined) this.deps.intents.resumeAll();
+      // overtook it; this call's conversations come back with these messages and resend in
+      // order, so their holds end here (not other calls' holds: their conversations may still be
+      // storing later messages).
+      if (failure !== undefined) this.deps.intents.resume(chains.keys());
     }
     if (failure !== undefined) {
       for (const [id, done] of progress) this.remember(id, done);
@@ -220,8 +222,12 @@ export class Logic {
     try {
       await handler(this.deps, ctx);
       metrics.consumed.inc({ topic: 'upstream', result: 'ok' });
-      // Wrapped: returned bare, the promise would be adopted and awaited here.
-      return { effects: ctx.effects() };
+      // Wrapped: returned bare, the promise would be adopted and awaited here. Marked handled
+      // now: it may fail while the chain is still busy with the next request (runChain awaits it
+      // later), and an unhandled rejection ends the process.
+      const effects = ctx.effects();
+      effects.catch(() => undefined);
+      return { effects };
     } catch (err) {
       if (isClientError(err) || isRefusal(err)) {
         metrics.errors.inc({ code: (err as { code?: string }).code ?? 'IM_ERR_BAD_BODY' });

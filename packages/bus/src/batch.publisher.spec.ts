@@ -144,7 +144,7 @@ describe('BatchPublisher', () => {
     await expect(third).resolves.toBeUndefined();
   });
 
-  it('streamOf - after a failure its streams are refused until resumeAll(); other streams go on', async () => {
+  it('streamOf - after a failure its streams are refused until resume(); other streams go on', async () => {
     let fail = true;
     const { bus, published } = recordingBus(async (m) => {
       if (fail && m.messageGroup === 'lane-1') throw new Error('broker down');
@@ -164,9 +164,32 @@ describe('BatchPublisher', () => {
     // Another stream on the same lane, and another lane, go on.
     await expect(batcher.add(lane, ['b1'])).resolves.toBeUndefined();
     await expect(batcher.add({ topic: 't', messageGroup: 'lane-2' }, ['a9'])).rejects.toThrow('broker down');
-    batcher.resumeAll();
+    batcher.resume(['b']); // not the held one
+    await expect(batcher.add(lane, ['a3'])).rejects.toThrow('broker down');
+    batcher.resume(['a']);
     await expect(batcher.add(lane, ['a1'])).resolves.toBeUndefined();
     expect(published.map((m) => Buffer.from(m.body).toString())).toEqual(['["a1"]', '["b1"]', '["a1"]']);
+  });
+
+  it('streamOf - a hold nobody resumes ends after holdMs', async () => {
+    let fail = true;
+    const { bus } = recordingBus(async () => {
+      if (fail) throw new Error('broker down');
+      return 'id';
+    });
+    const batcher = new BatchPublisher<string>(bus, {
+      encode: (items) => Buffer.from(JSON.stringify(items)),
+      sizeOf: (item) => item.length,
+      windowMs: 0,
+      streamOf: (item) => item[0]!,
+      holdMs: 50,
+    });
+    const lane = { topic: 't', messageGroup: 'lane-1' };
+    await expect(batcher.add(lane, ['a1'])).rejects.toThrow('broker down');
+    fail = false;
+    await expect(batcher.add(lane, ['a2'])).rejects.toThrow('broker down');
+    await new Promise((r) => setTimeout(r, 60));
+    await expect(batcher.add(lane, ['a2'])).resolves.toBeUndefined();
   });
 
   it('deliverAfterMs stamps each batch with deliverAt = publish time + the delay', async () => {

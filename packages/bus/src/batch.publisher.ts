@@ -51,10 +51,16 @@ export interface BatchPublisherOptions<T> {
    * For producers that publish several items of one ordered stream (e.g. a conversation) without
    * waiting for each: the stream an item belongs to. After a publish to an ordered target (one
    * with a message group) failed, `add()`s of items of the streams it carried reject at once until
-   * `resumeAll()`, so nothing stored overtakes the failed item, which the producer sends again from
-   * its own retry. Other streams of the target go on. @default none (nothing is held)
+   * `resume(streams)` or `holdMs` passed, so nothing stored overtakes the failed item, which the
+   * producer sends again from its own retry. Other streams of the target go on. @default none
+   * (nothing is held)
    */
   streamOf?(item: T): string;
+  /**
+   * Longest hold of a stream (`streamOf`) nobody resumes: a safety net for a stream whose
+   * producer never retries (its item was published under another stream's key). @default 60000
+   */
+  holdMs?: number;
 }
 
 /** `add()` refused: `maxPending` items already wait for the broker. */
@@ -130,8 +136,8 @@ export class BatchPublisher<T> {
   private readonly slotQueue: { key: string; lane: Lane<T> }[] = [];
   private inflight = 0;
   private pendingItems = 0;
-  /** Streams held after a failed publish (`streamOf`), with the failure. */
-  private readonly held = new Map<string, unknown>();
+  /** Streams held after a failed publish (`streamOf`), with the failure and when it happened. */
+  private readonly held = new Map<string, { err: unknown; at: number }>();
 
   constructor(
     private readonly bus: MessageBus,
@@ -161,7 +167,10 @@ export class BatchPublisher<T> {
     if (this.held.size > 0 && this.options.streamOf) {
       for (const item of items) {
         const stream = this.options.streamOf(item);
-        if (this.held.has(stream)) return Promise.reject(this.held.get(stream));
+        const hold = this.held.get(stream);
+        if (hold === undefined) continue;
+        if (performance.now() - hold.at < (this.options.holdMs ?? 60_000)) return Promise.reject(hold.err);
+        this.held.delete(stream);
       }
     }
     let bytes = 0;
@@ -193,9 +202,9 @@ export class BatchPublisher<T> {
     return promise;
   }
 
-  /** Takes items of every held stream again (their producer has seen the failure and retries). */
-  resumeAll(): void {
-    this.held.clear();
+  /** Takes items of these held streams again (their producer has seen the failure and retries). */
+  resume(streams: Iterable<string>): void {
+    for (const stream of streams) this.held.delete(stream);
   }
 
   /** Publishes everything waiting now (e.g. before shutdown); resolves when all is stored. */
@@ -318,8 +327,9 @@ export class BatchPublisher<T> {
           const queued = [batch, ...lane.ready, ...(lane.open ? [lane.open] : [])];
           this.failQueued(lane, err);
           const streamOf = this.options.streamOf;
+          const at = performance.now();
           if (streamOf)
-            for (const b of queued) for (const item of b.items) this.held.set(streamOf(item), err);
+            for (const b of queued) for (const item of b.items) this.held.set(streamOf(item), { err, at });
         }
         done();
       },

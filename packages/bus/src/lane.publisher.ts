@@ -17,7 +17,7 @@ export interface LanePublisherOptions {
   /** Pacing of each in-flight slot (`BatchPublisherOptions.minIntervalMs`). */
   minIntervalMs: number;
   /**
-   * After a failed publish, refuse items of the conversations it carried until `resumeAll()`
+   * After a failed publish, refuse items of the conversations it carried until `resume()`
    * (`BatchPublisherOptions.streamOf`): for a producer that does not wait for one item of a
    * conversation before publishing the next. @default false
    */
@@ -71,9 +71,9 @@ export class LanePublisher {
     ]);
   }
 
-  /** Conversations held after a failed publish take items again. */
-  resumeAll(): void {
-    this.batches.resumeAll();
+  /** These conversations, held after a failed publish, take items again. */
+  resume(orderKeys: Iterable<string>): void {
+    this.batches.resume(orderKeys);
   }
 
   flushAll(): Promise<void> {
