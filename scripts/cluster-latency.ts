@@ -24,7 +24,9 @@ const { values } = parseArgs({
 });
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
-const pairs = Math.max(1, Number(values.pairs));
+const pairs = Number(values.pairs);
+if (!Number.isInteger(pairs) || pairs < 1)
+  throw new Error(`--pairs must be a whole number >= 1, got ${values.pairs}`);
 
 function env(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;

@@ -543,7 +543,10 @@ class RocketMqSubscription implements Subscription {
       for (const m of batch) {
         const born = m.bornTimestamp?.getTime() ?? receivedAt;
         this.inFlight.set(m, born);
-        this.onTransit?.(this.s.topic, receivedAt - born);
+        // From when it was due (a delay message's deliver time, not its 5 s wait); a redelivery's
+        // time is the invisibility it served, not transit.
+        if ((m.deliveryAttempt ?? 1) === 1)
+          this.onTransit?.(this.s.topic, receivedAt - Math.max(born, m.deliveryTimestamp?.getTime() ?? 0));
       }
       this.active += batch.length;
       if (this.s.fifo) for (const chain of chainsByGroup(batch)) this.track(this.runChain(chain));
