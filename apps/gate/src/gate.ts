@@ -33,6 +33,7 @@ import { QUERIES, QueryBudget, answersQuery } from './query.budget';
 import { SendAdmission } from './send.admission';
 import { UserSendLimiter } from './user-send.limiter';
 import { TcpListener } from './tcp.listener';
+import { upstreamOrderKey } from './upstream.order-key';
 import { UpstreamPublisher } from './upstream.publisher';
 import { WsListener } from './ws.listener';
 
@@ -382,7 +383,9 @@ export class Gate implements FrameHandler {
               return;
             }
           }
-          this.publishUpstream(conn, cmd, seq, body, `u${conn.userId}`, now);
+          const orderKey = upstreamOrderKey(cmd, conn.userId, body);
+          if (orderKey === undefined) this.badBody(conn, cmd, seq);
+          else this.publishUpstream(conn, cmd, seq, body, orderKey, now);
           return;
         }
         // Unknown after login: ignore and count (spec §2); the connection stays usable.

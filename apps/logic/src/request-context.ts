@@ -25,6 +25,15 @@ export class RequestContext {
     return longToNumber(this.req.receivedAtMs);
   }
 
+  /**
+   * The key of this request as the gate sent it: the same on every redelivery, different for any
+   * other request (a connection's seq, stamped with when the gate read it). Handlers key their
+   * durable effects with it so a retry finds what an earlier attempt did (docs/adr, idempotency).
+   */
+  get requestKey(): string {
+    return `n-${this.gateId}-${this.connId}-${this.seq}-${this.receivedAtMs}`.slice(0, 64);
+  }
+
   /** A response to the requesting connection, echoing its seq. */
   reply(cmd: number, body: Uint8Array): Promise<void> {
     return this.replier.send(this.gateId, [{ connId: this.connId, cmd, seq: this.seq, body }]);
