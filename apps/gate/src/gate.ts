@@ -23,6 +23,7 @@ import {
   isAllowedBeforeLogin,
   longToNumber,
   mqim,
+  toErrorNotify,
   toId,
   type ImErrorCode,
 } from '@mqim/protocol';
@@ -322,8 +323,14 @@ export class Gate implements FrameHandler {
     );
   }
 
-  protocolError(conn: Connection, reason: string): void {
+  protocolError(conn: Connection, reason: string, err?: unknown): void {
     this.deps.metrics.errors.inc({ code: 'IM_ERR_PROTOCOL' });
+    // Said before the close (docs/protocol.md, 0x0802): a FrameError's own code and text; anything
+    // else (a bug of ours) as IM_ERR_INTERNAL without its message.
+    if (err !== undefined) {
+      const why = toErrorNotify(err);
+      this.sendError(conn, why.errorName as ImErrorCode, why.text, 0, 0);
+    }
     conn.close(reason, this.log, 'warn');
   }
 
@@ -340,6 +347,7 @@ export class Gate implements FrameHandler {
     if (!conn.loggedIn) {
       if (!isAllowedBeforeLogin(cmd)) {
         this.deps.metrics.errors.inc({ code: 'IM_ERR_NOT_LOGGED_IN' });
+        this.sendError(conn, 'IM_ERR_NOT_LOGGED_IN', `log in before ${commandName(cmd)}`, cmd, seq);
         conn.close(`command ${commandName(cmd)} before login`, this.log, 'warn');
         return;
       }
@@ -684,6 +692,10 @@ export class Gate implements FrameHandler {
   private write(conn: Connection, cmd: number, seq: number, body: Uint8Array): void {
     if (conn.pendingBytes() > this.maxPendingBytes) {
       this.deps.metrics.errors.inc({ code: 'IM_ERR_SLOW_CONSUMER' });
+      // Queued past the limit, behind what it has not read: the client learns why it was closed
+      // if it catches up within the close grace.
+      const why = this.errorBody('IM_ERR_SLOW_CONSUMER', 'output not read fast enough', 0, 0);
+      conn.write(encodeFrame(CommandId.ERROR_NOTIFY, conn.nextServerSeq(), why));
       conn.close('slow consumer: output buffer full', this.log, 'warn');
       return;
     }
@@ -691,14 +703,17 @@ export class Gate implements FrameHandler {
   }
 
   private sendError(conn: Connection, name: ImErrorCode, text: string, cmd: number, seq: number): void {
-    const body = CIM.Ext.MqimErrorNotify.encode({
+    this.write(conn, CommandId.ERROR_NOTIFY, conn.nextServerSeq(), this.errorBody(name, text, cmd, seq));
+  }
+
+  private errorBody(name: ImErrorCode, text: string, cmd: number, seq: number): Uint8Array {
+    return CIM.Ext.MqimErrorNotify.encode({
       errorCode: ImErrorNumber[name],
       errorName: name,
       text,
       requestCmd: cmd,
       requestSeq: seq,
     }).finish();
-    this.write(conn, CommandId.ERROR_NOTIFY, conn.nextServerSeq(), body);
   }
 
   private badBody(conn: Connection, cmd: number, seq: number): void {
@@ -737,11 +752,16 @@ export class Gate implements FrameHandler {
     const live: Route[] = [];
     for (const conn of this.table.all()) {
       if (conn.closed) continue;
+      // The client learns why it was closed (0x0802 goes out before the close, which flushes).
       if (!conn.loggedIn) {
-        if (now - conn.openedAt > this.options.loginTimeoutMs) conn.close('login timeout', this.log);
+        if (now - conn.openedAt > this.options.loginTimeoutMs) {
+          this.sendError(conn, 'IM_ERR_LOGIN_TIMEOUT', 'no login within the login timeout', 0, 0);
+          conn.close('login timeout', this.log);
+        }
         continue;
       }
       if (now - conn.lastSeenAt > this.options.heartbeatTimeoutMs) {
+        this.sendError(conn, 'IM_ERR_HEARTBEAT_TIMEOUT', 'no heartbeat within the heartbeat timeout', 0, 0);
         conn.close('heartbeat timeout', this.log);
         continue;
       }

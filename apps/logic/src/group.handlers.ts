@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import {
   CIM,
   CommandId,
-  ImErrorNumber,
   MqimError,
+  errorNumberOf,
+  isClientFault,
   conversationKey,
   toId,
   toIds,
@@ -33,22 +34,14 @@ export const NOTIFICATION_MAX_IDS = 100;
 const Notification = CIM.Def.CIMMsgNotificationType;
 const Changed = CIM.Group.CIMGroupMemberChangedType;
 
-/** A refused group request: the response carries this as its result_code. */
-class GroupRefusal extends MqimError {}
-
+/** A refused group request: the response carries the code's number as its result_code. */
 function refuse(code: ImErrorCode, text: string): never {
-  throw new GroupRefusal(code, text);
+  throw new MqimError(code, text);
 }
 
-// What the store throws when it refuses a value (StoreInvalidArgumentError and the like): the
-// client's request, so answered in the group response like our own refusals (issue 10 #13).
-const STORE_REFUSALS = new Set<string>(['IM_ERR_INVALID_ARGUMENT', 'IM_ERR_NOT_FOUND', 'IM_ERR_FORBIDDEN']);
-
+/** The result code of a refusal (the client's fault, `isClientFault`); anything else is rethrown. */
 function resultOf(err: unknown): number {
-  if (err instanceof GroupRefusal) return ImErrorNumber[err.code];
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && (STORE_REFUSALS.has(code) || code === 'IM_ERR_ID_OUT_OF_RANGE'))
-    return ImErrorNumber[code as ImErrorCode];
+  if (isClientFault(err)) return errorNumberOf((err as { code: string }).code);
   throw err;
 }
 

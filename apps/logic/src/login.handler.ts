@@ -1,4 +1,4 @@
-import { CIM, CimErrorCode, CommandId, ImErrorNumber, mqim, toId } from '@mqim/protocol';
+import { CIM, CimErrorCode, CommandId, ImErrorNumber, isClientFault, mqim, toId } from '@mqim/protocol';
 import { tokenIdOf, type UserRecord } from '@mqim/store';
 import { DEFAULT_LOGIN_THROTTLE, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
@@ -53,7 +53,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
           : null;
     }
   } catch (err) {
-    if (!isClientError(err)) throw err;
+    if (!isClientFault(err)) throw err;
     failCode = CimErrorCode.USER_INVALID_PARAMETER;
     failText = 'malformed login request';
   }
@@ -77,7 +77,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
       user = await check();
     } catch (err) {
       // The store refuses values it cannot hold (an oversized name): the client's, not a retry.
-      if (!isClientError(err) && (err as { code?: unknown })?.code !== 'IM_ERR_INVALID_ARGUMENT') throw err;
+      if (!isClientFault(err)) throw err;
       failCode = CimErrorCode.USER_INVALID_PARAMETER;
       failText = 'malformed login request';
     }
@@ -133,15 +133,4 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
       tokenId,
     },
   ]);
-}
-
-/**
- * Whether a failure is the client's (answer it, ack the MQ message) rather than ours (retry). Only
- * the typed errors thrown where input enters count: a body that did not decode (`decodeBody`) and
- * an id out of range (`toId`). A TypeError or RangeError from our own code is a bug and must not
- * be acked away as bad input (issue 10 #2).
- */
-export function isClientError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && (code === 'IM_ERR_ID_OUT_OF_RANGE' || code === 'IM_ERR_BAD_BODY');
 }

@@ -35,7 +35,9 @@ export { conversationKey } from './conversation';
 
 export {
   CimErrorCode,
+  CLIENT_FAULTS,
   errorNumberOf,
+  isClientFault,
   FrameError,
   ImErrorNumber,
   MqimError,
