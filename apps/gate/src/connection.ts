@@ -25,7 +25,6 @@ export class Connection {
   clientType = 0;
   /** The id of the login token this session logged in with; '' for a password login. */
   tokenId = '';
-  loginPending = false;
   closed = false;
   /** When each send handed to logic and not yet answered was read (SendAdmission). */
   readonly sendsOutstanding: number[] = [];
