@@ -1,6 +1,6 @@
 import { createLogger } from '@mqim/config';
 import { createBus } from '@mqim/standalone';
-import { MqNames, decodePersisted } from '@mqim/protocol';
+import { MqNames, decodePersisted, SessionType } from '@mqim/protocol';
 import { clusterConfig } from './role.command';
 import { onShutdown } from './shutdown';
 
@@ -33,11 +33,11 @@ export async function runTap(argv: string[]): Promise<void> {
       if (seen.has(key)) continue;
       seen.add(key);
       if (seen.size > 1_000_000) seen.clear();
-      if (m.sessionType === 2) bucket.group++;
+      if (m.sessionType === SessionType.GROUP) bucket.group++;
       else bucket.single++;
       bucket.bytes += m.msgDataSize ?? 0;
       const conv =
-        m.sessionType === 2
+        m.sessionType === SessionType.GROUP
           ? `g${String(m.toSessionId)}`
           : [String(m.fromUserId), String(m.toSessionId)].sort().join('-');
       bucket.conversations.add(conv);

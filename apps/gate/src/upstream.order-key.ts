@@ -1,4 +1,4 @@
-import { CIM, CommandId, conversationKey, toId, type IdInput } from '@mqim/protocol';
+import { CIM, CommandId, conversationKey, toId, type IdInput, SessionType } from '@mqim/protocol';
 
 /** Body types of the group changes, which name the group they change in field 2 (`group_id`). */
 const GROUP_CHANGES = new Map<number, { decode(bytes: Uint8Array): { groupId: IdInput } }>([
@@ -21,7 +21,7 @@ export function upstreamOrderKey(cmd: number, userId: number, body: Uint8Array):
   const type = GROUP_CHANGES.get(cmd);
   if (!type) return `u${userId}`;
   try {
-    return conversationKey(2, userId, toId(type.decode(body).groupId, 'group_id'));
+    return conversationKey(SessionType.GROUP, userId, toId(type.decode(body).groupId, 'group_id'));
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@ import {
   RECEIPT_BATCH_TAG,
   commandName,
   conversationKey,
+  encodeRefusedSendAck,
   isAllowedBeforeLogin,
   mqim,
   toId,
@@ -353,15 +354,7 @@ export class UpstreamRouter {
     text: string,
   ): void {
     this.ctx.deps.metrics.errors.inc({ code: name });
-    const ack = CIM.Message.CIMMsgDataAck.encode({
-      fromUserId: conn.userId,
-      toSessionId: msg.toSessionId,
-      clientMsgId: msg.clientMsgId,
-      serverMsgId: 0,
-      resCode: CIM.Def.CIMResCode.RES_CODE_UNKNOWN,
-      sessionType: msg.sessionType,
-      createTime: Math.floor(Date.now() / 1000),
-    }).finish();
+    const ack = encodeRefusedSendAck(conn.userId, msg);
     this.ctx.writer.write(conn, CommandId.MSG_DATA_ACK, seq, ack);
     this.ctx.writer.error(conn, name, text, CommandId.MSG_DATA, seq);
   }

@@ -9,9 +9,10 @@ import {
   toId,
   toIds,
   type ImErrorCode,
+  decodeBody,
+  SessionType,
 } from '@mqim/protocol';
 import type { GroupRecord, MessageRecord } from '@mqim/store';
-import { decodeBody } from './decode';
 import { giveBack } from './id.giveback';
 import { DEFAULT_GROUP_LIMITS, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
@@ -133,8 +134,8 @@ async function recordNotice(
       ...(ids.length > NOTIFICATION_MAX_IDS ? { idsTotal: ids.length, idsTruncated: true } : {}),
     },
   });
-  const key = conversationKey(2, ctx.userId, group.groupId);
-  const conv = { type: 2 as const, groupId: group.groupId };
+  const key = conversationKey(SessionType.GROUP, ctx.userId, group.groupId);
+  const conv = { type: SessionType.GROUP, groupId: group.groupId };
   // The group's counter: the gate routes group changes in the group's lane, the lane its chat
   // messages take, so a notice and a message commit in the order of their ids.
   const serverMsgId = await deps.cache.sequences.next(key, () => deps.store.messages.maxServerMsgId(conv));
@@ -142,7 +143,7 @@ async function recordNotice(
     serverMsgId,
     clientMsgId,
     fromUserId: group.groupId,
-    sessionType: 2,
+    sessionType: SessionType.GROUP,
     toSessionId: group.groupId,
     msgType: CIM.Def.CIMMsgType.MSG_TYPE_NOTIFICATION,
     msgData: Buffer.from(payload),
@@ -182,10 +183,10 @@ async function announce(
     serverMsgId: m.serverMsgId,
     createTime: m.createTime,
     msgType: m.msgType,
-    sessionType: 2,
+    sessionType: SessionType.GROUP,
     msgData: m.msgData,
   }).finish();
-  const key = conversationKey(2, ctx.userId, group.groupId);
+  const key = conversationKey(SessionType.GROUP, ctx.userId, group.groupId);
   await publishIntent(deps, key, audience, CommandId.MSG_DATA, data, ctx.receivedAtMs);
   return data;
 }
@@ -221,7 +222,7 @@ async function memberChanged(
   }).finish();
   await publishIntent(
     deps,
-    conversationKey(2, ctx.userId, groupId),
+    conversationKey(SessionType.GROUP, ctx.userId, groupId),
     audience,
     CommandId.GROUP_MEMBER_CHANGED_NOTIFY,
     body,
@@ -257,7 +258,7 @@ async function earlierCreation(
   const wanted = [...members].sort((a, b) => a - b).join(',');
   for (const g of candidates) {
     if (await earlierNotice(deps, ctx, g.groupId)) return g;
-    const conv = { type: 2 as const, groupId: g.groupId };
+    const conv = { type: SessionType.GROUP, groupId: g.groupId };
     if ((await deps.store.messages.maxServerMsgId(conv)) !== 0) continue;
     if ((await deps.store.groups.members(g.groupId)).join(',') === wanted) return g;
   }
@@ -265,7 +266,7 @@ async function earlierCreation(
 }
 
 const handleCreate: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupCreateReq, ctx.req.body, 'CIMGroupCreateReq');
+  const req = decodeBody(CommandId.GROUP_CREATE_DEFAULT_REQ, ctx.req.body);
   try {
     const name = req.groupName.trim();
     if (!name || name.length > MAX_NAME)
@@ -357,7 +358,7 @@ async function existingGroup(deps: LogicDeps, groupId: number): Promise<GroupRec
 }
 
 const handleDisband: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupDisbandingReq, ctx.req.body, 'CIMGroupDisbandingReq');
+  const req = decodeBody(CommandId.GROUP_DISBINGDING_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   await answerChange(
     ctx,
@@ -385,7 +386,7 @@ const handleDisband: Handler = async (deps, ctx) => {
 };
 
 const handleExit: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupExitReq, ctx.req.body, 'CIMGroupExitReq');
+  const req = decodeBody(CommandId.GROUP_EXIT_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   await answerChange(ctx, CommandId.GROUP_EXIT_RSP, CIM.Group.CIMGroupExitRsp, groupId, async () => {
     let notice = await earlierNotice(deps, ctx, groupId);
@@ -423,7 +424,7 @@ const handleList: Handler = async (deps, ctx) => {
 
 /** Returns the groups whose version is newer than the one the client holds (0 = always). */
 const handleInfo: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupInfoReq, ctx.req.body, 'CIMGroupInfoReq');
+  const req = decodeBody(CommandId.GROUP_INFO_REQ, ctx.req.body);
   const known = new Map<number, number>();
   for (const v of req.groupVersionList.slice(0, 500))
     known.set(toId(v.groupId ?? 0, 'group_id'), v.groupVersion ?? 0);
@@ -440,7 +441,7 @@ const handleInfo: Handler = async (deps, ctx) => {
 };
 
 const handleInvite: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupInviteMemberReq, ctx.req.body, 'CIMGroupInviteMemberReq');
+  const req = decodeBody(CommandId.GROUP_INVITE_MEMBER_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   await answerChange(
     ctx,
@@ -487,7 +488,7 @@ const handleInvite: Handler = async (deps, ctx) => {
 
 // The original server answered 0x0512 here; mqim uses 0x0514 as the command table says.
 const handleKick: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupKickOutMemberReq, ctx.req.body, 'CIMGroupKickOutMemberReq');
+  const req = decodeBody(CommandId.GROUP_KICK_OUT_MEMBER_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   await answerChange(
     ctx,
@@ -531,7 +532,7 @@ const handleKick: Handler = async (deps, ctx) => {
 };
 
 const handleMembers: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupMemberListReq, ctx.req.body, 'CIMGroupMemberListReq');
+  const req = decodeBody(CommandId.GROUP_LIST_MEMBER_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   const group = await deps.store.groups.get(groupId);
   const members = group && group.status === 'active' ? await deps.store.groups.members(groupId) : [];

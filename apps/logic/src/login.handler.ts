@@ -1,8 +1,16 @@
-import { CIM, CimErrorCode, CommandId, ImErrorNumber, isClientFault, mqim, toId } from '@mqim/protocol';
+import {
+  CIM,
+  CimErrorCode,
+  CommandId,
+  ImErrorNumber,
+  isClientFault,
+  mqim,
+  toId,
+  decodeBody,
+} from '@mqim/protocol';
 import { tokenIdOf, type UserRecord } from '@mqim/store';
 import { DEFAULT_LOGIN_THROTTLE, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
-import { decodeBody } from './decode';
 import { toUserInfo } from './mappers';
 import { displacedBy, kickRoutes, KickOutReason } from './kick';
 
@@ -32,7 +40,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
   let tokenId = '';
   try {
     if (byToken) {
-      const req = decodeBody(CIM.Login.CIMAuthTokenReq, ctx.req.body, 'CIMAuthTokenReq');
+      const req = decodeBody(CommandId.LOGIN_AUTH_TOKEN_REQ, ctx.req.body);
       clientType = req.clientType;
       const userId = toId(req.userId, 'user_id');
       if (userId > 0) userKey = `login:id:${userId}`;
@@ -43,7 +51,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
           ? deps.store.users.findById(userId)
           : null;
     } else {
-      const req = decodeBody(CIM.Login.CIMAuthReq, ctx.req.body, 'CIMAuthReq');
+      const req = decodeBody(CommandId.LOGIN_AUTH_REQ, ctx.req.body);
       clientType = req.clientType;
       // Names are unique ignoring case, so guesses at "Alice" and "alice" count together.
       if (req.userName && req.userName.length <= 64) userKey = `login:name:${req.userName.toLowerCase()}`;
