@@ -1,25 +1,22 @@
-import { createLogger } from '@mqim/config';
+import { parseArgs } from 'node:util';
+import { createLogger, parseDuration } from '@mqim/config';
 import { createBus } from '@mqim/standalone';
 import { MqNames, decodePersisted, SessionType } from '@mqim/protocol';
 import { clusterConfig } from './role.command';
 import { onShutdown } from './shutdown';
 
 /**
- * `mqim tap [--group NAME] [--interval 60s]`: an example analytics consumer. It reads the stream
+ * `mqim tap [--group NAME] [--interval 60s]` (also `--interval-ms 60000`): an example analytics consumer. It reads the stream
  * of persisted messages with a consumer group of its own (so it never steals messages from anyone)
  * and prints, per interval, how many messages were stored by conversation type, and how many
  * distinct conversations and bytes that was. De-duplicates redeliveries by message identity.
  */
 export async function runTap(argv: string[]): Promise<void> {
-  const arg = (name: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
   const config = clusterConfig();
+  const args = parseTapArgs(argv, config.topicPrefix);
   const logger = createLogger('mqim-tap');
   const names = new MqNames(config.topicPrefix);
-  const group = arg('--group') ?? `${config.topicPrefix}-tap-example`;
-  const intervalMs = Number(arg('--interval-ms') ?? 60_000);
+  const { group, intervalMs } = args;
   const bus = await createBus(config, logger);
   await bus.ensureGroups([{ name: group, orderly: false }]);
 
@@ -62,4 +59,30 @@ export async function runTap(argv: string[]): Promise<void> {
     await sub.close();
     await bus.close();
   });
+}
+
+/**
+ * `--group NAME`, `--interval 60s` (or `--interval-ms 60000`); node's `util.parseArgs`, strict, so
+ * a misspelt flag is an error instead of being ignored (the hand-written parser read only
+ * `--interval-ms` while the usage said `--interval`).
+ */
+export function parseTapArgs(
+  argv: readonly string[],
+  topicPrefix: string,
+): { group: string; intervalMs: number } {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      group: { type: 'string' },
+      interval: { type: 'string' },
+      'interval-ms': { type: 'string' },
+    },
+  });
+  const raw = values.interval ?? values['interval-ms'];
+  const intervalMs = raw === undefined ? 60_000 : (parseDuration(raw) ?? NaN);
+  if (!Number.isSafeInteger(intervalMs) || intervalMs <= 0)
+    throw new Error(`--interval must be a duration such as 30s or 60000, got ${String(raw)}`);
+  return { group: values.group ?? `${topicPrefix}-tap-example`, intervalMs };
 }
