@@ -6,13 +6,12 @@ import { createConnection } from 'mysql2/promise';
 import {
   EX_CONFIG,
   StartupError,
-  checkBroker,
   clusterConfig,
   errorText,
   exitOnStartupError,
   maskUrl,
-  topicType,
-} from './role.command';
+} from './startup.error';
+import { checkBroker, topicType } from './startup.probes';
 
 /**
  * `mqim provision`: every shared topic with its type and every consumer group, idempotently.

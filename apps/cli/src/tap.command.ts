@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, parseDuration } from '@mqim/config';
 import { createBus } from '@mqim/standalone';
 import { MqNames, decodePersisted, SessionType } from '@mqim/protocol';
-import { clusterConfig } from './role.command';
+import { clusterConfig } from './startup.error';
 import { onShutdown } from './shutdown';
 
 /**
