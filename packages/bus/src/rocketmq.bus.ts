@@ -26,7 +26,7 @@ import {
   type TopicKind,
   type TopicSpec,
 } from './message-bus.port';
-import { assertFitsTopic, assertName, retryDelayFn } from './internal/validate';
+import { assertFitsTopic, assertName, retryDelayFn, subscribeLimits } from './internal/validate';
 import { AckBatcher } from './rocketmq/ack.batcher';
 import { RocketMqAdmin } from './rocketmq/rocketmq.admin';
 
@@ -216,10 +216,7 @@ export class RocketMqBus implements MessageBus {
       topic: options.topic,
       group: options.group,
       handler,
-      concurrency: positiveInt(options.concurrency ?? 16, 'concurrency'),
-      invisibleMs: positiveInt(options.invisibleMs ?? 30_000, 'invisibleMs'),
-      maxDeliveryAttempts: positiveInt(options.maxDeliveryAttempts ?? 16, 'maxDeliveryAttempts'),
-      maxBatch: positiveInt(options.maxBatch ?? 32, 'maxBatch'),
+      ...subscribeLimits(options),
       fifo: kind === 'fifo',
     };
     const consumer = new SimpleConsumer({
@@ -726,10 +723,4 @@ function sleep(ms: number, unref = false): Promise<void> {
     const timer = setTimeout(resolve, ms);
     if (unref) timer.unref();
   });
-}
-
-function positiveInt(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`${what} must be a positive integer, got ${value}`);
-  return value;
 }
