@@ -26,10 +26,21 @@ export interface GateOptions {
   upstreamInFlight?: number;
   /** Batched publishes (upstream, receipts) at most once per slot or target per this many ms. @default 4 */
   mqPaceMs?: number;
+  /**
+   * Broker calls of the streams nobody waits on (receipt publishes) at most once per this many ms each.
+   * @default 0
+   */
+  mqBackgroundPaceMs?: number;
   /** Requests waiting for the broker before new ones are refused with IM_ERR_BUSY. @default 4096 */
   upstreamMaxPending?: number;
   /** Sends handed to logic and not yet answered before new ones are refused with IM_ERR_BUSY. @default 8192 */
   maxOutstandingSends?: number;
+  /**
+   * Under overload, how long an admitted send may wait for its answer: the gate admits about
+   * (answers per second) × this many sends at once and refuses the rest with IM_ERR_BUSY
+   * (`SendAdmission`). 0 = only `maxOutstandingSends` applies. @default 0
+   */
+  sendTargetMs?: number;
   /** Sends per second one user may make across all of its connections on every gate; 0: no limit. @default 0 */
   userSendRate?: number;
   /** Sends one user may make at once above that rate. @default 100 */

@@ -82,7 +82,7 @@ export class Gate implements FrameHandler {
       encode: (receipts) => mqim.v1.DeliveryReceiptBatch.encode({ receipts: [...receipts] }).finish(),
       sizeOf: (r) => 64 + (r.clientMsgId?.length ?? 0),
       windowMs: RECEIPT_WINDOW_MS,
-      minIntervalMs: options.mqPaceMs ?? 4,
+      minIntervalMs: options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
       onPublished: publishMetrics(deps.metrics),
     });
     this.upstream = new UpstreamPublisher(deps.bus, this.names, deps.metrics, {
@@ -91,7 +91,11 @@ export class Gate implements FrameHandler {
       minIntervalMs: options.mqPaceMs ?? 4,
       maxPending: options.upstreamMaxPending ?? 4096,
     });
-    this.admission = new SendAdmission(options.maxOutstandingSends ?? 8192, ANSWER_EXPIRY_MS);
+    this.admission = new SendAdmission({
+      max: options.maxOutstandingSends ?? 8192,
+      expireMs: ANSWER_EXPIRY_MS,
+      targetMs: options.sendTargetMs ?? 0,
+    });
     let lastLeaseWarning = 0;
     const userSends = new UserSendLimiter(
       options.userSendRate ?? 0,

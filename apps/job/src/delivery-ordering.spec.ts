@@ -56,39 +56,58 @@ describe('job - delivery intents are acked only after their gate batch is stored
     await expect(failing).rejects.toThrow('broker down');
   });
 
-  it('ordering - the push check is scheduled after the gate batch is stored, and both precede the ack', async () => {
+  it('ordering - the push check is stored beside the gate batch (not after it), and both precede the ack', async () => {
     let scheduled!: { resolve(): void; reject(e: Error): void };
-    let storedWhenScheduled = -1;
-    const push = {
-      schedule: () => {
-        storedWhenScheduled = published.length;
+    let release!: (id: string) => void;
+    let checkedOnline: number[] = [];
+    const push: PushScheduler = {
+      scheduleCheck: (_p, online) => {
+        checkedOnline = online;
         return new Promise<void>((resolve, reject) => (scheduled = { resolve, reject }));
       },
+      pushOffline: async () => undefined,
     };
-    const { consumer, published } = await setup(undefined, push);
+    const { consumer, published } = await setup(() => new Promise<string>((res) => (release = res)), push);
     let done = false;
     const handled = consumer.handle(intent([2, 9], undefined, chat)).then(() => (done = true));
     await new Promise((r) => setTimeout(r, 30));
-    // The gate batch is stored, the push check not yet: not acked.
+    // Both are on their way while the gate batch is not stored yet: the lane does not wait for
+    // one publish after the other.
     expect(published).toHaveLength(1);
-    expect(storedWhenScheduled).toBe(1);
+    expect(checkedOnline).toEqual([2]);
+    release('id');
+    await new Promise((r) => setTimeout(r, 10));
+    // The gate batch is stored, the push check not yet: not acked.
     expect(done).toBe(false);
     scheduled.resolve();
     await handled;
 
     const failing = consumer.handle(intent([2, 9], undefined, chat));
     await new Promise((r) => setTimeout(r, 30));
+    release('id');
     scheduled.reject(new Error('delay topic down'));
     await expect(failing).rejects.toThrow('delay topic down');
   });
 
-  it('ordering - when the gate publish fails, nobody is pushed (the redelivered intent will)', async () => {
-    let scheduled = 0;
+  it('ordering - when the gate publish fails, no offline user is pushed (the redelivered intent will)', async () => {
+    let offlinePushed = 0;
     const { consumer } = await setup(() => Promise.reject(new Error('broker down')), {
-      schedule: async () => void scheduled++,
+      scheduleCheck: async () => undefined,
+      pushOffline: async () => void offlinePushed++,
     });
-    await expect(consumer.handle(intent([2, 9], undefined, chat))).rejects.toThrow('broker down');
-    expect(scheduled).toBe(0);
+    // 4 has no route here: an offline recipient.
+    await expect(consumer.handle(intent([2, 4, 9], undefined, chat))).rejects.toThrow('broker down');
+    expect(offlinePushed).toBe(0);
+  });
+
+  it('ordering - offline users are pushed once the gate batch is stored', async () => {
+    const offline: number[][] = [];
+    const { consumer } = await setup(undefined, {
+      scheduleCheck: async () => undefined,
+      pushOffline: async (_p, users) => void offline.push(users),
+    });
+    await consumer.handle(intent([2, 4, 9], undefined, chat));
+    expect(offline).toEqual([[4]]);
   });
 
   it('batching - intents for one gate within the window share one MQ message', async () => {

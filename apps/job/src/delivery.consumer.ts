@@ -5,8 +5,13 @@ import type { MqimMetrics } from '@mqim/metrics';
 import { decodeIntents, longToNumber, type mqim } from '@mqim/protocol';
 
 export interface PushScheduler {
-  /** Called after routing with the recipients (sender excluded) and who had no route at all. */
-  schedule(push: mqim.v1.IPushCheck, online: number[], offline: number[]): Promise<void>;
+  /**
+   * The delayed "was it delivered?" check for recipients that had a route (sender excluded);
+   * resolves once the check is durably scheduled.
+   */
+  scheduleCheck(push: mqim.v1.IPushCheck, online: number[]): Promise<void>;
+  /** The offline push, at once, for recipients with no route at all. */
+  pushOffline(push: mqim.v1.IPushCheck, offline: number[]): Promise<void>;
 }
 
 /**
@@ -47,7 +52,8 @@ export class DeliveryConsumer {
     const recipients = intents.map((intent) => intent.userIds.map(longToNumber));
     const routes = await this.routes.lookup(unique(recipients));
     const stored: Promise<void>[] = [];
-    const pushes: Array<() => Promise<void>> = [];
+    const checks: Promise<void>[] = [];
+    const offlinePushes: Array<() => Promise<void>> = [];
     for (let i = 0; i < intents.length; i++) {
       const intent = intents[i]!;
       const userIds = recipients[i]!;
@@ -85,12 +91,19 @@ export class DeliveryConsumer {
         );
       }
       const push = intent.push;
-      if (push && this.push) pushes.push(() => this.push!.schedule(push, online, offline));
+      if (push && this.push) {
+        // The check is stored beside the gate batches, not after them: this lane's next intents
+        // wait for this handler (FIFO), so the two publishes in a row were its latency. If a gate
+        // publish fails, the redelivered intent schedules a second check, which can only push a
+        // recipient who still has not receipted the message once more.
+        if (online.length) checks.push(this.push.scheduleCheck(push, online));
+        if (offline.length) offlinePushes.push(() => this.push!.pushOffline(push, offline));
+      }
     }
-    await Promise.all(stored);
+    await Promise.all([...stored, ...checks]);
     // Only after the gate batches are stored: if one fails, the intents come back, and pushing
-    // (or scheduling a check) first would push the offline users twice.
-    if (pushes.length) await Promise.all(pushes.map((schedule) => schedule()));
+    // first would push the offline users twice.
+    if (offlinePushes.length) await Promise.all(offlinePushes.map((pushNow) => pushNow()));
     this.metrics.consumed.inc({ topic: 'deliver', result: 'ok' }, intents.length);
   }
 }

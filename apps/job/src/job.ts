@@ -18,6 +18,11 @@ export interface JobOptions {
   /** Gate batches at most once per gate per this many ms. @default 4 */
   mqPaceMs?: number;
   /**
+   * Broker calls of the streams nobody waits on (receipts, push checks due) at most once per this many ms each.
+   * @default 0
+   */
+  mqBackgroundPaceMs?: number;
+  /**
    * Messages worked on at once (per subscription). Each one mostly waits (store, cache, bus), so
    * this bounds throughput at about concurrency / per-message latency. @default 256
    */
@@ -65,7 +70,17 @@ export class Job {
       notify: () => metrics.consumed.inc({ topic: 'push', result: 'no-provider' }),
     };
     const pusher = new StoreOfflinePusher(store, notifier, metrics, this.log);
-    const scheduler = new PushCheckScheduler(bus, this.names, pusher, metrics, this.options.pushCheckDelayMs);
+    const background = this.options.mqBackgroundPaceMs ?? 0;
+    // Neither paced as a background stream nor given a longer window than the gate batches: the
+    // intent's FIFO lane waits for this publish.
+    const scheduler = new PushCheckScheduler(
+      bus,
+      this.names,
+      pusher,
+      metrics,
+      this.options.pushCheckDelayMs,
+      this.options.batchWindowMs,
+    );
     const checks = new PushCheckConsumer(cache.receipts, pusher, metrics, this.log);
     const deliveries = new DeliveryConsumer(cache.routes, gates, metrics, this.log, scheduler);
     const receipts = new ReceiptConsumer(cache.receipts, store, this.log);
@@ -76,11 +91,24 @@ export class Job {
         (messages) => deliveries.handleBatch(messages),
       ),
       await bus.subscribe(
-        { topic: this.names.receipt, group: this.names.jobReceiptGroup, concurrency },
+        {
+          topic: this.names.receipt,
+          group: this.names.jobReceiptGroup,
+          concurrency,
+          receiveIntervalMs: background,
+          ackDelayMs: background,
+        },
         (m) => receipts.handle(m),
       ),
-      await bus.subscribe({ topic: this.names.pushCheck, group: this.names.jobPushGroup, concurrency }, (m) =>
-        checks.handle(m),
+      await bus.subscribe(
+        {
+          topic: this.names.pushCheck,
+          group: this.names.jobPushGroup,
+          concurrency,
+          receiveIntervalMs: background,
+          ackDelayMs: background,
+        },
+        (m) => checks.handle(m),
       ),
     );
     this.flusher.start();

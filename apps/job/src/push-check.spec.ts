@@ -24,8 +24,9 @@ describe('push checks', () => {
     };
     const scheduler = new PushCheckScheduler(bus, names, pusher, metrics, 5000, 5);
     await Promise.all([
-      scheduler.schedule(check(10, 1), [2, 3], []),
-      scheduler.schedule(check(11, 1), [2], [4]), // 4 has no route: pushed at once
+      scheduler.scheduleCheck(check(10, 1), [2, 3]),
+      scheduler.scheduleCheck(check(11, 1), [2]),
+      scheduler.pushOffline(check(11, 1), [4]), // 4 has no route: pushed at once
     ]);
     expect(pushed).toEqual([[[4], 11]]);
     expect(published).toHaveLength(1);

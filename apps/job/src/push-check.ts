@@ -36,17 +36,15 @@ export class PushCheckScheduler implements PushScheduler {
     });
   }
 
-  async schedule(push: mqim.v1.IPushCheck, online: number[], offline: number[]): Promise<void> {
-    const work: Promise<unknown>[] = [];
-    if (offline.length) work.push(this.pusher.push(offline, push));
-    if (online.length) {
-      work.push(
-        this.checks.add({ topic: this.names.pushCheck, tag: PUSH_CHECK_BATCH_TAG }, [
-          { userIds: online, push },
-        ]),
-      );
-    }
-    await Promise.all(work);
+  async scheduleCheck(push: mqim.v1.IPushCheck, online: number[]): Promise<void> {
+    if (online.length === 0) return;
+    await this.checks.add({ topic: this.names.pushCheck, tag: PUSH_CHECK_BATCH_TAG }, [
+      { userIds: online, push },
+    ]);
+  }
+
+  async pushOffline(push: mqim.v1.IPushCheck, offline: number[]): Promise<void> {
+    if (offline.length) await this.pusher.push(offline, push);
   }
 }
 

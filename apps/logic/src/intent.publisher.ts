@@ -25,7 +25,18 @@ export class IntentPublisher {
       topic: names.deliver,
       tag: INTENT_BATCH_TAG,
       encode: encodeIntentBatch,
+      // Logic publishes a conversation's intents without waiting for each (pipelined sends).
+      holdAfterFailure: true,
     });
+  }
+
+  /**
+   * After a failed publish, the conversations it carried are refused (nothing of theirs may
+   * overtake the failed intent) until the upstream messages that saw the failure are handled:
+   * they come back and resend from the failed request on.
+   */
+  resumeAll(): void {
+    this.lanes.resumeAll();
   }
 
   /** `orderKey`: the conversation the intent belongs to. */

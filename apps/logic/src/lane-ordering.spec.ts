@@ -179,6 +179,66 @@ describe('logic - per-conversation order across lanes and batches under redelive
     }
   });
 
+  /** Holds (or fails) logic's intent publishes to `im-deliver` while `hold` is set. */
+  function interceptIntents() {
+    const publish = bus.publish.bind(bus);
+    const control = { hold: undefined as Promise<void> | undefined, failNext: 0, failed: 0 };
+    bus.publish = async (m) => {
+      if (m.topic === names.deliver) {
+        if (control.hold) await control.hold;
+        if (control.failNext > 0) {
+          control.failNext--;
+          control.failed++;
+          throw new Error('broker down');
+        }
+      }
+      return publish(m);
+    };
+    return control;
+  }
+
+  async function expectEveryConversationInOrder(sent: Map<string, string[]>): Promise<void> {
+    const total = [...sent.values()].reduce((n, ids) => n + ids.length, 0);
+    await waitFor(() => acks.length >= total && intents.length >= total, {
+      timeoutMs: 10_000,
+      message: 'not every send was acked and delivered',
+    });
+    for (const [key, ids] of sent) {
+      const [a, b] = key.slice(2).split(':').map(Number);
+      const history = (await store.messages.history(a!, 1, b!, { limit: 100 })).sort(
+        (x, y) => x.serverMsgId - y.serverMsgId,
+      );
+      expect(history.map((m) => m.clientMsgId)).toEqual(ids);
+      expect(intents.filter((i) => i.key === key).map((i) => i.clientMsgId)).toEqual(ids);
+      // A retried request is acked again (at least once): the sender sees its acks in order.
+      const acked = acks.filter((x) => x.connId === `c${a}`).map((x) => x.clientMsgId);
+      expect([...new Set(acked)]).toEqual(ids);
+    }
+  }
+
+  it("pipelining - a conversation's next message is stored while the previous one's intent is still being published", async () => {
+    const control = interceptIntents();
+    let release!: () => void;
+    control.hold = new Promise<void>((r) => (release = r));
+    const sent = await publishRounds(3, 18); // one upstream batch per lane, 3 messages a conversation
+    await waitFor(async () => (await store.messages.history(1, 1, 2, { limit: 10 })).length === 3, {
+      timeoutMs: 5000,
+      message: "the second and third message waited for the first one's publish",
+    });
+    expect(intents).toHaveLength(0);
+    control.hold = undefined;
+    release();
+    await expectEveryConversationInOrder(sent);
+  });
+
+  it('pipelining - a failed intent publish comes back: each message stored once, delivered once and in order', async () => {
+    const control = interceptIntents();
+    control.failNext = 1;
+    const sent = await publishRounds(4, 24);
+    await expectEveryConversationInOrder(sent);
+    expect(control.failed).toBe(1);
+  });
+
   it('lanes - a bare UpstreamRequest from an older gate is still handled, ordered by its message group', async () => {
     const req = request(1, 2, 'old-1');
     await bus.publish({ topic: names.upstream, messageGroup: 's:1:2', tag: 'MSG_DATA', body: req.bytes });

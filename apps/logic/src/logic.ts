@@ -83,6 +83,7 @@ export class Logic {
         tag: 'reply',
         minIntervalMs: options.mqPaceMs ?? 4,
       }),
+      // Not a background stream: the upstream lane (FIFO) is acked only once the tap is stored.
       tap: new TapPublisher(base.bus, names, base.metrics, 1, options.mqPaceMs ?? 4),
       intents: new IntentPublisher(base.bus, names, base.metrics, {
         lanes: options.lanes ?? DEFAULT_LANES,
@@ -143,18 +144,40 @@ export class Logic {
     let failure: unknown;
     const attempt = messages[0]?.deliveryAttempt ?? 1;
     const runChain = async (chain: typeof work) => {
+      // A request's deferred publishes (ctx.after) are on their way while the next one is handled:
+      // a conversation pays the store round trip per message, not also the publish round trip.
+      const started: { item: (typeof work)[number]; effects: Promise<void> }[] = [];
       for (const item of chain) {
         try {
-          await this.onRequest(item.request, attempt);
-          item.done.add(item.index);
+          started.push({ item, effects: (await this.onRequest(item.request, attempt)).effects });
         } catch (err) {
           failure ??= err;
-          return; // the rest of this conversation waits for the retry, in order
+          break; // the rest of this conversation waits for the retry, in order
+        }
+      }
+      // Done in order only: a request counts as done when its effects and all before it are
+      // stored (the ordered publishers store a prefix, so nothing after a failure went out).
+      for (let i = 0; i < started.length; i++) {
+        try {
+          await started[i]!.effects;
+          started[i]!.item.done.add(started[i]!.item.index);
+        } catch (err) {
+          failure ??= err;
+          // Observed, so a later failure is no unhandled rejection; the retry redoes them.
+          for (const rest of started.slice(i + 1)) rest.effects.catch(() => undefined);
+          return;
         }
       }
     };
-    if (chains.size === 1) await runChain(chains.values().next().value!);
-    else await Promise.all(Array.from(chains.values(), runChain));
+    try {
+      if (chains.size === 1) await runChain(chains.values().next().value!);
+      else await Promise.all(Array.from(chains.values(), runChain));
+    } finally {
+      // A failed intent publish held the conversations it carried so that nothing of theirs
+      // overtook it; every request that had an intent in it failed and comes back with these
+      // messages (or with the other batch that saw the failure too), and resends in order.
+      if (failure !== undefined) this.deps.intents.resumeAll();
+    }
     if (failure !== undefined) {
       for (const [id, done] of progress) this.remember(id, done);
       throw failure;
@@ -169,21 +192,29 @@ export class Logic {
     if (this.progress.size > 1024) this.progress.delete(this.progress.keys().next().value!);
   }
 
-  /** One request; resolves when it was handled or refused, throws when it must be retried. */
-  private async onRequest(req: mqim.v1.UpstreamRequest, attempt: number): Promise<void> {
+  /**
+   * One request; resolves when it was handled or refused, with its deferred effects (resolving
+   * when they are stored, rejecting if one failed); throws when it must be retried.
+   */
+  private async onRequest(
+    req: mqim.v1.UpstreamRequest,
+    attempt: number,
+  ): Promise<{ effects: Promise<void> }> {
     const { metrics, logger } = this.deps;
     const started = performance.now();
     const handler = HANDLERS.get(req.cmd);
     if (!handler) {
       metrics.errors.inc({ code: 'IM_ERR_UNKNOWN_COMMAND' });
-      return;
+      return NO_EFFECTS;
     }
     const ctx = new RequestContext(req, longToNumber(req.userId), this.deps.replier, attempt);
     const isLogin = req.cmd === CommandId.LOGIN_AUTH_TOKEN_REQ || req.cmd === CommandId.LOGIN_AUTH_REQ;
-    if (!isLogin && ctx.userId === 0) return; // the gate never forwards these; a forged envelope is dropped
+    if (!isLogin && ctx.userId === 0) return NO_EFFECTS; // the gate never forwards these; a forged envelope is dropped
     try {
       await handler(this.deps, ctx);
       metrics.consumed.inc({ topic: 'upstream', result: 'ok' });
+      // Wrapped: returned bare, the promise would be adopted and awaited here.
+      return { effects: ctx.effects() };
     } catch (err) {
       // Only the request's own fault is answered and acked (docs/adr/0007); anything else — a
       // dependency down, or a bug (a TypeError has no code) — comes back, then is dead-lettered.
@@ -191,7 +222,7 @@ export class Logic {
         metrics.errors.inc({ code: (err as { code?: string }).code ?? 'IM_ERR_BAD_BODY' });
         await ctx.replyError(err);
         metrics.consumed.inc({ topic: 'upstream', result: 'refused' });
-        return;
+        return NO_EFFECTS;
       }
       metrics.consumed.inc({ topic: 'upstream', result: 'retry' });
       logger.warn(
@@ -204,3 +235,5 @@ export class Logic {
     }
   }
 }
+
+const NO_EFFECTS = { effects: Promise.resolve() };

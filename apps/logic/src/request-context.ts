@@ -2,8 +2,13 @@ import type { mqim } from '@mqim/protocol';
 import { CommandId, CIM, longToNumber, toErrorNotify } from '@mqim/protocol';
 import type { GatePublisher } from '@mqim/bus';
 
+/** A deferred effect's outcome: never rejects (it is awaited later, maybe never if an earlier one failed). */
+type Settled = { ok: true } | { ok: false; err: unknown };
+
 /** One upstream request being handled: who asked, where to answer. */
 export class RequestContext {
+  private readonly deferred: Promise<Settled>[] = [];
+
   constructor(
     readonly req: mqim.v1.UpstreamRequest,
     readonly userId: number,
@@ -32,6 +37,26 @@ export class RequestContext {
    */
   get requestKey(): string {
     return `n-${this.gateId}-${this.connId}-${this.seq}-${this.receivedAtMs}`.slice(0, 64);
+  }
+
+  /**
+   * An effect the handler started but does not wait for (a send's intent and tap publishes), so
+   * the conversation's next request can start while it is on its way. The upstream message is
+   * still acked only after it succeeded (`effects`); the publishers keep the order in which
+   * effects were started.
+   */
+  after(effect: Promise<unknown>): void {
+    this.deferred.push(
+      effect.then(
+        (): Settled => ({ ok: true }),
+        (err: unknown): Settled => ({ ok: false, err }),
+      ),
+    );
+  }
+
+  /** Resolves once every deferred effect succeeded; rejects with the first failure. */
+  async effects(): Promise<void> {
+    for (const settled of await Promise.all(this.deferred)) if (!settled.ok) throw settled.err;
   }
 
   /** A response to the requesting connection, echoing its seq. */

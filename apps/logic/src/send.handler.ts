@@ -205,14 +205,18 @@ async function deliver(
     // The job puts the ack in the sender's gate batch with the deliveries: no publish of its own.
     intent.reply = { connId: ctx.connId, cmd: CommandId.MSG_DATA_ACK, seq: ctx.seq, body: ack };
     intent.replyGateId = ctx.gateId;
-    await Promise.all([deps.intents.publish(intent, convKey), deps.tap.publish(tap)]);
+    // Not awaited here: the conversation's next message may be stored meanwhile (pipelined); the
+    // upstream message is acked once these are stored (Logic.onUpstream).
+    ctx.after(Promise.all([deps.intents.publish(intent, convKey), deps.tap.publish(tap)]));
     return;
   }
-  await Promise.all([
-    ctx.reply(CommandId.MSG_DATA_ACK, ack),
-    deps.intents.publish(intent, convKey),
-    deps.tap.publish(tap),
-  ]);
+  ctx.after(
+    Promise.all([
+      ctx.reply(CommandId.MSG_DATA_ACK, ack),
+      deps.intents.publish(intent, convKey),
+      deps.tap.publish(tap),
+    ]),
+  );
 }
 
 async function refuseSend(

@@ -23,6 +23,9 @@ export async function createBus(
           metrics.brokerCallMessages.inc({ op, topic }, messages);
         }
       : undefined,
+    onTransit: metrics
+      ? (topic, ms) => metrics.transitSeconds.observe({ topic }, Math.max(0, ms) / 1000)
+      : undefined,
   });
 }
 

@@ -13,6 +13,10 @@ import type { ApiOptions } from '@mqim/api';
 function pace(c: MqimConfig): number {
   return c.bus === 'memory' ? 0 : c.mqPaceMs;
 }
+/** Pacing of the streams nobody waits on (delivery receipts, fetching due push checks). */
+function backgroundPace(c: MqimConfig): number {
+  return c.bus === 'memory' ? 0 : c.mqBackgroundPaceMs;
+}
 function inFlight(c: MqimConfig): number {
   return c.bus === 'memory' ? 1024 : c.upstreamInFlight;
 }
@@ -36,7 +40,9 @@ export function gateOptions(c: MqimConfig): GateOptions {
     upstreamInFlight: inFlight(c),
     upstreamMaxPending: c.upstreamMaxPending,
     mqPaceMs: pace(c),
+    mqBackgroundPaceMs: backgroundPace(c),
     maxOutstandingSends: c.gateMaxOutstanding,
+    sendTargetMs: c.gateSendTargetMs,
     userSendRate: c.userSendRate,
     userSendBurst: c.userSendBurst,
     preLoginMaxFrameBytes: c.preLoginMaxFrameBytes,
@@ -112,6 +118,7 @@ export function jobOptions(c: MqimConfig): JobOptions {
     pushCheckDelayMs: c.pushCheckDelayMs,
     concurrency: c.jobConcurrency,
     mqPaceMs: pace(c),
+    mqBackgroundPaceMs: backgroundPace(c),
   };
 }
 

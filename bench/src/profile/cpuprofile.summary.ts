@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ROOT } from '../common/child.process';
 
 interface CallFrame {
@@ -39,15 +40,25 @@ export interface ProfileSummary {
 }
 
 /** Top self-time functions of a .cpuprofile, merged by function and source location. */
-export function summarizeProfile(file: string, topN = 25): ProfileSummary {
+export function summarizeProfile(
+  file: string,
+  topN = 25,
+  /** Only samples within [fromS, toS) seconds after the profile started (e.g. the load window). */
+  window: { fromS?: number; toS?: number } = {},
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const self = new Map<string, { frame: CallFrame; us: number }>();
   const areas = new Map<string, number>();
   let idle = 0;
   let busy = 0;
+  const fromUs = (window.fromS ?? 0) * 1e6;
+  const toUs = (window.toS ?? Infinity) * 1e6;
+  let at = 0;
   // Sample i lasts until sample i+1: its duration is timeDeltas[i + 1].
   for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < fromUs || at >= toUs) continue;
     const us = profile.timeDeltas[i + 1] ?? 0;
     const frame = byId.get(profile.samples[i]!);
     if (!frame) continue;
@@ -71,7 +82,7 @@ export function summarizeProfile(file: string, topN = 25): ProfileSummary {
   });
   return {
     file,
-    wallMs: Math.round((profile.endTime - profile.startTime) / 1000),
+    wallMs: Math.round((Math.min(profile.endTime - profile.startTime, toUs) - fromUs) / 1000),
     busyMs: Math.round(busy / 100) / 10,
     idleMs: Math.round(idle / 100) / 10,
     top: [...self.values()]
@@ -123,14 +134,21 @@ export function formatSummary(s: ProfileSummary): string {
 }
 
 // As a script: npx tsx bench/src/profile/cpuprofile.summary.ts <file.cpuprofile>… [--top N]
+//   [--from S] [--to S]   only the samples S seconds after the profile began (skip start-up)
 if (require.main === module) {
-  const argv = process.argv.slice(2);
-  const topAt = argv.indexOf('--top');
-  const topN = topAt >= 0 ? Number(argv[topAt + 1]) : 25;
-  const files = argv.filter((_, i) => topAt < 0 || (i !== topAt && i !== topAt + 1));
-  if (files.length === 0) {
-    console.error('usage: npx tsx bench/src/profile/cpuprofile.summary.ts <file.cpuprofile>… [--top N]');
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' }, from: { type: 'string' }, to: { type: 'string' } },
+  });
+  if (positionals.length === 0) {
+    console.error(
+      'usage: npx tsx bench/src/profile/cpuprofile.summary.ts <file.cpuprofile>… [--top N] [--from S] [--to S]',
+    );
     process.exit(2);
   }
-  for (const f of files) console.log(`${formatSummary(summarizeProfile(f, topN))}\n`);
+  const window = {
+    fromS: values.from === undefined ? undefined : Number(values.from),
+    toS: values.to === undefined ? undefined : Number(values.to),
+  };
+  for (const f of positionals) console.log(`${formatSummary(summarizeProfile(f, Number(values.top), window))}\n`);
 }

@@ -109,6 +109,66 @@ describe('BatchPublisher', () => {
     await expect(batcher.add(t, ['3'])).resolves.toBeUndefined();
   });
 
+  it('ordered targets - a failed publish also fails what waited behind it, so a prefix is stored', async () => {
+    const answers: Array<(ok: boolean) => void> = [];
+    const { batcher, sent } = setup(
+      { windowMs: 0 },
+      () =>
+        new Promise((resolve, reject) =>
+          answers.push((ok) => (ok ? resolve('id') : reject(new Error('broker down')))),
+        ),
+    );
+    const lane = { topic: 'a', messageGroup: 'lane-1' };
+    const unordered = { topic: 'b' };
+    const first = batcher.add(lane, ['1']);
+    const bFirst = batcher.add(unordered, ['x']);
+    await new Promise((r) => setTimeout(r, 5));
+    // Added while '1' is being stored: they wait behind it.
+    const second = batcher.add(lane, ['2']);
+    const bSecond = batcher.add(unordered, ['y']);
+    await new Promise((r) => setTimeout(r, 5));
+    answers.shift()!(false); // '1' fails
+    answers.shift()!(false); // 'x' fails
+    const results = await Promise.allSettled([first, second]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    // The unordered target's later batch still goes.
+    await new Promise((r) => setTimeout(r, 5));
+    answers.shift()!(true);
+    await expect(bFirst).rejects.toThrow('broker down');
+    await expect(bSecond).resolves.toBeUndefined();
+    expect(sent().map((s) => s.items)).toEqual([['1'], ['x'], ['y']]);
+    // The lane takes new items again.
+    const third = batcher.add(lane, ['3']);
+    await new Promise((r) => setTimeout(r, 5));
+    answers.shift()!(true);
+    await expect(third).resolves.toBeUndefined();
+  });
+
+  it('streamOf - after a failure its streams are refused until resumeAll(); other streams go on', async () => {
+    let fail = true;
+    const { bus, published } = recordingBus(async (m) => {
+      if (fail && m.messageGroup === 'lane-1') throw new Error('broker down');
+      return 'id';
+    });
+    const batcher = new BatchPublisher<string>(bus, {
+      encode: (items) => Buffer.from(JSON.stringify(items)),
+      sizeOf: (item) => item.length,
+      windowMs: 0,
+      streamOf: (item) => item[0]!, // 'a1' belongs to stream 'a'
+    });
+    const lane = { topic: 't', messageGroup: 'lane-1' };
+    await expect(batcher.add(lane, ['a1'])).rejects.toThrow('broker down');
+    fail = false;
+    // Stream a, added after its failure: refused without a publish, so it cannot overtake 'a1'.
+    await expect(batcher.add(lane, ['a2'])).rejects.toThrow('broker down');
+    // Another stream on the same lane, and another lane, go on.
+    await expect(batcher.add(lane, ['b1'])).resolves.toBeUndefined();
+    await expect(batcher.add({ topic: 't', messageGroup: 'lane-2' }, ['a9'])).rejects.toThrow('broker down');
+    batcher.resumeAll();
+    await expect(batcher.add(lane, ['a1'])).resolves.toBeUndefined();
+    expect(published.map((m) => Buffer.from(m.body).toString())).toEqual(['["a1"]', '["b1"]', '["a1"]']);
+  });
+
   it('deliverAfterMs stamps each batch with deliverAt = publish time + the delay', async () => {
     const { batcher, messages } = setup({ deliverAfterMs: 5000 });
     const before = Date.now();

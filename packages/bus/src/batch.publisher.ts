@@ -47,6 +47,14 @@ export interface BatchPublisherOptions<T> {
    * so light load pays no latency for it. @default 0
    */
   minIntervalMs?: number;
+  /**
+   * For producers that publish several items of one ordered stream (e.g. a conversation) without
+   * waiting for each: the stream an item belongs to. After a publish to an ordered target (one
+   * with a message group) failed, `add()`s of items of the streams it carried reject at once until
+   * `resumeAll()`, so nothing stored overtakes the failed item, which the producer sends again from
+   * its own retry. Other streams of the target go on. @default none (nothing is held)
+   */
+  streamOf?(item: T): string;
 }
 
 /** `add()` refused: `maxPending` items already wait for the broker. */
@@ -122,6 +130,8 @@ export class BatchPublisher<T> {
   private readonly slotQueue: { key: string; lane: Lane<T> }[] = [];
   private inflight = 0;
   private pendingItems = 0;
+  /** Streams held after a failed publish (`streamOf`), with the failure. */
+  private readonly held = new Map<string, unknown>();
 
   constructor(
     private readonly bus: MessageBus,
@@ -147,7 +157,13 @@ export class BatchPublisher<T> {
   add(target: BatchTarget, items: readonly T[]): Promise<void> {
     if (this.pendingItems + items.length > this.maxPending && this.pendingItems > 0)
       return Promise.reject(new PublisherBusyError(this.pendingItems));
-    const key = `${target.topic}\u0000${target.messageGroup ?? ''}\u0000${target.tag ?? ''}`;
+    const key = keyOf(target);
+    if (this.held.size > 0 && this.options.streamOf) {
+      for (const item of items) {
+        const stream = this.options.streamOf(item);
+        if (this.held.has(stream)) return Promise.reject(this.held.get(stream));
+      }
+    }
     let bytes = 0;
     for (const item of items) bytes += this.options.sizeOf(item);
     this.pendingItems += items.length;
@@ -177,6 +193,11 @@ export class BatchPublisher<T> {
     return promise;
   }
 
+  /** Takes items of every held stream again (their producer has seen the failure and retries). */
+  resumeAll(): void {
+    this.held.clear();
+  }
+
   /** Publishes everything waiting now (e.g. before shutdown); resolves when all is stored. */
   async flushAll(): Promise<void> {
     const waits: Promise<void>[] = [];
@@ -191,6 +212,15 @@ export class BatchPublisher<T> {
       this.pump(key, lane);
     }
     await Promise.all(waits);
+  }
+
+  /** Rejects every batch of the lane that is not in flight (after its predecessor failed). */
+  private failQueued(lane: Lane<T>, err: unknown): void {
+    this.close(lane);
+    for (const batch of lane.ready.splice(0)) {
+      this.pendingItems -= batch.items.length;
+      for (const w of batch.waiters) w.reject(err);
+    }
   }
 
   /** Ends the gathering batch: it joins the queue of batches to publish. */
@@ -281,8 +311,22 @@ export class BatchPublisher<T> {
       },
       (err: unknown) => {
         for (const w of batch.waiters) w.reject(err);
+        // An ordered target (a message group) stores a prefix of what was added, never a later
+        // batch past a failed one: callers that publish several items of one conversation
+        // without waiting for each (logic's pipelined sends) retry from the failed item on.
+        if (lane.target.messageGroup !== undefined) {
+          const queued = [batch, ...lane.ready, ...(lane.open ? [lane.open] : [])];
+          this.failQueued(lane, err);
+          const streamOf = this.options.streamOf;
+          if (streamOf)
+            for (const b of queued) for (const item of b.items) this.held.set(streamOf(item), err);
+        }
         done();
       },
     );
   }
+}
+
+function keyOf(target: BatchTarget): string {
+  return `${target.topic}\u0000${target.messageGroup ?? ''}\u0000${target.tag ?? ''}`;
 }

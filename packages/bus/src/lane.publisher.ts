@@ -16,6 +16,17 @@ export interface LanePublisherOptions {
   maxPending?: number;
   /** Pacing of each in-flight slot (`BatchPublisherOptions.minIntervalMs`). */
   minIntervalMs: number;
+  /**
+   * After a failed publish, refuse items of the conversations it carried until `resumeAll()`
+   * (`BatchPublisherOptions.streamOf`): for a producer that does not wait for one item of a
+   * conversation before publishing the next. @default false
+   */
+  holdAfterFailure?: boolean;
+}
+
+interface LaneItem {
+  bytes: Uint8Array;
+  orderKey: string;
 }
 
 /**
@@ -26,7 +37,7 @@ export interface LanePublisherOptions {
  * `publish()` resolves when the batch holding the item is stored.
  */
 export class LanePublisher {
-  private readonly batches: BatchPublisher<Uint8Array>;
+  private readonly batches: BatchPublisher<LaneItem>;
   private readonly groups: string[];
 
   constructor(
@@ -35,14 +46,15 @@ export class LanePublisher {
     private readonly options: LanePublisherOptions,
   ) {
     this.groups = Array.from({ length: options.lanes }, (_, i) => laneGroup(i));
-    this.batches = new BatchPublisher(bus, {
-      encode: options.encode,
-      sizeOf: (bytes) => bytes.length + 4,
+    this.batches = new BatchPublisher<LaneItem>(bus, {
+      encode: (items) => options.encode(items.map((i) => i.bytes)),
+      sizeOf: (item) => item.bytes.length + 4,
       // With nothing in flight an item leaves at the end of this macrotask: no idle window.
       windowMs: 0,
       maxInFlight: options.maxInFlight,
       maxPending: options.maxPending,
       minIntervalMs: options.minIntervalMs,
+      streamOf: options.holdAfterFailure ? (item) => item.orderKey : undefined,
       onPublished: publishMetrics(metrics),
     });
   }
@@ -55,8 +67,13 @@ export class LanePublisher {
   publish(encoded: Uint8Array, orderKey: string): Promise<void> {
     const group = this.groups[laneOf(orderKey, this.options.lanes)]!;
     return this.batches.add({ topic: this.options.topic, messageGroup: group, tag: this.options.tag }, [
-      encoded,
+      { bytes: encoded, orderKey },
     ]);
+  }
+
+  /** Conversations held after a failed publish take items again. */
+  resumeAll(): void {
+    this.batches.resumeAll();
   }
 
   flushAll(): Promise<void> {

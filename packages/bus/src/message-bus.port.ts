@@ -99,6 +99,22 @@ export interface SubscribeOptions {
   invisibleMs?: number;
   /** @default 16 */
   maxDeliveryAttempts?: number;
+  /**
+   * For streams nobody waits on (receipts, delayed checks): the least time between two fetches
+   * from the broker, so under light load one fetch brings what arrived over the interval instead
+   * of costing a broker call per message. Adds up to this much latency to every message; on a bus
+   * without broker calls (MemoryBus) it is ignored.
+   * @default 0
+   */
+  receiveIntervalMs?: number;
+  /**
+   * How long a handled message may wait so that its ack shares a broker call with others. The
+   * handler's slot is free meanwhile; the message stays invisible (it must be well under
+   * `invisibleMs`). Ignored on orderly FIFO groups, where the broker holds the queue until the
+   * ack, so a late ack would delay every message behind it.
+   * @default 0 (the next tick, shared with whatever finished meanwhile)
+   */
+  ackDelayMs?: number;
 }
 
 export interface BatchSubscribeOptions extends SubscribeOptions {

@@ -72,6 +72,12 @@ export interface RocketMqBusOptions {
    */
   onBrokerCall?: BrokerCallObserver;
   /**
+   * Told of every message a subscription receives: how long it spent between its producer and
+   * this consumer, in ms (receive time minus the broker's born timestamp; hosts' clocks differ by
+   * their skew). Summed over the hops, where a chat message's latency goes.
+   */
+  onTransit?: (topic: string, ms: number) => void;
+  /**
    * What happens to the rocketmq client library's own log lines (which would otherwise go to
    * `~/logs/rocketmq/`): `'route'` sends them to `logger` (its info as debug), `'silent'` drops them.
    * @default 'route'
@@ -218,7 +224,11 @@ export class RocketMqBus implements MessageBus {
       handler,
       ...subscribeLimits(options),
       fifo: kind === 'fifo',
+      receiveIntervalMs: nonNegative(options.receiveIntervalMs ?? 0, 'receiveIntervalMs'),
+      ackDelayMs: kind === 'fifo' ? 0 : nonNegative(options.ackDelayMs ?? 0, 'ackDelayMs'),
     };
+    if (settings.ackDelayMs * 2 > settings.invisibleMs)
+      throw new RangeError(`ackDelayMs (${settings.ackDelayMs}) must be under half of invisibleMs`);
     const consumer = new SimpleConsumer({
       endpoints: this.options.endpoints,
       namespace: this.namespace,
@@ -243,6 +253,7 @@ export class RocketMqBus implements MessageBus {
       this.clientLogger,
       (s) => this.subscriptions.delete(s),
       this.options.onBrokerCall,
+      this.options.onTransit,
     );
     this.subscriptions.add(sub);
     sub.start();
@@ -384,6 +395,8 @@ interface SubscriptionSettings {
   maxDeliveryAttempts: number;
   maxBatch: number;
   fifo: boolean;
+  receiveIntervalMs: number;
+  ackDelayMs: number;
 }
 
 /** One SimpleConsumer and its receive loop: asks for as many messages as it has free slots. */
@@ -391,6 +404,8 @@ class RocketMqSubscription implements Subscription {
   private active = 0;
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** No receive before this (`receiveIntervalMs`), in `performance.now()` time. */
+  private pauseUntil = 0;
   private loop: Promise<void> | undefined;
   private readonly tasks = new Set<Promise<void>>();
   /** When the last handed-out message's invisibility ends: close() waits no longer than that. */
@@ -411,9 +426,15 @@ class RocketMqSubscription implements Subscription {
     private readonly clientLogger: ClientLogger,
     private readonly onClose: (sub: RocketMqSubscription) => void,
     private readonly onCall: BrokerCallObserver = () => undefined,
+    private readonly onTransit?: (topic: string, ms: number) => void,
   ) {
-    this.acks = new AckBatcher(consumer, s.topic, s.group, this.consumerTimeout(), 1, (n) =>
-      onCall('ack', s.topic, n),
+    this.acks = new AckBatcher(
+      consumer,
+      s.topic,
+      s.group,
+      this.consumerTimeout(),
+      Math.max(1, s.ackDelayMs),
+      (n) => onCall('ack', s.topic, n),
     );
   }
 
@@ -446,8 +467,14 @@ class RocketMqSubscription implements Subscription {
       this.wake?.();
       // Handlers finish (and ack) first, each at most until its invisibility ends: after that its
       // message belongs to someone else anyway.
-      const wait = Math.max(0, this.latestDeadline - Date.now());
-      if (this.tasks.size > 0) await Promise.race([Promise.all(this.tasks), sleep(wait, true)]);
+      // A finished handler leaves its delayed ack behind as a task of its own: wait for those too,
+      // and send them now rather than at the end of their delay.
+      while (this.tasks.size > 0) {
+        const wait = this.latestDeadline - Date.now();
+        if (wait <= 0) break;
+        this.acks.flush();
+        await Promise.race([Promise.all(this.tasks), sleep(Math.min(wait, 50), true)]);
+      }
       this.clientLogger.quiet = true;
       await shutdownQuietly(this.consumer, this.clientLogger);
       // A receive still in flight cannot be cancelled through the client library: it ends by
@@ -461,6 +488,19 @@ class RocketMqSubscription implements Subscription {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
+      const pause = this.pauseUntil - performance.now();
+      if (pause >= 1) {
+        // close() ends the pause early through `wake`.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pause);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+        continue;
+      }
       const free = this.s.concurrency - this.active;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -468,6 +508,7 @@ class RocketMqSubscription implements Subscription {
         continue;
       }
       let batch: MessageView[];
+      const fetchStarted = performance.now();
       try {
         batch = await this.consumer.receive(Math.min(free, this.receiveBatch), this.s.invisibleMs);
         this.onCall('receive', this.s.topic, batch.length);
@@ -485,6 +526,10 @@ class RocketMqSubscription implements Subscription {
         continue;
       }
       if (batch.length === 0) continue;
+      // A short fetch under light load: the rest of the interval gathers the next one's messages
+      // (a long poll that came back empty waited long enough already).
+      const rest = this.s.receiveIntervalMs - (performance.now() - fetchStarted);
+      if (rest >= 1 && batch.length < this.receiveBatch) this.pauseUntil = performance.now() + rest;
       if (this.stopping) {
         // Received while closing: hand them back at once, if the consumer still runs.
         if (this.consumer.isRunning()) await Promise.all(batch.map((m) => this.changeInvisible(m, 0)));
@@ -492,7 +537,11 @@ class RocketMqSubscription implements Subscription {
       }
       this.latestDeadline = Date.now() + this.s.invisibleMs;
       const receivedAt = Date.now();
-      for (const m of batch) this.inFlight.set(m, m.bornTimestamp?.getTime() ?? receivedAt);
+      for (const m of batch) {
+        const born = m.bornTimestamp?.getTime() ?? receivedAt;
+        this.inFlight.set(m, born);
+        this.onTransit?.(this.s.topic, receivedAt - born);
+      }
       this.active += batch.length;
       if (this.s.fifo) for (const chain of chainsByGroup(batch)) this.track(this.runChain(chain));
       else for (const group of chunks(batch, this.s.maxBatch)) this.track(this.runGroup(group));
@@ -566,7 +615,7 @@ class RocketMqSubscription implements Subscription {
         await Promise.all(views.map((v) => this.changeInvisible(v, delay)));
         return false;
       }
-      await Promise.all(
+      const acked = Promise.all(
         views.map((view) =>
           this.acks.ack(view).catch((err: unknown) => {
             // Typically the invisibility ended first: the message was (or will be) handed out again.
@@ -577,6 +626,9 @@ class RocketMqSubscription implements Subscription {
           }),
         ),
       );
+      // A delayed ack does not hold the handler's slot (close() still waits for it).
+      if (this.s.ackDelayMs > 0) this.track(acked.then(() => undefined));
+      else await acked;
       return true;
     }
   }
@@ -723,4 +775,10 @@ function sleep(ms: number, unref = false): Promise<void> {
     const timer = setTimeout(resolve, ms);
     if (unref) timer.unref();
   });
+}
+
+function nonNegative(value: number, what: string): number {
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`${what} must be a number >= 0, got ${value}`);
+  return value;
 }

@@ -57,10 +57,17 @@ export class RedisReceiptBuffer implements ReceiptBuffer {
       checkId('sessionType', k.sessionType);
       checkId('sessionId', k.sessionId);
     }
-    // One pipeline: a 5,000-member push check is one round trip, not 5,000.
+    // One script call per chunk, in one pipeline: a 5,000-member push check is 10 commands.
     const pipeline = this.redis.pipeline();
-    for (const k of keys) pipeline.hget(this.keys.receipts(k.userId), `${k.sessionType}|${k.sessionId}`);
-    const values = await execPipeline(pipeline);
+    for (let i = 0; i < keys.length; i += RECORD_CHUNK) {
+      const chunk = keys.slice(i, i + RECORD_CHUNK);
+      pipeline.mqimHgetMany(
+        chunk.length,
+        ...chunk.map((k) => this.keys.receipts(k.userId)),
+        ...chunk.map((k) => `${k.sessionType}|${k.sessionId}`),
+      );
+    }
+    const values = ((await execPipeline(pipeline)) as (string | null)[][]).flat();
     return values.map((v) => (v === null || v === undefined ? 0 : Number(v)));
   }
 

@@ -27,6 +27,24 @@ if latest > 0 then redis.call('PEXPIRE', KEYS[1], latest - now) end
 return latest
 `;
 
+/**
+ * KEYS route hashes. Every hash's fields and values, flat (an empty list for a missing key): one
+ * command for a whole fan-out instead of one HGETALL each (the client's cost per command is what
+ * a 5,000-member lookup spends its time on).
+ */
+const HGETALL_MANY = `
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
+return out
+`;
+
+/** KEYS hashes; ARGV one field per key. HGET of each pair, one command (false for a missing one). */
+const HGET_MANY = `
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HGET', KEYS[i], ARGV[i]) end
+return out
+`;
+
 /** KEYS[1] route hash; ARGV `gateId|`. Drops every route of that gate for this user. */
 const ROUTE_DROP_GATE = `
 local n = 0
@@ -217,6 +235,10 @@ declare module 'ioredis' {
     mqimSeqNext(key: string, count: string, ttlMs: string): Result<number | null, Context>;
     mqimSeqSeed(key: string, seed: string, count: string, ttlMs: string): Result<number, Context>;
     mqimSeqRelease(key: string, id: string): Result<number, Context>;
+    /** Dynamic key count: `(numKeys, ...hashKeys)`; per key its fields and values, flat. */
+    mqimHgetallMany(numKeys: number, ...keys: string[]): Result<string[][], Context>;
+    /** Dynamic key count: `(numKeys, ...hashKeys, ...one field per key)`; null where missing. */
+    mqimHgetMany(numKeys: number, ...keysAndFields: string[]): Result<(string | null)[], Context>;
     /** Dynamic key count: `(numKeys, dirtyKey, ...userKeys, ttlMs, ...4 args per user key)`. */
     mqimReceiptRecord(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     mqimReceiptConfirm(key: string, ...fieldValuePairs: string[]): Result<number, Context>;
@@ -242,6 +264,8 @@ export function defineScripts(redis: Redis): void {
   redis.defineCommand('mqimSeqSeed', { numberOfKeys: 1, lua: SEQ_SEED });
   redis.defineCommand('mqimSeqRelease', { numberOfKeys: 1, lua: SEQ_RELEASE });
   redis.defineCommand('mqimReceiptRecord', { lua: RECEIPT_RECORD });
+  redis.defineCommand('mqimHgetallMany', { lua: HGETALL_MANY });
+  redis.defineCommand('mqimHgetMany', { lua: HGET_MANY });
   redis.defineCommand('mqimReceiptConfirm', { numberOfKeys: 1, lua: RECEIPT_CONFIRM });
   redis.defineCommand('mqimAttemptFail', { numberOfKeys: 1, lua: ATTEMPT_FAIL });
   redis.defineCommand('mqimBucketTake', { numberOfKeys: 1, lua: BUCKET_TAKE });

@@ -447,6 +447,12 @@ export const mqimSchema = {
     default: 15,
     doc: 'batched hops publish at most once per target (or in-flight slot) per this interval, so under load batches grow instead of the broker call rate (each broker call costs ~1 ms of CPU); a publish after a quiet interval leaves at once',
   },
+  mqBackgroundPaceMs: {
+    env: 'MQIM_MQ_BACKGROUND_PACE',
+    type: 'duration',
+    default: 100,
+    doc: 'the broker calls of streams no user waits on (delivery receipts from the gates, fetching due push checks) happen at most once per this interval per stream, whatever the message rate: they cost CPU like the message path but add nothing a user sees. Receipts reach Redis up to about twice this later (keep it well under MQIM_PUSH_CHECK_DELAY)',
+  },
   upstreamMaxPending: {
     env: 'MQIM_UPSTREAM_MAX_PENDING',
     type: 'int',
@@ -478,6 +484,12 @@ export const mqimSchema = {
     max: 1_000_000,
     default: 8192,
     doc: 'sends one gate has handed to logic and not yet seen answered; past it new sends are refused with IM_ERR_BUSY',
+  },
+  gateSendTargetMs: {
+    env: 'MQIM_GATE_SEND_TARGET',
+    type: 'duration',
+    default: 1_000,
+    doc: 'under overload, about how long an admitted send waits for its ack: a gate admits (acks per second it gets) x this many sends at once (at least 256, at most MQIM_GATE_MAX_OUTSTANDING) and refuses the rest at once with IM_ERR_BUSY, so admitted senders keep a short wait instead of all queueing for seconds; 0: only MQIM_GATE_MAX_OUTSTANDING',
   },
   logicConcurrency: {
     env: 'MQIM_LOGIC_CONCURRENCY',

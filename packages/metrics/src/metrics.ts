@@ -83,6 +83,14 @@ export class MqimMetrics {
     registers: [this.registry],
   });
 
+  readonly transitSeconds = new Histogram({
+    name: 'mqim_mq_transit_seconds',
+    help: 'Time an MQ message spent between its producer and this consumer (publish pacing, broker, receive), per topic',
+    labelNames: ['topic'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+
   readonly consumerLag = new Gauge({
     name: 'mqim_consumer_lag',
     help: "Messages of the group's topic not consumed yet, read from the broker when the api is scraped (cluster only)",

@@ -65,7 +65,7 @@ export function roomsFixture(options: Partial<GateOptions> = {}) {
     log,
     table: new ConnectionTable(),
     writer: new FrameWriter(opts.maxPendingBytes ?? 4096, metrics, log),
-    admission: new SendAdmission(8192, 30_000),
+    admission: new SendAdmission({ max: 8192, expireMs: 30_000 }),
     queries: new QueryBudget({
       maxInFlight: 4,
       bytesPerSec: 1 << 20,

@@ -18,14 +18,16 @@ interface PendingAck {
  * entries; the client library's `ack()` sends one). Each gRPC call costs the Node client about a
  * millisecond of CPU, and every consumed message needs an ack, so this is a large share of a
  * role's CPU under load. Clocked like BatchPublisher: with an ack RPC in flight, finished
- * messages wait for it and go together when it returns, so under load the number of ack calls
- * stops growing with the message rate; with none in flight they wait at most `windowMs`. Each
- * `ack()` still settles on its own entry's status.
+ * messages wait for it and go together when it returns (but no sooner than `windowMs` after the
+ * previous call began), so under load the number of ack calls stops growing with the message
+ * rate; with none in flight they wait at most `windowMs`. Each `ack()` still settles on its own
+ * entry's status.
  */
 export class AckBatcher {
   private queue: PendingAck[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inflight = 0;
+  private lastFlushAt = 0;
 
   constructor(
     private readonly consumer: SimpleConsumer,
@@ -50,6 +52,7 @@ export class AckBatcher {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.lastFlushAt = performance.now();
     const items = this.queue;
     this.queue = [];
     // Messages name the endpoints they came from; one RPC per endpoint (one proxy here).
@@ -65,7 +68,12 @@ export class AckBatcher {
         this.inflight++;
         void this.send(list.slice(i, i + MAX_ENTRIES)).finally(() => {
           this.inflight--;
-          if (this.inflight === 0 && this.queue.length > 0) this.flush();
+          if (this.inflight > 0 || this.queue.length === 0 || this.timer) return;
+          // What finished during the call goes now, or once `windowMs` has passed since the last
+          // call began: a long window paces the calls under load too, not only when idle.
+          const rest = this.lastFlushAt + this.windowMs - performance.now();
+          if (rest < 1) this.flush();
+          else this.timer = setTimeout(() => this.flush(), rest);
         });
       }
     }
