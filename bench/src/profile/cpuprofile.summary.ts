@@ -150,5 +150,6 @@ if (require.main === module) {
     fromS: values.from === undefined ? undefined : Number(values.from),
     toS: values.to === undefined ? undefined : Number(values.to),
   };
-  for (const f of positionals) console.log(`${formatSummary(summarizeProfile(f, Number(values.top), window))}\n`);
+  for (const f of positionals)
+    console.log(`${formatSummary(summarizeProfile(f, Number(values.top), window))}\n`);
 }
