@@ -66,6 +66,15 @@ export default [
           ],
         },
       ],
+      // A session type is SessionType.SINGLE / GROUP (@mqim/protocol), defined once (issue 15 #6).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "BinaryExpression[operator=/^[!=]==$/][right.type='Literal'][right.raw=/^[12]$/]:matches([left.name=/[sS]essionType$/], [left.property.name=/[sS]essionType$/])",
+          message: 'compare session types with SessionType.SINGLE / SessionType.GROUP from @mqim/protocol',
+        },
+      ],
     },
   },
   prettier,

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MessageBus } from '@mqim/bus';
 import type { Cache, Route } from '@mqim/cache';
-import { KickOutReason, encodeKickBatch, type MqNames } from '@mqim/protocol';
+import { KickOutReason, encodeKickBatch, isSessionType, type MqNames } from '@mqim/protocol';
 import { UserAlreadyExistsError, tokenIdOf, type PushPlatform, type Store } from '@mqim/store';
 import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
@@ -313,7 +313,7 @@ function sessionParams(req: FastifyRequest): { sessionType: 1 | 2; sessionId: nu
   const p = req.params as { sessionType?: string; sessionId?: string };
   const sessionType = Number(p.sessionType);
   const sessionId = /^\d{1,16}$/.test(p.sessionId ?? '') ? Number(p.sessionId) : NaN;
-  if ((sessionType !== 1 && sessionType !== 2) || !Number.isSafeInteger(sessionId) || sessionId <= 0)
+  if (!isSessionType(sessionType) || !Number.isSafeInteger(sessionId) || sessionId <= 0)
     throw new ApiError(
       400,
       'IM_ERR_INVALID_ARGUMENT',

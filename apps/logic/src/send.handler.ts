@@ -1,6 +1,16 @@
-import { CIM, CommandId, MqimError, conversationKey, messageEventId, mqim, toId } from '@mqim/protocol';
-import type { MessageRecord, SessionType, Store } from '@mqim/store';
-import { decodeBody } from './decode';
+import {
+  CIM,
+  CommandId,
+  MqimError,
+  conversationKey,
+  messageEventId,
+  mqim,
+  toId,
+  decodeBody,
+  encodeRefusedSendAck,
+  SessionType,
+} from '@mqim/protocol';
+import type { MessageRecord, Store } from '@mqim/store';
 import type { LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 import { giveBack } from './id.giveback';
@@ -14,7 +24,7 @@ const CLIENT_MSG_ID = /^[\x21-\x7e]{1,64}$/;
  * finds the stored row and re-acks/re-delivers with the same server_msg_id.
  */
 export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<void> {
-  const msg = decodeBody(CIM.Message.CIMMsgData, ctx.req.body, 'CIMMsgData');
+  const msg = decodeBody(CommandId.MSG_DATA, ctx.req.body);
   const userId = ctx.userId;
   const toSessionId = toId(msg.toSessionId, 'to_session_id');
   const fromUserId = toId(msg.fromUserId, 'from_user_id');
@@ -38,13 +48,13 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
 
   let owners: number[];
   let recipients: number[];
-  if (sessionType === CIM.Def.CIMSessionType.SESSION_TYPE_SINGLE) {
+  if (sessionType === SessionType.SINGLE) {
     if (toSessionId === userId) return refuse('IM_ERR_INVALID_ARGUMENT', 'cannot send a message to oneself');
     if (toSessionId === 0 || !(await deps.knownUsers.exists(toSessionId)))
       return refuse('IM_ERR_NOT_FOUND', `user ${toSessionId} does not exist`);
     owners = [userId, toSessionId];
     recipients = [toSessionId];
-  } else if (sessionType === CIM.Def.CIMSessionType.SESSION_TYPE_GROUP) {
+  } else if (sessionType === SessionType.GROUP) {
     const group = await deps.store.groups.get(toSessionId);
     if (!group || group.status !== 'active')
       return refuse('IM_ERR_NOT_FOUND', `group ${toSessionId} does not exist`);
@@ -61,16 +71,16 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   // catches a client's own retry ('duplicate' below); that saves a query per message.
   // Group sends keep the lookup: group changes take ids from the same counter in another lane, so
   // an id given back there may already be followed by another (a hole).
-  const lookFirst = ctx.attempt > 1 || sessionType === CIM.Def.CIMSessionType.SESSION_TYPE_GROUP;
+  const lookFirst = ctx.attempt > 1 || sessionType === SessionType.GROUP;
   let stored = lookFirst ? await deps.store.messages.findSent(userId, msg.clientMsgId) : undefined;
   if (stored && !sameMessage(stored, sessionType, toSessionId, msg))
     return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
   if (!stored) {
     const convKey = conversationKey(sessionType, userId, toSessionId);
     const conv =
-      sessionType === 2
-        ? { type: 2 as const, groupId: toSessionId }
-        : { type: 1 as const, a: userId, b: toSessionId };
+      sessionType === SessionType.GROUP
+        ? { type: SessionType.GROUP, groupId: toSessionId }
+        : { type: SessionType.SINGLE, a: userId, b: toSessionId };
     const serverMsgId = await deps.cache.sequences.next(convKey, () =>
       deps.store.messages.maxServerMsgId(conv),
     );
@@ -103,7 +113,9 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
         return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
     } else {
       stored = record;
-      deps.metrics.messagesStored.inc({ session_type: sessionType === 2 ? 'group' : 'single' });
+      deps.metrics.messagesStored.inc({
+        session_type: sessionType === SessionType.GROUP ? 'group' : 'single',
+      });
     }
   }
   await deliver(deps, ctx, stored, await deps.knownUsers.nickName(userId), recipients);
@@ -170,7 +182,7 @@ async function deliver(
       fromUserId: m.fromUserId,
       fromNickName: nick,
       msgType: m.msgType,
-      sessionId: m.sessionType === 2 ? m.toSessionId : m.fromUserId,
+      sessionId: m.sessionType === SessionType.GROUP ? m.toSessionId : m.fromUserId,
       preview:
         m.msgType === CIM.Def.CIMMsgType.MSG_TYPE_TEXT
           ? Buffer.from(m.msgData).toString('utf8').slice(0, 80)
@@ -243,14 +255,6 @@ async function refuseSend(
   err: MqimError,
 ): Promise<void> {
   deps.metrics.errors.inc({ code: err.code });
-  const ack = CIM.Message.CIMMsgDataAck.encode({
-    fromUserId: ctx.userId,
-    toSessionId,
-    clientMsgId: msg.clientMsgId,
-    serverMsgId: 0,
-    resCode: CIM.Def.CIMResCode.RES_CODE_UNKNOWN,
-    sessionType: msg.sessionType,
-    createTime: Math.floor(Date.now() / 1000),
-  }).finish();
+  const ack = encodeRefusedSendAck(ctx.userId, { ...msg, toSessionId });
   await Promise.all([ctx.reply(CommandId.MSG_DATA_ACK, ack), ctx.replyError(err)]);
 }

@@ -29,13 +29,18 @@ export { decodeWsFrame, type WsFrameOptions, type WsMessageData } from './ws-fra
 
 export { bodyTypes, type AnyBody, type BodyInput, type BodyOf } from './messages';
 export { decodeBody, encodeBody, encodeMessageFrame } from './codec';
+export { encodeRefusedSendAck } from './send-ack';
 
 export { idToString, longToNumber, toId, toIds, toLong, type IdInput } from './ids';
 export { conversationKey } from './conversation';
+export { SessionType, isSessionType } from './session-type';
+export { PUSH_PLATFORMS, type PushPlatform } from './push-platform';
 
 export {
   CimErrorCode,
+  CLIENT_FAULTS,
   errorNumberOf,
+  isClientFault,
   FrameError,
   ImErrorNumber,
   MqimError,

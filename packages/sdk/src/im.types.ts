@@ -3,9 +3,10 @@
  * timestamps are Unix seconds, as on the wire.
  */
 
-/** `CIMSessionType`: who a conversation is with. */
-export const SessionType = { SINGLE: 1, GROUP: 2 } as const;
-export type SessionType = (typeof SessionType)[keyof typeof SessionType];
+import { SessionType } from '@mqim/protocol';
+
+/** `CIMSessionType`: who a conversation is with (defined once, in the protocol). */
+export { SessionType };
 
 /** `CIMMsgType`: how to read `data`. TEXT is UTF-8; most others carry small JSON objects. */
 export const MsgType = {
