@@ -21,10 +21,15 @@ export interface FrameHeader {
   readonly reserved: number;
 }
 
-/** A complete frame. `body` may be a view into a larger buffer: copy it to keep it past the read. */
-export interface Frame extends FrameHeader {
-  readonly body: Buffer;
+/**
+ * A complete frame. `body` may be a view into a larger buffer: copy it to keep it past the read.
+ * The server's frames carry Buffers; the SDK's browser build reads plain Uint8Arrays.
+ */
+export interface FrameOf<B extends Uint8Array> extends FrameHeader {
+  readonly body: B;
 }
+
+export type Frame = FrameOf<Buffer>;
 
 /**
  * Encodes a frame into one freshly allocated Buffer (header written in place, body copied once).
@@ -137,7 +142,7 @@ export function checkMaxFrameLength(maxFrameLength: number): number {
  * The frame of `length` bytes at `offset` in `buf`, its body a zero-copy view. The caller has
  * checked that the bytes are there and that `length` is acceptable.
  */
-export function frameAt(buf: Buffer, offset: number, length: number): Frame {
+export function frameAt<B extends Uint8Array>(buf: B, offset: number, length: number): FrameOf<B> {
   return {
     length,
     version: readUint16(buf, offset + 4),
@@ -146,6 +151,7 @@ export function frameAt(buf: Buffer, offset: number, length: number): Frame {
     commandId: readUint16(buf, offset + 10),
     seq: readUint16(buf, offset + 12),
     reserved: readUint16(buf, offset + 14),
-    body: buf.subarray(offset + FRAME_HEADER_LENGTH, offset + length),
+    // Buffer#subarray is a Buffer, Uint8Array#subarray a Uint8Array.
+    body: buf.subarray(offset + FRAME_HEADER_LENGTH, offset + length) as B,
   };
 }

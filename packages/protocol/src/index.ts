@@ -23,11 +23,13 @@ export {
   writeHeader,
   type Frame,
   type FrameHeader,
+  type FrameOf,
 } from './frame.codec';
 export { FrameDecoder, type FrameDecoderOptions } from './frame.decoder';
-export { decodeWsFrame, type WsFrameOptions, type WsMessageData } from './ws-frame';
+export { decodeWsFrame, decodeWsMessage, type WsFrameOptions, type WsMessageData } from './ws-frame';
 
 export { bodyTypes, type AnyBody, type BodyInput, type BodyOf } from './messages';
+export { bodyTypesOf } from './body-types';
 export { decodeBody, encodeBody, encodeMessageFrame } from './codec';
 
 export { idToString, longToNumber, toId, toIds, toLong, type IdInput } from './ids';

@@ -5,6 +5,7 @@ import {
   frameAt,
   readUint32,
   type Frame,
+  type FrameOf,
 } from './frame.codec';
 import { FrameError } from './error-codes';
 
@@ -29,8 +30,22 @@ export type WsMessageData = Buffer | ArrayBuffer | readonly Buffer[];
  */
 export function decodeWsFrame(data: WsMessageData, isBinary: boolean, options: WsFrameOptions = {}): Frame {
   if (!isBinary) throw new FrameError('IM_ERR_WS_TEXT_MESSAGE', 'text WebSocket message; frames are binary');
+  return wholeFrame(toBuffer(data), options);
+}
+
+/**
+ * {@link decodeWsFrame} for a browser's WebSocket (`binaryType = 'arraybuffer'`): no Buffer.
+ * Text messages arrive as strings there; the caller refuses them before this.
+ */
+export function decodeWsMessage(
+  data: ArrayBuffer | Uint8Array,
+  options: WsFrameOptions = {},
+): FrameOf<Uint8Array> {
+  return wholeFrame(data instanceof Uint8Array ? data : new Uint8Array(data), options);
+}
+
+function wholeFrame<B extends Uint8Array>(buf: B, options: WsFrameOptions): FrameOf<B> {
   const maxFrameLength = checkMaxFrameLength(options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
-  const buf = toBuffer(data);
   checkFrameLength(buf.length, maxFrameLength);
   const length = readUint32(buf, 0);
   if (length !== buf.length) {
