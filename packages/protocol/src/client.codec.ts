@@ -1,7 +1,7 @@
 import { bodyTypesOf, type AnyBody, type BodyInput, type BodyOf } from './body-types';
 import { createBodyCodec } from './body.codec';
 import type { CommandId } from './command-id';
-import { FRAME_HEADER_LENGTH, writeHeader } from './frame.codec';
+import { FRAME_HEADER_LENGTH, writeHeader } from './frame.bytes';
 import { CIM } from './generated/cim.client';
 
 // The slim module: what a client sends and receives, without the server's envelopes.

@@ -5,8 +5,8 @@
 
 export { CIM } from './generated/cim.client';
 export { CommandId, describeCommand, type CommandName } from './command-id';
-export { DEFAULT_MAX_FRAME_LENGTH, FRAME_HEADER_LENGTH, type FrameOf } from './frame.codec';
-export { decodeWsMessage, type WsFrameOptions } from './ws-frame';
+export { DEFAULT_MAX_FRAME_LENGTH, FRAME_HEADER_LENGTH, type FrameOf } from './frame.bytes';
+export { decodeWsMessage, type WsFrameOptions } from './ws-message';
 export { type AnyBody, type BodyInput, type BodyOf } from './body-types';
 export { decodeClientBody, encodeClientFrame } from './client.codec';
 export { idToString, toId, toIds, type IdInput } from './ids';

@@ -26,7 +26,8 @@ export {
   type FrameOf,
 } from './frame.codec';
 export { FrameDecoder, type FrameDecoderOptions } from './frame.decoder';
-export { decodeWsFrame, decodeWsMessage, type WsFrameOptions, type WsMessageData } from './ws-frame';
+export { decodeWsFrame, type WsFrameOptions, type WsMessageData } from './ws-frame';
+export { decodeWsMessage } from './ws-message';
 
 export { bodyTypes, type AnyBody, type BodyInput, type BodyOf } from './messages';
 export { bodyTypesOf } from './body-types';
