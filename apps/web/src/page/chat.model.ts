@@ -25,6 +25,8 @@ export interface Conversation {
   messages: ChatMessage[];
   /** Every older message is loaded (history answered a short page). */
   complete: boolean;
+  /** History was read at least once (pushes alone may have filled `messages`). */
+  historyLoaded: boolean;
   /** The peer read up to this server_msg_id (single chats). */
   peerReadUpTo: number;
   unread: number;
@@ -108,7 +110,7 @@ export class ChatModel {
     const c = this.conversation(sessionType, sessionId);
     this.openKey = c.key;
     this.changed();
-    if (c.messages.length === 0 && !c.complete) await this.loadOlder();
+    if (!c.historyLoaded) await this.loadOlder();
     await this.markOpenRead();
   }
 
@@ -123,6 +125,7 @@ export class ChatModel {
       endMsgId: oldest,
       limit: PAGE,
     });
+    c.historyLoaded = true;
     if (page.length < PAGE) c.complete = true;
     const known = new Set(c.messages.map((m) => m.clientMsgId));
     c.messages = [...page.filter((m) => !known.has(m.clientMsgId)).map(toChatMessage), ...c.messages];
@@ -204,6 +207,7 @@ export class ChatModel {
         sessionId,
         messages: [],
         complete: false,
+        historyLoaded: false,
         peerReadUpTo: 0,
         unread: 0,
         updatedTime: 0,

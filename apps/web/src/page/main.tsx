@@ -5,7 +5,11 @@ import { loadWebConfig } from './web.config';
 const root = document.getElementById('app')!;
 
 loadWebConfig().then(
-  (config) => render(<App config={config} />, root),
+  (config) => {
+    // render() diffs against what is there; the "Loading…" placeholder is not ours to keep.
+    root.textContent = '';
+    render(<App config={config} />, root);
+  },
   (err: unknown) => {
     root.textContent = `mqim is not reachable: ${err instanceof Error ? err.message : String(err)}`;
     root.setAttribute('role', 'alert');
