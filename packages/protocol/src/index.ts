@@ -33,7 +33,8 @@ export { bodyTypes, type AnyBody, type BodyInput, type BodyOf } from './messages
 export { bodyTypesOf } from './body-types';
 export { decodeBody, encodeBody, encodeMessageFrame } from './codec';
 
-export { idToString, longToNumber, toId, toIds, toLong, type IdInput } from './ids';
+export { idToString, longToNumber, toId, toIds, type IdInput } from './ids';
+export { toLong } from './long-id';
 export { conversationKey } from './conversation';
 
 export {
