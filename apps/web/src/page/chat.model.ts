@@ -86,6 +86,13 @@ export class ChatModel {
     this.changed();
   }
 
+  /** Reads the contact list again: people who registered after we logged in. */
+  async refreshContacts(): Promise<void> {
+    const before = this.users.size;
+    await this.loadUsers();
+    if (this.users.size !== before) this.changed();
+  }
+
   sessionList(): Conversation[] {
     return [...this.conversations.values()].sort((a, b) => b.updatedTime - a.updatedTime);
   }

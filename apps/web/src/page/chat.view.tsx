@@ -4,11 +4,24 @@ import type { ChatModel } from './chat.model';
 import { ConversationView } from './conversation.view';
 import { GroupForm } from './group-form.view';
 
+const CONTACTS_REFRESH_MS = 10_000;
 const LINK_TEXT = { connected: 'Connected', reconnecting: 'Reconnecting…', disconnected: 'Disconnected' };
 
 export function ChatView({ model, onLogOut }: { model: ChatModel; onLogOut(): Promise<void> }) {
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   useEffect(() => model.subscribe(() => rerender(undefined)), [model]);
+  useEffect(() => {
+    // New people show up when the window comes back to the front, and every little while.
+    const refresh = () => void model.refreshContacts().catch(() => undefined);
+    window.addEventListener('focus', refresh);
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') refresh();
+    }, CONTACTS_REFRESH_MS);
+    return () => {
+      window.removeEventListener('focus', refresh);
+      clearInterval(timer);
+    };
+  }, [model]);
 
   const contacts = [...model.users.values()].filter((u) => u.userId !== model.me.userId);
   return (

@@ -64,9 +64,13 @@ export class ChatPage {
     return this.page.evaluate<string[]>('window.linkStates');
   }
 
+  contact(name: string) {
+    return this.page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name, exact: true });
+  }
+
   /** Opens a conversation with a contact from the contact list. */
   async openContact(name: string): Promise<void> {
-    await this.page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name }).click();
+    await this.contact(name).click();
     await this.conversationTitle(name);
   }
 

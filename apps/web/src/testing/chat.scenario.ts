@@ -20,8 +20,9 @@ export async function twoPeopleChat(
   const bob = await ChatPage.open(browser, baseUrl);
   await alice.register(names.alice, PASSWORD);
   await bob.register(names.bob, PASSWORD);
-  // Alice registered first: her contact list was read before bob existed. A reload (log in
-  // again) is how she sees him; bob, registered second, sees alice at once.
+  // Alice registered first: bob joins her contact list when her window comes to the front.
+  await alice.page.bringToFront();
+  await alice.contact(names.bob).waitFor();
   await bob.openContact(names.alice);
   await bob.send('hi alice, I am new here');
   await bob.message('hi alice, I am new here').locator('[aria-label="sent"]').waitFor();
