@@ -51,3 +51,4 @@ export {
 } from './im.types';
 
 export { passwordMd5 } from './password';
+export { newClientMsgId } from './client-msg-id';

@@ -1,6 +1,7 @@
 import {
   MsgType,
   SessionType,
+  newClientMsgId,
   type GroupInfo,
   type ImClient,
   type ImMessage,
@@ -143,7 +144,8 @@ export class ChatModel {
     const c = this.open;
     if (c === undefined || text.trim() === '') return;
     const pending: ChatMessage = {
-      clientMsgId: crypto.randomUUID?.() ?? `${Date.now()}-${Math.random()}`,
+      // Chosen here, so the pending bubble and the server's ack share it (a retry would too).
+      clientMsgId: newClientMsgId(),
       serverMsgId: 0,
       fromUserId: this.me.userId,
       text,
