@@ -72,6 +72,8 @@ export async function offlineCatchUp(
   await carol.logIn(names.carol, PASSWORD);
   await carol.session(names.sender).getByLabel(`${missed.length} unread`).waitFor();
   await carol.openSession(names.sender);
+  // History arrives after the conversation opens: wait for the newest before reading them all.
+  await carol.message(missed[missed.length - 1]).waitFor();
   const shown = await carol.page
     .getByRole('log', { name: 'Messages' })
     .locator('.message .text')
