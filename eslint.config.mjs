@@ -23,6 +23,8 @@ const depConstraints = [
     sourceTag: 'role:api',
     onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:testing', 'type:sdk'],
   },
+  // The web chat runs in a browser: the SDK's browser entry and the protocol (its tests: the harness).
+  { sourceTag: 'role:web', onlyDependOnLibsWithTags: ['type:sdk', 'lib:protocol', 'type:testing'] },
   // Only the composers (standalone, cli) may import role apps, through their public entry.
   {
     sourceTag: 'role:composer',
@@ -34,7 +36,7 @@ export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', 'data/**', '.nx/**'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { '@nx': nx },
     rules: {
       '@nx/enforce-module-boundaries': [

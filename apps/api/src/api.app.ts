@@ -9,6 +9,7 @@ import { registerAdminRoutes } from './admin.routes';
 import { consumerLags } from './cluster.status';
 import { ApiError } from './api-error';
 import { registerCompatRoutes } from './register.routes';
+import { registerWebRoutes, type WebOptions } from './web.routes';
 import {
   clientErrorHandler,
   ConnectionEventLog,
@@ -25,6 +26,8 @@ export interface ApiOptions {
   tokenResweepMs?: number;
   /** Body size, timeouts and connection cap of the HTTP server. @default DEFAULT_SERVER_LIMITS */
   limits?: Partial<ServerLimits>;
+  /** The web chat at `/`; without it, `/` is 404 as before. */
+  web?: WebOptions;
 }
 
 export interface ApiDeps {
@@ -109,6 +112,7 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
   });
   registerCompatRoutes(app, deps.store, deps.logger);
   registerAdminRoutes(app, { ...deps, names }, options);
+  if (options.web) registerWebRoutes(app, options.web, deps.cache, deps.logger);
   return app;
 }
 

@@ -216,7 +216,7 @@ function suite(label: string, use: Adapters): void {
       });
       const notice = members[0][1].find((m) => m.msgType === NOTIFICATION)!;
       expect(notice.data.length).toBeLessThan(4096);
-      const { data } = JSON.parse(notice.data.toString('utf8')) as {
+      const { data } = JSON.parse(Buffer.from(notice.data).toString('utf8')) as {
         data: { ids: string[]; idsTotal: number; idsTruncated: boolean };
       };
       expect(data.ids).toHaveLength(100);

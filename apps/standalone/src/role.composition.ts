@@ -12,6 +12,7 @@ import { Logic } from '@mqim/logic';
 import type { HealthSource, MqimMetrics } from '@mqim/metrics';
 import type { Store } from '@mqim/store';
 import type { InstanceInfo } from '@mqim/cache';
+import { buildWebAssets } from '@mqim/web';
 import { DeadGateSweeper } from './dead-gate.sweeper';
 import { PresenceHeartbeat } from './presence.heartbeat';
 import { apiLimits, gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
@@ -141,6 +142,13 @@ const VERSION = ((): string => {
 })();
 
 /** A wildcard listen address says nothing to a reader: show the host name instead. */
+function listOf(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
 function advertised(host: string): string {
   return host === '0.0.0.0' || host === '::' || host === '' ? hostname() : host;
 }
@@ -200,12 +208,15 @@ function composeFeatures(role: RoleName, config: MqimConfig, deps: RoleDeps, api
           tokenTtlMs: config.tokenTtlMs,
           topicPrefix: config.topicPrefix,
           limits: apiLimits(config),
+          // Built here, in every mode that runs an api: the standalone and `mqim api` serve the
+          // same page from the same sources.
+          web: { page: buildWebAssets(), gateUrls: listOf(config.webGateUrl) },
         },
         { store: needStore(), cache, metrics, logger, bus, health: deps.health },
       );
       return {
         role,
-        features: ['api', 'kick'],
+        features: ['api', 'kick', 'web'],
         api,
         start: async () => {
           await api.listen({ host: config.apiHost, port: config.apiPort });

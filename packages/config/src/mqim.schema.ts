@@ -317,6 +317,12 @@ export const mqimSchema = {
     default: '',
     doc: 'bearer key for /api/v1 (business servers); empty = a random key printed at start',
   },
+  webGateUrl: {
+    env: 'MQIM_WEB_GATE_URL',
+    type: 'string',
+    default: '',
+    doc: "gate WebSocket URL(s) for the web chat at / (comma-separated, e.g. wss://im.example.com/ws behind a proxy); empty = every live gate's WS port on the host the browser used",
+  },
   apiBodyLimit: {
     env: 'MQIM_API_BODY_LIMIT',
     type: 'int',

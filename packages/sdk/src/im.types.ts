@@ -67,7 +67,7 @@ export interface ImMessage {
   sessionId: number;
   createTime: number;
   msgType: number;
-  data: Buffer;
+  data: Uint8Array;
   /** `data` decoded as UTF-8 when `msgType` is TEXT. */
   text: string | undefined;
   /** Set on pushed messages (CIMMsgData); empty for history. */
@@ -122,7 +122,7 @@ export interface SessionLastMessage {
   createTime: number;
   msgType: number;
   status: number;
-  data: Buffer;
+  data: Uint8Array;
   text: string | undefined;
   attach: string;
 }
@@ -178,13 +178,13 @@ export interface CreateGroupResult {
   group: GroupInfo;
   memberIds: number[];
   /** attach_notification_msg as sent by the server; undefined when empty. */
-  notification: Buffer | undefined;
+  notification: Uint8Array | undefined;
 }
 
 /** Result of disband, exit, invite and kick. */
 export interface GroupChangeResult {
   groupId: number;
-  notification: Buffer | undefined;
+  notification: Uint8Array | undefined;
 }
 
 /** `readNotify` event (0x0304). */
