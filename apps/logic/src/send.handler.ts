@@ -9,6 +9,7 @@ import {
   decodeBody,
   encodeRefusedSendAck,
   SessionType,
+  type BodyOf,
 } from '@mqim/protocol';
 import type { MessageRecord, Store } from '@mqim/store';
 import type { LogicDeps } from './logic-deps';
@@ -130,7 +131,7 @@ function sameMessage(
   stored: MessageRecord,
   sessionType: number,
   toSessionId: number,
-  msg: CIM.Message.CIMMsgData,
+  msg: BodyOf<typeof CommandId.MSG_DATA>,
 ): boolean {
   return (
     stored.sessionType === sessionType &&
@@ -250,7 +251,7 @@ export function messageStoredEvent(record: mqim.v1.IPersistedMessage, actorUserI
 async function refuseSend(
   deps: LogicDeps,
   ctx: RequestContext,
-  msg: CIM.Message.CIMMsgData,
+  msg: BodyOf<typeof CommandId.MSG_DATA>,
   toSessionId: number,
   err: MqimError,
 ): Promise<void> {

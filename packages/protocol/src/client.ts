@@ -12,3 +12,4 @@ export { decodeClientBody, encodeClientFrame } from './client.codec';
 export { idToString, toId, toIds, type IdInput } from './ids';
 export { CimErrorCode, FrameError, ImErrorNumber, ProtocolError, type ImErrorCode } from './error-codes';
 export { KickOutReason } from './kick-out-reason';
+export { SessionType, isSessionType } from './session-type';

@@ -1,4 +1,4 @@
-import { CIM } from './generated/proto';
+import { CIM } from './generated/cim.client';
 
 /**
  * `CIMSessionType`: who a conversation is with — the one definition every package uses (the

@@ -3,7 +3,7 @@
  * timestamps are Unix seconds, as on the wire.
  */
 
-import { SessionType } from '@mqim/protocol';
+import { SessionType } from '@mqim/protocol/client';
 
 /** `CIMSessionType`: who a conversation is with (defined once, in the protocol). */
 export { SessionType };
