@@ -6,6 +6,8 @@ import { KickOutReason, encodeKickBatch, type MqNames } from '@mqim/protocol';
 import { UserAlreadyExistsError, tokenIdOf, type PushPlatform, type Store } from '@mqim/store';
 import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
+import { registerMessageRoutes } from './message.routes';
+import type { UpstreamClient } from './upstream.client';
 import {
   clusterStatusResponse,
   onlineQuery,
@@ -40,7 +42,7 @@ const md5 = (s: string) => createHash('md5').update(s).digest('hex');
  */
 export function registerAdminRoutes(
   app: FastifyInstance,
-  deps: { store: Store; cache: Cache; bus?: MessageBus; names: MqNames },
+  deps: { store: Store; cache: Cache; bus?: MessageBus; names: MqNames; upstream?: UpstreamClient },
   options: AdminRoutesOptions,
 ): void {
   const key = Buffer.from(options.apiKey);
@@ -106,6 +108,8 @@ export function registerAdminRoutes(
       });
 
       const byId = { params: userIdParams };
+
+      registerMessageRoutes(api, deps);
 
       api.post('/users', { schema: { body: createUserBody } }, async (req, reply: FastifyReply) => {
         const b = req.body as {

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RocketMqBus, type MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
-import { MqNames } from '@mqim/protocol';
+import { DEFAULT_LANES, MqNames } from '@mqim/protocol';
 import type { Logger } from '@mqim/config';
 import { LIVE_PATHS, READY_PATH, readyReport, type HealthSource, type MqimMetrics } from '@mqim/metrics';
 import type { Store } from '@mqim/store';
@@ -9,6 +9,7 @@ import { registerAdminRoutes } from './admin.routes';
 import { consumerLags } from './cluster.status';
 import { ApiError } from './api-error';
 import { registerCompatRoutes } from './register.routes';
+import { UpstreamClient } from './upstream.client';
 import {
   clientErrorHandler,
   ConnectionEventLog,
@@ -25,6 +26,18 @@ export interface ApiOptions {
   tokenResweepMs?: number;
   /** Body size, timeouts and connection cap of the HTTP server. @default DEFAULT_SERVER_LIMITS */
   limits?: Partial<ServerLimits>;
+  /**
+   * The name logic and job answer this process under (`im-gate-<endpointId>`), for the send API.
+   * Unique per api process. @default `api-<pid>`
+   */
+  endpointId?: string;
+  /** Must equal the gates' `MQIM_LANES`. @default DEFAULT_LANES */
+  lanes?: number;
+  /** How long a send waits for logic's answer before 504. @default 10000 */
+  sendTimeoutMs?: number;
+  /** Upstream publishes in flight and their pacing (as on a gate). */
+  upstreamInFlight?: number;
+  mqPaceMs?: number;
 }
 
 export interface ApiDeps {
@@ -108,7 +121,21 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
     return deps.metrics.registry.metrics();
   });
   registerCompatRoutes(app, deps.store, deps.logger);
-  registerAdminRoutes(app, { ...deps, names }, options);
+  // The send API's way onto the message path; subscribed before the first request is served.
+  const upstream = deps.bus
+    ? new UpstreamClient(deps.bus, names, deps.metrics, deps.logger, {
+        endpointId: options.endpointId ?? `api-${process.pid}`,
+        lanes: options.lanes ?? DEFAULT_LANES,
+        timeoutMs: options.sendTimeoutMs,
+        maxInFlight: options.upstreamInFlight,
+        minIntervalMs: options.mqPaceMs,
+      })
+    : undefined;
+  if (upstream) {
+    app.addHook('onReady', () => upstream.start());
+    app.addHook('onClose', () => upstream.stop());
+  }
+  registerAdminRoutes(app, { ...deps, names, upstream }, options);
   return app;
 }
 

@@ -217,3 +217,66 @@ export const onlineResponse = {
     next: { type: ['integer', 'null'] },
   },
 } as const;
+
+// ---- the send API ----
+
+/** A client_msg_id: what the message path dedupes a sender's retries by (DESIGN invariant 2). */
+export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7e]{1,64}$';
+
+export const sendHeaders = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN } },
+} as const;
+
+const positiveId = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
+
+/**
+ * Exactly one content: `text` (a text message, type 1), `data` (base64 of any `msgType`'s
+ * bytes), or `notification` (type 9, the JSON CoffeeChat clients read as a notification).
+ */
+export const sendMessageBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'sessionType', 'to'],
+  properties: {
+    from: positiveId,
+    sessionType: { type: 'integer', enum: [1, 2] },
+    to: positiveId,
+    system: { type: 'boolean' },
+    text: { type: 'string', minLength: 1 },
+    msgType: { type: 'integer', minimum: 1, maximum: 65535 },
+    data: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9+/]*={0,2}$' },
+    notification: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['notificationType'],
+      properties: {
+        notificationType: { type: 'integer', minimum: 0, maximum: 65535 },
+        data: { type: 'object' },
+      },
+    },
+  },
+  oneOf: [
+    { required: ['text'], not: { anyOf: [{ required: ['data'] }, { required: ['notification'] }] } },
+    {
+      required: ['data', 'msgType'],
+      not: { anyOf: [{ required: ['text'] }, { required: ['notification'] }] },
+    },
+    { required: ['notification'], not: { anyOf: [{ required: ['text'] }, { required: ['data'] }] } },
+  ],
+} as const;
+
+export const sendMessageResponse = {
+  type: 'object',
+  required: ['serverMsgId', 'clientMsgId', 'from', 'sessionType', 'to', 'msgType', 'createTime'],
+  properties: {
+    serverMsgId: int,
+    clientMsgId: str,
+    from: int,
+    sessionType: int,
+    to: int,
+    msgType: int,
+    /** Unix seconds, as stored. */
+    createTime: int,
+  },
+} as const;

@@ -49,7 +49,10 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
     if (!group || group.status !== 'active')
       return refuse('IM_ERR_NOT_FOUND', `group ${toSessionId} does not exist`);
     const members = await deps.store.groups.members(toSessionId);
-    if (!members.includes(userId)) return refuse('IM_ERR_FORBIDDEN', 'only members may send to a group');
+    // A system account (api sends only, see UpstreamRequest.system_sender) announces to groups
+    // it is not in; anyone else must be a member.
+    if (!members.includes(userId) && !ctx.req.systemSender)
+      return refuse('IM_ERR_FORBIDDEN', 'only members may send to a group');
     owners = members;
     recipients = members.filter((m) => m !== userId);
   } else {

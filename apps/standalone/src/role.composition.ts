@@ -14,7 +14,14 @@ import type { Store } from '@mqim/store';
 import type { InstanceInfo } from '@mqim/cache';
 import { DeadGateSweeper } from './dead-gate.sweeper';
 import { PresenceHeartbeat } from './presence.heartbeat';
-import { apiLimits, gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
+import {
+  apiLimits,
+  apiSendOptions,
+  gateOptions,
+  jobOptions,
+  logicOptions,
+  pushDispatcher,
+} from './role-options';
 
 export type RoleName = 'gate' | 'logic' | 'job' | 'api';
 export const ROLES: readonly RoleName[] = ['gate', 'logic', 'job', 'api'];
@@ -197,12 +204,13 @@ function composeFeatures(role: RoleName, config: MqimConfig, deps: RoleDeps, api
           tokenTtlMs: config.tokenTtlMs,
           topicPrefix: config.topicPrefix,
           limits: apiLimits(config),
+          ...apiSendOptions(config),
         },
         { store: needStore(), cache, metrics, logger, bus, health: deps.health },
       );
       return {
         role,
-        features: ['api', 'kick'],
+        features: ['api', 'kick', 'send-api'],
         api,
         start: async () => {
           await api.listen({ host: config.apiHost, port: config.apiPort });

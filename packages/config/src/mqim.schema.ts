@@ -317,6 +317,12 @@ export const mqimSchema = {
     default: '',
     doc: 'bearer key for /api/v1 (business servers); empty = a random key printed at start',
   },
+  apiSendTimeoutMs: {
+    env: 'MQIM_API_SEND_TIMEOUT',
+    type: 'duration',
+    default: 10_000,
+    doc: 'how long POST /api/v1/messages waits for logic to store the message before 504 IM_ERR_TIMEOUT (a retry with the same Idempotency-Key is safe)',
+  },
   apiBodyLimit: {
     env: 'MQIM_API_BODY_LIMIT',
     type: 'int',
