@@ -280,3 +280,129 @@ export const sendMessageResponse = {
     createTime: int,
   },
 } as const;
+
+// ---- responses every route documents (the OpenAPI document is built from these) ----
+
+/** The error body, its `code` limited to the codes the route may send with that status. */
+function errorBody(codes: readonly string[]) {
+  return {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { type: 'string', enum: [...codes] }, message: str },
+      },
+    },
+  } as const;
+}
+
+/** What any /api/v1 route may answer besides its own: bad input, no key, too large, our failures. */
+const COMMON_ERRORS: Record<number, readonly string[]> = {
+  400: ['IM_ERR_INVALID_ARGUMENT'],
+  401: ['IM_ERR_UNAUTHORIZED'],
+  413: ['IM_ERR_PAYLOAD_TOO_LARGE'],
+  500: ['IM_ERR_INTERNAL'],
+  503: [
+    'IM_ERR_UNAVAILABLE',
+    'IM_ERR_STORE_UNAVAILABLE',
+    'IM_ERR_CACHE_UNAVAILABLE',
+    'IM_ERR_BUS_UNAVAILABLE',
+    'IM_ERR_INFRA_UNAVAILABLE',
+  ],
+};
+
+/**
+ * A route's `response` schemas: its successes plus every error status with the codes it may carry
+ * (the common ones and `extra`). Fastify serializes replies through them; the OpenAPI document
+ * lists them; a test checks that what is sent is what is listed.
+ */
+export function responses(
+  success: Record<number, object | null>,
+  extra: Record<number, readonly string[]> = {},
+): Record<number, object> {
+  const out: Record<number, object> = {};
+  for (const [status, schema] of Object.entries(success))
+    out[Number(status)] = schema ?? { type: 'null', description: 'no content' };
+  const statuses = new Set([...Object.keys(COMMON_ERRORS), ...Object.keys(extra)].map(Number));
+  for (const status of statuses)
+    out[status] = errorBody([...(COMMON_ERRORS[status] ?? []), ...(extra[status] ?? [])]);
+  return out;
+}
+
+export const userResponse = {
+  type: 'object',
+  required: ['userId', 'userName', 'nickName'],
+  properties: { userId: int, userName: { type: ['string', 'null'] }, nickName: str, avatarUrl: str },
+} as const;
+
+export const tokenResponse = {
+  type: 'object',
+  required: ['userId', 'token', 'tokenId', 'expiresAt'],
+  properties: { userId: int, token: str, tokenId: str, expiresAt: int },
+} as const;
+
+export const receiptResponse = {
+  type: 'object',
+  required: [
+    'userId',
+    'sessionType',
+    'sessionId',
+    'deliveredMsgId',
+    'deliveredAtMs',
+    'readMsgId',
+    'readAtMs',
+  ],
+  properties: {
+    userId: int,
+    sessionType: int,
+    sessionId: int,
+    deliveredMsgId: int,
+    deliveredAtMs: int,
+    readMsgId: int,
+    readAtMs: int,
+  },
+} as const;
+
+export const kickResponse = {
+  type: 'object',
+  required: ['userId', 'kicked'],
+  properties: { userId: int, kicked: int },
+} as const;
+
+export const userOnlineResponse = {
+  type: 'object',
+  required: ['userId', 'online', 'devices'],
+  properties: {
+    userId: int,
+    online: { type: 'boolean' },
+    devices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['gateId', 'connId', 'clientType', 'loginAt'],
+        properties: { gateId: str, connId: str, clientType: int, loginAt: int },
+      },
+    },
+  },
+} as const;
+
+export const okResponse = {
+  type: 'object',
+  required: ['ok'],
+  properties: { ok: { type: 'boolean' } },
+} as const;
+
+export const readyResponse = {
+  type: 'object',
+  required: ['ok', 'problems'],
+  properties: { ok: { type: 'boolean' }, problems: { type: 'array', items: str } },
+} as const;
+
+/** CoffeeChat's register answer (sent as text/plain JSON). */
+export const registerResponse = {
+  type: 'object',
+  required: ['error_code', 'error_msg'],
+  properties: { error_code: int, error_msg: str },
+} as const;

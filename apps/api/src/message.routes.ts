@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { CIM, conversationKey } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { ApiError } from './api-error';
-import { sendHeaders, sendMessageBody, sendMessageResponse } from './api.schemas';
+import { responses, sendHeaders, sendMessageBody, sendMessageResponse } from './api.schemas';
 import { UpstreamRefusedError, UpstreamTimeoutError, type UpstreamClient } from './upstream.client';
 
 interface SendBody {
@@ -20,13 +20,21 @@ interface SendBody {
 /** Logic's refusals as HTTP statuses; the code itself is passed on unchanged. */
 const REFUSAL_STATUS: Record<string, number> = {
   IM_ERR_INVALID_ARGUMENT: 400,
-  IM_ERR_BAD_BODY: 400,
   IM_ERR_FORBIDDEN: 403,
   IM_ERR_NOT_FOUND: 404,
   IM_ERR_DUPLICATE_MISMATCH: 409,
   IM_ERR_PAYLOAD_TOO_LARGE: 413,
   IM_ERR_USER_RATE_LIMITED: 429,
-  IM_ERR_BUSY: 503,
+};
+
+/** What a send may answer besides the common errors (the OpenAPI document lists them). */
+const SEND_ERRORS: Record<number, readonly string[]> = {
+  403: ['IM_ERR_FORBIDDEN'],
+  404: ['IM_ERR_NOT_FOUND'],
+  409: ['IM_ERR_DUPLICATE_MISMATCH'],
+  429: ['IM_ERR_USER_RATE_LIMITED'],
+  502: ['IM_ERR_REFUSED'],
+  504: ['IM_ERR_TIMEOUT'],
 };
 
 /**
@@ -47,7 +55,7 @@ export function registerMessageRoutes(
       schema: {
         headers: sendHeaders,
         body: sendMessageBody,
-        response: { 201: sendMessageResponse },
+        response: responses({ 201: sendMessageResponse }, SEND_ERRORS),
       },
     },
     async (req, reply) => {
@@ -86,8 +94,12 @@ export function registerMessageRoutes(
           createTime: Number(ack.createTime),
         };
       } catch (err) {
-        if (err instanceof UpstreamRefusedError)
-          throw new ApiError(REFUSAL_STATUS[err.code] ?? 502, err.code, err.message);
+        if (err instanceof UpstreamRefusedError) {
+          const status = REFUSAL_STATUS[err.code];
+          // A refusal this route does not document (a newer logic's) keeps its code in the text.
+          if (status === undefined) throw new ApiError(502, 'IM_ERR_REFUSED', `${err.code}: ${err.message}`);
+          throw new ApiError(status, err.code, err.message);
+        }
         if (err instanceof UpstreamTimeoutError) throw new ApiError(504, err.code, err.message);
         throw err;
       }

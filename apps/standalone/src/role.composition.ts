@@ -205,6 +205,7 @@ function composeFeatures(role: RoleName, config: MqimConfig, deps: RoleDeps, api
           topicPrefix: config.topicPrefix,
           limits: apiLimits(config),
           ...apiSendOptions(config),
+          version: VERSION,
         },
         { store: needStore(), cache, metrics, logger, bus, health: deps.health },
       );
