@@ -5,8 +5,10 @@ import {
   probeRedis,
   probeRocketMq,
   startCluster,
+  startModerationHook,
   waitFor,
   type MqimCluster,
+  type ModerationHook,
 } from '@mqim/testing';
 
 const NOTIFICATION = 9;
@@ -27,6 +29,7 @@ describeInfra(
   [probeRocketMq(), probeMysql(), probeRedis()],
   () => {
     let cluster: MqimCluster;
+    let hook: ModerationHook;
     const clients: ImClient[] = [];
 
     const api = async <T>(
@@ -62,12 +65,26 @@ describeInfra(
     };
 
     beforeAll(async () => {
-      cluster = await startCluster({ name: 'sendapi_e2e', gates: 2, logic: 1, jobs: 1 });
+      // The business server's moderation, asked by the logic process for every send.
+      hook = await startModerationHook();
+      cluster = await startCluster({
+        name: 'sendapi_e2e',
+        gates: 2,
+        logic: 1,
+        jobs: 1,
+        // The budget is not the subject here; a loaded machine's first hook request can be slow.
+        env: {
+          MQIM_HOOK_BEFORE_SEND_URL: hook.url,
+          MQIM_HOOK_SECRET: hook.secret,
+          MQIM_HOOK_BEFORE_SEND_BUDGET: '3s',
+        },
+      });
     }, 240_000);
 
     afterAll(async () => {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await cluster?.stop();
+      await hook?.close();
     }, 60_000);
 
     it('send api - the api process wires the send path', () => {
@@ -144,6 +161,32 @@ describeInfra(
           () => c.box.some((m) => m.serverMsgId === res.body.serverMsgId && m.msgType === NOTIFICATION),
           { timeoutMs: 15_000, message: `${who} got the notification` },
         );
+    });
+
+    it('before-send hook - the logic process rewrites a client send across gates and refuses an API send with its code', async () => {
+      const aliceId = await createUser('hk-alice');
+      const bobId = await createUser('hk-bob');
+      const alice = await login('hk-alice', 0);
+      const bob = await login('hk-bob', 1);
+      const sent = await alice.c.send({ to: bobId, sessionType: 1, text: 'darn cluster' });
+      await waitFor(() => bob.box.some((m) => m.serverMsgId === sent.serverMsgId), {
+        timeoutMs: 15_000,
+        message: 'bob (gate 2) got the rewritten message',
+      });
+      expect(bob.box.find((m) => m.serverMsgId === sent.serverMsgId)!.text).toBe('**** cluster');
+      const refused = await api<SendAnswer>('POST', '/messages', {
+        from: aliceId,
+        sessionType: 1,
+        to: bobId,
+        text: 'spam offer',
+      });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toEqual({
+        code: 'IM_ERR_REFUSED_BY_HOOK',
+        message: 'SPAM: no advertising here',
+      });
+      expect(hook.calls.length).toBeGreaterThan(0);
+      expect(hook.calls.every((c) => c.signed)).toBe(true);
     });
   },
 );

@@ -29,6 +29,7 @@ import { TapPublisher } from './tap.publisher';
 import { handleSend } from './send.handler';
 import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
+import { BeforeSendHook } from './before-send.hook';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
@@ -87,6 +88,12 @@ export class Logic {
         minIntervalMs: options.mqPaceMs ?? 4,
       }),
       knownUsers: new KnownUsers(base.store.users),
+      beforeSend: options.beforeSendHook
+        ? new BeforeSendHook(
+            options.beforeSendHook,
+            base.logger.child({ role: 'logic', component: 'before-send' }),
+          )
+        : undefined,
     };
   }
 
@@ -206,6 +213,7 @@ const REFUSALS = new Set([
   'IM_ERR_NOT_FOUND',
   'IM_ERR_PAYLOAD_TOO_LARGE',
   'IM_ERR_USER_RATE_LIMITED',
+  'IM_ERR_REFUSED_BY_HOOK',
 ]);
 
 function isRefusal(err: unknown): boolean {

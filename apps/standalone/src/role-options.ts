@@ -64,6 +64,14 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     ackViaJob: c.sendAckPath === 'job',
     loginThrottle: loginThrottle(c),
     groupLimits: groupLimits(c),
+    beforeSendHook: c.hookBeforeSendUrl
+      ? {
+          url: c.hookBeforeSendUrl,
+          secret: c.hookSecret,
+          budgetMs: c.hookBeforeSendBudgetMs,
+          failOpen: c.hookBeforeSendPolicy !== 'closed',
+        }
+      : undefined,
   };
 }
 

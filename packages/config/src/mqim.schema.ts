@@ -317,6 +317,31 @@ export const mqimSchema = {
     default: '',
     doc: 'bearer key for /api/v1 (business servers); empty = a random key printed at start',
   },
+  hookBeforeSendUrl: {
+    env: 'MQIM_HOOK_BEFORE_SEND_URL',
+    type: 'string',
+    default: '',
+    doc: "business server's before-send webhook (allow / refuse / rewrite each message before it is stored; docs/api.md); empty = none",
+  },
+  hookSecret: {
+    env: 'MQIM_HOOK_SECRET',
+    type: 'string',
+    default: '',
+    doc: "HMAC-SHA256 key of the webhooks' x-mqim-signature header (required with a hook URL)",
+  },
+  hookBeforeSendBudgetMs: {
+    env: 'MQIM_HOOK_BEFORE_SEND_BUDGET',
+    type: 'duration',
+    default: 200,
+    doc: "latency budget of the before-send hook; a later answer counts as a failure (the conversation waits for it: it runs in the message's lane)",
+  },
+  hookBeforeSendPolicy: {
+    env: 'MQIM_HOOK_BEFORE_SEND_POLICY',
+    type: 'string',
+    oneOf: ['open', 'closed'],
+    default: 'open',
+    doc: 'when the before-send hook fails or is late: store the message as sent (open) or refuse it with IM_ERR_UNAVAILABLE (closed)',
+  },
   apiSendTimeoutMs: {
     env: 'MQIM_API_SEND_TIMEOUT',
     type: 'duration',
@@ -585,5 +610,8 @@ export function checkMqimConfig(c: MqimConfig): string[] {
       `MQIM_PRESENCE_TTL (${c.presenceTtlMs} ms) must be at least twice MQIM_PRESENCE_INTERVAL (${c.presenceIntervalMs} ms): ` +
         'a record that expires between beats makes live gates look dead',
     );
+  // An unsigned hook request could be forged by anyone who can reach the business server.
+  if (c.hookBeforeSendUrl && !c.hookSecret)
+    problems.push('MQIM_HOOK_BEFORE_SEND_URL needs MQIM_HOOK_SECRET: hook requests are always signed');
   return problems;
 }
