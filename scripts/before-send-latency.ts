@@ -3,7 +3,8 @@
  * adapters, its own temp dir and ports) twice — without a hook, then with MQIM_HOOK_BEFORE_SEND_URL
  * pointing at a hook in this process that answers "allow" after `--hook-ms` — and sends the same
  * fixed-rate load of text messages over TCP each time (`--pairs` conversations). Prints p50 / p99 /
- * max of send → ack (stored, 0x0302) for both runs and the difference.
+ * max of send → ack (stored, 0x0302) for both runs and the difference, after one unmeasured
+ * warm-up message per conversation.
  *
  *   node --import tsx scripts/before-send-latency.ts [--rate 50] [--seconds 20] [--hook-ms 5] [--pairs 10]
  */
@@ -131,6 +132,8 @@ async function measure(label: string, env: Record<string, string>) {
       }
     }
   }
+  // Warm-up, not measured: one message per conversation (first connections, JIT, caches).
+  await Promise.all(clients.map((c, i) => c.send({ to: peers[i]!, text: 'warm-up' })));
   const ack: number[] = [];
   let failed = 0;
   const total = Math.round(rate * seconds);
