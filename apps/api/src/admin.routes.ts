@@ -7,6 +7,7 @@ import { UserAlreadyExistsError, tokenIdOf, type PushPlatform, type Store } from
 import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
 import { registerMessageRoutes } from './message.routes';
+import { registerGroupRoutes } from './group.routes';
 import type { UpstreamClient } from './upstream.client';
 import {
   clusterStatusResponse,
@@ -116,6 +117,7 @@ export function registerAdminRoutes(
       const byId = { params: userIdParams };
 
       registerMessageRoutes(api, deps);
+      registerGroupRoutes(api, deps);
 
       api.post(
         '/users',

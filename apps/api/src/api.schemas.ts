@@ -406,3 +406,45 @@ export const registerResponse = {
   required: ['error_code', 'error_msg'],
   properties: { error_code: int, error_msg: str },
 } as const;
+
+// ---- group administration (the client's group commands, as the acting user) ----
+
+const memberIds = { type: 'array', minItems: 1, maxItems: 10_000, items: positiveId } as const;
+
+export const groupIdParams = {
+  type: 'object',
+  required: ['groupId'],
+  properties: { groupId: { type: 'string', pattern: ID_PATTERN } },
+} as const;
+
+export const groupCreateBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['owner', 'name'],
+  properties: {
+    owner: positiveId,
+    name: { type: 'string', minLength: 1, maxLength: 64 },
+    members: { type: 'array', maxItems: 10_000, items: positiveId },
+  },
+} as const;
+
+export const groupCreateResponse = {
+  type: 'object',
+  required: ['groupId', 'name', 'ownerId', 'memberIds'],
+  properties: { groupId: int, name: str, ownerId: int, memberIds: { type: 'array', items: int } },
+} as const;
+
+/** `by`: the acting user (owner or member, as the client command requires). */
+export const groupChangeBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['by', 'members'],
+  properties: { by: positiveId, members: memberIds },
+} as const;
+
+export const groupDisbandBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['by'],
+  properties: { by: positiveId },
+} as const;

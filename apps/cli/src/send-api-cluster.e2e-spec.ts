@@ -188,5 +188,30 @@ describeInfra(
       expect(hook.calls.length).toBeGreaterThan(0);
       expect(hook.calls.every((c) => c.signed)).toBe(true);
     });
+
+    it('group admin - a group created over HTTP notifies members on both gates; only the owner may disband it', async () => {
+      const ownerId = await createUser('ga-owner');
+      const aId = await createUser('ga-a');
+      const bId = await createUser('ga-b');
+      const a = await login('ga-a', 0);
+      const b = await login('ga-b', 1);
+      const created = await api<{ groupId: number }>('POST', '/groups', {
+        owner: ownerId,
+        name: 'cluster team',
+        members: [aId, bId],
+      });
+      expect(created.status).toBe(201);
+      const gid = created.body.groupId;
+      for (const [who, c] of [
+        ['a (gate 1)', a],
+        ['b (gate 2)', b],
+      ] as const)
+        await waitFor(() => c.box.some((m) => m.msgType === NOTIFICATION && m.sessionId === gid), {
+          timeoutMs: 15_000,
+          message: `${who} got the group-created notification`,
+        });
+      expect((await api<SendAnswer>('DELETE', `/groups/${gid}`, { by: aId })).status).toBe(403);
+      expect((await api<SendAnswer>('DELETE', `/groups/${gid}`, { by: ownerId })).status).toBe(204);
+    });
   },
 );

@@ -166,6 +166,54 @@ function suite(label: string, adapters: Adapters): void {
       expect(history.at(-1)?.serverMsgId).toBe(res.body.serverMsgId);
     });
 
+    it('group admin - create, invite, kick and disband over HTTP follow the client rules and notify members', async () => {
+      const bob = await login('bob');
+      const call = async (method: 'POST' | 'DELETE', url: string, payload: object) => {
+        const res = await s.api.inject({
+          method,
+          url: `/api/v1${url}`,
+          headers: { authorization: `Bearer ${KEY}` },
+          payload,
+        });
+        return {
+          status: res.statusCode,
+          body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {},
+        };
+      };
+      const created = await call('POST', '/groups', {
+        owner: ids.alice,
+        name: 'http team',
+        members: [ids.bob],
+      });
+      expect(created.status).toBe(201);
+      const gid = created.body.groupId as number;
+      expect(created.body).toMatchObject({ name: 'http team', ownerId: ids.alice });
+      expect((created.body.memberIds as number[]).sort()).toEqual([ids.alice, ids.bob].sort());
+      await waitFor(() => bob.box.some((m) => m.msgType === NOTIFICATION && m.sessionId === gid), {
+        timeoutMs: 10_000,
+        message: 'bob got the group-created notification',
+      });
+
+      expect(
+        (await call('POST', `/groups/${gid}/members`, { by: ids.alice, members: [ids.carol] })).status,
+      ).toBe(204);
+      expect((await s.store.groups.members(gid)).sort()).toEqual([ids.alice, ids.bob, ids.carol].sort());
+      const notOwner = await call('DELETE', `/groups/${gid}/members`, { by: ids.bob, members: [ids.carol] });
+      expect(notOwner.status).toBe(403);
+      expect((notOwner.body.error as { code: string }).code).toBe('IM_ERR_FORBIDDEN');
+      expect(
+        (await call('DELETE', `/groups/${gid}/members`, { by: ids.alice, members: [ids.carol] })).status,
+      ).toBe(204);
+      expect((await s.store.groups.members(gid)).sort()).toEqual([ids.alice, ids.bob].sort());
+
+      expect((await call('DELETE', `/groups/${gid}`, { by: ids.bob })).status).toBe(403);
+      expect((await call('DELETE', `/groups/${gid}`, { by: ids.alice })).status).toBe(204);
+      const gone = await post({ from: ids.alice, sessionType: 2, to: gid, text: 'anyone?' });
+      expect(gone.status).toBe(404);
+      const missing = await call('POST', '/groups/999999/members', { by: ids.alice, members: [ids.bob] });
+      expect(missing.status).toBe(404);
+    });
+
     it('send api - refusals carry the code the message path gives', async () => {
       const unknown = await post({ from: ids.alice, sessionType: 1, to: 99_999_999, text: 'x' });
       expect(unknown.status).toBe(404);
