@@ -36,6 +36,7 @@ import { TapPublisher } from './tap.publisher';
 import { handleSend } from './send.handler';
 import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
+import { BeforeSendHook } from './before-send.hook';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
@@ -101,6 +102,12 @@ export class Logic {
         minIntervalMs: options.mqPaceMs ?? 4,
       }),
       knownUsers: new KnownUsers(base.store.users),
+      beforeSend: options.beforeSendHook
+        ? new BeforeSendHook(
+            options.beforeSendHook,
+            base.logger.child({ role: 'logic', component: 'before-send' }),
+          )
+        : undefined,
     };
   }
 

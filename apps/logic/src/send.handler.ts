@@ -32,7 +32,13 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   const sessionType = msg.sessionType as number as SessionType;
 
   const refuse = (
-    code: 'IM_ERR_FORBIDDEN' | 'IM_ERR_INVALID_ARGUMENT' | 'IM_ERR_NOT_FOUND' | 'IM_ERR_DUPLICATE_MISMATCH',
+    code:
+      | 'IM_ERR_FORBIDDEN'
+      | 'IM_ERR_INVALID_ARGUMENT'
+      | 'IM_ERR_NOT_FOUND'
+      | 'IM_ERR_DUPLICATE_MISMATCH'
+      | 'IM_ERR_REFUSED_BY_HOOK'
+      | 'IM_ERR_UNAVAILABLE',
     text: string,
   ) => refuseSend(deps, ctx, msg, toSessionId, new MqimError(code, text));
 
@@ -60,7 +66,10 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
     if (!group || group.status !== 'active')
       return refuse('IM_ERR_NOT_FOUND', `group ${toSessionId} does not exist`);
     const members = await deps.store.groups.members(toSessionId);
-    if (!members.includes(userId)) return refuse('IM_ERR_FORBIDDEN', 'only members may send to a group');
+    // A system account (api sends only, see UpstreamRequest.system_sender) announces to groups
+    // it is not in; anyone else must be a member.
+    if (!members.includes(userId) && !ctx.req.systemSender)
+      return refuse('IM_ERR_FORBIDDEN', 'only members may send to a group');
     owners = members;
     recipients = members.filter((m) => m !== userId);
   } else {
@@ -72,10 +81,36 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   // catches a client's own retry ('duplicate' below); that saves a query per message.
   // Group sends keep the lookup: group changes take ids from the same counter in another lane, so
   // an id given back there may already be followed by another (a hole).
-  const lookFirst = ctx.attempt > 1 || sessionType === SessionType.GROUP;
+  // With a before-send hook, a retry must be found before the hook is asked again (it would cost
+  // the budget twice, and a rewrite would differ from what the client resends).
+  const lookFirst = ctx.attempt > 1 || sessionType === SessionType.GROUP || deps.beforeSend !== undefined;
   let stored = lookFirst ? await deps.store.messages.findSent(userId, msg.clientMsgId) : undefined;
-  if (stored && !sameMessage(stored, sessionType, toSessionId, msg))
+  if (stored && !sameMessage(stored, sessionType, toSessionId, msg, deps.beforeSend !== undefined))
     return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
+  if (!stored && deps.beforeSend) {
+    const verdict = await deps.beforeSend.check({
+      fromUserId: userId,
+      sessionType,
+      toSessionId,
+      clientMsgId: msg.clientMsgId,
+      msgType: msg.msgType,
+      msgData: msg.msgData,
+      system: ctx.req.systemSender,
+    });
+    if (verdict.action === 'refuse')
+      return refuse(
+        'IM_ERR_REFUSED_BY_HOOK',
+        verdict.reason ? `${verdict.code}: ${verdict.reason}` : verdict.code,
+      );
+    if (verdict.action === 'unavailable')
+      return refuse('IM_ERR_UNAVAILABLE', 'the message check is unavailable; retry later');
+    if (verdict.action === 'rewrite') {
+      if (verdict.msgData.length > deps.options.maxMsgDataBytes)
+        return refuse('IM_ERR_INVALID_ARGUMENT', 'msg_data too large after the before-send hook');
+      msg.msgType = verdict.msgType;
+      msg.msgData = verdict.msgData;
+    }
+  }
   if (!stored) {
     const convKey = conversationKey(sessionType, userId, toSessionId);
     const conv =
@@ -110,7 +145,7 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
       await giveBack(deps, convKey, conv, serverMsgId);
       stored = await deps.store.messages.findSent(userId, msg.clientMsgId);
       if (!stored) throw new Error('duplicate send vanished');
-      if (!sameMessage(stored, sessionType, toSessionId, msg))
+      if (!sameMessage(stored, sessionType, toSessionId, msg, deps.beforeSend !== undefined))
         return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
     } else {
       stored = record;
@@ -132,10 +167,13 @@ function sameMessage(
   sessionType: number,
   toSessionId: number,
   msg: BodyOf<typeof CommandId.MSG_DATA>,
+  hooked = false,
 ): boolean {
+  const sameConversation = stored.sessionType === sessionType && stored.toSessionId === toSessionId;
+  // A before-send hook may have rewritten what was stored: only the conversation can be compared.
+  if (hooked) return sameConversation;
   return (
-    stored.sessionType === sessionType &&
-    stored.toSessionId === toSessionId &&
+    sameConversation &&
     stored.msgType === msg.msgType &&
     Buffer.compare(Buffer.from(stored.msgData), Buffer.from(msg.msgData)) === 0
   );

@@ -15,7 +15,14 @@ import type { InstanceInfo } from '@mqim/cache';
 import { buildWebAssets } from '@mqim/web';
 import { DeadGateSweeper } from './dead-gate.sweeper';
 import { PresenceHeartbeat } from './presence.heartbeat';
-import { apiLimits, gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
+import {
+  apiLimits,
+  apiSendOptions,
+  gateOptions,
+  jobOptions,
+  logicOptions,
+  pushDispatcher,
+} from './role-options';
 
 export type RoleName = 'gate' | 'logic' | 'job' | 'api';
 export const ROLES: readonly RoleName[] = ['gate', 'logic', 'job', 'api'];
@@ -211,12 +218,14 @@ function composeFeatures(role: RoleName, config: MqimConfig, deps: RoleDeps, api
           // Built here, in every mode that runs an api: the standalone and `mqim api` serve the
           // same page from the same sources.
           web: { page: buildWebAssets(), gateUrls: listOf(config.webGateUrl) },
+          ...apiSendOptions(config),
+          version: VERSION,
         },
         { store: needStore(), cache, metrics, logger, bus, health: deps.health },
       );
       return {
         role,
-        features: ['api', 'kick', 'web'],
+        features: ['api', 'kick', 'web', 'send-api'],
         api,
         start: async () => {
           await api.listen({ host: config.apiHost, port: config.apiPort });

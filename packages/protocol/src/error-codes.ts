@@ -78,6 +78,11 @@ export const ImErrorNumber = {
   IM_ERR_DUPLICATE_MISMATCH: 10204,
   /** Too many requests of this kind from this user (e.g. group creations); retry later. */
   IM_ERR_USER_RATE_LIMITED: 10205,
+  /**
+   * The business server's before-send hook refused the message; the text starts with the reason
+   * code the hook gave (`<code>: <reason>`). Nothing was stored.
+   */
+  IM_ERR_REFUSED_BY_HOOK: 10206,
 
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,
@@ -110,6 +115,7 @@ export const CLIENT_FAULTS: ReadonlySet<ImErrorCode> = new Set<ImErrorCode>([
   'IM_ERR_PAYLOAD_TOO_LARGE',
   'IM_ERR_DUPLICATE_MISMATCH',
   'IM_ERR_USER_RATE_LIMITED',
+  'IM_ERR_REFUSED_BY_HOOK',
 ]);
 
 /**
