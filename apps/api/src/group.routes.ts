@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { CIM, CommandId, ImErrorNumber } from '@mqim/protocol';
+import { CIM, CommandId, ImErrorNumber, SessionType, conversationKey } from '@mqim/protocol';
 import { ApiError } from './api-error';
 import {
   groupChangeBody,
@@ -47,8 +47,14 @@ function refusal(resultCode: number): ApiError {
  * backoff) and the same notifications to members apply.
  */
 export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: UpstreamClient }): void {
+  /**
+   * `groupId` 0 for a creation (the user's order key); a change to a group rides the group's key,
+   * as the gate sends it (ADR 0009): its notice takes the group's next id, so it must not race the
+   * group's chat messages.
+   */
   const ask = async <T extends { resultCode: number }>(
     userId: number,
+    groupId: number,
     cmd: number,
     rspCmd: number,
     body: Uint8Array,
@@ -57,7 +63,12 @@ export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: Ups
     if (!deps.upstream) throw new ApiError(503, 'IM_ERR_UNAVAILABLE', 'this api process has no message bus');
     try {
       const answer = await deps.upstream.request(
-        { userId, cmd, body, orderKey: `u${userId}` },
+        {
+          userId,
+          cmd,
+          body,
+          orderKey: groupId ? conversationKey(SessionType.GROUP, userId, groupId) : `u${userId}`,
+        },
         (c) => c === rspCmd,
       );
       const rsp = decode(answer.body);
@@ -76,6 +87,7 @@ export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: Ups
       const b = req.body as { owner: number; name: string; members?: number[] };
       const rsp = await ask(
         b.owner,
+        0,
         CommandId.GROUP_CREATE_DEFAULT_REQ,
         CommandId.GROUP_CREATE_DEFAULT_RSP,
         CIM.Group.CIMGroupCreateReq.encode({
@@ -118,7 +130,7 @@ export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: Ups
           groupId,
           memberIdList: b.members,
         }).finish();
-        await ask(b.by, cmd, rspCmd, body, decode);
+        await ask(b.by, groupId, cmd, rspCmd, body, decode);
         reply.code(204);
       },
     );
@@ -144,6 +156,7 @@ export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: Ups
       const b = req.body as { by: number };
       await ask(
         b.by,
+        groupId,
         CommandId.GROUP_DISBINGDING_REQ,
         CommandId.GROUP_DISBINGDING_RSP,
         CIM.Group.CIMGroupDisbandingReq.encode({ userId: b.by, groupId }).finish(),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { CIM, conversationKey } from '@mqim/protocol';
+import { CIM, SessionType, conversationKey } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { ApiError } from './api-error';
 import { responses, sendHeaders, sendMessageBody, sendMessageResponse } from './api.schemas';
@@ -8,7 +8,7 @@ import { UpstreamRefusedError, UpstreamTimeoutError, type UpstreamClient } from 
 
 interface SendBody {
   from: number;
-  sessionType: 1 | 2;
+  sessionType: SessionType;
   to: number;
   system?: boolean;
   text?: string;
@@ -65,7 +65,7 @@ export function registerMessageRoutes(
       if (!deps.upstream)
         throw new ApiError(503, 'IM_ERR_UNAVAILABLE', 'this api process has no message bus');
       const b = req.body as SendBody;
-      if (b.sessionType === 1 && b.from === b.to)
+      if (b.sessionType === SessionType.SINGLE && b.from === b.to)
         throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'cannot send a message to oneself');
       // Logic checks the recipient; the sender is the api's word, so it is checked here.
       if (!(await deps.store.users.findById(b.from)))

@@ -157,7 +157,7 @@ function suite(label: string, adapters: Adapters): void {
         );
         const m = member.box.find((x) => x.serverMsgId === res.body.serverMsgId && x.sessionId === gid)!;
         expect(m.msgType).toBe(NOTIFICATION);
-        expect(JSON.parse(m.data.toString('utf8'))).toEqual({
+        expect(JSON.parse(Buffer.from(m.data).toString('utf8'))).toEqual({
           notificationType: 1000,
           data: { maintenance: '02:00' },
         });
