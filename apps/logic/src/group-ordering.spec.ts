@@ -26,6 +26,8 @@ describe('logic - group changes are request-keyed: a retry finishes what its fir
   let failures: string[];
   const replies: { cmd: number; body: Uint8Array }[] = [];
   const intents: { cmd: number; key: string; body: Uint8Array; userIds: number[] }[] = [];
+  /** The analytics events logic published (issue 17), as stored. */
+  const events: mqim.v1.IEvent[] = [];
 
   const unavailable = (step: string) => {
     failures.push(step);
@@ -45,6 +47,7 @@ describe('logic - group changes are request-keyed: a retry finishes what its fir
   beforeEach(async () => {
     replies.length = 0;
     intents.length = 0;
+    events.length = 0;
     failOnce = new Set();
     failures = [];
     bus = new MemoryBus({ retryDelayMs: 10, logger: pino({ level: 'silent' }) });
@@ -68,6 +71,7 @@ describe('logic - group changes are request-keyed: a retry finishes what its fir
       if (m.topic === names.deliver)
         for (const i of decodeIntents(m.body, m.tag))
           intents.push({ cmd: i.cmd, key: i.orderKey, body: i.body, userIds: i.userIds.map(longToNumber) });
+      if (m.topic === names.events) events.push(...mqim.v1.EventBatch.decode(m.body).events);
       return id;
     };
     for (let u = 1; u <= 6; u++) await real.users.create({ userId: u, nickName: `u${u}` });
@@ -262,6 +266,35 @@ describe('logic - group changes are request-keyed: a retry finishes what its fir
       const stored = await notices(groupId);
       expect(stored).toHaveLength(1);
       expect(noticeIntents(stored[0]!.serverMsgId).at(-1)!.userIds.sort()).toEqual([1, 2, 3]);
+    },
+  );
+
+  it.each(['bus.deliver', 'bus.reply'])(
+    'events - an invite retried after failing at %s publishes its group event under one id, after the change',
+    async (step) => {
+      const groupId = await groupOf([2]);
+      failOnce.add(step);
+      const body = CIM.Group.CIMGroupInviteMemberReq.encode({
+        userId: OWNER,
+        groupId,
+        memberIdList: [3, 4],
+      }).finish();
+      await send(OWNER, CommandId.GROUP_INVITE_MEMBER_REQ, body, `g:${groupId}`);
+      await onlyAnswer(CommandId.GROUP_INVITE_MEMBER_RSP, CIM.Group.CIMGroupInviteMemberRsp);
+      const [notice] = await notices(groupId);
+      const changed = events.filter((e) => e.type === mqim.v1.EventType.EVENT_TYPE_GROUP_CHANGED);
+      // Failing at the answer, the first attempt's events were stored already: the retry repeats
+      // them with the same id (consumers de-duplicate by it). Failing before, only the retry's.
+      expect(changed.length).toBe(step === 'bus.reply' ? 2 : 1);
+      expect(new Set(changed.map((e) => e.eventId)).size).toBe(1);
+      expect(changed[0]!.group).toMatchObject({
+        kind: mqim.v1.GroupChangeKind.GROUP_CHANGE_KIND_MEMBERS_ADDED,
+        memberCount: 4,
+      });
+      expect(changed[0]!.group!.userIds!.map(longToNumber)).toEqual([3, 4]);
+      expect(longToNumber(changed[0]!.group!.noticeMsgId!)).toBe(notice!.serverMsgId);
+      const stored = events.filter((e) => e.type === mqim.v1.EventType.EVENT_TYPE_MESSAGE_STORED);
+      expect(new Set(stored.map((e) => e.eventId)).size).toBe(1);
     },
   );
 
