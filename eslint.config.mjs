@@ -23,6 +23,8 @@ const depConstraints = [
     sourceTag: 'role:api',
     onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:testing', 'type:sdk'],
   },
+  // The web chat runs in a browser: the SDK's browser entry and the protocol (its tests: the harness).
+  { sourceTag: 'role:web', onlyDependOnLibsWithTags: ['type:sdk', 'lib:protocol', 'type:testing'] },
   // Only the composers (standalone, cli) may import role apps, through their public entry.
   {
     sourceTag: 'role:composer',
@@ -34,7 +36,7 @@ export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', 'data/**', '.nx/**'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { '@nx': nx },
     rules: {
       '@nx/enforce-module-boundaries': [
@@ -64,6 +66,15 @@ export default [
           patterns: [
             { group: ['@mqim/testing', '@mqim/*/testing'], message: 'testing helpers are for tests only' },
           ],
+        },
+      ],
+      // A session type is SessionType.SINGLE / GROUP (@mqim/protocol), defined once (issue 15 #6).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "BinaryExpression[operator=/^[!=]==$/][right.type='Literal'][right.raw=/^[12]$/]:matches([left.name=/[sS]essionType$/], [left.property.name=/[sS]essionType$/])",
+          message: 'compare session types with SessionType.SINGLE / SessionType.GROUP from @mqim/protocol',
         },
       ],
     },

@@ -2,10 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MessageBus } from '@mqim/bus';
 import type { Cache, Route } from '@mqim/cache';
-import { KickOutReason, encodeKickBatch, type MqNames } from '@mqim/protocol';
+import { KickOutReason, encodeKickBatch, isSessionType, type MqNames } from '@mqim/protocol';
 import { UserAlreadyExistsError, tokenIdOf, type PushPlatform, type Store } from '@mqim/store';
 import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
+import { registerMessageRoutes } from './message.routes';
+import { registerGroupRoutes } from './group.routes';
+import type { UpstreamClient } from './upstream.client';
 import {
   clusterStatusQuery,
   clusterStatusResponse,
@@ -20,6 +23,12 @@ import {
   removeDeviceBody,
   tokenIdParams,
   userIdParams,
+  responses,
+  userResponse,
+  tokenResponse,
+  receiptResponse,
+  kickResponse,
+  userOnlineResponse,
 } from './api.schemas';
 
 export interface AdminRoutesOptions {
@@ -41,7 +50,7 @@ const md5 = (s: string) => createHash('md5').update(s).digest('hex');
  */
 export function registerAdminRoutes(
   app: FastifyInstance,
-  deps: { store: Store; cache: Cache; bus?: MessageBus; names: MqNames },
+  deps: { store: Store; cache: Cache; bus?: MessageBus; names: MqNames; upstream?: UpstreamClient },
   options: AdminRoutesOptions,
 ): void {
   const key = Buffer.from(options.apiKey);
@@ -108,85 +117,120 @@ export function registerAdminRoutes(
 
       const byId = { params: userIdParams };
 
-      api.post('/users', { schema: { body: createUserBody } }, async (req, reply: FastifyReply) => {
-        const b = req.body as {
-          userName?: string | null;
-          nickName?: string | null;
-          password?: string | null;
-        };
-        const userName = b.userName || undefined;
-        const nickName = b.nickName || userName;
-        const password = b.password || undefined;
-        if (!nickName) throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'nickName or userName is required');
-        try {
-          const user = await deps.store.users.create({
-            userName,
-            nickName,
-            passwordMd5: password ? md5(password) : undefined,
-          });
-          reply.code(201);
-          return { userId: user.userId, userName: user.userName ?? null, nickName: user.nickName };
-        } catch (err) {
-          if (err instanceof UserAlreadyExistsError)
-            throw new ApiError(409, 'IM_ERR_USER_EXISTS', 'user already exists');
-          throw err;
-        }
-      });
+      registerMessageRoutes(api, deps);
+      registerGroupRoutes(api, deps);
 
-      api.get('/users/:id', { schema: byId }, async (req) => {
-        const user = await deps.store.users.findById(userIdParam(req));
-        if (!user) throw new ApiError(404, 'IM_ERR_NOT_FOUND', 'no such user');
-        return {
-          userId: user.userId,
-          userName: user.userName ?? null,
-          nickName: user.nickName,
-          avatarUrl: user.avatarUrl ?? '',
-        };
-      });
+      api.post(
+        '/users',
+        {
+          schema: {
+            body: createUserBody,
+            response: responses({ 201: userResponse }, { 409: ['IM_ERR_USER_EXISTS'] }),
+          },
+        },
+        async (req, reply: FastifyReply) => {
+          const b = req.body as {
+            userName?: string | null;
+            nickName?: string | null;
+            password?: string | null;
+          };
+          const userName = b.userName || undefined;
+          const nickName = b.nickName || userName;
+          const password = b.password || undefined;
+          if (!nickName)
+            throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'nickName or userName is required');
+          try {
+            const user = await deps.store.users.create({
+              userName,
+              nickName,
+              passwordMd5: password ? md5(password) : undefined,
+            });
+            reply.code(201);
+            return { userId: user.userId, userName: user.userName ?? null, nickName: user.nickName };
+          } catch (err) {
+            if (err instanceof UserAlreadyExistsError)
+              throw new ApiError(409, 'IM_ERR_USER_EXISTS', 'user already exists');
+            throw err;
+          }
+        },
+      );
+
+      api.get(
+        '/users/:id',
+        { schema: { ...byId, response: responses({ 200: userResponse }, { 404: ['IM_ERR_NOT_FOUND'] }) } },
+        async (req) => {
+          const user = await deps.store.users.findById(userIdParam(req));
+          if (!user) throw new ApiError(404, 'IM_ERR_NOT_FOUND', 'no such user');
+          return {
+            userId: user.userId,
+            userName: user.userName ?? null,
+            nickName: user.nickName,
+            avatarUrl: user.avatarUrl ?? '',
+          };
+        },
+      );
 
       // Issues a new login token. Rotation is the default: older tokens stop working, and the
       // sessions logged in with them are ended (kick-out CREDENTIALS_REVOKED).
-      api.post('/users/:id/tokens', { schema: { ...byId, body: issueTokenBody } }, async (req, reply) => {
-        const userId = userIdParam(req);
-        if (!(await deps.store.users.findById(userId)))
-          throw new ApiError(404, 'IM_ERR_NOT_FOUND', 'no such user');
-        const keep = (req.body as { keepExisting?: boolean }).keepExisting === true;
-        const token = randomBytes(32).toString('base64url');
-        const expiresAt = Date.now() + options.tokenTtlMs;
-        const ttlSeconds = Math.ceil(options.tokenTtlMs / 1000);
-        if (keep) await deps.store.tokens.issue(userId, token, ttlSeconds);
-        else {
-          await deps.store.tokens.rotate(userId, token, ttlSeconds);
-          await endStaleTokenSessions(userId, 'login token rotated; log in with the new token');
-        }
-        reply.code(201);
-        return { userId, token, tokenId: tokenIdOf(token), expiresAt: Math.floor(expiresAt / 1000) };
-      });
+      api.post(
+        '/users/:id/tokens',
+        {
+          schema: {
+            ...byId,
+            body: issueTokenBody,
+            response: responses({ 201: tokenResponse }, { 404: ['IM_ERR_NOT_FOUND'] }),
+          },
+        },
+        async (req, reply) => {
+          const userId = userIdParam(req);
+          if (!(await deps.store.users.findById(userId)))
+            throw new ApiError(404, 'IM_ERR_NOT_FOUND', 'no such user');
+          const keep = (req.body as { keepExisting?: boolean }).keepExisting === true;
+          const token = randomBytes(32).toString('base64url');
+          const expiresAt = Date.now() + options.tokenTtlMs;
+          const ttlSeconds = Math.ceil(options.tokenTtlMs / 1000);
+          if (keep) await deps.store.tokens.issue(userId, token, ttlSeconds);
+          else {
+            await deps.store.tokens.rotate(userId, token, ttlSeconds);
+            await endStaleTokenSessions(userId, 'login token rotated; log in with the new token');
+          }
+          reply.code(201);
+          return { userId, token, tokenId: tokenIdOf(token), expiresAt: Math.floor(expiresAt / 1000) };
+        },
+      );
 
       // Revokes one token (by the tokenId it was issued with) and ends the sessions logged in
       // with it; the user's other tokens and their sessions stay. Idempotent.
-      api.delete('/users/:id/tokens/:tokenId', { schema: { params: tokenIdParams } }, async (req, reply) => {
-        const userId = userIdParam(req);
-        const { tokenId } = req.params as { tokenId: string };
-        await deps.store.tokens.revokeById(userId, tokenId);
-        await endStaleTokenSessions(userId, 'login token revoked; log in again');
-        reply.code(204);
-      });
+      api.delete(
+        '/users/:id/tokens/:tokenId',
+        { schema: { params: tokenIdParams, response: responses({ 204: null }) } },
+        async (req, reply) => {
+          const userId = userIdParam(req);
+          const { tokenId } = req.params as { tokenId: string };
+          await deps.store.tokens.revokeById(userId, tokenId);
+          await endStaleTokenSessions(userId, 'login token revoked; log in again');
+          reply.code(204);
+        },
+      );
 
       // Revokes every token and ends every session of the user (a session outlives its token
       // otherwise): each connection gets the kick-out notice CREDENTIALS_REVOKED.
-      api.delete('/users/:id/tokens', { schema: byId }, async (req, reply) => {
-        const userId = userIdParam(req);
-        await deps.store.tokens.revoke(userId);
-        if (deps.bus)
-          await kick(userId, KickOutReason.CREDENTIALS_REVOKED, 'login tokens revoked; log in again');
-        reply.code(204);
-      });
+      api.delete(
+        '/users/:id/tokens',
+        { schema: { ...byId, response: responses({ 204: null }) } },
+        async (req, reply) => {
+          const userId = userIdParam(req);
+          await deps.store.tokens.revoke(userId);
+          if (deps.bus)
+            await kick(userId, KickOutReason.CREDENTIALS_REVOKED, 'login tokens revoked; log in again');
+          reply.code(204);
+        },
+      );
 
       // Delivered-up-to (client receipts, flushed by the job) and read-up-to (read acks).
       api.get(
         '/users/:id/receipts/:sessionType/:sessionId',
-        { schema: { params: receiptParams } },
+        { schema: { params: receiptParams, response: responses({ 200: receiptResponse }) } },
         async (req) => {
           const userId = userIdParam(req);
           const { sessionType, sessionId } = sessionParams(req);
@@ -206,7 +250,7 @@ export function registerAdminRoutes(
       // Push tokens of a user's devices (APNs, FCM, or a webhook target).
       api.post(
         '/users/:id/devices',
-        { schema: { ...byId, body: registerDeviceBody } },
+        { schema: { ...byId, body: registerDeviceBody, response: responses({ 204: null }) } },
         async (req, reply) => {
           const userId = userIdParam(req);
           const b = req.body as { platform: PushPlatform; token: string; clientType?: number };
@@ -222,7 +266,7 @@ export function registerAdminRoutes(
 
       api.delete(
         '/users/:id/devices',
-        { schema: { ...byId, body: removeDeviceBody } },
+        { schema: { ...byId, body: removeDeviceBody, response: responses({ 204: null }) } },
         async (req, reply) => {
           const userId = userIdParam(req);
           const b = req.body as { platform: PushPlatform; token: string };
@@ -232,33 +276,41 @@ export function registerAdminRoutes(
       );
 
       // Muted conversations are never pushed.
-      api.put('/users/:id/mutes', { schema: { ...byId, body: muteBody } }, async (req, reply) => {
-        const userId = userIdParam(req);
-        const b = req.body as { sessionType: 1 | 2; sessionId: number; muted?: boolean };
-        await deps.store.mutes.set(userId, b.sessionType, b.sessionId, b.muted !== false);
-        reply.code(204);
-      });
+      api.put(
+        '/users/:id/mutes',
+        { schema: { ...byId, body: muteBody, response: responses({ 204: null }) } },
+        async (req, reply) => {
+          const userId = userIdParam(req);
+          const b = req.body as { sessionType: 1 | 2; sessionId: number; muted?: boolean };
+          await deps.store.mutes.set(userId, b.sessionType, b.sessionId, b.muted !== false);
+          reply.code(204);
+        },
+      );
 
       // Closes every connection of the user, or one device (connId), with a kick-out notice.
-      api.post('/users/:id/kick', { schema: { ...byId, body: kickBody } }, async (req) => {
-        if (!deps.bus) throw new ApiError(503, 'IM_ERR_UNAVAILABLE', 'this api process has no message bus');
-        const userId = userIdParam(req);
-        const connId = (req.body as { connId?: string }).connId;
-        const kicked = await kick(
-          userId,
-          KickOutReason.KICKED_BY_ADMIN,
-          'kicked by the administrator',
-          (r) => !connId || r.connId === connId,
-        );
-        return { userId, kicked };
-      });
+      api.post(
+        '/users/:id/kick',
+        { schema: { ...byId, body: kickBody, response: responses({ 200: kickResponse }) } },
+        async (req) => {
+          if (!deps.bus) throw new ApiError(503, 'IM_ERR_UNAVAILABLE', 'this api process has no message bus');
+          const userId = userIdParam(req);
+          const connId = (req.body as { connId?: string }).connId;
+          const kicked = await kick(
+            userId,
+            KickOutReason.KICKED_BY_ADMIN,
+            'kicked by the administrator',
+            (r) => !connId || r.connId === connId,
+          );
+          return { userId, kicked };
+        },
+      );
 
       // The cluster at a glance (what `mqim status` prints): live gates with their connections,
       // logic/job/api processes, dependency reachability, consumer lag per group.
       // ?consumerGroups=a,b adds analytics groups (a data team's) on the analytics topics.
       api.get(
         '/cluster/status',
-        { schema: { querystring: clusterStatusQuery, response: { 200: clusterStatusResponse } } },
+        { schema: { querystring: clusterStatusQuery, response: responses({ 200: clusterStatusResponse }) } },
         async (req) => {
           const listed = (req.query as { consumerGroups?: string }).consumerGroups;
           return collectClusterStatus({
@@ -271,7 +323,7 @@ export function registerAdminRoutes(
       // Online users: how many, and their ids page by page (ascending; `after` = last id seen).
       api.get(
         '/online',
-        { schema: { querystring: onlineQuery, response: { 200: onlineResponse } } },
+        { schema: { querystring: onlineQuery, response: responses({ 200: onlineResponse }) } },
         async (req) => {
           const q = req.query as { after?: string; limit?: string };
           const limit = Number(q.limit ?? 1000);
@@ -282,20 +334,24 @@ export function registerAdminRoutes(
         },
       );
 
-      api.get('/users/:id/online', { schema: byId }, async (req) => {
-        const userId = userIdParam(req);
-        const routes = (await deps.cache.routes.lookup([userId])).get(userId) ?? [];
-        return {
-          userId,
-          online: routes.length > 0,
-          devices: routes.map((r) => ({
-            gateId: r.gateId,
-            connId: r.connId,
-            clientType: r.clientType,
-            loginAt: r.loginAt,
-          })),
-        };
-      });
+      api.get(
+        '/users/:id/online',
+        { schema: { ...byId, response: responses({ 200: userOnlineResponse }) } },
+        async (req) => {
+          const userId = userIdParam(req);
+          const routes = (await deps.cache.routes.lookup([userId])).get(userId) ?? [];
+          return {
+            userId,
+            online: routes.length > 0,
+            devices: routes.map((r) => ({
+              gateId: r.gateId,
+              connId: r.connId,
+              clientType: r.clientType,
+              loginAt: r.loginAt,
+            })),
+          };
+        },
+      );
     },
     { prefix: '/api/v1' },
   );
@@ -313,7 +369,7 @@ function sessionParams(req: FastifyRequest): { sessionType: 1 | 2; sessionId: nu
   const p = req.params as { sessionType?: string; sessionId?: string };
   const sessionType = Number(p.sessionType);
   const sessionId = /^\d{1,16}$/.test(p.sessionId ?? '') ? Number(p.sessionId) : NaN;
-  if ((sessionType !== 1 && sessionType !== 2) || !Number.isSafeInteger(sessionId) || sessionId <= 0)
+  if (!isSessionType(sessionType) || !Number.isSafeInteger(sessionId) || sessionId <= 0)
     throw new ApiError(
       400,
       'IM_ERR_INVALID_ARGUMENT',

@@ -371,7 +371,13 @@ describe('api - ending a token ends the sessions logged in with it', () => {
   let h: Harness;
   let cache: MemoryCache;
   const published: OutgoingMessage[] = [];
-  const bus = { publish: async (m: OutgoingMessage) => void published.push(m) } as unknown as MessageBus;
+  // Records kicks; the send API's answer topic is provisioned and subscribed, and never used here.
+  const bus = {
+    publish: async (m: OutgoingMessage) => void published.push(m),
+    ensureTopics: async () => undefined,
+    ensureGroups: async () => undefined,
+    subscribeBatch: async () => ({ close: async () => undefined }),
+  } as unknown as MessageBus;
   beforeEach(async () => {
     published.length = 0;
     cache = new MemoryCache();

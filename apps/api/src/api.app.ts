@@ -1,14 +1,18 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RocketMqBus, type MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
-import { MqNames } from '@mqim/protocol';
+import { DEFAULT_LANES, MqNames } from '@mqim/protocol';
 import type { Logger } from '@mqim/config';
 import { LIVE_PATHS, READY_PATH, readyReport, type HealthSource, type MqimMetrics } from '@mqim/metrics';
 import type { Store } from '@mqim/store';
 import { registerAdminRoutes } from './admin.routes';
 import { consumerLags } from './cluster.status';
 import { ApiError } from './api-error';
+import { okResponse, readyResponse } from './api.schemas';
 import { registerCompatRoutes } from './register.routes';
+import { registerWebRoutes, type WebOptions } from './web.routes';
+import { OpenApiCollector, renderReference } from './openapi.document';
+import { UpstreamClient } from './upstream.client';
 import {
   clientErrorHandler,
   ConnectionEventLog,
@@ -23,8 +27,24 @@ export interface ApiOptions {
   tokenTtlMs: number;
   /** A second look for sessions of an ended token, this long after it ended. @default 3000 */
   tokenResweepMs?: number;
+  /** Shown in the OpenAPI document. @default 'unknown' */
+  version?: string;
   /** Body size, timeouts and connection cap of the HTTP server. @default DEFAULT_SERVER_LIMITS */
   limits?: Partial<ServerLimits>;
+  /** The web chat at `/`; without it, `/` is 404 as before. */
+  web?: WebOptions;
+  /**
+   * The name logic and job answer this process under (`im-gate-<endpointId>`), for the send API.
+   * Unique per api process. @default `api-<pid>`
+   */
+  endpointId?: string;
+  /** Must equal the gates' `MQIM_LANES`. @default DEFAULT_LANES */
+  lanes?: number;
+  /** How long a send waits for logic's answer before 504. @default 10000 */
+  sendTimeoutMs?: number;
+  /** Upstream publishes in flight and their pacing (as on a gate). */
+  upstreamInFlight?: number;
+  mqPaceMs?: number;
 }
 
 export interface ApiDeps {
@@ -49,6 +69,9 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
     // [5] is not 5) and no silent stripping of unknown properties.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
+  // First, so that it sees every route registered below.
+  const openapi = new OpenApiCollector(options.version ?? 'unknown');
+  openapi.attach(app);
   app.server.maxConnections = limits.maxConnections;
   app.server.on('drop', (data?: { remoteAddress?: string }) =>
     events.record('dropped', { remoteAddress: data?.remoteAddress, maxConnections: limits.maxConnections }),
@@ -95,20 +118,55 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
       },
     });
   });
-  for (const path of LIVE_PATHS) app.get(path, async () => ({ ok: true }));
-  app.get(READY_PATH, async (_req, reply) => {
-    const { status, body } = await readyReport(deps.health);
-    reply.code(status);
-    return body;
-  });
+  for (const path of LIVE_PATHS)
+    app.get(path, { schema: { response: { 200: okResponse } } }, async () => ({ ok: true }));
+  app.get(
+    READY_PATH,
+    { schema: { response: { 200: readyResponse, 503: readyResponse } } },
+    async (_req, reply) => {
+      const { status, body } = await readyReport(deps.health);
+      reply.code(status as 200 | 503);
+      return body;
+    },
+  );
   const names = new MqNames(options.topicPrefix);
-  app.get('/metrics', async (_req, reply) => {
-    await exportConsumerLag(deps, names);
-    reply.type(deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    { schema: { response: { 200: { type: 'string', description: 'Prometheus text format' } } } },
+    async (_req, reply) => {
+      await exportConsumerLag(deps, names);
+      reply.type(deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    },
+  );
+  // The API's own reference, built from the routes' schemas; public, like the register endpoint.
+  app.get(
+    '/openapi.json',
+    { schema: { response: { 200: { type: 'object', description: 'this OpenAPI 3.1 document' } } } },
+    async (_req, reply) => reply.type('application/json').send(JSON.stringify(openapi.document())),
+  );
+  app.get(
+    '/docs',
+    { schema: { response: { 200: { type: 'string', description: 'the reference page (HTML)' } } } },
+    async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderReference(openapi.document())),
+  );
   registerCompatRoutes(app, deps.store, deps.logger);
-  registerAdminRoutes(app, { ...deps, names }, options);
+  // The send API's way onto the message path; subscribed before the first request is served.
+  const upstream = deps.bus
+    ? new UpstreamClient(deps.bus, names, deps.metrics, deps.logger, {
+        endpointId: options.endpointId ?? `api-${process.pid}`,
+        lanes: options.lanes ?? DEFAULT_LANES,
+        timeoutMs: options.sendTimeoutMs,
+        maxInFlight: options.upstreamInFlight,
+        minIntervalMs: options.mqPaceMs,
+      })
+    : undefined;
+  if (upstream) {
+    app.addHook('onReady', () => upstream.start());
+    app.addHook('onClose', () => upstream.stop());
+  }
+  registerAdminRoutes(app, { ...deps, names, upstream }, options);
+  if (options.web) registerWebRoutes(app, options.web, deps.cache, deps.logger);
   return app;
 }
 

@@ -226,3 +226,234 @@ export const onlineResponse = {
     next: { type: ['integer', 'null'] },
   },
 } as const;
+
+// ---- the send API ----
+
+/** A client_msg_id: what the message path dedupes a sender's retries by (DESIGN invariant 2). */
+export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7e]{1,64}$';
+
+export const sendHeaders = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN } },
+} as const;
+
+const positiveId = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
+
+/**
+ * Exactly one content: `text` (a text message, type 1), `data` (base64 of any `msgType`'s
+ * bytes), or `notification` (type 9, the JSON CoffeeChat clients read as a notification).
+ */
+export const sendMessageBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'sessionType', 'to'],
+  properties: {
+    from: positiveId,
+    sessionType: { type: 'integer', enum: [1, 2] },
+    to: positiveId,
+    system: { type: 'boolean' },
+    text: { type: 'string', minLength: 1 },
+    msgType: { type: 'integer', minimum: 1, maximum: 65535 },
+    data: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9+/]*={0,2}$' },
+    notification: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['notificationType'],
+      properties: {
+        notificationType: { type: 'integer', minimum: 0, maximum: 65535 },
+        data: { type: 'object' },
+      },
+    },
+  },
+  oneOf: [
+    { required: ['text'], not: { anyOf: [{ required: ['data'] }, { required: ['notification'] }] } },
+    {
+      required: ['data', 'msgType'],
+      not: { anyOf: [{ required: ['text'] }, { required: ['notification'] }] },
+    },
+    { required: ['notification'], not: { anyOf: [{ required: ['text'] }, { required: ['data'] }] } },
+  ],
+} as const;
+
+export const sendMessageResponse = {
+  type: 'object',
+  required: ['serverMsgId', 'clientMsgId', 'from', 'sessionType', 'to', 'msgType', 'createTime'],
+  properties: {
+    serverMsgId: int,
+    clientMsgId: str,
+    from: int,
+    sessionType: int,
+    to: int,
+    msgType: int,
+    /** Unix seconds, as stored. */
+    createTime: int,
+  },
+} as const;
+
+// ---- responses every route documents (the OpenAPI document is built from these) ----
+
+/** The error body, its `code` limited to the codes the route may send with that status. */
+function errorBody(codes: readonly string[]) {
+  return {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { type: 'string', enum: [...codes] }, message: str },
+      },
+    },
+  } as const;
+}
+
+/** What any /api/v1 route may answer besides its own: bad input, no key, too large, our failures. */
+const COMMON_ERRORS: Record<number, readonly string[]> = {
+  400: ['IM_ERR_INVALID_ARGUMENT'],
+  401: ['IM_ERR_UNAUTHORIZED'],
+  413: ['IM_ERR_PAYLOAD_TOO_LARGE'],
+  500: ['IM_ERR_INTERNAL'],
+  503: [
+    'IM_ERR_UNAVAILABLE',
+    'IM_ERR_STORE_UNAVAILABLE',
+    'IM_ERR_CACHE_UNAVAILABLE',
+    'IM_ERR_BUS_UNAVAILABLE',
+    'IM_ERR_INFRA_UNAVAILABLE',
+  ],
+};
+
+/**
+ * A route's `response` schemas: its successes plus every error status with the codes it may carry
+ * (the common ones and `extra`). Fastify serializes replies through them; the OpenAPI document
+ * lists them; a test checks that what is sent is what is listed.
+ */
+export function responses(
+  success: Record<number, object | null>,
+  extra: Record<number, readonly string[]> = {},
+): Record<number, object> {
+  const out: Record<number, object> = {};
+  for (const [status, schema] of Object.entries(success))
+    out[Number(status)] = schema ?? { type: 'null', description: 'no content' };
+  const statuses = new Set([...Object.keys(COMMON_ERRORS), ...Object.keys(extra)].map(Number));
+  for (const status of statuses)
+    out[status] = errorBody([...(COMMON_ERRORS[status] ?? []), ...(extra[status] ?? [])]);
+  return out;
+}
+
+export const userResponse = {
+  type: 'object',
+  required: ['userId', 'userName', 'nickName'],
+  properties: { userId: int, userName: { type: ['string', 'null'] }, nickName: str, avatarUrl: str },
+} as const;
+
+export const tokenResponse = {
+  type: 'object',
+  required: ['userId', 'token', 'tokenId', 'expiresAt'],
+  properties: { userId: int, token: str, tokenId: str, expiresAt: int },
+} as const;
+
+export const receiptResponse = {
+  type: 'object',
+  required: [
+    'userId',
+    'sessionType',
+    'sessionId',
+    'deliveredMsgId',
+    'deliveredAtMs',
+    'readMsgId',
+    'readAtMs',
+  ],
+  properties: {
+    userId: int,
+    sessionType: int,
+    sessionId: int,
+    deliveredMsgId: int,
+    deliveredAtMs: int,
+    readMsgId: int,
+    readAtMs: int,
+  },
+} as const;
+
+export const kickResponse = {
+  type: 'object',
+  required: ['userId', 'kicked'],
+  properties: { userId: int, kicked: int },
+} as const;
+
+export const userOnlineResponse = {
+  type: 'object',
+  required: ['userId', 'online', 'devices'],
+  properties: {
+    userId: int,
+    online: { type: 'boolean' },
+    devices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['gateId', 'connId', 'clientType', 'loginAt'],
+        properties: { gateId: str, connId: str, clientType: int, loginAt: int },
+      },
+    },
+  },
+} as const;
+
+export const okResponse = {
+  type: 'object',
+  required: ['ok'],
+  properties: { ok: { type: 'boolean' } },
+} as const;
+
+export const readyResponse = {
+  type: 'object',
+  required: ['ok', 'problems'],
+  properties: { ok: { type: 'boolean' }, problems: { type: 'array', items: str } },
+} as const;
+
+/** CoffeeChat's register answer (sent as text/plain JSON). */
+export const registerResponse = {
+  type: 'object',
+  required: ['error_code', 'error_msg'],
+  properties: { error_code: int, error_msg: str },
+} as const;
+
+// ---- group administration (the client's group commands, as the acting user) ----
+
+const memberIds = { type: 'array', minItems: 1, maxItems: 10_000, items: positiveId } as const;
+
+export const groupIdParams = {
+  type: 'object',
+  required: ['groupId'],
+  properties: { groupId: { type: 'string', pattern: ID_PATTERN } },
+} as const;
+
+export const groupCreateBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['owner', 'name'],
+  properties: {
+    owner: positiveId,
+    name: { type: 'string', minLength: 1, maxLength: 64 },
+    members: { type: 'array', maxItems: 10_000, items: positiveId },
+  },
+} as const;
+
+export const groupCreateResponse = {
+  type: 'object',
+  required: ['groupId', 'name', 'ownerId', 'memberIds'],
+  properties: { groupId: int, name: str, ownerId: int, memberIds: { type: 'array', items: int } },
+} as const;
+
+/** `by`: the acting user (owner or member, as the client command requires). */
+export const groupChangeBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['by', 'members'],
+  properties: { by: positiveId, members: memberIds },
+} as const;
+
+export const groupDisbandBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['by'],
+  properties: { by: positiveId },
+} as const;

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from '@mqim/config';
 import { CimErrorCode } from '@mqim/protocol';
 import { MAX_EXPLICIT_USER_ID, UserAlreadyExistsError, type Store } from '@mqim/store';
-import { registerBody } from './api.schemas';
+import { registerBody, registerResponse } from './api.schemas';
 
 type RegisterBody =
   | { user_id: number | string; user_nick_name: string; user_token: string }
@@ -21,14 +21,20 @@ export function registerCompatRoutes(app: FastifyInstance, store: Store, logger:
   app.post(
     '/user/register',
     {
-      schema: { body: registerBody },
+      schema: {
+        body: registerBody,
+        response: { 200: registerResponse, 400: registerResponse, 500: registerResponse },
+      },
       // The legacy reply format for every failure of this route, including the schema's.
       errorHandler: (err: FastifyError, _req, reply) => {
         reply.type('text/plain; charset=utf-8');
         if (err.statusCode && err.statusCode < 500)
-          return reply
-            .code(err.statusCode)
-            .send(answer(CimErrorCode.USER_INVALID_PARAMETER, `invalid parameter: ${err.message}`));
+          return (
+            reply
+              // 413 and 415 too: the schema names 400 only, the text body needs no serializer.
+              .code(err.statusCode as 400)
+              .send(answer(CimErrorCode.USER_INVALID_PARAMETER, `invalid parameter: ${err.message}`))
+          );
         logger.error({ err: err.message }, 'register request failed');
         return reply.code(500).send(answer(CimErrorCode.INTERNAL_ERROR, 'internal error'));
       },

@@ -17,7 +17,7 @@ import {
   type MqimCluster,
   type MqimProcess,
 } from '@mqim/testing';
-import { clusterConfig } from './role.command';
+import { clusterConfig } from './startup.error';
 
 const rmq = probeRocketMq();
 const SINGLE = 1;

@@ -10,7 +10,7 @@ import {
   type ReadNotify,
   type SendResult,
 } from '@mqim/sdk';
-import { clusterConfig } from './role.command';
+import { clusterConfig } from './startup.error';
 import {
   describeInfra,
   probeMysql,

@@ -13,7 +13,7 @@ import { createLogger } from '@mqim/config';
 import { createBus } from '@mqim/standalone';
 import { MqNames, decodeEvents, eventFamily, mqim, type EventFamily } from '@mqim/protocol';
 import { ArgError, checkFlags, flag, parseDuration } from './analytics.args';
-import { clusterConfig, errorText } from './role.command';
+import { clusterConfig, errorText } from './startup.error';
 import { onShutdown } from './shutdown';
 
 const FAMILIES: readonly EventFamily[] = ['message', 'delivered', 'read', 'group', 'presence', 'push'];

@@ -6,13 +6,12 @@ import { createConnection } from 'mysql2/promise';
 import {
   EX_CONFIG,
   StartupError,
-  checkBroker,
   clusterConfig,
   errorText,
   exitOnStartupError,
   maskUrl,
-  topicType,
-} from './role.command';
+} from './startup.error';
+import { checkBroker, topicType } from './startup.probes';
 
 /**
  * The consumer groups named with `--consumer-group NAME` (repeatable): a data team's own group on

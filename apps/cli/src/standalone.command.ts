@@ -15,6 +15,8 @@ export async function runStandaloneCommand(): Promise<void> {
       bus: config.bus,
       store: config.store,
       cache: config.cache,
+      // What a newcomer opens first (the api's host, as a browser on this machine reaches it).
+      webChat: `http://${/^(0\.0\.0\.0|::|)$/.test(config.apiHost) ? 'localhost' : config.apiHost}:${s.ports.http}/`,
       ms: Date.now() - started,
     },
     'mqim standalone ready',

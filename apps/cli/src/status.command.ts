@@ -5,7 +5,7 @@ import { createLogger } from '@mqim/config';
 import { MqNames } from '@mqim/protocol';
 import { createBus, createCache, createStore } from '@mqim/standalone';
 import type { Store } from '@mqim/store';
-import { clusterConfig, errorText, maskUrl } from './role.command';
+import { clusterConfig, errorText, maskUrl } from './startup.error';
 
 const USAGE = `mqim status [--json] [--api <url>] [--consumer-group NAME]...
 

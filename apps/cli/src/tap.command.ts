@@ -1,8 +1,9 @@
+import { parseArgs } from 'node:util';
 import { createLogger } from '@mqim/config';
 import { createBus } from '@mqim/standalone';
-import { MqNames, decodePersisted, messageEventId } from '@mqim/protocol';
-import { ArgError, checkFlags, flag, parseDuration } from './analytics.args';
-import { clusterConfig } from './role.command';
+import { MqNames, decodePersisted, messageEventId, SessionType } from '@mqim/protocol';
+import { ArgError, parseDuration } from './analytics.args';
+import { clusterConfig } from './startup.error';
 import { onShutdown } from './shutdown';
 
 const USAGE = `mqim tap [--group NAME] [--interval 60s]
@@ -19,24 +20,19 @@ const USAGE = `mqim tap [--group NAME] [--interval 60s]
  * conversation and the server_msg_id, since ids count per conversation.
  */
 export async function runTap(argv: string[]): Promise<void> {
-  let group: string | undefined;
-  let intervalMs: number;
+  let args: { group: string; intervalMs: number };
+  const config = clusterConfig();
   try {
-    checkFlags(argv, ['--group', '--interval', '--interval-ms']);
-    group = flag(argv, '--group');
-    // --interval-ms: the flag mqim 0.1 read (its usage said --interval); still accepted.
-    const legacy = flag(argv, '--interval-ms');
-    intervalMs = parseDuration(flag(argv, '--interval') ?? legacy ?? '60s', '--interval');
+    args = parseTapArgs(argv, config.topicPrefix);
   } catch (err) {
     if (!(err instanceof ArgError)) throw err;
     console.error(`${err.message}\n\n${USAGE}`);
     process.exitCode = 2;
     return;
   }
-  const config = clusterConfig();
   const logger = createLogger('mqim-tap');
   const names = new MqNames(config.topicPrefix);
-  group ??= `${config.topicPrefix}-tap-example`;
+  const { group, intervalMs } = args;
   const bus = await createBus(config, logger);
   // Idempotent; kept so the example runs on a cluster provisioned without --consumer-group.
   await bus.ensureGroups([{ name: group, orderly: false }]);
@@ -53,7 +49,7 @@ export async function runTap(argv: string[]): Promise<void> {
       seen.add(key);
       // Bounded memory: redeliveries come within minutes, not after a million newer messages.
       if (seen.size > 1_000_000) seen.clear();
-      if (st === 2) bucket.group++;
+      if (st === SessionType.GROUP) bucket.group++;
       else bucket.single++;
       bucket.bytes += m.msgDataSize ?? 0;
       bucket.conversations.add(key.slice(0, key.lastIndexOf('/')));
@@ -78,4 +74,38 @@ export async function runTap(argv: string[]): Promise<void> {
     await sub.close();
     await bus.close();
   });
+}
+
+/**
+ * `--group NAME`, `--interval 60s` (or `--interval-ms 60000`, the flag mqim 0.1 read while its
+ * usage said `--interval`); node's `util.parseArgs`, strict, so a misspelt flag is an error instead
+ * of being ignored. Every refusal is an `ArgError` (printed with the usage, exit code 2).
+ */
+export function parseTapArgs(
+  argv: readonly string[],
+  topicPrefix: string,
+): { group: string; intervalMs: number } {
+  let values: { group?: string; interval?: string; 'interval-ms'?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        group: { type: 'string' },
+        interval: { type: 'string' },
+        'interval-ms': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+      throw new ArgError((err as Error).message);
+    throw err;
+  }
+  const intervalMs =
+    values.interval !== undefined
+      ? parseDuration(values.interval, '--interval')
+      : parseDuration(values['interval-ms'] ?? '60s', '--interval-ms');
+  return { group: values.group ?? `${topicPrefix}-tap-example`, intervalMs };
 }

@@ -25,7 +25,6 @@ export class Connection {
   clientType = 0;
   /** The id of the login token this session logged in with; '' for a password login. */
   tokenId = '';
-  loginPending = false;
   /** When the login was bound (0 before): the presence event's online time. */
   loggedInAt = 0;
   closed = false;

@@ -4,8 +4,11 @@ import type { Connection, FrameSink, Transport } from './connection';
 export interface FrameHandler {
   open(transport: Transport, remote: string, sink: FrameSink): Connection;
   frame(conn: Connection, cmd: number, seq: number, body: Buffer): void;
-  /** A frame that could not be parsed: the connection is closed with the reason logged. */
-  protocolError(conn: Connection, reason: string): void;
+  /**
+   * A frame that could not be parsed: the connection is closed with the reason logged, after an
+   * ERROR_NOTIFY built from `err` when there is one.
+   */
+  protocolError(conn: Connection, reason: string, err?: unknown): void;
   closed(conn: Connection): void;
   /** A closed connection was destroyed with output still unsent (its peer stopped reading). */
   torndown(conn: Connection, unsentBytes: number): void;

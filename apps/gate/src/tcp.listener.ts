@@ -66,7 +66,7 @@ export class TcpListener {
       } catch (err) {
         const reason =
           err instanceof FrameError ? `protocol error: ${err.message}` : `internal error: ${String(err)}`;
-        this.handler.protocolError(conn, reason);
+        this.handler.protocolError(conn, reason, err);
       }
     });
     // A reset from the peer is normal on mobile networks: log at debug via close(), never throw.

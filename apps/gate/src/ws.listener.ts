@@ -84,7 +84,7 @@ export class WsListener {
       } catch (err) {
         const reason =
           err instanceof FrameError ? `protocol error: ${err.message}` : `internal error: ${String(err)}`;
-        this.handler.protocolError(conn, reason);
+        this.handler.protocolError(conn, reason, err);
       }
     });
     // Before login the ws library would buffer an unfinished (fragmented) message up to maxPayload

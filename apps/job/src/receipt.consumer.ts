@@ -1,7 +1,7 @@
 import type { ReceivedMessage } from '@mqim/bus';
 import type { ReceiptBuffer, ReceiptEntry } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
-import { RECEIPT_BATCH_TAG, longToNumber, mqim } from '@mqim/protocol';
+import { RECEIPT_BATCH_TAG, longToNumber, mqim, isSessionType } from '@mqim/protocol';
 import type { SessionType, Store } from '@mqim/store';
 import { KnownSessions } from './known-sessions';
 
@@ -36,7 +36,7 @@ export class ReceiptConsumer {
     }
     const entries: ReceiptEntry[] = [];
     for (const r of list) {
-      if (r.sessionType !== 1 && r.sessionType !== 2) continue;
+      if (!isSessionType(r.sessionType)) continue;
       // Clients name server_msg_id; only a receipt with just client_msg_id costs a store lookup
       // (and an await: a fan-out brings thousands of receipts, most of them need neither).
       const serverMsgId = longToNumber(r.serverMsgId) || (r.clientMsgId ? await this.lookup(r) : 0);

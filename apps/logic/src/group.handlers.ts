@@ -2,17 +2,19 @@ import { randomUUID } from 'node:crypto';
 import {
   CIM,
   CommandId,
-  ImErrorNumber,
   MqimError,
+  errorNumberOf,
+  isClientFault,
   conversationKey,
-  groupEventId,
-  mqim,
   toId,
   toIds,
   type ImErrorCode,
+  decodeBody,
+  groupEventId,
+  mqim,
+  SessionType,
 } from '@mqim/protocol';
 import type { GroupRecord, MessageRecord } from '@mqim/store';
-import { decodeBody } from './decode';
 import { giveBack } from './id.giveback';
 import { messageStoredEvent } from './send.handler';
 import { DEFAULT_GROUP_LIMITS, type LogicDeps } from './logic-deps';
@@ -36,22 +38,14 @@ export const NOTIFICATION_MAX_IDS = 100;
 const Notification = CIM.Def.CIMMsgNotificationType;
 const Changed = CIM.Group.CIMGroupMemberChangedType;
 
-/** A refused group request: the response carries this as its result_code. */
-class GroupRefusal extends MqimError {}
-
+/** A refused group request: the response carries the code's number as its result_code. */
 function refuse(code: ImErrorCode, text: string): never {
-  throw new GroupRefusal(code, text);
+  throw new MqimError(code, text);
 }
 
-// What the store throws when it refuses a value (StoreInvalidArgumentError and the like): the
-// client's request, so answered in the group response like our own refusals (issue 10 #13).
-const STORE_REFUSALS = new Set<string>(['IM_ERR_INVALID_ARGUMENT', 'IM_ERR_NOT_FOUND', 'IM_ERR_FORBIDDEN']);
-
+/** The result code of a refusal (the client's fault, `isClientFault`); anything else is rethrown. */
 function resultOf(err: unknown): number {
-  if (err instanceof GroupRefusal) return ImErrorNumber[err.code];
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && (STORE_REFUSALS.has(code) || code === 'IM_ERR_ID_OUT_OF_RANGE'))
-    return ImErrorNumber[code as ImErrorCode];
+  if (isClientFault(err)) return errorNumberOf((err as { code: string }).code);
   throw err;
 }
 
@@ -87,25 +81,51 @@ async function activeGroup(deps: LogicDeps, groupId: number): Promise<GroupRecor
   return g;
 }
 
-/** What notify() stored: the encoded CIMMsgData for attach_notification_msg, and the row. */
-interface Notice {
-  data: Uint8Array;
-  record: MessageRecord;
+/** What a group NOTIFICATION says changed, as stored in its JSON payload. */
+interface Noted {
+  readonly ids: number[];
+  /** The payload lists only the first NOTIFICATION_MAX_IDS ids. */
+  readonly truncated: boolean;
+}
+
+/**
+ * The NOTIFICATION an earlier attempt of this request stored in the group's history, if any. It
+ * is keyed by the request (client_msg_id = `ctx.requestKey`, sender = the group), and it is stored
+ * *before* the change it announces is applied: finding it means the change was decided and may
+ * be half-applied, so the retry finishes it instead of deciding again against a state the first
+ * attempt already changed (which answered "nobody to invite" and lost the notices).
+ */
+function earlierNotice(deps: LogicDeps, ctx: RequestContext, groupId: number): Promise<MessageRecord | null> {
+  return deps.store.messages.findSent(groupId, ctx.requestKey);
+}
+
+function notedIn(m: MessageRecord): Noted {
+  try {
+    const data = (JSON.parse(Buffer.from(m.msgData).toString('utf8')) as { data?: Record<string, unknown> })
+      .data;
+    const ids = Array.isArray(data?.ids) ? data.ids.map(Number).filter(Number.isSafeInteger) : [];
+    return { ids, truncated: data?.idsTruncated === true };
+  } catch {
+    return { ids: [], truncated: true };
+  }
 }
 
 /**
  * Stores a NOTIFICATION message in the group's history (sender = the group id, as CoffeeChat
- * clients expect) and delivers it to `audience`.
+ * clients expect), once per request: a retry gets the record the first attempt stored, with its
+ * id. Delivering it is {@link announce}'s job, after the change is applied.
  */
-async function notify(
+async function recordNotice(
   deps: LogicDeps,
   ctx: RequestContext,
   group: { groupId: number; name: string; ownerUserId: number },
   type: number,
   ids: number[],
   owners: number[],
-  audience: number[],
-): Promise<Notice> {
+): Promise<MessageRecord> {
+  const clientMsgId = ctx.requestKey || randomUUID();
+  const earlier = await deps.store.messages.findSent(group.groupId, clientMsgId);
+  if (earlier) return earlier;
   const payload = JSON.stringify({
     notificationType: type,
     data: {
@@ -117,20 +137,16 @@ async function notify(
       ...(ids.length > NOTIFICATION_MAX_IDS ? { idsTotal: ids.length, idsTruncated: true } : {}),
     },
   });
-  const key = conversationKey(2, ctx.userId, group.groupId);
-  // Derived from the request so a redelivered request stores nothing twice, and takes no new id.
-  const clientMsgId =
-    `n-${ctx.gateId}-${ctx.connId}-${ctx.seq}-${ctx.receivedAtMs}`.slice(0, 64) || randomUUID();
-  const earlier = await deps.store.messages.findSent(group.groupId, clientMsgId);
-  const conv = { type: 2 as const, groupId: group.groupId };
-  const serverMsgId = earlier
-    ? earlier.serverMsgId
-    : await deps.cache.sequences.next(key, () => deps.store.messages.maxServerMsgId(conv));
+  const key = conversationKey(SessionType.GROUP, ctx.userId, group.groupId);
+  const conv = { type: SessionType.GROUP, groupId: group.groupId };
+  // The group's counter: the gate routes group changes in the group's lane, the lane its chat
+  // messages take, so a notice and a message commit in the order of their ids.
+  const serverMsgId = await deps.cache.sequences.next(key, () => deps.store.messages.maxServerMsgId(conv));
   const record: MessageRecord = {
     serverMsgId,
     clientMsgId,
     fromUserId: group.groupId,
-    sessionType: 2,
+    sessionType: SessionType.GROUP,
     toSessionId: group.groupId,
     msgType: CIM.Def.CIMMsgType.MSG_TYPE_NOTIFICATION,
     msgData: Buffer.from(payload),
@@ -139,20 +155,29 @@ async function notify(
     msgStatus: 0,
     createTime: Math.floor(Date.now() / 1000),
   };
-  let m = earlier ?? record;
-  if (!earlier) {
-    let saved: Awaited<ReturnType<typeof deps.store.messages.save>>;
-    try {
-      saved = await deps.store.messages.save(record, owners);
-    } catch (err) {
-      await giveBack(deps, key, conv, serverMsgId);
-      throw err;
-    }
-    if (saved === 'duplicate') {
-      await giveBack(deps, key, conv, serverMsgId);
-      m = (await deps.store.messages.findSent(group.groupId, clientMsgId)) ?? record;
-    }
+  let saved: Awaited<ReturnType<typeof deps.store.messages.save>>;
+  try {
+    saved = await deps.store.messages.save(record, owners);
+  } catch (err) {
+    await giveBack(deps, key, conv, serverMsgId);
+    throw err;
   }
+  if (saved !== 'duplicate') return record;
+  await giveBack(deps, key, conv, serverMsgId);
+  return (await deps.store.messages.findSent(group.groupId, clientMsgId)) ?? record;
+}
+
+/**
+ * Delivers a stored NOTIFICATION to `audience` and returns it encoded as CIMMsgData for
+ * attach_notification_msg. A retry delivers it again with the same id (clients drop the repeat).
+ */
+async function announce(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  group: { groupId: number; name: string },
+  m: MessageRecord,
+  audience: number[],
+): Promise<Uint8Array> {
   const data = CIM.Message.CIMMsgData.encode({
     fromUserId: m.fromUserId,
     fromNickName: group.name,
@@ -161,19 +186,22 @@ async function notify(
     serverMsgId: m.serverMsgId,
     createTime: m.createTime,
     msgType: m.msgType,
-    sessionType: 2,
+    sessionType: SessionType.GROUP,
     msgData: m.msgData,
   }).finish();
+  const key = conversationKey(SessionType.GROUP, ctx.userId, group.groupId);
   await publishIntent(deps, key, audience, CommandId.MSG_DATA, data, ctx.receivedAtMs);
-  return { data, record: m };
+  return data;
 }
 
 const Kind = mqim.v1.GroupChangeKind;
 
 /**
- * The events of a group change, once all of it is durable: the stored notice (MESSAGE_STORED,
- * like any group message) and the change itself, keyed by that notice's id — every change
- * stores exactly one notice, so a data team can match the two one to one.
+ * The events of a group change, once all of it is durable (the change applied, its notice stored
+ * and announced): the stored notice (MESSAGE_STORED, like any group message) and the change
+ * itself, keyed by that notice's id — every change stores exactly one notice, so a data team can
+ * match the two one to one. A retry finds the notice its first attempt stored (keyed by the
+ * request), so it publishes the same event ids again and consumers drop the repeat.
  */
 async function groupChanged(
   deps: LogicDeps,
@@ -181,10 +209,9 @@ async function groupChanged(
   group: { groupId: number; name: string; ownerUserId: number },
   kind: mqim.v1.GroupChangeKind,
   userIds: number[],
-  notice: Notice,
+  m: MessageRecord,
   memberCount: number,
 ): Promise<void> {
-  const m = notice.record;
   const type =
     kind === Kind.GROUP_CHANGE_KIND_CREATED
       ? mqim.v1.EventType.EVENT_TYPE_GROUP_CREATED
@@ -195,7 +222,7 @@ async function groupChanged(
     serverMsgId: m.serverMsgId,
     clientMsgId: m.clientMsgId,
     fromUserId: m.fromUserId,
-    sessionType: 2,
+    sessionType: SessionType.GROUP,
     toSessionId: m.toSessionId,
     msgType: m.msgType,
     createTime: m.createTime,
@@ -225,6 +252,10 @@ async function groupChanged(
   ]);
 }
 
+function union(a: readonly number[], b: readonly number[]): number[] {
+  return [...new Set([...a, ...b])];
+}
+
 async function publishIntent(
   deps: LogicDeps,
   group: string,
@@ -252,7 +283,7 @@ async function memberChanged(
   }).finish();
   await publishIntent(
     deps,
-    conversationKey(2, ctx.userId, groupId),
+    conversationKey(SessionType.GROUP, ctx.userId, groupId),
     audience,
     CommandId.GROUP_MEMBER_CHANGED_NOTIFY,
     body,
@@ -269,8 +300,34 @@ async function existingUsers(deps: LogicDeps, ids: number[]): Promise<number[]> 
   return ids;
 }
 
+/**
+ * The group an earlier attempt of this creation made, if any. `groups.create` takes no request key,
+ * so the creation is found through what it leaves: a group of this owner and name, unchanged since
+ * (version 1), whose history holds this request's notice — or holds nothing at all, which only a
+ * creation that stopped between creating the group and storing its notice leaves behind (every
+ * finished creation stores its notice before it answers), if its members are the ones asked for.
+ */
+async function earlierCreation(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  name: string,
+  members: readonly number[],
+): Promise<GroupRecord | null> {
+  const candidates = (await deps.store.groups.listForUser(ctx.userId))
+    .filter((g) => g.ownerUserId === ctx.userId && g.name === name && g.version === 1)
+    .reverse(); // newest first
+  const wanted = [...members].sort((a, b) => a - b).join(',');
+  for (const g of candidates) {
+    if (await earlierNotice(deps, ctx, g.groupId)) return g;
+    const conv = { type: SessionType.GROUP, groupId: g.groupId };
+    if ((await deps.store.messages.maxServerMsgId(conv)) !== 0) continue;
+    if ((await deps.store.groups.members(g.groupId)).join(',') === wanted) return g;
+  }
+  return null;
+}
+
 const handleCreate: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupCreateReq, ctx.req.body, 'CIMGroupCreateReq');
+  const req = decodeBody(CommandId.GROUP_CREATE_DEFAULT_REQ, ctx.req.body);
   try {
     const name = req.groupName.trim();
     if (!name || name.length > MAX_NAME)
@@ -279,33 +336,37 @@ const handleCreate: Handler = async (deps, ctx) => {
     const invited = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter((id) => id !== ctx.userId);
     if (invited.length + 1 > MAX_GROUP_MEMBERS)
       refuse('IM_ERR_INVALID_ARGUMENT', `a group has at most ${MAX_GROUP_MEMBERS} members`);
-    // Creations per user are counted in the cache (shared by every logic) with backoff; a refused
-    // creation is not counted, so waiting out the block is enough.
-    const createKey = `group-create:${ctx.userId}`;
-    const waitMs = await deps.cache.attempts.blockedFor([createKey]);
-    if (waitMs > 0)
-      refuse('IM_ERR_USER_RATE_LIMITED', `too many groups created; retry in ${Math.ceil(waitMs / 1000)} s`);
-    await existingUsers(deps, invited);
     const members = [ctx.userId, ...invited];
-    // Counted before the group exists: a cache failure here retries a request that created nothing.
-    await deps.cache.attempts.fail(createKey, (deps.options.groupLimits ?? DEFAULT_GROUP_LIMITS).create);
-    const group = await deps.store.groups.create({ name, ownerUserId: ctx.userId }, members);
-    const notice = await notify(
+    // A retry finishes what its first attempt began, before the rate limit it already counted.
+    let group = await earlierCreation(deps, ctx, name, members);
+    if (!group) {
+      // Creations per user are counted in the cache (shared by every logic) with backoff; a
+      // refused creation is not counted, so waiting out the block is enough.
+      const createKey = `group-create:${ctx.userId}`;
+      const waitMs = await deps.cache.attempts.blockedFor([createKey]);
+      if (waitMs > 0)
+        refuse('IM_ERR_USER_RATE_LIMITED', `too many groups created; retry in ${Math.ceil(waitMs / 1000)} s`);
+      await existingUsers(deps, invited);
+      // Counted before the group exists: a cache failure here retries a request that created nothing.
+      await deps.cache.attempts.fail(createKey, (deps.options.groupLimits ?? DEFAULT_GROUP_LIMITS).create);
+      group = await deps.store.groups.create({ name, ownerUserId: ctx.userId }, members);
+    }
+    const notice = await recordNotice(
       deps,
       ctx,
       group,
       Notification.MSG_NOTIFICATION_GROUP_CREATE,
       invited,
       members,
-      members,
     );
+    const attach = await announce(deps, ctx, group, notice, members);
     await groupChanged(deps, ctx, group, Kind.GROUP_CHANGE_KIND_CREATED, invited, notice, members.length);
     const rsp = CIM.Group.CIMGroupCreateRsp.encode({
       userId: ctx.userId,
       resultCode: OK,
       groupInfo: toGroupInfo(group),
       memberIdList: members,
-      attachNotificationMsg: notice.data,
+      attachNotificationMsg: attach,
     }).finish();
     await ctx.reply(CommandId.GROUP_CREATE_DEFAULT_RSP, rsp);
   } catch (err) {
@@ -348,8 +409,18 @@ async function answerChange(
   );
 }
 
+/**
+ * A group that exists, for a retry that found its notice: the first attempt checked it was active
+ * and may have disbanded it since (groups are never deleted).
+ */
+async function existingGroup(deps: LogicDeps, groupId: number): Promise<GroupRecord> {
+  const g = await deps.store.groups.get(groupId);
+  if (!g) refuse('IM_ERR_NOT_FOUND', `group ${groupId} does not exist`);
+  return g;
+}
+
 const handleDisband: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupDisbandingReq, ctx.req.body, 'CIMGroupDisbandingReq');
+  const req = decodeBody(CommandId.GROUP_DISBINGDING_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   await answerChange(
     ctx,
@@ -357,55 +428,54 @@ const handleDisband: Handler = async (deps, ctx) => {
     CIM.Group.CIMGroupDisbandingRsp,
     groupId,
     async () => {
-      const group = await activeGroup(deps, groupId);
-      if (group.ownerUserId !== ctx.userId) refuse('IM_ERR_FORBIDDEN', 'only the owner may disband a group');
+      let notice = await earlierNotice(deps, ctx, groupId);
+      const group = notice ? await existingGroup(deps, groupId) : await activeGroup(deps, groupId);
+      if (!notice && group.ownerUserId !== ctx.userId)
+        refuse('IM_ERR_FORBIDDEN', 'only the owner may disband a group');
       const members = await deps.store.groups.members(groupId);
-      const notice = await notify(
+      notice ??= await recordNotice(
         deps,
         ctx,
         group,
         Notification.MSG_NOTIFICATION_GROUP_DISMISS,
         [],
         members,
-        members,
       );
       await deps.store.groups.disband(groupId);
+      const attach = await announce(deps, ctx, group, notice, members);
       await groupChanged(deps, ctx, group, Kind.GROUP_CHANGE_KIND_DISSOLVED, [], notice, 0);
-      return notice.data;
+      return attach;
     },
   );
 };
 
 const handleExit: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupExitReq, ctx.req.body, 'CIMGroupExitReq');
+  const req = decodeBody(CommandId.GROUP_EXIT_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   await answerChange(ctx, CommandId.GROUP_EXIT_RSP, CIM.Group.CIMGroupExitRsp, groupId, async () => {
-    const group = await activeGroup(deps, groupId);
-    if (group.ownerUserId === ctx.userId)
-      refuse('IM_ERR_FORBIDDEN', 'the owner cannot exit; disband the group instead');
-    const members = await deps.store.groups.members(groupId);
-    if (!members.includes(ctx.userId)) refuse('IM_ERR_FORBIDDEN', 'not a member of this group');
-    const notice = await notify(
-      deps,
-      ctx,
-      group,
-      Notification.MSG_NOTIFICATION_GROUP_LEAVE,
-      [ctx.userId],
-      members,
-      members,
-    );
+    let notice = await earlierNotice(deps, ctx, groupId);
+    const group = notice ? await existingGroup(deps, groupId) : await activeGroup(deps, groupId);
+    // After a retry's first attempt the user may be gone already; they still hear of it.
+    const members = union(await deps.store.groups.members(groupId), notice ? [ctx.userId] : []);
+    if (!notice) {
+      if (group.ownerUserId === ctx.userId)
+        refuse('IM_ERR_FORBIDDEN', 'the owner cannot exit; disband the group instead');
+      if (!members.includes(ctx.userId)) refuse('IM_ERR_FORBIDDEN', 'not a member of this group');
+      notice = await recordNotice(
+        deps,
+        ctx,
+        group,
+        Notification.MSG_NOTIFICATION_GROUP_LEAVE,
+        [ctx.userId],
+        members,
+      );
+    }
     await deps.store.groups.removeMembers(groupId, [ctx.userId]);
+    const attach = await announce(deps, ctx, group, notice, members);
     await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_DEL, [ctx.userId], members);
-    await groupChanged(
-      deps,
-      ctx,
-      group,
-      Kind.GROUP_CHANGE_KIND_MEMBER_LEFT,
-      [ctx.userId],
-      notice,
-      members.length - 1,
-    );
-    return notice.data;
+    const left = members.filter((id) => id !== ctx.userId).length;
+    await groupChanged(deps, ctx, group, Kind.GROUP_CHANGE_KIND_MEMBER_LEFT, [ctx.userId], notice, left);
+    return attach;
   });
 };
 
@@ -420,7 +490,7 @@ const handleList: Handler = async (deps, ctx) => {
 
 /** Returns the groups whose version is newer than the one the client holds (0 = always). */
 const handleInfo: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupInfoReq, ctx.req.body, 'CIMGroupInfoReq');
+  const req = decodeBody(CommandId.GROUP_INFO_REQ, ctx.req.body);
   const known = new Map<number, number>();
   for (const v of req.groupVersionList.slice(0, 500))
     known.set(toId(v.groupId ?? 0, 'group_id'), v.groupVersion ?? 0);
@@ -437,7 +507,7 @@ const handleInfo: Handler = async (deps, ctx) => {
 };
 
 const handleInvite: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupInviteMemberReq, ctx.req.body, 'CIMGroupInviteMemberReq');
+  const req = decodeBody(CommandId.GROUP_INVITE_MEMBER_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   await answerChange(
     ctx,
@@ -445,40 +515,47 @@ const handleInvite: Handler = async (deps, ctx) => {
     CIM.Group.CIMGroupInviteMemberRsp,
     groupId,
     async () => {
-      const group = await activeGroup(deps, groupId);
-      const members = await deps.store.groups.members(groupId);
-      if (!members.includes(ctx.userId)) refuse('IM_ERR_FORBIDDEN', 'only members may invite');
       checkListed(deps, req.memberIdList.length);
-      const current = new Set(members);
-      const invited = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter(
-        (id) => !current.has(id),
-      );
-      if (!invited.length)
-        refuse('IM_ERR_INVALID_ARGUMENT', 'nobody to invite: everyone listed is already a member');
-      if (members.length + invited.length > MAX_GROUP_MEMBERS)
-        refuse('IM_ERR_INVALID_ARGUMENT', `a group has at most ${MAX_GROUP_MEMBERS} members`);
-      await existingUsers(deps, invited);
+      const listed = [...new Set(toIds(req.memberIdList, 'member_id_list'))];
+      let notice = await earlierNotice(deps, ctx, groupId);
+      const group = notice ? await existingGroup(deps, groupId) : await activeGroup(deps, groupId);
+      const members = await deps.store.groups.members(groupId);
+      let invited: number[];
+      if (notice) {
+        // The first attempt decided; its notice says whom (all listed, when it lists only some).
+        const noted = notedIn(notice);
+        invited = noted.truncated ? listed : noted.ids;
+      } else {
+        if (!members.includes(ctx.userId)) refuse('IM_ERR_FORBIDDEN', 'only members may invite');
+        const current = new Set(members);
+        invited = listed.filter((id) => !current.has(id));
+        if (!invited.length)
+          refuse('IM_ERR_INVALID_ARGUMENT', 'nobody to invite: everyone listed is already a member');
+        if (members.length + invited.length > MAX_GROUP_MEMBERS)
+          refuse('IM_ERR_INVALID_ARGUMENT', `a group has at most ${MAX_GROUP_MEMBERS} members`);
+        await existingUsers(deps, invited);
+        notice = await recordNotice(
+          deps,
+          ctx,
+          group,
+          Notification.MSG_NOTIFICATION_GROUP_BE_INVITE,
+          invited,
+          [...members, ...invited],
+        );
+      }
       await deps.store.groups.addMembers(groupId, invited);
-      const all = [...members, ...invited];
-      const notice = await notify(
-        deps,
-        ctx,
-        group,
-        Notification.MSG_NOTIFICATION_GROUP_BE_INVITE,
-        invited,
-        all,
-        all,
-      );
+      const all = union(members, invited);
+      const attach = await announce(deps, ctx, group, notice, all);
       await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_ADD, invited, all);
       await groupChanged(deps, ctx, group, Kind.GROUP_CHANGE_KIND_MEMBERS_ADDED, invited, notice, all.length);
-      return notice.data;
+      return attach;
     },
   );
 };
 
 // The original server answered 0x0512 here; mqim uses 0x0514 as the command table says.
 const handleKick: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupKickOutMemberReq, ctx.req.body, 'CIMGroupKickOutMemberReq');
+  const req = decodeBody(CommandId.GROUP_KICK_OUT_MEMBER_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   await answerChange(
     ctx,
@@ -486,42 +563,46 @@ const handleKick: Handler = async (deps, ctx) => {
     CIM.Group.CIMGroupKickOutMemberRsp,
     groupId,
     async () => {
-      const group = await activeGroup(deps, groupId);
-      if (group.ownerUserId !== ctx.userId) refuse('IM_ERR_FORBIDDEN', 'only the owner may remove members');
+      const listed = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter(
+        (id) => id !== ctx.userId,
+      );
+      let notice = await earlierNotice(deps, ctx, groupId);
+      const group = notice ? await existingGroup(deps, groupId) : await activeGroup(deps, groupId);
       const members = await deps.store.groups.members(groupId);
-      const current = new Set(members);
-      const kicked = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter(
-        (id) => id !== ctx.userId && current.has(id),
-      );
-      if (!kicked.length)
-        refuse('IM_ERR_INVALID_ARGUMENT', 'nobody to remove: list members other than yourself');
-      const notice = await notify(
-        deps,
-        ctx,
-        group,
-        Notification.MSG_NOTIFICATION_GROUP_KICK,
-        kicked,
-        members,
-        members,
-      );
+      let kicked: number[];
+      if (notice) {
+        const noted = notedIn(notice);
+        kicked = noted.truncated ? listed : noted.ids;
+      } else {
+        if (group.ownerUserId !== ctx.userId) refuse('IM_ERR_FORBIDDEN', 'only the owner may remove members');
+        const current = new Set(members);
+        kicked = listed.filter((id) => current.has(id));
+        if (!kicked.length)
+          refuse('IM_ERR_INVALID_ARGUMENT', 'nobody to remove: list members other than yourself');
+        notice = await recordNotice(
+          deps,
+          ctx,
+          group,
+          Notification.MSG_NOTIFICATION_GROUP_KICK,
+          kicked,
+          members,
+        );
+      }
       await deps.store.groups.removeMembers(groupId, kicked);
-      await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_DEL, kicked, members);
-      await groupChanged(
-        deps,
-        ctx,
-        group,
-        Kind.GROUP_CHANGE_KIND_MEMBERS_REMOVED,
-        kicked,
-        notice,
-        members.length - kicked.length,
-      );
-      return notice.data;
+      // The removed hear of it too, whether or not a first attempt removed them already.
+      const audience = union(members, kicked);
+      const attach = await announce(deps, ctx, group, notice, audience);
+      await memberChanged(deps, ctx, groupId, Changed.GROUP_MEMBER_CHANGED_DEL, kicked, audience);
+      const gone = new Set(kicked);
+      const remaining = audience.filter((id) => !gone.has(id)).length;
+      await groupChanged(deps, ctx, group, Kind.GROUP_CHANGE_KIND_MEMBERS_REMOVED, kicked, notice, remaining);
+      return attach;
     },
   );
 };
 
 const handleMembers: Handler = async (deps, ctx) => {
-  const req = decodeBody(CIM.Group.CIMGroupMemberListReq, ctx.req.body, 'CIMGroupMemberListReq');
+  const req = decodeBody(CommandId.GROUP_LIST_MEMBER_REQ, ctx.req.body);
   const groupId = toId(req.groupId, 'group_id');
   const group = await deps.store.groups.get(groupId);
   const members = group && group.status === 'active' ? await deps.store.groups.members(groupId) : [];

@@ -7,6 +7,7 @@ import type { Store } from '@mqim/store';
 import type { TapPublisher } from './tap.publisher';
 import type { KnownUsers } from './known-users';
 import type { IntentPublisher } from './intent.publisher';
+import type { BeforeSendHook, BeforeSendHookOptions } from './before-send.hook';
 
 export interface LogicOptions {
   topicPrefix: string;
@@ -38,6 +39,8 @@ export interface LogicOptions {
   loginThrottle?: LoginThrottleOptions;
   /** What one user may ask of groups. @default DEFAULT_GROUP_LIMITS */
   groupLimits?: GroupLimits;
+  /** The business server's before-send webhook; none when unset. */
+  beforeSendHook?: BeforeSendHookOptions;
 }
 
 /** Bounds on group write amplification (issue 10 #6): every member listed costs rows and notices. */
@@ -90,5 +93,6 @@ export interface LogicDeps {
   events: EventPublisher;
   intents: IntentPublisher;
   knownUsers: KnownUsers;
+  beforeSend?: BeforeSendHook;
   options: LogicOptions;
 }

@@ -14,13 +14,14 @@ import {
   MqNames,
   commandName,
   decodeUpstream,
+  isClientFault,
   longToNumber,
   type OrderedRequest,
   type mqim,
 } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { KnownUsers } from './known-users';
-import { isClientError, handleLogin } from './login.handler';
+import { handleLogin } from './login.handler';
 import type { LogicDeps, LogicOptions } from './logic-deps';
 import {
   handleFriendList,
@@ -35,6 +36,7 @@ import { TapPublisher } from './tap.publisher';
 import { handleSend } from './send.handler';
 import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
+import { BeforeSendHook } from './before-send.hook';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
@@ -56,9 +58,11 @@ const HANDLERS = new Map<number, Handler>([
  * for sends and read acks), checks, persists, answers and fans out. Stateless; run as many as
  * needed in one consumer group.
  *
- * Failure policy: a *client* error (bad body, forbidden, not found) is answered and the MQ message
- * acked — retrying would fail the same way. Anything else (database, cache or bus down) throws, so
- * the message is not acked and comes back; the handlers are idempotent, so that is safe.
+ * Failure policy (`isClientFault`, docs/adr/0008): a *client* error (bad body, forbidden, not
+ * found) is answered and the MQ message acked — retrying would fail the same way. Anything else
+ * (database, cache or bus down, or a bug in our code) throws, so the message is not acked and comes
+ * back, and is dead-lettered (logged as an error) when it keeps failing; the handlers are
+ * request-keyed (docs/adr/0009), so a retry is safe.
  */
 export class Logic {
   private readonly deps: LogicDeps;
@@ -98,6 +102,12 @@ export class Logic {
         minIntervalMs: options.mqPaceMs ?? 4,
       }),
       knownUsers: new KnownUsers(base.store.users),
+      beforeSend: options.beforeSendHook
+        ? new BeforeSendHook(
+            options.beforeSendHook,
+            base.logger.child({ role: 'logic', component: 'before-send' }),
+          )
+        : undefined,
     };
   }
 
@@ -229,7 +239,9 @@ export class Logic {
       effects.catch(() => undefined);
       return { effects };
     } catch (err) {
-      if (isClientError(err) || isRefusal(err)) {
+      // Only the request's own fault is answered and acked (docs/adr/0008); anything else — a
+      // dependency down, or a bug (a TypeError has no code) — comes back, then is dead-lettered.
+      if (isClientFault(err)) {
         metrics.errors.inc({ code: (err as { code?: string }).code ?? 'IM_ERR_BAD_BODY' });
         await ctx.replyError(err);
         metrics.consumed.inc({ topic: 'upstream', result: 'refused' });
@@ -248,16 +260,3 @@ export class Logic {
 }
 
 const NO_EFFECTS = { effects: Promise.resolve() };
-
-const REFUSALS = new Set([
-  'IM_ERR_FORBIDDEN',
-  'IM_ERR_INVALID_ARGUMENT',
-  'IM_ERR_NOT_FOUND',
-  'IM_ERR_PAYLOAD_TOO_LARGE',
-  'IM_ERR_USER_RATE_LIMITED',
-]);
-
-function isRefusal(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && REFUSALS.has(code);
-}

@@ -1,8 +1,16 @@
-import { CIM, CimErrorCode, CommandId, ImErrorNumber, mqim, toId } from '@mqim/protocol';
+import {
+  CIM,
+  CimErrorCode,
+  CommandId,
+  ImErrorNumber,
+  isClientFault,
+  mqim,
+  toId,
+  decodeBody,
+} from '@mqim/protocol';
 import { tokenIdOf, type UserRecord } from '@mqim/store';
 import { DEFAULT_LOGIN_THROTTLE, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
-import { decodeBody } from './decode';
 import { toUserInfo } from './mappers';
 import { displacedBy, kickRoutes, KickOutReason } from './kick';
 
@@ -32,7 +40,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
   let tokenId = '';
   try {
     if (byToken) {
-      const req = decodeBody(CIM.Login.CIMAuthTokenReq, ctx.req.body, 'CIMAuthTokenReq');
+      const req = decodeBody(CommandId.LOGIN_AUTH_TOKEN_REQ, ctx.req.body);
       clientType = req.clientType;
       const userId = toId(req.userId, 'user_id');
       if (userId > 0) userKey = `login:id:${userId}`;
@@ -43,7 +51,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
           ? deps.store.users.findById(userId)
           : null;
     } else {
-      const req = decodeBody(CIM.Login.CIMAuthReq, ctx.req.body, 'CIMAuthReq');
+      const req = decodeBody(CommandId.LOGIN_AUTH_REQ, ctx.req.body);
       clientType = req.clientType;
       // Names are unique ignoring case, so guesses at "Alice" and "alice" count together.
       if (req.userName && req.userName.length <= 64) userKey = `login:name:${req.userName.toLowerCase()}`;
@@ -53,7 +61,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
           : null;
     }
   } catch (err) {
-    if (!isClientError(err)) throw err;
+    if (!isClientFault(err)) throw err;
     failCode = CimErrorCode.USER_INVALID_PARAMETER;
     failText = 'malformed login request';
   }
@@ -77,7 +85,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
       user = await check();
     } catch (err) {
       // The store refuses values it cannot hold (an oversized name): the client's, not a retry.
-      if (!isClientError(err) && (err as { code?: unknown })?.code !== 'IM_ERR_INVALID_ARGUMENT') throw err;
+      if (!isClientFault(err)) throw err;
       failCode = CimErrorCode.USER_INVALID_PARAMETER;
       failText = 'malformed login request';
     }
@@ -133,15 +141,4 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
       tokenId,
     },
   ]);
-}
-
-/**
- * Whether a failure is the client's (answer it, ack the MQ message) rather than ours (retry). Only
- * the typed errors thrown where input enters count: a body that did not decode (`decodeBody`) and
- * an id out of range (`toId`). A TypeError or RangeError from our own code is a bug and must not
- * be acked away as bad input (issue 10 #2).
- */
-export function isClientError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && (code === 'IM_ERR_ID_OUT_OF_RANGE' || code === 'IM_ERR_BAD_BODY');
 }

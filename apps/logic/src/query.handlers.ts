@@ -1,5 +1,4 @@
-import { CIM, CommandId, MqimError, toId } from '@mqim/protocol';
-import { decodeBody } from './decode';
+import { CIM, CommandId, MqimError, toId, decodeBody } from '@mqim/protocol';
 import type { LogicDeps } from './logic-deps';
 import { toContactSession, toMsgInfo, toUserInfo } from './mappers';
 import type { RequestContext } from './request-context';
@@ -14,7 +13,7 @@ function sessionArgs(type: number, sessionId: unknown): { type: 1 | 2; sessionId
 
 /** 0x0201: every session of the user, newest first, with its newest message and unread count. */
 export async function handleRecentSessions(deps: LogicDeps, ctx: RequestContext): Promise<void> {
-  const req = decodeBody(CIM.List.CIMRecentContactSessionReq, ctx.req.body, 'CIMRecentContactSessionReq');
+  const req = decodeBody(CommandId.LIST_RECENT_CONTACT_SESSION_REQ, ctx.req.body);
   const sessions = await deps.store.sessions.recent(ctx.userId, {
     updatedSince: req.latestUpdateTime || undefined,
   });
@@ -45,7 +44,7 @@ function newestWithin<T extends { msgData: Uint8Array }>(msgs: T[], maxBytes: nu
 
 /** 0x0205: a page of history strictly older than end_msg_id (0 = newest), ascending. */
 export async function handleHistory(deps: LogicDeps, ctx: RequestContext): Promise<void> {
-  const req = decodeBody(CIM.List.CIMGetMsgListReq, ctx.req.body, 'CIMGetMsgListReq');
+  const req = decodeBody(CommandId.LIST_MSG_REQ, ctx.req.body);
   const { type, sessionId } = sessionArgs(req.sessionType, req.sessionId);
   const endMsgId = toId(req.endMsgId, 'end_msg_id');
   const limit = Math.max(1, Math.min(req.limitCount || 20, deps.options.historyLimitMax));
@@ -66,7 +65,7 @@ export async function handleHistory(deps: LogicDeps, ctx: RequestContext): Promi
 
 /** 0x0305: the newest message's client id (a string, as CIMContactSessionInfo.msg_id). */
 export async function handleLatestMsgId(deps: LogicDeps, ctx: RequestContext): Promise<void> {
-  const req = decodeBody(CIM.Message.CIMGetLatestMsgIdReq, ctx.req.body, 'CIMGetLatestMsgIdReq');
+  const req = decodeBody(CommandId.MSG_GET_LATEST_MSG_ID_REQ, ctx.req.body);
   const { type, sessionId } = sessionArgs(req.sessionType, req.sessionId);
   const latest = await deps.store.messages.latest(ctx.userId, type, sessionId);
   const rsp = CIM.Message.CIMGetLatestMsgIdRsp.encode({
@@ -80,7 +79,7 @@ export async function handleLatestMsgId(deps: LogicDeps, ctx: RequestContext): P
 
 /** 0x0307: messages of one session by their client ids (at most 100 per request). */
 export async function handleMsgsById(deps: LogicDeps, ctx: RequestContext): Promise<void> {
-  const req = decodeBody(CIM.Message.CIMGetMsgByIdReq, ctx.req.body, 'CIMGetMsgByIdReq');
+  const req = decodeBody(CommandId.MSG_GET_BY_MSG_ID_REQ, ctx.req.body);
   const { type, sessionId } = sessionArgs(req.sessionType, req.sessionId);
   const ids = req.msgIdList.slice(0, 100);
   const msgs = ids.length ? await deps.store.messages.findByClientIds(ctx.userId, type, sessionId, ids) : [];

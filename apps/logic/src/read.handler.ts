@@ -1,5 +1,13 @@
-import { CIM, CommandId, MqimError, conversationKey, mqim, positionEventId, toId } from '@mqim/protocol';
-import { decodeBody } from './decode';
+import {
+  CIM,
+  CommandId,
+  MqimError,
+  conversationKey,
+  decodeBody,
+  mqim,
+  positionEventId,
+  toId,
+} from '@mqim/protocol';
 import type { LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 
@@ -10,7 +18,7 @@ import type { RequestContext } from './request-context';
  * the conversation may: the peer of a single chat who has a session with it, a group's member.
  */
 export async function handleReadAck(deps: LogicDeps, ctx: RequestContext): Promise<void> {
-  const req = decodeBody(CIM.Message.CIMMsgDataReadAck, ctx.req.body, 'CIMMsgDataReadAck');
+  const req = decodeBody(CommandId.MSG_READ_ACK, ctx.req.body);
   const sessionId = toId(req.sessionId, 'session_id');
   const msgId = toId(req.msgId, 'msg_id');
   const type = req.sessionType as number;

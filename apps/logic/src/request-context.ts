@@ -31,6 +31,15 @@ export class RequestContext {
   }
 
   /**
+   * The key of this request as the gate sent it: the same on every redelivery, different for any
+   * other request (a connection's seq, stamped with when the gate read it). Handlers key their
+   * durable effects with it so a retry finds what an earlier attempt did (docs/adr, idempotency).
+   */
+  get requestKey(): string {
+    return `n-${this.gateId}-${this.connId}-${this.seq}-${this.receivedAtMs}`.slice(0, 64);
+  }
+
+  /**
    * An effect the handler started but does not wait for (a send's intent and tap publishes), so
    * the conversation's next request can start while it is on its way. The upstream message is
    * still acked only after it succeeded (`effects`); the publishers keep the order in which

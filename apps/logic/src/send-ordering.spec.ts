@@ -18,15 +18,21 @@ describe('logic - send acks only after the message is stored', () => {
   let store: Store;
   let logic: Logic;
   const gateFrames: { cmd: number; body: Uint8Array; at: number }[] = [];
-  let saveGate: { failNext: boolean; hold?: Promise<void>; savedAt: number[] };
+  let saveGate: { failNext: boolean; hold?: Promise<void>; entered: number; savedAt: number[] };
+  let metrics: MqimMetrics;
+  /** MSG_DATA_ACKs stored on the gate topic, counted as the bus stores them (not as delivered). */
+  let ackedStored: number;
 
   beforeEach(async () => {
     bus = new MemoryBus({ retryDelayMs: 20, logger: pino({ level: 'silent' }) });
     const real = await createSqliteStore({ filename: ':memory:' });
-    saveGate = { failNext: false, savedAt: [] };
+    saveGate = { failNext: false, entered: 0, savedAt: [] };
+    metrics = new MqimMetrics({ defaultMetrics: false });
+    ackedStored = 0;
     // The store as logic sees it, with a save that can be held or made to fail once.
     const messages = Object.create(real.messages) as Store['messages'];
     messages.save = async (m: NewMessage, owners: readonly number[]) => {
+      saveGate.entered++;
       await saveGate.hold;
       if (saveGate.failNext) {
         saveGate.failNext = false;
@@ -44,6 +50,14 @@ describe('logic - send acks only after the message is stored', () => {
     });
     await real.users.create({ userId: 1, nickName: 'a' });
     await real.users.create({ userId: 2, nickName: 'b' });
+    const publish = bus.publish.bind(bus);
+    bus.publish = async (m) => {
+      const id = await publish(m);
+      if (m.topic === names.gate('g1'))
+        for (const c of mqim.v1.GateBatch.decode(m.body).commands)
+          if (c.cmd === CommandId.MSG_DATA_ACK) ackedStored++;
+      return id;
+    };
     await bus.ensureTopics([...names.sharedTopics(), names.gateTopic('g1')]);
     await bus.ensureGroups([...names.sharedGroups(), names.gateGroupSpec('g1')]);
     await bus.subscribe(
@@ -59,7 +73,7 @@ describe('logic - send acks only after the message is stored', () => {
         bus,
         store,
         cache: new MemoryCache(),
-        metrics: new MqimMetrics({ defaultMetrics: false }),
+        metrics,
         logger: pino({ level: 'silent' }),
       },
     );
@@ -103,7 +117,9 @@ describe('logic - send acks only after the message is stored', () => {
     let release!: () => void;
     saveGate.hold = new Promise<void>((r) => (release = r));
     await publishSend('held-1');
-    await new Promise((r) => setTimeout(r, 100));
+    // The store is inside save and held there: whatever logic publishes first, it has by now.
+    await waitFor(() => saveGate.entered === 1, { timeoutMs: 2000 });
+    await new Promise((r) => setImmediate(r));
     expect(acks()).toHaveLength(0);
     release();
     await waitFor(() => acks().length === 1, { timeoutMs: 2000 });
@@ -115,7 +131,15 @@ describe('logic - send acks only after the message is stored', () => {
     saveGate.failNext = true;
     await publishSend('retry-1');
     await waitFor(() => acks().length === 1, { timeoutMs: 3000, message: 'the request was not retried' });
-    await new Promise((r) => setTimeout(r, 100));
+    // Logic counts the request handled after its last publish: no second ack can follow.
+    await waitFor(
+      async () =>
+        (await metrics.consumed.get()).values.find(
+          (v) => v.labels.result === 'ok' && v.labels.topic === 'upstream',
+        )?.value === 1,
+      { timeoutMs: 3000 },
+    );
+    expect(ackedStored).toBe(1);
     expect(acks()).toHaveLength(1);
     expect(acks()[0]).toMatchObject({ clientMsgId: 'retry-1', resCode: CIM.Def.CIMResCode.RES_CODE_OK });
     const history = await store.messages.history(1, 1, 2, { limit: 10 });

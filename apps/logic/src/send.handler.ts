@@ -1,6 +1,17 @@
-import { CIM, CommandId, MqimError, conversationKey, messageEventId, mqim, toId } from '@mqim/protocol';
-import type { MessageRecord, SessionType, Store } from '@mqim/store';
-import { decodeBody } from './decode';
+import {
+  CIM,
+  CommandId,
+  MqimError,
+  conversationKey,
+  messageEventId,
+  mqim,
+  toId,
+  decodeBody,
+  encodeRefusedSendAck,
+  SessionType,
+  type BodyOf,
+} from '@mqim/protocol';
+import type { MessageRecord, Store } from '@mqim/store';
 import type { LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 import { giveBack } from './id.giveback';
@@ -14,14 +25,20 @@ const CLIENT_MSG_ID = /^[\x21-\x7e]{1,64}$/;
  * finds the stored row and re-acks/re-delivers with the same server_msg_id.
  */
 export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<void> {
-  const msg = decodeBody(CIM.Message.CIMMsgData, ctx.req.body, 'CIMMsgData');
+  const msg = decodeBody(CommandId.MSG_DATA, ctx.req.body);
   const userId = ctx.userId;
   const toSessionId = toId(msg.toSessionId, 'to_session_id');
   const fromUserId = toId(msg.fromUserId, 'from_user_id');
   const sessionType = msg.sessionType as number as SessionType;
 
   const refuse = (
-    code: 'IM_ERR_FORBIDDEN' | 'IM_ERR_INVALID_ARGUMENT' | 'IM_ERR_NOT_FOUND' | 'IM_ERR_DUPLICATE_MISMATCH',
+    code:
+      | 'IM_ERR_FORBIDDEN'
+      | 'IM_ERR_INVALID_ARGUMENT'
+      | 'IM_ERR_NOT_FOUND'
+      | 'IM_ERR_DUPLICATE_MISMATCH'
+      | 'IM_ERR_REFUSED_BY_HOOK'
+      | 'IM_ERR_UNAVAILABLE',
     text: string,
   ) => refuseSend(deps, ctx, msg, toSessionId, new MqimError(code, text));
 
@@ -38,18 +55,21 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
 
   let owners: number[];
   let recipients: number[];
-  if (sessionType === CIM.Def.CIMSessionType.SESSION_TYPE_SINGLE) {
+  if (sessionType === SessionType.SINGLE) {
     if (toSessionId === userId) return refuse('IM_ERR_INVALID_ARGUMENT', 'cannot send a message to oneself');
     if (toSessionId === 0 || !(await deps.knownUsers.exists(toSessionId)))
       return refuse('IM_ERR_NOT_FOUND', `user ${toSessionId} does not exist`);
     owners = [userId, toSessionId];
     recipients = [toSessionId];
-  } else if (sessionType === CIM.Def.CIMSessionType.SESSION_TYPE_GROUP) {
+  } else if (sessionType === SessionType.GROUP) {
     const group = await deps.store.groups.get(toSessionId);
     if (!group || group.status !== 'active')
       return refuse('IM_ERR_NOT_FOUND', `group ${toSessionId} does not exist`);
     const members = await deps.store.groups.members(toSessionId);
-    if (!members.includes(userId)) return refuse('IM_ERR_FORBIDDEN', 'only members may send to a group');
+    // A system account (api sends only, see UpstreamRequest.system_sender) announces to groups
+    // it is not in; anyone else must be a member.
+    if (!members.includes(userId) && !ctx.req.systemSender)
+      return refuse('IM_ERR_FORBIDDEN', 'only members may send to a group');
     owners = members;
     recipients = members.filter((m) => m !== userId);
   } else {
@@ -61,16 +81,42 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   // catches a client's own retry ('duplicate' below); that saves a query per message.
   // Group sends keep the lookup: group changes take ids from the same counter in another lane, so
   // an id given back there may already be followed by another (a hole).
-  const lookFirst = ctx.attempt > 1 || sessionType === CIM.Def.CIMSessionType.SESSION_TYPE_GROUP;
+  // With a before-send hook, a retry must be found before the hook is asked again (it would cost
+  // the budget twice, and a rewrite would differ from what the client resends).
+  const lookFirst = ctx.attempt > 1 || sessionType === SessionType.GROUP || deps.beforeSend !== undefined;
   let stored = lookFirst ? await deps.store.messages.findSent(userId, msg.clientMsgId) : undefined;
-  if (stored && !sameMessage(stored, sessionType, toSessionId, msg))
+  if (stored && !sameMessage(stored, sessionType, toSessionId, msg, deps.beforeSend !== undefined))
     return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
+  if (!stored && deps.beforeSend) {
+    const verdict = await deps.beforeSend.check({
+      fromUserId: userId,
+      sessionType,
+      toSessionId,
+      clientMsgId: msg.clientMsgId,
+      msgType: msg.msgType,
+      msgData: msg.msgData,
+      system: ctx.req.systemSender,
+    });
+    if (verdict.action === 'refuse')
+      return refuse(
+        'IM_ERR_REFUSED_BY_HOOK',
+        verdict.reason ? `${verdict.code}: ${verdict.reason}` : verdict.code,
+      );
+    if (verdict.action === 'unavailable')
+      return refuse('IM_ERR_UNAVAILABLE', 'the message check is unavailable; retry later');
+    if (verdict.action === 'rewrite') {
+      if (verdict.msgData.length > deps.options.maxMsgDataBytes)
+        return refuse('IM_ERR_INVALID_ARGUMENT', 'msg_data too large after the before-send hook');
+      msg.msgType = verdict.msgType;
+      msg.msgData = verdict.msgData;
+    }
+  }
   if (!stored) {
     const convKey = conversationKey(sessionType, userId, toSessionId);
     const conv =
-      sessionType === 2
-        ? { type: 2 as const, groupId: toSessionId }
-        : { type: 1 as const, a: userId, b: toSessionId };
+      sessionType === SessionType.GROUP
+        ? { type: SessionType.GROUP, groupId: toSessionId }
+        : { type: SessionType.SINGLE, a: userId, b: toSessionId };
     const serverMsgId = await deps.cache.sequences.next(convKey, () =>
       deps.store.messages.maxServerMsgId(conv),
     );
@@ -99,11 +145,13 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
       await giveBack(deps, convKey, conv, serverMsgId);
       stored = await deps.store.messages.findSent(userId, msg.clientMsgId);
       if (!stored) throw new Error('duplicate send vanished');
-      if (!sameMessage(stored, sessionType, toSessionId, msg))
+      if (!sameMessage(stored, sessionType, toSessionId, msg, deps.beforeSend !== undefined))
         return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
     } else {
       stored = record;
-      deps.metrics.messagesStored.inc({ session_type: sessionType === 2 ? 'group' : 'single' });
+      deps.metrics.messagesStored.inc({
+        session_type: sessionType === SessionType.GROUP ? 'group' : 'single',
+      });
     }
   }
   await deliver(deps, ctx, stored, await deps.knownUsers.nickName(userId), recipients);
@@ -118,11 +166,14 @@ function sameMessage(
   stored: MessageRecord,
   sessionType: number,
   toSessionId: number,
-  msg: CIM.Message.CIMMsgData,
+  msg: BodyOf<typeof CommandId.MSG_DATA>,
+  hooked = false,
 ): boolean {
+  const sameConversation = stored.sessionType === sessionType && stored.toSessionId === toSessionId;
+  // A before-send hook may have rewritten what was stored: only the conversation can be compared.
+  if (hooked) return sameConversation;
   return (
-    stored.sessionType === sessionType &&
-    stored.toSessionId === toSessionId &&
+    sameConversation &&
     stored.msgType === msg.msgType &&
     Buffer.compare(Buffer.from(stored.msgData), Buffer.from(msg.msgData)) === 0
   );
@@ -170,7 +221,7 @@ async function deliver(
       fromUserId: m.fromUserId,
       fromNickName: nick,
       msgType: m.msgType,
-      sessionId: m.sessionType === 2 ? m.toSessionId : m.fromUserId,
+      sessionId: m.sessionType === SessionType.GROUP ? m.toSessionId : m.fromUserId,
       preview:
         m.msgType === CIM.Def.CIMMsgType.MSG_TYPE_TEXT
           ? Buffer.from(m.msgData).toString('utf8').slice(0, 80)
@@ -238,19 +289,11 @@ export function messageStoredEvent(record: mqim.v1.IPersistedMessage, actorUserI
 async function refuseSend(
   deps: LogicDeps,
   ctx: RequestContext,
-  msg: CIM.Message.CIMMsgData,
+  msg: BodyOf<typeof CommandId.MSG_DATA>,
   toSessionId: number,
   err: MqimError,
 ): Promise<void> {
   deps.metrics.errors.inc({ code: err.code });
-  const ack = CIM.Message.CIMMsgDataAck.encode({
-    fromUserId: ctx.userId,
-    toSessionId,
-    clientMsgId: msg.clientMsgId,
-    serverMsgId: 0,
-    resCode: CIM.Def.CIMResCode.RES_CODE_UNKNOWN,
-    sessionType: msg.sessionType,
-    createTime: Math.floor(Date.now() / 1000),
-  }).finish();
+  const ack = encodeRefusedSendAck(ctx.userId, { ...msg, toSessionId });
   await Promise.all([ctx.reply(CommandId.MSG_DATA_ACK, ack), ctx.replyError(err)]);
 }

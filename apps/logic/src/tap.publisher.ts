@@ -1,6 +1,6 @@
 import { BatchPublisher, publishMetrics, type MessageBus } from '@mqim/bus';
 import type { MqimMetrics } from '@mqim/metrics';
-import { type MqNames, mqim } from '@mqim/protocol';
+import { type MqNames, mqim, SessionType } from '@mqim/protocol';
 
 /**
  * The analytics tap (`im-persisted`): stored messages travel as `PersistedMessageBatch`es, one
@@ -29,7 +29,7 @@ export class TapPublisher {
   }
 
   publish(record: mqim.v1.IPersistedMessage): Promise<void> {
-    const tag = record.sessionType === 2 ? 'group' : 'single';
+    const tag = record.sessionType === SessionType.GROUP ? 'group' : 'single';
     return this.batches.add({ topic: this.names.persisted, tag }, [record]);
   }
 }

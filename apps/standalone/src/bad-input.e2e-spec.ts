@@ -143,10 +143,15 @@ describe('gate - bad input costs the sender its request or connection, never the
     await witness();
   });
 
-  it('protocol - no login within the login timeout closes the connection', async () => {
+  it('protocol - no login within the login timeout closes the connection, telling the client why', async () => {
     const c = await RawClient.connect(server.ports.tcp);
     await waitFor(() => c.closed, { timeoutMs: 5000 });
     expect(loggedReason(/login timeout/)).toBe(true);
+    const why = CIM.Ext.MqimErrorNotify.decode((await c.next(CommandId.ERROR_NOTIFY, 0)).body);
+    expect([why.errorCode, why.errorName]).toEqual([
+      ImErrorNumber.IM_ERR_LOGIN_TIMEOUT,
+      'IM_ERR_LOGIN_TIMEOUT',
+    ]);
   });
 
   it('login - a wrong token or password answers 2002/2003 and the connection stays open for a retry', async () => {

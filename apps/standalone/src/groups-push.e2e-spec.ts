@@ -6,7 +6,7 @@ import { mqimSchema, readConfig } from '@mqim/config';
 import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
 import { createImClient, passwordMd5, type ImClient, type ImMessage, type KickOutNotice } from '@mqim/sdk';
 import { describeInfra, probeMysql, probeRedis, probeRocketMq, waitFor } from '@mqim/testing';
-import { KickOutReason } from '@mqim/protocol';
+import { CommandId, ImErrorNumber, KickOutReason } from '@mqim/protocol';
 import { startStandalone, type Standalone } from './standalone';
 import { embeddedAdapters, realAdapters, type Adapters } from './testing/standalone.fixture';
 
@@ -116,9 +116,18 @@ function suite(label: string, use: Adapters): void {
       await expect(cid.send({ to: gid, sessionType: 2, text: 'let me in' })).rejects.toMatchObject({
         code: 'IM_ERR_SEND_REFUSED',
       });
-      await expect(ann.kickMembers(gid, [ids.ben])).rejects.toBeDefined();
-      await expect(ann.disbandGroup(gid)).rejects.toBeDefined();
-      await expect(owner.exitGroup(gid)).rejects.toBeDefined();
+      // Refused by the server with IM_ERR_FORBIDDEN as the result code — not a timeout, which a
+      // bare "rejects" would also accept.
+      const forbidden = (command: number) => ({
+        code: 'IM_ERR_REQUEST_FAILED',
+        command,
+        resultCode: ImErrorNumber.IM_ERR_FORBIDDEN,
+      });
+      await expect(ann.kickMembers(gid, [ids.ben])).rejects.toMatchObject(
+        forbidden(CommandId.GROUP_KICK_OUT_MEMBER_REQ),
+      );
+      await expect(ann.disbandGroup(gid)).rejects.toMatchObject(forbidden(CommandId.GROUP_DISBINGDING_REQ));
+      await expect(owner.exitGroup(gid)).rejects.toMatchObject(forbidden(CommandId.GROUP_EXIT_REQ));
       expect(await cid.groupMembers(gid)).toEqual([]); // strangers learn nothing
 
       // group read ack: the author gets the notify
@@ -207,7 +216,7 @@ function suite(label: string, use: Adapters): void {
       });
       const notice = members[0][1].find((m) => m.msgType === NOTIFICATION)!;
       expect(notice.data.length).toBeLessThan(4096);
-      const { data } = JSON.parse(notice.data.toString('utf8')) as {
+      const { data } = JSON.parse(Buffer.from(notice.data).toString('utf8')) as {
         data: { ids: string[]; idsTotal: number; idsTruncated: boolean };
       };
       expect(data.ids).toHaveLength(100);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Logger, MqimConfig } from '@mqim/config';
 import { createPushDispatcher, type PushDispatcher, type PushDispatcherDeps } from '@mqim/push';
 import type { Store } from '@mqim/store';
@@ -69,6 +70,14 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     ackViaJob: c.sendAckPath === 'job',
     loginThrottle: loginThrottle(c),
     groupLimits: groupLimits(c),
+    beforeSendHook: c.hookBeforeSendUrl
+      ? {
+          url: c.hookBeforeSendUrl,
+          secret: c.hookSecret,
+          budgetMs: c.hookBeforeSendBudgetMs,
+          failOpen: c.hookBeforeSendPolicy !== 'closed',
+        }
+      : undefined,
   };
 }
 
@@ -107,6 +116,21 @@ export function apiLimits(c: MqimConfig): NonNullable<ApiOptions['limits']> {
     keepAliveTimeoutMs: c.apiKeepAliveTimeoutMs,
     connectionTimeoutMs: c.apiConnectionTimeoutMs,
     maxConnections: c.apiMaxConnections,
+  };
+}
+
+/**
+ * The send API's place on the message path: lanes as the gates have them, and a name to be
+ * answered under that no other process uses (the instance id, else host and pid).
+ */
+export function apiSendOptions(c: MqimConfig): Partial<ApiOptions> {
+  const who = (c.instanceId || `${hostname()}-${process.pid}`).replace(/[^A-Za-z0-9_-]/g, '_');
+  return {
+    endpointId: `api-${who}`.slice(0, 60),
+    lanes: c.lanes,
+    sendTimeoutMs: c.apiSendTimeoutMs,
+    upstreamInFlight: inFlight(c),
+    mqPaceMs: pace(c),
   };
 }
 

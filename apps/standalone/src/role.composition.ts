@@ -12,9 +12,17 @@ import { Logic } from '@mqim/logic';
 import type { HealthSource, MqimMetrics } from '@mqim/metrics';
 import type { Store } from '@mqim/store';
 import type { InstanceInfo } from '@mqim/cache';
+import { buildWebAssets } from '@mqim/web';
 import { DeadGateSweeper } from './dead-gate.sweeper';
 import { PresenceHeartbeat } from './presence.heartbeat';
-import { apiLimits, gateOptions, jobOptions, logicOptions, pushDispatcher } from './role-options';
+import {
+  apiLimits,
+  apiSendOptions,
+  gateOptions,
+  jobOptions,
+  logicOptions,
+  pushDispatcher,
+} from './role-options';
 
 export type RoleName = 'gate' | 'logic' | 'job' | 'api';
 export const ROLES: readonly RoleName[] = ['gate', 'logic', 'job', 'api'];
@@ -141,6 +149,13 @@ const VERSION = ((): string => {
 })();
 
 /** A wildcard listen address says nothing to a reader: show the host name instead. */
+function listOf(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
 function advertised(host: string): string {
   return host === '0.0.0.0' || host === '::' || host === '' ? hostname() : host;
 }
@@ -200,12 +215,17 @@ function composeFeatures(role: RoleName, config: MqimConfig, deps: RoleDeps, api
           tokenTtlMs: config.tokenTtlMs,
           topicPrefix: config.topicPrefix,
           limits: apiLimits(config),
+          // Built here, in every mode that runs an api: the standalone and `mqim api` serve the
+          // same page from the same sources.
+          web: { page: buildWebAssets(), gateUrls: listOf(config.webGateUrl) },
+          ...apiSendOptions(config),
+          version: VERSION,
         },
         { store: needStore(), cache, metrics, logger, bus, health: deps.health },
       );
       return {
         role,
-        features: ['api', 'kick'],
+        features: ['api', 'kick', 'web', 'send-api'],
         api,
         start: async () => {
           await api.listen({ host: config.apiHost, port: config.apiPort });

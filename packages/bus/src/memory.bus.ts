@@ -17,7 +17,7 @@ import {
 } from './message-bus.port';
 import { Deque } from './internal/deque';
 import { TimerHeap } from './internal/timer-heap';
-import { assertFitsTopic, assertName, retryDelayFn } from './internal/validate';
+import { assertFitsTopic, assertName, retryDelayFn, subscribeLimits } from './internal/validate';
 
 export interface MemoryBusOptions {
   /**
@@ -214,10 +214,7 @@ export class MemoryBroker {
       queue,
       handler,
       {
-        concurrency: positiveInt(options.concurrency ?? 16, 'concurrency'),
-        invisibleMs: positiveInt(options.invisibleMs ?? 30_000, 'invisibleMs'),
-        maxDeliveryAttempts: positiveInt(options.maxDeliveryAttempts ?? 16, 'maxDeliveryAttempts'),
-        maxBatch: positiveInt(options.maxBatch ?? 32, 'maxBatch'),
+        ...subscribeLimits(options),
         retryDelay,
         logger,
       },
@@ -628,10 +625,4 @@ class MemorySubscription implements Subscription {
     })();
     return this.closed;
   }
-}
-
-function positiveInt(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`${what} must be a positive integer, got ${value}`);
-  return value;
 }

@@ -26,7 +26,7 @@ import {
   type TopicKind,
   type TopicSpec,
 } from './message-bus.port';
-import { assertFitsTopic, assertName, retryDelayFn } from './internal/validate';
+import { assertFitsTopic, assertName, retryDelayFn, subscribeLimits } from './internal/validate';
 import { AckBatcher } from './rocketmq/ack.batcher';
 import { RocketMqAdmin } from './rocketmq/rocketmq.admin';
 
@@ -222,10 +222,7 @@ export class RocketMqBus implements MessageBus {
       topic: options.topic,
       group: options.group,
       handler,
-      concurrency: positiveInt(options.concurrency ?? 16, 'concurrency'),
-      invisibleMs: positiveInt(options.invisibleMs ?? 30_000, 'invisibleMs'),
-      maxDeliveryAttempts: positiveInt(options.maxDeliveryAttempts ?? 16, 'maxDeliveryAttempts'),
-      maxBatch: positiveInt(options.maxBatch ?? 32, 'maxBatch'),
+      ...subscribeLimits(options),
       fifo: kind === 'fifo',
       receiveIntervalMs: nonNegative(options.receiveIntervalMs ?? 0, 'receiveIntervalMs'),
       ackDelayMs: kind === 'fifo' ? 0 : nonNegative(options.ackDelayMs ?? 0, 'ackDelayMs'),
@@ -786,11 +783,5 @@ function sleep(ms: number, unref = false): Promise<void> {
 function nonNegative(value: number, what: string): number {
   if (!Number.isFinite(value) || value < 0)
     throw new RangeError(`${what} must be a number >= 0, got ${value}`);
-  return value;
-}
-
-function positiveInt(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`${what} must be a positive integer, got ${value}`);
   return value;
 }

@@ -317,6 +317,43 @@ export const mqimSchema = {
     default: '',
     doc: 'bearer key for /api/v1 (business servers); empty = a random key printed at start',
   },
+  webGateUrl: {
+    env: 'MQIM_WEB_GATE_URL',
+    type: 'string',
+    default: '',
+    doc: "gate WebSocket URL(s) for the web chat at / (comma-separated, e.g. wss://im.example.com/ws behind a proxy); empty = every live gate's WS port on the host the browser used",
+  },
+  hookBeforeSendUrl: {
+    env: 'MQIM_HOOK_BEFORE_SEND_URL',
+    type: 'string',
+    default: '',
+    doc: "business server's before-send webhook (allow / refuse / rewrite each message before it is stored; docs/api.md); empty = none",
+  },
+  hookSecret: {
+    env: 'MQIM_HOOK_SECRET',
+    type: 'string',
+    default: '',
+    doc: "HMAC-SHA256 key of the webhooks' x-mqim-signature header (required with a hook URL)",
+  },
+  hookBeforeSendBudgetMs: {
+    env: 'MQIM_HOOK_BEFORE_SEND_BUDGET',
+    type: 'duration',
+    default: 200,
+    doc: "latency budget of the before-send hook; a later answer counts as a failure (the conversation waits for it: it runs in the message's lane)",
+  },
+  hookBeforeSendPolicy: {
+    env: 'MQIM_HOOK_BEFORE_SEND_POLICY',
+    type: 'string',
+    oneOf: ['open', 'closed'],
+    default: 'open',
+    doc: 'when the before-send hook fails or is late: store the message as sent (open) or refuse it with IM_ERR_UNAVAILABLE (closed)',
+  },
+  apiSendTimeoutMs: {
+    env: 'MQIM_API_SEND_TIMEOUT',
+    type: 'duration',
+    default: 10_000,
+    doc: 'how long POST /api/v1/messages waits for logic to store the message before 504 IM_ERR_TIMEOUT (a retry with the same Idempotency-Key is safe)',
+  },
   apiBodyLimit: {
     env: 'MQIM_API_BODY_LIMIT',
     type: 'int',
@@ -591,5 +628,8 @@ export function checkMqimConfig(c: MqimConfig): string[] {
       `MQIM_PRESENCE_TTL (${c.presenceTtlMs} ms) must be at least twice MQIM_PRESENCE_INTERVAL (${c.presenceIntervalMs} ms): ` +
         'a record that expires between beats makes live gates look dead',
     );
+  // An unsigned hook request could be forged by anyone who can reach the business server.
+  if (c.hookBeforeSendUrl && !c.hookSecret)
+    problems.push('MQIM_HOOK_BEFORE_SEND_URL needs MQIM_HOOK_SECRET: hook requests are always signed');
   return problems;
 }

@@ -1,3 +1,5 @@
+import { SessionType } from './session-type';
+
 /**
  * The key of the conversation a message belongs to, as every role must compute it: the MQ message
  * group that keeps one conversation's upstream traffic in order, and the scope of its
@@ -13,7 +15,8 @@
  * @param sessionId the peer user (single chat) or the group.
  */
 export function conversationKey(sessionType: number, userId: number, sessionId: number): string {
-  if (sessionType === 1) return userId <= sessionId ? `s:${userId}:${sessionId}` : `s:${sessionId}:${userId}`;
-  if (sessionType === 2) return `g:${sessionId}`;
+  if (sessionType === SessionType.SINGLE)
+    return userId <= sessionId ? `s:${userId}:${sessionId}` : `s:${sessionId}:${userId}`;
+  if (sessionType === SessionType.GROUP) return `g:${sessionId}`;
   return `u:${userId}`;
 }

@@ -1,7 +1,9 @@
 import { CIM } from './generated/proto';
 import {
   CimErrorCode,
+  CLIENT_FAULTS,
   errorNumberOf,
+  isClientFault,
   FrameError,
   ImErrorNumber,
   MqimError,
@@ -70,15 +72,40 @@ describe('error codes', () => {
     });
   });
 
-  it("error codes - another package's IM_ERR_* code keeps its name but not its text", () => {
+  it("error codes - another package's IM_ERR_* code reaches the wire as IM_ERR_UNKNOWN, without its text", () => {
     const busError = Object.assign(new Error('proxy 10.0.0.9:8081 unreachable'), {
       code: 'IM_ERR_BUS_UNAVAILABLE',
     });
+    // Only names of the registry are sent: a client cannot look up a name the docs do not list.
     expect(toErrorNotify(busError)).toMatchObject({
       errorCode: ImErrorNumber.IM_ERR_UNKNOWN,
-      errorName: 'IM_ERR_BUS_UNAVAILABLE',
+      errorName: 'IM_ERR_UNKNOWN',
       text: 'internal error',
     });
+  });
+
+  it("fault - a decode or refusal code is the client's; a bug (TypeError, RangeError) or a dependency is ours", () => {
+    expect(isClientFault(new ProtocolError('IM_ERR_BAD_BODY', 'bad'))).toBe(true);
+    expect(isClientFault(new MqimError('IM_ERR_FORBIDDEN', 'no'))).toBe(true);
+    // The store refusing a value from the request (StoreInvalidArgumentError) carries this code.
+    expect(
+      isClientFault(Object.assign(new Error('name too long'), { code: 'IM_ERR_INVALID_ARGUMENT' })),
+    ).toBe(true);
+    expect(isClientFault(new TypeError("Cannot read properties of undefined (reading 'groupId')"))).toBe(
+      false,
+    );
+    expect(isClientFault(new RangeError('Invalid array length'))).toBe(false);
+    expect(isClientFault(Object.assign(new Error('down'), { code: 'IM_ERR_STORE_UNAVAILABLE' }))).toBe(false);
+    expect(isClientFault(new MqimError('IM_ERR_INTERNAL', 'bug'))).toBe(false);
+    expect(isClientFault(new MqimError('IM_ERR_BUSY', 'full'))).toBe(false);
+    expect(isClientFault(undefined)).toBe(false);
+  });
+
+  it('fault - every client-fault code is in a client group of the registry (100xx framing, 102xx the request)', () => {
+    for (const code of CLIENT_FAULTS) {
+      const group = Math.floor(ImErrorNumber[code] / 100);
+      expect([100, 102]).toContain(group);
+    }
   });
 
   it('error codes - the notify fields encode as a MqimErrorNotify', () => {

@@ -44,8 +44,8 @@ export const ImErrorNumber = {
   IM_ERR_LOGIN_TIMEOUT: 10101,
   /** No heartbeat within the heartbeat timeout. */
   IM_ERR_HEARTBEAT_TIMEOUT: 10102,
-  /** Closed on purpose by the server: another login, the HTTP API, or a gate shutting down. */
-  IM_ERR_KICKED_OUT: 10103,
+  // 10103 (IM_ERR_KICKED_OUT) is retired, never to be reused: it was never sent, because the
+  // KICK_OUT notice (0x0801) is how a client learns it was closed on purpose, and says why.
   /** The connection sends faster than its limit. */
   IM_ERR_RATE_LIMITED: 10104,
   /** The connection cannot keep up with what the server writes to it. */
@@ -78,6 +78,11 @@ export const ImErrorNumber = {
   IM_ERR_DUPLICATE_MISMATCH: 10204,
   /** Too many requests of this kind from this user (e.g. group creations); retry later. */
   IM_ERR_USER_RATE_LIMITED: 10205,
+  /**
+   * The business server's before-send hook refused the message; the text starts with the reason
+   * code the hook gave (`<code>: <reason>`). Nothing was stored.
+   */
+  IM_ERR_REFUSED_BY_HOOK: 10206,
 
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,
@@ -90,6 +95,39 @@ export const ImErrorNumber = {
 } as const;
 
 export type ImErrorCode = keyof typeof ImErrorNumber;
+
+/**
+ * The codes that mean the *client* is at fault: the request was malformed or is refused for what
+ * it asks (docs/adr/0008). Such a request is answered (or its connection closed) and never
+ * retried: it would fail the same way. Every other failure — a code outside this set, another
+ * package's code (the store or bus down), or no code at all (a TypeError or RangeError from our own
+ * code: a bug) — is the server's: retried, and dead-lettered loudly when it keeps failing.
+ */
+export const CLIENT_FAULTS: ReadonlySet<ImErrorCode> = new Set<ImErrorCode>([
+  'IM_ERR_FRAME_LENGTH',
+  'IM_ERR_WS_TEXT_MESSAGE',
+  'IM_ERR_BAD_BODY',
+  'IM_ERR_UNKNOWN_COMMAND',
+  'IM_ERR_ID_OUT_OF_RANGE',
+  'IM_ERR_INVALID_ARGUMENT',
+  'IM_ERR_FORBIDDEN',
+  'IM_ERR_NOT_FOUND',
+  'IM_ERR_PAYLOAD_TOO_LARGE',
+  'IM_ERR_DUPLICATE_MISMATCH',
+  'IM_ERR_USER_RATE_LIMITED',
+  'IM_ERR_REFUSED_BY_HOOK',
+]);
+
+/**
+ * Whether `err` is the client's fault (see {@link CLIENT_FAULTS}): decided by its code alone, never
+ * by its class, so a bug that throws a TypeError is not mistaken for bad input. The store's
+ * refusals (`StoreInvalidArgumentError`, code IM_ERR_INVALID_ARGUMENT) count as the client's: the
+ * value came from the request.
+ */
+export function isClientFault(err: unknown): boolean {
+  const code = codeOf(err);
+  return code !== undefined && CLIENT_FAULTS.has(code as ImErrorCode);
+}
 
 const knownCodes = new Map<string, number>(Object.entries(ImErrorNumber));
 
@@ -140,16 +178,22 @@ export interface ErrorNotifyFields {
 
 /**
  * Describes `err` for the client. Errors whose `code` is in {@link ImErrorNumber} keep their
- * message, since those messages are written for clients. Another package's `IM_ERR_*` code keeps
- * its name but gets `IM_ERR_UNKNOWN`'s number and no text; anything without a code becomes
- * `IM_ERR_INTERNAL`. Either way internals (hosts, SQL, stack traces) never reach a client.
+ * message, since those messages are written for clients. Another package's `IM_ERR_*` code becomes
+ * `IM_ERR_UNKNOWN` (name and number: only codes of this table reach the wire) and anything without
+ * a code `IM_ERR_INTERNAL`, both without text, so internals (hosts, SQL, stack traces) never reach
+ * a client.
  */
 export function toErrorNotify(err: unknown, request?: { cmd: number; seq: number }): ErrorNotifyFields {
   const code = codeOf(err);
   const known = code !== undefined && knownCodes.has(code);
+  const name: ImErrorCode = known
+    ? (code as ImErrorCode)
+    : code === undefined
+      ? 'IM_ERR_INTERNAL'
+      : 'IM_ERR_UNKNOWN';
   return {
-    errorCode: code === undefined ? ImErrorNumber.IM_ERR_INTERNAL : errorNumberOf(code),
-    errorName: code ?? 'IM_ERR_INTERNAL',
+    errorCode: ImErrorNumber[name],
+    errorName: name,
     text: known && err instanceof Error ? err.message : 'internal error',
     requestCmd: request?.cmd ?? 0,
     requestSeq: request?.seq ?? 0,

@@ -1,6 +1,7 @@
 import Long from 'long';
 import { ProtocolError } from './error-codes';
-import { idToString, toId, toIds, toLong } from './ids';
+import { idToString, toId, toIds } from './ids';
+import { toLong } from './long-id';
 
 const outOfRange = expect.objectContaining({ name: 'ProtocolError', code: 'IM_ERR_ID_OUT_OF_RANGE' });
 

@@ -1,4 +1,5 @@
-import Long from 'long';
+// Types only: the SDK's browser bundle must not carry the `long` package for this file.
+import type Long from 'long';
 import { ProtocolError } from './error-codes';
 
 /**
@@ -71,23 +72,11 @@ export function toIds(values: readonly IdInput[], field = 'id'): number[] {
   return ids;
 }
 
-/**
- * An id as the unsigned Long protobufjs encodes for a uint64 field. protobufjs also accepts plain
- * numbers, but silently truncates fractions and wraps negatives; this checks first.
- *
- * @throws ProtocolError `IM_ERR_ID_OUT_OF_RANGE`
- */
-export function toLong(id: number, field = 'id'): Long {
-  if (!Number.isSafeInteger(id) || id < 0) {
-    throw new ProtocolError('IM_ERR_ID_OUT_OF_RANGE', `${field} ${String(id)} is not a safe id (0..2^53-1)`);
-  }
-  return Long.fromNumber(id, true);
-}
-
 /** Exact decimal text of any id input, for logs and error messages (never rounds). */
 export function idToString(value: IdInput): string {
   if (typeof value === 'object' && value !== null) {
-    return Long.fromBits(value.low, value.high, value.unsigned).toString();
+    const bits = (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
+    return (value.unsigned ? bits : BigInt.asIntN(64, bits)).toString();
   }
   return String(value);
 }

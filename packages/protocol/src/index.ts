@@ -23,19 +23,28 @@ export {
   writeHeader,
   type Frame,
   type FrameHeader,
+  type FrameOf,
 } from './frame.codec';
 export { FrameDecoder, type FrameDecoderOptions } from './frame.decoder';
 export { decodeWsFrame, type WsFrameOptions, type WsMessageData } from './ws-frame';
+export { decodeWsMessage } from './ws-message';
 
 export { bodyTypes, type AnyBody, type BodyInput, type BodyOf } from './messages';
+export { bodyTypesOf } from './body-types';
 export { decodeBody, encodeBody, encodeMessageFrame } from './codec';
+export { encodeRefusedSendAck } from './send-ack';
 
-export { idToString, longToNumber, toId, toIds, toLong, type IdInput } from './ids';
+export { idToString, longToNumber, toId, toIds, type IdInput } from './ids';
+export { toLong } from './long-id';
 export { conversationKey } from './conversation';
+export { SessionType, isSessionType } from './session-type';
+export { PUSH_PLATFORMS, type PushPlatform } from './push-platform';
 
 export {
   CimErrorCode,
+  CLIENT_FAULTS,
   errorNumberOf,
+  isClientFault,
   FrameError,
   ImErrorNumber,
   MqimError,

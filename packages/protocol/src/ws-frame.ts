@@ -1,21 +1,8 @@
-import {
-  checkFrameLength,
-  checkMaxFrameLength,
-  DEFAULT_MAX_FRAME_LENGTH,
-  frameAt,
-  readUint32,
-  type Frame,
-} from './frame.codec';
+import type { Frame } from './frame.codec';
 import { FrameError } from './error-codes';
+import { wholeFrame, type WsFrameOptions } from './ws-message';
 
-export interface WsFrameOptions {
-  /**
-   * Largest accepted message (= frame) size. Also set the WebSocket server's `maxPayload` to it,
-   * so oversized messages are refused before they are buffered.
-   * @default 1048576 (1 MiB)
-   */
-  maxFrameLength?: number;
-}
+export type { WsFrameOptions } from './ws-message';
 
 /** What the `ws` library hands to a 'message' listener, whatever its `binaryType`. */
 export type WsMessageData = Buffer | ArrayBuffer | readonly Buffer[];
@@ -29,17 +16,7 @@ export type WsMessageData = Buffer | ArrayBuffer | readonly Buffer[];
  */
 export function decodeWsFrame(data: WsMessageData, isBinary: boolean, options: WsFrameOptions = {}): Frame {
   if (!isBinary) throw new FrameError('IM_ERR_WS_TEXT_MESSAGE', 'text WebSocket message; frames are binary');
-  const maxFrameLength = checkMaxFrameLength(options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
-  const buf = toBuffer(data);
-  checkFrameLength(buf.length, maxFrameLength);
-  const length = readUint32(buf, 0);
-  if (length !== buf.length) {
-    throw new FrameError(
-      'IM_ERR_FRAME_LENGTH',
-      `frame length field ${length} but the WebSocket message has ${buf.length} bytes (one message = one frame)`,
-    );
-  }
-  return frameAt(buf, 0, length);
+  return wholeFrame(toBuffer(data), options);
 }
 
 function toBuffer(data: WsMessageData): Buffer {

@@ -1,3 +1,4 @@
+import type { PushPlatform } from '@mqim/protocol';
 /**
  * The push port: how the job turns "this user missed a message" into a notification on the
  * user's phones, through Apple (APNs), Google (FCM) or the business server's own webhook.
@@ -8,7 +9,7 @@
  * upstream (MQ acks, persistence) ever waits on a push succeeding.
  */
 
-export type PushPlatform = 'apns' | 'fcm' | 'webhook';
+export type { PushPlatform };
 
 /** What the user sees, plus the ids the app needs to open the right conversation on tap. */
 export interface PushNotification {

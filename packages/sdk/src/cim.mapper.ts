@@ -1,4 +1,4 @@
-import { CIM, toId, type IdInput } from '@mqim/protocol';
+import { CIM, toId, type IdInput } from '@mqim/protocol/client';
 import type { ServerErrorDetail } from './im.errors';
 import {
   MsgType,
@@ -131,7 +131,7 @@ export function toServerErrorDetail(n: CIM.Ext.MqimErrorNotify.$Properties): Ser
 }
 
 /** Optional bytes: undefined when empty (proto3 cannot tell "empty" from "absent"). */
-export function optionalBytes(bytes: Uint8Array | null | undefined): Buffer | undefined {
+export function optionalBytes(bytes: Uint8Array | null | undefined): Uint8Array | undefined {
   return bytes == null || bytes.length === 0 ? undefined : copyBytes(bytes);
 }
 
@@ -177,10 +177,12 @@ function toMessage(
 }
 
 // Decoded bytes may be views into the socket's read buffer; the app may keep messages for long.
-function copyBytes(bytes: Uint8Array | null | undefined): Buffer {
-  return bytes == null ? Buffer.alloc(0) : Buffer.from(bytes);
+function copyBytes(bytes: Uint8Array | null | undefined): Uint8Array {
+  return bytes == null ? new Uint8Array(0) : new Uint8Array(bytes);
 }
 
-function textOf(msgType: number, data: Buffer): string | undefined {
-  return msgType === MsgType.TEXT ? data.toString('utf8') : undefined;
+const utf8 = new TextDecoder();
+
+function textOf(msgType: number, data: Uint8Array): string | undefined {
+  return msgType === MsgType.TEXT ? utf8.decode(data) : undefined;
 }

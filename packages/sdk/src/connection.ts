@@ -1,19 +1,17 @@
 import {
   CommandId,
-  decodeBody,
-  encodeMessageFrame,
+  decodeClientBody,
+  encodeClientFrame,
   type BodyInput,
   type BodyOf,
-  type Frame,
-} from '@mqim/protocol';
+} from '@mqim/protocol/client';
 import { ImClientError, type ServerErrorDetail } from './im.errors';
 import { RequestTracker } from './request.tracker';
-import type { Transport, TransportOptions } from './transport/transport';
-import { openTransport } from './transport/transport.factory';
+import type { ClientFrame, Transport, TransportOpener, TransportOptions } from './transport/transport';
 
 export interface ConnectionHandlers {
   /** Frames that answer no request: deliveries, notifies, heartbeat replies, late answers. */
-  frame(frame: Frame): void;
+  frame(frame: ClientFrame): void;
   /** Once, when the connection is gone; every request in flight has been rejected by then. */
   closed(reason: string, error: Error | undefined): void;
 }
@@ -46,16 +44,19 @@ export interface Response<B> {
  */
 export class Connection {
   private readonly tracker = new RequestTracker();
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
   private lastFrameAt = Date.now();
   private transport: Transport | undefined;
   private stopped = false;
 
-  constructor(private readonly handlers: ConnectionHandlers) {}
+  constructor(
+    private readonly handlers: ConnectionHandlers,
+    private readonly openTransport: TransportOpener,
+  ) {}
 
   /** Opens the transport; handlers may be called as soon as this starts. */
   async open(url: string, options: TransportOptions): Promise<void> {
-    this.transport = await openTransport(
+    this.transport = await this.openTransport(
       url,
       { frame: (frame) => this.onFrame(frame), closed: (reason, error) => this.onClosed(reason, error) },
       options,
@@ -85,7 +86,7 @@ export class Connection {
   ): Promise<Response<BodyOf<R>>> {
     if (!this.isOpen) return Promise.reject(new ImClientError('IM_ERR_NOT_CONNECTED', 'not connected'));
     const seq = this.tracker.nextSeq();
-    const frame = encodeMessageFrame(cmd, seq, body);
+    const frame = encodeClientFrame(cmd, seq, body);
     // Decoded while the frame is being read: its body may be a view into the read buffer, and a
     // refusal's explanation may be the very next frame.
     const answer = this.tracker.track(seq, cmd, responseCmd, spec.timeoutMs, spec.refuse, (response) => {
@@ -107,7 +108,7 @@ export class Connection {
   /** Sends a frame nobody answers (receipts, read acks, heartbeats). False when not sent. */
   post<C extends CommandId>(cmd: C, body: BodyInput<C>): boolean {
     if (!this.isOpen) return false;
-    return this.transport!.write(encodeMessageFrame(cmd, this.tracker.nextSeq(), body));
+    return this.transport!.write(encodeClientFrame(cmd, this.tracker.nextSeq(), body));
   }
 
   /** See {@link RequestTracker.refuse}. */
@@ -145,7 +146,7 @@ export class Connection {
     this.transport?.destroy(reason, error);
   }
 
-  private onFrame(frame: Frame): void {
+  private onFrame(frame: ClientFrame): void {
     this.lastFrameAt = Date.now();
     if (!this.tracker.settle(frame)) this.handlers.frame(frame);
   }
@@ -165,7 +166,7 @@ export class Connection {
 
 function decodeResponse<R extends CommandId>(cmd: number, responseCmd: R, body: Uint8Array): BodyOf<R> {
   try {
-    return decodeBody(responseCmd, body);
+    return decodeClientBody(responseCmd, body);
   } catch (err) {
     throw new ImClientError(
       'IM_ERR_PROTOCOL',

@@ -1,4 +1,4 @@
-import { CIM, CommandId, toIds } from '@mqim/protocol';
+import { CIM, CommandId, toIds } from '@mqim/protocol/client';
 import { id, optionalBytes, toGroupInfo, toGroupVersion } from './cim.mapper';
 import { ImRequestFailedError } from './im.errors';
 import type {

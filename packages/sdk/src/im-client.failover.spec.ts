@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { CommandId, ImErrorNumber, KickOutReason, decodeBody } from '@mqim/protocol';
-import { createImClient } from './im-client.impl';
+import { createImClient } from './index';
 import type { ImClient, ImClientOptions } from './im.client';
 import type { ImMessage } from './im.types';
 import { ALICE, BOB, CAROL, FakeImServer, nextEvent, until, type FakeConnection } from './testing';

@@ -28,7 +28,7 @@ describe('ImClient - group calls', () => {
     const result = await alice.createGroup({ name: 'team', memberIds: [2, 3] });
     expect(result.group).toMatchObject({ groupId: 100, name: 'team', ownerId: 1, createTime: 1700000000 });
     expect(result.memberIds).toEqual([1, 2, 3]);
-    expect(result.notification?.toString()).toBe('note');
+    expect(new TextDecoder().decode(result.notification)).toBe('note');
   });
 
   it('createGroup - a result code other than 200 rejects with IM_ERR_REQUEST_FAILED', async () => {
@@ -82,7 +82,7 @@ describe('ImClient - group calls', () => {
     const alice = await h.login(ALICE);
     const result = await alice[method](100, [4, 5]);
     expect(result.groupId).toBe(100);
-    expect(result.notification?.toString()).toBe('n');
+    expect(new TextDecoder().decode(result.notification)).toBe('n');
   });
 
   it('kickMembers - the response id is 0x0514 (the original server wrongly sent 0x0512)', async () => {

@@ -1,17 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import {
   CIM,
   CimErrorCode,
   CommandId,
   DEFAULT_MAX_FRAME_LENGTH,
   KickOutReason,
-  decodeBody,
+  decodeClientBody,
   toId,
   type BodyInput,
   type BodyOf,
-  type Frame,
-} from '@mqim/protocol';
+} from '@mqim/protocol/client';
 import {
   fromMsgData,
   toGroupMemberChanged,
@@ -19,6 +16,8 @@ import {
   toServerErrorDetail,
   toUserInfo,
 } from './cim.mapper';
+import { ClientEvents } from './client.events';
+import { newClientMsgId } from './client-msg-id';
 import { Connection, type Response } from './connection';
 import { DeliveryLedger, conversationKey } from './delivery.ledger';
 import type {
@@ -61,6 +60,7 @@ import { passwordMd5 } from './password';
 import * as queryRequests from './query.requests';
 import { reconnectDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './reconnect.policy';
 import { checkId, type Requester } from './requester';
+import type { ClientFrame as Frame, TransportOpener } from './transport/transport';
 
 type Credentials =
   { kind: 'token'; userId: number; token: string } | { kind: 'password'; userName: string; md5: string };
@@ -95,20 +95,23 @@ const FINAL_KICK_REASONS = new Set<number>([
   KickOutReason.CREDENTIALS_REVOKED,
 ]);
 
-/** Creates a client; nothing is opened until `connect()` or a login. */
-export function createImClient(options: ImClientOptions): ImClient {
-  return new ImClientImpl(options);
+/**
+ * A client on the given transports; each entry (Node, browser) passes its own, so that a browser
+ * bundle never pulls node:net or the `ws` library.
+ */
+export function createImClientOn(openTransport: TransportOpener, options: ImClientOptions): ImClient {
+  return new ImClientImpl(options, openTransport);
 }
 
 export class ImClientImpl implements ImClient, Requester {
   private readonly settings: Settings;
-  private readonly events = new EventEmitter<ImClientEvents>();
+  private readonly events = new ClientEvents();
   private connection: Connection | undefined;
   private connecting: Promise<void> | undefined;
   private stateValue: ImClientState = 'idle';
   private currentUser: UserInfo | undefined;
   private credentials: Credentials | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private noReconnect = false;
   private closing: Promise<void> | undefined;
   private urlIndex = 0;
@@ -124,7 +127,10 @@ export class ImClientImpl implements ImClient, Requester {
   private held: ImMessage[] | undefined;
   private readonly changeWaiters = new Set<() => void>();
 
-  constructor(options: ImClientOptions) {
+  constructor(
+    options: ImClientOptions,
+    private readonly openTransport: TransportOpener,
+  ) {
     const heartbeatMs = options.heartbeatMs ?? 20_000;
     const reconnect = options.reconnect ?? false;
     const urls = typeof options.url === 'string' ? [options.url] : [...options.url];
@@ -277,10 +283,13 @@ export class ImClientImpl implements ImClient, Requester {
   private async openConnection(): Promise<void> {
     const reconnecting = this.stateValue === 'reconnecting';
     if (!reconnecting) this.stateValue = 'connecting';
-    const conn: Connection = new Connection({
-      frame: (frame) => this.onFrame(conn, frame),
-      closed: (reason, error) => this.onClosed(conn, reason, error),
-    });
+    const conn: Connection = new Connection(
+      {
+        frame: (frame) => this.onFrame(conn, frame),
+        closed: (reason, error) => this.onClosed(conn, reason, error),
+      },
+      this.openTransport,
+    );
     this.connection = conn;
     try {
       await conn.open(this.url, {
@@ -426,7 +435,7 @@ export class ImClientImpl implements ImClient, Requester {
     const check = () => {
       if (this.connection !== conn || !conn.isOpen) return;
       if (conn.inFlight > 0) {
-        setTimeout(check, 20).unref();
+        unref(setTimeout(check, 20));
         return;
       }
       void conn.close(new ImClientError('IM_ERR_CONNECTION_LOST', 'left a draining gate'));
@@ -466,7 +475,7 @@ export class ImClientImpl implements ImClient, Requester {
     const me = this.currentUser?.userId ?? 0;
     switch (frame.commandId) {
       case CommandId.MSG_DATA: {
-        const message = fromMsgData(decodeBody(CommandId.MSG_DATA, frame.body), me);
+        const message = fromMsgData(decodeClientBody(CommandId.MSG_DATA, frame.body), me);
         // A duplicate is answered too: the receipt says it arrived, whichever copy did.
         if (this.settings.autoReceipts && message.fromUserId !== me) this.sendReceipt(conn, message, me);
         if (this.held !== undefined) this.held.push(message);
@@ -474,16 +483,16 @@ export class ImClientImpl implements ImClient, Requester {
         return;
       }
       case CommandId.MSG_READ_NOTIFY:
-        this.emit('readNotify', toReadNotify(decodeBody(CommandId.MSG_READ_NOTIFY, frame.body), me));
+        this.emit('readNotify', toReadNotify(decodeClientBody(CommandId.MSG_READ_NOTIFY, frame.body), me));
         return;
       case CommandId.GROUP_MEMBER_CHANGED_NOTIFY:
         this.emit(
           'groupMemberChanged',
-          toGroupMemberChanged(decodeBody(CommandId.GROUP_MEMBER_CHANGED_NOTIFY, frame.body)),
+          toGroupMemberChanged(decodeClientBody(CommandId.GROUP_MEMBER_CHANGED_NOTIFY, frame.body)),
         );
         return;
       case CommandId.KICK_OUT_NOTIFY: {
-        const n = decodeBody(CommandId.KICK_OUT_NOTIFY, frame.body);
+        const n = decodeClientBody(CommandId.KICK_OUT_NOTIFY, frame.body);
         if (FINAL_KICK_REASONS.has(n.reason)) this.noReconnect = true;
         if (n.reason === KickOutReason.SERVER_SHUTDOWN) {
           this.drainingConn = conn;
@@ -494,7 +503,7 @@ export class ImClientImpl implements ImClient, Requester {
         return;
       }
       case CommandId.ERROR_NOTIFY: {
-        const detail = toServerErrorDetail(decodeBody(CommandId.ERROR_NOTIFY, frame.body));
+        const detail = toServerErrorDetail(decodeClientBody(CommandId.ERROR_NOTIFY, frame.body));
         if (!conn.refuse(detail)) this.emit('serverError', detail);
         return;
       }
@@ -521,7 +530,7 @@ export class ImClientImpl implements ImClient, Requester {
   async send(input: SendInput, options?: RequestOptions): Promise<SendResult> {
     const toSessionId = checkId(input.to, 'to');
     const msgData = messageBytes(input);
-    const clientMsgId = input.clientMsgId ?? randomUUID();
+    const clientMsgId = input.clientMsgId ?? newClientMsgId();
     this.ledger.sent(clientMsgId);
     const timeoutMs = options?.timeoutMs ?? this.settings.requestTimeoutMs;
     if (!this.settings.resendOnReconnect)
@@ -685,30 +694,24 @@ export class ImClientImpl implements ImClient, Requester {
   // ---- events ----
 
   on<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this {
-    (this.events as EventEmitter).on(event, listener as (...args: unknown[]) => void);
+    this.events.on(event, listener);
     return this;
   }
 
   once<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this {
-    (this.events as EventEmitter).once(event, listener as (...args: unknown[]) => void);
+    this.events.on(event, listener, true);
     return this;
   }
 
   off<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this {
-    (this.events as EventEmitter).off(event, listener as (...args: unknown[]) => void);
+    this.events.off(event, listener);
     return this;
   }
 
   private emit<E extends ImClientEventName>(event: E, ...args: ImClientEvents[E]): void {
-    try {
-      (this.events as EventEmitter).emit(event, ...args);
-    } catch (err) {
-      // A throwing listener is the app's bug: surface it as Node would, but not from inside the
-      // frame loop, where it would look like a broken connection.
-      process.nextTick(() => {
-        throw err;
-      });
-    }
+    // A throwing listener is the app's bug: ClientEvents surfaces it as an uncaught error, not
+    // from inside the frame loop, where it would look like a broken connection.
+    this.events.emit(event, ...args);
   }
 
   // ---- helpers ----
@@ -761,7 +764,12 @@ function messageBytes(input: SendInput): Uint8Array {
   if ((input.text === undefined) === (input.data === undefined)) {
     throw new ImClientError('IM_ERR_INVALID_ARGUMENT', 'give either text or data');
   }
-  return input.text !== undefined ? Buffer.from(input.text, 'utf8') : input.data!;
+  return input.text !== undefined ? new TextEncoder().encode(input.text) : input.data!;
+}
+
+/** Lets Node exit with this timer pending; browsers' timers are numbers with nothing to unref. */
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  (timer as { unref?: () => void }).unref?.();
 }
 
 function asError(err: unknown): Error {

@@ -159,7 +159,9 @@ describe.each(['tcp', 'ws'] as const)('ImClient over %s - messages', (transport)
       msgType: MsgType.TEXT,
       text: 'hello bob',
     });
-    expect(Buffer.isBuffer(msg.data)).toBe(true);
+    // A plain Uint8Array (the same type in a browser), decoding to the text that was sent.
+    expect(msg.data).toBeInstanceOf(Uint8Array);
+    expect(new TextDecoder().decode(msg.data)).toBe('hello bob');
   });
 
   it('receipts - sent automatically for a delivered message from someone else', async () => {

@@ -3,9 +3,10 @@
  * timestamps are Unix seconds, as on the wire.
  */
 
-/** `CIMSessionType`: who a conversation is with. */
-export const SessionType = { SINGLE: 1, GROUP: 2 } as const;
-export type SessionType = (typeof SessionType)[keyof typeof SessionType];
+import { SessionType } from '@mqim/protocol/client';
+
+/** `CIMSessionType`: who a conversation is with (defined once, in the protocol). */
+export { SessionType };
 
 /** `CIMMsgType`: how to read `data`. TEXT is UTF-8; most others carry small JSON objects. */
 export const MsgType = {
@@ -66,7 +67,7 @@ export interface ImMessage {
   sessionId: number;
   createTime: number;
   msgType: number;
-  data: Buffer;
+  data: Uint8Array;
   /** `data` decoded as UTF-8 when `msgType` is TEXT. */
   text: string | undefined;
   /** Set on pushed messages (CIMMsgData); empty for history. */
@@ -121,7 +122,7 @@ export interface SessionLastMessage {
   createTime: number;
   msgType: number;
   status: number;
-  data: Buffer;
+  data: Uint8Array;
   text: string | undefined;
   attach: string;
 }
@@ -177,13 +178,13 @@ export interface CreateGroupResult {
   group: GroupInfo;
   memberIds: number[];
   /** attach_notification_msg as sent by the server; undefined when empty. */
-  notification: Buffer | undefined;
+  notification: Uint8Array | undefined;
 }
 
 /** Result of disband, exit, invite and kick. */
 export interface GroupChangeResult {
   groupId: number;
-  notification: Buffer | undefined;
+  notification: Uint8Array | undefined;
 }
 
 /** `readNotify` event (0x0304). */

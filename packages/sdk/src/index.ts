@@ -1,54 +1,14 @@
-// Public entry of @mqim/sdk: a TypeScript client for mqim (and any CIM server) over TCP or
-// WebSocket. Everything else in this package is an implementation detail.
+// Public entry of @mqim/sdk for Node: a TypeScript client for mqim (and any CIM server) over TCP
+// or WebSocket. Browsers use @mqim/sdk/browser (WebSocket only, no Node modules). Everything else
+// in this package is an implementation detail.
 
-export { createImClient } from './im-client.impl';
-export type {
-  ImClient,
-  ImClientEventName,
-  ImClientEvents,
-  ImClientListener,
-  ImClientOptions,
-} from './im.client';
-export type { ReconnectOptions } from './reconnect.policy';
+import type { ImClient, ImClientOptions } from './im.client';
+import { createImClientOn } from './im-client.impl';
+import { openTransport } from './transport/transport.factory';
 
-export {
-  ImClientError,
-  ImLoginFailedError,
-  ImRequestFailedError,
-  ImSendRefusedError,
-  ImTimeoutError,
-  type ImClientErrorCode,
-  type ServerErrorDetail,
-} from './im.errors';
+/** Creates a client; nothing is opened until `connect()` or a login. URLs: `tcp://` or `ws://`. */
+export function createImClient(options: ImClientOptions): ImClient {
+  return createImClientOn(openTransport, options);
+}
 
-export {
-  ClientType,
-  GroupMemberChangeType,
-  MsgType,
-  SessionType,
-  type CreateGroupInput,
-  type CreateGroupResult,
-  type DisconnectInfo,
-  type GroupChangeResult,
-  type GroupInfo,
-  type GroupMemberChanged,
-  type GroupVersion,
-  type HistoryQuery,
-  type ImClientState,
-  type ImMessage,
-  type KickOutNotice,
-  type LoginResult,
-  type ReadNotify,
-  type RecentSession,
-  type RecentSessions,
-  type ReconnectedInfo,
-  type ReconnectingInfo,
-  type RequestOptions,
-  type SendInput,
-  type SendResult,
-  type SessionLastMessage,
-  type SessionRef,
-  type UserInfo,
-} from './im.types';
-
-export { passwordMd5 } from './password';
+export * from './public';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { md5Hex } from './md5';
 
 const MD5_HEX = /^[0-9a-fA-F]{32}$/;
 
@@ -9,5 +9,5 @@ const MD5_HEX = /^[0-9a-fA-F]{32}$/;
  */
 export function passwordMd5(passwordPlainOrMd5: string): string {
   if (MD5_HEX.test(passwordPlainOrMd5)) return passwordPlainOrMd5.toLowerCase();
-  return createHash('md5').update(passwordPlainOrMd5, 'utf8').digest('hex');
+  return md5Hex(passwordPlainOrMd5);
 }

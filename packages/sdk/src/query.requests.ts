@@ -1,4 +1,4 @@
-import { CommandId } from '@mqim/protocol';
+import { CommandId } from '@mqim/protocol/client';
 import { fromMsgInfo, toRecentSession, toUserInfo } from './cim.mapper';
 import type {
   HistoryQuery,

@@ -1,4 +1,5 @@
-import { CommandId, type Frame } from '@mqim/protocol';
+import { CommandId } from '@mqim/protocol';
+import type { ClientFrame as Frame } from './transport/transport';
 import { ImClientError, ImTimeoutError } from './im.errors';
 import { RequestTracker } from './request.tracker';
 

@@ -1,4 +1,4 @@
-import type { Frame } from '@mqim/protocol';
+import type { ClientFrame as Frame } from './transport/transport';
 import { ImClientError, ImTimeoutError, type ServerErrorDetail } from './im.errors';
 
 const MAX_SEQ = 0xffff;
@@ -10,13 +10,13 @@ interface Pending {
   readonly answer: (frame: Frame) => void;
   readonly reject: (err: Error) => void;
   readonly refuse: (detail: ServerErrorDetail) => Error;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 interface DetailWaiter {
   readonly requestCmd: number;
   readonly resolve: (detail: ServerErrorDetail | undefined) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 /**

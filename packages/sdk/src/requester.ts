@@ -1,4 +1,4 @@
-import type { BodyInput, BodyOf, CommandId } from '@mqim/protocol';
+import type { BodyInput, BodyOf, CommandId } from '@mqim/protocol/client';
 import type { Response } from './connection';
 import { ImClientError } from './im.errors';
 import type { RequestOptions } from './im.types';

@@ -1,6 +1,7 @@
-/** `CIMSessionType`: 1 single chat, 2 group. */
-export const SessionType = { Single: 1, Group: 2 } as const;
-export type SessionType = (typeof SessionType)[keyof typeof SessionType];
+import { SessionType } from '@mqim/protocol';
+
+/** `CIMSessionType`: 1 single chat, 2 group (defined once, in the protocol). */
+export { SessionType };
 
 /** A message as `logic` hands it to `messages.save`: ids assigned, clock set by the server. */
 export interface NewMessage {
@@ -47,8 +48,8 @@ export interface MessageRecord {
 
 /** A conversation as the id counters see it: a single chat is an unordered pair. */
 export type ConversationRef =
-  | { readonly type: typeof SessionType.Single; readonly a: number; readonly b: number }
-  | { readonly type: typeof SessionType.Group; readonly groupId: number };
+  | { readonly type: typeof SessionType.SINGLE; readonly a: number; readonly b: number }
+  | { readonly type: typeof SessionType.GROUP; readonly groupId: number };
 
 export interface HistoryQuery {
   /** Only messages strictly older than this id; 0 or absent = from the newest. */

@@ -1,6 +1,7 @@
+import type { PushPlatform } from '@mqim/protocol';
 import type { SessionType } from './message.port';
 
-export type PushPlatform = 'apns' | 'fcm' | 'webhook';
+export type { PushPlatform };
 
 export interface PushDevice {
   readonly userId: number;

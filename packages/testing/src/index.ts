@@ -35,3 +35,4 @@ export {
   type MqimRun,
 } from './cluster';
 export { RawClient } from './raw.client';
+export { startModerationHook, type HookCall, type ModerationHook } from './moderation-hook';

@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 export type ChatLogin =
   { kind: 'password'; user: string; password: string } | { kind: 'token'; userId: number; token: string };
 
@@ -25,40 +27,31 @@ export class ChatUsageError extends Error {
   override readonly name = 'ChatUsageError';
 }
 
-const VALUE_FLAGS = new Set(['server', 'user', 'password', 'user-id', 'token']);
-
-/** Parses `--flag value` and `--flag=value`. */
+/** Parses `--flag value` and `--flag=value` (node's `util.parseArgs`, strict: unknown flags are errors). */
 export function parseChatArgs(argv: readonly string[]): ChatArgs | 'help' {
-  const values = new Map<string, string>();
-  const servers: string[] = [];
-  let reconnect = true;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') return 'help';
-    if (arg === '--no-reconnect') {
-      reconnect = false;
-      continue;
-    }
-    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (match === null || !VALUE_FLAGS.has(match[1])) throw new ChatUsageError(`unknown argument ${arg}`);
-    const value = match[2] ?? argv[++i];
-    if (value === undefined) throw new ChatUsageError(`--${match[1]} needs a value`);
-    if (match[1] === 'server') servers.push(...value.split(',').filter((url) => url.trim() !== ''));
-    else values.set(match[1], value);
+  let parsed: ReturnType<typeof parseChat>;
+  try {
+    parsed = parseChat(argv);
+  } catch (err) {
+    throw new ChatUsageError((err as Error).message);
   }
+  const { values } = parsed;
+  if (values.help) return 'help';
+  const reconnect = !values['no-reconnect'];
+  const servers = (values.server ?? []).flatMap((v) => v.split(',')).filter((url) => url.trim() !== '');
   if (servers.length === 0) servers.push('tcp://127.0.0.1:8000');
   const server = servers.map((url) => url.trim());
-  const user = values.get('user');
-  const userId = values.get('user-id');
+  const user = values.user;
+  const userId = values['user-id'];
   if (user !== undefined && userId !== undefined)
     throw new ChatUsageError('give --user or --user-id, not both');
   if (user !== undefined) {
-    const password = values.get('password');
+    const password = values.password;
     if (password === undefined) throw new ChatUsageError('--user needs --password');
     return { servers: server, reconnect, login: { kind: 'password', user, password } };
   }
   if (userId !== undefined) {
-    const token = values.get('token');
+    const token = values.token;
     const id = Number(userId);
     if (!Number.isSafeInteger(id) || id <= 0)
       throw new ChatUsageError(`--user-id must be a positive integer, got ${userId}`);
@@ -66,4 +59,21 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs | 'help' {
     return { servers: server, reconnect, login: { kind: 'token', userId: id, token } };
   }
   throw new ChatUsageError('log in with --user and --password, or --user-id and --token');
+}
+
+function parseChat(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      server: { type: 'string', multiple: true },
+      user: { type: 'string' },
+      password: { type: 'string' },
+      'user-id': { type: 'string' },
+      token: { type: 'string' },
+      'no-reconnect': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
 }

@@ -62,6 +62,9 @@ async function chatLoop(client: ImClient, input: Readable, output: Writable): Pr
   const terminal =
     (output as { isTTY?: boolean }).isTTY === true && (input as { isTTY?: boolean }).isTTY === true;
   const rl = createInterface({ input, output, terminal, prompt: '> ' });
+  // Readline emits lines as soon as input arrives: held until the session has started and the line
+  // handler below is attached, or a line typed meanwhile (a fast typist, a pipe) would be lost.
+  rl.pause();
   const view = new ChatView(output, rl, terminal);
   const session = new ChatSession(client, view);
   await session.start();
@@ -86,6 +89,7 @@ async function chatLoop(client: ImClient, input: Readable, output: Writable): Pr
     rl.on('SIGINT', quit);
     // Input ended (Ctrl-D, a closed pipe) or /quit: finish what was typed, then leave.
     rl.on('close', () => void queue.then(resolve));
+    rl.resume();
   });
 
   await client.logout().catch(() => undefined);

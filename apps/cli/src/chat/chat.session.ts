@@ -238,7 +238,7 @@ function parseTarget(arg: string | undefined): Conversation | undefined {
   return { sessionType: group ? SessionType.GROUP : SessionType.SINGLE, sessionId: id };
 }
 
-function previewOf(m: { msgType: number; text: string | undefined; data: Buffer }): string {
+function previewOf(m: { msgType: number; text: string | undefined; data: Uint8Array }): string {
   if (m.msgType === MsgType.TEXT) return m.text ?? '';
   const kind = Object.entries(MsgType).find(([, v]) => v === m.msgType)?.[0] ?? `type ${m.msgType}`;
   return `<${kind.toLowerCase()}, ${m.data.length} bytes>`;

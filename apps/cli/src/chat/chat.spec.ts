@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { CommandId } from '@mqim/protocol';
 import { createImClient, type ImClient } from '@mqim/sdk';
 import { ALICE, BOB, FakeImServer, nextEvent } from '@mqim/sdk/testing';
-import { parseChatArgs } from './chat.args';
+import { ChatUsageError, parseChatArgs } from './chat.args';
 import { runChat } from './index';
 
 /** Drives runChat through streams: `type` a line, `waitFor` some output. */
@@ -206,5 +206,18 @@ describe('mqim chat', () => {
       servers: ['tcp://h:1', 'ws://h:2/ws', 'tcp://h:3'],
     });
     expect(parseChatArgs(login)).toMatchObject({ servers: ['tcp://127.0.0.1:8000'] });
+  });
+
+  it('chat - bad command lines are usage errors: unknown flags, a flag without its value, both logins', () => {
+    expect(() => parseChatArgs(['--usr', 'a'])).toThrow(ChatUsageError);
+    expect(() => parseChatArgs(['--user'])).toThrow(ChatUsageError);
+    expect(() => parseChatArgs(['--user', 'a', '--password', 'p', '--user-id', '3', '--token', 't'])).toThrow(
+      /not both/,
+    );
+    expect(parseChatArgs(['--user=a', '--password=p', '--no-reconnect'])).toMatchObject({
+      reconnect: false,
+      login: { kind: 'password', user: 'a', password: 'p' },
+    });
+    expect(parseChatArgs(['-h'])).toBe('help');
   });
 });

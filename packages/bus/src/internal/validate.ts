@@ -1,4 +1,9 @@
-import { InvalidMessageError, type OutgoingMessage, type TopicKind } from '../message-bus.port';
+import {
+  InvalidMessageError,
+  type BatchSubscribeOptions,
+  type OutgoingMessage,
+  type TopicKind,
+} from '../message-bus.port';
 
 /** RocketMQ's name rule (`TopicValidator`): letters, digits, `%`, `|`, `_`, `-`, at most 127. */
 const NAME = /^[%|a-zA-Z0-9_-]{1,127}$/;
@@ -43,4 +48,28 @@ export function retryDelayFn(option: number | ((failedAttempt: number) => number
   if (option === undefined) return defaultRetryDelayMs;
   if (typeof option === 'number') return () => option;
   return option;
+}
+
+/** A subscription's limits with the port's defaults (see `SubscribeOptions`), the same for every bus. */
+export interface SubscribeLimits {
+  concurrency: number;
+  invisibleMs: number;
+  maxDeliveryAttempts: number;
+  maxBatch: number;
+}
+
+/** Resolves and checks a subscription's limits; a RangeError names a value that is not a positive integer. */
+export function subscribeLimits(options: Partial<BatchSubscribeOptions>): SubscribeLimits {
+  return {
+    concurrency: positiveInt(options.concurrency ?? 16, 'concurrency'),
+    invisibleMs: positiveInt(options.invisibleMs ?? 30_000, 'invisibleMs'),
+    maxDeliveryAttempts: positiveInt(options.maxDeliveryAttempts ?? 16, 'maxDeliveryAttempts'),
+    maxBatch: positiveInt(options.maxBatch ?? 32, 'maxBatch'),
+  };
+}
+
+function positiveInt(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${what} must be a positive integer, got ${value}`);
+  return value;
 }

@@ -6021,6 +6021,9 @@ export namespace mqim {
             /** UpstreamRequest clientAddress. */
             clientAddress: string;
 
+            /** UpstreamRequest systemSender. */
+            systemSender: boolean;
+
             /**
              * Creates a new UpstreamRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -6103,6 +6106,9 @@ export namespace mqim {
 
                 /** UpstreamRequest clientAddress */
                 clientAddress?: (string|null);
+
+                /** UpstreamRequest systemSender */
+                systemSender?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

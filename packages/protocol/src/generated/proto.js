@@ -18148,6 +18148,7 @@ $root.mqim = (function() {
              * @property {number|Long|null} [receivedAtMs] UpstreamRequest receivedAtMs
              * @property {string|null} [orderKey] UpstreamRequest orderKey
              * @property {string|null} [clientAddress] UpstreamRequest clientAddress
+             * @property {boolean|null} [systemSender] UpstreamRequest systemSender
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -18260,6 +18261,14 @@ $root.mqim = (function() {
             UpstreamRequest.prototype.clientAddress = "";
 
             /**
+             * UpstreamRequest systemSender.
+             * @member {boolean} systemSender
+             * @memberof mqim.v1.UpstreamRequest
+             * @instance
+             */
+            UpstreamRequest.prototype.systemSender = false;
+
+            /**
              * Creates a new UpstreamRequest instance using the specified properties.
              * @function create
              * @memberof mqim.v1.UpstreamRequest
@@ -18311,6 +18320,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.orderKey);
                 if (message.clientAddress != null && $Object.hasOwnProperty.call(message, "clientAddress") && message.clientAddress !== "")
                     writer.uint32(/* id 10, wireType 2 =*/82).string(message.clientAddress);
+                if (message.systemSender != null && $Object.hasOwnProperty.call(message, "systemSender") && message.systemSender !== false)
+                    writer.uint32(/* id 11, wireType 0 =*/88).bool(message.systemSender);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -18445,6 +18456,15 @@ $root.mqim = (function() {
                                 delete message.clientAddress;
                             continue;
                         }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.systemSender = value;
+                            else
+                                delete message.systemSender;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -18527,6 +18547,9 @@ $root.mqim = (function() {
                 if (object.clientAddress != null)
                     if (typeof object.clientAddress !== "string" || object.clientAddress.length)
                         message.clientAddress = $String(object.clientAddress);
+                if (object.systemSender != null)
+                    if (object.systemSender)
+                        message.systemSender = $Boolean(object.systemSender);
                 return message;
             };
 
@@ -18572,6 +18595,7 @@ $root.mqim = (function() {
                         object.receivedAtMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.orderKey = "";
                     object.clientAddress = "";
+                    object.systemSender = false;
                 }
                 if (message.gateId != null && $Object.hasOwnProperty.call(message, "gateId"))
                     object.gateId = message.gateId;
@@ -18603,6 +18627,8 @@ $root.mqim = (function() {
                     object.orderKey = message.orderKey;
                 if (message.clientAddress != null && $Object.hasOwnProperty.call(message, "clientAddress"))
                     object.clientAddress = message.clientAddress;
+                if (message.systemSender != null && $Object.hasOwnProperty.call(message, "systemSender"))
+                    object.systemSender = message.systemSender;
                 return object;
             };
 

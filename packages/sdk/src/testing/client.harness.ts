@@ -1,4 +1,4 @@
-import { createImClient } from '../im-client.impl';
+import { createImClient } from '../index';
 import type { ImClient, ImClientEventName, ImClientEvents, ImClientOptions } from '../im.client';
 import { FakeImServer, type FakeImServerOptions } from './fake-im.server';
 import type { FakeUser } from './fake.store';

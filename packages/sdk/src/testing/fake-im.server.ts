@@ -7,7 +7,6 @@ import {
 } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  CIM,
   CimErrorCode,
   CommandId,
   ImErrorNumber,
@@ -16,6 +15,7 @@ import {
   encodeMessageFrame,
   FrameDecoder,
   type BodyInput,
+  type BodyOf,
   type Frame,
 } from '@mqim/protocol';
 import { passwordMd5 } from '../password';
@@ -414,7 +414,7 @@ export class FakeImServer {
     });
   }
 
-  private onSend(conn: FakeConnection, seq: number, msg: CIM.Message.CIMMsgData): void {
+  private onSend(conn: FakeConnection, seq: number, msg: BodyOf<typeof CommandId.MSG_DATA>): void {
     const me = conn.userId!;
     const toSessionId = Number(msg.toSessionId);
     const refusal =

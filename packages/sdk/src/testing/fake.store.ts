@@ -65,7 +65,10 @@ export class FakeStore {
   }
 
   /** Stores a send; a repeated (sender, clientMsgId) returns the first copy (idempotent sends). */
-  storeMessage(from: number, msg: CIM.Message.CIMMsgData): { stored: StoredMessage; isNew: boolean } {
+  storeMessage(
+    from: number,
+    msg: Omit<CIM.Message.CIMMsgData, 'toJSON'>,
+  ): { stored: StoredMessage; isNew: boolean } {
     const existing = this.messages.find((m) => m.fromUserId === from && m.clientMsgId === msg.clientMsgId);
     if (existing !== undefined) return { stored: existing, isNew: false };
     const toSessionId = Number(msg.toSessionId);

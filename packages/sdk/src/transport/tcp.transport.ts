@@ -69,7 +69,7 @@ export class TcpTransport implements Transport {
     });
   }
 
-  write(frame: Buffer): boolean {
+  write(frame: Uint8Array): boolean {
     if (this.closedReason !== undefined || this.socket.destroyed || !this.socket.writable) return false;
     this.socket.write(frame);
     return true;

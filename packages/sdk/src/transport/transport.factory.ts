@@ -3,7 +3,7 @@ import { TcpTransport } from './tcp.transport';
 import type { Transport, TransportHandlers, TransportOptions } from './transport';
 import { WsTransport } from './ws.transport';
 
-/** Opens the transport the URL's scheme names: `tcp://` or `ws://` / `wss://`. */
+/** Node's opener: the transport the URL's scheme names, `tcp://` or `ws://` / `wss://`. */
 export function openTransport(
   url: string,
   handlers: TransportHandlers,

@@ -1,8 +1,11 @@
-import type { Frame } from '@mqim/protocol';
+import type { FrameOf } from '@mqim/protocol/client';
+
+/** A frame as transports hand it over: Buffer-backed in Node, a plain Uint8Array in a browser. */
+export type ClientFrame = FrameOf<Uint8Array>;
 
 export interface TransportHandlers {
   /** Every complete frame, in arrival order. */
-  frame(frame: Frame): void;
+  frame(frame: ClientFrame): void;
   /**
    * Called exactly once per opened transport, when it is gone for whatever reason (peer close,
    * error, `close()`, `destroy()`). Not called when opening fails: the open promise rejects instead.
@@ -25,7 +28,7 @@ export interface TransportOptions {
 export interface Transport {
   readonly kind: 'tcp' | 'ws';
   /** False when the transport is closed (the frame is dropped). */
-  write(frame: Buffer): boolean;
+  write(frame: Uint8Array): boolean;
   /** Graceful close; resolves once the socket is gone. Idempotent. */
   close(): Promise<void>;
   /** Immediate close, e.g. on a protocol error or an idle timeout. */
@@ -34,3 +37,13 @@ export interface Transport {
 
 /** How long a graceful close may take before the socket is torn down. */
 export const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Opens a transport for a server URL. The Node entry's opener speaks `tcp://` and `ws://`; the
+ * browser entry's only `ws://` / `wss://` (a page cannot open raw TCP).
+ */
+export type TransportOpener = (
+  url: string,
+  handlers: TransportHandlers,
+  options: TransportOptions,
+) => Promise<Transport>;

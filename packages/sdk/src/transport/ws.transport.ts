@@ -59,7 +59,7 @@ export class WsTransport implements Transport {
     });
   }
 
-  write(frame: Buffer): boolean {
+  write(frame: Uint8Array): boolean {
     if (this.closedReason !== undefined || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(frame, { binary: true });
     return true;

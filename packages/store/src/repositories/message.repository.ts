@@ -87,12 +87,12 @@ export class KyselyMessageRepository implements MessageRepository {
 
   async maxServerMsgId(conversation: ConversationRef): Promise<number> {
     let key: [number, number, number];
-    if (conversation.type === SessionType.Group) {
-      key = [SessionType.Group, assertId(conversation.groupId, 'groupId'), 0];
-    } else if (conversation.type === SessionType.Single) {
+    if (conversation.type === SessionType.GROUP) {
+      key = [SessionType.GROUP, assertId(conversation.groupId, 'groupId'), 0];
+    } else if (conversation.type === SessionType.SINGLE) {
       const a = assertId(conversation.a, 'a');
       const b = assertId(conversation.b, 'b');
-      key = [SessionType.Single, Math.min(a, b), Math.max(a, b)];
+      key = [SessionType.SINGLE, Math.min(a, b), Math.max(a, b)];
     } else {
       throw new StoreInvalidArgumentError('conversation type must be 1 or 2');
     }
@@ -223,7 +223,7 @@ function toMessage(ownerUserId: number, row: TimelineRow): MessageRecord {
     sessionType,
     // A single-chat row holds the owner's peer; the original target is the peer only when the
     // owner sent it, otherwise it was the owner.
-    toSessionId: sessionType === SessionType.Group || fromUserId === ownerUserId ? sessionId : ownerUserId,
+    toSessionId: sessionType === SessionType.GROUP || fromUserId === ownerUserId ? sessionId : ownerUserId,
     msgType: readInt(row.msg_type, 'msg_type'),
     msgData: row.msg_data,
     attach: row.attach,

@@ -24,7 +24,7 @@ export interface ValidSave {
 }
 
 export function assertSessionType(value: number): SessionType {
-  if (value !== SessionType.Single && value !== SessionType.Group) {
+  if (value !== SessionType.SINGLE && value !== SessionType.GROUP) {
     throw new StoreInvalidArgumentError(`session type must be 1 (single) or 2 (group), got ${String(value)}`);
   }
   return value;
@@ -52,7 +52,7 @@ export function validateSave(message: NewMessage, owners: readonly number[]): Va
   }
   const unique = [...new Set(owners.map((o) => assertId(o, 'owner')))].sort((a, b) => a - b);
   if (unique.length === 0) throw new StoreInvalidArgumentError('a message needs at least one owner');
-  if (sessionType === SessionType.Single) {
+  if (sessionType === SessionType.SINGLE) {
     if (fromUserId === toSessionId) throw new StoreInvalidArgumentError('a single chat needs two users');
     // The per-owner session id is derived from (from, to); a third party has no view of it.
     const stranger = unique.find((o) => o !== fromUserId && o !== toSessionId);
@@ -82,6 +82,6 @@ export function sessionIdFor(
   save: Pick<ValidSave, 'sessionType' | 'fromUserId' | 'toSessionId'>,
   owner: number,
 ): number {
-  if (save.sessionType === SessionType.Group) return save.toSessionId;
+  if (save.sessionType === SessionType.GROUP) return save.toSessionId;
   return owner === save.fromUserId ? save.toSessionId : save.fromUserId;
 }

@@ -266,7 +266,7 @@ export class MessageWriter {
     const byKey = new Map<string, Tuple>();
     for (const m of batch) {
       const [lo, hi] =
-        m.sessionType === SessionType.Group
+        m.sessionType === SessionType.GROUP
           ? [m.toSessionId, 0]
           : [Math.min(m.fromUserId, m.toSessionId), Math.max(m.fromUserId, m.toSessionId)];
       const key = `${m.sessionType}:${lo}:${hi}`;

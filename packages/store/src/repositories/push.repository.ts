@@ -1,3 +1,4 @@
+import { PUSH_PLATFORMS } from '@mqim/protocol';
 import { sql } from 'kysely';
 import { assertId, assertUint, readInt, readId } from '../internal/ids';
 import { nowSeconds, type StoreContext } from '../internal/store-context';
@@ -13,7 +14,7 @@ import { StoreInvalidArgumentError } from '../store.errors';
 import { assertSessionType } from './message.validation';
 import { uniqueIds } from './user.repository';
 
-const PLATFORMS: readonly PushPlatform[] = ['apns', 'fcm', 'webhook'];
+const PLATFORMS: readonly PushPlatform[] = PUSH_PLATFORMS;
 const DEVICE_TOKEN = /^[\x20-\x7e]{1,512}$/;
 
 export class KyselyDeviceRepository implements DeviceRepository {

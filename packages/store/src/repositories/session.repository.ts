@@ -216,7 +216,7 @@ function toSession(row: SessionRow): SessionRecord {
       clientMsgId: row.last_client_msg_id,
       fromUserId,
       sessionType,
-      toSessionId: sessionType === SessionType.Group || fromUserId === ownerUserId ? sessionId : ownerUserId,
+      toSessionId: sessionType === SessionType.GROUP || fromUserId === ownerUserId ? sessionId : ownerUserId,
       msgType: readInt(row.last_msg_type, 'last_msg_type'),
       msgData: row.last_msg_data,
       attach: row.last_attach,

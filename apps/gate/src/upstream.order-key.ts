@@ -1,0 +1,28 @@
+import { CIM, CommandId, conversationKey, toId, type IdInput, SessionType } from '@mqim/protocol';
+
+/** Body types of the group changes, which name the group they change in field 2 (`group_id`). */
+const GROUP_CHANGES = new Map<number, { decode(bytes: Uint8Array): { groupId: IdInput } }>([
+  [CommandId.GROUP_DISBINGDING_REQ, CIM.Group.CIMGroupDisbandingReq],
+  [CommandId.GROUP_EXIT_REQ, CIM.Group.CIMGroupExitReq],
+  [CommandId.GROUP_INVITE_MEMBER_REQ, CIM.Group.CIMGroupInviteMemberReq],
+  [CommandId.GROUP_KICK_OUT_MEMBER_REQ, CIM.Group.CIMGroupKickOutMemberReq],
+]);
+
+/**
+ * The order key of a request logic answers as it is (queries, group changes, calls), or
+ * `undefined` when its body does not decode (the client gets IM_ERR_BAD_BODY).
+ *
+ * A change to a group takes the group's key, the one its chat messages take: logic handles one
+ * key's requests one after another, and the notice a change stores draws its id from the group's
+ * counter, so a notice and a message must not race (they would commit in the opposite order to
+ * their ids). Everything else keeps the user's key, in the order that user sent it.
+ */
+export function upstreamOrderKey(cmd: number, userId: number, body: Uint8Array): string | undefined {
+  const type = GROUP_CHANGES.get(cmd);
+  if (!type) return `u${userId}`;
+  try {
+    return conversationKey(SessionType.GROUP, userId, toId(type.decode(body).groupId, 'group_id'));
+  } catch {
+    return undefined;
+  }
+}
