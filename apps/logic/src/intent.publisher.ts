@@ -40,6 +40,11 @@ export class IntentPublisher {
     this.lanes.resume(orderKeys);
   }
 
+  /** The conversations a failed publish held (see `resume`), given the error it failed with. */
+  heldBy(err: unknown): readonly string[] {
+    return this.lanes.heldBy(err);
+  }
+
   /** `orderKey`: the conversation the intent belongs to. */
   publish(intent: mqim.v1.IDeliveryIntent, orderKey: string): Promise<void> {
     return this.lanes.publish(mqim.v1.DeliveryIntent.encode({ ...intent, orderKey }).finish(), orderKey);

@@ -159,16 +159,21 @@ export class Logic {
       else chains.set(key, [item]);
     }
     let failure: unknown;
+    // Every failure seen, for the holds to release (an intent may fail under another key than
+    // its request's, e.g. a group created from a user's lane).
+    const failures: unknown[] = [];
     const attempt = messages[0]?.deliveryAttempt ?? 1;
     const runChain = async (chain: typeof work) => {
       // A request's deferred publishes (ctx.after) are on their way while the next one is handled:
       // a conversation pays the store round trip per message, not also the publish round trip.
-      const started: { item: (typeof work)[number]; effects: Promise<void> }[] = [];
+      const started: { item: (typeof work)[number]; effects: Promise<void>; failures: readonly unknown[] }[] =
+        [];
       for (const item of chain) {
         try {
-          started.push({ item, effects: (await this.onRequest(item.request, attempt)).effects });
+          started.push({ item, ...(await this.onRequest(item.request, attempt)) });
         } catch (err) {
           failure ??= err;
+          failures.push(err);
           break; // the rest of this conversation waits for the retry, in order
         }
       }
@@ -183,6 +188,7 @@ export class Logic {
           // The later ones are redone by the retry; wait until none is in flight any more, so a
           // hold one of them may still cause is set before this call releases its holds.
           await Promise.allSettled(started.slice(i + 1).map((s) => s.effects));
+          for (const s of started.slice(i)) failures.push(...s.failures);
           return;
         }
       }
@@ -195,7 +201,11 @@ export class Logic {
       // overtook it; this call's conversations come back with these messages and resend in
       // order, so their holds end here (not other calls' holds: their conversations may still be
       // storing later messages).
-      if (failure !== undefined) this.deps.intents.resume(chains.keys());
+      if (failure !== undefined)
+        this.deps.intents.resume([
+          ...chains.keys(),
+          ...failures.flatMap((err) => this.deps.intents.heldBy(err)),
+        ]);
     }
     if (failure !== undefined) {
       for (const [id, done] of progress) this.remember(id, done);
@@ -218,7 +228,7 @@ export class Logic {
   private async onRequest(
     req: mqim.v1.UpstreamRequest,
     attempt: number,
-  ): Promise<{ effects: Promise<void> }> {
+  ): Promise<{ effects: Promise<void>; failures: readonly unknown[] }> {
     const { metrics, logger } = this.deps;
     const started = performance.now();
     const handler = HANDLERS.get(req.cmd);
@@ -237,7 +247,7 @@ export class Logic {
       // later), and an unhandled rejection ends the process.
       const effects = ctx.effects();
       effects.catch(() => undefined);
-      return { effects };
+      return { effects, failures: ctx.failures };
     } catch (err) {
       // Only the request's own fault is answered and acked (docs/adr/0008); anything else — a
       // dependency down, or a bug (a TypeError has no code) — comes back, then is dead-lettered.
@@ -259,4 +269,4 @@ export class Logic {
   }
 }
 
-const NO_EFFECTS = { effects: Promise.resolve() };
+const NO_EFFECTS = { effects: Promise.resolve(), failures: [] as readonly unknown[] };

@@ -8,6 +8,7 @@ type Settled = { ok: true } | { ok: false; err: unknown };
 /** One upstream request being handled: who asked, where to answer. */
 export class RequestContext {
   private readonly deferred: Promise<Settled>[] = [];
+  private readonly failed: unknown[] = [];
 
   constructor(
     readonly req: mqim.v1.UpstreamRequest,
@@ -45,18 +46,28 @@ export class RequestContext {
    * still acked only after it succeeded (`effects`); the publishers keep the order in which
    * effects were started.
    */
-  after(effect: Promise<unknown>): void {
-    this.deferred.push(
-      effect.then(
-        (): Settled => ({ ok: true }),
-        (err: unknown): Settled => ({ ok: false, err }),
-      ),
-    );
+  after(...effects: Promise<unknown>[]): void {
+    for (const effect of effects) {
+      this.deferred.push(
+        effect.then(
+          (): Settled => ({ ok: true }),
+          (err: unknown): Settled => {
+            this.failed.push(err);
+            return { ok: false, err };
+          },
+        ),
+      );
+    }
   }
 
   /** Resolves once every deferred effect succeeded; rejects with the first failure. */
   async effects(): Promise<void> {
     for (const settled of await Promise.all(this.deferred)) if (!settled.ok) throw settled.err;
+  }
+
+  /** Every failure of a deferred effect so far (a publisher may have held streams for each). */
+  get failures(): readonly unknown[] {
+    return this.failed;
   }
 
   /** A response to the requesting connection, echoing its seq. */

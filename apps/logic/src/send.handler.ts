@@ -248,22 +248,14 @@ async function deliver(
     intent.replyGateId = ctx.gateId;
     // Not awaited here: the conversation's next message may be stored meanwhile (pipelined); the
     // upstream message is acked once these are stored (Logic.onUpstream).
-    ctx.after(
-      Promise.all([
-        deps.intents.publish(intent, convKey),
-        deps.tap.publish(tap),
-        deps.events.publish(stored),
-      ]),
-    );
+    ctx.after(deps.intents.publish(intent, convKey), deps.tap.publish(tap), deps.events.publish(stored));
     return;
   }
   ctx.after(
-    Promise.all([
-      ctx.reply(CommandId.MSG_DATA_ACK, ack),
-      deps.intents.publish(intent, convKey),
-      deps.tap.publish(tap),
-      deps.events.publish(stored),
-    ]),
+    ctx.reply(CommandId.MSG_DATA_ACK, ack),
+    deps.intents.publish(intent, convKey),
+    deps.tap.publish(tap),
+    deps.events.publish(stored),
   );
 }
 

@@ -138,6 +138,8 @@ export class BatchPublisher<T> {
   private pendingItems = 0;
   /** Streams held after a failed publish (`streamOf`), with the failure and when it happened. */
   private readonly held = new Map<string, { err: unknown; at: number }>();
+  /** The streams each publish failure held (`streamOf`), so whoever saw the failure can resume them. */
+  private readonly heldBy = new WeakMap<object, string[]>();
 
   constructor(
     private readonly bus: MessageBus,
@@ -200,6 +202,11 @@ export class BatchPublisher<T> {
       else lane.immediate = setImmediate(fire);
     }
     return promise;
+  }
+
+  /** The streams a publish failure (as `add()` rejected with it) held. */
+  streamsHeldBy(err: unknown): readonly string[] {
+    return typeof err === 'object' && err !== null ? (this.heldBy.get(err) ?? []) : [];
   }
 
   /** Takes items of these held streams again (their producer has seen the failure and retries). */
@@ -328,8 +335,12 @@ export class BatchPublisher<T> {
           this.failQueued(lane, err);
           const streamOf = this.options.streamOf;
           const at = performance.now();
-          if (streamOf)
-            for (const b of queued) for (const item of b.items) this.held.set(streamOf(item), { err, at });
+          if (streamOf) {
+            const streams = new Set<string>();
+            for (const b of queued) for (const item of b.items) streams.add(streamOf(item));
+            for (const stream of streams) this.held.set(stream, { err, at });
+            if (typeof err === 'object' && err !== null) this.heldBy.set(err, [...streams]);
+          }
         }
         done();
       },

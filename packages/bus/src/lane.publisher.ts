@@ -71,6 +71,11 @@ export class LanePublisher {
     ]);
   }
 
+  /** The conversations a failed publish (as `publish()` rejected with it) held. */
+  heldBy(err: unknown): readonly string[] {
+    return this.batches.streamsHeldBy(err);
+  }
+
   /** These conversations, held after a failed publish, take items again. */
   resume(orderKeys: Iterable<string>): void {
     this.batches.resume(orderKeys);
