@@ -31,7 +31,7 @@ export class Connection {
   /** Why close() closed it; a connection the peer closed has none. */
   closeReason = '';
   /** When each send handed to logic and not yet answered was read (SendAdmission). */
-  readonly sendsOutstanding: number[] = [];
+  readonly sendsOutstanding = new Map<number, number>();
   /** When each query handed to logic and not yet answered was read (QueryBudget). */
   readonly queriesOutstanding: number[] = [];
   /** Reply bytes the connection may still take (QueryBudget's bucket; may go negative). */

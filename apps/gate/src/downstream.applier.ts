@@ -46,7 +46,7 @@ export class DownstreamApplier {
     const targets: Connection[] = [];
     const users = this.targets(c, targets);
     if (cmd === CommandId.MSG_DATA_ACK && c.connId && targets.length === 1)
-      this.ctx.admission.answered(targets[0]!);
+      this.ctx.admission.answered(targets[0]!, c.seq ?? 0);
     if (c.connId && targets.length === 1 && answersQuery(cmd, body))
       this.ctx.queries.answered(targets[0]!, body.length, Date.now());
     for (const conn of targets) {

@@ -5,7 +5,8 @@ import { SendAdmission } from './send.admission';
  * oldest first, for `seconds`; 1 ms steps. Returns what the senders saw.
  */
 function simulate(admission: SendAdmission, offered: number, capacity: number, seconds: number) {
-  const conn = { sendsOutstanding: [] as number[] };
+  const conn = { sendsOutstanding: new Map<number, number>() };
+  let seq = 0;
   let refused = 0;
   let admitted = 0;
   const waits: number[] = [];
@@ -14,15 +15,16 @@ function simulate(admission: SendAdmission, offered: number, capacity: number, s
   for (let now = 0; now < seconds * 1000; now++) {
     offerDebt += offered / 1000;
     for (; offerDebt >= 1; offerDebt--) {
-      if (admission.admit(conn, now)) admitted++;
+      if (admission.admit(conn, ++seq, now)) admitted++;
       else refused++;
     }
     answerDebt += capacity / 1000;
-    for (; answerDebt >= 1 && conn.sendsOutstanding.length > 0; answerDebt--) {
-      waits.push(now - conn.sendsOutstanding[0]!);
-      admission.answered(conn, now);
+    for (; answerDebt >= 1 && conn.sendsOutstanding.size > 0; answerDebt--) {
+      const [oldest, at] = conn.sendsOutstanding.entries().next().value!;
+      waits.push(now - at);
+      admission.answered(conn, oldest, now);
     }
-    if (conn.sendsOutstanding.length === 0) answerDebt = Math.min(answerDebt, 1);
+    if (conn.sendsOutstanding.size === 0) answerDebt = Math.min(answerDebt, 1);
   }
   const late = waits.slice(Math.floor(waits.length / 2)).sort((a, b) => a - b);
   return {
@@ -66,5 +68,32 @@ describe('SendAdmission', () => {
     const r = simulate(admission, 5000, 1000, 5);
     expect(r.outstanding).toBeLessThanOrEqual(100);
     expect(admission.limit(5000)).toBe(100);
+  });
+
+  it('a second answer to the same send (a redelivered request acked again) counts for nothing', () => {
+    const admission = new SendAdmission({ max: 8192, expireMs: 60_000, targetMs: 200 });
+    const conn = { sendsOutstanding: new Map<number, number>() };
+    expect(admission.admit(conn, 1, 0)).toBe(true);
+    expect(admission.admit(conn, 2, 0)).toBe(true);
+    admission.answered(conn, 1, 10);
+    admission.answered(conn, 1, 11); // the duplicate
+    expect(admission.outstanding).toBe(1);
+    expect(conn.sendsOutstanding.has(2)).toBe(true);
+    // Nor does it inflate the answer rate the limit is built from: one answer in the window.
+    admission.answered(conn, 2, 600);
+    expect(admission.outstanding).toBe(0);
+    expect(admission.limit(1200)).toBe(256); // 2 answers over ~0.6 s x 200 ms is below the floor
+  });
+
+  it('expire forgets the oldest sends only; released forgets the connection', () => {
+    const admission = new SendAdmission({ max: 8192, expireMs: 1000, targetMs: 0 });
+    const conn = { sendsOutstanding: new Map<number, number>() };
+    admission.admit(conn, 1, 0);
+    admission.admit(conn, 2, 900);
+    admission.expire(conn, 1500);
+    expect([...conn.sendsOutstanding.keys()]).toEqual([2]);
+    expect(admission.outstanding).toBe(1);
+    admission.released(conn);
+    expect(admission.outstanding).toBe(0);
   });
 });

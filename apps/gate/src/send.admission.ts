@@ -65,18 +65,24 @@ export class SendAdmission {
     return Math.min(this.max, Math.max(this.minOutstanding, byRate));
   }
 
-  /** False when the gate already has its limit of sends outstanding; otherwise counts this one. */
-  admit(conn: SendHolder, now: number): boolean {
+  /**
+   * False when the gate already has its limit of sends outstanding; otherwise counts this one,
+   * keyed by the request's seq (a second send under a seq still outstanding counts once).
+   */
+  admit(conn: SendHolder, seq: number, now: number): boolean {
     if (this.total >= this.limit(now)) return false;
-    conn.sendsOutstanding.push(now);
-    this.total++;
+    if (!conn.sendsOutstanding.has(seq)) this.total++;
+    conn.sendsOutstanding.set(seq, now);
     return true;
   }
 
-  /** The send's answer (ack or refusal) reached the connection, or its publish failed. */
-  answered(conn: SendHolder, now = Date.now()): void {
-    if (conn.sendsOutstanding.length === 0) return;
-    conn.sendsOutstanding.shift();
+  /**
+   * The answer (ack or refusal) to the send with this seq reached the connection, or its publish
+   * failed. A second answer to the same send (a redelivered request is acked again) counts for
+   * nothing: neither as another send done nor in the answer rate.
+   */
+  answered(conn: SendHolder, seq: number, now = Date.now()): void {
+    if (!conn.sendsOutstanding.delete(seq)) return;
     this.total--;
     this.roll(now);
     this.windowAnswers++;
@@ -84,18 +90,17 @@ export class SendAdmission {
 
   /** The connection is gone: none of its sends count any more. */
   released(conn: SendHolder): void {
-    this.total -= conn.sendsOutstanding.length;
-    conn.sendsOutstanding.length = 0;
+    this.total -= conn.sendsOutstanding.size;
+    conn.sendsOutstanding.clear();
   }
 
   /** Forgets sends older than `expireMs` (called by the gate's sweep). */
   expire(conn: SendHolder, now: number): void {
-    const times = conn.sendsOutstanding;
-    let n = 0;
-    while (n < times.length && now - times[n]! > this.expireMs) n++;
-    if (n > 0) {
-      times.splice(0, n);
-      this.total -= n;
+    // Insertion order is admission order: the oldest come first.
+    for (const [seq, at] of conn.sendsOutstanding) {
+      if (now - at <= this.expireMs) break;
+      conn.sendsOutstanding.delete(seq);
+      this.total--;
     }
   }
 

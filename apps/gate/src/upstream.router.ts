@@ -214,7 +214,7 @@ export class UpstreamRouter {
     toSessionId: number,
     now: number,
   ): void {
-    if (!this.ctx.admission.admit(conn, now)) {
+    if (!this.ctx.admission.admit(conn, seq, now)) {
       this.rejectSend(conn, seq, msg, 'IM_ERR_BUSY', 'server busy, retry later');
       return;
     }
@@ -301,7 +301,7 @@ export class UpstreamRouter {
     published.then(
       () => undefined,
       (err: Error) => {
-        if (send) this.ctx.admission.answered(conn);
+        if (send) this.ctx.admission.answered(conn, seq);
         if (QUERIES.has(cmd)) this.ctx.queries.answered(conn, 0, Date.now());
         if (err instanceof PublisherBusyError) {
           // Refused before it reached the cluster: nothing was stored, the client may retry.
