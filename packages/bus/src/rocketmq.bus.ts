@@ -8,8 +8,6 @@ import {
   type ILogger,
   type MessageView,
 } from 'rocketmq-client-nodejs';
-import { Resource } from 'rocketmq-client-nodejs/proto/apache/rocketmq/v2/definition_pb';
-import { ForwardMessageToDeadLetterQueueRequest } from 'rocketmq-client-nodejs/proto/apache/rocketmq/v2/service_pb';
 import {
   BusUnavailableError,
   InvalidMessageError,
@@ -28,6 +26,7 @@ import {
 } from './message-bus.port';
 import { assertFitsTopic, assertName, retryDelayFn, subscribeLimits } from './internal/validate';
 import { AckBatcher } from './rocketmq/ack.batcher';
+import { forwardToDeadLetter, lookupRoute, requestTimeoutOf } from './rocketmq/client.internals';
 import { RocketMqAdmin } from './rocketmq/rocketmq.admin';
 
 export interface RocketMqBusOptions {
@@ -348,9 +347,7 @@ export class RocketMqBus implements MessageBus {
    * Ask through the producer until the proxy routes it.
    */
   private async waitForProxyRoute(producer: Producer, topic: string): Promise<void> {
-    const routeOf = (producer as unknown as { getRouteData(t: string): Promise<unknown> }).getRouteData.bind(
-      producer,
-    );
+    const routeOf = (t: string): Promise<unknown> => lookupRoute(producer, t);
     const deadline = Date.now() + this.routeWaitMs;
     for (;;) {
       try {
@@ -432,7 +429,7 @@ class RocketMqSubscription implements Subscription {
       consumer,
       s.topic,
       s.group,
-      this.consumerTimeout(),
+      requestTimeoutOf(consumer),
       Math.max(1, s.ackDelayMs),
       (n) => onCall('ack', s.topic, n),
     );
@@ -659,23 +656,16 @@ class RocketMqSubscription implements Subscription {
       },
       'message dead-lettered after maxDeliveryAttempts',
     );
-    const request = new ForwardMessageToDeadLetterQueueRequest()
-      .setGroup(new Resource().setName(this.s.group))
-      .setTopic(new Resource().setName(this.s.topic))
-      .setReceiptHandle(view.receiptHandle)
-      .setMessageId(view.messageId)
-      .setDeliveryAttempt(attempt)
-      .setMaxDeliveryAttempts(this.s.maxDeliveryAttempts);
     this.onCall('dead_letter', this.s.topic, 1);
     try {
-      const response = await this.consumer.forwardMessageToDeadLetterQueueViaRpc(
-        view.endpoints,
-        request,
-        this.consumerTimeout(),
+      await forwardToDeadLetter(
+        this.consumer,
+        this.s.group,
+        this.s.topic,
+        view,
+        attempt,
+        this.s.maxDeliveryAttempts,
       );
-      const status = response.getStatus();
-      if (status && status.getCode() !== OK_CODE)
-        throw new Error(`${status.getCode()} ${status.getMessage()}`);
     } catch (err) {
       // The broker keeps it; it comes back and is dead-lettered again on its next delivery.
       this.logger.warn(
@@ -683,10 +673,6 @@ class RocketMqSubscription implements Subscription {
         'forwarding to the dead-letter queue failed',
       );
     }
-  }
-
-  private consumerTimeout(): number {
-    return (this.consumer as unknown as { requestTimeout: number }).requestTimeout ?? 3000;
   }
 }
 
@@ -705,7 +691,6 @@ function toReceived(view: MessageView, topic: string, attempt: number): Received
 }
 
 /** `Code.OK` of apache.rocketmq.v2. */
-const OK_CODE = 20000;
 
 function chunks<T>(items: T[], size: number): T[][] {
   if (items.length <= size) return [items];

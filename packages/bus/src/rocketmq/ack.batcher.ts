@@ -1,9 +1,6 @@
 import type { MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
-import { Resource } from 'rocketmq-client-nodejs/proto/apache/rocketmq/v2/definition_pb';
-import { AckMessageRequest } from 'rocketmq-client-nodejs/proto/apache/rocketmq/v2/service_pb';
+import { ackMany, RPC_OK } from './client.internals';
 
-/** `Code.OK` of apache.rocketmq.v2. */
-const OK_CODE = 20000;
 /** Most entries in one AckMessageRequest. */
 const MAX_ENTRIES = 64;
 
@@ -80,33 +77,20 @@ export class AckBatcher {
   }
 
   private async send(items: PendingAck[]): Promise<void> {
-    const request = new AckMessageRequest()
-      .setGroup(new Resource().setName(this.group))
-      .setTopic(new Resource().setName(items[0]!.view.topic || this.topic));
-    for (const { view } of items) {
-      request.addEntries().setMessageId(view.messageId).setReceiptHandle(view.receiptHandle);
-    }
     this.onCall(items.length);
     try {
-      const response = await this.consumer.ackMessageViaRpc(
-        items[0]!.view.endpoints,
-        request,
+      const views = items.map((i) => i.view);
+      const status = await ackMany(
+        this.consumer,
+        this.group,
+        views[0]!.topic || this.topic,
+        views,
         this.timeoutMs,
       );
-      const statusById = new Map<string, { code: number; message: string }>();
-      for (const e of response.getEntriesList()) {
-        const s = e.getStatus();
-        statusById.set(e.getMessageId(), { code: s?.getCode() ?? 0, message: s?.getMessage() ?? '' });
-      }
-      const overall = response.getStatus();
       for (const item of items) {
-        // An entry without its own status takes the response's (a proxy answering one status).
-        const s = statusById.get(item.view.messageId) ?? {
-          code: overall?.getCode() ?? 0,
-          message: overall?.getMessage() ?? '',
-        };
-        if (s.code === OK_CODE) item.resolve();
-        else item.reject(new Error(`ack refused: ${s.code} ${s.message}`));
+        const s = status.get(item.view.messageId);
+        if (s?.code === RPC_OK) item.resolve();
+        else item.reject(new Error(`ack refused: ${s?.code ?? 0} ${s?.message ?? ''}`));
       }
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
