@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import { mapSqliteError } from './sqlite-errors';
 
 /**
@@ -8,21 +9,18 @@ import { mapSqliteError } from './sqlite-errors';
  * is parsed once. Also the one place where driver errors are mapped to store errors.
  */
 export class CachedStatementDatabase implements SqliteDatabase {
-  readonly #cache = new Map<string, SqliteStatement>();
+  readonly #cache: LRUCache<string, SqliteStatement>;
 
   constructor(
     private readonly raw: BetterSqlite3.Database,
-    private readonly capacity: number,
-  ) {}
+    capacity: number,
+  ) {
+    this.#cache = new LRUCache({ max: Math.max(1, capacity) });
+  }
 
   prepare(sql: string): SqliteStatement {
     const hit = this.#cache.get(sql);
-    if (hit !== undefined) {
-      // Map iteration order is insertion order: re-inserting marks it most recently used.
-      this.#cache.delete(sql);
-      this.#cache.set(sql, hit);
-      return hit;
-    }
+    if (hit !== undefined) return hit;
     let statement: BetterSqlite3.Statement;
     try {
       statement = this.raw.prepare(sql);
@@ -31,10 +29,6 @@ export class CachedStatementDatabase implements SqliteDatabase {
     }
     const wrapped = wrapStatement(statement);
     this.#cache.set(sql, wrapped);
-    if (this.#cache.size > this.capacity) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
-    }
     return wrapped;
   }
 
