@@ -405,11 +405,11 @@ describe('logic - group roles, mutes and read receipts', () => {
         E.MqimGroupReadReceiptsRsp,
       );
     const view = (rsp: CIM.GroupExt.MqimGroupReadReceiptsRsp) =>
-      rsp.receipts.map((r) => ({
-        msgId: longToNumber(r.msgId),
+      rsp.receipts.map((r: CIM.GroupExt.IMqimGroupReadReceipt) => ({
+        msgId: longToNumber(r.msgId!),
         read: r.readCount,
         unread: r.unreadCount,
-        readers: r.readerIds.map(longToNumber),
+        readers: (r.readerIds ?? []).map(longToNumber),
       }));
     expect(view(await receipts(OWNER, [first.serverMsgId]))).toEqual([
       { msgId: first.serverMsgId, read: 0, unread: 3, readers: [] },
