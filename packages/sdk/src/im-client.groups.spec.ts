@@ -161,7 +161,7 @@ describe('ImClient - group calls', () => {
         const req = decodeBody(cmd, body) as unknown as Record<string, unknown>;
         for (const [k, v] of Object.entries(fields))
           expect(typeof v === 'number' ? Number(req[k]) : req[k]).toEqual(v);
-        conn.write(cmd + 1, seq, {
+        conn.write((cmd + 1) as typeof CommandId.GROUP_SET_ADMIN_RSP, seq, {
           groupId: 100,
           resultCode: refuse ? 10201 : 200,
           attachNotificationMsg: Buffer.from('n'),
