@@ -80,6 +80,14 @@ export async function runGroupRolesScenario(t: GroupRolesTarget): Promise<ImClie
   await expect(mem.c.send({ to: gid, sessionType: 2, text: 'still muted' })).rejects.toMatchObject({
     detail: { errorName: 'IM_ERR_GROUP_MUTED' },
   });
+  const viaHttp = await t.api('POST', '/messages', {
+    from: mem.id,
+    sessionType: 2,
+    to: gid,
+    text: 'via http',
+  });
+  expect(viaHttp.status).toBe(403);
+  expect((viaHttp.body as { error: { code: string } }).error.code).toBe('IM_ERR_GROUP_MUTED');
   await adm.c.send({ to: gid, sessionType: 2, text: 'admins may speak' });
   expect((await put('/mute', { by: adm.id, muted: false })).status).toBe(204);
   await mem.c.send({ to: gid, sessionType: 2, text: 'free again' });
