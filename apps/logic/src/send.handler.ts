@@ -159,7 +159,6 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
       if (!stored) throw new Error('duplicate send vanished');
       if (!sameMessage(stored, sessionType, toSessionId, msg, deps.beforeSend !== undefined))
         return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
-      if (!stored && muted !== null) return refuse('IM_ERR_GROUP_MUTED', muted);
     } else {
       stored = record;
       deps.metrics.messagesStored.inc({
