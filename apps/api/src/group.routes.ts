@@ -10,6 +10,7 @@ import {
   responses,
 } from './api.schemas';
 import { UpstreamTimeoutError, type UpstreamClient } from './upstream.client';
+import { registerGroupRoleRoutes } from './group-roles.routes';
 
 /** Group responses carry a refusal as its error number: back to the code, and to an HTTP status. */
 const CODE_OF_NUMBER = new Map<number, string>(Object.entries(ImErrorNumber).map(([k, v]) => [v, k]));
@@ -165,4 +166,6 @@ export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: Ups
       reply.code(204);
     },
   );
+
+  registerGroupRoleRoutes(api, ask, GROUP_ERRORS);
 }

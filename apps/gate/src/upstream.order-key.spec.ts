@@ -27,6 +27,27 @@ describe('gate - order key of requests handed to logic', () => {
     expect(laneOf(upstreamOrderKey(CommandId.GROUP_EXIT_REQ, 9, bodies[2]![1])!, 4)).toBe(laneOf('g:42', 4));
   });
 
+  it('group roles and mutes - set admin, rename, mute, transfer travel in the group lane too', () => {
+    const E = CIM.GroupExt;
+    const bodies: [number, Uint8Array][] = [
+      [
+        CommandId.GROUP_SET_ADMIN_REQ,
+        E.MqimGroupSetAdminReq.encode({ groupId: 42, userId: 8, admin: true }).finish(),
+      ],
+      [CommandId.GROUP_RENAME_REQ, E.MqimGroupRenameReq.encode({ groupId: 42, groupName: 'x' }).finish()],
+      [CommandId.GROUP_MUTE_ALL_REQ, E.MqimGroupMuteAllReq.encode({ groupId: 42, muted: true }).finish()],
+      [CommandId.GROUP_MUTE_MEMBER_REQ, E.MqimGroupMuteMemberReq.encode({ groupId: 42, userId: 8 }).finish()],
+      [
+        CommandId.GROUP_TRANSFER_OWNER_REQ,
+        E.MqimGroupTransferOwnerReq.encode({ groupId: 42, newOwnerId: 8 }).finish(),
+      ],
+    ];
+    for (const [cmd, body] of bodies) expect(upstreamOrderKey(cmd, 7, body)).toBe('g:42');
+    // Queries keep the user's key.
+    const roles = E.MqimGroupRolesReq.encode({ groupId: 42 }).finish();
+    expect(upstreamOrderKey(CommandId.GROUP_ROLES_REQ, 7, roles)).toBe('u7');
+  });
+
   it('queries and creation - keep the user key, in the order that user sent them', () => {
     expect(upstreamOrderKey(CommandId.GROUP_CREATE_DEFAULT_REQ, 7, new Uint8Array(0))).toBe('u7');
     expect(upstreamOrderKey(CommandId.GROUP_LIST_MEMBER_REQ, 7, new Uint8Array([1, 2, 3]))).toBe('u7');

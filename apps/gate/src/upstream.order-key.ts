@@ -9,6 +9,19 @@ const GROUP_CHANGES = new Map<number, { decode(bytes: Uint8Array): { groupId: Id
 ]);
 
 /**
+ * mqim's group changes (0x0840-0x0848, ADR 0015) name the group in field 1: they take the group's
+ * key too (their notices draw ids from its counter, and a mute must be ordered with the sends it
+ * refuses).
+ */
+const GROUP_EXT_CHANGES = new Map<number, { decode(bytes: Uint8Array): { groupId: IdInput } }>([
+  [CommandId.GROUP_SET_ADMIN_REQ, CIM.GroupExt.MqimGroupSetAdminReq],
+  [CommandId.GROUP_RENAME_REQ, CIM.GroupExt.MqimGroupRenameReq],
+  [CommandId.GROUP_MUTE_ALL_REQ, CIM.GroupExt.MqimGroupMuteAllReq],
+  [CommandId.GROUP_MUTE_MEMBER_REQ, CIM.GroupExt.MqimGroupMuteMemberReq],
+  [CommandId.GROUP_TRANSFER_OWNER_REQ, CIM.GroupExt.MqimGroupTransferOwnerReq],
+]);
+
+/**
  * The order key of a request logic answers as it is (queries, group changes, calls), or
  * `undefined` when its body does not decode (the client gets IM_ERR_BAD_BODY).
  *
@@ -18,7 +31,7 @@ const GROUP_CHANGES = new Map<number, { decode(bytes: Uint8Array): { groupId: Id
  * their ids). Everything else keeps the user's key, in the order that user sent it.
  */
 export function upstreamOrderKey(cmd: number, userId: number, body: Uint8Array): string | undefined {
-  const type = GROUP_CHANGES.get(cmd);
+  const type = GROUP_CHANGES.get(cmd) ?? GROUP_EXT_CHANGES.get(cmd);
   if (!type) return `u${userId}`;
   try {
     return conversationKey(SessionType.GROUP, userId, toId(type.decode(body).groupId, 'group_id'));

@@ -39,6 +39,14 @@ export const TO_LOGIC = new Set<number>([
   CommandId.VOIP_INVITE_REPLY,
   CommandId.VOIP_INVITE_REPLY_ACK,
   CommandId.VOIP_BYE_REQ,
+  // Group roles, mute, transfer, read receipts (0x0840-0x084C, ADR 0015).
+  CommandId.GROUP_SET_ADMIN_REQ,
+  CommandId.GROUP_RENAME_REQ,
+  CommandId.GROUP_MUTE_ALL_REQ,
+  CommandId.GROUP_MUTE_MEMBER_REQ,
+  CommandId.GROUP_TRANSFER_OWNER_REQ,
+  CommandId.GROUP_ROLES_REQ,
+  CommandId.GROUP_READ_RECEIPTS_REQ,
 ]);
 
 type Route = (conn: Connection, seq: number, body: Buffer, now: number, cmd: number) => void;

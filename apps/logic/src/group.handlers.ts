@@ -23,7 +23,7 @@ import type { RequestContext } from './request-context';
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
 const OK = 200;
-const MAX_NAME = 64;
+export const MAX_NAME = 64;
 /** Upper bound on a group's size; the write-diffusion cost of one message grows with it. */
 export const MAX_GROUP_MEMBERS = 10_000;
 
@@ -39,12 +39,12 @@ const Notification = CIM.Def.CIMMsgNotificationType;
 const Changed = CIM.Group.CIMGroupMemberChangedType;
 
 /** A refused group request: the response carries the code's number as its result_code. */
-function refuse(code: ImErrorCode, text: string): never {
+export function refuse(code: ImErrorCode, text: string): never {
   throw new MqimError(code, text);
 }
 
 /** The result code of a refusal (the client's fault, `isClientFault`); anything else is rethrown. */
-function resultOf(err: unknown): number {
+export function resultOf(err: unknown): number {
   if (isClientFault(err)) return errorNumberOf((err as { code: string }).code);
   throw err;
 }
@@ -75,7 +75,7 @@ function toGroupInfo(g: GroupRecord): CIM.Group.ICIMGroupInfo {
   };
 }
 
-async function activeGroup(deps: LogicDeps, groupId: number): Promise<GroupRecord> {
+export async function activeGroup(deps: LogicDeps, groupId: number): Promise<GroupRecord> {
   const g = await deps.store.groups.get(groupId);
   if (!g || g.status !== 'active') refuse('IM_ERR_NOT_FOUND', `group ${groupId} does not exist`);
   return g;
@@ -95,7 +95,11 @@ interface Noted {
  * be half-applied, so the retry finishes it instead of deciding again against a state the first
  * attempt already changed (which answered "nobody to invite" and lost the notices).
  */
-function earlierNotice(deps: LogicDeps, ctx: RequestContext, groupId: number): Promise<MessageRecord | null> {
+export function earlierNotice(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  groupId: number,
+): Promise<MessageRecord | null> {
   return deps.store.messages.findSent(groupId, ctx.requestKey);
 }
 
@@ -115,13 +119,15 @@ function notedIn(m: MessageRecord): Noted {
  * clients expect), once per request: a retry gets the record the first attempt stored, with its
  * id. Delivering it is {@link announce}'s job, after the change is applied.
  */
-async function recordNotice(
+export async function recordNotice(
   deps: LogicDeps,
   ctx: RequestContext,
   group: { groupId: number; name: string; ownerUserId: number },
   type: number,
   ids: number[],
   owners: number[],
+  /** More fields of the payload's `data` (what a role or mute change changed, ADR 0015). */
+  extra: Record<string, unknown> = {},
 ): Promise<MessageRecord> {
   const clientMsgId = ctx.requestKey || randomUUID();
   const earlier = await deps.store.messages.findSent(group.groupId, clientMsgId);
@@ -135,6 +141,7 @@ async function recordNotice(
       operator: String(ctx.userId),
       ids: ids.slice(0, NOTIFICATION_MAX_IDS).map(String),
       ...(ids.length > NOTIFICATION_MAX_IDS ? { idsTotal: ids.length, idsTruncated: true } : {}),
+      ...extra,
     },
   });
   const key = conversationKey(SessionType.GROUP, ctx.userId, group.groupId);
@@ -171,7 +178,7 @@ async function recordNotice(
  * Delivers a stored NOTIFICATION to `audience` and returns it encoded as CIMMsgData for
  * attach_notification_msg. A retry delivers it again with the same id (clients drop the repeat).
  */
-async function announce(
+export async function announce(
   deps: LogicDeps,
   ctx: RequestContext,
   group: { groupId: number; name: string },
@@ -203,7 +210,7 @@ const Kind = mqim.v1.GroupChangeKind;
  * match the two one to one. A retry finds the notice its first attempt stored (keyed by the
  * request), so it publishes the same event ids again and consumers drop the repeat.
  */
-async function groupChanged(
+export async function groupChanged(
   deps: LogicDeps,
   ctx: RequestContext,
   group: { groupId: number; name: string; ownerUserId: number },
@@ -379,7 +386,7 @@ const handleCreate: Handler = async (deps, ctx) => {
 };
 
 /** Response shape shared by disband, exit, invite and kick (fields 1, 2, 3 and 10). */
-interface ChangeRspType {
+export interface ChangeRspType {
   encode(m: { userId: number; groupId: number; resultCode: number; attachNotificationMsg?: Uint8Array }): {
     finish(): Uint8Array;
   };
@@ -389,7 +396,7 @@ interface ChangeRspType {
  * Runs a membership change and answers it: result 200 with the notification it stored, or the
  * refusal's error number. Anything that is not a refusal propagates (the request is retried).
  */
-async function answerChange(
+export async function answerChange(
   ctx: RequestContext,
   rspCmd: number,
   rspType: ChangeRspType,
@@ -413,7 +420,7 @@ async function answerChange(
  * A group that exists, for a retry that found its notice: the first attempt checked it was active
  * and may have disbanded it since (groups are never deleted).
  */
-async function existingGroup(deps: LogicDeps, groupId: number): Promise<GroupRecord> {
+export async function existingGroup(deps: LogicDeps, groupId: number): Promise<GroupRecord> {
   const g = await deps.store.groups.get(groupId);
   if (!g) refuse('IM_ERR_NOT_FOUND', `group ${groupId} does not exist`);
   return g;
@@ -574,9 +581,17 @@ const handleKick: Handler = async (deps, ctx) => {
         const noted = notedIn(notice);
         kicked = noted.truncated ? listed : noted.ids;
       } else {
-        if (group.ownerUserId !== ctx.userId) refuse('IM_ERR_FORBIDDEN', 'only the owner may remove members');
         const current = new Set(members);
         kicked = listed.filter((id) => current.has(id));
+        // The owner removes anyone; an admin removes plain members only (ADR 0015).
+        if (group.ownerUserId !== ctx.userId) {
+          const states = await deps.store.groups.memberStates(groupId);
+          const admins = new Set(states.filter((m) => m.admin).map((m) => m.userId));
+          if (!admins.has(ctx.userId))
+            refuse('IM_ERR_FORBIDDEN', 'only the owner or an admin may remove members');
+          if (kicked.some((id) => id === group.ownerUserId || admins.has(id)))
+            refuse('IM_ERR_FORBIDDEN', 'an admin may remove plain members only');
+        }
         if (!kicked.length)
           refuse('IM_ERR_INVALID_ARGUMENT', 'nobody to remove: list members other than yourself');
         notice = await recordNotice(

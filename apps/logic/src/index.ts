@@ -1,2 +1,3 @@
 export { Logic } from './logic';
 export type { LogicOptions, LoginThrottleOptions } from './logic-deps';
+export { mayModerateGroup } from './group.roles';

@@ -15,6 +15,7 @@ import type { MessageRecord, Store } from '@mqim/store';
 import type { LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 import { giveBack } from './id.giveback';
+import { muteReason } from './group.roles';
 
 const CLIENT_MSG_ID = /^[\x21-\x7e]{1,64}$/;
 
@@ -38,6 +39,7 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
       | 'IM_ERR_NOT_FOUND'
       | 'IM_ERR_DUPLICATE_MISMATCH'
       | 'IM_ERR_REFUSED_BY_HOOK'
+      | 'IM_ERR_GROUP_MUTED'
       | 'IM_ERR_UNAVAILABLE',
     text: string,
   ) => refuseSend(deps, ctx, msg, toSessionId, new MqimError(code, text));
@@ -55,6 +57,7 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
 
   let owners: number[];
   let recipients: number[];
+  let muted: string | null = null;
   if (sessionType === SessionType.SINGLE) {
     if (toSessionId === userId) return refuse('IM_ERR_INVALID_ARGUMENT', 'cannot send a message to oneself');
     if (toSessionId === 0 || !(await deps.knownUsers.exists(toSessionId)))
@@ -65,11 +68,19 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
     const group = await deps.store.groups.get(toSessionId);
     if (!group || group.status !== 'active')
       return refuse('IM_ERR_NOT_FOUND', `group ${toSessionId} does not exist`);
-    const members = await deps.store.groups.members(toSessionId);
+    // Roles and mutes come with the member list (one query): a muted sender is refused below,
+    // once a retry of a message stored before the mute has been looked for (ADR 0015).
+    const states = await deps.store.groups.memberStates(toSessionId);
+    const members = states.map((m) => m.userId);
     // A system account (api sends only, see UpstreamRequest.system_sender) announces to groups
     // it is not in; anyone else must be a member.
     if (!members.includes(userId) && !ctx.req.systemSender)
       return refuse('IM_ERR_FORBIDDEN', 'only members may send to a group');
+    muted = muteReason(
+      group,
+      states.find((m) => m.userId === userId),
+      ctx.req.systemSender,
+    );
     owners = members;
     recipients = members.filter((m) => m !== userId);
   } else {
@@ -87,6 +98,7 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   let stored = lookFirst ? await deps.store.messages.findSent(userId, msg.clientMsgId) : undefined;
   if (stored && !sameMessage(stored, sessionType, toSessionId, msg, deps.beforeSend !== undefined))
     return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
+  if (!stored && muted !== null) return refuse('IM_ERR_GROUP_MUTED', muted);
   if (!stored && deps.beforeSend) {
     const verdict = await deps.beforeSend.check({
       fromUserId: userId,

@@ -65,6 +65,21 @@ export function bodyTypesOf<N extends CimNamespace>(CIM: N) {
 
     [CommandId.KICK_OUT_NOTIFY]: CIM.Ext.MqimKickOutNotify,
     [CommandId.ERROR_NOTIFY]: CIM.Ext.MqimErrorNotify,
+
+    [CommandId.GROUP_SET_ADMIN_REQ]: CIM.GroupExt.MqimGroupSetAdminReq,
+    [CommandId.GROUP_SET_ADMIN_RSP]: CIM.GroupExt.MqimGroupChangeRsp,
+    [CommandId.GROUP_RENAME_REQ]: CIM.GroupExt.MqimGroupRenameReq,
+    [CommandId.GROUP_RENAME_RSP]: CIM.GroupExt.MqimGroupChangeRsp,
+    [CommandId.GROUP_MUTE_ALL_REQ]: CIM.GroupExt.MqimGroupMuteAllReq,
+    [CommandId.GROUP_MUTE_ALL_RSP]: CIM.GroupExt.MqimGroupChangeRsp,
+    [CommandId.GROUP_MUTE_MEMBER_REQ]: CIM.GroupExt.MqimGroupMuteMemberReq,
+    [CommandId.GROUP_MUTE_MEMBER_RSP]: CIM.GroupExt.MqimGroupChangeRsp,
+    [CommandId.GROUP_TRANSFER_OWNER_REQ]: CIM.GroupExt.MqimGroupTransferOwnerReq,
+    [CommandId.GROUP_TRANSFER_OWNER_RSP]: CIM.GroupExt.MqimGroupChangeRsp,
+    [CommandId.GROUP_ROLES_REQ]: CIM.GroupExt.MqimGroupRolesReq,
+    [CommandId.GROUP_ROLES_RSP]: CIM.GroupExt.MqimGroupRolesRsp,
+    [CommandId.GROUP_READ_RECEIPTS_REQ]: CIM.GroupExt.MqimGroupReadReceiptsReq,
+    [CommandId.GROUP_READ_RECEIPTS_RSP]: CIM.GroupExt.MqimGroupReadReceiptsRsp,
   } as const satisfies Record<CommandId, BodyType>;
 }
 

@@ -61,6 +61,22 @@ export const CommandId = {
   KICK_OUT_NOTIFY: 0x0801,
   /** mqim extension: a request failed or the connection broke the protocol (`MqimErrorNotify`). */
   ERROR_NOTIFY: 0x0802,
+
+  /** mqim extensions 0x0840-0x084D: group roles, mute, transfer, read receipts (ADR 0015). */
+  GROUP_SET_ADMIN_REQ: 0x0840,
+  GROUP_SET_ADMIN_RSP: 0x0841,
+  GROUP_RENAME_REQ: 0x0842,
+  GROUP_RENAME_RSP: 0x0843,
+  GROUP_MUTE_ALL_REQ: 0x0844,
+  GROUP_MUTE_ALL_RSP: 0x0845,
+  GROUP_MUTE_MEMBER_REQ: 0x0846,
+  GROUP_MUTE_MEMBER_RSP: 0x0847,
+  GROUP_TRANSFER_OWNER_REQ: 0x0848,
+  GROUP_TRANSFER_OWNER_RSP: 0x0849,
+  GROUP_ROLES_REQ: 0x084a,
+  GROUP_ROLES_RSP: 0x084b,
+  GROUP_READ_RECEIPTS_REQ: 0x084c,
+  GROUP_READ_RECEIPTS_RSP: 0x084d,
 } as const;
 
 export type CommandName = keyof typeof CommandId;
@@ -120,6 +136,13 @@ const responseByRequest = new Map<number, CommandId>([
   [CommandId.GROUP_KICK_OUT_MEMBER_REQ, CommandId.GROUP_KICK_OUT_MEMBER_RSP],
   [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, CommandId.FRIEND_QUERY_USER_LIST_RSP],
+  [CommandId.GROUP_SET_ADMIN_REQ, CommandId.GROUP_SET_ADMIN_RSP],
+  [CommandId.GROUP_RENAME_REQ, CommandId.GROUP_RENAME_RSP],
+  [CommandId.GROUP_MUTE_ALL_REQ, CommandId.GROUP_MUTE_ALL_RSP],
+  [CommandId.GROUP_MUTE_MEMBER_REQ, CommandId.GROUP_MUTE_MEMBER_RSP],
+  [CommandId.GROUP_TRANSFER_OWNER_REQ, CommandId.GROUP_TRANSFER_OWNER_RSP],
+  [CommandId.GROUP_ROLES_REQ, CommandId.GROUP_ROLES_RSP],
+  [CommandId.GROUP_READ_RECEIPTS_REQ, CommandId.GROUP_READ_RECEIPTS_RSP],
 ]);
 
 /**

@@ -83,6 +83,11 @@ export const ImErrorNumber = {
    * code the hook gave (`<code>: <reason>`). Nothing was stored.
    */
   IM_ERR_REFUSED_BY_HOOK: 10206,
+  /**
+   * A group send refused because the group is muted (mute-all; the owner and admins may still
+   * send) or the sender is muted in it. Nothing was stored.
+   */
+  IM_ERR_GROUP_MUTED: 10220,
 
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,
@@ -116,6 +121,7 @@ export const CLIENT_FAULTS: ReadonlySet<ImErrorCode> = new Set<ImErrorCode>([
   'IM_ERR_DUPLICATE_MISMATCH',
   'IM_ERR_USER_RATE_LIMITED',
   'IM_ERR_REFUSED_BY_HOOK',
+  'IM_ERR_GROUP_MUTED',
 ]);
 
 /**

@@ -136,4 +136,82 @@ describe('ImClient - group calls', () => {
     const alice = await h.login(ALICE);
     expect(await alice.groupMembers(100)).toEqual([1, 7]);
   });
+
+  it.each([
+    [
+      'setGroupAdmin',
+      CommandId.GROUP_SET_ADMIN_REQ,
+      [100, 7, true],
+      { groupId: 100, userId: 7, admin: true },
+    ],
+    ['renameGroup', CommandId.GROUP_RENAME_REQ, [100, 'new'], { groupId: 100, groupName: 'new' }],
+    ['muteGroup', CommandId.GROUP_MUTE_ALL_REQ, [100, true], { groupId: 100, muted: true }],
+    [
+      'muteGroupMember',
+      CommandId.GROUP_MUTE_MEMBER_REQ,
+      [100, 7, true],
+      { groupId: 100, userId: 7, muted: true },
+    ],
+    ['transferGroup', CommandId.GROUP_TRANSFER_OWNER_REQ, [100, 7], { groupId: 100, newOwnerId: 7 }],
+  ] as const)(
+    '%s - its request, answered by the next id; a refusal rejects with its number',
+    async (method, cmd, args, fields) => {
+      let refuse = false;
+      h.server.handle(cmd, ({ conn, seq, body }) => {
+        const req = decodeBody(cmd, body) as unknown as Record<string, unknown>;
+        for (const [k, v] of Object.entries(fields))
+          expect(typeof v === 'number' ? Number(req[k]) : req[k]).toEqual(v);
+        conn.write((cmd + 1) as typeof CommandId.GROUP_SET_ADMIN_RSP, seq, {
+          groupId: 100,
+          resultCode: refuse ? 10201 : 200,
+          attachNotificationMsg: Buffer.from('n'),
+        });
+      });
+      const alice = await h.login(ALICE);
+      const call = () => (alice[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+      expect(await call()).toEqual({ groupId: 100, notification: new TextEncoder().encode('n') });
+      refuse = true;
+      await expect(call()).rejects.toMatchObject({
+        code: 'IM_ERR_REQUEST_FAILED',
+        resultCode: 10201,
+        command: cmd,
+      });
+    },
+  );
+
+  it('groupRoles and groupReadReceipts - 0x084A / 0x084C answered by 0x084B / 0x084D', async () => {
+    h.server.handle(CommandId.GROUP_ROLES_REQ, ({ conn, seq }) =>
+      conn.write(CommandId.GROUP_ROLES_RSP, seq, {
+        groupId: 100,
+        resultCode: 200,
+        ownerId: 1,
+        adminIds: [2],
+        mutedAll: true,
+        mutedIds: [3],
+      }),
+    );
+    h.server.handle(CommandId.GROUP_READ_RECEIPTS_REQ, ({ conn, seq, body }) => {
+      const req = decodeBody(CommandId.GROUP_READ_RECEIPTS_REQ, body);
+      expect(req.msgIds.map(Number)).toEqual([5, 6]);
+      conn.write(CommandId.GROUP_READ_RECEIPTS_RSP, seq, {
+        groupId: 100,
+        resultCode: 200,
+        receipts: [{ msgId: 5, readCount: 2, unreadCount: 1, readerIds: [2, 3], readersListed: true }],
+      });
+    });
+    const alice = await h.login(ALICE);
+    expect(await alice.groupRoles(100)).toEqual({
+      groupId: 100,
+      ownerId: 1,
+      adminIds: [2],
+      mutedAll: true,
+      mutedIds: [3],
+    });
+    expect(await alice.groupReadReceipts(100, [5, 6])).toEqual([
+      { msgId: 5, readCount: 2, unreadCount: 1, readerIds: [2, 3], readersListed: true },
+    ]);
+    await expect(alice.groupReadReceipts(100, [-1])).rejects.toMatchObject({
+      code: 'IM_ERR_INVALID_ARGUMENT',
+    });
+  });
 });

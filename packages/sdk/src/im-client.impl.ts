@@ -42,6 +42,8 @@ import {
   type CreateGroupResult,
   type GroupChangeResult,
   type GroupInfo,
+  type GroupReadReceipt,
+  type GroupRoles,
   type GroupVersion,
   type HistoryQuery,
   type ImClientState,
@@ -55,6 +57,7 @@ import {
   type UserInfo,
 } from './im.types';
 import * as groupRequests from './group.requests';
+import * as groupRoleRequests from './group-roles.requests';
 import { fetchMissed } from './missed.sync';
 import { passwordMd5 } from './password';
 import * as queryRequests from './query.requests';
@@ -689,6 +692,48 @@ export class ImClientImpl implements ImClient, Requester {
 
   groupMembers(groupId: number, options?: RequestOptions): Promise<number[]> {
     return groupRequests.groupMembers(this, groupId, options);
+  }
+
+  setGroupAdmin(
+    groupId: number,
+    userId: number,
+    admin: boolean,
+    options?: RequestOptions,
+  ): Promise<GroupChangeResult> {
+    return groupRoleRequests.setGroupAdmin(this, groupId, userId, admin, options);
+  }
+
+  renameGroup(groupId: number, name: string, options?: RequestOptions): Promise<GroupChangeResult> {
+    return groupRoleRequests.renameGroup(this, groupId, name, options);
+  }
+
+  muteGroup(groupId: number, muted: boolean, options?: RequestOptions): Promise<GroupChangeResult> {
+    return groupRoleRequests.muteGroup(this, groupId, muted, options);
+  }
+
+  muteGroupMember(
+    groupId: number,
+    userId: number,
+    muted: boolean,
+    options?: RequestOptions,
+  ): Promise<GroupChangeResult> {
+    return groupRoleRequests.muteGroupMember(this, groupId, userId, muted, options);
+  }
+
+  transferGroup(groupId: number, newOwnerId: number, options?: RequestOptions): Promise<GroupChangeResult> {
+    return groupRoleRequests.transferGroup(this, groupId, newOwnerId, options);
+  }
+
+  groupRoles(groupId: number, options?: RequestOptions): Promise<GroupRoles> {
+    return groupRoleRequests.groupRoles(this, groupId, options);
+  }
+
+  groupReadReceipts(
+    groupId: number,
+    msgIds: number[],
+    options?: RequestOptions,
+  ): Promise<GroupReadReceipt[]> {
+    return groupRoleRequests.groupReadReceipts(this, groupId, msgIds, options);
   }
 
   // ---- events ----

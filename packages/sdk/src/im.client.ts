@@ -5,6 +5,8 @@ import type {
   DisconnectInfo,
   GroupChangeResult,
   GroupInfo,
+  GroupReadReceipt,
+  GroupRoles,
   GroupMemberChanged,
   GroupVersion,
   HistoryQuery,
@@ -175,6 +177,33 @@ export interface ImClient {
   inviteMembers(groupId: number, memberIds: number[], options?: RequestOptions): Promise<GroupChangeResult>;
   kickMembers(groupId: number, memberIds: number[], options?: RequestOptions): Promise<GroupChangeResult>;
   groupMembers(groupId: number, options?: RequestOptions): Promise<number[]>;
+
+  // mqim group extensions 0x0840-0x084D (ADR 0015). Changes resolve with the notice (undefined
+  // when nothing changed); a refusal rejects with IM_ERR_REQUEST_FAILED and the IM_ERR_* number.
+  /** Makes a member an admin (or a plain member again, `admin` false); owner only. */
+  setGroupAdmin(
+    groupId: number,
+    userId: number,
+    admin: boolean,
+    options?: RequestOptions,
+  ): Promise<GroupChangeResult>;
+  /** Renames the group; owner or admin. */
+  renameGroup(groupId: number, name: string, options?: RequestOptions): Promise<GroupChangeResult>;
+  /** Mutes (or unmutes) everyone but the owner and admins; owner or admin. */
+  muteGroup(groupId: number, muted: boolean, options?: RequestOptions): Promise<GroupChangeResult>;
+  /** Mutes or unmutes one member; owner, or an admin for plain members. */
+  muteGroupMember(
+    groupId: number,
+    userId: number,
+    muted: boolean,
+    options?: RequestOptions,
+  ): Promise<GroupChangeResult>;
+  /** Hands the group to another member; owner only. */
+  transferGroup(groupId: number, newOwnerId: number, options?: RequestOptions): Promise<GroupChangeResult>;
+  /** Owner, admins and mutes of a group you are in. */
+  groupRoles(groupId: number, options?: RequestOptions): Promise<GroupRoles>;
+  /** Read counts (and readers, in groups of up to 200) of your own messages in a group; ≤ 50 ids. */
+  groupReadReceipts(groupId: number, msgIds: number[], options?: RequestOptions): Promise<GroupReadReceipt[]>;
 
   on<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this;
   once<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this;

@@ -187,6 +187,27 @@ export interface GroupChangeResult {
   notification: Uint8Array | undefined;
 }
 
+/** A group's owner, admins and mutes (0x084B, ADR 0015). */
+export interface GroupRoles {
+  groupId: number;
+  ownerId: number;
+  adminIds: number[];
+  /** Mute-all: only the owner and admins may send. */
+  mutedAll: boolean;
+  mutedIds: number[];
+}
+
+/** Who read one of your group messages (0x084D), from the members' read acks. */
+export interface GroupReadReceipt {
+  msgId: number;
+  /** Members other than you whose read mark reached the message. */
+  readCount: number;
+  unreadCount: number;
+  /** The readers, ascending; empty when `readersListed` is false (groups over 200 members). */
+  readerIds: number[];
+  readersListed: boolean;
+}
+
 /** `readNotify` event (0x0304). */
 export interface ReadNotify {
   /** Who read. */

@@ -31,6 +31,8 @@ export {
   type GroupChangeResult,
   type GroupInfo,
   type GroupMemberChanged,
+  type GroupReadReceipt,
+  type GroupRoles,
   type GroupVersion,
   type HistoryQuery,
   type ImClientState,

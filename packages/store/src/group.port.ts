@@ -41,6 +41,24 @@ export interface GroupRecord {
   readonly updatedAt: number;
 }
 
+/** A member's role and mute (issue 12). The owner is `GroupRecord.ownerUserId`, never a role. */
+export interface GroupMemberState {
+  readonly userId: number;
+  readonly admin: boolean;
+  /** The member may not send to the group (mute-all is `GroupRecord.muteModel`). */
+  readonly muted: boolean;
+}
+
+/** Who read a group message, from the members' read marks (`im_session.read_up_to`). */
+export interface GroupReaders {
+  /** Current members other than the message's sender whose read mark is at or past it. */
+  readonly readCount: number;
+  /** Current members other than the sender. */
+  readonly otherMembers: number;
+  /** The readers, ascending; only when `readCount` ≤ the query's `listUpTo`, else empty. */
+  readonly readerIds: number[];
+}
+
 /**
  * Groups and their members. Every mutation is one transaction; member changes are idempotent
  * (adding a member twice or removing a non-member changes nothing and does not bump the version).
@@ -65,4 +83,25 @@ export interface GroupRepository {
   update(groupId: number, patch: GroupPatch): Promise<GroupRecord | null>;
   /** Marks the group disbanded (members are kept for history); false if absent or already so. */
   disband(groupId: number): Promise<boolean>;
+
+  // Roles and mutes (issue 12). Idempotent like member changes: setting what is already so changes
+  // nothing, returns false and does not bump the version. Removing a member ends its role and mute.
+  /** Every member with its role and mute, ascending by user id (one query: sends use it). */
+  memberStates(groupId: number): Promise<GroupMemberState[]>;
+  /** Makes a member an admin or a plain member; false when not a member or already so. */
+  setAdmin(groupId: number, userId: number, admin: boolean): Promise<boolean>;
+  /** Mutes or unmutes a member; false when not a member or already so. */
+  setMuted(groupId: number, userId: number, muted: boolean): Promise<boolean>;
+  /**
+   * Makes member `toUserId` the owner (its admin role and mute end; the old owner stays a plain
+   * member), atomically: false when the group is absent, `toUserId` is not a member, or already
+   * the owner.
+   */
+  transferOwner(groupId: number, toUserId: number): Promise<boolean>;
+  /** Read counts of the group messages `msgs` (server id and sender), in their order. */
+  readers(
+    groupId: number,
+    msgs: readonly { serverMsgId: number; fromUserId: number }[],
+    listUpTo: number,
+  ): Promise<GroupReaders[]>;
 }

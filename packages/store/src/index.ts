@@ -25,7 +25,15 @@ export {
   type UserRecord,
   type UserRepository,
 } from './user.port';
-export type { GroupPatch, GroupRecord, GroupRepository, GroupStatus, NewGroup } from './group.port';
+export type {
+  GroupMemberState,
+  GroupPatch,
+  GroupReaders,
+  GroupRecord,
+  GroupRepository,
+  GroupStatus,
+  NewGroup,
+} from './group.port';
 export type {
   DeviceRepository,
   MuteRepository,

@@ -36,3 +36,4 @@ export {
 } from './cluster';
 export { RawClient } from './raw.client';
 export { startModerationHook, type HookCall, type ModerationHook } from './moderation-hook';
+export { runGroupRolesScenario, type GroupRolesTarget } from './group-roles.scenario';

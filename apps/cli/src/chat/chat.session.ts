@@ -12,6 +12,10 @@ export const CHAT_HELP = [
   '  /open <userId>   open a conversation (/open #<groupId> for a group)',
   '  /history [n]     the last n messages of the open conversation (default 20)',
   '  /friends         users you can write to',
+  '  /groups          the groups you are in (invited ones included)',
+  '  /create <name> [userId ...]  create a group with those members and open it',
+  '  /invite <userId ...>  add users to the open group',
+  '  /leave           leave the open group',
   '  /help            this list',
   '  /quit            log out and leave',
   'Anything else is sent to the open conversation.',
@@ -83,6 +87,18 @@ export class ChatSession {
           break;
         case '/friends':
           await this.friends();
+          break;
+        case '/groups':
+          await this.groups();
+          break;
+        case '/create':
+          await this.createGroup(args);
+          break;
+        case '/invite':
+          await this.invite(args);
+          break;
+        case '/leave':
+          await this.leave();
           break;
         default:
           this.view.print(`Unknown command ${command}; /help lists them.`);
@@ -170,6 +186,63 @@ export class ChatSession {
       users.length === 0 ? 'No friends yet.' : 'Friends (/open <userId> to chat):',
       ...users.map((u) => `  ${String(u.userId).padStart(6)}  ${u.nickName || `user ${u.userId}`}`),
     );
+  }
+
+  /**
+   * The groups the user is in. There is no joining by id in the CIM protocol: a member adds you
+   * (`/invite`, or the HTTP API), and the group then shows here and its messages arrive.
+   */
+  private async groups(): Promise<void> {
+    const versions = await this.client.listGroups();
+    if (versions.length === 0) {
+      this.view.print('No groups yet. /create <name> [userId ...] makes one.');
+      return;
+    }
+    const infos = await this.client.groupInfo(versions.map((v) => v.groupId));
+    this.view.print(
+      'Groups (/open #<groupId> to chat):',
+      ...infos.map(
+        (g) => `  #${String(g.groupId).padEnd(8)} ${g.name}${g.ownerId === this.me ? '  (owner)' : ''}`,
+      ),
+    );
+  }
+
+  private async createGroup(args: string[]): Promise<void> {
+    const [name, ...rest] = args;
+    const memberIds = rest.map(Number);
+    if (!name || memberIds.some((id) => !Number.isSafeInteger(id) || id <= 0)) {
+      this.view.print('Usage: /create <name> [userId ...]');
+      return;
+    }
+    const { group } = await this.client.createGroup({ name, memberIds });
+    this.view.print(`Created group #${group.groupId} "${group.name}".`);
+    await this.openConversation(`#${group.groupId}`);
+  }
+
+  private async invite(args: string[]): Promise<void> {
+    const conv = this.open;
+    const ids = args.map(Number);
+    if (
+      conv?.sessionType !== SessionType.GROUP ||
+      ids.length === 0 ||
+      ids.some((id) => !Number.isSafeInteger(id) || id <= 0)
+    ) {
+      this.view.print('Open a group first, then: /invite <userId ...>');
+      return;
+    }
+    await this.client.inviteMembers(conv.sessionId, ids);
+    this.view.print(`Invited ${ids.map((id) => this.nameOf(id)).join(', ')} to group #${conv.sessionId}.`);
+  }
+
+  private async leave(): Promise<void> {
+    const conv = this.open;
+    if (conv?.sessionType !== SessionType.GROUP) {
+      this.view.print('Open a group first: /open #<groupId>.');
+      return;
+    }
+    await this.client.exitGroup(conv.sessionId);
+    this.open = undefined;
+    this.view.print(`Left group #${conv.sessionId}.`);
   }
 
   private onMessage(m: ImMessage): void {

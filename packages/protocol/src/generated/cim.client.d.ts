@@ -3874,7 +3874,49 @@ export namespace CIM {
             MQIM_CID_KICK_OUT_NOTIFY = 2049,
 
             /** MQIM_CID_ERROR_NOTIFY value */
-            MQIM_CID_ERROR_NOTIFY = 2050
+            MQIM_CID_ERROR_NOTIFY = 2050,
+
+            /** MQIM_CID_GROUP_SET_ADMIN_REQ value */
+            MQIM_CID_GROUP_SET_ADMIN_REQ = 2112,
+
+            /** MQIM_CID_GROUP_SET_ADMIN_RSP value */
+            MQIM_CID_GROUP_SET_ADMIN_RSP = 2113,
+
+            /** MQIM_CID_GROUP_RENAME_REQ value */
+            MQIM_CID_GROUP_RENAME_REQ = 2114,
+
+            /** MQIM_CID_GROUP_RENAME_RSP value */
+            MQIM_CID_GROUP_RENAME_RSP = 2115,
+
+            /** MQIM_CID_GROUP_MUTE_ALL_REQ value */
+            MQIM_CID_GROUP_MUTE_ALL_REQ = 2116,
+
+            /** MQIM_CID_GROUP_MUTE_ALL_RSP value */
+            MQIM_CID_GROUP_MUTE_ALL_RSP = 2117,
+
+            /** MQIM_CID_GROUP_MUTE_MEMBER_REQ value */
+            MQIM_CID_GROUP_MUTE_MEMBER_REQ = 2118,
+
+            /** MQIM_CID_GROUP_MUTE_MEMBER_RSP value */
+            MQIM_CID_GROUP_MUTE_MEMBER_RSP = 2119,
+
+            /** MQIM_CID_GROUP_TRANSFER_OWNER_REQ value */
+            MQIM_CID_GROUP_TRANSFER_OWNER_REQ = 2120,
+
+            /** MQIM_CID_GROUP_TRANSFER_OWNER_RSP value */
+            MQIM_CID_GROUP_TRANSFER_OWNER_RSP = 2121,
+
+            /** MQIM_CID_GROUP_ROLES_REQ value */
+            MQIM_CID_GROUP_ROLES_REQ = 2122,
+
+            /** MQIM_CID_GROUP_ROLES_RSP value */
+            MQIM_CID_GROUP_ROLES_RSP = 2123,
+
+            /** MQIM_CID_GROUP_READ_RECEIPTS_REQ value */
+            MQIM_CID_GROUP_READ_RECEIPTS_REQ = 2124,
+
+            /** MQIM_CID_GROUP_READ_RECEIPTS_RSP value */
+            MQIM_CID_GROUP_READ_RECEIPTS_RSP = 2125
         }
 
         /**
@@ -4019,6 +4061,763 @@ export namespace CIM {
 
             /** Shape of a MqimErrorNotify. */
             type $Shape = CIM.Ext.MqimErrorNotify.$Properties;
+        }
+    }
+
+    /** Namespace GroupExt. */
+    namespace GroupExt {
+
+        /**
+         * Properties of a MqimGroupSetAdminReq.
+         * @deprecated Use CIM.GroupExt.MqimGroupSetAdminReq.$Properties instead.
+         */
+        interface IMqimGroupSetAdminReq extends CIM.GroupExt.MqimGroupSetAdminReq.$Properties {
+        }
+
+        /** Represents a MqimGroupSetAdminReq. */
+        class MqimGroupSetAdminReq {
+
+            /**
+             * Constructs a new MqimGroupSetAdminReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupSetAdminReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupSetAdminReq groupId. */
+            groupId: (number|Long);
+
+            /** MqimGroupSetAdminReq userId. */
+            userId: (number|Long);
+
+            /** MqimGroupSetAdminReq admin. */
+            admin: boolean;
+
+            /**
+             * Encodes the specified MqimGroupSetAdminReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupSetAdminReq.verify|verify} messages.
+             * @param message MqimGroupSetAdminReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupSetAdminReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupSetAdminReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupSetAdminReq & CIM.GroupExt.MqimGroupSetAdminReq.$Shape} MqimGroupSetAdminReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupSetAdminReq & CIM.GroupExt.MqimGroupSetAdminReq.$Shape;
+        }
+
+        namespace MqimGroupSetAdminReq {
+
+            /** Properties of a MqimGroupSetAdminReq. */
+            interface $Properties {
+
+                /** MqimGroupSetAdminReq groupId */
+                groupId?: (number|Long|null);
+
+                /** MqimGroupSetAdminReq userId */
+                userId?: (number|Long|null);
+
+                /** MqimGroupSetAdminReq admin */
+                admin?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupSetAdminReq. */
+            type $Shape = CIM.GroupExt.MqimGroupSetAdminReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupRenameReq.
+         * @deprecated Use CIM.GroupExt.MqimGroupRenameReq.$Properties instead.
+         */
+        interface IMqimGroupRenameReq extends CIM.GroupExt.MqimGroupRenameReq.$Properties {
+        }
+
+        /** Represents a MqimGroupRenameReq. */
+        class MqimGroupRenameReq {
+
+            /**
+             * Constructs a new MqimGroupRenameReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupRenameReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupRenameReq groupId. */
+            groupId: (number|Long);
+
+            /** MqimGroupRenameReq groupName. */
+            groupName: string;
+
+            /**
+             * Encodes the specified MqimGroupRenameReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupRenameReq.verify|verify} messages.
+             * @param message MqimGroupRenameReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupRenameReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupRenameReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupRenameReq & CIM.GroupExt.MqimGroupRenameReq.$Shape} MqimGroupRenameReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupRenameReq & CIM.GroupExt.MqimGroupRenameReq.$Shape;
+        }
+
+        namespace MqimGroupRenameReq {
+
+            /** Properties of a MqimGroupRenameReq. */
+            interface $Properties {
+
+                /** MqimGroupRenameReq groupId */
+                groupId?: (number|Long|null);
+
+                /** MqimGroupRenameReq groupName */
+                groupName?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupRenameReq. */
+            type $Shape = CIM.GroupExt.MqimGroupRenameReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupMuteAllReq.
+         * @deprecated Use CIM.GroupExt.MqimGroupMuteAllReq.$Properties instead.
+         */
+        interface IMqimGroupMuteAllReq extends CIM.GroupExt.MqimGroupMuteAllReq.$Properties {
+        }
+
+        /** Represents a MqimGroupMuteAllReq. */
+        class MqimGroupMuteAllReq {
+
+            /**
+             * Constructs a new MqimGroupMuteAllReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupMuteAllReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupMuteAllReq groupId. */
+            groupId: (number|Long);
+
+            /** MqimGroupMuteAllReq muted. */
+            muted: boolean;
+
+            /**
+             * Encodes the specified MqimGroupMuteAllReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupMuteAllReq.verify|verify} messages.
+             * @param message MqimGroupMuteAllReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupMuteAllReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupMuteAllReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupMuteAllReq & CIM.GroupExt.MqimGroupMuteAllReq.$Shape} MqimGroupMuteAllReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupMuteAllReq & CIM.GroupExt.MqimGroupMuteAllReq.$Shape;
+        }
+
+        namespace MqimGroupMuteAllReq {
+
+            /** Properties of a MqimGroupMuteAllReq. */
+            interface $Properties {
+
+                /** MqimGroupMuteAllReq groupId */
+                groupId?: (number|Long|null);
+
+                /** MqimGroupMuteAllReq muted */
+                muted?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupMuteAllReq. */
+            type $Shape = CIM.GroupExt.MqimGroupMuteAllReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupMuteMemberReq.
+         * @deprecated Use CIM.GroupExt.MqimGroupMuteMemberReq.$Properties instead.
+         */
+        interface IMqimGroupMuteMemberReq extends CIM.GroupExt.MqimGroupMuteMemberReq.$Properties {
+        }
+
+        /** Represents a MqimGroupMuteMemberReq. */
+        class MqimGroupMuteMemberReq {
+
+            /**
+             * Constructs a new MqimGroupMuteMemberReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupMuteMemberReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupMuteMemberReq groupId. */
+            groupId: (number|Long);
+
+            /** MqimGroupMuteMemberReq userId. */
+            userId: (number|Long);
+
+            /** MqimGroupMuteMemberReq muted. */
+            muted: boolean;
+
+            /**
+             * Encodes the specified MqimGroupMuteMemberReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupMuteMemberReq.verify|verify} messages.
+             * @param message MqimGroupMuteMemberReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupMuteMemberReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupMuteMemberReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupMuteMemberReq & CIM.GroupExt.MqimGroupMuteMemberReq.$Shape} MqimGroupMuteMemberReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupMuteMemberReq & CIM.GroupExt.MqimGroupMuteMemberReq.$Shape;
+        }
+
+        namespace MqimGroupMuteMemberReq {
+
+            /** Properties of a MqimGroupMuteMemberReq. */
+            interface $Properties {
+
+                /** MqimGroupMuteMemberReq groupId */
+                groupId?: (number|Long|null);
+
+                /** MqimGroupMuteMemberReq userId */
+                userId?: (number|Long|null);
+
+                /** MqimGroupMuteMemberReq muted */
+                muted?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupMuteMemberReq. */
+            type $Shape = CIM.GroupExt.MqimGroupMuteMemberReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupTransferOwnerReq.
+         * @deprecated Use CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties instead.
+         */
+        interface IMqimGroupTransferOwnerReq extends CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties {
+        }
+
+        /** Represents a MqimGroupTransferOwnerReq. */
+        class MqimGroupTransferOwnerReq {
+
+            /**
+             * Constructs a new MqimGroupTransferOwnerReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupTransferOwnerReq groupId. */
+            groupId: (number|Long);
+
+            /** MqimGroupTransferOwnerReq newOwnerId. */
+            newOwnerId: (number|Long);
+
+            /**
+             * Encodes the specified MqimGroupTransferOwnerReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupTransferOwnerReq.verify|verify} messages.
+             * @param message MqimGroupTransferOwnerReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupTransferOwnerReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupTransferOwnerReq & CIM.GroupExt.MqimGroupTransferOwnerReq.$Shape} MqimGroupTransferOwnerReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupTransferOwnerReq & CIM.GroupExt.MqimGroupTransferOwnerReq.$Shape;
+        }
+
+        namespace MqimGroupTransferOwnerReq {
+
+            /** Properties of a MqimGroupTransferOwnerReq. */
+            interface $Properties {
+
+                /** MqimGroupTransferOwnerReq groupId */
+                groupId?: (number|Long|null);
+
+                /** MqimGroupTransferOwnerReq newOwnerId */
+                newOwnerId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupTransferOwnerReq. */
+            type $Shape = CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupChangeRsp.
+         * @deprecated Use CIM.GroupExt.MqimGroupChangeRsp.$Properties instead.
+         */
+        interface IMqimGroupChangeRsp extends CIM.GroupExt.MqimGroupChangeRsp.$Properties {
+        }
+
+        /** Represents a MqimGroupChangeRsp. */
+        class MqimGroupChangeRsp {
+
+            /**
+             * Constructs a new MqimGroupChangeRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupChangeRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupChangeRsp groupId. */
+            groupId: (number|Long);
+
+            /** MqimGroupChangeRsp resultCode. */
+            resultCode: number;
+
+            /** MqimGroupChangeRsp attachNotificationMsg. */
+            attachNotificationMsg: Uint8Array;
+
+            /**
+             * Encodes the specified MqimGroupChangeRsp message. Does not implicitly {@link CIM.GroupExt.MqimGroupChangeRsp.verify|verify} messages.
+             * @param message MqimGroupChangeRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupChangeRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupChangeRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupChangeRsp & CIM.GroupExt.MqimGroupChangeRsp.$Shape} MqimGroupChangeRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupChangeRsp & CIM.GroupExt.MqimGroupChangeRsp.$Shape;
+        }
+
+        namespace MqimGroupChangeRsp {
+
+            /** Properties of a MqimGroupChangeRsp. */
+            interface $Properties {
+
+                /** MqimGroupChangeRsp groupId */
+                groupId?: (number|Long|null);
+
+                /** MqimGroupChangeRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimGroupChangeRsp attachNotificationMsg */
+                attachNotificationMsg?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupChangeRsp. */
+            type $Shape = CIM.GroupExt.MqimGroupChangeRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupRolesReq.
+         * @deprecated Use CIM.GroupExt.MqimGroupRolesReq.$Properties instead.
+         */
+        interface IMqimGroupRolesReq extends CIM.GroupExt.MqimGroupRolesReq.$Properties {
+        }
+
+        /** Represents a MqimGroupRolesReq. */
+        class MqimGroupRolesReq {
+
+            /**
+             * Constructs a new MqimGroupRolesReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupRolesReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupRolesReq groupId. */
+            groupId: (number|Long);
+
+            /**
+             * Encodes the specified MqimGroupRolesReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupRolesReq.verify|verify} messages.
+             * @param message MqimGroupRolesReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupRolesReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupRolesReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupRolesReq & CIM.GroupExt.MqimGroupRolesReq.$Shape} MqimGroupRolesReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupRolesReq & CIM.GroupExt.MqimGroupRolesReq.$Shape;
+        }
+
+        namespace MqimGroupRolesReq {
+
+            /** Properties of a MqimGroupRolesReq. */
+            interface $Properties {
+
+                /** MqimGroupRolesReq groupId */
+                groupId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupRolesReq. */
+            type $Shape = CIM.GroupExt.MqimGroupRolesReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupRolesRsp.
+         * @deprecated Use CIM.GroupExt.MqimGroupRolesRsp.$Properties instead.
+         */
+        interface IMqimGroupRolesRsp extends CIM.GroupExt.MqimGroupRolesRsp.$Properties {
+        }
+
+        /** Represents a MqimGroupRolesRsp. */
+        class MqimGroupRolesRsp {
+
+            /**
+             * Constructs a new MqimGroupRolesRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupRolesRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupRolesRsp groupId. */
+            groupId: (number|Long);
+
+            /** MqimGroupRolesRsp resultCode. */
+            resultCode: number;
+
+            /** MqimGroupRolesRsp ownerId. */
+            ownerId: (number|Long);
+
+            /** MqimGroupRolesRsp adminIds. */
+            adminIds: (number|Long)[];
+
+            /** MqimGroupRolesRsp mutedAll. */
+            mutedAll: boolean;
+
+            /** MqimGroupRolesRsp mutedIds. */
+            mutedIds: (number|Long)[];
+
+            /**
+             * Encodes the specified MqimGroupRolesRsp message. Does not implicitly {@link CIM.GroupExt.MqimGroupRolesRsp.verify|verify} messages.
+             * @param message MqimGroupRolesRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupRolesRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupRolesRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupRolesRsp & CIM.GroupExt.MqimGroupRolesRsp.$Shape} MqimGroupRolesRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupRolesRsp & CIM.GroupExt.MqimGroupRolesRsp.$Shape;
+        }
+
+        namespace MqimGroupRolesRsp {
+
+            /** Properties of a MqimGroupRolesRsp. */
+            interface $Properties {
+
+                /** MqimGroupRolesRsp groupId */
+                groupId?: (number|Long|null);
+
+                /** MqimGroupRolesRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimGroupRolesRsp ownerId */
+                ownerId?: (number|Long|null);
+
+                /** MqimGroupRolesRsp adminIds */
+                adminIds?: ((number|Long)[]|null);
+
+                /** MqimGroupRolesRsp mutedAll */
+                mutedAll?: (boolean|null);
+
+                /** MqimGroupRolesRsp mutedIds */
+                mutedIds?: ((number|Long)[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupRolesRsp. */
+            type $Shape = CIM.GroupExt.MqimGroupRolesRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupReadReceiptsReq.
+         * @deprecated Use CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties instead.
+         */
+        interface IMqimGroupReadReceiptsReq extends CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties {
+        }
+
+        /** Represents a MqimGroupReadReceiptsReq. */
+        class MqimGroupReadReceiptsReq {
+
+            /**
+             * Constructs a new MqimGroupReadReceiptsReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupReadReceiptsReq groupId. */
+            groupId: (number|Long);
+
+            /** MqimGroupReadReceiptsReq msgIds. */
+            msgIds: (number|Long)[];
+
+            /**
+             * Encodes the specified MqimGroupReadReceiptsReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupReadReceiptsReq.verify|verify} messages.
+             * @param message MqimGroupReadReceiptsReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupReadReceiptsReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsReq & CIM.GroupExt.MqimGroupReadReceiptsReq.$Shape} MqimGroupReadReceiptsReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupReadReceiptsReq & CIM.GroupExt.MqimGroupReadReceiptsReq.$Shape;
+        }
+
+        namespace MqimGroupReadReceiptsReq {
+
+            /** Properties of a MqimGroupReadReceiptsReq. */
+            interface $Properties {
+
+                /** MqimGroupReadReceiptsReq groupId */
+                groupId?: (number|Long|null);
+
+                /** MqimGroupReadReceiptsReq msgIds */
+                msgIds?: ((number|Long)[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupReadReceiptsReq. */
+            type $Shape = CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupReadReceipt.
+         * @deprecated Use CIM.GroupExt.MqimGroupReadReceipt.$Properties instead.
+         */
+        interface IMqimGroupReadReceipt extends CIM.GroupExt.MqimGroupReadReceipt.$Properties {
+        }
+
+        /** Represents a MqimGroupReadReceipt. */
+        class MqimGroupReadReceipt {
+
+            /**
+             * Constructs a new MqimGroupReadReceipt.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupReadReceipt.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupReadReceipt msgId. */
+            msgId: (number|Long);
+
+            /** MqimGroupReadReceipt readCount. */
+            readCount: number;
+
+            /** MqimGroupReadReceipt unreadCount. */
+            unreadCount: number;
+
+            /** MqimGroupReadReceipt readerIds. */
+            readerIds: (number|Long)[];
+
+            /** MqimGroupReadReceipt readersListed. */
+            readersListed: boolean;
+
+            /**
+             * Encodes the specified MqimGroupReadReceipt message. Does not implicitly {@link CIM.GroupExt.MqimGroupReadReceipt.verify|verify} messages.
+             * @param message MqimGroupReadReceipt message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupReadReceipt.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupReadReceipt message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupReadReceipt & CIM.GroupExt.MqimGroupReadReceipt.$Shape} MqimGroupReadReceipt
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupReadReceipt & CIM.GroupExt.MqimGroupReadReceipt.$Shape;
+        }
+
+        namespace MqimGroupReadReceipt {
+
+            /** Properties of a MqimGroupReadReceipt. */
+            interface $Properties {
+
+                /** MqimGroupReadReceipt msgId */
+                msgId?: (number|Long|null);
+
+                /** MqimGroupReadReceipt readCount */
+                readCount?: (number|null);
+
+                /** MqimGroupReadReceipt unreadCount */
+                unreadCount?: (number|null);
+
+                /** MqimGroupReadReceipt readerIds */
+                readerIds?: ((number|Long)[]|null);
+
+                /** MqimGroupReadReceipt readersListed */
+                readersListed?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupReadReceipt. */
+            type $Shape = CIM.GroupExt.MqimGroupReadReceipt.$Properties;
+        }
+
+        /**
+         * Properties of a MqimGroupReadReceiptsRsp.
+         * @deprecated Use CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties instead.
+         */
+        interface IMqimGroupReadReceiptsRsp extends CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties {
+        }
+
+        /** Represents a MqimGroupReadReceiptsRsp. */
+        class MqimGroupReadReceiptsRsp {
+
+            /**
+             * Constructs a new MqimGroupReadReceiptsRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimGroupReadReceiptsRsp groupId. */
+            groupId: (number|Long);
+
+            /** MqimGroupReadReceiptsRsp resultCode. */
+            resultCode: number;
+
+            /** MqimGroupReadReceiptsRsp receipts. */
+            receipts: CIM.GroupExt.MqimGroupReadReceipt.$Properties[];
+
+            /**
+             * Encodes the specified MqimGroupReadReceiptsRsp message. Does not implicitly {@link CIM.GroupExt.MqimGroupReadReceiptsRsp.verify|verify} messages.
+             * @param message MqimGroupReadReceiptsRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimGroupReadReceiptsRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsRsp & CIM.GroupExt.MqimGroupReadReceiptsRsp.$Shape} MqimGroupReadReceiptsRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.GroupExt.MqimGroupReadReceiptsRsp & CIM.GroupExt.MqimGroupReadReceiptsRsp.$Shape;
+        }
+
+        namespace MqimGroupReadReceiptsRsp {
+
+            /** Properties of a MqimGroupReadReceiptsRsp. */
+            interface $Properties {
+
+                /** MqimGroupReadReceiptsRsp groupId */
+                groupId?: (number|Long|null);
+
+                /** MqimGroupReadReceiptsRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimGroupReadReceiptsRsp receipts */
+                receipts?: (CIM.GroupExt.MqimGroupReadReceipt.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimGroupReadReceiptsRsp. */
+            type $Shape = CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties;
         }
     }
 

@@ -9392,12 +9392,40 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_UNKNOWN=0 MQIM_CID_UNKNOWN value
          * @property {number} MQIM_CID_KICK_OUT_NOTIFY=2049 MQIM_CID_KICK_OUT_NOTIFY value
          * @property {number} MQIM_CID_ERROR_NOTIFY=2050 MQIM_CID_ERROR_NOTIFY value
+         * @property {number} MQIM_CID_GROUP_SET_ADMIN_REQ=2112 MQIM_CID_GROUP_SET_ADMIN_REQ value
+         * @property {number} MQIM_CID_GROUP_SET_ADMIN_RSP=2113 MQIM_CID_GROUP_SET_ADMIN_RSP value
+         * @property {number} MQIM_CID_GROUP_RENAME_REQ=2114 MQIM_CID_GROUP_RENAME_REQ value
+         * @property {number} MQIM_CID_GROUP_RENAME_RSP=2115 MQIM_CID_GROUP_RENAME_RSP value
+         * @property {number} MQIM_CID_GROUP_MUTE_ALL_REQ=2116 MQIM_CID_GROUP_MUTE_ALL_REQ value
+         * @property {number} MQIM_CID_GROUP_MUTE_ALL_RSP=2117 MQIM_CID_GROUP_MUTE_ALL_RSP value
+         * @property {number} MQIM_CID_GROUP_MUTE_MEMBER_REQ=2118 MQIM_CID_GROUP_MUTE_MEMBER_REQ value
+         * @property {number} MQIM_CID_GROUP_MUTE_MEMBER_RSP=2119 MQIM_CID_GROUP_MUTE_MEMBER_RSP value
+         * @property {number} MQIM_CID_GROUP_TRANSFER_OWNER_REQ=2120 MQIM_CID_GROUP_TRANSFER_OWNER_REQ value
+         * @property {number} MQIM_CID_GROUP_TRANSFER_OWNER_RSP=2121 MQIM_CID_GROUP_TRANSFER_OWNER_RSP value
+         * @property {number} MQIM_CID_GROUP_ROLES_REQ=2122 MQIM_CID_GROUP_ROLES_REQ value
+         * @property {number} MQIM_CID_GROUP_ROLES_RSP=2123 MQIM_CID_GROUP_ROLES_RSP value
+         * @property {number} MQIM_CID_GROUP_READ_RECEIPTS_REQ=2124 MQIM_CID_GROUP_READ_RECEIPTS_REQ value
+         * @property {number} MQIM_CID_GROUP_READ_RECEIPTS_RSP=2125 MQIM_CID_GROUP_READ_RECEIPTS_RSP value
          */
         Ext.MqimCmdID = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "MQIM_CID_UNKNOWN"] = 0;
             values[valuesById[2049] = "MQIM_CID_KICK_OUT_NOTIFY"] = 2049;
             values[valuesById[2050] = "MQIM_CID_ERROR_NOTIFY"] = 2050;
+            values[valuesById[2112] = "MQIM_CID_GROUP_SET_ADMIN_REQ"] = 2112;
+            values[valuesById[2113] = "MQIM_CID_GROUP_SET_ADMIN_RSP"] = 2113;
+            values[valuesById[2114] = "MQIM_CID_GROUP_RENAME_REQ"] = 2114;
+            values[valuesById[2115] = "MQIM_CID_GROUP_RENAME_RSP"] = 2115;
+            values[valuesById[2116] = "MQIM_CID_GROUP_MUTE_ALL_REQ"] = 2116;
+            values[valuesById[2117] = "MQIM_CID_GROUP_MUTE_ALL_RSP"] = 2117;
+            values[valuesById[2118] = "MQIM_CID_GROUP_MUTE_MEMBER_REQ"] = 2118;
+            values[valuesById[2119] = "MQIM_CID_GROUP_MUTE_MEMBER_RSP"] = 2119;
+            values[valuesById[2120] = "MQIM_CID_GROUP_TRANSFER_OWNER_REQ"] = 2120;
+            values[valuesById[2121] = "MQIM_CID_GROUP_TRANSFER_OWNER_RSP"] = 2121;
+            values[valuesById[2122] = "MQIM_CID_GROUP_ROLES_REQ"] = 2122;
+            values[valuesById[2123] = "MQIM_CID_GROUP_ROLES_RSP"] = 2123;
+            values[valuesById[2124] = "MQIM_CID_GROUP_READ_RECEIPTS_REQ"] = 2124;
+            values[valuesById[2125] = "MQIM_CID_GROUP_READ_RECEIPTS_RSP"] = 2125;
             return values;
         })();
 
@@ -9774,6 +9802,1959 @@ $root.CIM = (function() {
         })();
 
         return Ext;
+    })();
+
+    CIM.GroupExt = (function() {
+
+        /**
+         * Namespace GroupExt.
+         * @memberof CIM
+         * @namespace
+         */
+        var GroupExt = {};
+
+        GroupExt.MqimGroupSetAdminReq = (function() {
+
+            /**
+             * Properties of a MqimGroupSetAdminReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupSetAdminReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupSetAdminReq groupId
+             * @property {number|Long|null} [userId] MqimGroupSetAdminReq userId
+             * @property {boolean|null} [admin] MqimGroupSetAdminReq admin
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupSetAdminReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupSetAdminReq
+             * @augments CIM.GroupExt.MqimGroupSetAdminReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupSetAdminReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupSetAdminReq.
+             * @typedef {CIM.GroupExt.MqimGroupSetAdminReq.$Properties} CIM.GroupExt.MqimGroupSetAdminReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupSetAdminReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupSetAdminReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupSetAdminReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupSetAdminReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupSetAdminReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @instance
+             */
+            MqimGroupSetAdminReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupSetAdminReq userId.
+             * @member {number|Long} userId
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @instance
+             */
+            MqimGroupSetAdminReq.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupSetAdminReq admin.
+             * @member {boolean} admin
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @instance
+             */
+            MqimGroupSetAdminReq.prototype.admin = false;
+
+            /**
+             * Encodes the specified MqimGroupSetAdminReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupSetAdminReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupSetAdminReq.$Properties} message MqimGroupSetAdminReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupSetAdminReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && (typeof message.userId === "object" ? message.userId.low || message.userId.high : message.userId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.userId);
+                if (message.admin != null && $Object.hasOwnProperty.call(message, "admin") && message.admin !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.admin);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupSetAdminReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupSetAdminReq & CIM.GroupExt.MqimGroupSetAdminReq.$Shape} MqimGroupSetAdminReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupSetAdminReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupSetAdminReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.admin = value;
+                            else
+                                delete message.admin;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupSetAdminReq;
+        })();
+
+        GroupExt.MqimGroupRenameReq = (function() {
+
+            /**
+             * Properties of a MqimGroupRenameReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupRenameReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupRenameReq groupId
+             * @property {string|null} [groupName] MqimGroupRenameReq groupName
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupRenameReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupRenameReq
+             * @augments CIM.GroupExt.MqimGroupRenameReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupRenameReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupRenameReq.
+             * @typedef {CIM.GroupExt.MqimGroupRenameReq.$Properties} CIM.GroupExt.MqimGroupRenameReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupRenameReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupRenameReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupRenameReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupRenameReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupRenameReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @instance
+             */
+            MqimGroupRenameReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupRenameReq groupName.
+             * @member {string} groupName
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @instance
+             */
+            MqimGroupRenameReq.prototype.groupName = "";
+
+            /**
+             * Encodes the specified MqimGroupRenameReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupRenameReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRenameReq.$Properties} message MqimGroupRenameReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupRenameReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.groupName != null && $Object.hasOwnProperty.call(message, "groupName") && message.groupName !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.groupName);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupRenameReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupRenameReq & CIM.GroupExt.MqimGroupRenameReq.$Shape} MqimGroupRenameReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupRenameReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupRenameReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.groupName = value;
+                            else
+                                delete message.groupName;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupRenameReq;
+        })();
+
+        GroupExt.MqimGroupMuteAllReq = (function() {
+
+            /**
+             * Properties of a MqimGroupMuteAllReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupMuteAllReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupMuteAllReq groupId
+             * @property {boolean|null} [muted] MqimGroupMuteAllReq muted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupMuteAllReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupMuteAllReq
+             * @augments CIM.GroupExt.MqimGroupMuteAllReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupMuteAllReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupMuteAllReq.
+             * @typedef {CIM.GroupExt.MqimGroupMuteAllReq.$Properties} CIM.GroupExt.MqimGroupMuteAllReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupMuteAllReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupMuteAllReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupMuteAllReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupMuteAllReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupMuteAllReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @instance
+             */
+            MqimGroupMuteAllReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupMuteAllReq muted.
+             * @member {boolean} muted
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @instance
+             */
+            MqimGroupMuteAllReq.prototype.muted = false;
+
+            /**
+             * Encodes the specified MqimGroupMuteAllReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupMuteAllReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupMuteAllReq.$Properties} message MqimGroupMuteAllReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupMuteAllReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.muted != null && $Object.hasOwnProperty.call(message, "muted") && message.muted !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.muted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupMuteAllReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupMuteAllReq & CIM.GroupExt.MqimGroupMuteAllReq.$Shape} MqimGroupMuteAllReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupMuteAllReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupMuteAllReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.muted = value;
+                            else
+                                delete message.muted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupMuteAllReq;
+        })();
+
+        GroupExt.MqimGroupMuteMemberReq = (function() {
+
+            /**
+             * Properties of a MqimGroupMuteMemberReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupMuteMemberReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupMuteMemberReq groupId
+             * @property {number|Long|null} [userId] MqimGroupMuteMemberReq userId
+             * @property {boolean|null} [muted] MqimGroupMuteMemberReq muted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupMuteMemberReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupMuteMemberReq
+             * @augments CIM.GroupExt.MqimGroupMuteMemberReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupMuteMemberReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupMuteMemberReq.
+             * @typedef {CIM.GroupExt.MqimGroupMuteMemberReq.$Properties} CIM.GroupExt.MqimGroupMuteMemberReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupMuteMemberReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupMuteMemberReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupMuteMemberReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupMuteMemberReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupMuteMemberReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @instance
+             */
+            MqimGroupMuteMemberReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupMuteMemberReq userId.
+             * @member {number|Long} userId
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @instance
+             */
+            MqimGroupMuteMemberReq.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupMuteMemberReq muted.
+             * @member {boolean} muted
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @instance
+             */
+            MqimGroupMuteMemberReq.prototype.muted = false;
+
+            /**
+             * Encodes the specified MqimGroupMuteMemberReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupMuteMemberReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupMuteMemberReq.$Properties} message MqimGroupMuteMemberReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupMuteMemberReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && (typeof message.userId === "object" ? message.userId.low || message.userId.high : message.userId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.userId);
+                if (message.muted != null && $Object.hasOwnProperty.call(message, "muted") && message.muted !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.muted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupMuteMemberReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupMuteMemberReq & CIM.GroupExt.MqimGroupMuteMemberReq.$Shape} MqimGroupMuteMemberReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupMuteMemberReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupMuteMemberReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.muted = value;
+                            else
+                                delete message.muted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupMuteMemberReq;
+        })();
+
+        GroupExt.MqimGroupTransferOwnerReq = (function() {
+
+            /**
+             * Properties of a MqimGroupTransferOwnerReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupTransferOwnerReq groupId
+             * @property {number|Long|null} [newOwnerId] MqimGroupTransferOwnerReq newOwnerId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupTransferOwnerReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupTransferOwnerReq
+             * @augments CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupTransferOwnerReq.
+             * @typedef {CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties} CIM.GroupExt.MqimGroupTransferOwnerReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupTransferOwnerReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupTransferOwnerReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupTransferOwnerReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupTransferOwnerReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @instance
+             */
+            MqimGroupTransferOwnerReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupTransferOwnerReq newOwnerId.
+             * @member {number|Long} newOwnerId
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @instance
+             */
+            MqimGroupTransferOwnerReq.prototype.newOwnerId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimGroupTransferOwnerReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupTransferOwnerReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties} message MqimGroupTransferOwnerReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupTransferOwnerReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.newOwnerId != null && $Object.hasOwnProperty.call(message, "newOwnerId") && (typeof message.newOwnerId === "object" ? message.newOwnerId.low || message.newOwnerId.high : message.newOwnerId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.newOwnerId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupTransferOwnerReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupTransferOwnerReq & CIM.GroupExt.MqimGroupTransferOwnerReq.$Shape} MqimGroupTransferOwnerReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupTransferOwnerReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupTransferOwnerReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.newOwnerId = value;
+                            else
+                                delete message.newOwnerId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupTransferOwnerReq;
+        })();
+
+        GroupExt.MqimGroupChangeRsp = (function() {
+
+            /**
+             * Properties of a MqimGroupChangeRsp.
+             * @typedef {Object} CIM.GroupExt.MqimGroupChangeRsp.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupChangeRsp groupId
+             * @property {number|null} [resultCode] MqimGroupChangeRsp resultCode
+             * @property {Uint8Array|null} [attachNotificationMsg] MqimGroupChangeRsp attachNotificationMsg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupChangeRsp.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupChangeRsp
+             * @augments CIM.GroupExt.MqimGroupChangeRsp.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupChangeRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupChangeRsp.
+             * @typedef {CIM.GroupExt.MqimGroupChangeRsp.$Properties} CIM.GroupExt.MqimGroupChangeRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupChangeRsp.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupChangeRsp.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupChangeRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupChangeRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupChangeRsp groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @instance
+             */
+            MqimGroupChangeRsp.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupChangeRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @instance
+             */
+            MqimGroupChangeRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimGroupChangeRsp attachNotificationMsg.
+             * @member {Uint8Array} attachNotificationMsg
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @instance
+             */
+            MqimGroupChangeRsp.prototype.attachNotificationMsg = $util.newBuffer([]);
+
+            /**
+             * Encodes the specified MqimGroupChangeRsp message. Does not implicitly {@link CIM.GroupExt.MqimGroupChangeRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupChangeRsp.$Properties} message MqimGroupChangeRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupChangeRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.resultCode);
+                if (message.attachNotificationMsg != null && $Object.hasOwnProperty.call(message, "attachNotificationMsg") && message.attachNotificationMsg.length)
+                    writer.uint32(/* id 10, wireType 2 =*/82).bytes(message.attachNotificationMsg);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupChangeRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupChangeRsp & CIM.GroupExt.MqimGroupChangeRsp.$Shape} MqimGroupChangeRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupChangeRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupChangeRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.attachNotificationMsg = value;
+                            else
+                                delete message.attachNotificationMsg;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupChangeRsp;
+        })();
+
+        GroupExt.MqimGroupRolesReq = (function() {
+
+            /**
+             * Properties of a MqimGroupRolesReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupRolesReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupRolesReq groupId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupRolesReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupRolesReq
+             * @augments CIM.GroupExt.MqimGroupRolesReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupRolesReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupRolesReq.
+             * @typedef {CIM.GroupExt.MqimGroupRolesReq.$Properties} CIM.GroupExt.MqimGroupRolesReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupRolesReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupRolesReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupRolesReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupRolesReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupRolesReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @instance
+             */
+            MqimGroupRolesReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimGroupRolesReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupRolesReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRolesReq.$Properties} message MqimGroupRolesReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupRolesReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupRolesReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupRolesReq & CIM.GroupExt.MqimGroupRolesReq.$Shape} MqimGroupRolesReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupRolesReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupRolesReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupRolesReq;
+        })();
+
+        GroupExt.MqimGroupRolesRsp = (function() {
+
+            /**
+             * Properties of a MqimGroupRolesRsp.
+             * @typedef {Object} CIM.GroupExt.MqimGroupRolesRsp.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupRolesRsp groupId
+             * @property {number|null} [resultCode] MqimGroupRolesRsp resultCode
+             * @property {number|Long|null} [ownerId] MqimGroupRolesRsp ownerId
+             * @property {Array.<number|Long>|null} [adminIds] MqimGroupRolesRsp adminIds
+             * @property {boolean|null} [mutedAll] MqimGroupRolesRsp mutedAll
+             * @property {Array.<number|Long>|null} [mutedIds] MqimGroupRolesRsp mutedIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupRolesRsp.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupRolesRsp
+             * @augments CIM.GroupExt.MqimGroupRolesRsp.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupRolesRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupRolesRsp.
+             * @typedef {CIM.GroupExt.MqimGroupRolesRsp.$Properties} CIM.GroupExt.MqimGroupRolesRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupRolesRsp.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupRolesRsp.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupRolesRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupRolesRsp = function (properties) {
+                this.adminIds = [];
+                this.mutedIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupRolesRsp groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupRolesRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimGroupRolesRsp ownerId.
+             * @member {number|Long} ownerId
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.ownerId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupRolesRsp adminIds.
+             * @member {Array.<number|Long>} adminIds
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.adminIds = $util.emptyArray;
+
+            /**
+             * MqimGroupRolesRsp mutedAll.
+             * @member {boolean} mutedAll
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.mutedAll = false;
+
+            /**
+             * MqimGroupRolesRsp mutedIds.
+             * @member {Array.<number|Long>} mutedIds
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.mutedIds = $util.emptyArray;
+
+            /**
+             * Encodes the specified MqimGroupRolesRsp message. Does not implicitly {@link CIM.GroupExt.MqimGroupRolesRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRolesRsp.$Properties} message MqimGroupRolesRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupRolesRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.resultCode);
+                if (message.ownerId != null && $Object.hasOwnProperty.call(message, "ownerId") && (typeof message.ownerId === "object" ? message.ownerId.low || message.ownerId.high : message.ownerId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.ownerId);
+                if (message.adminIds != null && message.adminIds.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).uint64s(message.adminIds);
+                if (message.mutedAll != null && $Object.hasOwnProperty.call(message, "mutedAll") && message.mutedAll !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.mutedAll);
+                if (message.mutedIds != null && message.mutedIds.length)
+                    writer.uint32(/* id 6, wireType 2 =*/50).uint64s(message.mutedIds);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupRolesRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupRolesRsp & CIM.GroupExt.MqimGroupRolesRsp.$Shape} MqimGroupRolesRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupRolesRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupRolesRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.ownerId = value;
+                            else
+                                delete message.ownerId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType === 2) {
+                                if (!(message.adminIds && message.adminIds.length))
+                                    message.adminIds = [];
+                                reader.uint64s(message.adminIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.adminIds && message.adminIds.length))
+                                message.adminIds = [];
+                            message.adminIds.push(reader.uint64());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.mutedAll = value;
+                            else
+                                delete message.mutedAll;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType === 2) {
+                                if (!(message.mutedIds && message.mutedIds.length))
+                                    message.mutedIds = [];
+                                reader.uint64s(message.mutedIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.mutedIds && message.mutedIds.length))
+                                message.mutedIds = [];
+                            message.mutedIds.push(reader.uint64());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupRolesRsp;
+        })();
+
+        GroupExt.MqimGroupReadReceiptsReq = (function() {
+
+            /**
+             * Properties of a MqimGroupReadReceiptsReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupReadReceiptsReq groupId
+             * @property {Array.<number|Long>|null} [msgIds] MqimGroupReadReceiptsReq msgIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupReadReceiptsReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupReadReceiptsReq
+             * @augments CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupReadReceiptsReq.
+             * @typedef {CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties} CIM.GroupExt.MqimGroupReadReceiptsReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupReadReceiptsReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupReadReceiptsReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupReadReceiptsReq = function (properties) {
+                this.msgIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupReadReceiptsReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @instance
+             */
+            MqimGroupReadReceiptsReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupReadReceiptsReq msgIds.
+             * @member {Array.<number|Long>} msgIds
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @instance
+             */
+            MqimGroupReadReceiptsReq.prototype.msgIds = $util.emptyArray;
+
+            /**
+             * Encodes the specified MqimGroupReadReceiptsReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupReadReceiptsReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties} message MqimGroupReadReceiptsReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupReadReceiptsReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.msgIds != null && message.msgIds.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).uint64s(message.msgIds);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupReadReceiptsReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsReq & CIM.GroupExt.MqimGroupReadReceiptsReq.$Shape} MqimGroupReadReceiptsReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupReadReceiptsReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupReadReceiptsReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType === 2) {
+                                if (!(message.msgIds && message.msgIds.length))
+                                    message.msgIds = [];
+                                reader.uint64s(message.msgIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.msgIds && message.msgIds.length))
+                                message.msgIds = [];
+                            message.msgIds.push(reader.uint64());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupReadReceiptsReq;
+        })();
+
+        GroupExt.MqimGroupReadReceipt = (function() {
+
+            /**
+             * Properties of a MqimGroupReadReceipt.
+             * @typedef {Object} CIM.GroupExt.MqimGroupReadReceipt.$Properties
+             * @property {number|Long|null} [msgId] MqimGroupReadReceipt msgId
+             * @property {number|null} [readCount] MqimGroupReadReceipt readCount
+             * @property {number|null} [unreadCount] MqimGroupReadReceipt unreadCount
+             * @property {Array.<number|Long>|null} [readerIds] MqimGroupReadReceipt readerIds
+             * @property {boolean|null} [readersListed] MqimGroupReadReceipt readersListed
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupReadReceipt.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupReadReceipt
+             * @augments CIM.GroupExt.MqimGroupReadReceipt.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupReadReceipt.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupReadReceipt.
+             * @typedef {CIM.GroupExt.MqimGroupReadReceipt.$Properties} CIM.GroupExt.MqimGroupReadReceipt.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupReadReceipt.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupReadReceipt.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupReadReceipt.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupReadReceipt = function (properties) {
+                this.readerIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupReadReceipt msgId.
+             * @member {number|Long} msgId
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.msgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupReadReceipt readCount.
+             * @member {number} readCount
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.readCount = 0;
+
+            /**
+             * MqimGroupReadReceipt unreadCount.
+             * @member {number} unreadCount
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.unreadCount = 0;
+
+            /**
+             * MqimGroupReadReceipt readerIds.
+             * @member {Array.<number|Long>} readerIds
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.readerIds = $util.emptyArray;
+
+            /**
+             * MqimGroupReadReceipt readersListed.
+             * @member {boolean} readersListed
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.readersListed = false;
+
+            /**
+             * Encodes the specified MqimGroupReadReceipt message. Does not implicitly {@link CIM.GroupExt.MqimGroupReadReceipt.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceipt.$Properties} message MqimGroupReadReceipt message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupReadReceipt.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.msgId != null && $Object.hasOwnProperty.call(message, "msgId") && (typeof message.msgId === "object" ? message.msgId.low || message.msgId.high : message.msgId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.msgId);
+                if (message.readCount != null && $Object.hasOwnProperty.call(message, "readCount") && message.readCount !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.readCount);
+                if (message.unreadCount != null && $Object.hasOwnProperty.call(message, "unreadCount") && message.unreadCount !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.unreadCount);
+                if (message.readerIds != null && message.readerIds.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).uint64s(message.readerIds);
+                if (message.readersListed != null && $Object.hasOwnProperty.call(message, "readersListed") && message.readersListed !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.readersListed);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupReadReceipt message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupReadReceipt & CIM.GroupExt.MqimGroupReadReceipt.$Shape} MqimGroupReadReceipt
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupReadReceipt.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupReadReceipt();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.msgId = value;
+                            else
+                                delete message.msgId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.readCount = value;
+                            else
+                                delete message.readCount;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.unreadCount = value;
+                            else
+                                delete message.unreadCount;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType === 2) {
+                                if (!(message.readerIds && message.readerIds.length))
+                                    message.readerIds = [];
+                                reader.uint64s(message.readerIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.readerIds && message.readerIds.length))
+                                message.readerIds = [];
+                            message.readerIds.push(reader.uint64());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.readersListed = value;
+                            else
+                                delete message.readersListed;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupReadReceipt;
+        })();
+
+        GroupExt.MqimGroupReadReceiptsRsp = (function() {
+
+            /**
+             * Properties of a MqimGroupReadReceiptsRsp.
+             * @typedef {Object} CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupReadReceiptsRsp groupId
+             * @property {number|null} [resultCode] MqimGroupReadReceiptsRsp resultCode
+             * @property {Array.<CIM.GroupExt.MqimGroupReadReceipt.$Properties>|null} [receipts] MqimGroupReadReceiptsRsp receipts
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupReadReceiptsRsp.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupReadReceiptsRsp
+             * @augments CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupReadReceiptsRsp.
+             * @typedef {CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties} CIM.GroupExt.MqimGroupReadReceiptsRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupReadReceiptsRsp.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupReadReceiptsRsp.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupReadReceiptsRsp = function (properties) {
+                this.receipts = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupReadReceiptsRsp groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @instance
+             */
+            MqimGroupReadReceiptsRsp.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupReadReceiptsRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @instance
+             */
+            MqimGroupReadReceiptsRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimGroupReadReceiptsRsp receipts.
+             * @member {Array.<CIM.GroupExt.MqimGroupReadReceipt.$Properties>} receipts
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @instance
+             */
+            MqimGroupReadReceiptsRsp.prototype.receipts = $util.emptyArray;
+
+            /**
+             * Encodes the specified MqimGroupReadReceiptsRsp message. Does not implicitly {@link CIM.GroupExt.MqimGroupReadReceiptsRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties} message MqimGroupReadReceiptsRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupReadReceiptsRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.resultCode);
+                if (message.receipts != null && message.receipts.length)
+                    for (var i = 0; i < message.receipts.length; ++i)
+                        $root.CIM.GroupExt.MqimGroupReadReceipt.encode(message.receipts[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupReadReceiptsRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsRsp & CIM.GroupExt.MqimGroupReadReceiptsRsp.$Shape} MqimGroupReadReceiptsRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupReadReceiptsRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupReadReceiptsRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.receipts && message.receipts.length))
+                                message.receipts = [];
+                            message.receipts.push($root.CIM.GroupExt.MqimGroupReadReceipt.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimGroupReadReceiptsRsp;
+        })();
+
+        return GroupExt;
     })();
 
     CIM.Voip = (function() {

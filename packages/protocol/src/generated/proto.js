@@ -15772,12 +15772,40 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_UNKNOWN=0 MQIM_CID_UNKNOWN value
          * @property {number} MQIM_CID_KICK_OUT_NOTIFY=2049 MQIM_CID_KICK_OUT_NOTIFY value
          * @property {number} MQIM_CID_ERROR_NOTIFY=2050 MQIM_CID_ERROR_NOTIFY value
+         * @property {number} MQIM_CID_GROUP_SET_ADMIN_REQ=2112 MQIM_CID_GROUP_SET_ADMIN_REQ value
+         * @property {number} MQIM_CID_GROUP_SET_ADMIN_RSP=2113 MQIM_CID_GROUP_SET_ADMIN_RSP value
+         * @property {number} MQIM_CID_GROUP_RENAME_REQ=2114 MQIM_CID_GROUP_RENAME_REQ value
+         * @property {number} MQIM_CID_GROUP_RENAME_RSP=2115 MQIM_CID_GROUP_RENAME_RSP value
+         * @property {number} MQIM_CID_GROUP_MUTE_ALL_REQ=2116 MQIM_CID_GROUP_MUTE_ALL_REQ value
+         * @property {number} MQIM_CID_GROUP_MUTE_ALL_RSP=2117 MQIM_CID_GROUP_MUTE_ALL_RSP value
+         * @property {number} MQIM_CID_GROUP_MUTE_MEMBER_REQ=2118 MQIM_CID_GROUP_MUTE_MEMBER_REQ value
+         * @property {number} MQIM_CID_GROUP_MUTE_MEMBER_RSP=2119 MQIM_CID_GROUP_MUTE_MEMBER_RSP value
+         * @property {number} MQIM_CID_GROUP_TRANSFER_OWNER_REQ=2120 MQIM_CID_GROUP_TRANSFER_OWNER_REQ value
+         * @property {number} MQIM_CID_GROUP_TRANSFER_OWNER_RSP=2121 MQIM_CID_GROUP_TRANSFER_OWNER_RSP value
+         * @property {number} MQIM_CID_GROUP_ROLES_REQ=2122 MQIM_CID_GROUP_ROLES_REQ value
+         * @property {number} MQIM_CID_GROUP_ROLES_RSP=2123 MQIM_CID_GROUP_ROLES_RSP value
+         * @property {number} MQIM_CID_GROUP_READ_RECEIPTS_REQ=2124 MQIM_CID_GROUP_READ_RECEIPTS_REQ value
+         * @property {number} MQIM_CID_GROUP_READ_RECEIPTS_RSP=2125 MQIM_CID_GROUP_READ_RECEIPTS_RSP value
          */
         Ext.MqimCmdID = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "MQIM_CID_UNKNOWN"] = 0;
             values[valuesById[2049] = "MQIM_CID_KICK_OUT_NOTIFY"] = 2049;
             values[valuesById[2050] = "MQIM_CID_ERROR_NOTIFY"] = 2050;
+            values[valuesById[2112] = "MQIM_CID_GROUP_SET_ADMIN_REQ"] = 2112;
+            values[valuesById[2113] = "MQIM_CID_GROUP_SET_ADMIN_RSP"] = 2113;
+            values[valuesById[2114] = "MQIM_CID_GROUP_RENAME_REQ"] = 2114;
+            values[valuesById[2115] = "MQIM_CID_GROUP_RENAME_RSP"] = 2115;
+            values[valuesById[2116] = "MQIM_CID_GROUP_MUTE_ALL_REQ"] = 2116;
+            values[valuesById[2117] = "MQIM_CID_GROUP_MUTE_ALL_RSP"] = 2117;
+            values[valuesById[2118] = "MQIM_CID_GROUP_MUTE_MEMBER_REQ"] = 2118;
+            values[valuesById[2119] = "MQIM_CID_GROUP_MUTE_MEMBER_RSP"] = 2119;
+            values[valuesById[2120] = "MQIM_CID_GROUP_TRANSFER_OWNER_REQ"] = 2120;
+            values[valuesById[2121] = "MQIM_CID_GROUP_TRANSFER_OWNER_RSP"] = 2121;
+            values[valuesById[2122] = "MQIM_CID_GROUP_ROLES_REQ"] = 2122;
+            values[valuesById[2123] = "MQIM_CID_GROUP_ROLES_RSP"] = 2123;
+            values[valuesById[2124] = "MQIM_CID_GROUP_READ_RECEIPTS_REQ"] = 2124;
+            values[valuesById[2125] = "MQIM_CID_GROUP_READ_RECEIPTS_RSP"] = 2125;
             return values;
         })();
 
@@ -16336,6 +16364,3259 @@ $root.CIM = (function() {
         })();
 
         return Ext;
+    })();
+
+    CIM.GroupExt = (function() {
+
+        /**
+         * Namespace GroupExt.
+         * @memberof CIM
+         * @namespace
+         */
+        var GroupExt = {};
+
+        GroupExt.MqimGroupSetAdminReq = (function() {
+
+            /**
+             * Properties of a MqimGroupSetAdminReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupSetAdminReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupSetAdminReq groupId
+             * @property {number|Long|null} [userId] MqimGroupSetAdminReq userId
+             * @property {boolean|null} [admin] MqimGroupSetAdminReq admin
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupSetAdminReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupSetAdminReq
+             * @augments CIM.GroupExt.MqimGroupSetAdminReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupSetAdminReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupSetAdminReq.
+             * @typedef {CIM.GroupExt.MqimGroupSetAdminReq.$Properties} CIM.GroupExt.MqimGroupSetAdminReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupSetAdminReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupSetAdminReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupSetAdminReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupSetAdminReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupSetAdminReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @instance
+             */
+            MqimGroupSetAdminReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupSetAdminReq userId.
+             * @member {number|Long} userId
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @instance
+             */
+            MqimGroupSetAdminReq.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupSetAdminReq admin.
+             * @member {boolean} admin
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @instance
+             */
+            MqimGroupSetAdminReq.prototype.admin = false;
+
+            /**
+             * Creates a new MqimGroupSetAdminReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupSetAdminReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupSetAdminReq} MqimGroupSetAdminReq instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupSetAdminReq.$Shape): CIM.GroupExt.MqimGroupSetAdminReq & CIM.GroupExt.MqimGroupSetAdminReq.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupSetAdminReq.$Properties): CIM.GroupExt.MqimGroupSetAdminReq;
+             * }}
+             */
+            MqimGroupSetAdminReq.create = function(properties) {
+                return new MqimGroupSetAdminReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupSetAdminReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupSetAdminReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupSetAdminReq.$Properties} message MqimGroupSetAdminReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupSetAdminReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && (typeof message.userId === "object" ? message.userId.low || message.userId.high : message.userId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.userId);
+                if (message.admin != null && $Object.hasOwnProperty.call(message, "admin") && message.admin !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.admin);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupSetAdminReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupSetAdminReq & CIM.GroupExt.MqimGroupSetAdminReq.$Shape} MqimGroupSetAdminReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupSetAdminReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupSetAdminReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.admin = value;
+                            else
+                                delete message.admin;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupSetAdminReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupSetAdminReq} MqimGroupSetAdminReq
+             */
+            MqimGroupSetAdminReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupSetAdminReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupSetAdminReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupSetAdminReq();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.userId != null)
+                    if (typeof object.userId === "object" ? object.userId.low || object.userId.high : $Number(object.userId) !== 0)
+                        if ($util.Long)
+                            message.userId = $util.Long.fromValue(object.userId, true);
+                        else if (typeof object.userId === "string")
+                            message.userId = $parseInt(object.userId, 10);
+                        else if (typeof object.userId === "number")
+                            message.userId = object.userId;
+                        else if (typeof object.userId === "object")
+                            message.userId = new $util.LongBits(object.userId.low >>> 0, object.userId.high >>> 0).toNumber(true);
+                if (object.admin != null)
+                    if (object.admin)
+                        message.admin = $Boolean(object.admin);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupSetAdminReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupSetAdminReq} message MqimGroupSetAdminReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupSetAdminReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.userId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.userId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.admin = false;
+                }
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.userId = typeof message.userId === "number" ? $BigInt(message.userId) : $util.Long.fromBits(message.userId.low >>> 0, message.userId.high >>> 0, true).toBigInt();
+                    else if (typeof message.userId === "number")
+                        object.userId = options.longs === $String ? $String(message.userId) : message.userId;
+                    else
+                        object.userId = options.longs === $String ? $util.Long.prototype.toString.call(message.userId) : options.longs === $Number ? new $util.LongBits(message.userId.low >>> 0, message.userId.high >>> 0).toNumber(true) : message.userId;
+                if (message.admin != null && $Object.hasOwnProperty.call(message, "admin"))
+                    object.admin = message.admin;
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupSetAdminReq to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupSetAdminReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupSetAdminReq.prototype.toJSON = function() {
+                return MqimGroupSetAdminReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupSetAdminReq;
+        })();
+
+        GroupExt.MqimGroupRenameReq = (function() {
+
+            /**
+             * Properties of a MqimGroupRenameReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupRenameReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupRenameReq groupId
+             * @property {string|null} [groupName] MqimGroupRenameReq groupName
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupRenameReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupRenameReq
+             * @augments CIM.GroupExt.MqimGroupRenameReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupRenameReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupRenameReq.
+             * @typedef {CIM.GroupExt.MqimGroupRenameReq.$Properties} CIM.GroupExt.MqimGroupRenameReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupRenameReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupRenameReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupRenameReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupRenameReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupRenameReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @instance
+             */
+            MqimGroupRenameReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupRenameReq groupName.
+             * @member {string} groupName
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @instance
+             */
+            MqimGroupRenameReq.prototype.groupName = "";
+
+            /**
+             * Creates a new MqimGroupRenameReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRenameReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupRenameReq} MqimGroupRenameReq instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupRenameReq.$Shape): CIM.GroupExt.MqimGroupRenameReq & CIM.GroupExt.MqimGroupRenameReq.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupRenameReq.$Properties): CIM.GroupExt.MqimGroupRenameReq;
+             * }}
+             */
+            MqimGroupRenameReq.create = function(properties) {
+                return new MqimGroupRenameReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupRenameReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupRenameReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRenameReq.$Properties} message MqimGroupRenameReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupRenameReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.groupName != null && $Object.hasOwnProperty.call(message, "groupName") && message.groupName !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.groupName);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupRenameReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupRenameReq & CIM.GroupExt.MqimGroupRenameReq.$Shape} MqimGroupRenameReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupRenameReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupRenameReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.groupName = value;
+                            else
+                                delete message.groupName;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupRenameReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupRenameReq} MqimGroupRenameReq
+             */
+            MqimGroupRenameReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupRenameReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupRenameReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupRenameReq();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.groupName != null)
+                    if (typeof object.groupName !== "string" || object.groupName.length)
+                        message.groupName = $String(object.groupName);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupRenameReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRenameReq} message MqimGroupRenameReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupRenameReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.groupName = "";
+                }
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.groupName != null && $Object.hasOwnProperty.call(message, "groupName"))
+                    object.groupName = message.groupName;
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupRenameReq to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupRenameReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupRenameReq.prototype.toJSON = function() {
+                return MqimGroupRenameReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupRenameReq;
+        })();
+
+        GroupExt.MqimGroupMuteAllReq = (function() {
+
+            /**
+             * Properties of a MqimGroupMuteAllReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupMuteAllReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupMuteAllReq groupId
+             * @property {boolean|null} [muted] MqimGroupMuteAllReq muted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupMuteAllReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupMuteAllReq
+             * @augments CIM.GroupExt.MqimGroupMuteAllReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupMuteAllReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupMuteAllReq.
+             * @typedef {CIM.GroupExt.MqimGroupMuteAllReq.$Properties} CIM.GroupExt.MqimGroupMuteAllReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupMuteAllReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupMuteAllReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupMuteAllReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupMuteAllReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupMuteAllReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @instance
+             */
+            MqimGroupMuteAllReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupMuteAllReq muted.
+             * @member {boolean} muted
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @instance
+             */
+            MqimGroupMuteAllReq.prototype.muted = false;
+
+            /**
+             * Creates a new MqimGroupMuteAllReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupMuteAllReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupMuteAllReq} MqimGroupMuteAllReq instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupMuteAllReq.$Shape): CIM.GroupExt.MqimGroupMuteAllReq & CIM.GroupExt.MqimGroupMuteAllReq.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupMuteAllReq.$Properties): CIM.GroupExt.MqimGroupMuteAllReq;
+             * }}
+             */
+            MqimGroupMuteAllReq.create = function(properties) {
+                return new MqimGroupMuteAllReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupMuteAllReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupMuteAllReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupMuteAllReq.$Properties} message MqimGroupMuteAllReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupMuteAllReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.muted != null && $Object.hasOwnProperty.call(message, "muted") && message.muted !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.muted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupMuteAllReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupMuteAllReq & CIM.GroupExt.MqimGroupMuteAllReq.$Shape} MqimGroupMuteAllReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupMuteAllReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupMuteAllReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.muted = value;
+                            else
+                                delete message.muted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupMuteAllReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupMuteAllReq} MqimGroupMuteAllReq
+             */
+            MqimGroupMuteAllReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupMuteAllReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupMuteAllReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupMuteAllReq();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.muted != null)
+                    if (object.muted)
+                        message.muted = $Boolean(object.muted);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupMuteAllReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupMuteAllReq} message MqimGroupMuteAllReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupMuteAllReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.muted = false;
+                }
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.muted != null && $Object.hasOwnProperty.call(message, "muted"))
+                    object.muted = message.muted;
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupMuteAllReq to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupMuteAllReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupMuteAllReq.prototype.toJSON = function() {
+                return MqimGroupMuteAllReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupMuteAllReq;
+        })();
+
+        GroupExt.MqimGroupMuteMemberReq = (function() {
+
+            /**
+             * Properties of a MqimGroupMuteMemberReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupMuteMemberReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupMuteMemberReq groupId
+             * @property {number|Long|null} [userId] MqimGroupMuteMemberReq userId
+             * @property {boolean|null} [muted] MqimGroupMuteMemberReq muted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupMuteMemberReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupMuteMemberReq
+             * @augments CIM.GroupExt.MqimGroupMuteMemberReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupMuteMemberReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupMuteMemberReq.
+             * @typedef {CIM.GroupExt.MqimGroupMuteMemberReq.$Properties} CIM.GroupExt.MqimGroupMuteMemberReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupMuteMemberReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupMuteMemberReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupMuteMemberReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupMuteMemberReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupMuteMemberReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @instance
+             */
+            MqimGroupMuteMemberReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupMuteMemberReq userId.
+             * @member {number|Long} userId
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @instance
+             */
+            MqimGroupMuteMemberReq.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupMuteMemberReq muted.
+             * @member {boolean} muted
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @instance
+             */
+            MqimGroupMuteMemberReq.prototype.muted = false;
+
+            /**
+             * Creates a new MqimGroupMuteMemberReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupMuteMemberReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupMuteMemberReq} MqimGroupMuteMemberReq instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupMuteMemberReq.$Shape): CIM.GroupExt.MqimGroupMuteMemberReq & CIM.GroupExt.MqimGroupMuteMemberReq.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupMuteMemberReq.$Properties): CIM.GroupExt.MqimGroupMuteMemberReq;
+             * }}
+             */
+            MqimGroupMuteMemberReq.create = function(properties) {
+                return new MqimGroupMuteMemberReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupMuteMemberReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupMuteMemberReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupMuteMemberReq.$Properties} message MqimGroupMuteMemberReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupMuteMemberReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && (typeof message.userId === "object" ? message.userId.low || message.userId.high : message.userId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.userId);
+                if (message.muted != null && $Object.hasOwnProperty.call(message, "muted") && message.muted !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.muted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupMuteMemberReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupMuteMemberReq & CIM.GroupExt.MqimGroupMuteMemberReq.$Shape} MqimGroupMuteMemberReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupMuteMemberReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupMuteMemberReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.muted = value;
+                            else
+                                delete message.muted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupMuteMemberReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupMuteMemberReq} MqimGroupMuteMemberReq
+             */
+            MqimGroupMuteMemberReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupMuteMemberReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupMuteMemberReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupMuteMemberReq();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.userId != null)
+                    if (typeof object.userId === "object" ? object.userId.low || object.userId.high : $Number(object.userId) !== 0)
+                        if ($util.Long)
+                            message.userId = $util.Long.fromValue(object.userId, true);
+                        else if (typeof object.userId === "string")
+                            message.userId = $parseInt(object.userId, 10);
+                        else if (typeof object.userId === "number")
+                            message.userId = object.userId;
+                        else if (typeof object.userId === "object")
+                            message.userId = new $util.LongBits(object.userId.low >>> 0, object.userId.high >>> 0).toNumber(true);
+                if (object.muted != null)
+                    if (object.muted)
+                        message.muted = $Boolean(object.muted);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupMuteMemberReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupMuteMemberReq} message MqimGroupMuteMemberReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupMuteMemberReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.userId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.userId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.muted = false;
+                }
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.userId = typeof message.userId === "number" ? $BigInt(message.userId) : $util.Long.fromBits(message.userId.low >>> 0, message.userId.high >>> 0, true).toBigInt();
+                    else if (typeof message.userId === "number")
+                        object.userId = options.longs === $String ? $String(message.userId) : message.userId;
+                    else
+                        object.userId = options.longs === $String ? $util.Long.prototype.toString.call(message.userId) : options.longs === $Number ? new $util.LongBits(message.userId.low >>> 0, message.userId.high >>> 0).toNumber(true) : message.userId;
+                if (message.muted != null && $Object.hasOwnProperty.call(message, "muted"))
+                    object.muted = message.muted;
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupMuteMemberReq to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupMuteMemberReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupMuteMemberReq.prototype.toJSON = function() {
+                return MqimGroupMuteMemberReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupMuteMemberReq;
+        })();
+
+        GroupExt.MqimGroupTransferOwnerReq = (function() {
+
+            /**
+             * Properties of a MqimGroupTransferOwnerReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupTransferOwnerReq groupId
+             * @property {number|Long|null} [newOwnerId] MqimGroupTransferOwnerReq newOwnerId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupTransferOwnerReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupTransferOwnerReq
+             * @augments CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupTransferOwnerReq.
+             * @typedef {CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties} CIM.GroupExt.MqimGroupTransferOwnerReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupTransferOwnerReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupTransferOwnerReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupTransferOwnerReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupTransferOwnerReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @instance
+             */
+            MqimGroupTransferOwnerReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupTransferOwnerReq newOwnerId.
+             * @member {number|Long} newOwnerId
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @instance
+             */
+            MqimGroupTransferOwnerReq.prototype.newOwnerId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new MqimGroupTransferOwnerReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupTransferOwnerReq} MqimGroupTransferOwnerReq instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupTransferOwnerReq.$Shape): CIM.GroupExt.MqimGroupTransferOwnerReq & CIM.GroupExt.MqimGroupTransferOwnerReq.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties): CIM.GroupExt.MqimGroupTransferOwnerReq;
+             * }}
+             */
+            MqimGroupTransferOwnerReq.create = function(properties) {
+                return new MqimGroupTransferOwnerReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupTransferOwnerReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupTransferOwnerReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupTransferOwnerReq.$Properties} message MqimGroupTransferOwnerReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupTransferOwnerReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.newOwnerId != null && $Object.hasOwnProperty.call(message, "newOwnerId") && (typeof message.newOwnerId === "object" ? message.newOwnerId.low || message.newOwnerId.high : message.newOwnerId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.newOwnerId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupTransferOwnerReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupTransferOwnerReq & CIM.GroupExt.MqimGroupTransferOwnerReq.$Shape} MqimGroupTransferOwnerReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupTransferOwnerReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupTransferOwnerReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.newOwnerId = value;
+                            else
+                                delete message.newOwnerId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupTransferOwnerReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupTransferOwnerReq} MqimGroupTransferOwnerReq
+             */
+            MqimGroupTransferOwnerReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupTransferOwnerReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupTransferOwnerReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupTransferOwnerReq();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.newOwnerId != null)
+                    if (typeof object.newOwnerId === "object" ? object.newOwnerId.low || object.newOwnerId.high : $Number(object.newOwnerId) !== 0)
+                        if ($util.Long)
+                            message.newOwnerId = $util.Long.fromValue(object.newOwnerId, true);
+                        else if (typeof object.newOwnerId === "string")
+                            message.newOwnerId = $parseInt(object.newOwnerId, 10);
+                        else if (typeof object.newOwnerId === "number")
+                            message.newOwnerId = object.newOwnerId;
+                        else if (typeof object.newOwnerId === "object")
+                            message.newOwnerId = new $util.LongBits(object.newOwnerId.low >>> 0, object.newOwnerId.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupTransferOwnerReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupTransferOwnerReq} message MqimGroupTransferOwnerReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupTransferOwnerReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.newOwnerId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.newOwnerId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.newOwnerId != null && $Object.hasOwnProperty.call(message, "newOwnerId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.newOwnerId = typeof message.newOwnerId === "number" ? $BigInt(message.newOwnerId) : $util.Long.fromBits(message.newOwnerId.low >>> 0, message.newOwnerId.high >>> 0, true).toBigInt();
+                    else if (typeof message.newOwnerId === "number")
+                        object.newOwnerId = options.longs === $String ? $String(message.newOwnerId) : message.newOwnerId;
+                    else
+                        object.newOwnerId = options.longs === $String ? $util.Long.prototype.toString.call(message.newOwnerId) : options.longs === $Number ? new $util.LongBits(message.newOwnerId.low >>> 0, message.newOwnerId.high >>> 0).toNumber(true) : message.newOwnerId;
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupTransferOwnerReq to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupTransferOwnerReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupTransferOwnerReq.prototype.toJSON = function() {
+                return MqimGroupTransferOwnerReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupTransferOwnerReq;
+        })();
+
+        GroupExt.MqimGroupChangeRsp = (function() {
+
+            /**
+             * Properties of a MqimGroupChangeRsp.
+             * @typedef {Object} CIM.GroupExt.MqimGroupChangeRsp.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupChangeRsp groupId
+             * @property {number|null} [resultCode] MqimGroupChangeRsp resultCode
+             * @property {Uint8Array|null} [attachNotificationMsg] MqimGroupChangeRsp attachNotificationMsg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupChangeRsp.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupChangeRsp
+             * @augments CIM.GroupExt.MqimGroupChangeRsp.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupChangeRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupChangeRsp.
+             * @typedef {CIM.GroupExt.MqimGroupChangeRsp.$Properties} CIM.GroupExt.MqimGroupChangeRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupChangeRsp.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupChangeRsp.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupChangeRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupChangeRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupChangeRsp groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @instance
+             */
+            MqimGroupChangeRsp.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupChangeRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @instance
+             */
+            MqimGroupChangeRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimGroupChangeRsp attachNotificationMsg.
+             * @member {Uint8Array} attachNotificationMsg
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @instance
+             */
+            MqimGroupChangeRsp.prototype.attachNotificationMsg = $util.newBuffer([]);
+
+            /**
+             * Creates a new MqimGroupChangeRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupChangeRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupChangeRsp} MqimGroupChangeRsp instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupChangeRsp.$Shape): CIM.GroupExt.MqimGroupChangeRsp & CIM.GroupExt.MqimGroupChangeRsp.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupChangeRsp.$Properties): CIM.GroupExt.MqimGroupChangeRsp;
+             * }}
+             */
+            MqimGroupChangeRsp.create = function(properties) {
+                return new MqimGroupChangeRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupChangeRsp message. Does not implicitly {@link CIM.GroupExt.MqimGroupChangeRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupChangeRsp.$Properties} message MqimGroupChangeRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupChangeRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.resultCode);
+                if (message.attachNotificationMsg != null && $Object.hasOwnProperty.call(message, "attachNotificationMsg") && message.attachNotificationMsg.length)
+                    writer.uint32(/* id 10, wireType 2 =*/82).bytes(message.attachNotificationMsg);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupChangeRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupChangeRsp & CIM.GroupExt.MqimGroupChangeRsp.$Shape} MqimGroupChangeRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupChangeRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupChangeRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.attachNotificationMsg = value;
+                            else
+                                delete message.attachNotificationMsg;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupChangeRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupChangeRsp} MqimGroupChangeRsp
+             */
+            MqimGroupChangeRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupChangeRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupChangeRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupChangeRsp();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.resultCode != null)
+                    if ($Number(object.resultCode) !== 0)
+                        message.resultCode = object.resultCode >>> 0;
+                if (object.attachNotificationMsg != null)
+                    if (object.attachNotificationMsg.length)
+                        if (typeof object.attachNotificationMsg === "string")
+                            $util.base64.decode(object.attachNotificationMsg, message.attachNotificationMsg = $util.newBuffer($util.base64.length(object.attachNotificationMsg)), 0);
+                        else if (object.attachNotificationMsg.length >= 0)
+                            message.attachNotificationMsg = object.attachNotificationMsg;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupChangeRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupChangeRsp} message MqimGroupChangeRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupChangeRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.resultCode = 0;
+                    if (options.bytes === $String)
+                        object.attachNotificationMsg = "";
+                    else {
+                        object.attachNotificationMsg = [];
+                        if (options.bytes !== $Array)
+                            object.attachNotificationMsg = $util.newBuffer(object.attachNotificationMsg);
+                    }
+                }
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode"))
+                    object.resultCode = message.resultCode;
+                if (message.attachNotificationMsg != null && $Object.hasOwnProperty.call(message, "attachNotificationMsg"))
+                    object.attachNotificationMsg = options.bytes === $String ? $util.base64.encode(message.attachNotificationMsg, 0, message.attachNotificationMsg.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.attachNotificationMsg) : message.attachNotificationMsg;
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupChangeRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupChangeRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupChangeRsp.prototype.toJSON = function() {
+                return MqimGroupChangeRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupChangeRsp;
+        })();
+
+        GroupExt.MqimGroupRolesReq = (function() {
+
+            /**
+             * Properties of a MqimGroupRolesReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupRolesReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupRolesReq groupId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupRolesReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupRolesReq
+             * @augments CIM.GroupExt.MqimGroupRolesReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupRolesReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupRolesReq.
+             * @typedef {CIM.GroupExt.MqimGroupRolesReq.$Properties} CIM.GroupExt.MqimGroupRolesReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupRolesReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupRolesReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupRolesReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupRolesReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupRolesReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @instance
+             */
+            MqimGroupRolesReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new MqimGroupRolesReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRolesReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupRolesReq} MqimGroupRolesReq instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupRolesReq.$Shape): CIM.GroupExt.MqimGroupRolesReq & CIM.GroupExt.MqimGroupRolesReq.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupRolesReq.$Properties): CIM.GroupExt.MqimGroupRolesReq;
+             * }}
+             */
+            MqimGroupRolesReq.create = function(properties) {
+                return new MqimGroupRolesReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupRolesReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupRolesReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRolesReq.$Properties} message MqimGroupRolesReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupRolesReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupRolesReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupRolesReq & CIM.GroupExt.MqimGroupRolesReq.$Shape} MqimGroupRolesReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupRolesReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupRolesReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupRolesReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupRolesReq} MqimGroupRolesReq
+             */
+            MqimGroupRolesReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupRolesReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupRolesReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupRolesReq();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupRolesReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRolesReq} message MqimGroupRolesReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupRolesReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults)
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupRolesReq to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupRolesReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupRolesReq.prototype.toJSON = function() {
+                return MqimGroupRolesReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupRolesReq;
+        })();
+
+        GroupExt.MqimGroupRolesRsp = (function() {
+
+            /**
+             * Properties of a MqimGroupRolesRsp.
+             * @typedef {Object} CIM.GroupExt.MqimGroupRolesRsp.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupRolesRsp groupId
+             * @property {number|null} [resultCode] MqimGroupRolesRsp resultCode
+             * @property {number|Long|null} [ownerId] MqimGroupRolesRsp ownerId
+             * @property {Array.<number|Long>|null} [adminIds] MqimGroupRolesRsp adminIds
+             * @property {boolean|null} [mutedAll] MqimGroupRolesRsp mutedAll
+             * @property {Array.<number|Long>|null} [mutedIds] MqimGroupRolesRsp mutedIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupRolesRsp.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupRolesRsp
+             * @augments CIM.GroupExt.MqimGroupRolesRsp.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupRolesRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupRolesRsp.
+             * @typedef {CIM.GroupExt.MqimGroupRolesRsp.$Properties} CIM.GroupExt.MqimGroupRolesRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupRolesRsp.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupRolesRsp.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupRolesRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupRolesRsp = function (properties) {
+                this.adminIds = [];
+                this.mutedIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupRolesRsp groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupRolesRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimGroupRolesRsp ownerId.
+             * @member {number|Long} ownerId
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.ownerId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupRolesRsp adminIds.
+             * @member {Array.<number|Long>} adminIds
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.adminIds = $util.emptyArray;
+
+            /**
+             * MqimGroupRolesRsp mutedAll.
+             * @member {boolean} mutedAll
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.mutedAll = false;
+
+            /**
+             * MqimGroupRolesRsp mutedIds.
+             * @member {Array.<number|Long>} mutedIds
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             */
+            MqimGroupRolesRsp.prototype.mutedIds = $util.emptyArray;
+
+            /**
+             * Creates a new MqimGroupRolesRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRolesRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupRolesRsp} MqimGroupRolesRsp instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupRolesRsp.$Shape): CIM.GroupExt.MqimGroupRolesRsp & CIM.GroupExt.MqimGroupRolesRsp.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupRolesRsp.$Properties): CIM.GroupExt.MqimGroupRolesRsp;
+             * }}
+             */
+            MqimGroupRolesRsp.create = function(properties) {
+                return new MqimGroupRolesRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupRolesRsp message. Does not implicitly {@link CIM.GroupExt.MqimGroupRolesRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRolesRsp.$Properties} message MqimGroupRolesRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupRolesRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.resultCode);
+                if (message.ownerId != null && $Object.hasOwnProperty.call(message, "ownerId") && (typeof message.ownerId === "object" ? message.ownerId.low || message.ownerId.high : message.ownerId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.ownerId);
+                if (message.adminIds != null && message.adminIds.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).uint64s(message.adminIds);
+                if (message.mutedAll != null && $Object.hasOwnProperty.call(message, "mutedAll") && message.mutedAll !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.mutedAll);
+                if (message.mutedIds != null && message.mutedIds.length)
+                    writer.uint32(/* id 6, wireType 2 =*/50).uint64s(message.mutedIds);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupRolesRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupRolesRsp & CIM.GroupExt.MqimGroupRolesRsp.$Shape} MqimGroupRolesRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupRolesRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupRolesRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.ownerId = value;
+                            else
+                                delete message.ownerId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType === 2) {
+                                if (!(message.adminIds && message.adminIds.length))
+                                    message.adminIds = [];
+                                reader.uint64s(message.adminIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.adminIds && message.adminIds.length))
+                                message.adminIds = [];
+                            message.adminIds.push(reader.uint64());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.mutedAll = value;
+                            else
+                                delete message.mutedAll;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType === 2) {
+                                if (!(message.mutedIds && message.mutedIds.length))
+                                    message.mutedIds = [];
+                                reader.uint64s(message.mutedIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.mutedIds && message.mutedIds.length))
+                                message.mutedIds = [];
+                            message.mutedIds.push(reader.uint64());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupRolesRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupRolesRsp} MqimGroupRolesRsp
+             */
+            MqimGroupRolesRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupRolesRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupRolesRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupRolesRsp();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.resultCode != null)
+                    if ($Number(object.resultCode) !== 0)
+                        message.resultCode = object.resultCode >>> 0;
+                if (object.ownerId != null)
+                    if (typeof object.ownerId === "object" ? object.ownerId.low || object.ownerId.high : $Number(object.ownerId) !== 0)
+                        if ($util.Long)
+                            message.ownerId = $util.Long.fromValue(object.ownerId, true);
+                        else if (typeof object.ownerId === "string")
+                            message.ownerId = $parseInt(object.ownerId, 10);
+                        else if (typeof object.ownerId === "number")
+                            message.ownerId = object.ownerId;
+                        else if (typeof object.ownerId === "object")
+                            message.ownerId = new $util.LongBits(object.ownerId.low >>> 0, object.ownerId.high >>> 0).toNumber(true);
+                if (object.adminIds) {
+                    if (!$Array.isArray(object.adminIds))
+                        throw $TypeError(".CIM.GroupExt.MqimGroupRolesRsp.adminIds: array expected");
+                    message.adminIds = $Array(object.adminIds.length);
+                    for (var i = 0; i < object.adminIds.length; ++i)
+                        if ($util.Long)
+                            message.adminIds[i] = $util.Long.fromValue(object.adminIds[i], true);
+                        else if (typeof object.adminIds[i] === "string")
+                            message.adminIds[i] = $parseInt(object.adminIds[i], 10);
+                        else if (typeof object.adminIds[i] === "number")
+                            message.adminIds[i] = object.adminIds[i];
+                        else if (typeof object.adminIds[i] === "object")
+                            message.adminIds[i] = new $util.LongBits(object.adminIds[i].low >>> 0, object.adminIds[i].high >>> 0).toNumber(true);
+                }
+                if (object.mutedAll != null)
+                    if (object.mutedAll)
+                        message.mutedAll = $Boolean(object.mutedAll);
+                if (object.mutedIds) {
+                    if (!$Array.isArray(object.mutedIds))
+                        throw $TypeError(".CIM.GroupExt.MqimGroupRolesRsp.mutedIds: array expected");
+                    message.mutedIds = $Array(object.mutedIds.length);
+                    for (var i = 0; i < object.mutedIds.length; ++i)
+                        if ($util.Long)
+                            message.mutedIds[i] = $util.Long.fromValue(object.mutedIds[i], true);
+                        else if (typeof object.mutedIds[i] === "string")
+                            message.mutedIds[i] = $parseInt(object.mutedIds[i], 10);
+                        else if (typeof object.mutedIds[i] === "number")
+                            message.mutedIds[i] = object.mutedIds[i];
+                        else if (typeof object.mutedIds[i] === "object")
+                            message.mutedIds[i] = new $util.LongBits(object.mutedIds[i].low >>> 0, object.mutedIds[i].high >>> 0).toNumber(true);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupRolesRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupRolesRsp} message MqimGroupRolesRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupRolesRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults) {
+                    object.adminIds = [];
+                    object.mutedIds = [];
+                }
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.resultCode = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.ownerId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.ownerId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.mutedAll = false;
+                }
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode"))
+                    object.resultCode = message.resultCode;
+                if (message.ownerId != null && $Object.hasOwnProperty.call(message, "ownerId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.ownerId = typeof message.ownerId === "number" ? $BigInt(message.ownerId) : $util.Long.fromBits(message.ownerId.low >>> 0, message.ownerId.high >>> 0, true).toBigInt();
+                    else if (typeof message.ownerId === "number")
+                        object.ownerId = options.longs === $String ? $String(message.ownerId) : message.ownerId;
+                    else
+                        object.ownerId = options.longs === $String ? $util.Long.prototype.toString.call(message.ownerId) : options.longs === $Number ? new $util.LongBits(message.ownerId.low >>> 0, message.ownerId.high >>> 0).toNumber(true) : message.ownerId;
+                if (message.adminIds && message.adminIds.length) {
+                    object.adminIds = $Array(message.adminIds.length);
+                    for (var j = 0; j < message.adminIds.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.adminIds[j] = typeof message.adminIds[j] === "number" ? $BigInt(message.adminIds[j]) : $util.Long.fromBits(message.adminIds[j].low >>> 0, message.adminIds[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.adminIds[j] === "number")
+                            object.adminIds[j] = options.longs === $String ? $String(message.adminIds[j]) : message.adminIds[j];
+                        else
+                            object.adminIds[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.adminIds[j]) : options.longs === $Number ? new $util.LongBits(message.adminIds[j].low >>> 0, message.adminIds[j].high >>> 0).toNumber(true) : message.adminIds[j];
+                }
+                if (message.mutedAll != null && $Object.hasOwnProperty.call(message, "mutedAll"))
+                    object.mutedAll = message.mutedAll;
+                if (message.mutedIds && message.mutedIds.length) {
+                    object.mutedIds = $Array(message.mutedIds.length);
+                    for (var j = 0; j < message.mutedIds.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.mutedIds[j] = typeof message.mutedIds[j] === "number" ? $BigInt(message.mutedIds[j]) : $util.Long.fromBits(message.mutedIds[j].low >>> 0, message.mutedIds[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.mutedIds[j] === "number")
+                            object.mutedIds[j] = options.longs === $String ? $String(message.mutedIds[j]) : message.mutedIds[j];
+                        else
+                            object.mutedIds[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.mutedIds[j]) : options.longs === $Number ? new $util.LongBits(message.mutedIds[j].low >>> 0, message.mutedIds[j].high >>> 0).toNumber(true) : message.mutedIds[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupRolesRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupRolesRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupRolesRsp.prototype.toJSON = function() {
+                return MqimGroupRolesRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupRolesRsp;
+        })();
+
+        GroupExt.MqimGroupReadReceiptsReq = (function() {
+
+            /**
+             * Properties of a MqimGroupReadReceiptsReq.
+             * @typedef {Object} CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupReadReceiptsReq groupId
+             * @property {Array.<number|Long>|null} [msgIds] MqimGroupReadReceiptsReq msgIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupReadReceiptsReq.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupReadReceiptsReq
+             * @augments CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupReadReceiptsReq.
+             * @typedef {CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties} CIM.GroupExt.MqimGroupReadReceiptsReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupReadReceiptsReq.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupReadReceiptsReq.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupReadReceiptsReq = function (properties) {
+                this.msgIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupReadReceiptsReq groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @instance
+             */
+            MqimGroupReadReceiptsReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupReadReceiptsReq msgIds.
+             * @member {Array.<number|Long>} msgIds
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @instance
+             */
+            MqimGroupReadReceiptsReq.prototype.msgIds = $util.emptyArray;
+
+            /**
+             * Creates a new MqimGroupReadReceiptsReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsReq} MqimGroupReadReceiptsReq instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupReadReceiptsReq.$Shape): CIM.GroupExt.MqimGroupReadReceiptsReq & CIM.GroupExt.MqimGroupReadReceiptsReq.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties): CIM.GroupExt.MqimGroupReadReceiptsReq;
+             * }}
+             */
+            MqimGroupReadReceiptsReq.create = function(properties) {
+                return new MqimGroupReadReceiptsReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupReadReceiptsReq message. Does not implicitly {@link CIM.GroupExt.MqimGroupReadReceiptsReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsReq.$Properties} message MqimGroupReadReceiptsReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupReadReceiptsReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.msgIds != null && message.msgIds.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).uint64s(message.msgIds);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupReadReceiptsReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsReq & CIM.GroupExt.MqimGroupReadReceiptsReq.$Shape} MqimGroupReadReceiptsReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupReadReceiptsReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupReadReceiptsReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType === 2) {
+                                if (!(message.msgIds && message.msgIds.length))
+                                    message.msgIds = [];
+                                reader.uint64s(message.msgIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.msgIds && message.msgIds.length))
+                                message.msgIds = [];
+                            message.msgIds.push(reader.uint64());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupReadReceiptsReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsReq} MqimGroupReadReceiptsReq
+             */
+            MqimGroupReadReceiptsReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupReadReceiptsReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupReadReceiptsReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupReadReceiptsReq();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.msgIds) {
+                    if (!$Array.isArray(object.msgIds))
+                        throw $TypeError(".CIM.GroupExt.MqimGroupReadReceiptsReq.msgIds: array expected");
+                    message.msgIds = $Array(object.msgIds.length);
+                    for (var i = 0; i < object.msgIds.length; ++i)
+                        if ($util.Long)
+                            message.msgIds[i] = $util.Long.fromValue(object.msgIds[i], true);
+                        else if (typeof object.msgIds[i] === "string")
+                            message.msgIds[i] = $parseInt(object.msgIds[i], 10);
+                        else if (typeof object.msgIds[i] === "number")
+                            message.msgIds[i] = object.msgIds[i];
+                        else if (typeof object.msgIds[i] === "object")
+                            message.msgIds[i] = new $util.LongBits(object.msgIds[i].low >>> 0, object.msgIds[i].high >>> 0).toNumber(true);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupReadReceiptsReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsReq} message MqimGroupReadReceiptsReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupReadReceiptsReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.msgIds = [];
+                if (options.defaults)
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.msgIds && message.msgIds.length) {
+                    object.msgIds = $Array(message.msgIds.length);
+                    for (var j = 0; j < message.msgIds.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.msgIds[j] = typeof message.msgIds[j] === "number" ? $BigInt(message.msgIds[j]) : $util.Long.fromBits(message.msgIds[j].low >>> 0, message.msgIds[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.msgIds[j] === "number")
+                            object.msgIds[j] = options.longs === $String ? $String(message.msgIds[j]) : message.msgIds[j];
+                        else
+                            object.msgIds[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.msgIds[j]) : options.longs === $Number ? new $util.LongBits(message.msgIds[j].low >>> 0, message.msgIds[j].high >>> 0).toNumber(true) : message.msgIds[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupReadReceiptsReq to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupReadReceiptsReq.prototype.toJSON = function() {
+                return MqimGroupReadReceiptsReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupReadReceiptsReq;
+        })();
+
+        GroupExt.MqimGroupReadReceipt = (function() {
+
+            /**
+             * Properties of a MqimGroupReadReceipt.
+             * @typedef {Object} CIM.GroupExt.MqimGroupReadReceipt.$Properties
+             * @property {number|Long|null} [msgId] MqimGroupReadReceipt msgId
+             * @property {number|null} [readCount] MqimGroupReadReceipt readCount
+             * @property {number|null} [unreadCount] MqimGroupReadReceipt unreadCount
+             * @property {Array.<number|Long>|null} [readerIds] MqimGroupReadReceipt readerIds
+             * @property {boolean|null} [readersListed] MqimGroupReadReceipt readersListed
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupReadReceipt.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupReadReceipt
+             * @augments CIM.GroupExt.MqimGroupReadReceipt.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupReadReceipt.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupReadReceipt.
+             * @typedef {CIM.GroupExt.MqimGroupReadReceipt.$Properties} CIM.GroupExt.MqimGroupReadReceipt.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupReadReceipt.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupReadReceipt.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupReadReceipt.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupReadReceipt = function (properties) {
+                this.readerIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupReadReceipt msgId.
+             * @member {number|Long} msgId
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.msgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupReadReceipt readCount.
+             * @member {number} readCount
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.readCount = 0;
+
+            /**
+             * MqimGroupReadReceipt unreadCount.
+             * @member {number} unreadCount
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.unreadCount = 0;
+
+            /**
+             * MqimGroupReadReceipt readerIds.
+             * @member {Array.<number|Long>} readerIds
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.readerIds = $util.emptyArray;
+
+            /**
+             * MqimGroupReadReceipt readersListed.
+             * @member {boolean} readersListed
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             */
+            MqimGroupReadReceipt.prototype.readersListed = false;
+
+            /**
+             * Creates a new MqimGroupReadReceipt instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceipt.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupReadReceipt} MqimGroupReadReceipt instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupReadReceipt.$Shape): CIM.GroupExt.MqimGroupReadReceipt & CIM.GroupExt.MqimGroupReadReceipt.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupReadReceipt.$Properties): CIM.GroupExt.MqimGroupReadReceipt;
+             * }}
+             */
+            MqimGroupReadReceipt.create = function(properties) {
+                return new MqimGroupReadReceipt(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupReadReceipt message. Does not implicitly {@link CIM.GroupExt.MqimGroupReadReceipt.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceipt.$Properties} message MqimGroupReadReceipt message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupReadReceipt.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.msgId != null && $Object.hasOwnProperty.call(message, "msgId") && (typeof message.msgId === "object" ? message.msgId.low || message.msgId.high : message.msgId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.msgId);
+                if (message.readCount != null && $Object.hasOwnProperty.call(message, "readCount") && message.readCount !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.readCount);
+                if (message.unreadCount != null && $Object.hasOwnProperty.call(message, "unreadCount") && message.unreadCount !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.unreadCount);
+                if (message.readerIds != null && message.readerIds.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).uint64s(message.readerIds);
+                if (message.readersListed != null && $Object.hasOwnProperty.call(message, "readersListed") && message.readersListed !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.readersListed);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupReadReceipt message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupReadReceipt & CIM.GroupExt.MqimGroupReadReceipt.$Shape} MqimGroupReadReceipt
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupReadReceipt.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupReadReceipt();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.msgId = value;
+                            else
+                                delete message.msgId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.readCount = value;
+                            else
+                                delete message.readCount;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.unreadCount = value;
+                            else
+                                delete message.unreadCount;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType === 2) {
+                                if (!(message.readerIds && message.readerIds.length))
+                                    message.readerIds = [];
+                                reader.uint64s(message.readerIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.readerIds && message.readerIds.length))
+                                message.readerIds = [];
+                            message.readerIds.push(reader.uint64());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.readersListed = value;
+                            else
+                                delete message.readersListed;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupReadReceipt message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupReadReceipt} MqimGroupReadReceipt
+             */
+            MqimGroupReadReceipt.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupReadReceipt)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupReadReceipt: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupReadReceipt();
+                if (object.msgId != null)
+                    if (typeof object.msgId === "object" ? object.msgId.low || object.msgId.high : $Number(object.msgId) !== 0)
+                        if ($util.Long)
+                            message.msgId = $util.Long.fromValue(object.msgId, true);
+                        else if (typeof object.msgId === "string")
+                            message.msgId = $parseInt(object.msgId, 10);
+                        else if (typeof object.msgId === "number")
+                            message.msgId = object.msgId;
+                        else if (typeof object.msgId === "object")
+                            message.msgId = new $util.LongBits(object.msgId.low >>> 0, object.msgId.high >>> 0).toNumber(true);
+                if (object.readCount != null)
+                    if ($Number(object.readCount) !== 0)
+                        message.readCount = object.readCount >>> 0;
+                if (object.unreadCount != null)
+                    if ($Number(object.unreadCount) !== 0)
+                        message.unreadCount = object.unreadCount >>> 0;
+                if (object.readerIds) {
+                    if (!$Array.isArray(object.readerIds))
+                        throw $TypeError(".CIM.GroupExt.MqimGroupReadReceipt.readerIds: array expected");
+                    message.readerIds = $Array(object.readerIds.length);
+                    for (var i = 0; i < object.readerIds.length; ++i)
+                        if ($util.Long)
+                            message.readerIds[i] = $util.Long.fromValue(object.readerIds[i], true);
+                        else if (typeof object.readerIds[i] === "string")
+                            message.readerIds[i] = $parseInt(object.readerIds[i], 10);
+                        else if (typeof object.readerIds[i] === "number")
+                            message.readerIds[i] = object.readerIds[i];
+                        else if (typeof object.readerIds[i] === "object")
+                            message.readerIds[i] = new $util.LongBits(object.readerIds[i].low >>> 0, object.readerIds[i].high >>> 0).toNumber(true);
+                }
+                if (object.readersListed != null)
+                    if (object.readersListed)
+                        message.readersListed = $Boolean(object.readersListed);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupReadReceipt message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceipt} message MqimGroupReadReceipt
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupReadReceipt.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.readerIds = [];
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.msgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.msgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.readCount = 0;
+                    object.unreadCount = 0;
+                    object.readersListed = false;
+                }
+                if (message.msgId != null && $Object.hasOwnProperty.call(message, "msgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.msgId = typeof message.msgId === "number" ? $BigInt(message.msgId) : $util.Long.fromBits(message.msgId.low >>> 0, message.msgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.msgId === "number")
+                        object.msgId = options.longs === $String ? $String(message.msgId) : message.msgId;
+                    else
+                        object.msgId = options.longs === $String ? $util.Long.prototype.toString.call(message.msgId) : options.longs === $Number ? new $util.LongBits(message.msgId.low >>> 0, message.msgId.high >>> 0).toNumber(true) : message.msgId;
+                if (message.readCount != null && $Object.hasOwnProperty.call(message, "readCount"))
+                    object.readCount = message.readCount;
+                if (message.unreadCount != null && $Object.hasOwnProperty.call(message, "unreadCount"))
+                    object.unreadCount = message.unreadCount;
+                if (message.readerIds && message.readerIds.length) {
+                    object.readerIds = $Array(message.readerIds.length);
+                    for (var j = 0; j < message.readerIds.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.readerIds[j] = typeof message.readerIds[j] === "number" ? $BigInt(message.readerIds[j]) : $util.Long.fromBits(message.readerIds[j].low >>> 0, message.readerIds[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.readerIds[j] === "number")
+                            object.readerIds[j] = options.longs === $String ? $String(message.readerIds[j]) : message.readerIds[j];
+                        else
+                            object.readerIds[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.readerIds[j]) : options.longs === $Number ? new $util.LongBits(message.readerIds[j].low >>> 0, message.readerIds[j].high >>> 0).toNumber(true) : message.readerIds[j];
+                }
+                if (message.readersListed != null && $Object.hasOwnProperty.call(message, "readersListed"))
+                    object.readersListed = message.readersListed;
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupReadReceipt to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupReadReceipt
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupReadReceipt.prototype.toJSON = function() {
+                return MqimGroupReadReceipt.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupReadReceipt;
+        })();
+
+        GroupExt.MqimGroupReadReceiptsRsp = (function() {
+
+            /**
+             * Properties of a MqimGroupReadReceiptsRsp.
+             * @typedef {Object} CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties
+             * @property {number|Long|null} [groupId] MqimGroupReadReceiptsRsp groupId
+             * @property {number|null} [resultCode] MqimGroupReadReceiptsRsp resultCode
+             * @property {Array.<CIM.GroupExt.MqimGroupReadReceipt.$Properties>|null} [receipts] MqimGroupReadReceiptsRsp receipts
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimGroupReadReceiptsRsp.
+             * @memberof CIM.GroupExt
+             * @interface IMqimGroupReadReceiptsRsp
+             * @augments CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties
+             * @deprecated Use CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimGroupReadReceiptsRsp.
+             * @typedef {CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties} CIM.GroupExt.MqimGroupReadReceiptsRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimGroupReadReceiptsRsp.
+             * @memberof CIM.GroupExt
+             * @classdesc Represents a MqimGroupReadReceiptsRsp.
+             * @constructor
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimGroupReadReceiptsRsp = function (properties) {
+                this.receipts = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimGroupReadReceiptsRsp groupId.
+             * @member {number|Long} groupId
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @instance
+             */
+            MqimGroupReadReceiptsRsp.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimGroupReadReceiptsRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @instance
+             */
+            MqimGroupReadReceiptsRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimGroupReadReceiptsRsp receipts.
+             * @member {Array.<CIM.GroupExt.MqimGroupReadReceipt.$Properties>} receipts
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @instance
+             */
+            MqimGroupReadReceiptsRsp.prototype.receipts = $util.emptyArray;
+
+            /**
+             * Creates a new MqimGroupReadReceiptsRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsRsp} MqimGroupReadReceiptsRsp instance
+             * @type {{
+             *   (properties: CIM.GroupExt.MqimGroupReadReceiptsRsp.$Shape): CIM.GroupExt.MqimGroupReadReceiptsRsp & CIM.GroupExt.MqimGroupReadReceiptsRsp.$Shape;
+             *   (properties?: CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties): CIM.GroupExt.MqimGroupReadReceiptsRsp;
+             * }}
+             */
+            MqimGroupReadReceiptsRsp.create = function(properties) {
+                return new MqimGroupReadReceiptsRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimGroupReadReceiptsRsp message. Does not implicitly {@link CIM.GroupExt.MqimGroupReadReceiptsRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties} message MqimGroupReadReceiptsRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimGroupReadReceiptsRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && (typeof message.groupId === "object" ? message.groupId.low || message.groupId.high : message.groupId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.groupId);
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.resultCode);
+                if (message.receipts != null && message.receipts.length)
+                    for (var i = 0; i < message.receipts.length; ++i)
+                        $root.CIM.GroupExt.MqimGroupReadReceipt.encode(message.receipts[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimGroupReadReceiptsRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsRsp & CIM.GroupExt.MqimGroupReadReceiptsRsp.$Shape} MqimGroupReadReceiptsRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimGroupReadReceiptsRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.GroupExt.MqimGroupReadReceiptsRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.receipts && message.receipts.length))
+                                message.receipts = [];
+                            message.receipts.push($root.CIM.GroupExt.MqimGroupReadReceipt.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimGroupReadReceiptsRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.GroupExt.MqimGroupReadReceiptsRsp} MqimGroupReadReceiptsRsp
+             */
+            MqimGroupReadReceiptsRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.GroupExt.MqimGroupReadReceiptsRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.GroupExt.MqimGroupReadReceiptsRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.GroupExt.MqimGroupReadReceiptsRsp();
+                if (object.groupId != null)
+                    if (typeof object.groupId === "object" ? object.groupId.low || object.groupId.high : $Number(object.groupId) !== 0)
+                        if ($util.Long)
+                            message.groupId = $util.Long.fromValue(object.groupId, true);
+                        else if (typeof object.groupId === "string")
+                            message.groupId = $parseInt(object.groupId, 10);
+                        else if (typeof object.groupId === "number")
+                            message.groupId = object.groupId;
+                        else if (typeof object.groupId === "object")
+                            message.groupId = new $util.LongBits(object.groupId.low >>> 0, object.groupId.high >>> 0).toNumber(true);
+                if (object.resultCode != null)
+                    if ($Number(object.resultCode) !== 0)
+                        message.resultCode = object.resultCode >>> 0;
+                if (object.receipts) {
+                    if (!$Array.isArray(object.receipts))
+                        throw $TypeError(".CIM.GroupExt.MqimGroupReadReceiptsRsp.receipts: array expected");
+                    message.receipts = $Array(object.receipts.length);
+                    for (var i = 0; i < object.receipts.length; ++i) {
+                        if (!$util.isObject(object.receipts[i]))
+                            throw $TypeError(".CIM.GroupExt.MqimGroupReadReceiptsRsp.receipts: object expected");
+                        message.receipts[i] = $root.CIM.GroupExt.MqimGroupReadReceipt.fromObject(object.receipts[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimGroupReadReceiptsRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @static
+             * @param {CIM.GroupExt.MqimGroupReadReceiptsRsp} message MqimGroupReadReceiptsRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimGroupReadReceiptsRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.receipts = [];
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.groupId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.groupId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.resultCode = 0;
+                }
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.groupId = typeof message.groupId === "number" ? $BigInt(message.groupId) : $util.Long.fromBits(message.groupId.low >>> 0, message.groupId.high >>> 0, true).toBigInt();
+                    else if (typeof message.groupId === "number")
+                        object.groupId = options.longs === $String ? $String(message.groupId) : message.groupId;
+                    else
+                        object.groupId = options.longs === $String ? $util.Long.prototype.toString.call(message.groupId) : options.longs === $Number ? new $util.LongBits(message.groupId.low >>> 0, message.groupId.high >>> 0).toNumber(true) : message.groupId;
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode"))
+                    object.resultCode = message.resultCode;
+                if (message.receipts && message.receipts.length) {
+                    object.receipts = $Array(message.receipts.length);
+                    for (var j = 0; j < message.receipts.length; ++j)
+                        object.receipts[j] = $root.CIM.GroupExt.MqimGroupReadReceipt.toObject(message.receipts[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this MqimGroupReadReceiptsRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.GroupExt.MqimGroupReadReceiptsRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimGroupReadReceiptsRsp.prototype.toJSON = function() {
+                return MqimGroupReadReceiptsRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimGroupReadReceiptsRsp;
+        })();
+
+        return GroupExt;
     })();
 
     CIM.Voip = (function() {
@@ -23687,6 +26968,14 @@ $root.mqim = (function() {
          * @property {number} GROUP_CHANGE_KIND_MEMBERS_REMOVED=3 GROUP_CHANGE_KIND_MEMBERS_REMOVED value
          * @property {number} GROUP_CHANGE_KIND_MEMBER_LEFT=4 GROUP_CHANGE_KIND_MEMBER_LEFT value
          * @property {number} GROUP_CHANGE_KIND_DISSOLVED=5 GROUP_CHANGE_KIND_DISSOLVED value
+         * @property {number} GROUP_CHANGE_KIND_ADMIN_ADDED=6 GROUP_CHANGE_KIND_ADMIN_ADDED value
+         * @property {number} GROUP_CHANGE_KIND_ADMIN_REMOVED=7 GROUP_CHANGE_KIND_ADMIN_REMOVED value
+         * @property {number} GROUP_CHANGE_KIND_RENAMED=8 GROUP_CHANGE_KIND_RENAMED value
+         * @property {number} GROUP_CHANGE_KIND_MUTED_ALL=9 GROUP_CHANGE_KIND_MUTED_ALL value
+         * @property {number} GROUP_CHANGE_KIND_UNMUTED_ALL=10 GROUP_CHANGE_KIND_UNMUTED_ALL value
+         * @property {number} GROUP_CHANGE_KIND_MEMBER_MUTED=11 GROUP_CHANGE_KIND_MEMBER_MUTED value
+         * @property {number} GROUP_CHANGE_KIND_MEMBER_UNMUTED=12 GROUP_CHANGE_KIND_MEMBER_UNMUTED value
+         * @property {number} GROUP_CHANGE_KIND_OWNER_TRANSFERRED=13 GROUP_CHANGE_KIND_OWNER_TRANSFERRED value
          */
         v1.GroupChangeKind = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -23696,6 +26985,14 @@ $root.mqim = (function() {
             values[valuesById[3] = "GROUP_CHANGE_KIND_MEMBERS_REMOVED"] = 3;
             values[valuesById[4] = "GROUP_CHANGE_KIND_MEMBER_LEFT"] = 4;
             values[valuesById[5] = "GROUP_CHANGE_KIND_DISSOLVED"] = 5;
+            values[valuesById[6] = "GROUP_CHANGE_KIND_ADMIN_ADDED"] = 6;
+            values[valuesById[7] = "GROUP_CHANGE_KIND_ADMIN_REMOVED"] = 7;
+            values[valuesById[8] = "GROUP_CHANGE_KIND_RENAMED"] = 8;
+            values[valuesById[9] = "GROUP_CHANGE_KIND_MUTED_ALL"] = 9;
+            values[valuesById[10] = "GROUP_CHANGE_KIND_UNMUTED_ALL"] = 10;
+            values[valuesById[11] = "GROUP_CHANGE_KIND_MEMBER_MUTED"] = 11;
+            values[valuesById[12] = "GROUP_CHANGE_KIND_MEMBER_UNMUTED"] = 12;
+            values[valuesById[13] = "GROUP_CHANGE_KIND_OWNER_TRANSFERRED"] = 13;
             return values;
         })();
 
@@ -24027,6 +27324,38 @@ $root.mqim = (function() {
                     case "GROUP_CHANGE_KIND_DISSOLVED":
                     case 5:
                         message.kind = 5;
+                        break;
+                    case "GROUP_CHANGE_KIND_ADMIN_ADDED":
+                    case 6:
+                        message.kind = 6;
+                        break;
+                    case "GROUP_CHANGE_KIND_ADMIN_REMOVED":
+                    case 7:
+                        message.kind = 7;
+                        break;
+                    case "GROUP_CHANGE_KIND_RENAMED":
+                    case 8:
+                        message.kind = 8;
+                        break;
+                    case "GROUP_CHANGE_KIND_MUTED_ALL":
+                    case 9:
+                        message.kind = 9;
+                        break;
+                    case "GROUP_CHANGE_KIND_UNMUTED_ALL":
+                    case 10:
+                        message.kind = 10;
+                        break;
+                    case "GROUP_CHANGE_KIND_MEMBER_MUTED":
+                    case 11:
+                        message.kind = 11;
+                        break;
+                    case "GROUP_CHANGE_KIND_MEMBER_UNMUTED":
+                    case 12:
+                        message.kind = 12;
+                        break;
+                    case "GROUP_CHANGE_KIND_OWNER_TRANSFERRED":
+                    case 13:
+                        message.kind = 13;
                         break;
                     default:
                         if (typeof object.kind === "number" && (object.kind | 0) === object.kind)

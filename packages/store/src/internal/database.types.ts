@@ -123,6 +123,10 @@ export interface GroupMemberTable {
   group_id: Int;
   user_id: Int;
   joined_at: Int;
+  /** 0 member, 1 admin (migration 0005). */
+  role: ColumnType<number | string | bigint, number | undefined, number>;
+  /** 1: may not send to the group (migration 0005). */
+  muted: ColumnType<number | string | bigint, number | undefined, number>;
 }
 
 export interface PushDeviceTable {

@@ -3,11 +3,21 @@ import { chunkRows } from '../internal/chunk';
 import type { GroupTable } from '../internal/database.types';
 import { assertId, assertText, assertUint, readInt, readId } from '../internal/ids';
 import { nowSeconds, type Db, type StoreContext } from '../internal/store-context';
-import type { GroupPatch, GroupRecord, GroupRepository, NewGroup } from '../group.port';
+import type {
+  GroupMemberState,
+  GroupPatch,
+  GroupReaders,
+  GroupRecord,
+  GroupRepository,
+  NewGroup,
+} from '../group.port';
 import { uniqueIds } from './user.repository';
 
 const ACTIVE = 1;
 const DISBANDED = 2;
+const MEMBER = 0;
+const ADMIN = 1;
+const GROUP_SESSION = 2;
 
 export class KyselyGroupRepository implements GroupRepository {
   constructor(private readonly ctx: StoreContext) {}
@@ -159,6 +169,118 @@ export class KyselyGroupRepository implements GroupRepository {
       .where('status', '=', ACTIVE)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  async memberStates(groupId: number): Promise<GroupMemberState[]> {
+    const rows = await this.ctx.db
+      .selectFrom('im_group_member')
+      .select(['user_id', 'role', 'muted'])
+      .where('group_id', '=', assertId(groupId, 'groupId'))
+      .orderBy('user_id')
+      .execute();
+    return rows.map((r) => ({
+      userId: readId(r.user_id, 'user_id'),
+      admin: readInt(r.role, 'role') === ADMIN,
+      muted: readInt(r.muted, 'muted') !== 0,
+    }));
+  }
+
+  setAdmin(groupId: number, userId: number, admin: boolean): Promise<boolean> {
+    return this.setMemberFlag(groupId, userId, 'role', admin ? ADMIN : MEMBER);
+  }
+
+  setMuted(groupId: number, userId: number, muted: boolean): Promise<boolean> {
+    return this.setMemberFlag(groupId, userId, 'muted', muted ? 1 : 0);
+  }
+
+  async transferOwner(groupId: number, toUserId: number): Promise<boolean> {
+    assertId(groupId, 'groupId');
+    assertId(toUserId, 'toUserId');
+    const now = nowSeconds(this.ctx);
+    return this.ctx.transaction(async (trx) => {
+      const group = await trx
+        .selectFrom('im_group')
+        .select('owner_user_id')
+        .where('group_id', '=', groupId)
+        .$if(this.ctx.sql.name === 'mysql', (qb) => qb.forUpdate())
+        .executeTakeFirst();
+      if (!group || readId(group.owner_user_id, 'owner_user_id') === toUserId) return false;
+      const updated = await trx
+        .updateTable('im_group_member')
+        .set({ role: MEMBER, muted: 0 })
+        .where('group_id', '=', groupId)
+        .where('user_id', '=', toUserId)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n && !(await memberIdsAmong(trx, groupId, [toUserId])).length)
+        return false;
+      await trx
+        .updateTable('im_group')
+        .set({ owner_user_id: toUserId, version: sql`version + 1`, updated_at: now })
+        .where('group_id', '=', groupId)
+        .execute();
+      return true;
+    });
+  }
+
+  async readers(
+    groupId: number,
+    msgs: readonly { serverMsgId: number; fromUserId: number }[],
+    listUpTo: number,
+  ): Promise<GroupReaders[]> {
+    assertId(groupId, 'groupId');
+    if (msgs.length === 0) return [];
+    // One read of every member's mark: a group's marks are at most its member count, and the
+    // counts of all the asked messages come from them (no row per message and reader is kept).
+    const rows = await this.ctx.db
+      .selectFrom('im_group_member as m')
+      .leftJoin('im_session as s', (join) =>
+        join
+          .onRef('s.owner_user_id', '=', 'm.user_id')
+          .on('s.session_type', '=', GROUP_SESSION)
+          .on('s.session_id', '=', groupId),
+      )
+      .select(['m.user_id', 's.read_up_to'])
+      .where('m.group_id', '=', groupId)
+      .orderBy('m.user_id')
+      .execute();
+    const marks = rows.map((r) => ({
+      userId: readId(r.user_id, 'user_id'),
+      readUpTo: r.read_up_to === null ? 0 : readInt(r.read_up_to, 'read_up_to'),
+    }));
+    return msgs.map(({ serverMsgId, fromUserId }) => {
+      const others = marks.filter((m) => m.userId !== fromUserId);
+      const read = others.filter((m) => m.readUpTo >= serverMsgId).map((m) => m.userId);
+      return {
+        readCount: read.length,
+        otherMembers: others.length,
+        readerIds: read.length <= listUpTo ? read : [],
+      };
+    });
+  }
+
+  /** Sets one member column; true when it changed (then the group's version is bumped). */
+  private async setMemberFlag(
+    groupId: number,
+    userId: number,
+    column: 'role' | 'muted',
+    value: number,
+  ): Promise<boolean> {
+    assertId(groupId, 'groupId');
+    assertId(userId, 'userId');
+    const now = nowSeconds(this.ctx);
+    return this.ctx.transaction(async (trx) => {
+      if (!(await lockGroup(trx, this.ctx, groupId))) return false;
+      const result = await trx
+        .updateTable('im_group_member')
+        .set({ [column]: value })
+        .where('group_id', '=', groupId)
+        .where('user_id', '=', userId)
+        .where(column, '<>', value)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      await bumpVersion(trx, groupId, now);
+      return true;
+    });
   }
 }
 

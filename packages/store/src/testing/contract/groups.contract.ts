@@ -1,4 +1,4 @@
-import type { ContractFixture } from './fixture';
+import { textMessage, type ContractFixture } from './fixture';
 
 export function groupContract(fx: ContractFixture): void {
   describe('groups', () => {
@@ -78,6 +78,92 @@ export function groupContract(fx: ContractFixture): void {
       expect(await fx.store.groups.update(group.groupId, {})).toMatchObject({ version: 2 });
       expect(await fx.store.groups.update(2 ** 40, { name: 'x' })).toBeNull();
       expect(await fx.store.groups.get(2 ** 40)).toBeNull();
+    });
+
+    it('setAdmin / setMuted - members only, idempotent, bump the version once per change', async () => {
+      const [owner, a, b, stranger] = fx.ids(4) as [number, number, number, number];
+      const { groupId } = await fx.store.groups.create({ name: 'roles', ownerUserId: owner }, [a, b]);
+      expect(await fx.store.groups.memberStates(groupId)).toEqual([
+        { userId: owner, admin: false, muted: false },
+        { userId: a, admin: false, muted: false },
+        { userId: b, admin: false, muted: false },
+      ]);
+      expect(await fx.store.groups.setAdmin(groupId, a, true)).toBe(true);
+      expect(await fx.store.groups.setAdmin(groupId, a, true)).toBe(false);
+      expect(await fx.store.groups.setMuted(groupId, b, true)).toBe(true);
+      expect(await fx.store.groups.setMuted(groupId, b, true)).toBe(false);
+      expect(await fx.store.groups.setAdmin(groupId, stranger, true)).toBe(false);
+      expect(await fx.store.groups.setMuted(groupId, stranger, true)).toBe(false);
+      expect(await fx.store.groups.setMuted(2 ** 40, a, true)).toBe(false);
+      expect((await fx.store.groups.get(groupId))?.version).toBe(3);
+      expect(await fx.store.groups.memberStates(groupId)).toEqual([
+        { userId: owner, admin: false, muted: false },
+        { userId: a, admin: true, muted: false },
+        { userId: b, admin: false, muted: true },
+      ]);
+      expect(await fx.store.groups.members(groupId)).toEqual([owner, a, b]);
+      // Leaving ends the role and the mute: a member invited again starts plain.
+      await fx.store.groups.removeMembers(groupId, [a, b]);
+      await fx.store.groups.addMembers(groupId, [a, b]);
+      expect(await fx.store.groups.memberStates(groupId)).toEqual([
+        { userId: owner, admin: false, muted: false },
+        { userId: a, admin: false, muted: false },
+        { userId: b, admin: false, muted: false },
+      ]);
+      expect(await fx.store.groups.setAdmin(groupId, a, false)).toBe(false);
+    });
+
+    it('transferOwner - to a member only, ends its role and mute, once', async () => {
+      const [owner, a, stranger] = fx.ids(3) as [number, number, number];
+      const { groupId } = await fx.store.groups.create({ name: 'hand-over', ownerUserId: owner }, [a]);
+      await fx.store.groups.setAdmin(groupId, a, true);
+      await fx.store.groups.setMuted(groupId, a, true);
+      expect(await fx.store.groups.transferOwner(groupId, stranger)).toBe(false);
+      expect(await fx.store.groups.transferOwner(2 ** 40, a)).toBe(false);
+      expect(await fx.store.groups.transferOwner(groupId, a)).toBe(true);
+      expect(await fx.store.groups.transferOwner(groupId, a)).toBe(false);
+      expect(await fx.store.groups.get(groupId)).toMatchObject({ ownerUserId: a, version: 4 });
+      expect(await fx.store.groups.memberStates(groupId)).toEqual([
+        { userId: owner, admin: false, muted: false },
+        { userId: a, admin: false, muted: false },
+      ]);
+      // A plain member (no role, no mute) can take it too.
+      expect(await fx.store.groups.transferOwner(groupId, owner)).toBe(true);
+      expect((await fx.store.groups.get(groupId))?.ownerUserId).toBe(owner);
+    });
+
+    it('readers - counts current members but the sender by their read marks; lists up to a bound', async () => {
+      const [owner, a, b, c] = fx.ids(4) as [number, number, number, number];
+      const { groupId } = await fx.store.groups.create({ name: 'receipts', ownerUserId: owner }, [a, b, c]);
+      const members = [owner, a, b, c];
+      await fx.store.messages.save(textMessage(fx, { from: owner, to: groupId, id: 1, type: 2 }), members);
+      await fx.store.messages.save(textMessage(fx, { from: a, to: groupId, id: 2, type: 2 }), members);
+      await fx.store.messages.save(textMessage(fx, { from: owner, to: groupId, id: 3, type: 2 }), members);
+      await fx.store.sessions.markRead(a, 2, groupId, 3);
+      await fx.store.sessions.markRead(b, 2, groupId, 1);
+      const msgs = [
+        { serverMsgId: 1, fromUserId: owner },
+        { serverMsgId: 2, fromUserId: a },
+        { serverMsgId: 3, fromUserId: owner },
+      ];
+      expect(await fx.store.groups.readers(groupId, msgs, 10)).toEqual([
+        { readCount: 2, otherMembers: 3, readerIds: [a, b] },
+        { readCount: 0, otherMembers: 3, readerIds: [] },
+        { readCount: 1, otherMembers: 3, readerIds: [a] },
+      ]);
+      expect((await fx.store.groups.readers(groupId, msgs.slice(0, 1), 1))[0]).toEqual({
+        readCount: 2,
+        otherMembers: 3,
+        readerIds: [],
+      });
+      // A member who left no longer counts.
+      await fx.store.groups.removeMembers(groupId, [b]);
+      expect((await fx.store.groups.readers(groupId, msgs.slice(0, 1), 10))[0]).toEqual({
+        readCount: 1,
+        otherMembers: 2,
+        readerIds: [a],
+      });
+      expect(await fx.store.groups.readers(groupId, [], 10)).toEqual([]);
     });
   });
 }
