@@ -1,6 +1,16 @@
 import type { Mode } from './bench.plan';
 
-export const SCENARIOS = ['c2c-steady', 'c2c-ramp', 'group-fanout', 'idle', 'rmq'] as const;
+export const SCENARIOS = [
+  'c2c-steady',
+  'c2c-ramp',
+  'group-fanout',
+  'idle',
+  'rmq',
+  'hook-cost',
+  'send-api',
+] as const;
+/** Run only when named: each starts its own deployments and answers a narrower question. */
+export const OPT_IN_SCENARIOS: readonly Scenario[] = ['hook-cost', 'send-api'];
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchArgs {
@@ -21,6 +31,8 @@ export interface BenchArgs {
   /** Create the fan-out group with every member online (measures the creation notification). */
   fanoutCreateOnline: boolean;
   redisUrl: string;
+  /** hook-cost: how long the benchmark's before-send hook waits before it answers (ms). */
+  hookDelayMs: number;
   /** Only rebuild bench/REPORT.md (and the newest run's report) from bench/results. */
   reportOnly: boolean;
 }
@@ -29,7 +41,8 @@ export const USAGE = `npm run bench -- [options]
 
   --quick | --full            sizes and durations (default --quick: under 3 minutes)
   --target standalone|cluster system under test (default standalone)
-  --scenario a,b,…            ${SCENARIOS.join(', ')} (default: all)
+  --scenario a,b,…            ${SCENARIOS.join(', ')}
+                              (default: all but ${OPT_IN_SCENARIOS.join(', ')})
   --no-peers                  skip the Socket.IO cluster and the bare ws relay
   --profile                   CPU-profile the mqim server processes (node --cpu-prof)
   --rate N                    steady c2c rate in msg/s (default: the target's goal)
@@ -37,6 +50,7 @@ export const USAGE = `npm run bench -- [options]
   --idle-connections N        idle scenario size (default 5000 quick, 50000 full)
   --fanout-members N          fan-out group size (default 5000)
   --fanout-create-online      create the group after every member logged in (default: before)
+  --hook-delay-ms N           hook-cost: the before-send hook answers after N ms (default 5)
   --redis URL                 Redis for the Socket.IO adapter (default redis://127.0.0.1:6379)
   --report-only               rebuild bench/REPORT.md from bench/results without running anything`;
 
@@ -44,13 +58,14 @@ export function parseArgs(argv: string[]): BenchArgs {
   const args: BenchArgs = {
     mode: 'quick',
     target: 'standalone',
-    scenarios: [...SCENARIOS],
+    scenarios: SCENARIOS.filter((s) => !OPT_IN_SCENARIOS.includes(s)),
     peers: true,
     profile: false,
     transport: 'mixed',
     redisUrl: process.env.MQIM_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     reportOnly: false,
     fanoutCreateOnline: false,
+    hookDelayMs: 5,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -111,6 +126,9 @@ export function parseArgs(argv: string[]): BenchArgs {
         break;
       case '--redis':
         args.redisUrl = value();
+        break;
+      case '--hook-delay-ms':
+        args.hookDelayMs = positive();
         break;
       case '--help':
       case '-h':

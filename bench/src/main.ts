@@ -20,6 +20,8 @@ import { runC2cSteady } from './scenarios/c2c-steady.scenario';
 import { runGroupFanout } from './scenarios/group-fanout.scenario';
 import { runIdle } from './scenarios/idle-connections.scenario';
 import { runRmqRoundTrip } from './scenarios/rmq-roundtrip.scenario';
+import { runHookCost } from './scenarios/hook-cost.scenario';
+import { runSendApi } from './scenarios/send-api.scenario';
 import { startTarget } from './targets/target.factory';
 import type { MqimTarget } from './targets/mqim.target';
 import { waitUntilQuiet } from './scenarios/process.sampler';
@@ -31,6 +33,8 @@ const RUNNERS: Record<Scenario, (ctx: BenchContext) => Promise<ScenarioOutcome>>
   'group-fanout': runGroupFanout,
   idle: runIdle,
   rmq: runRmqRoundTrip,
+  'hook-cost': runHookCost,
+  'send-api': runSendApi,
 };
 
 async function main(): Promise<void> {
@@ -46,9 +50,9 @@ async function main(): Promise<void> {
   const machine = machineInfo(ROOT);
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
   const profileRoot = join(RESULTS_DIR, 'profiles', run);
-  const startProfiled = async (profileDir: string | undefined) => {
+  const startProfiled = async (profileDir: string | undefined, env?: Record<string, string>) => {
     if (profileDir) mkdirSync(profileDir, { recursive: true });
-    const target = await startTarget(args.target, { profileDir });
+    const target = await startTarget(args.target, { profileDir, env });
     // Lets the report name each profile by role (profiles are named by pid).
     if (profileDir) writeFileSync(join(profileDir, 'roles.json'), JSON.stringify(target.processes));
     return target;
@@ -81,9 +85,16 @@ async function main(): Promise<void> {
     plan,
     run,
     startMqim: async (scenario, options) => {
-      if (args.target === 'cluster') return leaseCluster(options?.fresh === true);
-      const profileDir = args.profile ? join(profileRoot, scenario) : undefined;
-      return startProfiled(profileDir);
+      if (args.target === 'cluster' && !options?.env) return leaseCluster(options?.fresh === true);
+      if (args.target === 'cluster' && cluster) {
+        // Its own cluster: the shared one would only compete for the two cores.
+        const old = cluster;
+        cluster = undefined;
+        await (await old.catch(() => undefined))?.stop();
+      }
+      const dirName = options?.env ? `${scenario}-${Date.now()}` : scenario;
+      const profileDir = args.profile ? join(profileRoot, dirName) : undefined;
+      return startProfiled(profileDir, options?.env);
     },
   };
   log(

@@ -212,3 +212,86 @@ function services(usage: { servicesCpuPct?: Record<string, number> }): string {
   const entries = Object.entries(usage.servicesCpuPct ?? {});
   return entries.length ? entries.map(([k, v]) => `${k} ${v}`).join(', ') : '—';
 }
+
+interface HookCostFigures {
+  rate: number;
+  durationMs: number;
+  hookDelayMs: number;
+  hookCalls: number;
+  without?: {
+    ackMs: { p50: number; p99: number } | null;
+    deliveryMs: { p50: number; p99: number };
+    lost: number;
+  };
+  with?: {
+    ackMs: { p50: number; p99: number } | null;
+    deliveryMs: { p50: number; p99: number };
+    lost: number;
+  };
+  addedMs: {
+    ackP50: number | null;
+    ackP99: number | null;
+    deliveryP50: number | null;
+    deliveryP99: number | null;
+  };
+}
+
+export function hookCostSection(r: ScenarioRecord): string[] {
+  const f = r.figures as unknown as HookCostFigures;
+  if (!f.addedMs) return [...sectionHeader('before-send hook cost', r), 'No figures.', ...notes(r)];
+  const row = (label: string, s: HookCostFigures['without']) =>
+    !s
+      ? `| ${label} | failed | | |`
+      : `| ${label} | ${s.ackMs ? `${s.ackMs.p50} / ${s.ackMs.p99}` : '—'} | ` +
+        `${s.deliveryMs.p50} / ${s.deliveryMs.p99} | ${s.lost} |`;
+  const a = f.addedMs;
+  return [
+    ...sectionHeader('before-send hook cost', r),
+    `${n(f.rate)} msg/s of c2c for ${f.durationMs / 1000} s on a deployment without a hook, then on a fresh one ` +
+      `whose before-send hook answers \`allow\` after ${f.hookDelayMs} ms (${n(f.hookCalls)} hook calls).`,
+    '',
+    '| run | ack p50 / p99 ms | delivery p50 / p99 ms | undelivered |',
+    '| --- | ---: | ---: | ---: |',
+    row('no hook', f.without),
+    row(`${f.hookDelayMs} ms hook`, f.with),
+    `| **added** | ${a.ackP50 ?? '—'} / ${a.ackP99 ?? '—'} | ${a.deliveryP50 ?? '—'} / ${a.deliveryP99 ?? '—'} | |`,
+    '',
+    ...notes(r),
+  ];
+}
+
+interface SendApiFigures {
+  rate: number;
+  durationMs: number;
+  receivers: number;
+  maxInFlight: number;
+  offered: number;
+  accepted: number;
+  acceptedPerSec: number;
+  refused: Record<string, number>;
+  delivered: number;
+  deliveredPerSec: number;
+  undelivered: number;
+  duplicates: number;
+  postMs: { p50: number; p99: number };
+  deliveryMs: { p50: number; p99: number };
+}
+
+export function sendApiSection(r: ScenarioRecord): string[] {
+  const f = r.figures as unknown as SendApiFigures;
+  if (f.accepted === undefined) return [...sectionHeader('send API', r), 'No figures.', ...notes(r)];
+  const refused = Object.entries(f.refused ?? {})
+    .map(([k, v]) => `${k}: ${n(v)}`)
+    .join(', ');
+  return [
+    ...sectionHeader('send API', r),
+    `\`POST /api/v1/messages\` at ${n(f.rate)} msg/s for ${f.durationMs / 1000} s (at most ${f.maxInFlight} in flight), ` +
+      `user to user, ${f.receivers} recipients logged in over TCP.`,
+    '',
+    '| offered | accepted (201) /s | delivered /s | POST p50 / p99 ms | delivery p50 / p99 ms | undelivered | dup | refused |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    `| ${n(f.offered)} | ${n(f.acceptedPerSec)} | ${n(f.deliveredPerSec)} | ${f.postMs.p50} / ${f.postMs.p99} | ` +
+      `${f.deliveryMs.p50} / ${f.deliveryMs.p99} | ${n(f.undelivered)} | ${n(f.duplicates)} | ${refused || 'none'} |`,
+    ...notes(r),
+  ];
+}

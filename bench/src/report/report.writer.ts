@@ -4,11 +4,13 @@ import { GOALS } from '../bench.plan';
 import { formatSummary, summarizeProfile } from '../profile/cpuprofile.summary';
 import { goalRows } from './report.goals';
 import {
+  hookCostSection,
   fanoutSection,
   idleSection,
   rampSection,
   rampSeries,
   rmqSection,
+  sendApiSection,
   steadySection,
 } from './report.sections';
 import { RESULTS_DIR, readRun, type ScenarioRecord } from './results.store';
@@ -27,6 +29,8 @@ const SECTIONS: [string, string][] = [
   ['group-fanout', 'group fan-out'],
   ['idle', 'idle connections'],
   ['rmq', 'RocketMQ round trip'],
+  ['hook-cost', 'before-send hook cost'],
+  ['send-api', 'send API'],
 ];
 
 /**
@@ -158,6 +162,8 @@ function render(records: ScenarioRecord[], chartPrefix: string, profileRoot?: st
       if (scenario === 'group-fanout') out.push(...fanoutSection(r));
       if (scenario === 'idle') out.push(...idleSection(r));
       if (scenario === 'rmq') out.push(...rmqSection(r));
+      if (scenario === 'hook-cost') out.push(...hookCostSection(r));
+      if (scenario === 'send-api') out.push(...sendApiSection(r));
     }
   }
   out.push(...comparisonNotes());

@@ -10,9 +10,13 @@ export interface BenchContext {
   run: string;
   /**
    * An mqim deployment for one scenario: a fresh standalone child, or the run's shared cluster
-   * (`fresh`: a new cluster, for measurements that a used process would skew, like RSS).
+   * (`fresh`: a new cluster, for measurements that a used process would skew, like RSS). With
+   * `env` (extra server environment) the deployment is always a new one of the scenario's own.
    */
-  startMqim(scenario: string, options?: { fresh?: boolean }): Promise<MqimTarget>;
+  startMqim(
+    scenario: string,
+    options?: { fresh?: boolean; env?: Record<string, string> },
+  ): Promise<MqimTarget>;
 }
 
 export interface ScenarioOutcome {

@@ -13,6 +13,8 @@ export interface ClusterTargetOptions {
   profileDir?: string;
   mysqlUri?: string;
   redisUrl?: string;
+  /** Extra environment for every role (overrides ours). */
+  env?: Record<string, string>;
 }
 
 // What scripts/cluster-up starts (names of its pid and log files); logic-2 not with MQIM_CLUSTER_LOGIC=1.
@@ -78,6 +80,7 @@ export async function startCluster(options: ClusterTargetOptions = {}): Promise<
     MQIM_GROUP_REQUEST_MAX_MEMBERS: '10000',
     // Thousands of synthetic users register and log in: password hashing is not under test.
     MQIM_PASSWORD_HASH_COST: '10',
+    ...options.env,
   };
   // Node refuses --cpu-prof in NODE_OPTIONS; cluster-up puts MQIM_NODE_ARGS on each role's command line.
   if (options.profileDir) env.MQIM_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;

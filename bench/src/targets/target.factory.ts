@@ -4,7 +4,7 @@ import { startStandalone } from './standalone.target';
 
 export function startTarget(
   kind: 'standalone' | 'cluster',
-  options: { profileDir?: string },
+  options: { profileDir?: string; env?: Record<string, string> },
 ): Promise<MqimTarget> {
   return kind === 'standalone' ? startStandalone(options) : startCluster(options);
 }
