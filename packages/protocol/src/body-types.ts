@@ -65,6 +65,14 @@ export function bodyTypesOf<N extends CimNamespace>(CIM: N) {
 
     [CommandId.KICK_OUT_NOTIFY]: CIM.Ext.MqimKickOutNotify,
     [CommandId.ERROR_NOTIFY]: CIM.Ext.MqimErrorNotify,
+
+    [CommandId.SYNC_CONV_REQ]: CIM.Ext.MqimSyncConvReq,
+    [CommandId.SYNC_CONV_RSP]: CIM.Ext.MqimSyncConvRsp,
+    [CommandId.SYNC_REQ]: CIM.Ext.MqimSyncReq,
+    [CommandId.SYNC_RSP]: CIM.Ext.MqimSyncRsp,
+    [CommandId.RECALL_REQ]: CIM.Ext.MqimRecallReq,
+    [CommandId.RECALL_RSP]: CIM.Ext.MqimRecallRsp,
+    [CommandId.RECALL_NOTIFY]: CIM.Ext.MqimRecallNotify,
   } as const satisfies Record<CommandId, BodyType>;
 }
 

@@ -61,6 +61,18 @@ export const CommandId = {
   KICK_OUT_NOTIFY: 0x0801,
   /** mqim extension: a request failed or the connection broke the protocol (`MqimErrorNotify`). */
   ERROR_NOTIFY: 0x0802,
+
+  /** mqim extension: one conversation's messages after a server_msg_id (`MqimSyncConvReq`). */
+  SYNC_CONV_REQ: 0x0810,
+  SYNC_CONV_RSP: 0x0811,
+  /** mqim extension: every conversation changed after a client-held cursor (`MqimSyncReq`). */
+  SYNC_REQ: 0x0812,
+  SYNC_RSP: 0x0813,
+  /** mqim extension: recall a message (`MqimRecallReq`). */
+  RECALL_REQ: 0x0814,
+  RECALL_RSP: 0x0815,
+  /** mqim extension: a message of the conversation was recalled (`MqimRecallNotify`). */
+  RECALL_NOTIFY: 0x0816,
 } as const;
 
 export type CommandName = keyof typeof CommandId;
@@ -120,6 +132,9 @@ const responseByRequest = new Map<number, CommandId>([
   [CommandId.GROUP_KICK_OUT_MEMBER_REQ, CommandId.GROUP_KICK_OUT_MEMBER_RSP],
   [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, CommandId.FRIEND_QUERY_USER_LIST_RSP],
+  [CommandId.SYNC_CONV_REQ, CommandId.SYNC_CONV_RSP],
+  [CommandId.SYNC_REQ, CommandId.SYNC_RSP],
+  [CommandId.RECALL_REQ, CommandId.RECALL_RSP],
 ]);
 
 /**

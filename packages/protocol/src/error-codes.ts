@@ -83,6 +83,8 @@ export const ImErrorNumber = {
    * code the hook gave (`<code>: <reason>`). Nothing was stored.
    */
   IM_ERR_REFUSED_BY_HOOK: 10206,
+  /** A recall of a message older than the recall window (`MQIM_RECALL_WINDOW_SEC`); nothing changed. */
+  IM_ERR_RECALL_WINDOW_PASSED: 10210,
 
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,
@@ -116,6 +118,7 @@ export const CLIENT_FAULTS: ReadonlySet<ImErrorCode> = new Set<ImErrorCode>([
   'IM_ERR_DUPLICATE_MISMATCH',
   'IM_ERR_USER_RATE_LIMITED',
   'IM_ERR_REFUSED_BY_HOOK',
+  'IM_ERR_RECALL_WINDOW_PASSED',
 ]);
 
 /**
