@@ -75,6 +75,8 @@ export const QUERIES = new Map<number, number>([
   [CommandId.GROUP_LIST_REQ, CommandId.GROUP_LIST_RSP],
   [CommandId.GROUP_INFO_REQ, CommandId.GROUP_INFO_RSP],
   [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
+  [CommandId.SYNC_CONV_REQ, CommandId.SYNC_CONV_RSP],
+  [CommandId.SYNC_REQ, CommandId.SYNC_RSP],
 ]);
 const QUERY_REPLIES = new Set<number>(QUERIES.values());
 

@@ -39,6 +39,9 @@ export const TO_LOGIC = new Set<number>([
   CommandId.VOIP_INVITE_REPLY,
   CommandId.VOIP_INVITE_REPLY_ACK,
   CommandId.VOIP_BYE_REQ,
+  CommandId.SYNC_CONV_REQ,
+  CommandId.SYNC_REQ,
+  CommandId.RECALL_REQ,
 ]);
 
 type Route = (conn: Connection, seq: number, body: Buffer, now: number, cmd: number) => void;

@@ -37,6 +37,8 @@ import { handleSend } from './send.handler';
 import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
 import { BeforeSendHook } from './before-send.hook';
+import { handleSync, handleSyncConv } from './sync.handlers';
+import { handleRecall } from './recall.handler';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
@@ -51,6 +53,9 @@ const HANDLERS = new Map<number, Handler>([
   [CommandId.MSG_GET_BY_MSG_ID_REQ, handleMsgsById],
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, handleFriendList],
   ...groupHandlers,
+  [CommandId.SYNC_CONV_REQ, handleSyncConv],
+  [CommandId.SYNC_REQ, handleSync],
+  [CommandId.RECALL_REQ, handleRecall],
 ]);
 
 /**

@@ -44,6 +44,11 @@ export interface MessageRecord {
   readonly msgStatus: number;
   /** Unix seconds. */
   readonly createTime: number;
+  /**
+   * Set on reads when the message was recalled: `msgStatus` is then {@link RECALLED_MSG_STATUS}
+   * and `msgData` is empty (the body is withheld).
+   */
+  readonly recalled?: RecallMark;
 }
 
 /**

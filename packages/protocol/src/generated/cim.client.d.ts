@@ -4715,8 +4715,8 @@ export namespace CIM {
             /** MqimRecallNotify sessionType. */
             sessionType: number;
 
-            /** MqimRecallNotify sessionId. */
-            sessionId: (number|Long);
+            /** MqimRecallNotify toSessionId. */
+            toSessionId: (number|Long);
 
             /** MqimRecallNotify serverMsgId. */
             serverMsgId: (number|Long);
@@ -4763,8 +4763,8 @@ export namespace CIM {
                 /** MqimRecallNotify sessionType */
                 sessionType?: (number|null);
 
-                /** MqimRecallNotify sessionId */
-                sessionId?: (number|Long|null);
+                /** MqimRecallNotify toSessionId */
+                toSessionId?: (number|Long|null);
 
                 /** MqimRecallNotify serverMsgId */
                 serverMsgId?: (number|Long|null);

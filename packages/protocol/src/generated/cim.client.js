@@ -11475,7 +11475,7 @@ $root.CIM = (function() {
              * Properties of a MqimRecallNotify.
              * @typedef {Object} CIM.Ext.MqimRecallNotify.$Properties
              * @property {number|null} [sessionType] MqimRecallNotify sessionType
-             * @property {number|Long|null} [sessionId] MqimRecallNotify sessionId
+             * @property {number|Long|null} [toSessionId] MqimRecallNotify toSessionId
              * @property {number|Long|null} [serverMsgId] MqimRecallNotify serverMsgId
              * @property {string|null} [clientMsgId] MqimRecallNotify clientMsgId
              * @property {number|Long|null} [fromUserId] MqimRecallNotify fromUserId
@@ -11522,12 +11522,12 @@ $root.CIM = (function() {
             MqimRecallNotify.prototype.sessionType = 0;
 
             /**
-             * MqimRecallNotify sessionId.
-             * @member {number|Long} sessionId
+             * MqimRecallNotify toSessionId.
+             * @member {number|Long} toSessionId
              * @memberof CIM.Ext.MqimRecallNotify
              * @instance
              */
-            MqimRecallNotify.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            MqimRecallNotify.prototype.toSessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
              * MqimRecallNotify serverMsgId.
@@ -11595,8 +11595,8 @@ $root.CIM = (function() {
                     throw $Error("max depth exceeded");
                 if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
                     writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
-                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.toSessionId != null && $Object.hasOwnProperty.call(message, "toSessionId") && (typeof message.toSessionId === "object" ? message.toSessionId.low || message.toSessionId.high : message.toSessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.toSessionId);
                 if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
                 if (message.clientMsgId != null && $Object.hasOwnProperty.call(message, "clientMsgId") && message.clientMsgId !== "")
@@ -11666,9 +11666,9 @@ $root.CIM = (function() {
                             if (wireType !== 0)
                                 break;
                             if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
-                                message.sessionId = value;
+                                message.toSessionId = value;
                             else
-                                delete message.sessionId;
+                                delete message.toSessionId;
                             continue;
                         }
                     case 3: {

@@ -6339,8 +6339,8 @@ export namespace CIM {
             /** MqimRecallNotify sessionType. */
             sessionType: number;
 
-            /** MqimRecallNotify sessionId. */
-            sessionId: (number|Long);
+            /** MqimRecallNotify toSessionId. */
+            toSessionId: (number|Long);
 
             /** MqimRecallNotify serverMsgId. */
             serverMsgId: (number|Long);
@@ -6416,8 +6416,8 @@ export namespace CIM {
                 /** MqimRecallNotify sessionType */
                 sessionType?: (number|null);
 
-                /** MqimRecallNotify sessionId */
-                sessionId?: (number|Long|null);
+                /** MqimRecallNotify toSessionId */
+                toSessionId?: (number|Long|null);
 
                 /** MqimRecallNotify serverMsgId */
                 serverMsgId?: (number|Long|null);
@@ -7782,6 +7782,9 @@ export namespace mqim {
             /** PushCheck preview. */
             preview: string;
 
+            /** PushCheck recalledMsgId. */
+            recalledMsgId: (number|Long);
+
             /**
              * Creates a new PushCheck instance using the specified properties.
              * @param [properties] Properties to set
@@ -7855,6 +7858,9 @@ export namespace mqim {
 
                 /** PushCheck preview */
                 preview?: (string|null);
+
+                /** PushCheck recalledMsgId */
+                recalledMsgId?: (number|Long|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

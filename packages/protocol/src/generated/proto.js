@@ -19081,7 +19081,7 @@ $root.CIM = (function() {
              * Properties of a MqimRecallNotify.
              * @typedef {Object} CIM.Ext.MqimRecallNotify.$Properties
              * @property {number|null} [sessionType] MqimRecallNotify sessionType
-             * @property {number|Long|null} [sessionId] MqimRecallNotify sessionId
+             * @property {number|Long|null} [toSessionId] MqimRecallNotify toSessionId
              * @property {number|Long|null} [serverMsgId] MqimRecallNotify serverMsgId
              * @property {string|null} [clientMsgId] MqimRecallNotify clientMsgId
              * @property {number|Long|null} [fromUserId] MqimRecallNotify fromUserId
@@ -19128,12 +19128,12 @@ $root.CIM = (function() {
             MqimRecallNotify.prototype.sessionType = 0;
 
             /**
-             * MqimRecallNotify sessionId.
-             * @member {number|Long} sessionId
+             * MqimRecallNotify toSessionId.
+             * @member {number|Long} toSessionId
              * @memberof CIM.Ext.MqimRecallNotify
              * @instance
              */
-            MqimRecallNotify.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            MqimRecallNotify.prototype.toSessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
              * MqimRecallNotify serverMsgId.
@@ -19217,8 +19217,8 @@ $root.CIM = (function() {
                     throw $Error("max depth exceeded");
                 if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
                     writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
-                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.toSessionId != null && $Object.hasOwnProperty.call(message, "toSessionId") && (typeof message.toSessionId === "object" ? message.toSessionId.low || message.toSessionId.high : message.toSessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.toSessionId);
                 if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
                 if (message.clientMsgId != null && $Object.hasOwnProperty.call(message, "clientMsgId") && message.clientMsgId !== "")
@@ -19288,9 +19288,9 @@ $root.CIM = (function() {
                             if (wireType !== 0)
                                 break;
                             if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
-                                message.sessionId = value;
+                                message.toSessionId = value;
                             else
-                                delete message.sessionId;
+                                delete message.toSessionId;
                             continue;
                         }
                     case 3: {
@@ -19385,16 +19385,16 @@ $root.CIM = (function() {
                 if (object.sessionType != null)
                     if ($Number(object.sessionType) !== 0)
                         message.sessionType = object.sessionType >>> 0;
-                if (object.sessionId != null)
-                    if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
+                if (object.toSessionId != null)
+                    if (typeof object.toSessionId === "object" ? object.toSessionId.low || object.toSessionId.high : $Number(object.toSessionId) !== 0)
                         if ($util.Long)
-                            message.sessionId = $util.Long.fromValue(object.sessionId, true);
-                        else if (typeof object.sessionId === "string")
-                            message.sessionId = $parseInt(object.sessionId, 10);
-                        else if (typeof object.sessionId === "number")
-                            message.sessionId = object.sessionId;
-                        else if (typeof object.sessionId === "object")
-                            message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
+                            message.toSessionId = $util.Long.fromValue(object.toSessionId, true);
+                        else if (typeof object.toSessionId === "string")
+                            message.toSessionId = $parseInt(object.toSessionId, 10);
+                        else if (typeof object.toSessionId === "number")
+                            message.toSessionId = object.toSessionId;
+                        else if (typeof object.toSessionId === "object")
+                            message.toSessionId = new $util.LongBits(object.toSessionId.low >>> 0, object.toSessionId.high >>> 0).toNumber(true);
                 if (object.serverMsgId != null)
                     if (typeof object.serverMsgId === "object" ? object.serverMsgId.low || object.serverMsgId.high : $Number(object.serverMsgId) !== 0)
                         if ($util.Long)
@@ -19465,9 +19465,9 @@ $root.CIM = (function() {
                     object.sessionType = 0;
                     if ($util.Long) {
                         var long = new $util.Long(0, 0, true);
-                        object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                        object.toSessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
-                        object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                        object.toSessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     if ($util.Long) {
                         var long = new $util.Long(0, 0, true);
                         object.serverMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
@@ -19493,13 +19493,13 @@ $root.CIM = (function() {
                 }
                 if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
                     object.sessionType = message.sessionType;
-                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                if (message.toSessionId != null && $Object.hasOwnProperty.call(message, "toSessionId"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                        object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
-                    else if (typeof message.sessionId === "number")
-                        object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
+                        object.toSessionId = typeof message.toSessionId === "number" ? $BigInt(message.toSessionId) : $util.Long.fromBits(message.toSessionId.low >>> 0, message.toSessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.toSessionId === "number")
+                        object.toSessionId = options.longs === $String ? $String(message.toSessionId) : message.toSessionId;
                     else
-                        object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
+                        object.toSessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.toSessionId) : options.longs === $Number ? new $util.LongBits(message.toSessionId.low >>> 0, message.toSessionId.high >>> 0).toNumber(true) : message.toSessionId;
                 if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
                         object.serverMsgId = typeof message.serverMsgId === "number" ? $BigInt(message.serverMsgId) : $util.Long.fromBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0, true).toBigInt();
@@ -23629,6 +23629,7 @@ $root.mqim = (function() {
              * @property {string|null} [fromNickName] PushCheck fromNickName
              * @property {number|null} [msgType] PushCheck msgType
              * @property {string|null} [preview] PushCheck preview
+             * @property {number|Long|null} [recalledMsgId] PushCheck recalledMsgId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -23717,6 +23718,14 @@ $root.mqim = (function() {
             PushCheck.prototype.preview = "";
 
             /**
+             * PushCheck recalledMsgId.
+             * @member {number|Long} recalledMsgId
+             * @memberof mqim.v1.PushCheck
+             * @instance
+             */
+            PushCheck.prototype.recalledMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new PushCheck instance using the specified properties.
              * @function create
              * @memberof mqim.v1.PushCheck
@@ -23762,6 +23771,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.msgType);
                 if (message.preview != null && $Object.hasOwnProperty.call(message, "preview") && message.preview !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.preview);
+                if (message.recalledMsgId != null && $Object.hasOwnProperty.call(message, "recalledMsgId") && (typeof message.recalledMsgId === "object" ? message.recalledMsgId.low || message.recalledMsgId.high : message.recalledMsgId !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.recalledMsgId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -23869,6 +23880,15 @@ $root.mqim = (function() {
                                 delete message.preview;
                             continue;
                         }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.recalledMsgId = value;
+                            else
+                                delete message.recalledMsgId;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -23946,6 +23966,16 @@ $root.mqim = (function() {
                 if (object.preview != null)
                     if (typeof object.preview !== "string" || object.preview.length)
                         message.preview = $String(object.preview);
+                if (object.recalledMsgId != null)
+                    if (typeof object.recalledMsgId === "object" ? object.recalledMsgId.low || object.recalledMsgId.high : $Number(object.recalledMsgId) !== 0)
+                        if ($util.Long)
+                            message.recalledMsgId = $util.Long.fromValue(object.recalledMsgId, true);
+                        else if (typeof object.recalledMsgId === "string")
+                            message.recalledMsgId = $parseInt(object.recalledMsgId, 10);
+                        else if (typeof object.recalledMsgId === "number")
+                            message.recalledMsgId = object.recalledMsgId;
+                        else if (typeof object.recalledMsgId === "object")
+                            message.recalledMsgId = new $util.LongBits(object.recalledMsgId.low >>> 0, object.recalledMsgId.high >>> 0).toNumber(true);
                 return message;
             };
 
@@ -23986,6 +24016,11 @@ $root.mqim = (function() {
                     object.fromNickName = "";
                     object.msgType = 0;
                     object.preview = "";
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.recalledMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.recalledMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
                     object.sessionType = message.sessionType;
@@ -24016,6 +24051,13 @@ $root.mqim = (function() {
                     object.msgType = message.msgType;
                 if (message.preview != null && $Object.hasOwnProperty.call(message, "preview"))
                     object.preview = message.preview;
+                if (message.recalledMsgId != null && $Object.hasOwnProperty.call(message, "recalledMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.recalledMsgId = typeof message.recalledMsgId === "number" ? $BigInt(message.recalledMsgId) : $util.Long.fromBits(message.recalledMsgId.low >>> 0, message.recalledMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.recalledMsgId === "number")
+                        object.recalledMsgId = options.longs === $String ? $String(message.recalledMsgId) : message.recalledMsgId;
+                    else
+                        object.recalledMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.recalledMsgId) : options.longs === $Number ? new $util.LongBits(message.recalledMsgId.low >>> 0, message.recalledMsgId.high >>> 0).toNumber(true) : message.recalledMsgId;
                 return object;
             };
 
