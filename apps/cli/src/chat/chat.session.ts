@@ -12,6 +12,7 @@ export const CHAT_HELP = [
   '  /open <userId>   open a conversation (/open #<groupId> for a group)',
   '  /history [n]     the last n messages of the open conversation (default 20)',
   '  /friends         users you can write to',
+  '  /recall <msgId>  recall one of your messages in the open conversation (its [id] in front)',
   '  /help            this list',
   '  /quit            log out and leave',
   'Anything else is sent to the open conversation.',
@@ -38,6 +39,12 @@ export class ChatSession {
     this.client.on('message', (m) => this.onMessage(m));
     this.client.on('readNotify', (n) => {
       if (n.readerId !== this.me) this.view.print(`✓✓ read by ${this.nameOf(n.readerId)}${this.where(n)}`);
+    });
+    this.client.on('recalled', (n) => {
+      const who =
+        n.recalledBy === n.fromUserId ? this.nameOf(n.recalledBy) : `${this.nameOf(n.recalledBy)} (owner)`;
+      const whose = n.fromUserId === this.me ? 'your' : `${this.nameOf(n.fromUserId)}'s`;
+      this.view.print(`↺ ${who} recalled ${whose} message [${n.serverMsgId}]${this.where(n)}`);
     });
     this.client.on('kickedOut', (k) =>
       this.view.print(`! The server closed this session${k.text ? `: ${k.text}` : ''}.`),
@@ -84,6 +91,9 @@ export class ChatSession {
         case '/friends':
           await this.friends();
           break;
+        case '/recall':
+          await this.recall(args[0]);
+          break;
         default:
           this.view.print(`Unknown command ${command}; /help lists them.`);
       }
@@ -101,7 +111,7 @@ export class ChatSession {
     }
     try {
       const ack = await this.client.send({ to: conv.sessionId, sessionType: conv.sessionType, text });
-      this.view.print(`[${clock(ack.createTime)}] me: ${text}  ✓`);
+      this.view.print(`[${ack.serverMsgId}] [${clock(ack.createTime)}] me: ${text}  ✓`);
     } catch (err) {
       this.view.print(`✗ not sent: ${describeError(err)}`);
     }
@@ -163,6 +173,21 @@ export class ChatSession {
     return messages[messages.length - 1].serverMsgId;
   }
 
+  private async recall(arg: string | undefined): Promise<void> {
+    const conv = this.open;
+    if (conv === undefined) {
+      this.view.print('Open a conversation first: /open <userId>.');
+      return;
+    }
+    const serverMsgId = Number(arg);
+    if (arg === undefined || !Number.isSafeInteger(serverMsgId) || serverMsgId <= 0) {
+      this.view.print('Usage: /recall <msgId>  (the [number] in front of a message)');
+      return;
+    }
+    await this.client.recall({ ...conv, serverMsgId });
+    // The 'recalled' event that follows prints the outcome for every device alike.
+  }
+
   private async friends(): Promise<void> {
     const users = await this.client.friends();
     for (const u of users) if (u.nickName) this.names.set(u.userId, u.nickName);
@@ -209,7 +234,9 @@ export class ChatSession {
   private formatMessage(m: ImMessage): string {
     const who = m.fromUserId === this.me ? 'me' : this.nameOf(m.fromUserId);
     const group = m.sessionType === SessionType.GROUP ? `#${m.sessionId} ` : '';
-    return `[${clock(m.createTime)}] ${group}${who}: ${previewOf(m)}`;
+    const body = m.recalled ? '(recalled)' : previewOf(m);
+    // The id first: it is what /recall takes.
+    return `[${m.serverMsgId}] [${clock(m.createTime)}] ${group}${who}: ${body}`;
   }
 
   private titleOf(conv: Conversation): string {
@@ -240,8 +267,21 @@ function parseTarget(arg: string | undefined): Conversation | undefined {
 
 function previewOf(m: { msgType: number; text: string | undefined; data: Uint8Array }): string {
   if (m.msgType === MsgType.TEXT) return m.text ?? '';
+  const recall = recallTip(m);
+  if (recall !== undefined) return `(recalled message [${recall}])`;
   const kind = Object.entries(MsgType).find(([, v]) => v === m.msgType)?.[0] ?? `type ${m.msgType}`;
   return `<${kind.toLowerCase()}, ${m.data.length} bytes>`;
+}
+
+/** The recalled id named by a recall notice (a TIPS message mqim stores), else undefined. */
+function recallTip(m: { msgType: number; data: Uint8Array }): string | undefined {
+  if (m.msgType !== MsgType.TIPS) return undefined;
+  try {
+    const tip = JSON.parse(new TextDecoder().decode(m.data)) as { tipsType?: unknown; serverMsgId?: unknown };
+    return tip.tipsType === 'recall' ? String(tip.serverMsgId) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describeError(err: unknown): string {
