@@ -115,6 +115,16 @@ export async function handleSync(deps: LogicDeps, ctx: RequestContext): Promise<
   let hasMore = changed.length > picked.length;
   for (let i = 0; i < picked.length; i++) {
     const s = picked[i]!;
+    if (pages[i]!.length === 0) {
+      // Nothing readable past the position although the session names a newer id (cannot happen
+      // while sessions and timelines are written together; guarded so a client never loops).
+      cursor.set(positionKey(s.sessionType, s.sessionId), {
+        type: s.sessionType,
+        sessionId: s.sessionId,
+        at: s.lastServerMsgId,
+      });
+      continue;
+    }
     // The first conversation always gets a message, so every page makes progress.
     const msgs = oldestWithin(pages[i]!, budget, conversations.length === 0);
     if (msgs.length === 0) {
