@@ -197,6 +197,27 @@ describe('logic - recall is request-keyed: a retry finishes what its first attem
     },
   );
 
+  it('recall - a client repeating a done recall is answered the same and fans out nothing again', async () => {
+    await stored(ANN, BEN, 1);
+    await recall(ANN, 1, BEN, 1, 's:1:2');
+    await waitFor(() => new Set(events.map((e) => e.eventId)).size === 2, {
+      timeoutMs: 3000,
+      message: 'not done',
+    });
+    const [fanOut, published] = [intents.length, events.length];
+    await recall(ANN, 1, BEN, 1, 's:1:2');
+    await waitFor(() => replies.filter((r) => r.cmd === CommandId.RECALL_RSP).length === 2, {
+      timeoutMs: 3000,
+      message: 'repeat not answered',
+    });
+    const [first, again] = replies
+      .filter((r) => r.cmd === CommandId.RECALL_RSP)
+      .map((r) => CIM.Ext.MqimRecallRsp.decode(r.body));
+    expect(again!.toJSON()).toEqual(first!.toJSON());
+    expect([intents.length, events.length]).toEqual([fanOut, published]);
+    expect((await real.messages.history(BEN, 1, ANN, { limit: 10 })).map((m) => m.msgType)).toEqual([1, 8]);
+  });
+
   it('recall - refused: the peer, past the window, a notice; nothing is marked or stored', async () => {
     await stored(ANN, BEN, 1);
     await stored(ANN, BEN, 2, 1, [ANN, BEN], 3600);

@@ -144,6 +144,13 @@ export async function handleRecall(deps: LogicDeps, ctx: RequestContext): Promis
       persistedAtMs: mark.recalledAt * 1000,
     },
   };
+  // A client's repeat of a done recall (or a second recaller) is answered, and fans out nothing
+  // again: a big group would otherwise hear every repeat. A redelivery of the request that made
+  // the mark repeats everything (its first attempt may have stopped before telling anyone).
+  if (!mark.inserted && ctx.attempt === 1) {
+    ctx.after(ctx.reply(CommandId.RECALL_RSP, rsp));
+    return;
+  }
   ctx.after(
     ctx.reply(CommandId.RECALL_RSP, rsp),
     // Every device of the conversation, the recaller's others included (the asking one too: one
