@@ -5,7 +5,7 @@ import pino from 'pino';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { MqNames, decodePersisted, messageEventId, mqim } from '@mqim/protocol';
 import { createBus } from '@mqim/standalone';
-import { createImClient, type ImClient } from '@mqim/sdk';
+import { createImClient, type ImClient, type RecallNotice, type SyncCursor } from '@mqim/sdk';
 import {
   describeInfra,
   probeMysql,
@@ -221,6 +221,26 @@ describeInfra(
       await ann.markRead(GROUP, gid, last.serverMsgId);
       await ben.markRead(SINGLE, id('ann'), 3);
 
+      // Recalls, across the gates: ann (gate 1, TCP) takes back a ping to ben (gate 2, WS), who is
+      // told; as the group's owner she takes back ben's group message; a second recall of the same
+      // message changes nothing (one row, one event).
+      const pings = await ann.history({ sessionType: SINGLE, sessionId: id('ben'), limit: 20 });
+      const ping = pings.find((m) => m.text === 'ping 4')!;
+      const told = new Promise<RecallNotice>((resolve) => ben.once('recalled', resolve));
+      await ann.recall({ sessionType: SINGLE, sessionId: id('ben'), serverMsgId: ping.serverMsgId });
+      expect(await told).toMatchObject({
+        serverMsgId: ping.serverMsgId,
+        recalledBy: id('ann'),
+        sessionId: id('ann'),
+      });
+      await ann.recall({ sessionType: SINGLE, sessionId: id('ben'), serverMsgId: ping.serverMsgId });
+      await ann.recall({ sessionType: GROUP, sessionId: gid, serverMsgId: last.serverMsgId });
+      expect(
+        (await ben.history({ sessionType: GROUP, sessionId: gid, limit: 20 })).find(
+          (m) => m.serverMsgId === last.serverMsgId,
+        ),
+      ).toMatchObject({ recalled: true, data: new Uint8Array(0) });
+
       // Offline: a logout and a closed connection.
       await dan.logout();
       await cat.close();
@@ -310,6 +330,45 @@ describeInfra(
         message: 'mqim tap counted every row',
       });
       expect(counted()).toEqual(want);
+
+      // Recalls: one MESSAGE_RECALLED per im_message_recall row, keyed by the recalled message, which
+      // the event names (its row in im_message_send); each recall's TIPS notice is a row, and so a
+      // MESSAGE_STORED event, above.
+      const recalls = await rows<{
+        session_type: number;
+        peer_lo: number;
+        peer_hi: number;
+        server_msg_id: number;
+      }>('SELECT session_type, peer_lo, peer_hi, server_msg_id FROM im_message_recall');
+      expect(recalls).toHaveLength(2);
+      const recalledEvents = () => byType(readLines(out), 'MESSAGE_RECALLED');
+      await waitFor(() => recalledEvents().length >= recalls.length, {
+        timeoutMs: 10_000,
+        message: 'a MESSAGE_RECALLED event per recall',
+      });
+      expect(
+        recalledEvents()
+          .map((e) => e.eventId)
+          .sort(),
+      ).toEqual(
+        recalls
+          .map((r) =>
+            r.session_type === GROUP
+              ? `recall/g:${r.peer_lo}/${r.server_msg_id}`
+              : `recall/s:${r.peer_lo}:${r.peer_hi}/${r.server_msg_id}`,
+          )
+          .sort(),
+      );
+      for (const e of recalledEvents())
+        expect(rowKeys).toContain(
+          messageEventId(
+            e.message!.sessionType,
+            Number(e.message!.fromUserId),
+            Number(e.message!.toSessionId),
+            Number(e.message!.serverMsgId),
+          ),
+        );
+      expect(sent.filter((r) => r.msg_type === 8)).toHaveLength(recalls.length);
 
       // Group changes: one per stored notice, keyed by it; creations and dissolutions match im_group.
       // A notice: msg_type NOTIFICATION (9) from the group itself (user and group ids may coincide).
@@ -463,6 +522,56 @@ describeInfra(
       await sink!.kill();
       sink = await startSink();
       expect(sink.ready).toMatchObject({ known: before.length });
+    }, 90_000);
+
+    it('sync - a user offline while others write catches up after reconnecting on the other gate, each message once', async () => {
+      const id = (n: string) => users.get(n)!;
+      const [g1, g2] = cluster.gates;
+      // dan was on gate 2 (TCP) and logged out; a cursor from then: everything dan had.
+      const before = await login(g2!.ws, 'dan');
+      let cursor: SyncCursor = { positions: [] };
+      for (;;) {
+        const page = await before.sync(cursor);
+        cursor = page.cursor;
+        if (!page.hasMore) break;
+      }
+      await before.close();
+
+      // While dan is away: ann writes from gate 1 (TCP), ben from gate 2 (WS), in a chat and the group.
+      const ann = await login(g1!.tcp, 'ann');
+      const ben = await login(g2!.ws, 'ben');
+      const { group } = await ann.createGroup({ name: 'while away', memberIds: [id('dan'), id('ben')] });
+      const want: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        await ann.send({ to: id('dan'), text: `a${i}` });
+        want.push(`a${i}`);
+        await ben.send({ to: group.groupId, sessionType: GROUP, text: `b${i}` });
+        want.push(`b${i}`);
+      }
+
+      // Back on gate 1 over WS: a few small pages, each message exactly once.
+      const dan = await login(g1!.ws, 'dan');
+      const got: string[] = [];
+      const seen = new Set<string>();
+      let rounds = 0;
+      for (;;) {
+        const page = await dan.sync(cursor, { maxConversations: 2, maxMessages: 4 });
+        rounds++;
+        for (const c of page.conversations)
+          for (const m of c.messages) {
+            const key = `${c.sessionType}:${c.sessionId}:${m.serverMsgId}`;
+            expect(seen.has(key)).toBe(false);
+            seen.add(key);
+            if (m.text) got.push(m.text);
+          }
+        cursor = page.cursor;
+        if (!page.hasMore) break;
+      }
+      expect([...got].sort()).toEqual([...want].sort());
+      expect(got.filter((t) => t.startsWith('a'))).toEqual(want.filter((t) => t.startsWith('a')));
+      expect(got.filter((t) => t.startsWith('b'))).toEqual(want.filter((t) => t.startsWith('b')));
+      expect(rounds).toBeGreaterThan(1);
+      expect((await dan.sync(cursor)).conversations).toEqual([]);
     }, 90_000);
   },
 );

@@ -77,6 +77,8 @@ export const QUERIES = new Map<number, number>([
   [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
   [CommandId.GROUP_ROLES_REQ, CommandId.GROUP_ROLES_RSP],
   [CommandId.GROUP_READ_RECEIPTS_REQ, CommandId.GROUP_READ_RECEIPTS_RSP],
+  [CommandId.SYNC_CONV_REQ, CommandId.SYNC_CONV_RSP],
+  [CommandId.SYNC_REQ, CommandId.SYNC_RSP],
 ]);
 const QUERY_REPLIES = new Set<number>(QUERIES.values());
 

@@ -48,6 +48,16 @@ describe('gate - order key of requests handed to logic', () => {
     expect(upstreamOrderKey(CommandId.GROUP_ROLES_REQ, 7, roles)).toBe('u7');
   });
 
+  it('recall - travels in its conversation lane, the one the sends it follows take', () => {
+    const single = CIM.Ext.MqimRecallReq.encode({ sessionType: 1, sessionId: 3, serverMsgId: 5 }).finish();
+    const group = CIM.Ext.MqimRecallReq.encode({ sessionType: 2, sessionId: 42, serverMsgId: 5 }).finish();
+    expect(upstreamOrderKey(CommandId.RECALL_REQ, 7, single)).toBe('s:3:7');
+    expect(upstreamOrderKey(CommandId.RECALL_REQ, 7, group)).toBe('g:42');
+    expect(upstreamOrderKey(CommandId.RECALL_REQ, 7, Buffer.from([0x0a, 0xff]))).toBeUndefined();
+    // Sync reads are queries: the user key.
+    expect(upstreamOrderKey(CommandId.SYNC_REQ, 7, new Uint8Array(0))).toBe('u7');
+  });
+
   it('queries and creation - keep the user key, in the order that user sent them', () => {
     expect(upstreamOrderKey(CommandId.GROUP_CREATE_DEFAULT_REQ, 7, new Uint8Array(0))).toBe('u7');
     expect(upstreamOrderKey(CommandId.GROUP_LIST_MEMBER_REQ, 7, new Uint8Array([1, 2, 3]))).toBe('u7');

@@ -31,6 +31,15 @@ const GROUP_EXT_CHANGES = new Map<number, { decode(bytes: Uint8Array): { groupId
  * their ids). Everything else keeps the user's key, in the order that user sent it.
  */
 export function upstreamOrderKey(cmd: number, userId: number, body: Uint8Array): string | undefined {
+  // A recall stores a notice with the conversation's next id: it runs in the conversation's lane.
+  if (cmd === CommandId.RECALL_REQ) {
+    try {
+      const req = CIM.Ext.MqimRecallReq.decode(body);
+      return conversationKey(req.sessionType, userId, toId(req.sessionId, 'session_id'));
+    } catch {
+      return undefined;
+    }
+  }
   const type = GROUP_CHANGES.get(cmd) ?? GROUP_EXT_CHANGES.get(cmd);
   if (!type) return `u${userId}`;
   try {

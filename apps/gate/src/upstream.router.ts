@@ -47,6 +47,9 @@ export const TO_LOGIC = new Set<number>([
   CommandId.GROUP_TRANSFER_OWNER_REQ,
   CommandId.GROUP_ROLES_REQ,
   CommandId.GROUP_READ_RECEIPTS_REQ,
+  CommandId.SYNC_CONV_REQ,
+  CommandId.SYNC_REQ,
+  CommandId.RECALL_REQ,
 ]);
 
 type Route = (conn: Connection, seq: number, body: Buffer, now: number, cmd: number) => void;

@@ -33,6 +33,9 @@ export class StoreOfflinePusher implements OfflinePusher {
     const sessionId = Number(check.sessionId ?? 0);
     const muted = new Set(await this.store.mutes.mutedAmong(sessionType, sessionId, userIds));
     const body = check.preview || KIND[check.msgType ?? 0] || 'new message';
+    // A recall notice: the same collapse key as the conversation's pushes, so it replaces the
+    // recalled message's notification where the platform can (docs/push.md, "Recall").
+    const recalled = Number(check.recalledMsgId ?? 0);
     for (const userId of userIds) {
       if (muted.has(userId)) continue;
       this.notifier.notify({
@@ -44,6 +47,7 @@ export class StoreOfflinePusher implements OfflinePusher {
           session_type: String(sessionType),
           session_id: String(sessionId),
           server_msg_id: String(check.serverMsgId ?? 0),
+          ...(recalled ? { recalled_msg_id: String(recalled) } : {}),
         },
       });
       this.metrics.consumed.inc({ topic: 'push', result: 'notified' });

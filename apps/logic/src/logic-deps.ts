@@ -15,6 +15,8 @@ export interface LogicOptions {
   /** msg_data bytes one history page may carry; it keeps the newest that fit. @default 262144 */
   historyMaxBytes?: number;
   maxMsgDataBytes: number;
+  /** How long after its create_time a message may be recalled (0x0814). @default 120 */
+  recallWindowSec?: number;
   loginPolicy: 'many' | 'per-type' | 'single';
   /**
    * Messages worked on at once (per subscription). Each one mostly waits (store, cache, bus), so

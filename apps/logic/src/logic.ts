@@ -38,6 +38,8 @@ import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
 import { groupRoleHandlers } from './group-roles.handlers';
 import { BeforeSendHook } from './before-send.hook';
+import { handleSync, handleSyncConv } from './sync.handlers';
+import { handleRecall } from './recall.handler';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
@@ -53,6 +55,9 @@ const HANDLERS = new Map<number, Handler>([
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, handleFriendList],
   ...groupHandlers,
   ...groupRoleHandlers,
+  [CommandId.SYNC_CONV_REQ, handleSyncConv],
+  [CommandId.SYNC_REQ, handleSync],
+  [CommandId.RECALL_REQ, handleRecall],
 ]);
 
 /**

@@ -23,7 +23,10 @@ export function toMsgInfo(m: MessageRecord): CIM.Def.ICIMMsgInfo {
     toSessionId: m.toSessionId,
     createTime: m.createTime,
     msgType: m.msgType,
-    msgStatus: CIM.Def.CIMMsgStatus.MSG_STATUS_SENT,
+    // A recalled message reads as SEND_CANCEL with no body (docs/adr/0013).
+    msgStatus: m.recalled
+      ? CIM.Def.CIMMsgStatus.MSG_STATUS_SEND_CANCEL
+      : CIM.Def.CIMMsgStatus.MSG_STATUS_SENT,
     msgData: m.msgData,
     attach: m.attach ?? '',
     senderClientType: m.senderClientType,

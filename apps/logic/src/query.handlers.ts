@@ -5,7 +5,7 @@ import type { RequestContext } from './request-context';
 
 /** Reads answer about the logged-in user only; user ids in request bodies are ignored (invariant 6). */
 
-function sessionArgs(type: number, sessionId: unknown): { type: 1 | 2; sessionId: number } {
+export function sessionArgs(type: number, sessionId: unknown): { type: 1 | 2; sessionId: number } {
   if (type !== 1 && type !== 2)
     throw new MqimError('IM_ERR_INVALID_ARGUMENT', 'session_type must be 1 (single) or 2 (group)');
   return { type, sessionId: toId(sessionId as number, 'session_id') };
@@ -105,7 +105,12 @@ export async function handleFriendList(deps: LogicDeps, ctx: RequestContext): Pr
   await ctx.reply(CommandId.FRIEND_QUERY_USER_LIST_RSP, rsp);
 }
 
-async function assertCanRead(deps: LogicDeps, userId: number, type: 1 | 2, sessionId: number): Promise<void> {
+export async function assertCanRead(
+  deps: LogicDeps,
+  userId: number,
+  type: 1 | 2,
+  sessionId: number,
+): Promise<void> {
   // Group timelines hold rows only for members, so a stranger reads nothing; saying so is clearer.
   if (type === 2 && !(await deps.store.groups.isMember(sessionId, userId))) {
     const group = await deps.store.groups.get(sessionId);

@@ -61,6 +61,7 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     topicPrefix: c.topicPrefix,
     historyLimitMax: c.historyLimitMax,
     historyMaxBytes: c.historyMaxBytes,
+    recallWindowSec: c.recallWindowSec,
     maxMsgDataBytes: c.maxMsgDataBytes,
     loginPolicy: c.loginPolicy as LogicOptions['loginPolicy'],
     concurrency: c.logicConcurrency,

@@ -417,6 +417,14 @@ export const mqimSchema = {
     default: 256 * 1024,
     doc: 'cap on the msg_data bytes of one history page: a page stops at the newest messages that fit (always at least one)',
   },
+  recallWindowSec: {
+    env: 'MQIM_RECALL_WINDOW_SEC',
+    type: 'int',
+    min: 0,
+    max: 30 * 86_400,
+    default: 120,
+    doc: 'how long after sending a message may be recalled (0x0814), in seconds, by its sender or a group owner',
+  },
   tokenTtlMs: {
     env: 'MQIM_TOKEN_TTL',
     type: 'duration',

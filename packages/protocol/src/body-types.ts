@@ -80,6 +80,13 @@ export function bodyTypesOf<N extends CimNamespace>(CIM: N) {
     [CommandId.GROUP_ROLES_RSP]: CIM.GroupExt.MqimGroupRolesRsp,
     [CommandId.GROUP_READ_RECEIPTS_REQ]: CIM.GroupExt.MqimGroupReadReceiptsReq,
     [CommandId.GROUP_READ_RECEIPTS_RSP]: CIM.GroupExt.MqimGroupReadReceiptsRsp,
+    [CommandId.SYNC_CONV_REQ]: CIM.Ext.MqimSyncConvReq,
+    [CommandId.SYNC_CONV_RSP]: CIM.Ext.MqimSyncConvRsp,
+    [CommandId.SYNC_REQ]: CIM.Ext.MqimSyncReq,
+    [CommandId.SYNC_RSP]: CIM.Ext.MqimSyncRsp,
+    [CommandId.RECALL_REQ]: CIM.Ext.MqimRecallReq,
+    [CommandId.RECALL_RSP]: CIM.Ext.MqimRecallRsp,
+    [CommandId.RECALL_NOTIFY]: CIM.Ext.MqimRecallNotify,
   } as const satisfies Record<CommandId, BodyType>;
 }
 

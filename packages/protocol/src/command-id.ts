@@ -77,6 +77,17 @@ export const CommandId = {
   GROUP_ROLES_RSP: 0x084b,
   GROUP_READ_RECEIPTS_REQ: 0x084c,
   GROUP_READ_RECEIPTS_RSP: 0x084d,
+  /** mqim extension: one conversation's messages after a server_msg_id (`MqimSyncConvReq`). */
+  SYNC_CONV_REQ: 0x0810,
+  SYNC_CONV_RSP: 0x0811,
+  /** mqim extension: every conversation changed after a client-held cursor (`MqimSyncReq`). */
+  SYNC_REQ: 0x0812,
+  SYNC_RSP: 0x0813,
+  /** mqim extension: recall a message (`MqimRecallReq`). */
+  RECALL_REQ: 0x0814,
+  RECALL_RSP: 0x0815,
+  /** mqim extension: a message of the conversation was recalled (`MqimRecallNotify`). */
+  RECALL_NOTIFY: 0x0816,
 } as const;
 
 export type CommandName = keyof typeof CommandId;
@@ -143,6 +154,9 @@ const responseByRequest = new Map<number, CommandId>([
   [CommandId.GROUP_TRANSFER_OWNER_REQ, CommandId.GROUP_TRANSFER_OWNER_RSP],
   [CommandId.GROUP_ROLES_REQ, CommandId.GROUP_ROLES_RSP],
   [CommandId.GROUP_READ_RECEIPTS_REQ, CommandId.GROUP_READ_RECEIPTS_RSP],
+  [CommandId.SYNC_CONV_REQ, CommandId.SYNC_CONV_RSP],
+  [CommandId.SYNC_REQ, CommandId.SYNC_RSP],
+  [CommandId.RECALL_REQ, CommandId.RECALL_RSP],
 ]);
 
 /**

@@ -88,6 +88,8 @@ export const ImErrorNumber = {
    * send) or the sender is muted in it. Nothing was stored.
    */
   IM_ERR_GROUP_MUTED: 10220,
+  /** A recall of a message older than the recall window (`MQIM_RECALL_WINDOW_SEC`); nothing changed. */
+  IM_ERR_RECALL_WINDOW_PASSED: 10210,
 
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,
@@ -122,6 +124,7 @@ export const CLIENT_FAULTS: ReadonlySet<ImErrorCode> = new Set<ImErrorCode>([
   'IM_ERR_USER_RATE_LIMITED',
   'IM_ERR_REFUSED_BY_HOOK',
   'IM_ERR_GROUP_MUTED',
+  'IM_ERR_RECALL_WINDOW_PASSED',
 ]);
 
 /**

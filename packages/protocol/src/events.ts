@@ -48,6 +48,19 @@ export function messageEventId(
   return `msg/${conversationKey(sessionType, fromUserId, toSessionId)}/${serverMsgId}`;
 }
 
+/**
+ * `recall/<conversation>/<server_msg_id>`: a message is recalled at most once, so the recalled
+ * message's own key, under its own prefix (its MESSAGE_STORED event keeps `msg/...`).
+ */
+export function recallEventId(
+  sessionType: number,
+  fromUserId: number,
+  toSessionId: number,
+  serverMsgId: number,
+): string {
+  return `recall/${conversationKey(sessionType, fromUserId, toSessionId)}/${serverMsgId}`;
+}
+
 /** `read/<user>/<session_type>:<session>/<msg_id>`: one per position reached (re-reading it is no new event). */
 export function positionEventId(
   kind: 'read' | 'dlv',

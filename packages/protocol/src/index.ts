@@ -85,6 +85,7 @@ export {
   groupEventId,
   messageEventId,
   positionEventId,
+  recallEventId,
   presenceEventId,
   pushEventId,
   type EventFamily,

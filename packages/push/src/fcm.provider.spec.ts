@@ -64,7 +64,7 @@ describe('FcmProvider', () => {
         priority: 'high',
         ttl: '86400s',
         collapse_key: '2:500',
-        notification: { notification_count: 2 },
+        notification: { tag: '2:500', notification_count: 2 },
       },
       apns: {
         headers: { 'apns-priority': '10', 'apns-collapse-id': '2:500' },

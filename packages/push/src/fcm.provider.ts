@@ -194,7 +194,12 @@ export function buildFcmMessage(
 ): Record<string, unknown> {
   const android: Record<string, unknown> = { priority: 'high', ttl: `${ttlSeconds}s` };
   if (n.collapseKey) android.collapse_key = n.collapseKey;
-  if (n.badge !== undefined) android.notification = { notification_count: n.badge };
+  // collapse_key only drops undelivered messages; `tag` makes a displayed notification with the
+  // same key be replaced, as apns-collapse-id does on iOS (a recall's push replaces the message's).
+  const notification: Record<string, unknown> = {};
+  if (n.collapseKey) notification.tag = n.collapseKey;
+  if (n.badge !== undefined) notification.notification_count = n.badge;
+  if (Object.keys(notification).length > 0) android.notification = notification;
   const apnsHeaders: Record<string, string> = { 'apns-priority': '10' };
   if (n.collapseKey) apnsHeaders['apns-collapse-id'] = apnsCollapseId(n.collapseKey);
   const aps: Record<string, unknown> = { sound: 'default' };

@@ -2,8 +2,12 @@ import { CIM, toId, type IdInput } from '@mqim/protocol/client';
 import type { ServerErrorDetail } from './im.errors';
 import {
   MsgType,
+  RECALLED_STATUS,
   SessionType,
   type GroupInfo,
+  type RecallNotice,
+  type SyncConversation,
+  type SyncCursor,
   type GroupMemberChanged,
   type GroupVersion,
   type ImMessage,
@@ -173,6 +177,48 @@ function toMessage(
     data,
     text: textOf(msgType, data),
     ...extra,
+    recalled: extra.status === RECALLED_STATUS,
+  };
+}
+
+type RecallNotifyProps = CIM.Ext.MqimRecallNotify.$Properties;
+
+export function toRecallNotice(n: RecallNotifyProps, me: number): RecallNotice {
+  const sessionType = n.sessionType ?? 0;
+  const fromUserId = id(n.fromUserId, 'from_user_id');
+  const toSessionId = id(n.toSessionId, 'to_session_id');
+  return {
+    sessionType,
+    sessionId: sessionType === SessionType.SINGLE && fromUserId !== me ? fromUserId : toSessionId,
+    serverMsgId: id(n.serverMsgId, 'server_msg_id'),
+    clientMsgId: n.clientMsgId ?? '',
+    fromUserId,
+    recalledBy: id(n.recalledBy, 'recalled_by'),
+    recalledAt: n.recalledAt ?? 0,
+    noticeMsgId: id(n.noticeMsgId, 'notice_msg_id'),
+  };
+}
+
+type SyncConversationProps = CIM.Ext.MqimSyncConversation.$Properties;
+type SyncCursorProps = CIM.Ext.MqimSyncCursor.$Properties;
+
+export function toSyncConversation(c: SyncConversationProps, me: number): SyncConversation {
+  return {
+    sessionType: c.sessionType ?? 0,
+    sessionId: id(c.sessionId, 'session_id'),
+    messages: (c.msgList ?? []).map((m) => fromMsgInfo(m, me)),
+    hasMore: c.hasMore ?? false,
+    unreadCount: c.unreadCnt ?? 0,
+  };
+}
+
+export function toSyncCursor(c: SyncCursorProps | null | undefined): SyncCursor {
+  return {
+    positions: (c?.positions ?? []).map((p) => ({
+      sessionType: p.sessionType ?? 0,
+      sessionId: id(p.sessionId, 'session_id'),
+      serverMsgId: id(p.serverMsgId, 'server_msg_id'),
+    })),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   fromMsgData,
   toGroupMemberChanged,
   toReadNotify,
+  toRecallNotice,
   toServerErrorDetail,
   toUserInfo,
 } from './cim.mapper';
@@ -49,8 +50,15 @@ import {
   type ImClientState,
   type ImMessage,
   type LoginResult,
+  type RecallInput,
+  type RecallResult,
   type RecentSessions,
   type RequestOptions,
+  type SyncConversationPage,
+  type SyncConversationQuery,
+  type SyncCursor,
+  type SyncPage,
+  type SyncQuery,
   type SendInput,
   type SendResult,
   type SessionRef,
@@ -61,6 +69,7 @@ import * as groupRoleRequests from './group-roles.requests';
 import { fetchMissed } from './missed.sync';
 import { passwordMd5 } from './password';
 import * as queryRequests from './query.requests';
+import * as syncRequests from './sync.requests';
 import { reconnectDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './reconnect.policy';
 import { checkId, type Requester } from './requester';
 import type { ClientFrame as Frame, TransportOpener } from './transport/transport';
@@ -494,6 +503,9 @@ export class ImClientImpl implements ImClient, Requester {
           toGroupMemberChanged(decodeClientBody(CommandId.GROUP_MEMBER_CHANGED_NOTIFY, frame.body)),
         );
         return;
+      case CommandId.RECALL_NOTIFY:
+        this.emit('recalled', toRecallNotice(decodeClientBody(CommandId.RECALL_NOTIFY, frame.body), me));
+        return;
       case CommandId.KICK_OUT_NOTIFY: {
         const n = decodeClientBody(CommandId.KICK_OUT_NOTIFY, frame.body);
         if (FINAL_KICK_REASONS.has(n.reason)) this.noReconnect = true;
@@ -658,6 +670,24 @@ export class ImClientImpl implements ImClient, Requester {
 
   friends(options?: RequestOptions): Promise<UserInfo[]> {
     return queryRequests.friends(this, options);
+  }
+
+  // ---- sync and recall (mqim extensions) ----
+
+  syncConversation(query: SyncConversationQuery, options?: RequestOptions): Promise<SyncConversationPage> {
+    return syncRequests.syncConversation(this, query, options);
+  }
+
+  sync(
+    cursor: SyncCursor = { positions: [] },
+    query?: SyncQuery,
+    options?: RequestOptions,
+  ): Promise<SyncPage> {
+    return syncRequests.sync(this, cursor, query, options);
+  }
+
+  recall(input: RecallInput, options?: RequestOptions): Promise<RecallResult> {
+    return syncRequests.recall(this, input, options);
   }
 
   // ---- groups ----

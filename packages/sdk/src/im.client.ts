@@ -15,6 +15,14 @@ import type {
   KickOutNotice,
   LoginResult,
   ReadNotify,
+  RecallInput,
+  RecallNotice,
+  RecallResult,
+  SyncConversationPage,
+  SyncConversationQuery,
+  SyncCursor,
+  SyncPage,
+  SyncQuery,
   RecentSessions,
   ReconnectedInfo,
   ReconnectingInfo,
@@ -93,6 +101,11 @@ export interface ImClientEvents {
   /** Someone read a conversation up to a message (0x0304). */
   readNotify: [notify: ReadNotify];
   groupMemberChanged: [notify: GroupMemberChanged];
+  /**
+   * A message of one of our conversations was recalled (0x0816, mqim): drop its body. Its TIPS
+   * notice also arrives as a `message`.
+   */
+  recalled: [notice: RecallNotice];
   /** The server is about to close the connection on purpose (0x0801). */
   kickedOut: [notice: KickOutNotice];
   /** An error notify (0x0802) that refers to no request in flight. */
@@ -167,6 +180,24 @@ export interface ImClient {
     options?: RequestOptions,
   ): Promise<ImMessage[]>;
   friends(options?: RequestOptions): Promise<UserInfo[]>;
+
+  /**
+   * mqim 0x0810: one conversation's messages strictly after `afterServerMsgId`, ascending; page
+   * on with the last one's serverMsgId while `hasMore`. Nothing is skipped or repeated.
+   */
+  syncConversation(query: SyncConversationQuery, options?: RequestOptions): Promise<SyncConversationPage>;
+  /**
+   * mqim 0x0812: every conversation that has messages after `cursor` (default: none known, so
+   * everything), with those messages; call again with the returned cursor while `hasMore`. Keep
+   * the last cursor to catch up after being offline in a few round trips.
+   */
+  sync(cursor?: SyncCursor, query?: SyncQuery, options?: RequestOptions): Promise<SyncPage>;
+  /**
+   * mqim 0x0814: recalls a message (one's own, or any in a group one owns) within the server's
+   * window. Every device of the conversation gets a `recalled` event.
+   * @throws ImRequestFailedError IM_ERR_FORBIDDEN, IM_ERR_NOT_FOUND, IM_ERR_RECALL_WINDOW_PASSED
+   */
+  recall(input: RecallInput, options?: RequestOptions): Promise<RecallResult>;
 
   createGroup(input: CreateGroupInput, options?: RequestOptions): Promise<CreateGroupResult>;
   disbandGroup(groupId: number, options?: RequestOptions): Promise<GroupChangeResult>;

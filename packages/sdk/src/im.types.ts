@@ -76,6 +76,93 @@ export interface ImMessage {
   status: number;
   /** Set on history (CIMMsgInfo.attach); empty on pushed messages. */
   attach: string;
+  /**
+   * Read back (history, sync) recalled: `status` is {@link RECALLED_STATUS} and `data` is empty,
+   * the body withheld. Pushed messages are never recalled yet; a later recall arrives as the
+   * `recalled` event.
+   */
+  recalled: boolean;
+}
+
+/** `status` of a recalled message read back: CIMMsgStatus SEND_CANCEL. */
+export const RECALLED_STATUS = 8;
+
+/** Where a client has a conversation up to (inclusive). */
+export interface SyncPosition {
+  sessionType: number;
+  /** The peer user (single chat) or the group. */
+  sessionId: number;
+  serverMsgId: number;
+}
+
+/**
+ * The client-held sync cursor (0x0812): keep the one of the last `sync()` (e.g. persisted next to
+ * the app's message store) and pass it back after a reconnect. A conversation without a position
+ * is synced from its start; `{ positions: [] }` syncs everything.
+ */
+export interface SyncCursor {
+  positions: SyncPosition[];
+}
+
+export interface SyncConversation {
+  sessionType: number;
+  sessionId: number;
+  /** Ascending, strictly after the cursor's position; recalled ones marked. */
+  messages: ImMessage[];
+  /** More of this conversation follow on the next page. */
+  hasMore: boolean;
+  unreadCount: number;
+}
+
+export interface SyncPage {
+  conversations: SyncConversation[];
+  /** The cursor advanced past this page: pass it to the next `sync()`. */
+  cursor: SyncCursor;
+  hasMore: boolean;
+}
+
+export interface SyncQuery {
+  /** @default the server's (20; at most 100) */
+  maxConversations?: number;
+  /** Messages per conversation per page. @default the server's (50; at most its history limit) */
+  maxMessages?: number;
+}
+
+export interface SyncConversationQuery extends SessionRef {
+  /** Only messages strictly newer than this server id; 0 = from the start. */
+  afterServerMsgId: number;
+  /** @default the server's history limit */
+  limit?: number;
+}
+
+export interface SyncConversationPage {
+  messages: ImMessage[];
+  /** Page on with the last message's serverMsgId. */
+  hasMore: boolean;
+}
+
+export interface RecallInput extends SessionRef {
+  serverMsgId: number;
+}
+
+export interface RecallResult {
+  /** Unix seconds of the recall (the first one, if it was recalled already). */
+  recalledAt: number;
+}
+
+/** A message of one of our conversations was recalled (0x0816), by its sender or a group owner. */
+export interface RecallNotice {
+  sessionType: number;
+  /** The conversation from our view: the group, or the other user of a single chat. */
+  sessionId: number;
+  serverMsgId: number;
+  clientMsgId: string;
+  /** The recalled message's sender. */
+  fromUserId: number;
+  recalledBy: number;
+  recalledAt: number;
+  /** The recall's TIPS notice stored in the conversation (also delivered as a `message`). */
+  noticeMsgId: number;
 }
 
 export interface SendInput {

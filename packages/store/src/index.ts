@@ -1,6 +1,9 @@
 export type { Store, StoreDialect } from './store.port';
 export {
+  RECALLED_MSG_STATUS,
   SessionType,
+  type AfterQuery,
+  type RecallMark,
   type ConversationRef,
   type HistoryQuery,
   type MessageRecord,
@@ -12,6 +15,7 @@ export {
   SessionStatus,
   type RecentSessionsQuery,
   type SessionKey,
+  type SessionPosition,
   type SessionRecord,
   type SessionRepository,
 } from './session.port';

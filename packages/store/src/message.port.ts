@@ -44,6 +44,23 @@ export interface MessageRecord {
   readonly msgStatus: number;
   /** Unix seconds. */
   readonly createTime: number;
+  /**
+   * Set on reads when the message was recalled: `msgStatus` is then {@link RECALLED_MSG_STATUS}
+   * and `msgData` is empty (the body is withheld).
+   */
+  readonly recalled?: RecallMark;
+}
+
+/**
+ * `msg_status` of a recalled message as reads return it: CoffeeChat's `CIMMsgStatus`
+ * SEND_CANCEL (8), so its clients render it as withdrawn. Its `msgData` is empty.
+ */
+export const RECALLED_MSG_STATUS = 8;
+
+/** Who recalled a message, and when (Unix seconds). */
+export interface RecallMark {
+  readonly recalledBy: number;
+  readonly recalledAt: number;
 }
 
 /** A conversation as the id counters see it: a single chat is an unordered pair. */
@@ -54,6 +71,13 @@ export type ConversationRef =
 export interface HistoryQuery {
   /** Only messages strictly older than this id; 0 or absent = from the newest. */
   readonly beforeMsgId?: number;
+  /** Page size, already capped by the caller; must be ≥ 1. */
+  readonly limit: number;
+}
+
+export interface AfterQuery {
+  /** Only messages strictly newer than this id; 0 = from the oldest. */
+  readonly afterMsgId: number;
   /** Page size, already capped by the caller; must be ≥ 1. */
   readonly limit: number;
 }
@@ -112,4 +136,40 @@ export interface MessageRepository {
 
   /** The newest message of the owner's timeline in that session, or null. */
   latest(ownerUserId: number, sessionType: SessionType, sessionId: number): Promise<MessageRecord | null>;
+
+  /**
+   * One page of an owner's timeline *forward* (sync after reconnect): messages strictly newer
+   * than `afterMsgId`, at most `limit`, ascending by server_msg_id. Exact and gap-free: paging
+   * with the last id of each page as the next `afterMsgId` visits every message of the timeline
+   * once, whatever was saved meanwhile (server_msg_id only grows; a page ends at a committed
+   * row, and a later save in the conversation takes a higher id). Recalled messages are included,
+   * marked (`recalled`, body withheld), like every read of this repository.
+   */
+  after(
+    ownerUserId: number,
+    sessionType: SessionType,
+    sessionId: number,
+    query: AfterQuery,
+  ): Promise<MessageRecord[]>;
+
+  /** One message of the owner's timeline by its server id, or null. */
+  get(
+    ownerUserId: number,
+    sessionType: SessionType,
+    sessionId: number,
+    serverMsgId: number,
+  ): Promise<MessageRecord | null>;
+
+  /**
+   * Marks a message of the conversation recalled, once: the first call stores who and when and
+   * returns `inserted: true`; any later call (a retry, a second recaller) changes nothing and
+   * returns the first mark with `inserted: false`. Every later read of the message, in every
+   * owner's timeline (members who left since included), returns it marked and without its body.
+   * The message itself is not checked to exist: the caller has read it first.
+   */
+  recall(
+    conversation: ConversationRef,
+    serverMsgId: number,
+    mark: RecallMark,
+  ): Promise<RecallMark & { readonly inserted: boolean }>;
 }

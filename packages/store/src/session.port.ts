@@ -28,6 +28,15 @@ export interface SessionKey {
   readonly sessionId: number;
 }
 
+/** Where one of an owner's sessions stands: what sync compares a client's cursor with. */
+export interface SessionPosition {
+  readonly sessionType: SessionType;
+  readonly sessionId: number;
+  /** The newest server_msg_id in the owner's timeline of the session. */
+  readonly lastServerMsgId: number;
+  readonly unreadCnt: number;
+}
+
 export interface RecentSessionsQuery {
   /** Only sessions changed at or after this Unix second (incremental sync). @default 0 */
   readonly updatedSince?: number;
@@ -46,6 +55,14 @@ export interface SessionRepository {
    * each with its last message and unread count.
    */
   recent(ownerUserId: number, query?: RecentSessionsQuery): Promise<SessionRecord[]>;
+
+  /**
+   * Every session of the owner with its newest server_msg_id, ordered by (session_type,
+   * session_id): one primary-key range read of `im_session`, which `messages.save` updates in the
+   * transaction that writes the timeline rows, so a position never names a message that cannot be
+   * read yet.
+   */
+  positions(ownerUserId: number): Promise<SessionPosition[]>;
 
   /** One session, or null. */
   get(ownerUserId: number, sessionType: SessionType, sessionId: number): Promise<SessionRecord | null>;

@@ -16,6 +16,7 @@ export const CHAT_HELP = [
   '  /create <name> [userId ...]  create a group with those members and open it',
   '  /invite <userId ...>  add users to the open group',
   '  /leave           leave the open group',
+  '  /recall <msgId>  recall one of your messages in the open conversation (its [id] in front)',
   '  /help            this list',
   '  /quit            log out and leave',
   'Anything else is sent to the open conversation.',
@@ -42,6 +43,12 @@ export class ChatSession {
     this.client.on('message', (m) => this.onMessage(m));
     this.client.on('readNotify', (n) => {
       if (n.readerId !== this.me) this.view.print(`✓✓ read by ${this.nameOf(n.readerId)}${this.where(n)}`);
+    });
+    this.client.on('recalled', (n) => {
+      const who =
+        n.recalledBy === n.fromUserId ? this.nameOf(n.recalledBy) : `${this.nameOf(n.recalledBy)} (owner)`;
+      const whose = n.fromUserId === this.me ? 'your' : `${this.nameOf(n.fromUserId)}'s`;
+      this.view.print(`↺ ${who} recalled ${whose} message [${n.serverMsgId}]${this.where(n)}`);
     });
     this.client.on('kickedOut', (k) =>
       this.view.print(`! The server closed this session${k.text ? `: ${k.text}` : ''}.`),
@@ -100,6 +107,9 @@ export class ChatSession {
         case '/leave':
           await this.leave();
           break;
+        case '/recall':
+          await this.recall(args[0]);
+          break;
         default:
           this.view.print(`Unknown command ${command}; /help lists them.`);
       }
@@ -117,7 +127,7 @@ export class ChatSession {
     }
     try {
       const ack = await this.client.send({ to: conv.sessionId, sessionType: conv.sessionType, text });
-      this.view.print(`[${clock(ack.createTime)}] me: ${text}  ✓`);
+      this.view.print(`[${ack.serverMsgId}] [${clock(ack.createTime)}] me: ${text}  ✓`);
     } catch (err) {
       this.view.print(`✗ not sent: ${describeError(err)}`);
     }
@@ -177,6 +187,21 @@ export class ChatSession {
     }
     this.view.print(...messages.map((m) => this.formatMessage(m)));
     return messages[messages.length - 1].serverMsgId;
+  }
+
+  private async recall(arg: string | undefined): Promise<void> {
+    const conv = this.open;
+    if (conv === undefined) {
+      this.view.print('Open a conversation first: /open <userId>.');
+      return;
+    }
+    const serverMsgId = Number(arg);
+    if (arg === undefined || !Number.isSafeInteger(serverMsgId) || serverMsgId <= 0) {
+      this.view.print('Usage: /recall <msgId>  (the [number] in front of a message)');
+      return;
+    }
+    await this.client.recall({ ...conv, serverMsgId });
+    // The 'recalled' event that follows prints the outcome for every device alike.
   }
 
   private async friends(): Promise<void> {
@@ -282,7 +307,9 @@ export class ChatSession {
   private formatMessage(m: ImMessage): string {
     const who = m.fromUserId === this.me ? 'me' : this.nameOf(m.fromUserId);
     const group = m.sessionType === SessionType.GROUP ? `#${m.sessionId} ` : '';
-    return `[${clock(m.createTime)}] ${group}${who}: ${previewOf(m)}`;
+    const body = m.recalled ? '(recalled)' : previewOf(m);
+    // The id first: it is what /recall takes.
+    return `[${m.serverMsgId}] [${clock(m.createTime)}] ${group}${who}: ${body}`;
   }
 
   private titleOf(conv: Conversation): string {
@@ -313,8 +340,21 @@ function parseTarget(arg: string | undefined): Conversation | undefined {
 
 function previewOf(m: { msgType: number; text: string | undefined; data: Uint8Array }): string {
   if (m.msgType === MsgType.TEXT) return m.text ?? '';
+  const recall = recallTip(m);
+  if (recall !== undefined) return `(recalled message [${recall}])`;
   const kind = Object.entries(MsgType).find(([, v]) => v === m.msgType)?.[0] ?? `type ${m.msgType}`;
   return `<${kind.toLowerCase()}, ${m.data.length} bytes>`;
+}
+
+/** The recalled id named by a recall notice (a TIPS message mqim stores), else undefined. */
+function recallTip(m: { msgType: number; data: Uint8Array }): string | undefined {
+  if (m.msgType !== MsgType.TIPS) return undefined;
+  try {
+    const tip = JSON.parse(new TextDecoder().decode(m.data)) as { tipsType?: unknown; serverMsgId?: unknown };
+    return tip.tipsType === 'recall' ? String(tip.serverMsgId) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describeError(err: unknown): string {

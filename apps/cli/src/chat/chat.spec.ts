@@ -90,6 +90,36 @@ describe('mqim chat', () => {
     expect(server.received.some((f) => f.cmd === CommandId.LOGIN_AUTH_LOGOUT_REQ)).toBe(true);
   });
 
+  it('chat - /recall takes back one of my messages; both sides see it recalled', async () => {
+    bob = createImClient({ url: server.url });
+    await bob.loginWithToken(BOB.userId, BOB.token!);
+    const term = new Terminal();
+    const done = start(term, ['--user', 'alice', '--password', ALICE.password]);
+    await term.waitFor('Logged in as Alice');
+    term.type('/open 2');
+    await term.waitFor('── Bob (user 2) ──');
+    term.type('wrong chat');
+    await term.waitFor(/\[1\] \[\d\d:\d\d\] me: wrong chat {2}✓/);
+
+    const told = nextEvent(bob, 'recalled');
+    term.type('/recall 1');
+    await term.waitFor('↺ me recalled your message [1]');
+    expect(await told).toMatchObject({ serverMsgId: 1, fromUserId: 1, recalledBy: 1, sessionId: 1 });
+    term.type('/history');
+    await term.waitFor(/\[1\] \[\d\d:\d\d\] me: \(recalled\)/);
+
+    // Someone else's message, an id that is no number: refused with a reason, the chat goes on.
+    await bob.send({ to: ALICE.userId, text: 'mine' });
+    await term.waitFor('Bob: mine');
+    term.type('/recall 2');
+    await term.waitFor('IM_ERR_FORBIDDEN');
+    term.type('/recall x');
+    await term.waitFor('Usage: /recall <msgId>');
+
+    term.type('/quit');
+    expect(await done).toBe(0);
+  });
+
   it('chat - prints incoming messages and read notifications as they arrive', async () => {
     const term = new Terminal();
     const done = start(term, ['--user-id', '1', '--token', ALICE.token!]);

@@ -3916,7 +3916,28 @@ export namespace CIM {
             MQIM_CID_GROUP_READ_RECEIPTS_REQ = 2124,
 
             /** MQIM_CID_GROUP_READ_RECEIPTS_RSP value */
-            MQIM_CID_GROUP_READ_RECEIPTS_RSP = 2125
+            MQIM_CID_GROUP_READ_RECEIPTS_RSP = 2125,
+
+            /** MQIM_CID_SYNC_CONV_REQ value */
+            MQIM_CID_SYNC_CONV_REQ = 2064,
+
+            /** MQIM_CID_SYNC_CONV_RSP value */
+            MQIM_CID_SYNC_CONV_RSP = 2065,
+
+            /** MQIM_CID_SYNC_REQ value */
+            MQIM_CID_SYNC_REQ = 2066,
+
+            /** MQIM_CID_SYNC_RSP value */
+            MQIM_CID_SYNC_RSP = 2067,
+
+            /** MQIM_CID_RECALL_REQ value */
+            MQIM_CID_RECALL_REQ = 2068,
+
+            /** MQIM_CID_RECALL_RSP value */
+            MQIM_CID_RECALL_RSP = 2069,
+
+            /** MQIM_CID_RECALL_NOTIFY value */
+            MQIM_CID_RECALL_NOTIFY = 2070
         }
 
         /**
@@ -4061,6 +4082,756 @@ export namespace CIM {
 
             /** Shape of a MqimErrorNotify. */
             type $Shape = CIM.Ext.MqimErrorNotify.$Properties;
+        }
+
+        /**
+         * Properties of a MqimSyncConvReq.
+         * @deprecated Use CIM.Ext.MqimSyncConvReq.$Properties instead.
+         */
+        interface IMqimSyncConvReq extends CIM.Ext.MqimSyncConvReq.$Properties {
+        }
+
+        /** Represents a MqimSyncConvReq. */
+        class MqimSyncConvReq {
+
+            /**
+             * Constructs a new MqimSyncConvReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimSyncConvReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimSyncConvReq sessionType. */
+            sessionType: number;
+
+            /** MqimSyncConvReq sessionId. */
+            sessionId: (number|Long);
+
+            /** MqimSyncConvReq afterServerMsgId. */
+            afterServerMsgId: (number|Long);
+
+            /** MqimSyncConvReq limit. */
+            limit: number;
+
+            /**
+             * Encodes the specified MqimSyncConvReq message. Does not implicitly {@link CIM.Ext.MqimSyncConvReq.verify|verify} messages.
+             * @param message MqimSyncConvReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimSyncConvReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimSyncConvReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncConvReq & CIM.Ext.MqimSyncConvReq.$Shape} MqimSyncConvReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimSyncConvReq & CIM.Ext.MqimSyncConvReq.$Shape;
+        }
+
+        namespace MqimSyncConvReq {
+
+            /** Properties of a MqimSyncConvReq. */
+            interface $Properties {
+
+                /** MqimSyncConvReq sessionType */
+                sessionType?: (number|null);
+
+                /** MqimSyncConvReq sessionId */
+                sessionId?: (number|Long|null);
+
+                /** MqimSyncConvReq afterServerMsgId */
+                afterServerMsgId?: (number|Long|null);
+
+                /** MqimSyncConvReq limit */
+                limit?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimSyncConvReq. */
+            type $Shape = CIM.Ext.MqimSyncConvReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimSyncConvRsp.
+         * @deprecated Use CIM.Ext.MqimSyncConvRsp.$Properties instead.
+         */
+        interface IMqimSyncConvRsp extends CIM.Ext.MqimSyncConvRsp.$Properties {
+        }
+
+        /** Represents a MqimSyncConvRsp. */
+        class MqimSyncConvRsp {
+
+            /**
+             * Constructs a new MqimSyncConvRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimSyncConvRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimSyncConvRsp sessionType. */
+            sessionType: number;
+
+            /** MqimSyncConvRsp sessionId. */
+            sessionId: (number|Long);
+
+            /** MqimSyncConvRsp afterServerMsgId. */
+            afterServerMsgId: (number|Long);
+
+            /** MqimSyncConvRsp msgList. */
+            msgList: CIM.Def.CIMMsgInfo.$Properties[];
+
+            /** MqimSyncConvRsp hasMore. */
+            hasMore: boolean;
+
+            /**
+             * Encodes the specified MqimSyncConvRsp message. Does not implicitly {@link CIM.Ext.MqimSyncConvRsp.verify|verify} messages.
+             * @param message MqimSyncConvRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimSyncConvRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimSyncConvRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncConvRsp & CIM.Ext.MqimSyncConvRsp.$Shape} MqimSyncConvRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimSyncConvRsp & CIM.Ext.MqimSyncConvRsp.$Shape;
+        }
+
+        namespace MqimSyncConvRsp {
+
+            /** Properties of a MqimSyncConvRsp. */
+            interface $Properties {
+
+                /** MqimSyncConvRsp sessionType */
+                sessionType?: (number|null);
+
+                /** MqimSyncConvRsp sessionId */
+                sessionId?: (number|Long|null);
+
+                /** MqimSyncConvRsp afterServerMsgId */
+                afterServerMsgId?: (number|Long|null);
+
+                /** MqimSyncConvRsp msgList */
+                msgList?: (CIM.Def.CIMMsgInfo.$Properties[]|null);
+
+                /** MqimSyncConvRsp hasMore */
+                hasMore?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimSyncConvRsp. */
+            type $Shape = CIM.Ext.MqimSyncConvRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimSyncPosition.
+         * @deprecated Use CIM.Ext.MqimSyncPosition.$Properties instead.
+         */
+        interface IMqimSyncPosition extends CIM.Ext.MqimSyncPosition.$Properties {
+        }
+
+        /** Represents a MqimSyncPosition. */
+        class MqimSyncPosition {
+
+            /**
+             * Constructs a new MqimSyncPosition.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimSyncPosition.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimSyncPosition sessionType. */
+            sessionType: number;
+
+            /** MqimSyncPosition sessionId. */
+            sessionId: (number|Long);
+
+            /** MqimSyncPosition serverMsgId. */
+            serverMsgId: (number|Long);
+
+            /**
+             * Encodes the specified MqimSyncPosition message. Does not implicitly {@link CIM.Ext.MqimSyncPosition.verify|verify} messages.
+             * @param message MqimSyncPosition message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimSyncPosition.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimSyncPosition message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncPosition & CIM.Ext.MqimSyncPosition.$Shape} MqimSyncPosition
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimSyncPosition & CIM.Ext.MqimSyncPosition.$Shape;
+        }
+
+        namespace MqimSyncPosition {
+
+            /** Properties of a MqimSyncPosition. */
+            interface $Properties {
+
+                /** MqimSyncPosition sessionType */
+                sessionType?: (number|null);
+
+                /** MqimSyncPosition sessionId */
+                sessionId?: (number|Long|null);
+
+                /** MqimSyncPosition serverMsgId */
+                serverMsgId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimSyncPosition. */
+            type $Shape = CIM.Ext.MqimSyncPosition.$Properties;
+        }
+
+        /**
+         * Properties of a MqimSyncCursor.
+         * @deprecated Use CIM.Ext.MqimSyncCursor.$Properties instead.
+         */
+        interface IMqimSyncCursor extends CIM.Ext.MqimSyncCursor.$Properties {
+        }
+
+        /** Represents a MqimSyncCursor. */
+        class MqimSyncCursor {
+
+            /**
+             * Constructs a new MqimSyncCursor.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimSyncCursor.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimSyncCursor positions. */
+            positions: CIM.Ext.MqimSyncPosition.$Properties[];
+
+            /**
+             * Encodes the specified MqimSyncCursor message. Does not implicitly {@link CIM.Ext.MqimSyncCursor.verify|verify} messages.
+             * @param message MqimSyncCursor message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimSyncCursor.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimSyncCursor message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncCursor & CIM.Ext.MqimSyncCursor.$Shape} MqimSyncCursor
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimSyncCursor & CIM.Ext.MqimSyncCursor.$Shape;
+        }
+
+        namespace MqimSyncCursor {
+
+            /** Properties of a MqimSyncCursor. */
+            interface $Properties {
+
+                /** MqimSyncCursor positions */
+                positions?: (CIM.Ext.MqimSyncPosition.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimSyncCursor. */
+            type $Shape = CIM.Ext.MqimSyncCursor.$Properties;
+        }
+
+        /**
+         * Properties of a MqimSyncReq.
+         * @deprecated Use CIM.Ext.MqimSyncReq.$Properties instead.
+         */
+        interface IMqimSyncReq extends CIM.Ext.MqimSyncReq.$Properties {
+        }
+
+        /** Represents a MqimSyncReq. */
+        class MqimSyncReq {
+
+            /**
+             * Constructs a new MqimSyncReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimSyncReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimSyncReq cursor. */
+            cursor?: (CIM.Ext.MqimSyncCursor.$Properties|null);
+
+            /** MqimSyncReq maxConversations. */
+            maxConversations: number;
+
+            /** MqimSyncReq maxMessages. */
+            maxMessages: number;
+
+            /**
+             * Encodes the specified MqimSyncReq message. Does not implicitly {@link CIM.Ext.MqimSyncReq.verify|verify} messages.
+             * @param message MqimSyncReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimSyncReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimSyncReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncReq & CIM.Ext.MqimSyncReq.$Shape} MqimSyncReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimSyncReq & CIM.Ext.MqimSyncReq.$Shape;
+        }
+
+        namespace MqimSyncReq {
+
+            /** Properties of a MqimSyncReq. */
+            interface $Properties {
+
+                /** MqimSyncReq cursor */
+                cursor?: (CIM.Ext.MqimSyncCursor.$Properties|null);
+
+                /** MqimSyncReq maxConversations */
+                maxConversations?: (number|null);
+
+                /** MqimSyncReq maxMessages */
+                maxMessages?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimSyncReq. */
+            type $Shape = CIM.Ext.MqimSyncReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimSyncConversation.
+         * @deprecated Use CIM.Ext.MqimSyncConversation.$Properties instead.
+         */
+        interface IMqimSyncConversation extends CIM.Ext.MqimSyncConversation.$Properties {
+        }
+
+        /** Represents a MqimSyncConversation. */
+        class MqimSyncConversation {
+
+            /**
+             * Constructs a new MqimSyncConversation.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimSyncConversation.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimSyncConversation sessionType. */
+            sessionType: number;
+
+            /** MqimSyncConversation sessionId. */
+            sessionId: (number|Long);
+
+            /** MqimSyncConversation msgList. */
+            msgList: CIM.Def.CIMMsgInfo.$Properties[];
+
+            /** MqimSyncConversation hasMore. */
+            hasMore: boolean;
+
+            /** MqimSyncConversation unreadCnt. */
+            unreadCnt: number;
+
+            /**
+             * Encodes the specified MqimSyncConversation message. Does not implicitly {@link CIM.Ext.MqimSyncConversation.verify|verify} messages.
+             * @param message MqimSyncConversation message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimSyncConversation.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimSyncConversation message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncConversation & CIM.Ext.MqimSyncConversation.$Shape} MqimSyncConversation
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimSyncConversation & CIM.Ext.MqimSyncConversation.$Shape;
+        }
+
+        namespace MqimSyncConversation {
+
+            /** Properties of a MqimSyncConversation. */
+            interface $Properties {
+
+                /** MqimSyncConversation sessionType */
+                sessionType?: (number|null);
+
+                /** MqimSyncConversation sessionId */
+                sessionId?: (number|Long|null);
+
+                /** MqimSyncConversation msgList */
+                msgList?: (CIM.Def.CIMMsgInfo.$Properties[]|null);
+
+                /** MqimSyncConversation hasMore */
+                hasMore?: (boolean|null);
+
+                /** MqimSyncConversation unreadCnt */
+                unreadCnt?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimSyncConversation. */
+            type $Shape = CIM.Ext.MqimSyncConversation.$Properties;
+        }
+
+        /**
+         * Properties of a MqimSyncRsp.
+         * @deprecated Use CIM.Ext.MqimSyncRsp.$Properties instead.
+         */
+        interface IMqimSyncRsp extends CIM.Ext.MqimSyncRsp.$Properties {
+        }
+
+        /** Represents a MqimSyncRsp. */
+        class MqimSyncRsp {
+
+            /**
+             * Constructs a new MqimSyncRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimSyncRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimSyncRsp conversations. */
+            conversations: CIM.Ext.MqimSyncConversation.$Properties[];
+
+            /** MqimSyncRsp cursor. */
+            cursor?: (CIM.Ext.MqimSyncCursor.$Properties|null);
+
+            /** MqimSyncRsp hasMore. */
+            hasMore: boolean;
+
+            /**
+             * Encodes the specified MqimSyncRsp message. Does not implicitly {@link CIM.Ext.MqimSyncRsp.verify|verify} messages.
+             * @param message MqimSyncRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimSyncRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimSyncRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncRsp & CIM.Ext.MqimSyncRsp.$Shape} MqimSyncRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimSyncRsp & CIM.Ext.MqimSyncRsp.$Shape;
+        }
+
+        namespace MqimSyncRsp {
+
+            /** Properties of a MqimSyncRsp. */
+            interface $Properties {
+
+                /** MqimSyncRsp conversations */
+                conversations?: (CIM.Ext.MqimSyncConversation.$Properties[]|null);
+
+                /** MqimSyncRsp cursor */
+                cursor?: (CIM.Ext.MqimSyncCursor.$Properties|null);
+
+                /** MqimSyncRsp hasMore */
+                hasMore?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimSyncRsp. */
+            type $Shape = CIM.Ext.MqimSyncRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimRecallReq.
+         * @deprecated Use CIM.Ext.MqimRecallReq.$Properties instead.
+         */
+        interface IMqimRecallReq extends CIM.Ext.MqimRecallReq.$Properties {
+        }
+
+        /** Represents a MqimRecallReq. */
+        class MqimRecallReq {
+
+            /**
+             * Constructs a new MqimRecallReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimRecallReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimRecallReq sessionType. */
+            sessionType: number;
+
+            /** MqimRecallReq sessionId. */
+            sessionId: (number|Long);
+
+            /** MqimRecallReq serverMsgId. */
+            serverMsgId: (number|Long);
+
+            /**
+             * Encodes the specified MqimRecallReq message. Does not implicitly {@link CIM.Ext.MqimRecallReq.verify|verify} messages.
+             * @param message MqimRecallReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimRecallReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimRecallReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimRecallReq & CIM.Ext.MqimRecallReq.$Shape} MqimRecallReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimRecallReq & CIM.Ext.MqimRecallReq.$Shape;
+        }
+
+        namespace MqimRecallReq {
+
+            /** Properties of a MqimRecallReq. */
+            interface $Properties {
+
+                /** MqimRecallReq sessionType */
+                sessionType?: (number|null);
+
+                /** MqimRecallReq sessionId */
+                sessionId?: (number|Long|null);
+
+                /** MqimRecallReq serverMsgId */
+                serverMsgId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimRecallReq. */
+            type $Shape = CIM.Ext.MqimRecallReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimRecallRsp.
+         * @deprecated Use CIM.Ext.MqimRecallRsp.$Properties instead.
+         */
+        interface IMqimRecallRsp extends CIM.Ext.MqimRecallRsp.$Properties {
+        }
+
+        /** Represents a MqimRecallRsp. */
+        class MqimRecallRsp {
+
+            /**
+             * Constructs a new MqimRecallRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimRecallRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimRecallRsp sessionType. */
+            sessionType: number;
+
+            /** MqimRecallRsp sessionId. */
+            sessionId: (number|Long);
+
+            /** MqimRecallRsp serverMsgId. */
+            serverMsgId: (number|Long);
+
+            /** MqimRecallRsp resultCode. */
+            resultCode: number;
+
+            /** MqimRecallRsp recalledAt. */
+            recalledAt: number;
+
+            /**
+             * Encodes the specified MqimRecallRsp message. Does not implicitly {@link CIM.Ext.MqimRecallRsp.verify|verify} messages.
+             * @param message MqimRecallRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimRecallRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimRecallRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimRecallRsp & CIM.Ext.MqimRecallRsp.$Shape} MqimRecallRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimRecallRsp & CIM.Ext.MqimRecallRsp.$Shape;
+        }
+
+        namespace MqimRecallRsp {
+
+            /** Properties of a MqimRecallRsp. */
+            interface $Properties {
+
+                /** MqimRecallRsp sessionType */
+                sessionType?: (number|null);
+
+                /** MqimRecallRsp sessionId */
+                sessionId?: (number|Long|null);
+
+                /** MqimRecallRsp serverMsgId */
+                serverMsgId?: (number|Long|null);
+
+                /** MqimRecallRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimRecallRsp recalledAt */
+                recalledAt?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimRecallRsp. */
+            type $Shape = CIM.Ext.MqimRecallRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimRecallNotify.
+         * @deprecated Use CIM.Ext.MqimRecallNotify.$Properties instead.
+         */
+        interface IMqimRecallNotify extends CIM.Ext.MqimRecallNotify.$Properties {
+        }
+
+        /** Represents a MqimRecallNotify. */
+        class MqimRecallNotify {
+
+            /**
+             * Constructs a new MqimRecallNotify.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Ext.MqimRecallNotify.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimRecallNotify sessionType. */
+            sessionType: number;
+
+            /** MqimRecallNotify toSessionId. */
+            toSessionId: (number|Long);
+
+            /** MqimRecallNotify serverMsgId. */
+            serverMsgId: (number|Long);
+
+            /** MqimRecallNotify clientMsgId. */
+            clientMsgId: string;
+
+            /** MqimRecallNotify fromUserId. */
+            fromUserId: (number|Long);
+
+            /** MqimRecallNotify recalledBy. */
+            recalledBy: (number|Long);
+
+            /** MqimRecallNotify recalledAt. */
+            recalledAt: number;
+
+            /** MqimRecallNotify noticeMsgId. */
+            noticeMsgId: (number|Long);
+
+            /**
+             * Encodes the specified MqimRecallNotify message. Does not implicitly {@link CIM.Ext.MqimRecallNotify.verify|verify} messages.
+             * @param message MqimRecallNotify message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Ext.MqimRecallNotify.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimRecallNotify message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimRecallNotify & CIM.Ext.MqimRecallNotify.$Shape} MqimRecallNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Ext.MqimRecallNotify & CIM.Ext.MqimRecallNotify.$Shape;
+        }
+
+        namespace MqimRecallNotify {
+
+            /** Properties of a MqimRecallNotify. */
+            interface $Properties {
+
+                /** MqimRecallNotify sessionType */
+                sessionType?: (number|null);
+
+                /** MqimRecallNotify toSessionId */
+                toSessionId?: (number|Long|null);
+
+                /** MqimRecallNotify serverMsgId */
+                serverMsgId?: (number|Long|null);
+
+                /** MqimRecallNotify clientMsgId */
+                clientMsgId?: (string|null);
+
+                /** MqimRecallNotify fromUserId */
+                fromUserId?: (number|Long|null);
+
+                /** MqimRecallNotify recalledBy */
+                recalledBy?: (number|Long|null);
+
+                /** MqimRecallNotify recalledAt */
+                recalledAt?: (number|null);
+
+                /** MqimRecallNotify noticeMsgId */
+                noticeMsgId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimRecallNotify. */
+            type $Shape = CIM.Ext.MqimRecallNotify.$Properties;
         }
     }
 

@@ -9406,6 +9406,13 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_GROUP_ROLES_RSP=2123 MQIM_CID_GROUP_ROLES_RSP value
          * @property {number} MQIM_CID_GROUP_READ_RECEIPTS_REQ=2124 MQIM_CID_GROUP_READ_RECEIPTS_REQ value
          * @property {number} MQIM_CID_GROUP_READ_RECEIPTS_RSP=2125 MQIM_CID_GROUP_READ_RECEIPTS_RSP value
+         * @property {number} MQIM_CID_SYNC_CONV_REQ=2064 MQIM_CID_SYNC_CONV_REQ value
+         * @property {number} MQIM_CID_SYNC_CONV_RSP=2065 MQIM_CID_SYNC_CONV_RSP value
+         * @property {number} MQIM_CID_SYNC_REQ=2066 MQIM_CID_SYNC_REQ value
+         * @property {number} MQIM_CID_SYNC_RSP=2067 MQIM_CID_SYNC_RSP value
+         * @property {number} MQIM_CID_RECALL_REQ=2068 MQIM_CID_RECALL_REQ value
+         * @property {number} MQIM_CID_RECALL_RSP=2069 MQIM_CID_RECALL_RSP value
+         * @property {number} MQIM_CID_RECALL_NOTIFY=2070 MQIM_CID_RECALL_NOTIFY value
          */
         Ext.MqimCmdID = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -9426,6 +9433,13 @@ $root.CIM = (function() {
             values[valuesById[2123] = "MQIM_CID_GROUP_ROLES_RSP"] = 2123;
             values[valuesById[2124] = "MQIM_CID_GROUP_READ_RECEIPTS_REQ"] = 2124;
             values[valuesById[2125] = "MQIM_CID_GROUP_READ_RECEIPTS_RSP"] = 2125;
+            values[valuesById[2064] = "MQIM_CID_SYNC_CONV_REQ"] = 2064;
+            values[valuesById[2065] = "MQIM_CID_SYNC_CONV_RSP"] = 2065;
+            values[valuesById[2066] = "MQIM_CID_SYNC_REQ"] = 2066;
+            values[valuesById[2067] = "MQIM_CID_SYNC_RSP"] = 2067;
+            values[valuesById[2068] = "MQIM_CID_RECALL_REQ"] = 2068;
+            values[valuesById[2069] = "MQIM_CID_RECALL_RSP"] = 2069;
+            values[valuesById[2070] = "MQIM_CID_RECALL_NOTIFY"] = 2070;
             return values;
         })();
 
@@ -9799,6 +9813,1964 @@ $root.CIM = (function() {
             };
 
             return MqimErrorNotify;
+        })();
+
+        Ext.MqimSyncConvReq = (function() {
+
+            /**
+             * Properties of a MqimSyncConvReq.
+             * @typedef {Object} CIM.Ext.MqimSyncConvReq.$Properties
+             * @property {number|null} [sessionType] MqimSyncConvReq sessionType
+             * @property {number|Long|null} [sessionId] MqimSyncConvReq sessionId
+             * @property {number|Long|null} [afterServerMsgId] MqimSyncConvReq afterServerMsgId
+             * @property {number|null} [limit] MqimSyncConvReq limit
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncConvReq.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncConvReq
+             * @augments CIM.Ext.MqimSyncConvReq.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncConvReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncConvReq.
+             * @typedef {CIM.Ext.MqimSyncConvReq.$Properties} CIM.Ext.MqimSyncConvReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncConvReq.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncConvReq.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncConvReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncConvReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncConvReq sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @instance
+             */
+            MqimSyncConvReq.prototype.sessionType = 0;
+
+            /**
+             * MqimSyncConvReq sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @instance
+             */
+            MqimSyncConvReq.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConvReq afterServerMsgId.
+             * @member {number|Long} afterServerMsgId
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @instance
+             */
+            MqimSyncConvReq.prototype.afterServerMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConvReq limit.
+             * @member {number} limit
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @instance
+             */
+            MqimSyncConvReq.prototype.limit = 0;
+
+            /**
+             * Encodes the specified MqimSyncConvReq message. Does not implicitly {@link CIM.Ext.MqimSyncConvReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @static
+             * @param {CIM.Ext.MqimSyncConvReq.$Properties} message MqimSyncConvReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncConvReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.afterServerMsgId != null && $Object.hasOwnProperty.call(message, "afterServerMsgId") && (typeof message.afterServerMsgId === "object" ? message.afterServerMsgId.low || message.afterServerMsgId.high : message.afterServerMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.afterServerMsgId);
+                if (message.limit != null && $Object.hasOwnProperty.call(message, "limit") && message.limit !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.limit);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncConvReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncConvReq & CIM.Ext.MqimSyncConvReq.$Shape} MqimSyncConvReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncConvReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncConvReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.afterServerMsgId = value;
+                            else
+                                delete message.afterServerMsgId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.limit = value;
+                            else
+                                delete message.limit;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimSyncConvReq;
+        })();
+
+        Ext.MqimSyncConvRsp = (function() {
+
+            /**
+             * Properties of a MqimSyncConvRsp.
+             * @typedef {Object} CIM.Ext.MqimSyncConvRsp.$Properties
+             * @property {number|null} [sessionType] MqimSyncConvRsp sessionType
+             * @property {number|Long|null} [sessionId] MqimSyncConvRsp sessionId
+             * @property {number|Long|null} [afterServerMsgId] MqimSyncConvRsp afterServerMsgId
+             * @property {Array.<CIM.Def.CIMMsgInfo.$Properties>|null} [msgList] MqimSyncConvRsp msgList
+             * @property {boolean|null} [hasMore] MqimSyncConvRsp hasMore
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncConvRsp.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncConvRsp
+             * @augments CIM.Ext.MqimSyncConvRsp.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncConvRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncConvRsp.
+             * @typedef {CIM.Ext.MqimSyncConvRsp.$Properties} CIM.Ext.MqimSyncConvRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncConvRsp.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncConvRsp.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncConvRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncConvRsp = function (properties) {
+                this.msgList = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncConvRsp sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.sessionType = 0;
+
+            /**
+             * MqimSyncConvRsp sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConvRsp afterServerMsgId.
+             * @member {number|Long} afterServerMsgId
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.afterServerMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConvRsp msgList.
+             * @member {Array.<CIM.Def.CIMMsgInfo.$Properties>} msgList
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.msgList = $util.emptyArray;
+
+            /**
+             * MqimSyncConvRsp hasMore.
+             * @member {boolean} hasMore
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.hasMore = false;
+
+            /**
+             * Encodes the specified MqimSyncConvRsp message. Does not implicitly {@link CIM.Ext.MqimSyncConvRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @static
+             * @param {CIM.Ext.MqimSyncConvRsp.$Properties} message MqimSyncConvRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncConvRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.afterServerMsgId != null && $Object.hasOwnProperty.call(message, "afterServerMsgId") && (typeof message.afterServerMsgId === "object" ? message.afterServerMsgId.low || message.afterServerMsgId.high : message.afterServerMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.afterServerMsgId);
+                if (message.msgList != null && message.msgList.length)
+                    for (var i = 0; i < message.msgList.length; ++i)
+                        $root.CIM.Def.CIMMsgInfo.encode(message.msgList[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.hasMore);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncConvRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncConvRsp & CIM.Ext.MqimSyncConvRsp.$Shape} MqimSyncConvRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncConvRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncConvRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.afterServerMsgId = value;
+                            else
+                                delete message.afterServerMsgId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.msgList && message.msgList.length))
+                                message.msgList = [];
+                            message.msgList.push($root.CIM.Def.CIMMsgInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasMore = value;
+                            else
+                                delete message.hasMore;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimSyncConvRsp;
+        })();
+
+        Ext.MqimSyncPosition = (function() {
+
+            /**
+             * Properties of a MqimSyncPosition.
+             * @typedef {Object} CIM.Ext.MqimSyncPosition.$Properties
+             * @property {number|null} [sessionType] MqimSyncPosition sessionType
+             * @property {number|Long|null} [sessionId] MqimSyncPosition sessionId
+             * @property {number|Long|null} [serverMsgId] MqimSyncPosition serverMsgId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncPosition.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncPosition
+             * @augments CIM.Ext.MqimSyncPosition.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncPosition.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncPosition.
+             * @typedef {CIM.Ext.MqimSyncPosition.$Properties} CIM.Ext.MqimSyncPosition.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncPosition.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncPosition.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncPosition.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncPosition = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncPosition sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @instance
+             */
+            MqimSyncPosition.prototype.sessionType = 0;
+
+            /**
+             * MqimSyncPosition sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @instance
+             */
+            MqimSyncPosition.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncPosition serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @instance
+             */
+            MqimSyncPosition.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimSyncPosition message. Does not implicitly {@link CIM.Ext.MqimSyncPosition.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @static
+             * @param {CIM.Ext.MqimSyncPosition.$Properties} message MqimSyncPosition message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncPosition.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncPosition message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncPosition & CIM.Ext.MqimSyncPosition.$Shape} MqimSyncPosition
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncPosition.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncPosition();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimSyncPosition;
+        })();
+
+        Ext.MqimSyncCursor = (function() {
+
+            /**
+             * Properties of a MqimSyncCursor.
+             * @typedef {Object} CIM.Ext.MqimSyncCursor.$Properties
+             * @property {Array.<CIM.Ext.MqimSyncPosition.$Properties>|null} [positions] MqimSyncCursor positions
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncCursor.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncCursor
+             * @augments CIM.Ext.MqimSyncCursor.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncCursor.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncCursor.
+             * @typedef {CIM.Ext.MqimSyncCursor.$Properties} CIM.Ext.MqimSyncCursor.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncCursor.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncCursor.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncCursor.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncCursor = function (properties) {
+                this.positions = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncCursor positions.
+             * @member {Array.<CIM.Ext.MqimSyncPosition.$Properties>} positions
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @instance
+             */
+            MqimSyncCursor.prototype.positions = $util.emptyArray;
+
+            /**
+             * Encodes the specified MqimSyncCursor message. Does not implicitly {@link CIM.Ext.MqimSyncCursor.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @static
+             * @param {CIM.Ext.MqimSyncCursor.$Properties} message MqimSyncCursor message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncCursor.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.positions != null && message.positions.length)
+                    for (var i = 0; i < message.positions.length; ++i)
+                        $root.CIM.Ext.MqimSyncPosition.encode(message.positions[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncCursor message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncCursor & CIM.Ext.MqimSyncCursor.$Shape} MqimSyncCursor
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncCursor.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncCursor();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.positions && message.positions.length))
+                                message.positions = [];
+                            message.positions.push($root.CIM.Ext.MqimSyncPosition.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimSyncCursor;
+        })();
+
+        Ext.MqimSyncReq = (function() {
+
+            /**
+             * Properties of a MqimSyncReq.
+             * @typedef {Object} CIM.Ext.MqimSyncReq.$Properties
+             * @property {CIM.Ext.MqimSyncCursor.$Properties|null} [cursor] MqimSyncReq cursor
+             * @property {number|null} [maxConversations] MqimSyncReq maxConversations
+             * @property {number|null} [maxMessages] MqimSyncReq maxMessages
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncReq.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncReq
+             * @augments CIM.Ext.MqimSyncReq.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncReq.
+             * @typedef {CIM.Ext.MqimSyncReq.$Properties} CIM.Ext.MqimSyncReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncReq.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncReq.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncReq cursor.
+             * @member {CIM.Ext.MqimSyncCursor.$Properties|null|undefined} cursor
+             * @memberof CIM.Ext.MqimSyncReq
+             * @instance
+             */
+            MqimSyncReq.prototype.cursor = null;
+
+            /**
+             * MqimSyncReq maxConversations.
+             * @member {number} maxConversations
+             * @memberof CIM.Ext.MqimSyncReq
+             * @instance
+             */
+            MqimSyncReq.prototype.maxConversations = 0;
+
+            /**
+             * MqimSyncReq maxMessages.
+             * @member {number} maxMessages
+             * @memberof CIM.Ext.MqimSyncReq
+             * @instance
+             */
+            MqimSyncReq.prototype.maxMessages = 0;
+
+            /**
+             * Encodes the specified MqimSyncReq message. Does not implicitly {@link CIM.Ext.MqimSyncReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncReq
+             * @static
+             * @param {CIM.Ext.MqimSyncReq.$Properties} message MqimSyncReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cursor != null && $Object.hasOwnProperty.call(message, "cursor"))
+                    $root.CIM.Ext.MqimSyncCursor.encode(message.cursor, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.maxConversations != null && $Object.hasOwnProperty.call(message, "maxConversations") && message.maxConversations !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.maxConversations);
+                if (message.maxMessages != null && $Object.hasOwnProperty.call(message, "maxMessages") && message.maxMessages !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.maxMessages);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncReq & CIM.Ext.MqimSyncReq.$Shape} MqimSyncReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.cursor = $root.CIM.Ext.MqimSyncCursor.decode(reader, reader.size(), $undefined, _depth + 1, message.cursor);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxConversations = value;
+                            else
+                                delete message.maxConversations;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxMessages = value;
+                            else
+                                delete message.maxMessages;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimSyncReq;
+        })();
+
+        Ext.MqimSyncConversation = (function() {
+
+            /**
+             * Properties of a MqimSyncConversation.
+             * @typedef {Object} CIM.Ext.MqimSyncConversation.$Properties
+             * @property {number|null} [sessionType] MqimSyncConversation sessionType
+             * @property {number|Long|null} [sessionId] MqimSyncConversation sessionId
+             * @property {Array.<CIM.Def.CIMMsgInfo.$Properties>|null} [msgList] MqimSyncConversation msgList
+             * @property {boolean|null} [hasMore] MqimSyncConversation hasMore
+             * @property {number|null} [unreadCnt] MqimSyncConversation unreadCnt
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncConversation.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncConversation
+             * @augments CIM.Ext.MqimSyncConversation.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncConversation.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncConversation.
+             * @typedef {CIM.Ext.MqimSyncConversation.$Properties} CIM.Ext.MqimSyncConversation.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncConversation.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncConversation.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncConversation.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncConversation = function (properties) {
+                this.msgList = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncConversation sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.sessionType = 0;
+
+            /**
+             * MqimSyncConversation sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConversation msgList.
+             * @member {Array.<CIM.Def.CIMMsgInfo.$Properties>} msgList
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.msgList = $util.emptyArray;
+
+            /**
+             * MqimSyncConversation hasMore.
+             * @member {boolean} hasMore
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.hasMore = false;
+
+            /**
+             * MqimSyncConversation unreadCnt.
+             * @member {number} unreadCnt
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.unreadCnt = 0;
+
+            /**
+             * Encodes the specified MqimSyncConversation message. Does not implicitly {@link CIM.Ext.MqimSyncConversation.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @static
+             * @param {CIM.Ext.MqimSyncConversation.$Properties} message MqimSyncConversation message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncConversation.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.msgList != null && message.msgList.length)
+                    for (var i = 0; i < message.msgList.length; ++i)
+                        $root.CIM.Def.CIMMsgInfo.encode(message.msgList[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.hasMore);
+                if (message.unreadCnt != null && $Object.hasOwnProperty.call(message, "unreadCnt") && message.unreadCnt !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.unreadCnt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncConversation message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncConversation & CIM.Ext.MqimSyncConversation.$Shape} MqimSyncConversation
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncConversation.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncConversation();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.msgList && message.msgList.length))
+                                message.msgList = [];
+                            message.msgList.push($root.CIM.Def.CIMMsgInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasMore = value;
+                            else
+                                delete message.hasMore;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.unreadCnt = value;
+                            else
+                                delete message.unreadCnt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimSyncConversation;
+        })();
+
+        Ext.MqimSyncRsp = (function() {
+
+            /**
+             * Properties of a MqimSyncRsp.
+             * @typedef {Object} CIM.Ext.MqimSyncRsp.$Properties
+             * @property {Array.<CIM.Ext.MqimSyncConversation.$Properties>|null} [conversations] MqimSyncRsp conversations
+             * @property {CIM.Ext.MqimSyncCursor.$Properties|null} [cursor] MqimSyncRsp cursor
+             * @property {boolean|null} [hasMore] MqimSyncRsp hasMore
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncRsp.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncRsp
+             * @augments CIM.Ext.MqimSyncRsp.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncRsp.
+             * @typedef {CIM.Ext.MqimSyncRsp.$Properties} CIM.Ext.MqimSyncRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncRsp.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncRsp.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncRsp = function (properties) {
+                this.conversations = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncRsp conversations.
+             * @member {Array.<CIM.Ext.MqimSyncConversation.$Properties>} conversations
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @instance
+             */
+            MqimSyncRsp.prototype.conversations = $util.emptyArray;
+
+            /**
+             * MqimSyncRsp cursor.
+             * @member {CIM.Ext.MqimSyncCursor.$Properties|null|undefined} cursor
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @instance
+             */
+            MqimSyncRsp.prototype.cursor = null;
+
+            /**
+             * MqimSyncRsp hasMore.
+             * @member {boolean} hasMore
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @instance
+             */
+            MqimSyncRsp.prototype.hasMore = false;
+
+            /**
+             * Encodes the specified MqimSyncRsp message. Does not implicitly {@link CIM.Ext.MqimSyncRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @static
+             * @param {CIM.Ext.MqimSyncRsp.$Properties} message MqimSyncRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversations != null && message.conversations.length)
+                    for (var i = 0; i < message.conversations.length; ++i)
+                        $root.CIM.Ext.MqimSyncConversation.encode(message.conversations[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.cursor != null && $Object.hasOwnProperty.call(message, "cursor"))
+                    $root.CIM.Ext.MqimSyncCursor.encode(message.cursor, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.hasMore);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncRsp & CIM.Ext.MqimSyncRsp.$Shape} MqimSyncRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.conversations && message.conversations.length))
+                                message.conversations = [];
+                            message.conversations.push($root.CIM.Ext.MqimSyncConversation.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.cursor = $root.CIM.Ext.MqimSyncCursor.decode(reader, reader.size(), $undefined, _depth + 1, message.cursor);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasMore = value;
+                            else
+                                delete message.hasMore;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimSyncRsp;
+        })();
+
+        Ext.MqimRecallReq = (function() {
+
+            /**
+             * Properties of a MqimRecallReq.
+             * @typedef {Object} CIM.Ext.MqimRecallReq.$Properties
+             * @property {number|null} [sessionType] MqimRecallReq sessionType
+             * @property {number|Long|null} [sessionId] MqimRecallReq sessionId
+             * @property {number|Long|null} [serverMsgId] MqimRecallReq serverMsgId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimRecallReq.
+             * @memberof CIM.Ext
+             * @interface IMqimRecallReq
+             * @augments CIM.Ext.MqimRecallReq.$Properties
+             * @deprecated Use CIM.Ext.MqimRecallReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimRecallReq.
+             * @typedef {CIM.Ext.MqimRecallReq.$Properties} CIM.Ext.MqimRecallReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimRecallReq.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimRecallReq.
+             * @constructor
+             * @param {CIM.Ext.MqimRecallReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimRecallReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimRecallReq sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimRecallReq
+             * @instance
+             */
+            MqimRecallReq.prototype.sessionType = 0;
+
+            /**
+             * MqimRecallReq sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimRecallReq
+             * @instance
+             */
+            MqimRecallReq.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallReq serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof CIM.Ext.MqimRecallReq
+             * @instance
+             */
+            MqimRecallReq.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimRecallReq message. Does not implicitly {@link CIM.Ext.MqimRecallReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimRecallReq
+             * @static
+             * @param {CIM.Ext.MqimRecallReq.$Properties} message MqimRecallReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimRecallReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimRecallReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimRecallReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimRecallReq & CIM.Ext.MqimRecallReq.$Shape} MqimRecallReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimRecallReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimRecallReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimRecallReq;
+        })();
+
+        Ext.MqimRecallRsp = (function() {
+
+            /**
+             * Properties of a MqimRecallRsp.
+             * @typedef {Object} CIM.Ext.MqimRecallRsp.$Properties
+             * @property {number|null} [sessionType] MqimRecallRsp sessionType
+             * @property {number|Long|null} [sessionId] MqimRecallRsp sessionId
+             * @property {number|Long|null} [serverMsgId] MqimRecallRsp serverMsgId
+             * @property {number|null} [resultCode] MqimRecallRsp resultCode
+             * @property {number|null} [recalledAt] MqimRecallRsp recalledAt
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimRecallRsp.
+             * @memberof CIM.Ext
+             * @interface IMqimRecallRsp
+             * @augments CIM.Ext.MqimRecallRsp.$Properties
+             * @deprecated Use CIM.Ext.MqimRecallRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimRecallRsp.
+             * @typedef {CIM.Ext.MqimRecallRsp.$Properties} CIM.Ext.MqimRecallRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimRecallRsp.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimRecallRsp.
+             * @constructor
+             * @param {CIM.Ext.MqimRecallRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimRecallRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimRecallRsp sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.sessionType = 0;
+
+            /**
+             * MqimRecallRsp sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallRsp serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimRecallRsp recalledAt.
+             * @member {number} recalledAt
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.recalledAt = 0;
+
+            /**
+             * Encodes the specified MqimRecallRsp message. Does not implicitly {@link CIM.Ext.MqimRecallRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @static
+             * @param {CIM.Ext.MqimRecallRsp.$Properties} message MqimRecallRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimRecallRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.resultCode);
+                if (message.recalledAt != null && $Object.hasOwnProperty.call(message, "recalledAt") && message.recalledAt !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.recalledAt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimRecallRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimRecallRsp & CIM.Ext.MqimRecallRsp.$Shape} MqimRecallRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimRecallRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimRecallRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.recalledAt = value;
+                            else
+                                delete message.recalledAt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimRecallRsp;
+        })();
+
+        Ext.MqimRecallNotify = (function() {
+
+            /**
+             * Properties of a MqimRecallNotify.
+             * @typedef {Object} CIM.Ext.MqimRecallNotify.$Properties
+             * @property {number|null} [sessionType] MqimRecallNotify sessionType
+             * @property {number|Long|null} [toSessionId] MqimRecallNotify toSessionId
+             * @property {number|Long|null} [serverMsgId] MqimRecallNotify serverMsgId
+             * @property {string|null} [clientMsgId] MqimRecallNotify clientMsgId
+             * @property {number|Long|null} [fromUserId] MqimRecallNotify fromUserId
+             * @property {number|Long|null} [recalledBy] MqimRecallNotify recalledBy
+             * @property {number|null} [recalledAt] MqimRecallNotify recalledAt
+             * @property {number|Long|null} [noticeMsgId] MqimRecallNotify noticeMsgId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimRecallNotify.
+             * @memberof CIM.Ext
+             * @interface IMqimRecallNotify
+             * @augments CIM.Ext.MqimRecallNotify.$Properties
+             * @deprecated Use CIM.Ext.MqimRecallNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimRecallNotify.
+             * @typedef {CIM.Ext.MqimRecallNotify.$Properties} CIM.Ext.MqimRecallNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimRecallNotify.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimRecallNotify.
+             * @constructor
+             * @param {CIM.Ext.MqimRecallNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimRecallNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimRecallNotify sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.sessionType = 0;
+
+            /**
+             * MqimRecallNotify toSessionId.
+             * @member {number|Long} toSessionId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.toSessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallNotify serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallNotify clientMsgId.
+             * @member {string} clientMsgId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.clientMsgId = "";
+
+            /**
+             * MqimRecallNotify fromUserId.
+             * @member {number|Long} fromUserId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.fromUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallNotify recalledBy.
+             * @member {number|Long} recalledBy
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.recalledBy = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallNotify recalledAt.
+             * @member {number} recalledAt
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.recalledAt = 0;
+
+            /**
+             * MqimRecallNotify noticeMsgId.
+             * @member {number|Long} noticeMsgId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.noticeMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimRecallNotify message. Does not implicitly {@link CIM.Ext.MqimRecallNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @static
+             * @param {CIM.Ext.MqimRecallNotify.$Properties} message MqimRecallNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimRecallNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.toSessionId != null && $Object.hasOwnProperty.call(message, "toSessionId") && (typeof message.toSessionId === "object" ? message.toSessionId.low || message.toSessionId.high : message.toSessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.toSessionId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
+                if (message.clientMsgId != null && $Object.hasOwnProperty.call(message, "clientMsgId") && message.clientMsgId !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.clientMsgId);
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId") && (typeof message.fromUserId === "object" ? message.fromUserId.low || message.fromUserId.high : message.fromUserId !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.fromUserId);
+                if (message.recalledBy != null && $Object.hasOwnProperty.call(message, "recalledBy") && (typeof message.recalledBy === "object" ? message.recalledBy.low || message.recalledBy.high : message.recalledBy !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.recalledBy);
+                if (message.recalledAt != null && $Object.hasOwnProperty.call(message, "recalledAt") && message.recalledAt !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.recalledAt);
+                if (message.noticeMsgId != null && $Object.hasOwnProperty.call(message, "noticeMsgId") && (typeof message.noticeMsgId === "object" ? message.noticeMsgId.low || message.noticeMsgId.high : message.noticeMsgId !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.noticeMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimRecallNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimRecallNotify & CIM.Ext.MqimRecallNotify.$Shape} MqimRecallNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimRecallNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimRecallNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.toSessionId = value;
+                            else
+                                delete message.toSessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.clientMsgId = value;
+                            else
+                                delete message.clientMsgId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.fromUserId = value;
+                            else
+                                delete message.fromUserId;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.recalledBy = value;
+                            else
+                                delete message.recalledBy;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.recalledAt = value;
+                            else
+                                delete message.recalledAt;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.noticeMsgId = value;
+                            else
+                                delete message.noticeMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimRecallNotify;
         })();
 
         return Ext;

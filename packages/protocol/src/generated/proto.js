@@ -15786,6 +15786,13 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_GROUP_ROLES_RSP=2123 MQIM_CID_GROUP_ROLES_RSP value
          * @property {number} MQIM_CID_GROUP_READ_RECEIPTS_REQ=2124 MQIM_CID_GROUP_READ_RECEIPTS_REQ value
          * @property {number} MQIM_CID_GROUP_READ_RECEIPTS_RSP=2125 MQIM_CID_GROUP_READ_RECEIPTS_RSP value
+         * @property {number} MQIM_CID_SYNC_CONV_REQ=2064 MQIM_CID_SYNC_CONV_REQ value
+         * @property {number} MQIM_CID_SYNC_CONV_RSP=2065 MQIM_CID_SYNC_CONV_RSP value
+         * @property {number} MQIM_CID_SYNC_REQ=2066 MQIM_CID_SYNC_REQ value
+         * @property {number} MQIM_CID_SYNC_RSP=2067 MQIM_CID_SYNC_RSP value
+         * @property {number} MQIM_CID_RECALL_REQ=2068 MQIM_CID_RECALL_REQ value
+         * @property {number} MQIM_CID_RECALL_RSP=2069 MQIM_CID_RECALL_RSP value
+         * @property {number} MQIM_CID_RECALL_NOTIFY=2070 MQIM_CID_RECALL_NOTIFY value
          */
         Ext.MqimCmdID = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -15806,6 +15813,13 @@ $root.CIM = (function() {
             values[valuesById[2123] = "MQIM_CID_GROUP_ROLES_RSP"] = 2123;
             values[valuesById[2124] = "MQIM_CID_GROUP_READ_RECEIPTS_REQ"] = 2124;
             values[valuesById[2125] = "MQIM_CID_GROUP_READ_RECEIPTS_RSP"] = 2125;
+            values[valuesById[2064] = "MQIM_CID_SYNC_CONV_REQ"] = 2064;
+            values[valuesById[2065] = "MQIM_CID_SYNC_CONV_RSP"] = 2065;
+            values[valuesById[2066] = "MQIM_CID_SYNC_REQ"] = 2066;
+            values[valuesById[2067] = "MQIM_CID_SYNC_RSP"] = 2067;
+            values[valuesById[2068] = "MQIM_CID_RECALL_REQ"] = 2068;
+            values[valuesById[2069] = "MQIM_CID_RECALL_RSP"] = 2069;
+            values[valuesById[2070] = "MQIM_CID_RECALL_NOTIFY"] = 2070;
             return values;
         })();
 
@@ -16361,6 +16375,3206 @@ $root.CIM = (function() {
             };
 
             return MqimErrorNotify;
+        })();
+
+        Ext.MqimSyncConvReq = (function() {
+
+            /**
+             * Properties of a MqimSyncConvReq.
+             * @typedef {Object} CIM.Ext.MqimSyncConvReq.$Properties
+             * @property {number|null} [sessionType] MqimSyncConvReq sessionType
+             * @property {number|Long|null} [sessionId] MqimSyncConvReq sessionId
+             * @property {number|Long|null} [afterServerMsgId] MqimSyncConvReq afterServerMsgId
+             * @property {number|null} [limit] MqimSyncConvReq limit
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncConvReq.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncConvReq
+             * @augments CIM.Ext.MqimSyncConvReq.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncConvReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncConvReq.
+             * @typedef {CIM.Ext.MqimSyncConvReq.$Properties} CIM.Ext.MqimSyncConvReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncConvReq.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncConvReq.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncConvReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncConvReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncConvReq sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @instance
+             */
+            MqimSyncConvReq.prototype.sessionType = 0;
+
+            /**
+             * MqimSyncConvReq sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @instance
+             */
+            MqimSyncConvReq.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConvReq afterServerMsgId.
+             * @member {number|Long} afterServerMsgId
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @instance
+             */
+            MqimSyncConvReq.prototype.afterServerMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConvReq limit.
+             * @member {number} limit
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @instance
+             */
+            MqimSyncConvReq.prototype.limit = 0;
+
+            /**
+             * Creates a new MqimSyncConvReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @static
+             * @param {CIM.Ext.MqimSyncConvReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimSyncConvReq} MqimSyncConvReq instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimSyncConvReq.$Shape): CIM.Ext.MqimSyncConvReq & CIM.Ext.MqimSyncConvReq.$Shape;
+             *   (properties?: CIM.Ext.MqimSyncConvReq.$Properties): CIM.Ext.MqimSyncConvReq;
+             * }}
+             */
+            MqimSyncConvReq.create = function(properties) {
+                return new MqimSyncConvReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimSyncConvReq message. Does not implicitly {@link CIM.Ext.MqimSyncConvReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @static
+             * @param {CIM.Ext.MqimSyncConvReq.$Properties} message MqimSyncConvReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncConvReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.afterServerMsgId != null && $Object.hasOwnProperty.call(message, "afterServerMsgId") && (typeof message.afterServerMsgId === "object" ? message.afterServerMsgId.low || message.afterServerMsgId.high : message.afterServerMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.afterServerMsgId);
+                if (message.limit != null && $Object.hasOwnProperty.call(message, "limit") && message.limit !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.limit);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncConvReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncConvReq & CIM.Ext.MqimSyncConvReq.$Shape} MqimSyncConvReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncConvReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncConvReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.afterServerMsgId = value;
+                            else
+                                delete message.afterServerMsgId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.limit = value;
+                            else
+                                delete message.limit;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimSyncConvReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimSyncConvReq} MqimSyncConvReq
+             */
+            MqimSyncConvReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimSyncConvReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimSyncConvReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimSyncConvReq();
+                if (object.sessionType != null)
+                    if ($Number(object.sessionType) !== 0)
+                        message.sessionType = object.sessionType >>> 0;
+                if (object.sessionId != null)
+                    if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
+                        if ($util.Long)
+                            message.sessionId = $util.Long.fromValue(object.sessionId, true);
+                        else if (typeof object.sessionId === "string")
+                            message.sessionId = $parseInt(object.sessionId, 10);
+                        else if (typeof object.sessionId === "number")
+                            message.sessionId = object.sessionId;
+                        else if (typeof object.sessionId === "object")
+                            message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
+                if (object.afterServerMsgId != null)
+                    if (typeof object.afterServerMsgId === "object" ? object.afterServerMsgId.low || object.afterServerMsgId.high : $Number(object.afterServerMsgId) !== 0)
+                        if ($util.Long)
+                            message.afterServerMsgId = $util.Long.fromValue(object.afterServerMsgId, true);
+                        else if (typeof object.afterServerMsgId === "string")
+                            message.afterServerMsgId = $parseInt(object.afterServerMsgId, 10);
+                        else if (typeof object.afterServerMsgId === "number")
+                            message.afterServerMsgId = object.afterServerMsgId;
+                        else if (typeof object.afterServerMsgId === "object")
+                            message.afterServerMsgId = new $util.LongBits(object.afterServerMsgId.low >>> 0, object.afterServerMsgId.high >>> 0).toNumber(true);
+                if (object.limit != null)
+                    if ($Number(object.limit) !== 0)
+                        message.limit = object.limit >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimSyncConvReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @static
+             * @param {CIM.Ext.MqimSyncConvReq} message MqimSyncConvReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimSyncConvReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.sessionType = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.afterServerMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.afterServerMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.limit = 0;
+                }
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
+                    object.sessionType = message.sessionType;
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.sessionId === "number")
+                        object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
+                    else
+                        object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
+                if (message.afterServerMsgId != null && $Object.hasOwnProperty.call(message, "afterServerMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.afterServerMsgId = typeof message.afterServerMsgId === "number" ? $BigInt(message.afterServerMsgId) : $util.Long.fromBits(message.afterServerMsgId.low >>> 0, message.afterServerMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.afterServerMsgId === "number")
+                        object.afterServerMsgId = options.longs === $String ? $String(message.afterServerMsgId) : message.afterServerMsgId;
+                    else
+                        object.afterServerMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.afterServerMsgId) : options.longs === $Number ? new $util.LongBits(message.afterServerMsgId.low >>> 0, message.afterServerMsgId.high >>> 0).toNumber(true) : message.afterServerMsgId;
+                if (message.limit != null && $Object.hasOwnProperty.call(message, "limit"))
+                    object.limit = message.limit;
+                return object;
+            };
+
+            /**
+             * Converts this MqimSyncConvReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimSyncConvReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimSyncConvReq.prototype.toJSON = function() {
+                return MqimSyncConvReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimSyncConvReq;
+        })();
+
+        Ext.MqimSyncConvRsp = (function() {
+
+            /**
+             * Properties of a MqimSyncConvRsp.
+             * @typedef {Object} CIM.Ext.MqimSyncConvRsp.$Properties
+             * @property {number|null} [sessionType] MqimSyncConvRsp sessionType
+             * @property {number|Long|null} [sessionId] MqimSyncConvRsp sessionId
+             * @property {number|Long|null} [afterServerMsgId] MqimSyncConvRsp afterServerMsgId
+             * @property {Array.<CIM.Def.CIMMsgInfo.$Properties>|null} [msgList] MqimSyncConvRsp msgList
+             * @property {boolean|null} [hasMore] MqimSyncConvRsp hasMore
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncConvRsp.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncConvRsp
+             * @augments CIM.Ext.MqimSyncConvRsp.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncConvRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncConvRsp.
+             * @typedef {CIM.Ext.MqimSyncConvRsp.$Properties} CIM.Ext.MqimSyncConvRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncConvRsp.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncConvRsp.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncConvRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncConvRsp = function (properties) {
+                this.msgList = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncConvRsp sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.sessionType = 0;
+
+            /**
+             * MqimSyncConvRsp sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConvRsp afterServerMsgId.
+             * @member {number|Long} afterServerMsgId
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.afterServerMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConvRsp msgList.
+             * @member {Array.<CIM.Def.CIMMsgInfo.$Properties>} msgList
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.msgList = $util.emptyArray;
+
+            /**
+             * MqimSyncConvRsp hasMore.
+             * @member {boolean} hasMore
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             */
+            MqimSyncConvRsp.prototype.hasMore = false;
+
+            /**
+             * Creates a new MqimSyncConvRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @static
+             * @param {CIM.Ext.MqimSyncConvRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimSyncConvRsp} MqimSyncConvRsp instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimSyncConvRsp.$Shape): CIM.Ext.MqimSyncConvRsp & CIM.Ext.MqimSyncConvRsp.$Shape;
+             *   (properties?: CIM.Ext.MqimSyncConvRsp.$Properties): CIM.Ext.MqimSyncConvRsp;
+             * }}
+             */
+            MqimSyncConvRsp.create = function(properties) {
+                return new MqimSyncConvRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimSyncConvRsp message. Does not implicitly {@link CIM.Ext.MqimSyncConvRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @static
+             * @param {CIM.Ext.MqimSyncConvRsp.$Properties} message MqimSyncConvRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncConvRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.afterServerMsgId != null && $Object.hasOwnProperty.call(message, "afterServerMsgId") && (typeof message.afterServerMsgId === "object" ? message.afterServerMsgId.low || message.afterServerMsgId.high : message.afterServerMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.afterServerMsgId);
+                if (message.msgList != null && message.msgList.length)
+                    for (var i = 0; i < message.msgList.length; ++i)
+                        $root.CIM.Def.CIMMsgInfo.encode(message.msgList[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.hasMore);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncConvRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncConvRsp & CIM.Ext.MqimSyncConvRsp.$Shape} MqimSyncConvRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncConvRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncConvRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.afterServerMsgId = value;
+                            else
+                                delete message.afterServerMsgId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.msgList && message.msgList.length))
+                                message.msgList = [];
+                            message.msgList.push($root.CIM.Def.CIMMsgInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasMore = value;
+                            else
+                                delete message.hasMore;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimSyncConvRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimSyncConvRsp} MqimSyncConvRsp
+             */
+            MqimSyncConvRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimSyncConvRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimSyncConvRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimSyncConvRsp();
+                if (object.sessionType != null)
+                    if ($Number(object.sessionType) !== 0)
+                        message.sessionType = object.sessionType >>> 0;
+                if (object.sessionId != null)
+                    if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
+                        if ($util.Long)
+                            message.sessionId = $util.Long.fromValue(object.sessionId, true);
+                        else if (typeof object.sessionId === "string")
+                            message.sessionId = $parseInt(object.sessionId, 10);
+                        else if (typeof object.sessionId === "number")
+                            message.sessionId = object.sessionId;
+                        else if (typeof object.sessionId === "object")
+                            message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
+                if (object.afterServerMsgId != null)
+                    if (typeof object.afterServerMsgId === "object" ? object.afterServerMsgId.low || object.afterServerMsgId.high : $Number(object.afterServerMsgId) !== 0)
+                        if ($util.Long)
+                            message.afterServerMsgId = $util.Long.fromValue(object.afterServerMsgId, true);
+                        else if (typeof object.afterServerMsgId === "string")
+                            message.afterServerMsgId = $parseInt(object.afterServerMsgId, 10);
+                        else if (typeof object.afterServerMsgId === "number")
+                            message.afterServerMsgId = object.afterServerMsgId;
+                        else if (typeof object.afterServerMsgId === "object")
+                            message.afterServerMsgId = new $util.LongBits(object.afterServerMsgId.low >>> 0, object.afterServerMsgId.high >>> 0).toNumber(true);
+                if (object.msgList) {
+                    if (!$Array.isArray(object.msgList))
+                        throw $TypeError(".CIM.Ext.MqimSyncConvRsp.msgList: array expected");
+                    message.msgList = $Array(object.msgList.length);
+                    for (var i = 0; i < object.msgList.length; ++i) {
+                        if (!$util.isObject(object.msgList[i]))
+                            throw $TypeError(".CIM.Ext.MqimSyncConvRsp.msgList: object expected");
+                        message.msgList[i] = $root.CIM.Def.CIMMsgInfo.fromObject(object.msgList[i], _depth + 1);
+                    }
+                }
+                if (object.hasMore != null)
+                    if (object.hasMore)
+                        message.hasMore = $Boolean(object.hasMore);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimSyncConvRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @static
+             * @param {CIM.Ext.MqimSyncConvRsp} message MqimSyncConvRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimSyncConvRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.msgList = [];
+                if (options.defaults) {
+                    object.sessionType = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.afterServerMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.afterServerMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.hasMore = false;
+                }
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
+                    object.sessionType = message.sessionType;
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.sessionId === "number")
+                        object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
+                    else
+                        object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
+                if (message.afterServerMsgId != null && $Object.hasOwnProperty.call(message, "afterServerMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.afterServerMsgId = typeof message.afterServerMsgId === "number" ? $BigInt(message.afterServerMsgId) : $util.Long.fromBits(message.afterServerMsgId.low >>> 0, message.afterServerMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.afterServerMsgId === "number")
+                        object.afterServerMsgId = options.longs === $String ? $String(message.afterServerMsgId) : message.afterServerMsgId;
+                    else
+                        object.afterServerMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.afterServerMsgId) : options.longs === $Number ? new $util.LongBits(message.afterServerMsgId.low >>> 0, message.afterServerMsgId.high >>> 0).toNumber(true) : message.afterServerMsgId;
+                if (message.msgList && message.msgList.length) {
+                    object.msgList = $Array(message.msgList.length);
+                    for (var j = 0; j < message.msgList.length; ++j)
+                        object.msgList[j] = $root.CIM.Def.CIMMsgInfo.toObject(message.msgList[j], options, _depth + 1);
+                }
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore"))
+                    object.hasMore = message.hasMore;
+                return object;
+            };
+
+            /**
+             * Converts this MqimSyncConvRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimSyncConvRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimSyncConvRsp.prototype.toJSON = function() {
+                return MqimSyncConvRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimSyncConvRsp;
+        })();
+
+        Ext.MqimSyncPosition = (function() {
+
+            /**
+             * Properties of a MqimSyncPosition.
+             * @typedef {Object} CIM.Ext.MqimSyncPosition.$Properties
+             * @property {number|null} [sessionType] MqimSyncPosition sessionType
+             * @property {number|Long|null} [sessionId] MqimSyncPosition sessionId
+             * @property {number|Long|null} [serverMsgId] MqimSyncPosition serverMsgId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncPosition.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncPosition
+             * @augments CIM.Ext.MqimSyncPosition.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncPosition.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncPosition.
+             * @typedef {CIM.Ext.MqimSyncPosition.$Properties} CIM.Ext.MqimSyncPosition.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncPosition.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncPosition.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncPosition.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncPosition = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncPosition sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @instance
+             */
+            MqimSyncPosition.prototype.sessionType = 0;
+
+            /**
+             * MqimSyncPosition sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @instance
+             */
+            MqimSyncPosition.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncPosition serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @instance
+             */
+            MqimSyncPosition.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new MqimSyncPosition instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @static
+             * @param {CIM.Ext.MqimSyncPosition.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimSyncPosition} MqimSyncPosition instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimSyncPosition.$Shape): CIM.Ext.MqimSyncPosition & CIM.Ext.MqimSyncPosition.$Shape;
+             *   (properties?: CIM.Ext.MqimSyncPosition.$Properties): CIM.Ext.MqimSyncPosition;
+             * }}
+             */
+            MqimSyncPosition.create = function(properties) {
+                return new MqimSyncPosition(properties);
+            };
+
+            /**
+             * Encodes the specified MqimSyncPosition message. Does not implicitly {@link CIM.Ext.MqimSyncPosition.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @static
+             * @param {CIM.Ext.MqimSyncPosition.$Properties} message MqimSyncPosition message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncPosition.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncPosition message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncPosition & CIM.Ext.MqimSyncPosition.$Shape} MqimSyncPosition
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncPosition.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncPosition();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimSyncPosition message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimSyncPosition} MqimSyncPosition
+             */
+            MqimSyncPosition.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimSyncPosition)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimSyncPosition: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimSyncPosition();
+                if (object.sessionType != null)
+                    if ($Number(object.sessionType) !== 0)
+                        message.sessionType = object.sessionType >>> 0;
+                if (object.sessionId != null)
+                    if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
+                        if ($util.Long)
+                            message.sessionId = $util.Long.fromValue(object.sessionId, true);
+                        else if (typeof object.sessionId === "string")
+                            message.sessionId = $parseInt(object.sessionId, 10);
+                        else if (typeof object.sessionId === "number")
+                            message.sessionId = object.sessionId;
+                        else if (typeof object.sessionId === "object")
+                            message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
+                if (object.serverMsgId != null)
+                    if (typeof object.serverMsgId === "object" ? object.serverMsgId.low || object.serverMsgId.high : $Number(object.serverMsgId) !== 0)
+                        if ($util.Long)
+                            message.serverMsgId = $util.Long.fromValue(object.serverMsgId, true);
+                        else if (typeof object.serverMsgId === "string")
+                            message.serverMsgId = $parseInt(object.serverMsgId, 10);
+                        else if (typeof object.serverMsgId === "number")
+                            message.serverMsgId = object.serverMsgId;
+                        else if (typeof object.serverMsgId === "object")
+                            message.serverMsgId = new $util.LongBits(object.serverMsgId.low >>> 0, object.serverMsgId.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimSyncPosition message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @static
+             * @param {CIM.Ext.MqimSyncPosition} message MqimSyncPosition
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimSyncPosition.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.sessionType = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.serverMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.serverMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
+                    object.sessionType = message.sessionType;
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.sessionId === "number")
+                        object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
+                    else
+                        object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.serverMsgId = typeof message.serverMsgId === "number" ? $BigInt(message.serverMsgId) : $util.Long.fromBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.serverMsgId === "number")
+                        object.serverMsgId = options.longs === $String ? $String(message.serverMsgId) : message.serverMsgId;
+                    else
+                        object.serverMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.serverMsgId) : options.longs === $Number ? new $util.LongBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0).toNumber(true) : message.serverMsgId;
+                return object;
+            };
+
+            /**
+             * Converts this MqimSyncPosition to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimSyncPosition
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimSyncPosition.prototype.toJSON = function() {
+                return MqimSyncPosition.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimSyncPosition;
+        })();
+
+        Ext.MqimSyncCursor = (function() {
+
+            /**
+             * Properties of a MqimSyncCursor.
+             * @typedef {Object} CIM.Ext.MqimSyncCursor.$Properties
+             * @property {Array.<CIM.Ext.MqimSyncPosition.$Properties>|null} [positions] MqimSyncCursor positions
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncCursor.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncCursor
+             * @augments CIM.Ext.MqimSyncCursor.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncCursor.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncCursor.
+             * @typedef {CIM.Ext.MqimSyncCursor.$Properties} CIM.Ext.MqimSyncCursor.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncCursor.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncCursor.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncCursor.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncCursor = function (properties) {
+                this.positions = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncCursor positions.
+             * @member {Array.<CIM.Ext.MqimSyncPosition.$Properties>} positions
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @instance
+             */
+            MqimSyncCursor.prototype.positions = $util.emptyArray;
+
+            /**
+             * Creates a new MqimSyncCursor instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @static
+             * @param {CIM.Ext.MqimSyncCursor.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimSyncCursor} MqimSyncCursor instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimSyncCursor.$Shape): CIM.Ext.MqimSyncCursor & CIM.Ext.MqimSyncCursor.$Shape;
+             *   (properties?: CIM.Ext.MqimSyncCursor.$Properties): CIM.Ext.MqimSyncCursor;
+             * }}
+             */
+            MqimSyncCursor.create = function(properties) {
+                return new MqimSyncCursor(properties);
+            };
+
+            /**
+             * Encodes the specified MqimSyncCursor message. Does not implicitly {@link CIM.Ext.MqimSyncCursor.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @static
+             * @param {CIM.Ext.MqimSyncCursor.$Properties} message MqimSyncCursor message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncCursor.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.positions != null && message.positions.length)
+                    for (var i = 0; i < message.positions.length; ++i)
+                        $root.CIM.Ext.MqimSyncPosition.encode(message.positions[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncCursor message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncCursor & CIM.Ext.MqimSyncCursor.$Shape} MqimSyncCursor
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncCursor.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncCursor();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.positions && message.positions.length))
+                                message.positions = [];
+                            message.positions.push($root.CIM.Ext.MqimSyncPosition.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimSyncCursor message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimSyncCursor} MqimSyncCursor
+             */
+            MqimSyncCursor.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimSyncCursor)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimSyncCursor: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimSyncCursor();
+                if (object.positions) {
+                    if (!$Array.isArray(object.positions))
+                        throw $TypeError(".CIM.Ext.MqimSyncCursor.positions: array expected");
+                    message.positions = $Array(object.positions.length);
+                    for (var i = 0; i < object.positions.length; ++i) {
+                        if (!$util.isObject(object.positions[i]))
+                            throw $TypeError(".CIM.Ext.MqimSyncCursor.positions: object expected");
+                        message.positions[i] = $root.CIM.Ext.MqimSyncPosition.fromObject(object.positions[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimSyncCursor message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @static
+             * @param {CIM.Ext.MqimSyncCursor} message MqimSyncCursor
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimSyncCursor.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.positions = [];
+                if (message.positions && message.positions.length) {
+                    object.positions = $Array(message.positions.length);
+                    for (var j = 0; j < message.positions.length; ++j)
+                        object.positions[j] = $root.CIM.Ext.MqimSyncPosition.toObject(message.positions[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this MqimSyncCursor to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimSyncCursor
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimSyncCursor.prototype.toJSON = function() {
+                return MqimSyncCursor.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimSyncCursor;
+        })();
+
+        Ext.MqimSyncReq = (function() {
+
+            /**
+             * Properties of a MqimSyncReq.
+             * @typedef {Object} CIM.Ext.MqimSyncReq.$Properties
+             * @property {CIM.Ext.MqimSyncCursor.$Properties|null} [cursor] MqimSyncReq cursor
+             * @property {number|null} [maxConversations] MqimSyncReq maxConversations
+             * @property {number|null} [maxMessages] MqimSyncReq maxMessages
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncReq.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncReq
+             * @augments CIM.Ext.MqimSyncReq.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncReq.
+             * @typedef {CIM.Ext.MqimSyncReq.$Properties} CIM.Ext.MqimSyncReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncReq.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncReq.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncReq cursor.
+             * @member {CIM.Ext.MqimSyncCursor.$Properties|null|undefined} cursor
+             * @memberof CIM.Ext.MqimSyncReq
+             * @instance
+             */
+            MqimSyncReq.prototype.cursor = null;
+
+            /**
+             * MqimSyncReq maxConversations.
+             * @member {number} maxConversations
+             * @memberof CIM.Ext.MqimSyncReq
+             * @instance
+             */
+            MqimSyncReq.prototype.maxConversations = 0;
+
+            /**
+             * MqimSyncReq maxMessages.
+             * @member {number} maxMessages
+             * @memberof CIM.Ext.MqimSyncReq
+             * @instance
+             */
+            MqimSyncReq.prototype.maxMessages = 0;
+
+            /**
+             * Creates a new MqimSyncReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimSyncReq
+             * @static
+             * @param {CIM.Ext.MqimSyncReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimSyncReq} MqimSyncReq instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimSyncReq.$Shape): CIM.Ext.MqimSyncReq & CIM.Ext.MqimSyncReq.$Shape;
+             *   (properties?: CIM.Ext.MqimSyncReq.$Properties): CIM.Ext.MqimSyncReq;
+             * }}
+             */
+            MqimSyncReq.create = function(properties) {
+                return new MqimSyncReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimSyncReq message. Does not implicitly {@link CIM.Ext.MqimSyncReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncReq
+             * @static
+             * @param {CIM.Ext.MqimSyncReq.$Properties} message MqimSyncReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cursor != null && $Object.hasOwnProperty.call(message, "cursor"))
+                    $root.CIM.Ext.MqimSyncCursor.encode(message.cursor, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.maxConversations != null && $Object.hasOwnProperty.call(message, "maxConversations") && message.maxConversations !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.maxConversations);
+                if (message.maxMessages != null && $Object.hasOwnProperty.call(message, "maxMessages") && message.maxMessages !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.maxMessages);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncReq & CIM.Ext.MqimSyncReq.$Shape} MqimSyncReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.cursor = $root.CIM.Ext.MqimSyncCursor.decode(reader, reader.size(), $undefined, _depth + 1, message.cursor);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxConversations = value;
+                            else
+                                delete message.maxConversations;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxMessages = value;
+                            else
+                                delete message.maxMessages;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimSyncReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimSyncReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimSyncReq} MqimSyncReq
+             */
+            MqimSyncReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimSyncReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimSyncReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimSyncReq();
+                if (object.cursor != null) {
+                    if (!$util.isObject(object.cursor))
+                        throw $TypeError(".CIM.Ext.MqimSyncReq.cursor: object expected");
+                    message.cursor = $root.CIM.Ext.MqimSyncCursor.fromObject(object.cursor, _depth + 1);
+                }
+                if (object.maxConversations != null)
+                    if ($Number(object.maxConversations) !== 0)
+                        message.maxConversations = object.maxConversations >>> 0;
+                if (object.maxMessages != null)
+                    if ($Number(object.maxMessages) !== 0)
+                        message.maxMessages = object.maxMessages >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimSyncReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimSyncReq
+             * @static
+             * @param {CIM.Ext.MqimSyncReq} message MqimSyncReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimSyncReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.cursor = null;
+                    object.maxConversations = 0;
+                    object.maxMessages = 0;
+                }
+                if (message.cursor != null && $Object.hasOwnProperty.call(message, "cursor"))
+                    object.cursor = $root.CIM.Ext.MqimSyncCursor.toObject(message.cursor, options, _depth + 1);
+                if (message.maxConversations != null && $Object.hasOwnProperty.call(message, "maxConversations"))
+                    object.maxConversations = message.maxConversations;
+                if (message.maxMessages != null && $Object.hasOwnProperty.call(message, "maxMessages"))
+                    object.maxMessages = message.maxMessages;
+                return object;
+            };
+
+            /**
+             * Converts this MqimSyncReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimSyncReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimSyncReq.prototype.toJSON = function() {
+                return MqimSyncReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimSyncReq;
+        })();
+
+        Ext.MqimSyncConversation = (function() {
+
+            /**
+             * Properties of a MqimSyncConversation.
+             * @typedef {Object} CIM.Ext.MqimSyncConversation.$Properties
+             * @property {number|null} [sessionType] MqimSyncConversation sessionType
+             * @property {number|Long|null} [sessionId] MqimSyncConversation sessionId
+             * @property {Array.<CIM.Def.CIMMsgInfo.$Properties>|null} [msgList] MqimSyncConversation msgList
+             * @property {boolean|null} [hasMore] MqimSyncConversation hasMore
+             * @property {number|null} [unreadCnt] MqimSyncConversation unreadCnt
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncConversation.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncConversation
+             * @augments CIM.Ext.MqimSyncConversation.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncConversation.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncConversation.
+             * @typedef {CIM.Ext.MqimSyncConversation.$Properties} CIM.Ext.MqimSyncConversation.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncConversation.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncConversation.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncConversation.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncConversation = function (properties) {
+                this.msgList = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncConversation sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.sessionType = 0;
+
+            /**
+             * MqimSyncConversation sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimSyncConversation msgList.
+             * @member {Array.<CIM.Def.CIMMsgInfo.$Properties>} msgList
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.msgList = $util.emptyArray;
+
+            /**
+             * MqimSyncConversation hasMore.
+             * @member {boolean} hasMore
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.hasMore = false;
+
+            /**
+             * MqimSyncConversation unreadCnt.
+             * @member {number} unreadCnt
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             */
+            MqimSyncConversation.prototype.unreadCnt = 0;
+
+            /**
+             * Creates a new MqimSyncConversation instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @static
+             * @param {CIM.Ext.MqimSyncConversation.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimSyncConversation} MqimSyncConversation instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimSyncConversation.$Shape): CIM.Ext.MqimSyncConversation & CIM.Ext.MqimSyncConversation.$Shape;
+             *   (properties?: CIM.Ext.MqimSyncConversation.$Properties): CIM.Ext.MqimSyncConversation;
+             * }}
+             */
+            MqimSyncConversation.create = function(properties) {
+                return new MqimSyncConversation(properties);
+            };
+
+            /**
+             * Encodes the specified MqimSyncConversation message. Does not implicitly {@link CIM.Ext.MqimSyncConversation.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @static
+             * @param {CIM.Ext.MqimSyncConversation.$Properties} message MqimSyncConversation message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncConversation.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.msgList != null && message.msgList.length)
+                    for (var i = 0; i < message.msgList.length; ++i)
+                        $root.CIM.Def.CIMMsgInfo.encode(message.msgList[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.hasMore);
+                if (message.unreadCnt != null && $Object.hasOwnProperty.call(message, "unreadCnt") && message.unreadCnt !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.unreadCnt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncConversation message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncConversation & CIM.Ext.MqimSyncConversation.$Shape} MqimSyncConversation
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncConversation.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncConversation();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.msgList && message.msgList.length))
+                                message.msgList = [];
+                            message.msgList.push($root.CIM.Def.CIMMsgInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasMore = value;
+                            else
+                                delete message.hasMore;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.unreadCnt = value;
+                            else
+                                delete message.unreadCnt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimSyncConversation message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimSyncConversation} MqimSyncConversation
+             */
+            MqimSyncConversation.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimSyncConversation)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimSyncConversation: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimSyncConversation();
+                if (object.sessionType != null)
+                    if ($Number(object.sessionType) !== 0)
+                        message.sessionType = object.sessionType >>> 0;
+                if (object.sessionId != null)
+                    if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
+                        if ($util.Long)
+                            message.sessionId = $util.Long.fromValue(object.sessionId, true);
+                        else if (typeof object.sessionId === "string")
+                            message.sessionId = $parseInt(object.sessionId, 10);
+                        else if (typeof object.sessionId === "number")
+                            message.sessionId = object.sessionId;
+                        else if (typeof object.sessionId === "object")
+                            message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
+                if (object.msgList) {
+                    if (!$Array.isArray(object.msgList))
+                        throw $TypeError(".CIM.Ext.MqimSyncConversation.msgList: array expected");
+                    message.msgList = $Array(object.msgList.length);
+                    for (var i = 0; i < object.msgList.length; ++i) {
+                        if (!$util.isObject(object.msgList[i]))
+                            throw $TypeError(".CIM.Ext.MqimSyncConversation.msgList: object expected");
+                        message.msgList[i] = $root.CIM.Def.CIMMsgInfo.fromObject(object.msgList[i], _depth + 1);
+                    }
+                }
+                if (object.hasMore != null)
+                    if (object.hasMore)
+                        message.hasMore = $Boolean(object.hasMore);
+                if (object.unreadCnt != null)
+                    if ($Number(object.unreadCnt) !== 0)
+                        message.unreadCnt = object.unreadCnt >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimSyncConversation message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @static
+             * @param {CIM.Ext.MqimSyncConversation} message MqimSyncConversation
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimSyncConversation.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.msgList = [];
+                if (options.defaults) {
+                    object.sessionType = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.hasMore = false;
+                    object.unreadCnt = 0;
+                }
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
+                    object.sessionType = message.sessionType;
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.sessionId === "number")
+                        object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
+                    else
+                        object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
+                if (message.msgList && message.msgList.length) {
+                    object.msgList = $Array(message.msgList.length);
+                    for (var j = 0; j < message.msgList.length; ++j)
+                        object.msgList[j] = $root.CIM.Def.CIMMsgInfo.toObject(message.msgList[j], options, _depth + 1);
+                }
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore"))
+                    object.hasMore = message.hasMore;
+                if (message.unreadCnt != null && $Object.hasOwnProperty.call(message, "unreadCnt"))
+                    object.unreadCnt = message.unreadCnt;
+                return object;
+            };
+
+            /**
+             * Converts this MqimSyncConversation to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimSyncConversation
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimSyncConversation.prototype.toJSON = function() {
+                return MqimSyncConversation.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimSyncConversation;
+        })();
+
+        Ext.MqimSyncRsp = (function() {
+
+            /**
+             * Properties of a MqimSyncRsp.
+             * @typedef {Object} CIM.Ext.MqimSyncRsp.$Properties
+             * @property {Array.<CIM.Ext.MqimSyncConversation.$Properties>|null} [conversations] MqimSyncRsp conversations
+             * @property {CIM.Ext.MqimSyncCursor.$Properties|null} [cursor] MqimSyncRsp cursor
+             * @property {boolean|null} [hasMore] MqimSyncRsp hasMore
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimSyncRsp.
+             * @memberof CIM.Ext
+             * @interface IMqimSyncRsp
+             * @augments CIM.Ext.MqimSyncRsp.$Properties
+             * @deprecated Use CIM.Ext.MqimSyncRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimSyncRsp.
+             * @typedef {CIM.Ext.MqimSyncRsp.$Properties} CIM.Ext.MqimSyncRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimSyncRsp.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimSyncRsp.
+             * @constructor
+             * @param {CIM.Ext.MqimSyncRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimSyncRsp = function (properties) {
+                this.conversations = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimSyncRsp conversations.
+             * @member {Array.<CIM.Ext.MqimSyncConversation.$Properties>} conversations
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @instance
+             */
+            MqimSyncRsp.prototype.conversations = $util.emptyArray;
+
+            /**
+             * MqimSyncRsp cursor.
+             * @member {CIM.Ext.MqimSyncCursor.$Properties|null|undefined} cursor
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @instance
+             */
+            MqimSyncRsp.prototype.cursor = null;
+
+            /**
+             * MqimSyncRsp hasMore.
+             * @member {boolean} hasMore
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @instance
+             */
+            MqimSyncRsp.prototype.hasMore = false;
+
+            /**
+             * Creates a new MqimSyncRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @static
+             * @param {CIM.Ext.MqimSyncRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimSyncRsp} MqimSyncRsp instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimSyncRsp.$Shape): CIM.Ext.MqimSyncRsp & CIM.Ext.MqimSyncRsp.$Shape;
+             *   (properties?: CIM.Ext.MqimSyncRsp.$Properties): CIM.Ext.MqimSyncRsp;
+             * }}
+             */
+            MqimSyncRsp.create = function(properties) {
+                return new MqimSyncRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimSyncRsp message. Does not implicitly {@link CIM.Ext.MqimSyncRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @static
+             * @param {CIM.Ext.MqimSyncRsp.$Properties} message MqimSyncRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimSyncRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversations != null && message.conversations.length)
+                    for (var i = 0; i < message.conversations.length; ++i)
+                        $root.CIM.Ext.MqimSyncConversation.encode(message.conversations[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.cursor != null && $Object.hasOwnProperty.call(message, "cursor"))
+                    $root.CIM.Ext.MqimSyncCursor.encode(message.cursor, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.hasMore);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimSyncRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimSyncRsp & CIM.Ext.MqimSyncRsp.$Shape} MqimSyncRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimSyncRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimSyncRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.conversations && message.conversations.length))
+                                message.conversations = [];
+                            message.conversations.push($root.CIM.Ext.MqimSyncConversation.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.cursor = $root.CIM.Ext.MqimSyncCursor.decode(reader, reader.size(), $undefined, _depth + 1, message.cursor);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasMore = value;
+                            else
+                                delete message.hasMore;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimSyncRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimSyncRsp} MqimSyncRsp
+             */
+            MqimSyncRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimSyncRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimSyncRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimSyncRsp();
+                if (object.conversations) {
+                    if (!$Array.isArray(object.conversations))
+                        throw $TypeError(".CIM.Ext.MqimSyncRsp.conversations: array expected");
+                    message.conversations = $Array(object.conversations.length);
+                    for (var i = 0; i < object.conversations.length; ++i) {
+                        if (!$util.isObject(object.conversations[i]))
+                            throw $TypeError(".CIM.Ext.MqimSyncRsp.conversations: object expected");
+                        message.conversations[i] = $root.CIM.Ext.MqimSyncConversation.fromObject(object.conversations[i], _depth + 1);
+                    }
+                }
+                if (object.cursor != null) {
+                    if (!$util.isObject(object.cursor))
+                        throw $TypeError(".CIM.Ext.MqimSyncRsp.cursor: object expected");
+                    message.cursor = $root.CIM.Ext.MqimSyncCursor.fromObject(object.cursor, _depth + 1);
+                }
+                if (object.hasMore != null)
+                    if (object.hasMore)
+                        message.hasMore = $Boolean(object.hasMore);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimSyncRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @static
+             * @param {CIM.Ext.MqimSyncRsp} message MqimSyncRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimSyncRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.conversations = [];
+                if (options.defaults) {
+                    object.cursor = null;
+                    object.hasMore = false;
+                }
+                if (message.conversations && message.conversations.length) {
+                    object.conversations = $Array(message.conversations.length);
+                    for (var j = 0; j < message.conversations.length; ++j)
+                        object.conversations[j] = $root.CIM.Ext.MqimSyncConversation.toObject(message.conversations[j], options, _depth + 1);
+                }
+                if (message.cursor != null && $Object.hasOwnProperty.call(message, "cursor"))
+                    object.cursor = $root.CIM.Ext.MqimSyncCursor.toObject(message.cursor, options, _depth + 1);
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore"))
+                    object.hasMore = message.hasMore;
+                return object;
+            };
+
+            /**
+             * Converts this MqimSyncRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimSyncRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimSyncRsp.prototype.toJSON = function() {
+                return MqimSyncRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimSyncRsp;
+        })();
+
+        Ext.MqimRecallReq = (function() {
+
+            /**
+             * Properties of a MqimRecallReq.
+             * @typedef {Object} CIM.Ext.MqimRecallReq.$Properties
+             * @property {number|null} [sessionType] MqimRecallReq sessionType
+             * @property {number|Long|null} [sessionId] MqimRecallReq sessionId
+             * @property {number|Long|null} [serverMsgId] MqimRecallReq serverMsgId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimRecallReq.
+             * @memberof CIM.Ext
+             * @interface IMqimRecallReq
+             * @augments CIM.Ext.MqimRecallReq.$Properties
+             * @deprecated Use CIM.Ext.MqimRecallReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimRecallReq.
+             * @typedef {CIM.Ext.MqimRecallReq.$Properties} CIM.Ext.MqimRecallReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimRecallReq.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimRecallReq.
+             * @constructor
+             * @param {CIM.Ext.MqimRecallReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimRecallReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimRecallReq sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimRecallReq
+             * @instance
+             */
+            MqimRecallReq.prototype.sessionType = 0;
+
+            /**
+             * MqimRecallReq sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimRecallReq
+             * @instance
+             */
+            MqimRecallReq.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallReq serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof CIM.Ext.MqimRecallReq
+             * @instance
+             */
+            MqimRecallReq.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new MqimRecallReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimRecallReq
+             * @static
+             * @param {CIM.Ext.MqimRecallReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimRecallReq} MqimRecallReq instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimRecallReq.$Shape): CIM.Ext.MqimRecallReq & CIM.Ext.MqimRecallReq.$Shape;
+             *   (properties?: CIM.Ext.MqimRecallReq.$Properties): CIM.Ext.MqimRecallReq;
+             * }}
+             */
+            MqimRecallReq.create = function(properties) {
+                return new MqimRecallReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimRecallReq message. Does not implicitly {@link CIM.Ext.MqimRecallReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimRecallReq
+             * @static
+             * @param {CIM.Ext.MqimRecallReq.$Properties} message MqimRecallReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimRecallReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimRecallReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimRecallReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimRecallReq & CIM.Ext.MqimRecallReq.$Shape} MqimRecallReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimRecallReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimRecallReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimRecallReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimRecallReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimRecallReq} MqimRecallReq
+             */
+            MqimRecallReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimRecallReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimRecallReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimRecallReq();
+                if (object.sessionType != null)
+                    if ($Number(object.sessionType) !== 0)
+                        message.sessionType = object.sessionType >>> 0;
+                if (object.sessionId != null)
+                    if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
+                        if ($util.Long)
+                            message.sessionId = $util.Long.fromValue(object.sessionId, true);
+                        else if (typeof object.sessionId === "string")
+                            message.sessionId = $parseInt(object.sessionId, 10);
+                        else if (typeof object.sessionId === "number")
+                            message.sessionId = object.sessionId;
+                        else if (typeof object.sessionId === "object")
+                            message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
+                if (object.serverMsgId != null)
+                    if (typeof object.serverMsgId === "object" ? object.serverMsgId.low || object.serverMsgId.high : $Number(object.serverMsgId) !== 0)
+                        if ($util.Long)
+                            message.serverMsgId = $util.Long.fromValue(object.serverMsgId, true);
+                        else if (typeof object.serverMsgId === "string")
+                            message.serverMsgId = $parseInt(object.serverMsgId, 10);
+                        else if (typeof object.serverMsgId === "number")
+                            message.serverMsgId = object.serverMsgId;
+                        else if (typeof object.serverMsgId === "object")
+                            message.serverMsgId = new $util.LongBits(object.serverMsgId.low >>> 0, object.serverMsgId.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimRecallReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimRecallReq
+             * @static
+             * @param {CIM.Ext.MqimRecallReq} message MqimRecallReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimRecallReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.sessionType = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.serverMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.serverMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
+                    object.sessionType = message.sessionType;
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.sessionId === "number")
+                        object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
+                    else
+                        object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.serverMsgId = typeof message.serverMsgId === "number" ? $BigInt(message.serverMsgId) : $util.Long.fromBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.serverMsgId === "number")
+                        object.serverMsgId = options.longs === $String ? $String(message.serverMsgId) : message.serverMsgId;
+                    else
+                        object.serverMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.serverMsgId) : options.longs === $Number ? new $util.LongBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0).toNumber(true) : message.serverMsgId;
+                return object;
+            };
+
+            /**
+             * Converts this MqimRecallReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimRecallReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimRecallReq.prototype.toJSON = function() {
+                return MqimRecallReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimRecallReq;
+        })();
+
+        Ext.MqimRecallRsp = (function() {
+
+            /**
+             * Properties of a MqimRecallRsp.
+             * @typedef {Object} CIM.Ext.MqimRecallRsp.$Properties
+             * @property {number|null} [sessionType] MqimRecallRsp sessionType
+             * @property {number|Long|null} [sessionId] MqimRecallRsp sessionId
+             * @property {number|Long|null} [serverMsgId] MqimRecallRsp serverMsgId
+             * @property {number|null} [resultCode] MqimRecallRsp resultCode
+             * @property {number|null} [recalledAt] MqimRecallRsp recalledAt
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimRecallRsp.
+             * @memberof CIM.Ext
+             * @interface IMqimRecallRsp
+             * @augments CIM.Ext.MqimRecallRsp.$Properties
+             * @deprecated Use CIM.Ext.MqimRecallRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimRecallRsp.
+             * @typedef {CIM.Ext.MqimRecallRsp.$Properties} CIM.Ext.MqimRecallRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimRecallRsp.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimRecallRsp.
+             * @constructor
+             * @param {CIM.Ext.MqimRecallRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimRecallRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimRecallRsp sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.sessionType = 0;
+
+            /**
+             * MqimRecallRsp sessionId.
+             * @member {number|Long} sessionId
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.sessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallRsp serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimRecallRsp recalledAt.
+             * @member {number} recalledAt
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             */
+            MqimRecallRsp.prototype.recalledAt = 0;
+
+            /**
+             * Creates a new MqimRecallRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @static
+             * @param {CIM.Ext.MqimRecallRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimRecallRsp} MqimRecallRsp instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimRecallRsp.$Shape): CIM.Ext.MqimRecallRsp & CIM.Ext.MqimRecallRsp.$Shape;
+             *   (properties?: CIM.Ext.MqimRecallRsp.$Properties): CIM.Ext.MqimRecallRsp;
+             * }}
+             */
+            MqimRecallRsp.create = function(properties) {
+                return new MqimRecallRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimRecallRsp message. Does not implicitly {@link CIM.Ext.MqimRecallRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @static
+             * @param {CIM.Ext.MqimRecallRsp.$Properties} message MqimRecallRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimRecallRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && (typeof message.sessionId === "object" ? message.sessionId.low || message.sessionId.high : message.sessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sessionId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.resultCode);
+                if (message.recalledAt != null && $Object.hasOwnProperty.call(message, "recalledAt") && message.recalledAt !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.recalledAt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimRecallRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimRecallRsp & CIM.Ext.MqimRecallRsp.$Shape} MqimRecallRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimRecallRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimRecallRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.recalledAt = value;
+                            else
+                                delete message.recalledAt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimRecallRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimRecallRsp} MqimRecallRsp
+             */
+            MqimRecallRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimRecallRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimRecallRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimRecallRsp();
+                if (object.sessionType != null)
+                    if ($Number(object.sessionType) !== 0)
+                        message.sessionType = object.sessionType >>> 0;
+                if (object.sessionId != null)
+                    if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
+                        if ($util.Long)
+                            message.sessionId = $util.Long.fromValue(object.sessionId, true);
+                        else if (typeof object.sessionId === "string")
+                            message.sessionId = $parseInt(object.sessionId, 10);
+                        else if (typeof object.sessionId === "number")
+                            message.sessionId = object.sessionId;
+                        else if (typeof object.sessionId === "object")
+                            message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
+                if (object.serverMsgId != null)
+                    if (typeof object.serverMsgId === "object" ? object.serverMsgId.low || object.serverMsgId.high : $Number(object.serverMsgId) !== 0)
+                        if ($util.Long)
+                            message.serverMsgId = $util.Long.fromValue(object.serverMsgId, true);
+                        else if (typeof object.serverMsgId === "string")
+                            message.serverMsgId = $parseInt(object.serverMsgId, 10);
+                        else if (typeof object.serverMsgId === "number")
+                            message.serverMsgId = object.serverMsgId;
+                        else if (typeof object.serverMsgId === "object")
+                            message.serverMsgId = new $util.LongBits(object.serverMsgId.low >>> 0, object.serverMsgId.high >>> 0).toNumber(true);
+                if (object.resultCode != null)
+                    if ($Number(object.resultCode) !== 0)
+                        message.resultCode = object.resultCode >>> 0;
+                if (object.recalledAt != null)
+                    if ($Number(object.recalledAt) !== 0)
+                        message.recalledAt = object.recalledAt >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimRecallRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @static
+             * @param {CIM.Ext.MqimRecallRsp} message MqimRecallRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimRecallRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.sessionType = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.serverMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.serverMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.resultCode = 0;
+                    object.recalledAt = 0;
+                }
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
+                    object.sessionType = message.sessionType;
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.sessionId === "number")
+                        object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
+                    else
+                        object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.serverMsgId = typeof message.serverMsgId === "number" ? $BigInt(message.serverMsgId) : $util.Long.fromBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.serverMsgId === "number")
+                        object.serverMsgId = options.longs === $String ? $String(message.serverMsgId) : message.serverMsgId;
+                    else
+                        object.serverMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.serverMsgId) : options.longs === $Number ? new $util.LongBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0).toNumber(true) : message.serverMsgId;
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode"))
+                    object.resultCode = message.resultCode;
+                if (message.recalledAt != null && $Object.hasOwnProperty.call(message, "recalledAt"))
+                    object.recalledAt = message.recalledAt;
+                return object;
+            };
+
+            /**
+             * Converts this MqimRecallRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimRecallRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimRecallRsp.prototype.toJSON = function() {
+                return MqimRecallRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimRecallRsp;
+        })();
+
+        Ext.MqimRecallNotify = (function() {
+
+            /**
+             * Properties of a MqimRecallNotify.
+             * @typedef {Object} CIM.Ext.MqimRecallNotify.$Properties
+             * @property {number|null} [sessionType] MqimRecallNotify sessionType
+             * @property {number|Long|null} [toSessionId] MqimRecallNotify toSessionId
+             * @property {number|Long|null} [serverMsgId] MqimRecallNotify serverMsgId
+             * @property {string|null} [clientMsgId] MqimRecallNotify clientMsgId
+             * @property {number|Long|null} [fromUserId] MqimRecallNotify fromUserId
+             * @property {number|Long|null} [recalledBy] MqimRecallNotify recalledBy
+             * @property {number|null} [recalledAt] MqimRecallNotify recalledAt
+             * @property {number|Long|null} [noticeMsgId] MqimRecallNotify noticeMsgId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimRecallNotify.
+             * @memberof CIM.Ext
+             * @interface IMqimRecallNotify
+             * @augments CIM.Ext.MqimRecallNotify.$Properties
+             * @deprecated Use CIM.Ext.MqimRecallNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimRecallNotify.
+             * @typedef {CIM.Ext.MqimRecallNotify.$Properties} CIM.Ext.MqimRecallNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimRecallNotify.
+             * @memberof CIM.Ext
+             * @classdesc Represents a MqimRecallNotify.
+             * @constructor
+             * @param {CIM.Ext.MqimRecallNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimRecallNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimRecallNotify sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.sessionType = 0;
+
+            /**
+             * MqimRecallNotify toSessionId.
+             * @member {number|Long} toSessionId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.toSessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallNotify serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallNotify clientMsgId.
+             * @member {string} clientMsgId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.clientMsgId = "";
+
+            /**
+             * MqimRecallNotify fromUserId.
+             * @member {number|Long} fromUserId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.fromUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallNotify recalledBy.
+             * @member {number|Long} recalledBy
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.recalledBy = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimRecallNotify recalledAt.
+             * @member {number} recalledAt
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.recalledAt = 0;
+
+            /**
+             * MqimRecallNotify noticeMsgId.
+             * @member {number|Long} noticeMsgId
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             */
+            MqimRecallNotify.prototype.noticeMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new MqimRecallNotify instance using the specified properties.
+             * @function create
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @static
+             * @param {CIM.Ext.MqimRecallNotify.$Properties=} [properties] Properties to set
+             * @returns {CIM.Ext.MqimRecallNotify} MqimRecallNotify instance
+             * @type {{
+             *   (properties: CIM.Ext.MqimRecallNotify.$Shape): CIM.Ext.MqimRecallNotify & CIM.Ext.MqimRecallNotify.$Shape;
+             *   (properties?: CIM.Ext.MqimRecallNotify.$Properties): CIM.Ext.MqimRecallNotify;
+             * }}
+             */
+            MqimRecallNotify.create = function(properties) {
+                return new MqimRecallNotify(properties);
+            };
+
+            /**
+             * Encodes the specified MqimRecallNotify message. Does not implicitly {@link CIM.Ext.MqimRecallNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @static
+             * @param {CIM.Ext.MqimRecallNotify.$Properties} message MqimRecallNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimRecallNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.toSessionId != null && $Object.hasOwnProperty.call(message, "toSessionId") && (typeof message.toSessionId === "object" ? message.toSessionId.low || message.toSessionId.high : message.toSessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.toSessionId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.serverMsgId);
+                if (message.clientMsgId != null && $Object.hasOwnProperty.call(message, "clientMsgId") && message.clientMsgId !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.clientMsgId);
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId") && (typeof message.fromUserId === "object" ? message.fromUserId.low || message.fromUserId.high : message.fromUserId !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.fromUserId);
+                if (message.recalledBy != null && $Object.hasOwnProperty.call(message, "recalledBy") && (typeof message.recalledBy === "object" ? message.recalledBy.low || message.recalledBy.high : message.recalledBy !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.recalledBy);
+                if (message.recalledAt != null && $Object.hasOwnProperty.call(message, "recalledAt") && message.recalledAt !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.recalledAt);
+                if (message.noticeMsgId != null && $Object.hasOwnProperty.call(message, "noticeMsgId") && (typeof message.noticeMsgId === "object" ? message.noticeMsgId.low || message.noticeMsgId.high : message.noticeMsgId !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.noticeMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimRecallNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Ext.MqimRecallNotify & CIM.Ext.MqimRecallNotify.$Shape} MqimRecallNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimRecallNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Ext.MqimRecallNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.toSessionId = value;
+                            else
+                                delete message.toSessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.clientMsgId = value;
+                            else
+                                delete message.clientMsgId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.fromUserId = value;
+                            else
+                                delete message.fromUserId;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.recalledBy = value;
+                            else
+                                delete message.recalledBy;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.recalledAt = value;
+                            else
+                                delete message.recalledAt;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.noticeMsgId = value;
+                            else
+                                delete message.noticeMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimRecallNotify message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Ext.MqimRecallNotify} MqimRecallNotify
+             */
+            MqimRecallNotify.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Ext.MqimRecallNotify)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Ext.MqimRecallNotify: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Ext.MqimRecallNotify();
+                if (object.sessionType != null)
+                    if ($Number(object.sessionType) !== 0)
+                        message.sessionType = object.sessionType >>> 0;
+                if (object.toSessionId != null)
+                    if (typeof object.toSessionId === "object" ? object.toSessionId.low || object.toSessionId.high : $Number(object.toSessionId) !== 0)
+                        if ($util.Long)
+                            message.toSessionId = $util.Long.fromValue(object.toSessionId, true);
+                        else if (typeof object.toSessionId === "string")
+                            message.toSessionId = $parseInt(object.toSessionId, 10);
+                        else if (typeof object.toSessionId === "number")
+                            message.toSessionId = object.toSessionId;
+                        else if (typeof object.toSessionId === "object")
+                            message.toSessionId = new $util.LongBits(object.toSessionId.low >>> 0, object.toSessionId.high >>> 0).toNumber(true);
+                if (object.serverMsgId != null)
+                    if (typeof object.serverMsgId === "object" ? object.serverMsgId.low || object.serverMsgId.high : $Number(object.serverMsgId) !== 0)
+                        if ($util.Long)
+                            message.serverMsgId = $util.Long.fromValue(object.serverMsgId, true);
+                        else if (typeof object.serverMsgId === "string")
+                            message.serverMsgId = $parseInt(object.serverMsgId, 10);
+                        else if (typeof object.serverMsgId === "number")
+                            message.serverMsgId = object.serverMsgId;
+                        else if (typeof object.serverMsgId === "object")
+                            message.serverMsgId = new $util.LongBits(object.serverMsgId.low >>> 0, object.serverMsgId.high >>> 0).toNumber(true);
+                if (object.clientMsgId != null)
+                    if (typeof object.clientMsgId !== "string" || object.clientMsgId.length)
+                        message.clientMsgId = $String(object.clientMsgId);
+                if (object.fromUserId != null)
+                    if (typeof object.fromUserId === "object" ? object.fromUserId.low || object.fromUserId.high : $Number(object.fromUserId) !== 0)
+                        if ($util.Long)
+                            message.fromUserId = $util.Long.fromValue(object.fromUserId, true);
+                        else if (typeof object.fromUserId === "string")
+                            message.fromUserId = $parseInt(object.fromUserId, 10);
+                        else if (typeof object.fromUserId === "number")
+                            message.fromUserId = object.fromUserId;
+                        else if (typeof object.fromUserId === "object")
+                            message.fromUserId = new $util.LongBits(object.fromUserId.low >>> 0, object.fromUserId.high >>> 0).toNumber(true);
+                if (object.recalledBy != null)
+                    if (typeof object.recalledBy === "object" ? object.recalledBy.low || object.recalledBy.high : $Number(object.recalledBy) !== 0)
+                        if ($util.Long)
+                            message.recalledBy = $util.Long.fromValue(object.recalledBy, true);
+                        else if (typeof object.recalledBy === "string")
+                            message.recalledBy = $parseInt(object.recalledBy, 10);
+                        else if (typeof object.recalledBy === "number")
+                            message.recalledBy = object.recalledBy;
+                        else if (typeof object.recalledBy === "object")
+                            message.recalledBy = new $util.LongBits(object.recalledBy.low >>> 0, object.recalledBy.high >>> 0).toNumber(true);
+                if (object.recalledAt != null)
+                    if ($Number(object.recalledAt) !== 0)
+                        message.recalledAt = object.recalledAt >>> 0;
+                if (object.noticeMsgId != null)
+                    if (typeof object.noticeMsgId === "object" ? object.noticeMsgId.low || object.noticeMsgId.high : $Number(object.noticeMsgId) !== 0)
+                        if ($util.Long)
+                            message.noticeMsgId = $util.Long.fromValue(object.noticeMsgId, true);
+                        else if (typeof object.noticeMsgId === "string")
+                            message.noticeMsgId = $parseInt(object.noticeMsgId, 10);
+                        else if (typeof object.noticeMsgId === "number")
+                            message.noticeMsgId = object.noticeMsgId;
+                        else if (typeof object.noticeMsgId === "object")
+                            message.noticeMsgId = new $util.LongBits(object.noticeMsgId.low >>> 0, object.noticeMsgId.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimRecallNotify message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @static
+             * @param {CIM.Ext.MqimRecallNotify} message MqimRecallNotify
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimRecallNotify.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.sessionType = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.toSessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.toSessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.serverMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.serverMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.clientMsgId = "";
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.fromUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.fromUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.recalledBy = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.recalledBy = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.recalledAt = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.noticeMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.noticeMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
+                    object.sessionType = message.sessionType;
+                if (message.toSessionId != null && $Object.hasOwnProperty.call(message, "toSessionId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.toSessionId = typeof message.toSessionId === "number" ? $BigInt(message.toSessionId) : $util.Long.fromBits(message.toSessionId.low >>> 0, message.toSessionId.high >>> 0, true).toBigInt();
+                    else if (typeof message.toSessionId === "number")
+                        object.toSessionId = options.longs === $String ? $String(message.toSessionId) : message.toSessionId;
+                    else
+                        object.toSessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.toSessionId) : options.longs === $Number ? new $util.LongBits(message.toSessionId.low >>> 0, message.toSessionId.high >>> 0).toNumber(true) : message.toSessionId;
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.serverMsgId = typeof message.serverMsgId === "number" ? $BigInt(message.serverMsgId) : $util.Long.fromBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.serverMsgId === "number")
+                        object.serverMsgId = options.longs === $String ? $String(message.serverMsgId) : message.serverMsgId;
+                    else
+                        object.serverMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.serverMsgId) : options.longs === $Number ? new $util.LongBits(message.serverMsgId.low >>> 0, message.serverMsgId.high >>> 0).toNumber(true) : message.serverMsgId;
+                if (message.clientMsgId != null && $Object.hasOwnProperty.call(message, "clientMsgId"))
+                    object.clientMsgId = message.clientMsgId;
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.fromUserId = typeof message.fromUserId === "number" ? $BigInt(message.fromUserId) : $util.Long.fromBits(message.fromUserId.low >>> 0, message.fromUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.fromUserId === "number")
+                        object.fromUserId = options.longs === $String ? $String(message.fromUserId) : message.fromUserId;
+                    else
+                        object.fromUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.fromUserId) : options.longs === $Number ? new $util.LongBits(message.fromUserId.low >>> 0, message.fromUserId.high >>> 0).toNumber(true) : message.fromUserId;
+                if (message.recalledBy != null && $Object.hasOwnProperty.call(message, "recalledBy"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.recalledBy = typeof message.recalledBy === "number" ? $BigInt(message.recalledBy) : $util.Long.fromBits(message.recalledBy.low >>> 0, message.recalledBy.high >>> 0, true).toBigInt();
+                    else if (typeof message.recalledBy === "number")
+                        object.recalledBy = options.longs === $String ? $String(message.recalledBy) : message.recalledBy;
+                    else
+                        object.recalledBy = options.longs === $String ? $util.Long.prototype.toString.call(message.recalledBy) : options.longs === $Number ? new $util.LongBits(message.recalledBy.low >>> 0, message.recalledBy.high >>> 0).toNumber(true) : message.recalledBy;
+                if (message.recalledAt != null && $Object.hasOwnProperty.call(message, "recalledAt"))
+                    object.recalledAt = message.recalledAt;
+                if (message.noticeMsgId != null && $Object.hasOwnProperty.call(message, "noticeMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.noticeMsgId = typeof message.noticeMsgId === "number" ? $BigInt(message.noticeMsgId) : $util.Long.fromBits(message.noticeMsgId.low >>> 0, message.noticeMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.noticeMsgId === "number")
+                        object.noticeMsgId = options.longs === $String ? $String(message.noticeMsgId) : message.noticeMsgId;
+                    else
+                        object.noticeMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.noticeMsgId) : options.longs === $Number ? new $util.LongBits(message.noticeMsgId.low >>> 0, message.noticeMsgId.high >>> 0).toNumber(true) : message.noticeMsgId;
+                return object;
+            };
+
+            /**
+             * Converts this MqimRecallNotify to JSON.
+             * @function toJSON
+             * @memberof CIM.Ext.MqimRecallNotify
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimRecallNotify.prototype.toJSON = function() {
+                return MqimRecallNotify.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimRecallNotify;
         })();
 
         return Ext;
@@ -23696,6 +26910,7 @@ $root.mqim = (function() {
              * @property {string|null} [fromNickName] PushCheck fromNickName
              * @property {number|null} [msgType] PushCheck msgType
              * @property {string|null} [preview] PushCheck preview
+             * @property {number|Long|null} [recalledMsgId] PushCheck recalledMsgId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -23784,6 +26999,14 @@ $root.mqim = (function() {
             PushCheck.prototype.preview = "";
 
             /**
+             * PushCheck recalledMsgId.
+             * @member {number|Long} recalledMsgId
+             * @memberof mqim.v1.PushCheck
+             * @instance
+             */
+            PushCheck.prototype.recalledMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new PushCheck instance using the specified properties.
              * @function create
              * @memberof mqim.v1.PushCheck
@@ -23829,6 +27052,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.msgType);
                 if (message.preview != null && $Object.hasOwnProperty.call(message, "preview") && message.preview !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.preview);
+                if (message.recalledMsgId != null && $Object.hasOwnProperty.call(message, "recalledMsgId") && (typeof message.recalledMsgId === "object" ? message.recalledMsgId.low || message.recalledMsgId.high : message.recalledMsgId !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.recalledMsgId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -23936,6 +27161,15 @@ $root.mqim = (function() {
                                 delete message.preview;
                             continue;
                         }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.recalledMsgId = value;
+                            else
+                                delete message.recalledMsgId;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -24013,6 +27247,16 @@ $root.mqim = (function() {
                 if (object.preview != null)
                     if (typeof object.preview !== "string" || object.preview.length)
                         message.preview = $String(object.preview);
+                if (object.recalledMsgId != null)
+                    if (typeof object.recalledMsgId === "object" ? object.recalledMsgId.low || object.recalledMsgId.high : $Number(object.recalledMsgId) !== 0)
+                        if ($util.Long)
+                            message.recalledMsgId = $util.Long.fromValue(object.recalledMsgId, true);
+                        else if (typeof object.recalledMsgId === "string")
+                            message.recalledMsgId = $parseInt(object.recalledMsgId, 10);
+                        else if (typeof object.recalledMsgId === "number")
+                            message.recalledMsgId = object.recalledMsgId;
+                        else if (typeof object.recalledMsgId === "object")
+                            message.recalledMsgId = new $util.LongBits(object.recalledMsgId.low >>> 0, object.recalledMsgId.high >>> 0).toNumber(true);
                 return message;
             };
 
@@ -24053,6 +27297,11 @@ $root.mqim = (function() {
                     object.fromNickName = "";
                     object.msgType = 0;
                     object.preview = "";
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.recalledMsgId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.recalledMsgId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType"))
                     object.sessionType = message.sessionType;
@@ -24083,6 +27332,13 @@ $root.mqim = (function() {
                     object.msgType = message.msgType;
                 if (message.preview != null && $Object.hasOwnProperty.call(message, "preview"))
                     object.preview = message.preview;
+                if (message.recalledMsgId != null && $Object.hasOwnProperty.call(message, "recalledMsgId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.recalledMsgId = typeof message.recalledMsgId === "number" ? $BigInt(message.recalledMsgId) : $util.Long.fromBits(message.recalledMsgId.low >>> 0, message.recalledMsgId.high >>> 0, true).toBigInt();
+                    else if (typeof message.recalledMsgId === "number")
+                        object.recalledMsgId = options.longs === $String ? $String(message.recalledMsgId) : message.recalledMsgId;
+                    else
+                        object.recalledMsgId = options.longs === $String ? $util.Long.prototype.toString.call(message.recalledMsgId) : options.longs === $Number ? new $util.LongBits(message.recalledMsgId.low >>> 0, message.recalledMsgId.high >>> 0).toNumber(true) : message.recalledMsgId;
                 return object;
             };
 

@@ -330,6 +330,42 @@ export class FakeImServer {
         });
         return;
       }
+      case CommandId.RECALL_REQ: {
+        const body = decodeBody(CommandId.RECALL_REQ, req.body);
+        const sessionId = Number(body.sessionId);
+        const m = s.recall(me, body.sessionType, sessionId, Number(body.serverMsgId));
+        if (m === undefined) {
+          conn.write(CommandId.ERROR_NOTIFY, conn.nextServerSeq(), {
+            errorCode: ImErrorNumber.IM_ERR_FORBIDDEN,
+            errorName: 'IM_ERR_FORBIDDEN',
+            text: 'only the sender may recall a message',
+            requestCmd: cmd,
+            requestSeq: seq,
+          });
+          return;
+        }
+        const recalledAt = Math.floor(Date.now() / 1000);
+        conn.write(CommandId.RECALL_RSP, seq, {
+          sessionType: body.sessionType,
+          sessionId,
+          serverMsgId: m.serverMsgId,
+          resultCode: 200,
+          recalledAt,
+        });
+        const audience = m.sessionType === 2 ? s.groupMembers(m.toSessionId) : [m.fromUserId, m.toSessionId];
+        for (const userId of audience)
+          for (const c of this.connectionsOf(userId))
+            c.write(CommandId.RECALL_NOTIFY, c.nextServerSeq(), {
+              sessionType: m.sessionType,
+              toSessionId: m.toSessionId,
+              serverMsgId: m.serverMsgId,
+              clientMsgId: m.clientMsgId,
+              fromUserId: m.fromUserId,
+              recalledBy: me,
+              recalledAt,
+            });
+        return;
+      }
       case CommandId.LIST_MSG_REQ: {
         const body = decodeBody(CommandId.LIST_MSG_REQ, req.body);
         const sessionId = Number(body.sessionId);

@@ -33,6 +33,7 @@ export class FakeStore {
   readonly messages: StoredMessage[] = [];
   private readonly counters = new Map<string, number>();
   private readonly readUpTo = new Map<string, number>();
+  private readonly recalled = new Set<StoredMessage>();
 
   readonly users: FakeUser[];
   readonly groups: FakeGroup[];
@@ -100,7 +101,28 @@ export class FakeStore {
     return this.conversation(userId, sessionType, sessionId)
       .filter((m) => endMsgId === 0 || m.serverMsgId < endMsgId)
       .slice(-limit)
-      .map((m) => ({ ...m, msgResCode: 1, msgStatus: 5 }));
+      .map((m) =>
+        this.recalled.has(m)
+          ? { ...m, msgResCode: 1, msgStatus: 8, msgData: Buffer.alloc(0) }
+          : { ...m, msgResCode: 1, msgStatus: 5 },
+      );
+  }
+
+  /**
+   * mqim recall, the part clients see: the sender's own message of the conversation is marked
+   * (history withholds its body). No window, no notice message, no group owners.
+   * @returns the message, or undefined when `userId` may not recall it
+   */
+  recall(
+    userId: number,
+    sessionType: number,
+    sessionId: number,
+    serverMsgId: number,
+  ): StoredMessage | undefined {
+    const m = this.conversation(userId, sessionType, sessionId).find((x) => x.serverMsgId === serverMsgId);
+    if (m === undefined || m.fromUserId !== userId) return undefined;
+    this.recalled.add(m);
+    return m;
   }
 
   markRead(userId: number, sessionType: number, sessionId: number, msgId: number): void {

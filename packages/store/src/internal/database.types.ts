@@ -74,6 +74,16 @@ export interface ConversationTable {
   updated_time: Int;
 }
 
+/** Migration 0003: one row per recalled message, keyed like `im_conversation` plus the id. */
+export interface MessageRecallTable {
+  session_type: Int;
+  peer_lo: Int;
+  peer_hi: Int;
+  server_msg_id: Int;
+  recalled_by: Int;
+  recalled_at: Int;
+}
+
 export interface SessionTable {
   owner_user_id: Int;
   session_type: Int;
@@ -152,6 +162,7 @@ export interface StoreDatabase {
   im_user: UserTable;
   im_user_token: UserTokenTable;
   im_conversation: ConversationTable;
+  im_message_recall: MessageRecallTable;
   im_session: SessionTable;
   im_ack_time: AckTimeTable;
   im_group: GroupTable;

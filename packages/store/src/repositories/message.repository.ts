@@ -3,8 +3,11 @@ import { assertId, assertIdOrZero, assertUint, readInt, readId } from '../intern
 import { recvTable, sendTable, type StoreContext } from '../internal/store-context';
 import {
   SessionType,
+  RECALLED_MSG_STATUS,
+  type AfterQuery,
   type ConversationRef,
   type HistoryQuery,
+  type RecallMark,
   type MessageRecord,
   type MessageRepository,
   type NewMessage,
@@ -86,16 +89,7 @@ export class KyselyMessageRepository implements MessageRepository {
   }
 
   async maxServerMsgId(conversation: ConversationRef): Promise<number> {
-    let key: [number, number, number];
-    if (conversation.type === SessionType.GROUP) {
-      key = [SessionType.GROUP, assertId(conversation.groupId, 'groupId'), 0];
-    } else if (conversation.type === SessionType.SINGLE) {
-      const a = assertId(conversation.a, 'a');
-      const b = assertId(conversation.b, 'b');
-      key = [SessionType.SINGLE, Math.min(a, b), Math.max(a, b)];
-    } else {
-      throw new StoreInvalidArgumentError('conversation type must be 1 or 2');
-    }
+    const key = conversationKeyOf(conversation);
     const db = this.ctx.db;
     const [row] = await this.shapes.execute(db, 'maxServerMsgId', key, () =>
       db
@@ -142,7 +136,142 @@ export class KyselyMessageRepository implements MessageRepository {
         .orderBy('server_msg_id', 'desc')
         .limit(limit),
     );
-    return rows.reverse().map((r) => toMessage(ownerUserId, r));
+    return this.withRecalls(
+      ownerUserId,
+      sessionType,
+      sessionId,
+      rows.reverse().map((r) => toMessage(ownerUserId, r)),
+    );
+  }
+
+  async after(
+    ownerUserId: number,
+    sessionType: SessionType,
+    sessionId: number,
+    query: AfterQuery,
+  ): Promise<MessageRecord[]> {
+    const after = assertIdOrZero(query.afterMsgId, 'afterMsgId');
+    const limit = assertUint(query.limit, MAX_PAGE, 'limit');
+    if (limit === 0) throw new StoreInvalidArgumentError('limit must be at least 1');
+    assertTimeline(ownerUserId, sessionType, sessionId);
+    const db = this.ctx.db;
+    const table = recvTable(ownerUserId, this.ctx.shards);
+    // An ascending range scan of the primary key from `after`: the owner's whole timeline lives in
+    // one shard (recv tables are sharded by owner), so a page is one index range on one table.
+    const rows = await this.shapes.execute(
+      db,
+      `after:${table}`,
+      [ownerUserId, sessionType, sessionId, after, limit],
+      () =>
+        this.timeline(ownerUserId, sessionType, sessionId)
+          .where('server_msg_id', '>', after)
+          .orderBy('server_msg_id', 'asc')
+          .limit(limit),
+    );
+    return this.withRecalls(
+      ownerUserId,
+      sessionType,
+      sessionId,
+      rows.map((r) => toMessage(ownerUserId, r)),
+    );
+  }
+
+  async get(
+    ownerUserId: number,
+    sessionType: SessionType,
+    sessionId: number,
+    serverMsgId: number,
+  ): Promise<MessageRecord | null> {
+    assertId(serverMsgId, 'serverMsgId');
+    const rows = await this.timeline(ownerUserId, sessionType, sessionId)
+      .where('server_msg_id', '=', serverMsgId)
+      .execute();
+    const [m] = await this.withRecalls(
+      ownerUserId,
+      sessionType,
+      sessionId,
+      rows.map((r) => toMessage(ownerUserId, r)),
+    );
+    return m ?? null;
+  }
+
+  async recall(
+    conversation: ConversationRef,
+    serverMsgId: number,
+    mark: RecallMark,
+  ): Promise<RecallMark & { readonly inserted: boolean }> {
+    const [type, lo, hi] = conversationKeyOf(conversation);
+    assertId(serverMsgId, 'serverMsgId');
+    assertId(mark.recalledBy, 'recalledBy');
+    const recalledAt = assertUint(mark.recalledAt, 0xffff_ffff, 'recalledAt');
+    const key = { session_type: type, peer_lo: lo, peer_hi: hi, server_msg_id: serverMsgId };
+    try {
+      await this.ctx.db
+        .insertInto('im_message_recall')
+        .values({ ...key, recalled_by: mark.recalledBy, recalled_at: recalledAt })
+        .execute();
+      return { recalledBy: mark.recalledBy, recalledAt, inserted: true };
+    } catch (err) {
+      if (!this.ctx.sql.isUniqueViolation(err)) throw err;
+    }
+    // Recalled before (a retry, or a second recaller): the first mark stands.
+    const row = await this.ctx.db
+      .selectFrom('im_message_recall')
+      .select(['recalled_by', 'recalled_at'])
+      .where('session_type', '=', type)
+      .where('peer_lo', '=', lo)
+      .where('peer_hi', '=', hi)
+      .where('server_msg_id', '=', serverMsgId)
+      .executeTakeFirstOrThrow();
+    return {
+      recalledBy: readId(row.recalled_by, 'recalled_by'),
+      recalledAt: readInt(row.recalled_at, 'recalled_at'),
+      inserted: false,
+    };
+  }
+
+  /**
+   * Marks the recalled ones of `msgs` (one conversation, ascending): one primary-key range read of
+   * `im_message_recall` over the page's ids, skipped for an empty page.
+   */
+  private async withRecalls(
+    ownerUserId: number,
+    sessionType: SessionType,
+    sessionId: number,
+    msgs: MessageRecord[],
+  ): Promise<MessageRecord[]> {
+    if (msgs.length === 0) return msgs;
+    const [type, lo, hi] =
+      sessionType === SessionType.GROUP
+        ? [SessionType.GROUP, sessionId, 0]
+        : [SessionType.SINGLE, Math.min(ownerUserId, sessionId), Math.max(ownerUserId, sessionId)];
+    const first = msgs[0]!.serverMsgId;
+    const last = msgs[msgs.length - 1]!.serverMsgId;
+    const db = this.ctx.db;
+    const rows = await this.shapes.execute(db, 'recalls', [type, lo, hi, first, last], () =>
+      db
+        .selectFrom('im_message_recall')
+        .select(['server_msg_id', 'recalled_by', 'recalled_at'])
+        .where('session_type', '=', type)
+        .where('peer_lo', '=', lo)
+        .where('peer_hi', '=', hi)
+        .where('server_msg_id', '>=', first)
+        .where('server_msg_id', '<=', last),
+    );
+    if (rows.length === 0) return msgs;
+    const marks = new Map<number, RecallMark>(
+      rows.map((r) => [
+        readId(r.server_msg_id, 'server_msg_id'),
+        {
+          recalledBy: readId(r.recalled_by, 'recalled_by'),
+          recalledAt: readInt(r.recalled_at, 'recalled_at'),
+        },
+      ]),
+    );
+    return msgs.map((m) => {
+      const mark = marks.get(m.serverMsgId);
+      return mark ? { ...m, msgStatus: RECALLED_MSG_STATUS, msgData: EMPTY, attach: '', recalled: mark } : m;
+    });
   }
 
   async findByClientIds(
@@ -161,7 +290,12 @@ export class KyselyMessageRepository implements MessageRepository {
       .where('client_msg_id', 'in', ids)
       .orderBy('server_msg_id', 'asc')
       .execute();
-    return rows.map((r) => toMessage(ownerUserId, r));
+    return this.withRecalls(
+      ownerUserId,
+      sessionType,
+      sessionId,
+      rows.map((r) => toMessage(ownerUserId, r)),
+    );
   }
 
   async latest(
@@ -178,7 +312,9 @@ export class KyselyMessageRepository implements MessageRepository {
       [ownerUserId, sessionType, sessionId, 1],
       () => this.timeline(ownerUserId, sessionType, sessionId).orderBy('server_msg_id', 'desc').limit(1),
     );
-    return row ? toMessage(ownerUserId, row) : null;
+    if (!row) return null;
+    const [m] = await this.withRecalls(ownerUserId, sessionType, sessionId, [toMessage(ownerUserId, row)]);
+    return m!;
   }
 
   private timeline(ownerUserId: number, sessionType: SessionType, sessionId: number) {
@@ -190,6 +326,20 @@ export class KyselyMessageRepository implements MessageRepository {
       .where('session_type', '=', sessionType)
       .where('session_id', '=', sessionId);
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** `im_conversation`'s key of a conversation: (type, lower peer, higher peer or 0 for a group). */
+function conversationKeyOf(conversation: ConversationRef): [number, number, number] {
+  if (conversation.type === SessionType.GROUP)
+    return [SessionType.GROUP, assertId(conversation.groupId, 'groupId'), 0];
+  if (conversation.type === SessionType.SINGLE) {
+    const a = assertId(conversation.a, 'a');
+    const b = assertId(conversation.b, 'b');
+    return [SessionType.SINGLE, Math.min(a, b), Math.max(a, b)];
+  }
+  throw new StoreInvalidArgumentError('conversation type must be 1 or 2');
 }
 
 function assertTimeline(ownerUserId: number, sessionType: SessionType, sessionId: number): void {

@@ -2,7 +2,13 @@ import { sql } from 'kysely';
 import { assertId, assertIdOrZero, assertSeconds, readInt, readId } from '../internal/ids';
 import { recvTable, type Db, type StoreContext } from '../internal/store-context';
 import { SessionType } from '../message.port';
-import type { RecentSessionsQuery, SessionKey, SessionRecord, SessionRepository } from '../session.port';
+import type {
+  RecentSessionsQuery,
+  SessionKey,
+  SessionPosition,
+  SessionRecord,
+  SessionRepository,
+} from '../session.port';
 import { StoreInvalidArgumentError } from '../store.errors';
 import { assertSessionType } from './message.validation';
 
@@ -47,6 +53,23 @@ export class KyselySessionRepository implements SessionRepository {
       .$if(limit !== undefined, (qb) => qb.limit(limit!))
       .execute();
     return rows.map(toSession);
+  }
+
+  async positions(ownerUserId: number): Promise<SessionPosition[]> {
+    assertId(ownerUserId, 'ownerUserId');
+    const rows = await this.ctx.db
+      .selectFrom('im_session')
+      .select(['session_type', 'session_id', 'last_server_msg_id', 'unread_cnt'])
+      .where('owner_user_id', '=', ownerUserId)
+      .orderBy('session_type', 'asc')
+      .orderBy('session_id', 'asc')
+      .execute();
+    return rows.map((r) => ({
+      sessionType: assertSessionType(readInt(r.session_type, 'session_type')),
+      sessionId: readId(r.session_id, 'session_id'),
+      lastServerMsgId: readId(r.last_server_msg_id, 'last_server_msg_id'),
+      unreadCnt: readInt(r.unread_cnt, 'unread_cnt'),
+    }));
   }
 
   async get(ownerUserId: number, sessionType: SessionType, sessionId: number): Promise<SessionRecord | null> {

@@ -130,6 +130,7 @@ describe('SqliteStore', () => {
         .pluck()
         .all();
       expect(tables).toEqual([
+        'im_message_recall', // one table, not sharded (migration 0003)
         'im_message_recv_0',
         'im_message_recv_1',
         'im_message_send_0',

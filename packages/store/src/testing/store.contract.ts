@@ -5,6 +5,7 @@ import { messageContract } from './contract/messages.contract';
 import { pushContract } from './contract/push.contract';
 import { receiptContract } from './contract/receipts.contract';
 import { sessionContract } from './contract/sessions.contract';
+import { syncContract } from './contract/sync.contract';
 import { userContract } from './contract/users.contract';
 
 /** How the contract suite gets stores of the implementation under test. */
@@ -68,6 +69,7 @@ export function runStoreContract(name: string, target: StoreContractTarget): voi
 
     messageContract(fx);
     sessionContract(fx);
+    syncContract(fx);
     receiptContract(fx);
     userContract(fx);
     groupContract(fx);
