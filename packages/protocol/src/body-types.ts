@@ -65,6 +65,29 @@ export function bodyTypesOf<N extends CimNamespace>(CIM: N) {
 
     [CommandId.KICK_OUT_NOTIFY]: CIM.Ext.MqimKickOutNotify,
     [CommandId.ERROR_NOTIFY]: CIM.Ext.MqimErrorNotify,
+
+    [CommandId.TYPING_REQ]: CIM.Social.MqimTypingReq,
+    [CommandId.TYPING_NOTIFY]: CIM.Social.MqimTypingNotify,
+    [CommandId.PRESENCE_QUERY_REQ]: CIM.Social.MqimPresenceQueryReq,
+    [CommandId.PRESENCE_QUERY_RSP]: CIM.Social.MqimPresenceQueryRsp,
+    [CommandId.PRESENCE_SUBSCRIBE_REQ]: CIM.Social.MqimPresenceSubscribeReq,
+    [CommandId.PRESENCE_SUBSCRIBE_RSP]: CIM.Social.MqimPresenceSubscribeRsp,
+    [CommandId.PRESENCE_NOTIFY]: CIM.Social.MqimPresenceNotify,
+    [CommandId.FRIEND_REQUEST_REQ]: CIM.Social.MqimFriendRequestReq,
+    [CommandId.FRIEND_REQUEST_RSP]: CIM.Social.MqimContactChangeRsp,
+    [CommandId.FRIEND_RESPOND_REQ]: CIM.Social.MqimFriendRespondReq,
+    [CommandId.FRIEND_RESPOND_RSP]: CIM.Social.MqimContactChangeRsp,
+    [CommandId.FRIEND_REMOVE_REQ]: CIM.Social.MqimFriendRemoveReq,
+    [CommandId.FRIEND_REMOVE_RSP]: CIM.Social.MqimContactChangeRsp,
+    [CommandId.FRIEND_BLOCK_REQ]: CIM.Social.MqimFriendBlockReq,
+    [CommandId.FRIEND_BLOCK_RSP]: CIM.Social.MqimContactChangeRsp,
+    [CommandId.FRIEND_REQUEST_LIST_REQ]: CIM.Social.MqimFriendRequestListReq,
+    [CommandId.FRIEND_REQUEST_LIST_RSP]: CIM.Social.MqimFriendRequestListRsp,
+    [CommandId.CONTACT_NOTIFY]: CIM.Social.MqimContactNotify,
+    [CommandId.PROFILE_UPDATE_REQ]: CIM.Social.MqimProfileUpdateReq,
+    [CommandId.PROFILE_UPDATE_RSP]: CIM.Social.MqimProfileUpdateRsp,
+    [CommandId.PROFILE_NOTIFY]: CIM.Social.MqimProfileNotify,
+    [CommandId.PRESENCE_CHANGED]: CIM.Social.MqimPresenceChanged,
   } as const satisfies Record<CommandId, BodyType>;
 }
 

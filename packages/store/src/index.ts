@@ -25,6 +25,13 @@ export {
   type UserRecord,
   type UserRepository,
 } from './user.port';
+export type {
+  ContactRepository,
+  ContactState,
+  FriendRequestRecord,
+  RequestOutcome,
+  RespondOutcome,
+} from './contact.port';
 export type { GroupPatch, GroupRecord, GroupRepository, GroupStatus, NewGroup } from './group.port';
 export type {
   DeviceRepository,

@@ -267,7 +267,11 @@ describeInfra('MysqlStore', mysql, () => {
       try {
         await Promise.all(stores.map((s) => s.migrate()));
         const [rows] = await admin((c) => c.query(`SELECT name FROM \`${fresh}\`.im_schema_migration`));
-        expect(rows).toEqual([{ name: '0001_init' }, { name: '0002_user_name_key_password_hash' }]);
+        expect(rows).toEqual([
+          { name: '0001_init' },
+          { name: '0002_user_name_key_password_hash' },
+          { name: '0004_contacts' },
+        ]);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }
