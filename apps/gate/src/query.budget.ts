@@ -75,6 +75,9 @@ export const QUERIES = new Map<number, number>([
   [CommandId.GROUP_LIST_REQ, CommandId.GROUP_LIST_RSP],
   [CommandId.GROUP_INFO_REQ, CommandId.GROUP_INFO_RSP],
   [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
+  [CommandId.PRESENCE_QUERY_REQ, CommandId.PRESENCE_QUERY_RSP],
+  [CommandId.PRESENCE_SUBSCRIBE_REQ, CommandId.PRESENCE_SUBSCRIBE_RSP],
+  [CommandId.FRIEND_REQUEST_LIST_REQ, CommandId.FRIEND_REQUEST_LIST_RSP],
 ]);
 const QUERY_REPLIES = new Set<number>(QUERIES.values());
 

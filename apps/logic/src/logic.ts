@@ -23,13 +23,7 @@ import type { Store } from '@mqim/store';
 import { KnownUsers } from './known-users';
 import { handleLogin } from './login.handler';
 import type { LogicDeps, LogicOptions } from './logic-deps';
-import {
-  handleFriendList,
-  handleHistory,
-  handleLatestMsgId,
-  handleMsgsById,
-  handleRecentSessions,
-} from './query.handlers';
+import { handleHistory, handleLatestMsgId, handleMsgsById, handleRecentSessions } from './query.handlers';
 import { handleReadAck } from './read.handler';
 import { RequestContext } from './request-context';
 import { TapPublisher } from './tap.publisher';
@@ -37,6 +31,21 @@ import { handleSend } from './send.handler';
 import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
 import { BeforeSendHook } from './before-send.hook';
+import {
+  handleFriendBlock,
+  handleFriendList,
+  handleFriendRemove,
+  handleFriendRequest,
+  handleFriendRequestList,
+  handleFriendRespond,
+  handleProfileUpdate,
+} from './contact.handlers';
+import {
+  handlePresenceChanged,
+  handlePresenceQuery,
+  handlePresenceSubscribe,
+  handleTyping,
+} from './presence.handlers';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
@@ -51,6 +60,17 @@ const HANDLERS = new Map<number, Handler>([
   [CommandId.MSG_GET_BY_MSG_ID_REQ, handleMsgsById],
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, handleFriendList],
   ...groupHandlers,
+  // Issue 12: typing, presence, contacts, profile (0x0820-0x083F).
+  [CommandId.TYPING_REQ, handleTyping],
+  [CommandId.PRESENCE_QUERY_REQ, handlePresenceQuery],
+  [CommandId.PRESENCE_SUBSCRIBE_REQ, handlePresenceSubscribe],
+  [CommandId.PRESENCE_CHANGED, handlePresenceChanged],
+  [CommandId.FRIEND_REQUEST_REQ, handleFriendRequest],
+  [CommandId.FRIEND_RESPOND_REQ, handleFriendRespond],
+  [CommandId.FRIEND_REMOVE_REQ, handleFriendRemove],
+  [CommandId.FRIEND_BLOCK_REQ, handleFriendBlock],
+  [CommandId.FRIEND_REQUEST_LIST_REQ, handleFriendRequestList],
+  [CommandId.PROFILE_UPDATE_REQ, handleProfileUpdate],
 ]);
 
 /**
