@@ -53,11 +53,16 @@ import {
   type SendResult,
   type SessionRef,
   type UserInfo,
+  type ContactChange,
+  type FriendRequests,
+  type Presence,
+  type ProfileUpdate,
 } from './im.types';
 import * as groupRequests from './group.requests';
 import { fetchMissed } from './missed.sync';
 import { passwordMd5 } from './password';
 import * as queryRequests from './query.requests';
+import * as socialRequests from './social.requests';
 import { reconnectDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './reconnect.policy';
 import { checkId, type Requester } from './requester';
 import type { ClientFrame as Frame, TransportOpener } from './transport/transport';
@@ -491,6 +496,27 @@ export class ImClientImpl implements ImClient, Requester {
           toGroupMemberChanged(decodeClientBody(CommandId.GROUP_MEMBER_CHANGED_NOTIFY, frame.body)),
         );
         return;
+      case CommandId.TYPING_NOTIFY:
+        this.emit(
+          'typing',
+          socialRequests.toTypingNotice(decodeClientBody(CommandId.TYPING_NOTIFY, frame.body)),
+        );
+        return;
+      case CommandId.PRESENCE_NOTIFY:
+        this.emit(
+          'presence',
+          socialRequests.toPresence(decodeClientBody(CommandId.PRESENCE_NOTIFY, frame.body).presence),
+        );
+        return;
+      case CommandId.CONTACT_NOTIFY:
+        this.emit(
+          'contact',
+          socialRequests.toContactNotice(decodeClientBody(CommandId.CONTACT_NOTIFY, frame.body)),
+        );
+        return;
+      case CommandId.PROFILE_NOTIFY:
+        this.emit('profile', toUserInfo(decodeClientBody(CommandId.PROFILE_NOTIFY, frame.body).userInfo));
+        return;
       case CommandId.KICK_OUT_NOTIFY: {
         const n = decodeClientBody(CommandId.KICK_OUT_NOTIFY, frame.body);
         if (FINAL_KICK_REASONS.has(n.reason)) this.noReconnect = true;
@@ -655,6 +681,51 @@ export class ImClientImpl implements ImClient, Requester {
 
   friends(options?: RequestOptions): Promise<UserInfo[]> {
     return queryRequests.friends(this, options);
+  }
+
+  async sendTyping(peerUserId: number, typing: boolean): Promise<void> {
+    const { conn } = this.session();
+    conn.post(CommandId.TYPING_REQ, { peerUserId: checkId(peerUserId, 'peerUserId'), state: typing ? 1 : 0 });
+  }
+
+  presence(userIds: number[], options?: RequestOptions): Promise<Presence[]> {
+    return socialRequests.presence(this, userIds, options);
+  }
+
+  subscribePresence(subscribe = true, options?: RequestOptions): Promise<Presence[]> {
+    return socialRequests.subscribePresence(this, subscribe, options);
+  }
+
+  requestFriend(userId: number, note = '', options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.requestFriend(this, userId, note, options);
+  }
+
+  acceptFriend(fromUserId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.respondFriend(this, fromUserId, true, options);
+  }
+
+  declineFriend(fromUserId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.respondFriend(this, fromUserId, false, options);
+  }
+
+  removeFriend(userId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.removeFriend(this, userId, options);
+  }
+
+  blockUser(userId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.blockUser(this, userId, true, options);
+  }
+
+  unblockUser(userId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.blockUser(this, userId, false, options);
+  }
+
+  friendRequests(options?: RequestOptions): Promise<FriendRequests> {
+    return socialRequests.friendRequests(this, options);
+  }
+
+  updateProfile(update: ProfileUpdate, options?: RequestOptions): Promise<UserInfo> {
+    return socialRequests.updateProfile(this, update, options);
   }
 
   // ---- groups ----
