@@ -79,7 +79,7 @@ export class UpstreamRouter {
       [CommandId.MSG_DATA_ACK, (conn, seq, body, now) => this.onReceipt(conn, seq, body, now)],
       [CommandId.MSG_READ_ACK, (conn, seq, body, now) => this.onReadAck(conn, seq, body, now)],
       ...[...TO_LOGIC].map((cmd): [number, Route] => [cmd, toLogic]),
-      [CommandId.TYPING_REQ, (conn, seq, body, now) => this.onTyping(conn, seq, body, now)],
+      [CommandId.TYPING, (conn, seq, body, now) => this.onTyping(conn, seq, body, now)],
       [
         CommandId.PRESENCE_SUBSCRIBE_REQ,
         (conn, seq, body, now) => this.onPresenceSubscribe(conn, seq, body, now),
@@ -163,12 +163,12 @@ export class UpstreamRouter {
         conn,
         'IM_ERR_TYPING_RATE_LIMITED',
         'too many typing notices',
-        CommandId.TYPING_REQ,
+        CommandId.TYPING,
         seq,
       );
       return;
     }
-    this.toLogic(conn, CommandId.TYPING_REQ, seq, body, now);
+    this.toLogic(conn, CommandId.TYPING, seq, body, now);
   }
 
   /**

@@ -61,7 +61,7 @@ const HANDLERS = new Map<number, Handler>([
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, handleFriendList],
   ...groupHandlers,
   // Issue 12: typing, presence, contacts, profile (0x0820-0x083F).
-  [CommandId.TYPING_REQ, handleTyping],
+  [CommandId.TYPING, handleTyping],
   [CommandId.PRESENCE_QUERY_REQ, handlePresenceQuery],
   [CommandId.PRESENCE_SUBSCRIBE_REQ, handlePresenceSubscribe],
   [CommandId.PRESENCE_CHANGED, handlePresenceChanged],

@@ -86,7 +86,7 @@ export async function handlePresenceChanged(deps: LogicDeps, ctx: RequestContext
  * must not block them. Never stored; refusals are 0x0802 (the client may just stop sending).
  */
 export async function handleTyping(deps: LogicDeps, ctx: RequestContext): Promise<void> {
-  const req = decodeBody(CommandId.TYPING_REQ, ctx.req.body);
+  const req = decodeBody(CommandId.TYPING, ctx.req.body);
   const me = ctx.userId;
   const peer = toId(req.peerUserId, 'peer_user_id');
   if (peer === 0 || peer === me)

@@ -66,7 +66,7 @@ export function bodyTypesOf<N extends CimNamespace>(CIM: N) {
     [CommandId.KICK_OUT_NOTIFY]: CIM.Ext.MqimKickOutNotify,
     [CommandId.ERROR_NOTIFY]: CIM.Ext.MqimErrorNotify,
 
-    [CommandId.TYPING_REQ]: CIM.Social.MqimTypingReq,
+    [CommandId.TYPING]: CIM.Social.MqimTypingReq,
     [CommandId.TYPING_NOTIFY]: CIM.Social.MqimTypingNotify,
     [CommandId.PRESENCE_QUERY_REQ]: CIM.Social.MqimPresenceQueryReq,
     [CommandId.PRESENCE_QUERY_RSP]: CIM.Social.MqimPresenceQueryRsp,

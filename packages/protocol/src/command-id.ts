@@ -64,7 +64,7 @@ export const CommandId = {
 
   // 0x0820-0x083F: typing, presence, contacts and profile (issue 12, proto/cim/mqim_social.proto).
   /** mqim extension: "typing" / "stopped" to one peer; ephemeral, no answer. */
-  TYPING_REQ: 0x0820,
+  TYPING: 0x0820,
   TYPING_NOTIFY: 0x0821,
   PRESENCE_QUERY_REQ: 0x0822,
   PRESENCE_QUERY_RSP: 0x0823,

@@ -685,7 +685,7 @@ export class ImClientImpl implements ImClient, Requester {
 
   async sendTyping(peerUserId: number, typing: boolean): Promise<void> {
     const { conn } = this.session();
-    conn.post(CommandId.TYPING_REQ, { peerUserId: checkId(peerUserId, 'peerUserId'), state: typing ? 1 : 0 });
+    conn.post(CommandId.TYPING, { peerUserId: checkId(peerUserId, 'peerUserId'), state: typing ? 1 : 0 });
   }
 
   presence(userIds: number[], options?: RequestOptions): Promise<Presence[]> {

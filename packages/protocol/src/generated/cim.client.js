@@ -9392,7 +9392,7 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_UNKNOWN=0 MQIM_CID_UNKNOWN value
          * @property {number} MQIM_CID_KICK_OUT_NOTIFY=2049 MQIM_CID_KICK_OUT_NOTIFY value
          * @property {number} MQIM_CID_ERROR_NOTIFY=2050 MQIM_CID_ERROR_NOTIFY value
-         * @property {number} MQIM_CID_TYPING_REQ=2080 MQIM_CID_TYPING_REQ value
+         * @property {number} MQIM_CID_TYPING=2080 MQIM_CID_TYPING value
          * @property {number} MQIM_CID_TYPING_NOTIFY=2081 MQIM_CID_TYPING_NOTIFY value
          * @property {number} MQIM_CID_PRESENCE_QUERY_REQ=2082 MQIM_CID_PRESENCE_QUERY_REQ value
          * @property {number} MQIM_CID_PRESENCE_QUERY_RSP=2083 MQIM_CID_PRESENCE_QUERY_RSP value
@@ -9420,7 +9420,7 @@ $root.CIM = (function() {
             values[valuesById[0] = "MQIM_CID_UNKNOWN"] = 0;
             values[valuesById[2049] = "MQIM_CID_KICK_OUT_NOTIFY"] = 2049;
             values[valuesById[2050] = "MQIM_CID_ERROR_NOTIFY"] = 2050;
-            values[valuesById[2080] = "MQIM_CID_TYPING_REQ"] = 2080;
+            values[valuesById[2080] = "MQIM_CID_TYPING"] = 2080;
             values[valuesById[2081] = "MQIM_CID_TYPING_NOTIFY"] = 2081;
             values[valuesById[2082] = "MQIM_CID_PRESENCE_QUERY_REQ"] = 2082;
             values[valuesById[2083] = "MQIM_CID_PRESENCE_QUERY_RSP"] = 2083;

@@ -5181,8 +5181,8 @@ export namespace CIM {
             /** MQIM_CID_ERROR_NOTIFY value */
             MQIM_CID_ERROR_NOTIFY = 2050,
 
-            /** MQIM_CID_TYPING_REQ value */
-            MQIM_CID_TYPING_REQ = 2080,
+            /** MQIM_CID_TYPING value */
+            MQIM_CID_TYPING = 2080,
 
             /** MQIM_CID_TYPING_NOTIFY value */
             MQIM_CID_TYPING_NOTIFY = 2081,
