@@ -158,10 +158,11 @@ describe('logic - contacts, typing, presence', () => {
     const notices = () =>
       intents
         .filter((i) => i.cmd === CommandId.PRESENCE_NOTIFY)
-        .map((i) => ({
-          to: i.userIds.map(Number),
-          ...CIM.Social.MqimPresenceNotify.decode(i.body).presence,
-        }));
+        .map((i) => {
+          // Read through the decoded object: proto3 defaults (false, 0) live on its prototype.
+          const p = CIM.Social.MqimPresenceNotify.decode(i.body).presence!;
+          return { to: i.userIds.map(Number), online: p.online, devices: p.devices };
+        });
 
     await route(1, 'a');
     await route(1, 'b');
