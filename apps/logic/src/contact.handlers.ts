@@ -1,4 +1,5 @@
 import { CIM, CommandId, MqimError, conversationKey, decodeBody, toId, SessionType } from '@mqim/protocol';
+import type { RatePolicy } from '@mqim/cache';
 import type { ContactState, FriendRequestRecord, UserRecord } from '@mqim/store';
 import type { LogicDeps } from './logic-deps';
 import { toUserInfo } from './mappers';
@@ -17,6 +18,8 @@ export const MAX_CONTACTS = 5_000;
 /** Unanswered requests one user may have sent. */
 export const MAX_OUTGOING_REQUESTS = 200;
 const MAX_NOTE = 256;
+/** Friend requests one user may send, across every logic (each one notifies its target). */
+export const FRIEND_REQUESTS_PER_USER: RatePolicy = { perSecond: 0.5, burst: 20 };
 
 const OK = 200;
 const STATE: Record<ContactState, CIM.Social.MqimContactState> = {
@@ -89,6 +92,8 @@ export async function handleFriendRequest(deps: LogicDeps, ctx: RequestContext):
   const peer = peerOf(req.toUserId, me, 'to_user_id');
   if ([...req.note].length > MAX_NOTE)
     throw new MqimError('IM_ERR_PAYLOAD_TOO_LARGE', `note is longer than ${MAX_NOTE} characters`);
+  if ((await deps.cache.rates.take(`friend-request:${me}`, 1, FRIEND_REQUESTS_PER_USER)) < 1)
+    throw new MqimError('IM_ERR_USER_RATE_LIMITED', 'too many friend requests; retry later');
   const peerUser = await existingUser(deps, peer);
   const state = await deps.store.contacts.state(me, peer);
   if (state === 'none') {
@@ -174,17 +179,20 @@ export async function handleFriendRemove(deps: LogicDeps, ctx: RequestContext): 
   const req = decodeBody(CommandId.FRIEND_REMOVE_REQ, ctx.req.body);
   const me = ctx.userId;
   const peer = peerOf(req.peerUserId, me, 'peer_user_id');
-  await deps.store.contacts.remove(me, peer);
-  await Promise.all([
-    notifyContact(deps, ctx, [peer], peer, {
-      event: CIM.Social.MqimContactEvent.CONTACT_EVENT_REMOVED,
-      peerUserId: me,
-    }),
-    notifyContact(deps, ctx, [me], peer, {
-      event: CIM.Social.MqimContactEvent.CONTACT_EVENT_REMOVED,
-      peerUserId: peer,
-    }),
-  ]);
+  // Nothing removed (they were never contacts): nobody is told, so removing strangers cannot be
+  // used to send them notices. A redelivery tells them anyway: its first attempt may have
+  // removed the pair and failed before the notices went out.
+  if ((await deps.store.contacts.remove(me, peer)) || ctx.attempt > 1)
+    await Promise.all([
+      notifyContact(deps, ctx, [peer], peer, {
+        event: CIM.Social.MqimContactEvent.CONTACT_EVENT_REMOVED,
+        peerUserId: me,
+      }),
+      notifyContact(deps, ctx, [me], peer, {
+        event: CIM.Social.MqimContactEvent.CONTACT_EVENT_REMOVED,
+        peerUserId: peer,
+      }),
+    ]);
   await changeRsp(ctx, CommandId.FRIEND_REMOVE_RSP, peer, await deps.store.contacts.state(me, peer));
 }
 
@@ -259,6 +267,8 @@ export async function handleProfileUpdate(deps: LogicDeps, ctx: RequestContext):
     ...(req.setAvatarUrl ? { avatarUrl: req.avatarUrl } : {}),
   });
   if (!user) throw new MqimError('IM_ERR_NOT_FOUND', `user ${me} does not exist`);
+  // This logic's messages carry the new nickname at once (others within their cache's 60 s).
+  deps.knownUsers.renamed(me, user.nickName);
   const info = toUserInfo(user);
   const friends = await deps.store.contacts.friendIds(me, MAX_CONTACTS);
   await deps.intents.publish(

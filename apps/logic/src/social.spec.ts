@@ -132,6 +132,30 @@ describe('logic - contacts, typing, presence', () => {
     expect(rsp.userInfoList.map((u) => [Number(u.userId), u.nickName])).toEqual([[3, 'carol']]);
   });
 
+  it('contacts - a flood of friend requests is refused past the burst; removing a stranger tells nobody', async () => {
+    // 30 at once against a burst of 20 that refills at 0.5/s: some are refused however slow the machine.
+    for (let i = 0; i < 30; i++)
+      await publish(
+        1,
+        CommandId.FRIEND_REQUEST_REQ,
+        CIM.Social.MqimFriendRequestReq.encode({ toUserId: 2 }).finish(),
+      );
+    await waitFor(() => answers(1, CommandId.FRIEND_REQUEST_RSP).length + errors(1).length === 30);
+    expect(answers(1, CommandId.FRIEND_REQUEST_RSP).length).toBeGreaterThanOrEqual(20);
+    expect(errors(1).length).toBeGreaterThan(0);
+    expect(new Set(errors(1))).toEqual(new Set(['IM_ERR_USER_RATE_LIMITED']));
+    expect((await store.contacts.requests(2, 10)).incoming).toHaveLength(1);
+
+    const noticesBefore = intents.filter((i) => i.cmd === CommandId.CONTACT_NOTIFY).length;
+    await publish(
+      3,
+      CommandId.FRIEND_REMOVE_REQ,
+      CIM.Social.MqimFriendRemoveReq.encode({ peerUserId: 2 }).finish(),
+    );
+    await waitFor(() => answers(3, CommandId.FRIEND_REMOVE_RSP).length === 1);
+    expect(intents.filter((i) => i.cmd === CommandId.CONTACT_NOTIFY)).toHaveLength(noticesBefore);
+  });
+
   it('typing - a delivery without a push check, nothing stored; strangers and blocked users refused', async () => {
     await befriend(1, 2);
     await publish(1, CommandId.TYPING, CIM.Social.MqimTypingReq.encode({ peerUserId: 2, state: 1 }).finish());
