@@ -42,8 +42,8 @@ describeInfra(
       expect(res.status).toBeLessThan(300);
       return ((await res.json()) as { userId: number }).userId;
     };
-    const login = async (userName: string, url: string) => {
-      const c = createImClient({ url, requestTimeoutMs: 15_000, reconnect: false });
+    const login = async (userName: string, url: string | string[], reconnect = false) => {
+      const c = createImClient({ url, requestTimeoutMs: 15_000, reconnect });
       clients.push(c);
       const seen = {
         contact: [] as ContactNotice[],
@@ -75,7 +75,8 @@ describeInfra(
     it('contacts, typing, presence, profile and blocks between a TCP user on gate 1 and a WS user on gate 2', async () => {
       const annId = await createUser('s-ann');
       const benId = await createUser('s-ben');
-      const ann = await login('s-ann', cluster.gates[0]!.tcp);
+      // Ann reconnects to gate 2 (WS) when gate 1 goes, at the end.
+      const ann = await login('s-ann', [cluster.gates[0]!.tcp, cluster.gates[1]!.ws], true);
       // 0x0601 no longer lists the server's users.
       expect(await ann.c.friends()).toEqual([]);
       await ann.c.subscribePresence();
@@ -126,6 +127,21 @@ describeInfra(
         detail: { errorName: 'IM_ERR_BLOCKED' },
       });
       expect(ben3.seen.messages).toEqual([]);
+      await ben3.c.unblockUser(annId);
+      await ann.c.requestFriend(benId);
+      await ben3.c.acceptFriend(annId);
+
+      // Gate 1 stops: ann's SDK reconnects to gate 2 and renews her presence subscription there.
+      let reconnected = false;
+      ann.c.on('reconnected', () => (reconnected = true));
+      await cluster.gates[0]!.proc.stop();
+      await waitFor(() => reconnected, WAIT);
+      const seenBefore = ann.seen.presence.length;
+      await ben3.c.close();
+      await waitFor(
+        () => ann.seen.presence.slice(seenBefore).find((p) => p.userId === benId && !p.online),
+        WAIT,
+      );
     }, 120_000);
   },
 );

@@ -131,6 +131,8 @@ export class ImClientImpl implements ImClient, Requester {
   /** Pushes that arrive while a reconnect syncs; handed over with the synced messages. */
   private held: ImMessage[] | undefined;
   private readonly changeWaiters = new Set<() => void>();
+  /** `subscribePresence()` was asked for: renewed on every reconnect. */
+  private presenceWanted = false;
 
   constructor(
     options: ImClientOptions,
@@ -208,6 +210,7 @@ export class ImClientImpl implements ImClient, Requester {
       );
     } finally {
       this.currentUser = undefined;
+      this.presenceWanted = false;
       // A logout ends what a reconnect would sync; the next login (this user or another) starts anew.
       this.forgetDeliveries();
       if (this.stateValue !== 'closed') this.stateValue = 'disconnected';
@@ -378,6 +381,13 @@ export class ImClientImpl implements ImClient, Requester {
       const synced = this.release(conn, missed);
       this.changed();
       this.emit('reconnected', { user, attempts: attempt, url: this.url, synced });
+      // A presence subscription belongs to a connection: take it to the new one, and report the
+      // contacts' state there (changes while away are not replayed otherwise).
+      if (this.presenceWanted)
+        void socialRequests
+          .subscribePresence(this, true, undefined)
+          .then((states) => states.forEach((p) => this.emit('presence', p)))
+          .catch((err: unknown) => this.emit('warning', asError(err)));
     } catch (err) {
       this.held = undefined;
       // Read afresh: close() or logout() may have run while this attempt awaited.
@@ -693,6 +703,7 @@ export class ImClientImpl implements ImClient, Requester {
   }
 
   subscribePresence(subscribe = true, options?: RequestOptions): Promise<Presence[]> {
+    this.presenceWanted = subscribe;
     return socialRequests.subscribePresence(this, subscribe, options);
   }
 

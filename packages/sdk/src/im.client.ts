@@ -190,8 +190,9 @@ export interface ImClient {
   /** Online state of up to 200 users; only yourself and your contacts are answered. */
   presence(userIds: number[], options?: RequestOptions): Promise<Presence[]>;
   /**
-   * Starts (or stops) `presence` events about your contacts on this connection; resolves with
-   * their current state. Not kept across a reconnect: subscribe again on `reconnected`.
+   * Starts (or stops) `presence` events about your contacts; resolves with their current state.
+   * With `reconnect`, the subscription is renewed on the new connection, and the contacts' state
+   * there is emitted as `presence` events just after `reconnected`.
    */
   subscribePresence(subscribe?: boolean, options?: RequestOptions): Promise<Presence[]>;
   /** Asks a user to become a contact ('requested'), or completes their request to you ('friends'). */

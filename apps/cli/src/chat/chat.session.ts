@@ -310,7 +310,6 @@ export class ChatSession {
   /** The SDK has already printed (through `message`) what arrived meanwhile; this reports unread. */
   private async afterReconnect(url: string): Promise<void> {
     try {
-      void this.watchPresence();
       const { unreadTotal } = await this.client.recentSessions();
       this.view.print(`Reconnected to ${url}.${unreadTotal > 0 ? ` ${unreadTotal} unread: /sessions` : ''}`);
     } catch (err) {
