@@ -206,6 +206,7 @@ export async function handleFriendBlock(deps: LogicDeps, ctx: RequestContext): P
   const peer = peerOf(req.peerUserId, me, 'peer_user_id');
   await existingUser(deps, peer);
   await deps.store.contacts.setBlocked(me, peer, req.block);
+  deps.knownBlocks.changed(me);
   if (req.block)
     await notifyContact(deps, ctx, [me], peer, {
       event: CIM.Social.MqimContactEvent.CONTACT_EVENT_REMOVED,

@@ -21,6 +21,7 @@ import {
 } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { KnownUsers } from './known-users';
+import { KnownBlocks } from './known-blocks';
 import { handleLogin } from './login.handler';
 import type { LogicDeps, LogicOptions } from './logic-deps';
 import { handleHistory, handleLatestMsgId, handleMsgsById, handleRecentSessions } from './query.handlers';
@@ -122,6 +123,7 @@ export class Logic {
         minIntervalMs: options.mqPaceMs ?? 4,
       }),
       knownUsers: new KnownUsers(base.store.users),
+      knownBlocks: new KnownBlocks(base.store.contacts),
       beforeSend: options.beforeSendHook
         ? new BeforeSendHook(
             options.beforeSendHook,

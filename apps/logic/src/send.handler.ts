@@ -91,11 +91,7 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   // A recipient who blocked the sender gets nothing (issue 12). After the retry lookup: a message
   // stored before the block is still acked as stored. The api sends through here too.
   // A system account (api) is refused too: a user may block a bot.
-  if (
-    !stored &&
-    sessionType === SessionType.SINGLE &&
-    (await deps.store.contacts.isBlocked(toSessionId, userId))
-  )
+  if (!stored && sessionType === SessionType.SINGLE && (await deps.knownBlocks.blocks(toSessionId, userId)))
     return refuse('IM_ERR_BLOCKED', `user ${toSessionId} does not accept your messages`);
   if (!stored && deps.beforeSend) {
     const verdict = await deps.beforeSend.check({
