@@ -161,10 +161,17 @@ export async function handleFriendRespond(deps: LogicDeps, ctx: RequestContext):
   const outcome = await deps.store.contacts.respond(me, peer, req.accept);
   if (outcome === 'none') throw new MqimError('IM_ERR_NO_FRIEND_REQUEST', `no request from user ${peer}`);
   if (outcome === 'declined') {
-    await notifyContact(deps, ctx, [peer, me], peer, {
-      event: CIM.Social.MqimContactEvent.CONTACT_EVENT_DECLINED,
-      peerUserId: me,
-    });
+    // The requester learns who declined; my other devices, whose request went.
+    await Promise.all([
+      notifyContact(deps, ctx, [peer], peer, {
+        event: CIM.Social.MqimContactEvent.CONTACT_EVENT_DECLINED,
+        peerUserId: me,
+      }),
+      notifyContact(deps, ctx, [me], peer, {
+        event: CIM.Social.MqimContactEvent.CONTACT_EVENT_DECLINED,
+        peerUserId: peer,
+      }),
+    ]);
     await changeRsp(ctx, CommandId.FRIEND_RESPOND_RSP, peer, 'none');
     return;
   }
