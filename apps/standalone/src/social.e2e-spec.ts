@@ -102,6 +102,20 @@ describe('social - contacts, typing, presence, profile on the standalone', () =>
     expect(await ben.c.friends()).toHaveLength(1);
   });
 
+  it('contacts - a declined request: the requester is told, nothing is left pending, 0x0601 stays empty', async () => {
+    const cat = await login('cat');
+    const dan = await login('dan', 'ws');
+    await cat.c.requestFriend(ids.dan!, 'hello?');
+    await waitFor(() => dan.seen.contact.find((n) => n.event === 'requested'), WAIT);
+    expect(await dan.c.declineFriend(ids.cat!)).toEqual({ peerUserId: ids.cat, state: 'none' });
+    await waitFor(
+      () => cat.seen.contact.find((n) => n.event === 'declined' && n.peerUserId === ids.dan),
+      WAIT,
+    );
+    expect(await cat.c.friendRequests()).toEqual({ incoming: [], outgoing: [], blockedUserIds: [] });
+    expect(await dan.c.friends()).toEqual([]);
+  });
+
   it('contacts - bad input gets clear codes: unknown user, yourself, no request, oversized note', async () => {
     const cat = await login('cat');
     await expect(cat.c.requestFriend(987_654_321)).rejects.toMatchObject({
