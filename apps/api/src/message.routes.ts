@@ -28,13 +28,15 @@ const REFUSAL_STATUS: Record<string, number> = {
   IM_ERR_REFUSED_BY_HOOK: 403,
   // The sender is muted in the group, or the group is muted (ADR 0015).
   IM_ERR_GROUP_MUTED: 403,
+  // The recipient blocked the sender (issue 12).
+  IM_ERR_BLOCKED: 403,
   // The before-send hook failed and its policy is fail-closed.
   IM_ERR_UNAVAILABLE: 503,
 };
 
 /** What a send may answer besides the common errors (the OpenAPI document lists them). */
 const SEND_ERRORS: Record<number, readonly string[]> = {
-  403: ['IM_ERR_FORBIDDEN', 'IM_ERR_REFUSED_BY_HOOK', 'IM_ERR_GROUP_MUTED'],
+  403: ['IM_ERR_FORBIDDEN', 'IM_ERR_REFUSED_BY_HOOK', 'IM_ERR_GROUP_MUTED', 'IM_ERR_BLOCKED'],
   404: ['IM_ERR_NOT_FOUND'],
   409: ['IM_ERR_DUPLICATE_MISMATCH'],
   429: ['IM_ERR_USER_RATE_LIMITED'],

@@ -20,6 +20,10 @@ export interface RateLimit {
  * logged in, the server-side seq counter and liveness/rate bookkeeping. Timers are not per
  * connection: the gate sweeps all connections once a second.
  */
+/** Typing notices per second one connection may send, and its burst. */
+export const TYPING_PER_SEC = 2;
+export const TYPING_BURST = 5;
+
 export class Connection {
   userId = 0;
   clientType = 0;
@@ -37,6 +41,10 @@ export class Connection {
   /** Reply bytes the connection may still take (QueryBudget's bucket; may go negative). */
   queryBytes = 0;
   queryBytesAt = 0;
+  /** Whether 0x0826 presence notices go to this connection (it sent 0x0824 subscribe). */
+  presenceSubscribed = false;
+  private typingTokens = TYPING_BURST;
+  private typingAt = 0;
   readonly openedAt: number;
   lastSeenAt: number;
   private serverSeq = 0;
@@ -74,6 +82,22 @@ export class Connection {
     this.tokensAt = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * Typing notices (0x0820) have their own small bucket: a flood of them is refused one by one
+   * (IM_ERR_TYPING_RATE_LIMITED), without costing the connection the way a frame flood does.
+   */
+  takeTypingToken(now: number): boolean {
+    if (this.typingAt !== 0)
+      this.typingTokens = Math.min(
+        TYPING_BURST,
+        this.typingTokens + ((now - this.typingAt) * TYPING_PER_SEC) / 1000,
+      );
+    this.typingAt = now;
+    if (this.typingTokens < 1) return false;
+    this.typingTokens -= 1;
     return true;
   }
 

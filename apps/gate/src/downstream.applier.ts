@@ -50,6 +50,8 @@ export class DownstreamApplier {
     if (c.connId && targets.length === 1 && answersQuery(cmd, body))
       this.ctx.queries.answered(targets[0]!, body.length, Date.now());
     for (const conn of targets) {
+      // Presence notices go only to connections that subscribed (0x0824).
+      if (cmd === CommandId.PRESENCE_NOTIFY && !conn.presenceSubscribed) continue;
       if (cmd) this.ctx.writer.write(conn, cmd, c.seq || conn.nextServerSeq(), body);
       if (action === mqim.v1.GateAction.GATE_ACTION_KICK)
         conn.close(`kicked: ${c.reason ?? ''}`, this.ctx.log);

@@ -87,6 +87,12 @@ export class Gate implements FrameHandler {
       minIntervalMs: options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
       onPublished: publishMetrics(deps.metrics),
     });
+    this.upstream = new UpstreamPublisher(deps.bus, this.names, deps.metrics, {
+      lanes: options.lanes ?? DEFAULT_LANES,
+      maxInFlight: options.upstreamInFlight ?? 2,
+      minIntervalMs: options.mqPaceMs ?? 4,
+      maxPending: options.upstreamMaxPending ?? 4096,
+    });
     this.presence = new PresenceEvents(
       deps.bus,
       this.names,
@@ -95,13 +101,8 @@ export class Gate implements FrameHandler {
       this.log,
       // Nobody waits on presence events: paced like the receipts.
       options.mqBackgroundPaceMs ?? options.mqPaceMs ?? 4,
+      this.upstream,
     );
-    this.upstream = new UpstreamPublisher(deps.bus, this.names, deps.metrics, {
-      lanes: options.lanes ?? DEFAULT_LANES,
-      maxInFlight: options.upstreamInFlight ?? 2,
-      minIntervalMs: options.mqPaceMs ?? 4,
-      maxPending: options.upstreamMaxPending ?? 4096,
-    });
     this.admission = new SendAdmission({
       max: options.maxOutstandingSends ?? 8192,
       expireMs: ANSWER_EXPIRY_MS,

@@ -79,6 +79,9 @@ export const QUERIES = new Map<number, number>([
   [CommandId.GROUP_READ_RECEIPTS_REQ, CommandId.GROUP_READ_RECEIPTS_RSP],
   [CommandId.SYNC_CONV_REQ, CommandId.SYNC_CONV_RSP],
   [CommandId.SYNC_REQ, CommandId.SYNC_RSP],
+  [CommandId.PRESENCE_QUERY_REQ, CommandId.PRESENCE_QUERY_RSP],
+  [CommandId.PRESENCE_SUBSCRIBE_REQ, CommandId.PRESENCE_SUBSCRIBE_RSP],
+  [CommandId.FRIEND_REQUEST_LIST_REQ, CommandId.FRIEND_REQUEST_LIST_RSP],
 ]);
 const QUERY_REPLIES = new Set<number>(QUERIES.values());
 

@@ -50,6 +50,14 @@ export const TO_LOGIC = new Set<number>([
   CommandId.SYNC_CONV_REQ,
   CommandId.SYNC_REQ,
   CommandId.RECALL_REQ,
+  // Issue 12 (0x0820-0x083F); typing and presence subscriptions have routes of their own below.
+  CommandId.PRESENCE_QUERY_REQ,
+  CommandId.FRIEND_REQUEST_REQ,
+  CommandId.FRIEND_RESPOND_REQ,
+  CommandId.FRIEND_REMOVE_REQ,
+  CommandId.FRIEND_BLOCK_REQ,
+  CommandId.FRIEND_REQUEST_LIST_REQ,
+  CommandId.PROFILE_UPDATE_REQ,
 ]);
 
 type Route = (conn: Connection, seq: number, body: Buffer, now: number, cmd: number) => void;
@@ -82,6 +90,11 @@ export class UpstreamRouter {
       [CommandId.MSG_DATA_ACK, (conn, seq, body, now) => this.onReceipt(conn, seq, body, now)],
       [CommandId.MSG_READ_ACK, (conn, seq, body, now) => this.onReadAck(conn, seq, body, now)],
       ...[...TO_LOGIC].map((cmd): [number, Route] => [cmd, toLogic]),
+      [CommandId.TYPING, (conn, seq, body, now) => this.onTyping(conn, seq, body, now)],
+      [
+        CommandId.PRESENCE_SUBSCRIBE_REQ,
+        (conn, seq, body, now) => this.onPresenceSubscribe(conn, seq, body, now),
+      ],
     ]);
   }
 
@@ -151,6 +164,36 @@ export class UpstreamRouter {
     const orderKey = upstreamOrderKey(cmd, conn.userId, body);
     if (orderKey === undefined) this.badBody(conn, cmd, seq);
     else this.publishUpstream(conn, cmd, seq, body, orderKey, now);
+  }
+
+  /** 0x0820: within the connection's typing allowance, to logic; beyond it, refused and dropped. */
+  private onTyping(conn: Connection, seq: number, body: Buffer, now: number): void {
+    if (!conn.takeTypingToken(now)) {
+      this.ctx.deps.metrics.errors.inc({ code: 'IM_ERR_TYPING_RATE_LIMITED' });
+      this.ctx.writer.error(
+        conn,
+        'IM_ERR_TYPING_RATE_LIMITED',
+        'too many typing notices',
+        CommandId.TYPING,
+        seq,
+      );
+      return;
+    }
+    this.toLogic(conn, CommandId.TYPING, seq, body, now);
+  }
+
+  /**
+   * 0x0824: the mark is the gate's (notices are filtered per connection in the applier, so one
+   * device may follow presence while another does not); logic answers with the current state.
+   */
+  private onPresenceSubscribe(conn: Connection, seq: number, body: Buffer, now: number): void {
+    try {
+      conn.presenceSubscribed = CIM.Social.MqimPresenceSubscribeReq.decode(body).subscribe;
+    } catch {
+      this.badBody(conn, CommandId.PRESENCE_SUBSCRIBE_REQ, seq);
+      return;
+    }
+    this.toLogic(conn, CommandId.PRESENCE_SUBSCRIBE_REQ, seq, body, now);
   }
 
   private onSend(conn: Connection, seq: number, body: Buffer, now: number): void {

@@ -37,6 +37,11 @@ export class KnownUsers {
     return user.nickName;
   }
 
+  /** A nickname just stored (profile update): used from now on by this process. */
+  renamed(userId: number, nick: string): void {
+    this.remember(userId, nick);
+  }
+
   private remember(userId: number, nick: string): void {
     if (!this.known.has(userId)) {
       if (this.known.size >= this.max) this.known.delete(this.known.values().next().value as number);

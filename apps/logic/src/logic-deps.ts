@@ -6,6 +6,7 @@ import type { MqNames } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import type { TapPublisher } from './tap.publisher';
 import type { KnownUsers } from './known-users';
+import type { KnownBlocks } from './known-blocks';
 import type { IntentPublisher } from './intent.publisher';
 import type { BeforeSendHook, BeforeSendHookOptions } from './before-send.hook';
 
@@ -95,6 +96,8 @@ export interface LogicDeps {
   events: EventPublisher;
   intents: IntentPublisher;
   knownUsers: KnownUsers;
+  /** Whom recipients block (the send path's check, cached briefly). */
+  knownBlocks: KnownBlocks;
   beforeSend?: BeforeSendHook;
   options: LogicOptions;
 }

@@ -21,15 +21,10 @@ import {
 } from '@mqim/protocol';
 import type { Store } from '@mqim/store';
 import { KnownUsers } from './known-users';
+import { KnownBlocks } from './known-blocks';
 import { handleLogin } from './login.handler';
 import type { LogicDeps, LogicOptions } from './logic-deps';
-import {
-  handleFriendList,
-  handleHistory,
-  handleLatestMsgId,
-  handleMsgsById,
-  handleRecentSessions,
-} from './query.handlers';
+import { handleHistory, handleLatestMsgId, handleMsgsById, handleRecentSessions } from './query.handlers';
 import { handleReadAck } from './read.handler';
 import { RequestContext } from './request-context';
 import { TapPublisher } from './tap.publisher';
@@ -40,6 +35,21 @@ import { groupRoleHandlers } from './group-roles.handlers';
 import { BeforeSendHook } from './before-send.hook';
 import { handleSync, handleSyncConv } from './sync.handlers';
 import { handleRecall } from './recall.handler';
+import {
+  handleFriendBlock,
+  handleFriendList,
+  handleFriendRemove,
+  handleFriendRequest,
+  handleFriendRequestList,
+  handleFriendRespond,
+  handleProfileUpdate,
+} from './contact.handlers';
+import {
+  handlePresenceChanged,
+  handlePresenceQuery,
+  handlePresenceSubscribe,
+  handleTyping,
+} from './presence.handlers';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
@@ -58,6 +68,17 @@ const HANDLERS = new Map<number, Handler>([
   [CommandId.SYNC_CONV_REQ, handleSyncConv],
   [CommandId.SYNC_REQ, handleSync],
   [CommandId.RECALL_REQ, handleRecall],
+  // Issue 12: typing, presence, contacts, profile (0x0820-0x083F).
+  [CommandId.TYPING, handleTyping],
+  [CommandId.PRESENCE_QUERY_REQ, handlePresenceQuery],
+  [CommandId.PRESENCE_SUBSCRIBE_REQ, handlePresenceSubscribe],
+  [CommandId.PRESENCE_CHANGED, handlePresenceChanged],
+  [CommandId.FRIEND_REQUEST_REQ, handleFriendRequest],
+  [CommandId.FRIEND_RESPOND_REQ, handleFriendRespond],
+  [CommandId.FRIEND_REMOVE_REQ, handleFriendRemove],
+  [CommandId.FRIEND_BLOCK_REQ, handleFriendBlock],
+  [CommandId.FRIEND_REQUEST_LIST_REQ, handleFriendRequestList],
+  [CommandId.PROFILE_UPDATE_REQ, handleProfileUpdate],
 ]);
 
 /**
@@ -109,6 +130,7 @@ export class Logic {
         minIntervalMs: options.mqPaceMs ?? 4,
       }),
       knownUsers: new KnownUsers(base.store.users),
+      knownBlocks: new KnownBlocks(base.store.contacts),
       beforeSend: options.beforeSendHook
         ? new BeforeSendHook(
             options.beforeSendHook,

@@ -1,6 +1,6 @@
 import { CIM, CommandId, MqimError, toId, decodeBody } from '@mqim/protocol';
 import type { LogicDeps } from './logic-deps';
-import { toContactSession, toMsgInfo, toUserInfo } from './mappers';
+import { toContactSession, toMsgInfo } from './mappers';
 import type { RequestContext } from './request-context';
 
 /** Reads answer about the logged-in user only; user ids in request bodies are ignored (invariant 6). */
@@ -90,19 +90,6 @@ export async function handleMsgsById(deps: LogicDeps, ctx: RequestContext): Prom
     msgList: newestWithin(msgs, deps.options.historyMaxBytes ?? 256 * 1024).map(toMsgInfo),
   }).finish();
   await ctx.reply(CommandId.MSG_GET_BY_MSG_ID_RSP, rsp);
-}
-
-/**
- * 0x0601: CoffeeChat has no friend graph; its server lists the registered users. mqim does the
- * same, capped, without the caller.
- */
-export async function handleFriendList(deps: LogicDeps, ctx: RequestContext): Promise<void> {
-  const users = await deps.store.users.list({ limit: 500 });
-  const rsp = CIM.Friend.CIMFriendQueryUserListRsp.encode({
-    userId: ctx.userId,
-    userInfoList: users.filter((u) => u.userId !== ctx.userId).map(toUserInfo),
-  }).finish();
-  await ctx.reply(CommandId.FRIEND_QUERY_USER_LIST_RSP, rsp);
 }
 
 export async function assertCanRead(

@@ -40,7 +40,8 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
       | 'IM_ERR_DUPLICATE_MISMATCH'
       | 'IM_ERR_REFUSED_BY_HOOK'
       | 'IM_ERR_GROUP_MUTED'
-      | 'IM_ERR_UNAVAILABLE',
+      | 'IM_ERR_UNAVAILABLE'
+      | 'IM_ERR_BLOCKED',
     text: string,
   ) => refuseSend(deps, ctx, msg, toSessionId, new MqimError(code, text));
 
@@ -99,6 +100,11 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   if (stored && !sameMessage(stored, sessionType, toSessionId, msg, deps.beforeSend !== undefined))
     return refuse('IM_ERR_DUPLICATE_MISMATCH', 'client_msg_id was already used for another message');
   if (!stored && muted !== null) return refuse('IM_ERR_GROUP_MUTED', muted);
+  // A recipient who blocked the sender gets nothing (issue 12). After the retry lookup: a message
+  // stored before the block is still acked as stored. The api sends through here too.
+  // A system account (api) is refused too: a user may block a bot.
+  if (!stored && sessionType === SessionType.SINGLE && (await deps.knownBlocks.blocks(toSessionId, userId)))
+    return refuse('IM_ERR_BLOCKED', `user ${toSessionId} does not accept your messages`);
   if (!stored && deps.beforeSend) {
     const verdict = await deps.beforeSend.check({
       fromUserId: userId,

@@ -88,6 +88,31 @@ export const CommandId = {
   RECALL_RSP: 0x0815,
   /** mqim extension: a message of the conversation was recalled (`MqimRecallNotify`). */
   RECALL_NOTIFY: 0x0816,
+  // 0x0820-0x083F: typing, presence, contacts and profile (issue 12, proto/cim/mqim_social.proto).
+  /** mqim extension: "typing" / "stopped" to one peer; ephemeral, no answer. */
+  TYPING: 0x0820,
+  TYPING_NOTIFY: 0x0821,
+  PRESENCE_QUERY_REQ: 0x0822,
+  PRESENCE_QUERY_RSP: 0x0823,
+  PRESENCE_SUBSCRIBE_REQ: 0x0824,
+  PRESENCE_SUBSCRIBE_RSP: 0x0825,
+  PRESENCE_NOTIFY: 0x0826,
+  FRIEND_REQUEST_REQ: 0x0827,
+  FRIEND_REQUEST_RSP: 0x0828,
+  FRIEND_RESPOND_REQ: 0x0829,
+  FRIEND_RESPOND_RSP: 0x082a,
+  FRIEND_REMOVE_REQ: 0x082b,
+  FRIEND_REMOVE_RSP: 0x082c,
+  FRIEND_BLOCK_REQ: 0x082d,
+  FRIEND_BLOCK_RSP: 0x082e,
+  FRIEND_REQUEST_LIST_REQ: 0x082f,
+  FRIEND_REQUEST_LIST_RSP: 0x0830,
+  CONTACT_NOTIFY: 0x0831,
+  PROFILE_UPDATE_REQ: 0x0832,
+  PROFILE_UPDATE_RSP: 0x0833,
+  PROFILE_NOTIFY: 0x0834,
+  /** Gate → logic only (never accepted from a client): a connection of the user came or went. */
+  PRESENCE_CHANGED: 0x083f,
 } as const;
 
 export type CommandName = keyof typeof CommandId;
@@ -157,6 +182,14 @@ const responseByRequest = new Map<number, CommandId>([
   [CommandId.SYNC_CONV_REQ, CommandId.SYNC_CONV_RSP],
   [CommandId.SYNC_REQ, CommandId.SYNC_RSP],
   [CommandId.RECALL_REQ, CommandId.RECALL_RSP],
+  [CommandId.PRESENCE_QUERY_REQ, CommandId.PRESENCE_QUERY_RSP],
+  [CommandId.PRESENCE_SUBSCRIBE_REQ, CommandId.PRESENCE_SUBSCRIBE_RSP],
+  [CommandId.FRIEND_REQUEST_REQ, CommandId.FRIEND_REQUEST_RSP],
+  [CommandId.FRIEND_RESPOND_REQ, CommandId.FRIEND_RESPOND_RSP],
+  [CommandId.FRIEND_REMOVE_REQ, CommandId.FRIEND_REMOVE_RSP],
+  [CommandId.FRIEND_BLOCK_REQ, CommandId.FRIEND_BLOCK_RSP],
+  [CommandId.FRIEND_REQUEST_LIST_REQ, CommandId.FRIEND_REQUEST_LIST_RSP],
+  [CommandId.PROFILE_UPDATE_REQ, CommandId.PROFILE_UPDATE_RSP],
 ]);
 
 /**

@@ -91,6 +91,16 @@ export const ImErrorNumber = {
   /** A recall of a message older than the recall window (`MQIM_RECALL_WINDOW_SEC`); nothing changed. */
   IM_ERR_RECALL_WINDOW_PASSED: 10210,
 
+  // 10215-10219: contacts, presence and typing (issue 12).
+  /** The recipient blocked the sender: the message (or friend request, typing) is refused, nothing stored. */
+  IM_ERR_BLOCKED: 10215,
+  /** Typing notices faster than the per-connection allowance: this one was dropped. */
+  IM_ERR_TYPING_RATE_LIMITED: 10216,
+  /** Accept/decline of a friend request that does not exist (or no longer does). */
+  IM_ERR_NO_FRIEND_REQUEST: 10217,
+  /** The user has as many contacts or pending requests as the server allows. */
+  IM_ERR_CONTACT_LIMIT: 10218,
+
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,
   /** A backend (bus, database, cache) is unreachable; retrying later may succeed. */
@@ -125,6 +135,10 @@ export const CLIENT_FAULTS: ReadonlySet<ImErrorCode> = new Set<ImErrorCode>([
   'IM_ERR_REFUSED_BY_HOOK',
   'IM_ERR_GROUP_MUTED',
   'IM_ERR_RECALL_WINDOW_PASSED',
+  'IM_ERR_BLOCKED',
+  'IM_ERR_TYPING_RATE_LIMITED',
+  'IM_ERR_NO_FRIEND_REQUEST',
+  'IM_ERR_CONTACT_LIMIT',
 ]);
 
 /**

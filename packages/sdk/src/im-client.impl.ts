@@ -63,6 +63,10 @@ import {
   type SendResult,
   type SessionRef,
   type UserInfo,
+  type ContactChange,
+  type FriendRequests,
+  type Presence,
+  type ProfileUpdate,
 } from './im.types';
 import * as groupRequests from './group.requests';
 import * as groupRoleRequests from './group-roles.requests';
@@ -70,6 +74,7 @@ import { fetchMissed } from './missed.sync';
 import { passwordMd5 } from './password';
 import * as queryRequests from './query.requests';
 import * as syncRequests from './sync.requests';
+import * as socialRequests from './social.requests';
 import { reconnectDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './reconnect.policy';
 import { checkId, type Requester } from './requester';
 import type { ClientFrame as Frame, TransportOpener } from './transport/transport';
@@ -138,6 +143,8 @@ export class ImClientImpl implements ImClient, Requester {
   /** Pushes that arrive while a reconnect syncs; handed over with the synced messages. */
   private held: ImMessage[] | undefined;
   private readonly changeWaiters = new Set<() => void>();
+  /** `subscribePresence()` was asked for: renewed on every reconnect. */
+  private presenceWanted = false;
 
   constructor(
     options: ImClientOptions,
@@ -215,6 +222,7 @@ export class ImClientImpl implements ImClient, Requester {
       );
     } finally {
       this.currentUser = undefined;
+      this.presenceWanted = false;
       // A logout ends what a reconnect would sync; the next login (this user or another) starts anew.
       this.forgetDeliveries();
       if (this.stateValue !== 'closed') this.stateValue = 'disconnected';
@@ -385,6 +393,13 @@ export class ImClientImpl implements ImClient, Requester {
       const synced = this.release(conn, missed);
       this.changed();
       this.emit('reconnected', { user, attempts: attempt, url: this.url, synced });
+      // A presence subscription belongs to a connection: take it to the new one, and report the
+      // contacts' state there (changes while away are not replayed otherwise).
+      if (this.presenceWanted)
+        void socialRequests
+          .subscribePresence(this, true, undefined)
+          .then((states) => states.forEach((p) => this.emit('presence', p)))
+          .catch((err: unknown) => this.emit('warning', asError(err)));
     } catch (err) {
       this.held = undefined;
       // Read afresh: close() or logout() may have run while this attempt awaited.
@@ -505,6 +520,27 @@ export class ImClientImpl implements ImClient, Requester {
         return;
       case CommandId.RECALL_NOTIFY:
         this.emit('recalled', toRecallNotice(decodeClientBody(CommandId.RECALL_NOTIFY, frame.body), me));
+        return;
+      case CommandId.TYPING_NOTIFY:
+        this.emit(
+          'typing',
+          socialRequests.toTypingNotice(decodeClientBody(CommandId.TYPING_NOTIFY, frame.body)),
+        );
+        return;
+      case CommandId.PRESENCE_NOTIFY:
+        this.emit(
+          'presence',
+          socialRequests.toPresence(decodeClientBody(CommandId.PRESENCE_NOTIFY, frame.body).presence),
+        );
+        return;
+      case CommandId.CONTACT_NOTIFY:
+        this.emit(
+          'contact',
+          socialRequests.toContactNotice(decodeClientBody(CommandId.CONTACT_NOTIFY, frame.body)),
+        );
+        return;
+      case CommandId.PROFILE_NOTIFY:
+        this.emit('profile', toUserInfo(decodeClientBody(CommandId.PROFILE_NOTIFY, frame.body).userInfo));
         return;
       case CommandId.KICK_OUT_NOTIFY: {
         const n = decodeClientBody(CommandId.KICK_OUT_NOTIFY, frame.body);
@@ -688,6 +724,54 @@ export class ImClientImpl implements ImClient, Requester {
 
   recall(input: RecallInput, options?: RequestOptions): Promise<RecallResult> {
     return syncRequests.recall(this, input, options);
+  }
+
+  // ---- typing, presence, contacts, profile (mqim extensions) ----
+
+  async sendTyping(peerUserId: number, typing: boolean): Promise<void> {
+    const { conn } = this.session();
+    conn.post(CommandId.TYPING, { peerUserId: checkId(peerUserId, 'peerUserId'), state: typing ? 1 : 0 });
+  }
+
+  presence(userIds: number[], options?: RequestOptions): Promise<Presence[]> {
+    return socialRequests.presence(this, userIds, options);
+  }
+
+  subscribePresence(subscribe = true, options?: RequestOptions): Promise<Presence[]> {
+    this.presenceWanted = subscribe;
+    return socialRequests.subscribePresence(this, subscribe, options);
+  }
+
+  requestFriend(userId: number, note = '', options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.requestFriend(this, userId, note, options);
+  }
+
+  acceptFriend(fromUserId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.respondFriend(this, fromUserId, true, options);
+  }
+
+  declineFriend(fromUserId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.respondFriend(this, fromUserId, false, options);
+  }
+
+  removeFriend(userId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.removeFriend(this, userId, options);
+  }
+
+  blockUser(userId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.blockUser(this, userId, true, options);
+  }
+
+  unblockUser(userId: number, options?: RequestOptions): Promise<ContactChange> {
+    return socialRequests.blockUser(this, userId, false, options);
+  }
+
+  friendRequests(options?: RequestOptions): Promise<FriendRequests> {
+    return socialRequests.friendRequests(this, options);
+  }
+
+  updateProfile(update: ProfileUpdate, options?: RequestOptions): Promise<UserInfo> {
+    return socialRequests.updateProfile(this, update, options);
   }
 
   // ---- groups ----

@@ -1,5 +1,11 @@
 import type { ServerErrorDetail } from './im.errors';
 import type {
+  ContactChange,
+  ContactNotice,
+  FriendRequests,
+  Presence,
+  ProfileUpdate,
+  TypingNotice,
   CreateGroupInput,
   CreateGroupResult,
   DisconnectInfo,
@@ -106,6 +112,14 @@ export interface ImClientEvents {
    * notice also arrives as a `message`.
    */
   recalled: [notice: RecallNotice];
+  /** A peer is typing to us, or stopped (0x0821). */
+  typing: [notice: TypingNotice];
+  /** A contact's online state, after `subscribePresence()` (0x0826). */
+  presence: [presence: Presence];
+  /** A friend request, an answer, a removal (0x0831). */
+  contact: [notice: ContactNotice];
+  /** A contact (or we, on another device) changed their profile (0x0834). */
+  profile: [user: UserInfo];
   /** The server is about to close the connection on purpose (0x0801). */
   kickedOut: [notice: KickOutNotice];
   /** An error notify (0x0802) that refers to no request in flight. */
@@ -179,6 +193,7 @@ export interface ImClient {
     session: SessionRef & { clientMsgIds: string[] },
     options?: RequestOptions,
   ): Promise<ImMessage[]>;
+  /** Your contacts (0x0601): users you are friends with. */
   friends(options?: RequestOptions): Promise<UserInfo[]>;
 
   /**
@@ -193,11 +208,36 @@ export interface ImClient {
    */
   sync(cursor?: SyncCursor, query?: SyncQuery, options?: RequestOptions): Promise<SyncPage>;
   /**
-   * mqim 0x0814: recalls a message (one's own, or any in a group one owns) within the server's
+   * mqim 0x0814: recalls a message (one's own, or any in a group one owns or administers) within the server's
    * window. Every device of the conversation gets a `recalled` event.
    * @throws ImRequestFailedError IM_ERR_FORBIDDEN, IM_ERR_NOT_FOUND, IM_ERR_RECALL_WINDOW_PASSED
    */
   recall(input: RecallInput, options?: RequestOptions): Promise<RecallResult>;
+  /**
+   * Tells `peerUserId` (a contact, or someone you have a conversation with) that you are typing
+   * (true) or stopped. Fire and forget; the server drops what exceeds its rate (a `serverError`
+   * event with IM_ERR_TYPING_RATE_LIMITED).
+   */
+  sendTyping(peerUserId: number, typing: boolean): Promise<void>;
+  /** Online state of up to 200 users; only yourself and your contacts are answered. */
+  presence(userIds: number[], options?: RequestOptions): Promise<Presence[]>;
+  /**
+   * Starts (or stops) `presence` events about your contacts; resolves with their current state.
+   * With `reconnect`, the subscription is renewed on the new connection, and the contacts' state
+   * there is emitted as `presence` events just after `reconnected`.
+   */
+  subscribePresence(subscribe?: boolean, options?: RequestOptions): Promise<Presence[]>;
+  /** Asks a user to become a contact ('requested'), or completes their request to you ('friends'). */
+  requestFriend(userId: number, note?: string, options?: RequestOptions): Promise<ContactChange>;
+  acceptFriend(fromUserId: number, options?: RequestOptions): Promise<ContactChange>;
+  declineFriend(fromUserId: number, options?: RequestOptions): Promise<ContactChange>;
+  removeFriend(userId: number, options?: RequestOptions): Promise<ContactChange>;
+  /** A blocked user cannot send you messages, requests or typing notices (IM_ERR_BLOCKED). */
+  blockUser(userId: number, options?: RequestOptions): Promise<ContactChange>;
+  unblockUser(userId: number, options?: RequestOptions): Promise<ContactChange>;
+  friendRequests(options?: RequestOptions): Promise<FriendRequests>;
+  /** Changes your nickname and/or avatar URL; your contacts get a `profile` event. */
+  updateProfile(update: ProfileUpdate, options?: RequestOptions): Promise<UserInfo>;
 
   createGroup(input: CreateGroupInput, options?: RequestOptions): Promise<CreateGroupResult>;
   disbandGroup(groupId: number, options?: RequestOptions): Promise<GroupChangeResult>;

@@ -360,3 +360,63 @@ export interface RequestOptions {
 /** Where the client is in its life cycle. */
 export type ImClientState =
   'idle' | 'connecting' | 'connected' | 'loggedIn' | 'reconnecting' | 'disconnected' | 'closed';
+
+// ---- typing, presence, contacts, profile (mqim extensions 0x0820-0x083F) ----
+
+/** How the logged-in user stands with another user. */
+export type ContactState = 'none' | 'requested' | 'pending' | 'friends' | 'blocked';
+
+/** The answer to a contact change: the state it left. */
+export interface ContactChange {
+  peerUserId: number;
+  state: ContactState;
+}
+
+/** Online while any device of the user is connected, on any gate. */
+export interface Presence {
+  userId: number;
+  online: boolean;
+  /** Connections (devices) the user has open. */
+  devices: number;
+}
+
+export interface FriendRequest {
+  fromUserId: number;
+  toUserId: number;
+  note: string;
+  /** Unix seconds. */
+  createdAt: number;
+  /** The requester's profile (incoming requests). */
+  fromUser?: UserInfo;
+}
+
+export interface FriendRequests {
+  /** Requests waiting for your answer. */
+  incoming: FriendRequest[];
+  /** Your requests waiting for theirs. */
+  outgoing: FriendRequest[];
+  blockedUserIds: number[];
+}
+
+/** A change of your contacts (0x0831), made by the peer or by you on another device. */
+export interface ContactNotice {
+  event: 'requested' | 'accepted' | 'declined' | 'removed' | 'unknown';
+  peerUserId: number;
+  peerUser?: UserInfo;
+  /** With `requested`. */
+  request?: FriendRequest;
+}
+
+export interface TypingNotice {
+  fromUserId: number;
+  /** false: stopped typing. */
+  typing: boolean;
+}
+
+/** Fields to change; omitted ones stay as they are. */
+export interface ProfileUpdate {
+  /** 1-64 characters. */
+  nickName?: string;
+  /** An http(s) URL of at most 512 characters, or '' to clear it. */
+  avatarUrl?: string;
+}

@@ -39,6 +39,13 @@ export type {
   NewGroup,
 } from './group.port';
 export type {
+  ContactRepository,
+  ContactState,
+  FriendRequestRecord,
+  RequestOutcome,
+  RespondOutcome,
+} from './contact.port';
+export type {
   DeviceRepository,
   MuteRepository,
   PushDevice,

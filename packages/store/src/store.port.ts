@@ -1,3 +1,4 @@
+import type { ContactRepository } from './contact.port';
 import type { GroupRepository } from './group.port';
 import type { MessageRepository } from './message.port';
 import type { DeviceRepository, MuteRepository } from './push.port';
@@ -25,6 +26,8 @@ export interface Store {
   readonly groups: GroupRepository;
   readonly devices: DeviceRepository;
   readonly mutes: MuteRepository;
+  /** Friends, friend requests and blocks (migration 0004). */
+  readonly contacts: ContactRepository;
   /**
    * Applies pending migrations from `migrations/<dialect>/` (idempotent, serialised across
    * processes by a lock), then checks the shard count recorded in the database.

@@ -11,12 +11,16 @@ export const CHAT_HELP = [
   '  /sessions        recent conversations with unread counts',
   '  /open <userId>   open a conversation (/open #<groupId> for a group)',
   '  /history [n]     the last n messages of the open conversation (default 20)',
-  '  /friends         users you can write to',
   '  /groups          the groups you are in (invited ones included)',
   '  /create <name> [userId ...]  create a group with those members and open it',
   '  /invite <userId ...>  add users to the open group',
   '  /leave           leave the open group',
   '  /recall <msgId>  recall one of your messages in the open conversation (its [id] in front)',
+  '  /friends         your contacts, with who is online',
+  '  /add <userId> [note]   ask someone to be your contact',
+  '  /accept <userId> / /decline <userId>   answer a contact request',
+  '  /requests        contact requests waiting, yours, and whom you block',
+  '  /remove <userId>, /block <userId>, /unblock <userId>',
   '  /help            this list',
   '  /quit            log out and leave',
   'Anything else is sent to the open conversation.',
@@ -24,10 +28,14 @@ export const CHAT_HELP = [
 
 const HISTORY_ON_OPEN = 20;
 
+type ContactCommand = 'add' | 'accept' | 'decline' | 'remove' | 'block' | 'unblock';
+
 /** One logged-in chat: the open conversation, user names, and what each command does. */
 export class ChatSession {
   private open: Conversation | undefined;
   private readonly names = new Map<number, string>();
+  /** Contacts' presence, from the subscription's answer and its 0x0826 notices. */
+  private readonly online = new Map<number, number>();
 
   constructor(
     private readonly client: ImClient,
@@ -63,7 +71,48 @@ export class ChatSession {
       this.view.print(`! Could not reconnect: ${e.message}. Type /quit to leave.`),
     );
     this.client.on('reconnected', (r) => void this.afterReconnect(r.url));
+    this.client.on('typing', (t) => {
+      const open = this.open;
+      if (!t.typing || open?.sessionType !== SessionType.SINGLE || open.sessionId !== t.fromUserId) return;
+      this.view.print(`… ${this.nameOf(t.fromUserId)} is typing`);
+    });
+    this.client.on('presence', (p) => {
+      const was = (this.online.get(p.userId) ?? 0) > 0;
+      this.online.set(p.userId, p.devices);
+      if (p.online !== was)
+        this.view.print(
+          `${p.online ? '●' : '○'} ${this.nameOf(p.userId)} is ${p.online ? 'online' : 'offline'}`,
+        );
+    });
+    this.client.on('contact', (n) => {
+      if (n.peerUser?.nickName) this.names.set(n.peerUserId, n.peerUser.nickName);
+      const who = `${this.nameOf(n.peerUserId)} (user ${n.peerUserId})`;
+      if (n.event === 'requested')
+        this.view.print(
+          `+ ${who} asks to be your contact${n.request?.note ? `: "${n.request.note}"` : ''} — /accept ${n.peerUserId}`,
+        );
+      else if (n.event === 'accepted') this.view.print(`+ ${who} is now your contact`);
+      else if (n.event === 'declined') this.view.print(`- ${who} declined your request`);
+      else if (n.event === 'removed') this.view.print(`- ${who} is no longer your contact`);
+      if (n.event === 'accepted') void this.watchPresence();
+    });
+    this.client.on('profile', (u) => {
+      if (u.userId === this.me || !u.nickName) return;
+      const before = this.names.get(u.userId);
+      this.names.set(u.userId, u.nickName);
+      if (before !== u.nickName) this.view.print(`~ user ${u.userId} is now called ${u.nickName}`);
+    });
     await this.loadNames();
+    void this.watchPresence();
+  }
+
+  /** Presence notices on this connection, and the contacts' state now (again after a reconnect). */
+  private async watchPresence(): Promise<void> {
+    try {
+      for (const p of await this.client.subscribePresence()) this.online.set(p.userId, p.devices);
+    } catch {
+      // A server without the extension (CoffeeChat's) answers nothing: no presence, chat works.
+    }
   }
 
   /** Handles one input line; resolves 'quit' when the user wants to leave. */
@@ -109,6 +158,19 @@ export class ChatSession {
           break;
         case '/recall':
           await this.recall(args[0]);
+          break;
+        case '/add':
+          await this.contactChange('add', args[0], args.slice(1).join(' '));
+          break;
+        case '/accept':
+        case '/decline':
+        case '/remove':
+        case '/block':
+        case '/unblock':
+          await this.contactChange(command.slice(1) as ContactCommand, args[0]);
+          break;
+        case '/requests':
+          await this.requests();
           break;
         default:
           this.view.print(`Unknown command ${command}; /help lists them.`);
@@ -208,8 +270,67 @@ export class ChatSession {
     const users = await this.client.friends();
     for (const u of users) if (u.nickName) this.names.set(u.userId, u.nickName);
     this.view.print(
-      users.length === 0 ? 'No friends yet.' : 'Friends (/open <userId> to chat):',
-      ...users.map((u) => `  ${String(u.userId).padStart(6)}  ${u.nickName || `user ${u.userId}`}`),
+      users.length === 0
+        ? 'No contacts yet: /add <userId> asks someone.'
+        : 'Contacts (/open <userId> to chat):',
+      ...users.map((u) => {
+        const devices = this.online.get(u.userId) ?? 0;
+        const mark = devices > 0 ? `● online${devices > 1 ? ` (${devices} devices)` : ''}` : '';
+        return `  ${String(u.userId).padStart(6)}  ${(u.nickName || `user ${u.userId}`).padEnd(20)} ${mark}`.trimEnd();
+      }),
+    );
+  }
+
+  private async contactChange(command: ContactCommand, arg: string | undefined, note = ''): Promise<void> {
+    const userId = Number(arg);
+    if (arg === undefined || !Number.isSafeInteger(userId) || userId <= 0) {
+      this.view.print(`Usage: /${command} <userId>`);
+      return;
+    }
+    const change =
+      command === 'add'
+        ? await this.client.requestFriend(userId, note)
+        : command === 'accept'
+          ? await this.client.acceptFriend(userId)
+          : command === 'decline'
+            ? await this.client.declineFriend(userId)
+            : command === 'remove'
+              ? await this.client.removeFriend(userId)
+              : command === 'block'
+                ? await this.client.blockUser(userId)
+                : await this.client.unblockUser(userId);
+    const who = `${this.nameOf(userId)} (user ${userId})`;
+    this.view.print(
+      {
+        none: `✓ ${who}: not a contact`,
+        requested: `✓ asked ${who}; they will see your request`,
+        pending: `✓ ${who} asked you: /accept ${userId}`,
+        friends: `✓ ${who} is your contact`,
+        blocked: `✓ ${who} is blocked`,
+      }[change.state],
+    );
+    if (change.state === 'friends') {
+      await this.loadNames();
+      await this.watchPresence();
+    }
+  }
+
+  private async requests(): Promise<void> {
+    const { incoming, outgoing, blockedUserIds } = await this.client.friendRequests();
+    for (const r of incoming) if (r.fromUser?.nickName) this.names.set(r.fromUserId, r.fromUser.nickName);
+    this.view.print(
+      incoming.length ? 'Asking you (/accept <userId>):' : 'Nobody is asking you.',
+      ...incoming.map(
+        (r) =>
+          `  ${String(r.fromUserId).padStart(6)}  ${this.nameOf(r.fromUserId)}${r.note ? `: "${r.note}"` : ''}`,
+      ),
+      ...(outgoing.length
+        ? [
+            'You asked:',
+            ...outgoing.map((r) => `  ${String(r.toUserId).padStart(6)}  ${this.nameOf(r.toUserId)}`),
+          ]
+        : []),
+      ...(blockedUserIds.length ? [`Blocked: ${blockedUserIds.join(', ')}`] : []),
     );
   }
 

@@ -2,6 +2,7 @@ import {
   MsgType,
   SessionType,
   newClientMsgId,
+  type FriendRequest,
   type GroupInfo,
   type ImClient,
   type ImMessage,
@@ -38,6 +39,9 @@ export interface Conversation {
 export type LinkState = 'connected' | 'reconnecting' | 'disconnected';
 
 const PAGE = 20;
+/** "typing…" stays this long after the last notice; we re-send ours at most this often. */
+const TYPING_SHOWN_MS = 5_000;
+const TYPING_EVERY_MS = 3_000;
 
 export function conversationKey(sessionType: number, sessionId: number): string {
   return `${sessionType}:${sessionId}`;
@@ -51,10 +55,15 @@ export class ChatModel {
   readonly users = new Map<number, UserInfo>();
   readonly groups = new Map<number, GroupInfo>();
   readonly conversations = new Map<string, Conversation>();
+  /** Friend requests waiting for our answer. */
+  requests: FriendRequest[] = [];
+  /** Peers typing to us now (user id → when the notice came). */
+  readonly typing = new Map<number, number>();
   openKey: string | undefined;
   link: LinkState = 'connected';
   error: string | undefined;
   private readonly listeners = new Set<() => void>();
+  private typingSentAt = 0;
 
   constructor(
     readonly client: ImClient,
@@ -72,6 +81,47 @@ export class ChatModel {
     });
     client.on('reconnectFailed', () => this.setLink('disconnected'));
     client.on('kickedOut', () => this.setLink('disconnected'));
+    // Contacts are friends (0x0601 lists nobody else): requests and answers change the list.
+    client.on('contact', () => void this.loadContacts().then(() => this.changed()));
+    client.on('profile', (u) => {
+      if (u.userId === this.me.userId) return;
+      this.users.set(u.userId, u);
+      this.changed();
+    });
+    client.on('typing', (t) => {
+      if (t.typing) this.typing.set(t.fromUserId, Date.now());
+      else this.typing.delete(t.fromUserId);
+      this.changed();
+    });
+  }
+
+  /** Whether `userId` typed to us in the last few seconds. */
+  isTyping(userId: number): boolean {
+    const at = this.typing.get(userId);
+    return at !== undefined && Date.now() - at < TYPING_SHOWN_MS;
+  }
+
+  /** Tells the open single chat's peer we are typing (at most every few seconds). */
+  typed(): void {
+    const c = this.open;
+    if (c === undefined || c.sessionType !== SessionType.SINGLE) return;
+    const now = Date.now();
+    if (now - this.typingSentAt < TYPING_EVERY_MS) return;
+    this.typingSentAt = now;
+    void this.client.sendTyping(c.sessionId, true).catch(() => undefined);
+  }
+
+  /** Asks user `userId` (their id, shown on their page) to become a contact. */
+  async addContact(userId: number): Promise<void> {
+    await this.client.requestFriend(userId);
+    await this.loadContacts();
+    this.changed();
+  }
+
+  async acceptRequest(fromUserId: number): Promise<void> {
+    await this.client.acceptFriend(fromUserId);
+    await this.loadContacts();
+    this.changed();
   }
 
   subscribe(listener: () => void): () => void {
@@ -81,7 +131,7 @@ export class ChatModel {
 
   /** Users, groups and recent sessions, right after login. */
   async load(): Promise<void> {
-    await this.loadUsers();
+    await this.loadContacts();
     await this.loadGroups();
     await this.loadSessions();
     this.changed();
@@ -153,6 +203,8 @@ export class ChatModel {
       state: 'sending',
     };
     c.messages = [...c.messages, pending];
+    // The next keystroke tells the peer again: they saw a message, not someone still typing.
+    this.typingSentAt = 0;
     this.touch(c, text, pending.createTime);
     this.changed();
     try {
@@ -180,6 +232,11 @@ export class ChatModel {
 
   async groupMembers(groupId: number): Promise<number[]> {
     return this.client.groupMembers(groupId);
+  }
+
+  private async loadContacts(): Promise<void> {
+    await this.loadUsers();
+    this.requests = (await this.client.friendRequests()).incoming;
   }
 
   private async loadUsers(): Promise<void> {

@@ -3,6 +3,7 @@ import { useEffect, useReducer } from 'preact/hooks';
 import type { ChatModel } from './chat.model';
 import { ConversationView } from './conversation.view';
 import { GroupForm } from './group-form.view';
+import { ContactForm } from './contact-form.view';
 
 const CONTACTS_REFRESH_MS = 10_000;
 const LINK_TEXT = { connected: 'Connected', reconnecting: 'Reconnecting…', disconnected: 'Disconnected' };
@@ -29,6 +30,9 @@ export function ChatView({ model, onLogOut }: { model: ChatModel; onLogOut(): Pr
       <aside>
         <header>
           <strong>{model.me.nickName}</strong>
+          <span class="my-id" aria-label="Your id">
+            {model.me.userId}
+          </span>
           <span class={`link ${model.link}`} role="status" aria-label="Connection">
             {LINK_TEXT[model.link]}
           </span>
@@ -74,6 +78,26 @@ export function ChatView({ model, onLogOut }: { model: ChatModel; onLogOut(): Pr
             ))}
           </ul>
         </nav>
+        {model.requests.length > 0 && (
+          <nav aria-label="Friend requests">
+            <h2>Friend requests</h2>
+            <ul>
+              {model.requests.map((r) => (
+                <li key={r.fromUserId}>
+                  <span>{r.fromUser?.nickName || `user ${r.fromUserId}`}</span>
+                  <button
+                    type="button"
+                    aria-label={`Accept ${r.fromUser?.nickName || `user ${r.fromUserId}`}`}
+                    onClick={() => void model.acceptRequest(r.fromUserId)}
+                  >
+                    Accept
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        )}
+        <ContactForm onAdd={(id) => model.addContact(id)} />
         <GroupForm contacts={contacts} onCreate={(name, ids) => model.createGroup(name, ids)} />
       </aside>
       {model.open ? (

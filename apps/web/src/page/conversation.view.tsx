@@ -43,6 +43,11 @@ export function ConversationView({ model, conversation: c }: Props) {
     <section class="conversation" aria-label={`Conversation with ${model.title(c)}`}>
       <header>
         <h2>{model.title(c)}</h2>
+        {c.sessionType === SessionType.SINGLE && model.isTyping(c.sessionId) && (
+          <p class="typing" role="status" aria-label="Typing">
+            typing…
+          </p>
+        )}
         {members && (
           <p class="members" aria-label="Members">
             {members.map((id) => model.nameOf(id)).join(', ')}
@@ -87,7 +92,14 @@ export function ConversationView({ model, conversation: c }: Props) {
       >
         <label>
           Message
-          <input value={text} onInput={(e) => setText(e.currentTarget.value)} autocomplete="off" />
+          <input
+            value={text}
+            onInput={(e) => {
+              setText(e.currentTarget.value);
+              model.typed();
+            }}
+            autocomplete="off"
+          />
         </label>
         <button type="submit">Send</button>
       </form>

@@ -64,6 +64,25 @@ export class ChatPage {
     return this.page.evaluate<string[]>('window.linkStates');
   }
 
+  /** The user id this page shows for its logged-in user. */
+  async myId(): Promise<number> {
+    return Number(await this.page.getByLabel('Your id', { exact: true }).textContent());
+  }
+
+  /** Sends a friend request to the user with this id (contacts are friends only). */
+  async addContact(userId: number): Promise<void> {
+    const form = this.page.getByRole('form', { name: 'Add contact' });
+    await form.getByLabel('User id').fill(String(userId));
+    await form.getByRole('button', { name: 'Add' }).click();
+    await form.getByRole('status').waitFor();
+  }
+
+  /** Accepts the friend request of `name` once it shows. */
+  async acceptRequest(name: string): Promise<void> {
+    await this.page.getByRole('button', { name: `Accept ${name}`, exact: true }).click();
+    await this.contact(name).waitFor();
+  }
+
   contact(name: string) {
     return this.page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name, exact: true });
   }

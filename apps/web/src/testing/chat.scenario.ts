@@ -20,9 +20,12 @@ export async function twoPeopleChat(
   const bob = await ChatPage.open(browser, baseUrl);
   await alice.register(names.alice, PASSWORD);
   await bob.register(names.bob, PASSWORD);
-  // Alice registered first: bob joins her contact list when her window comes to the front.
+  // Contacts are friends only (0x0601 no longer lists every user): bob adds alice by the id her
+  // page shows, she accepts, and each appears in the other's contact list without a reload.
+  await bob.addContact(await alice.myId());
   await alice.page.bringToFront();
-  await alice.contact(names.bob).waitFor();
+  await alice.acceptRequest(names.bob);
+  await bob.contact(names.alice).waitFor();
   await bob.openContact(names.alice);
   await bob.send('hi alice, I am new here');
   await bob.message('hi alice, I am new here').locator('[aria-label="sent"]').waitFor();
@@ -40,6 +43,11 @@ export async function twoPeopleChat(
   // Bob has the conversation open and visible: he reads it at once, alice sees ✓✓.
   await bob.message('welcome, bob!').waitFor();
   await alice.message('welcome, bob!').locator('[aria-label="read"]').waitFor();
+  // Both have the conversation open: alice sees bob typing while he writes.
+  const composer = bob.page.getByRole('textbox', { name: 'Message', exact: true });
+  await composer.fill('thanks');
+  await alice.page.getByRole('status', { name: 'Typing' }).waitFor();
+  await composer.fill('');
   await alice.page.screenshot({ path: join(ARTIFACTS, screenshotName), fullPage: true });
   return { alice, bob };
 }
@@ -56,11 +64,14 @@ export async function offlineCatchUp(
 ): Promise<ChatPage> {
   let carol = await ChatPage.open(browser, baseUrl);
   await carol.register(names.carol, PASSWORD);
+  // Carol asks to be the sender's contact before she leaves.
+  await carol.addContact(await sender.myId());
   await carol.close();
 
-  // The sender logs in again to see the new contact.
+  // The sender logs in again, accepts, and writes to the new contact.
   await sender.page.reload();
   await sender.logIn(names.sender, PASSWORD);
+  await sender.acceptRequest(names.carol);
   await sender.openContact(names.carol);
   const missed = ['are you there?', 'guess not', 'talk later'];
   for (const text of missed) {

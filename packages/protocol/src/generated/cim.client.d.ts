@@ -3937,7 +3937,73 @@ export namespace CIM {
             MQIM_CID_RECALL_RSP = 2069,
 
             /** MQIM_CID_RECALL_NOTIFY value */
-            MQIM_CID_RECALL_NOTIFY = 2070
+            MQIM_CID_RECALL_NOTIFY = 2070,
+
+            /** MQIM_CID_TYPING value */
+            MQIM_CID_TYPING = 2080,
+
+            /** MQIM_CID_TYPING_NOTIFY value */
+            MQIM_CID_TYPING_NOTIFY = 2081,
+
+            /** MQIM_CID_PRESENCE_QUERY_REQ value */
+            MQIM_CID_PRESENCE_QUERY_REQ = 2082,
+
+            /** MQIM_CID_PRESENCE_QUERY_RSP value */
+            MQIM_CID_PRESENCE_QUERY_RSP = 2083,
+
+            /** MQIM_CID_PRESENCE_SUBSCRIBE_REQ value */
+            MQIM_CID_PRESENCE_SUBSCRIBE_REQ = 2084,
+
+            /** MQIM_CID_PRESENCE_SUBSCRIBE_RSP value */
+            MQIM_CID_PRESENCE_SUBSCRIBE_RSP = 2085,
+
+            /** MQIM_CID_PRESENCE_NOTIFY value */
+            MQIM_CID_PRESENCE_NOTIFY = 2086,
+
+            /** MQIM_CID_FRIEND_REQUEST_REQ value */
+            MQIM_CID_FRIEND_REQUEST_REQ = 2087,
+
+            /** MQIM_CID_FRIEND_REQUEST_RSP value */
+            MQIM_CID_FRIEND_REQUEST_RSP = 2088,
+
+            /** MQIM_CID_FRIEND_RESPOND_REQ value */
+            MQIM_CID_FRIEND_RESPOND_REQ = 2089,
+
+            /** MQIM_CID_FRIEND_RESPOND_RSP value */
+            MQIM_CID_FRIEND_RESPOND_RSP = 2090,
+
+            /** MQIM_CID_FRIEND_REMOVE_REQ value */
+            MQIM_CID_FRIEND_REMOVE_REQ = 2091,
+
+            /** MQIM_CID_FRIEND_REMOVE_RSP value */
+            MQIM_CID_FRIEND_REMOVE_RSP = 2092,
+
+            /** MQIM_CID_FRIEND_BLOCK_REQ value */
+            MQIM_CID_FRIEND_BLOCK_REQ = 2093,
+
+            /** MQIM_CID_FRIEND_BLOCK_RSP value */
+            MQIM_CID_FRIEND_BLOCK_RSP = 2094,
+
+            /** MQIM_CID_FRIEND_REQUEST_LIST_REQ value */
+            MQIM_CID_FRIEND_REQUEST_LIST_REQ = 2095,
+
+            /** MQIM_CID_FRIEND_REQUEST_LIST_RSP value */
+            MQIM_CID_FRIEND_REQUEST_LIST_RSP = 2096,
+
+            /** MQIM_CID_CONTACT_NOTIFY value */
+            MQIM_CID_CONTACT_NOTIFY = 2097,
+
+            /** MQIM_CID_PROFILE_UPDATE_REQ value */
+            MQIM_CID_PROFILE_UPDATE_REQ = 2098,
+
+            /** MQIM_CID_PROFILE_UPDATE_RSP value */
+            MQIM_CID_PROFILE_UPDATE_RSP = 2099,
+
+            /** MQIM_CID_PROFILE_NOTIFY value */
+            MQIM_CID_PROFILE_NOTIFY = 2100,
+
+            /** MQIM_CID_PRESENCE_CHANGED value */
+            MQIM_CID_PRESENCE_CHANGED = 2111
         }
 
         /**
@@ -5589,6 +5655,1377 @@ export namespace CIM {
 
             /** Shape of a MqimGroupReadReceiptsRsp. */
             type $Shape = CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties;
+        }
+    }
+
+    /** Namespace Social. */
+    namespace Social {
+
+        /**
+         * Properties of a MqimTypingReq.
+         * @deprecated Use CIM.Social.MqimTypingReq.$Properties instead.
+         */
+        interface IMqimTypingReq extends CIM.Social.MqimTypingReq.$Properties {
+        }
+
+        /** Represents a MqimTypingReq. */
+        class MqimTypingReq {
+
+            /**
+             * Constructs a new MqimTypingReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimTypingReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimTypingReq peerUserId. */
+            peerUserId: (number|Long);
+
+            /** MqimTypingReq state. */
+            state: number;
+
+            /**
+             * Encodes the specified MqimTypingReq message. Does not implicitly {@link CIM.Social.MqimTypingReq.verify|verify} messages.
+             * @param message MqimTypingReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimTypingReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimTypingReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimTypingReq & CIM.Social.MqimTypingReq.$Shape} MqimTypingReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimTypingReq & CIM.Social.MqimTypingReq.$Shape;
+        }
+
+        namespace MqimTypingReq {
+
+            /** Properties of a MqimTypingReq. */
+            interface $Properties {
+
+                /** MqimTypingReq peerUserId */
+                peerUserId?: (number|Long|null);
+
+                /** MqimTypingReq state */
+                state?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimTypingReq. */
+            type $Shape = CIM.Social.MqimTypingReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimTypingNotify.
+         * @deprecated Use CIM.Social.MqimTypingNotify.$Properties instead.
+         */
+        interface IMqimTypingNotify extends CIM.Social.MqimTypingNotify.$Properties {
+        }
+
+        /** Represents a MqimTypingNotify. */
+        class MqimTypingNotify {
+
+            /**
+             * Constructs a new MqimTypingNotify.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimTypingNotify.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimTypingNotify fromUserId. */
+            fromUserId: (number|Long);
+
+            /** MqimTypingNotify state. */
+            state: number;
+
+            /**
+             * Encodes the specified MqimTypingNotify message. Does not implicitly {@link CIM.Social.MqimTypingNotify.verify|verify} messages.
+             * @param message MqimTypingNotify message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimTypingNotify.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimTypingNotify message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimTypingNotify & CIM.Social.MqimTypingNotify.$Shape} MqimTypingNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimTypingNotify & CIM.Social.MqimTypingNotify.$Shape;
+        }
+
+        namespace MqimTypingNotify {
+
+            /** Properties of a MqimTypingNotify. */
+            interface $Properties {
+
+                /** MqimTypingNotify fromUserId */
+                fromUserId?: (number|Long|null);
+
+                /** MqimTypingNotify state */
+                state?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimTypingNotify. */
+            type $Shape = CIM.Social.MqimTypingNotify.$Properties;
+        }
+
+        /**
+         * Properties of a MqimPresence.
+         * @deprecated Use CIM.Social.MqimPresence.$Properties instead.
+         */
+        interface IMqimPresence extends CIM.Social.MqimPresence.$Properties {
+        }
+
+        /** Represents a MqimPresence. */
+        class MqimPresence {
+
+            /**
+             * Constructs a new MqimPresence.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimPresence.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimPresence userId. */
+            userId: (number|Long);
+
+            /** MqimPresence online. */
+            online: boolean;
+
+            /** MqimPresence devices. */
+            devices: number;
+
+            /**
+             * Encodes the specified MqimPresence message. Does not implicitly {@link CIM.Social.MqimPresence.verify|verify} messages.
+             * @param message MqimPresence message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimPresence.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimPresence message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresence & CIM.Social.MqimPresence.$Shape} MqimPresence
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimPresence & CIM.Social.MqimPresence.$Shape;
+        }
+
+        namespace MqimPresence {
+
+            /** Properties of a MqimPresence. */
+            interface $Properties {
+
+                /** MqimPresence userId */
+                userId?: (number|Long|null);
+
+                /** MqimPresence online */
+                online?: (boolean|null);
+
+                /** MqimPresence devices */
+                devices?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimPresence. */
+            type $Shape = CIM.Social.MqimPresence.$Properties;
+        }
+
+        /**
+         * Properties of a MqimPresenceQueryReq.
+         * @deprecated Use CIM.Social.MqimPresenceQueryReq.$Properties instead.
+         */
+        interface IMqimPresenceQueryReq extends CIM.Social.MqimPresenceQueryReq.$Properties {
+        }
+
+        /** Represents a MqimPresenceQueryReq. */
+        class MqimPresenceQueryReq {
+
+            /**
+             * Constructs a new MqimPresenceQueryReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimPresenceQueryReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimPresenceQueryReq userIds. */
+            userIds: (number|Long)[];
+
+            /**
+             * Encodes the specified MqimPresenceQueryReq message. Does not implicitly {@link CIM.Social.MqimPresenceQueryReq.verify|verify} messages.
+             * @param message MqimPresenceQueryReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimPresenceQueryReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimPresenceQueryReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceQueryReq & CIM.Social.MqimPresenceQueryReq.$Shape} MqimPresenceQueryReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimPresenceQueryReq & CIM.Social.MqimPresenceQueryReq.$Shape;
+        }
+
+        namespace MqimPresenceQueryReq {
+
+            /** Properties of a MqimPresenceQueryReq. */
+            interface $Properties {
+
+                /** MqimPresenceQueryReq userIds */
+                userIds?: ((number|Long)[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimPresenceQueryReq. */
+            type $Shape = CIM.Social.MqimPresenceQueryReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimPresenceQueryRsp.
+         * @deprecated Use CIM.Social.MqimPresenceQueryRsp.$Properties instead.
+         */
+        interface IMqimPresenceQueryRsp extends CIM.Social.MqimPresenceQueryRsp.$Properties {
+        }
+
+        /** Represents a MqimPresenceQueryRsp. */
+        class MqimPresenceQueryRsp {
+
+            /**
+             * Constructs a new MqimPresenceQueryRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimPresenceQueryRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimPresenceQueryRsp presenceList. */
+            presenceList: CIM.Social.MqimPresence.$Properties[];
+
+            /**
+             * Encodes the specified MqimPresenceQueryRsp message. Does not implicitly {@link CIM.Social.MqimPresenceQueryRsp.verify|verify} messages.
+             * @param message MqimPresenceQueryRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimPresenceQueryRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimPresenceQueryRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceQueryRsp & CIM.Social.MqimPresenceQueryRsp.$Shape} MqimPresenceQueryRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimPresenceQueryRsp & CIM.Social.MqimPresenceQueryRsp.$Shape;
+        }
+
+        namespace MqimPresenceQueryRsp {
+
+            /** Properties of a MqimPresenceQueryRsp. */
+            interface $Properties {
+
+                /** MqimPresenceQueryRsp presenceList */
+                presenceList?: (CIM.Social.MqimPresence.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimPresenceQueryRsp. */
+            type $Shape = CIM.Social.MqimPresenceQueryRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimPresenceSubscribeReq.
+         * @deprecated Use CIM.Social.MqimPresenceSubscribeReq.$Properties instead.
+         */
+        interface IMqimPresenceSubscribeReq extends CIM.Social.MqimPresenceSubscribeReq.$Properties {
+        }
+
+        /** Represents a MqimPresenceSubscribeReq. */
+        class MqimPresenceSubscribeReq {
+
+            /**
+             * Constructs a new MqimPresenceSubscribeReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimPresenceSubscribeReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimPresenceSubscribeReq subscribe. */
+            subscribe: boolean;
+
+            /**
+             * Encodes the specified MqimPresenceSubscribeReq message. Does not implicitly {@link CIM.Social.MqimPresenceSubscribeReq.verify|verify} messages.
+             * @param message MqimPresenceSubscribeReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimPresenceSubscribeReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimPresenceSubscribeReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceSubscribeReq & CIM.Social.MqimPresenceSubscribeReq.$Shape} MqimPresenceSubscribeReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimPresenceSubscribeReq & CIM.Social.MqimPresenceSubscribeReq.$Shape;
+        }
+
+        namespace MqimPresenceSubscribeReq {
+
+            /** Properties of a MqimPresenceSubscribeReq. */
+            interface $Properties {
+
+                /** MqimPresenceSubscribeReq subscribe */
+                subscribe?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimPresenceSubscribeReq. */
+            type $Shape = CIM.Social.MqimPresenceSubscribeReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimPresenceSubscribeRsp.
+         * @deprecated Use CIM.Social.MqimPresenceSubscribeRsp.$Properties instead.
+         */
+        interface IMqimPresenceSubscribeRsp extends CIM.Social.MqimPresenceSubscribeRsp.$Properties {
+        }
+
+        /** Represents a MqimPresenceSubscribeRsp. */
+        class MqimPresenceSubscribeRsp {
+
+            /**
+             * Constructs a new MqimPresenceSubscribeRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimPresenceSubscribeRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimPresenceSubscribeRsp subscribed. */
+            subscribed: boolean;
+
+            /** MqimPresenceSubscribeRsp presenceList. */
+            presenceList: CIM.Social.MqimPresence.$Properties[];
+
+            /**
+             * Encodes the specified MqimPresenceSubscribeRsp message. Does not implicitly {@link CIM.Social.MqimPresenceSubscribeRsp.verify|verify} messages.
+             * @param message MqimPresenceSubscribeRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimPresenceSubscribeRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimPresenceSubscribeRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceSubscribeRsp & CIM.Social.MqimPresenceSubscribeRsp.$Shape} MqimPresenceSubscribeRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimPresenceSubscribeRsp & CIM.Social.MqimPresenceSubscribeRsp.$Shape;
+        }
+
+        namespace MqimPresenceSubscribeRsp {
+
+            /** Properties of a MqimPresenceSubscribeRsp. */
+            interface $Properties {
+
+                /** MqimPresenceSubscribeRsp subscribed */
+                subscribed?: (boolean|null);
+
+                /** MqimPresenceSubscribeRsp presenceList */
+                presenceList?: (CIM.Social.MqimPresence.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimPresenceSubscribeRsp. */
+            type $Shape = CIM.Social.MqimPresenceSubscribeRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimPresenceNotify.
+         * @deprecated Use CIM.Social.MqimPresenceNotify.$Properties instead.
+         */
+        interface IMqimPresenceNotify extends CIM.Social.MqimPresenceNotify.$Properties {
+        }
+
+        /** Represents a MqimPresenceNotify. */
+        class MqimPresenceNotify {
+
+            /**
+             * Constructs a new MqimPresenceNotify.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimPresenceNotify.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimPresenceNotify presence. */
+            presence?: (CIM.Social.MqimPresence.$Properties|null);
+
+            /**
+             * Encodes the specified MqimPresenceNotify message. Does not implicitly {@link CIM.Social.MqimPresenceNotify.verify|verify} messages.
+             * @param message MqimPresenceNotify message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimPresenceNotify.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimPresenceNotify message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceNotify & CIM.Social.MqimPresenceNotify.$Shape} MqimPresenceNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimPresenceNotify & CIM.Social.MqimPresenceNotify.$Shape;
+        }
+
+        namespace MqimPresenceNotify {
+
+            /** Properties of a MqimPresenceNotify. */
+            interface $Properties {
+
+                /** MqimPresenceNotify presence */
+                presence?: (CIM.Social.MqimPresence.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimPresenceNotify. */
+            type $Shape = CIM.Social.MqimPresenceNotify.$Properties;
+        }
+
+        /**
+         * Properties of a MqimFriendRequestReq.
+         * @deprecated Use CIM.Social.MqimFriendRequestReq.$Properties instead.
+         */
+        interface IMqimFriendRequestReq extends CIM.Social.MqimFriendRequestReq.$Properties {
+        }
+
+        /** Represents a MqimFriendRequestReq. */
+        class MqimFriendRequestReq {
+
+            /**
+             * Constructs a new MqimFriendRequestReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimFriendRequestReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimFriendRequestReq toUserId. */
+            toUserId: (number|Long);
+
+            /** MqimFriendRequestReq note. */
+            note: string;
+
+            /**
+             * Encodes the specified MqimFriendRequestReq message. Does not implicitly {@link CIM.Social.MqimFriendRequestReq.verify|verify} messages.
+             * @param message MqimFriendRequestReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimFriendRequestReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimFriendRequestReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestReq & CIM.Social.MqimFriendRequestReq.$Shape} MqimFriendRequestReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimFriendRequestReq & CIM.Social.MqimFriendRequestReq.$Shape;
+        }
+
+        namespace MqimFriendRequestReq {
+
+            /** Properties of a MqimFriendRequestReq. */
+            interface $Properties {
+
+                /** MqimFriendRequestReq toUserId */
+                toUserId?: (number|Long|null);
+
+                /** MqimFriendRequestReq note */
+                note?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimFriendRequestReq. */
+            type $Shape = CIM.Social.MqimFriendRequestReq.$Properties;
+        }
+
+        /** MqimContactState enum. */
+        enum MqimContactState {
+
+            /** CONTACT_STATE_NONE value */
+            CONTACT_STATE_NONE = 0,
+
+            /** CONTACT_STATE_REQUESTED value */
+            CONTACT_STATE_REQUESTED = 1,
+
+            /** CONTACT_STATE_PENDING value */
+            CONTACT_STATE_PENDING = 2,
+
+            /** CONTACT_STATE_FRIENDS value */
+            CONTACT_STATE_FRIENDS = 3,
+
+            /** CONTACT_STATE_BLOCKED value */
+            CONTACT_STATE_BLOCKED = 4
+        }
+
+        /**
+         * Properties of a MqimContactChangeRsp.
+         * @deprecated Use CIM.Social.MqimContactChangeRsp.$Properties instead.
+         */
+        interface IMqimContactChangeRsp extends CIM.Social.MqimContactChangeRsp.$Properties {
+        }
+
+        /** Represents a MqimContactChangeRsp. */
+        class MqimContactChangeRsp {
+
+            /**
+             * Constructs a new MqimContactChangeRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimContactChangeRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimContactChangeRsp resultCode. */
+            resultCode: number;
+
+            /** MqimContactChangeRsp peerUserId. */
+            peerUserId: (number|Long);
+
+            /** MqimContactChangeRsp state. */
+            state: CIM.Social.MqimContactState;
+
+            /**
+             * Encodes the specified MqimContactChangeRsp message. Does not implicitly {@link CIM.Social.MqimContactChangeRsp.verify|verify} messages.
+             * @param message MqimContactChangeRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimContactChangeRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimContactChangeRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimContactChangeRsp & CIM.Social.MqimContactChangeRsp.$Shape} MqimContactChangeRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimContactChangeRsp & CIM.Social.MqimContactChangeRsp.$Shape;
+        }
+
+        namespace MqimContactChangeRsp {
+
+            /** Properties of a MqimContactChangeRsp. */
+            interface $Properties {
+
+                /** MqimContactChangeRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimContactChangeRsp peerUserId */
+                peerUserId?: (number|Long|null);
+
+                /** MqimContactChangeRsp state */
+                state?: (CIM.Social.MqimContactState|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimContactChangeRsp. */
+            type $Shape = CIM.Social.MqimContactChangeRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimFriendRespondReq.
+         * @deprecated Use CIM.Social.MqimFriendRespondReq.$Properties instead.
+         */
+        interface IMqimFriendRespondReq extends CIM.Social.MqimFriendRespondReq.$Properties {
+        }
+
+        /** Represents a MqimFriendRespondReq. */
+        class MqimFriendRespondReq {
+
+            /**
+             * Constructs a new MqimFriendRespondReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimFriendRespondReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimFriendRespondReq fromUserId. */
+            fromUserId: (number|Long);
+
+            /** MqimFriendRespondReq accept. */
+            accept: boolean;
+
+            /**
+             * Encodes the specified MqimFriendRespondReq message. Does not implicitly {@link CIM.Social.MqimFriendRespondReq.verify|verify} messages.
+             * @param message MqimFriendRespondReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimFriendRespondReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimFriendRespondReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRespondReq & CIM.Social.MqimFriendRespondReq.$Shape} MqimFriendRespondReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimFriendRespondReq & CIM.Social.MqimFriendRespondReq.$Shape;
+        }
+
+        namespace MqimFriendRespondReq {
+
+            /** Properties of a MqimFriendRespondReq. */
+            interface $Properties {
+
+                /** MqimFriendRespondReq fromUserId */
+                fromUserId?: (number|Long|null);
+
+                /** MqimFriendRespondReq accept */
+                accept?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimFriendRespondReq. */
+            type $Shape = CIM.Social.MqimFriendRespondReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimFriendRemoveReq.
+         * @deprecated Use CIM.Social.MqimFriendRemoveReq.$Properties instead.
+         */
+        interface IMqimFriendRemoveReq extends CIM.Social.MqimFriendRemoveReq.$Properties {
+        }
+
+        /** Represents a MqimFriendRemoveReq. */
+        class MqimFriendRemoveReq {
+
+            /**
+             * Constructs a new MqimFriendRemoveReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimFriendRemoveReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimFriendRemoveReq peerUserId. */
+            peerUserId: (number|Long);
+
+            /**
+             * Encodes the specified MqimFriendRemoveReq message. Does not implicitly {@link CIM.Social.MqimFriendRemoveReq.verify|verify} messages.
+             * @param message MqimFriendRemoveReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimFriendRemoveReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimFriendRemoveReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRemoveReq & CIM.Social.MqimFriendRemoveReq.$Shape} MqimFriendRemoveReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimFriendRemoveReq & CIM.Social.MqimFriendRemoveReq.$Shape;
+        }
+
+        namespace MqimFriendRemoveReq {
+
+            /** Properties of a MqimFriendRemoveReq. */
+            interface $Properties {
+
+                /** MqimFriendRemoveReq peerUserId */
+                peerUserId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimFriendRemoveReq. */
+            type $Shape = CIM.Social.MqimFriendRemoveReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimFriendBlockReq.
+         * @deprecated Use CIM.Social.MqimFriendBlockReq.$Properties instead.
+         */
+        interface IMqimFriendBlockReq extends CIM.Social.MqimFriendBlockReq.$Properties {
+        }
+
+        /** Represents a MqimFriendBlockReq. */
+        class MqimFriendBlockReq {
+
+            /**
+             * Constructs a new MqimFriendBlockReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimFriendBlockReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimFriendBlockReq peerUserId. */
+            peerUserId: (number|Long);
+
+            /** MqimFriendBlockReq block. */
+            block: boolean;
+
+            /**
+             * Encodes the specified MqimFriendBlockReq message. Does not implicitly {@link CIM.Social.MqimFriendBlockReq.verify|verify} messages.
+             * @param message MqimFriendBlockReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimFriendBlockReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimFriendBlockReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendBlockReq & CIM.Social.MqimFriendBlockReq.$Shape} MqimFriendBlockReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimFriendBlockReq & CIM.Social.MqimFriendBlockReq.$Shape;
+        }
+
+        namespace MqimFriendBlockReq {
+
+            /** Properties of a MqimFriendBlockReq. */
+            interface $Properties {
+
+                /** MqimFriendBlockReq peerUserId */
+                peerUserId?: (number|Long|null);
+
+                /** MqimFriendBlockReq block */
+                block?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimFriendBlockReq. */
+            type $Shape = CIM.Social.MqimFriendBlockReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimFriendRequestInfo.
+         * @deprecated Use CIM.Social.MqimFriendRequestInfo.$Properties instead.
+         */
+        interface IMqimFriendRequestInfo extends CIM.Social.MqimFriendRequestInfo.$Properties {
+        }
+
+        /** Represents a MqimFriendRequestInfo. */
+        class MqimFriendRequestInfo {
+
+            /**
+             * Constructs a new MqimFriendRequestInfo.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimFriendRequestInfo.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimFriendRequestInfo fromUserId. */
+            fromUserId: (number|Long);
+
+            /** MqimFriendRequestInfo toUserId. */
+            toUserId: (number|Long);
+
+            /** MqimFriendRequestInfo note. */
+            note: string;
+
+            /** MqimFriendRequestInfo createdAt. */
+            createdAt: number;
+
+            /** MqimFriendRequestInfo fromUserInfo. */
+            fromUserInfo?: (CIM.Def.CIMUserInfo.$Properties|null);
+
+            /**
+             * Encodes the specified MqimFriendRequestInfo message. Does not implicitly {@link CIM.Social.MqimFriendRequestInfo.verify|verify} messages.
+             * @param message MqimFriendRequestInfo message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimFriendRequestInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimFriendRequestInfo message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestInfo & CIM.Social.MqimFriendRequestInfo.$Shape} MqimFriendRequestInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimFriendRequestInfo & CIM.Social.MqimFriendRequestInfo.$Shape;
+        }
+
+        namespace MqimFriendRequestInfo {
+
+            /** Properties of a MqimFriendRequestInfo. */
+            interface $Properties {
+
+                /** MqimFriendRequestInfo fromUserId */
+                fromUserId?: (number|Long|null);
+
+                /** MqimFriendRequestInfo toUserId */
+                toUserId?: (number|Long|null);
+
+                /** MqimFriendRequestInfo note */
+                note?: (string|null);
+
+                /** MqimFriendRequestInfo createdAt */
+                createdAt?: (number|null);
+
+                /** MqimFriendRequestInfo fromUserInfo */
+                fromUserInfo?: (CIM.Def.CIMUserInfo.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimFriendRequestInfo. */
+            type $Shape = CIM.Social.MqimFriendRequestInfo.$Properties;
+        }
+
+        /**
+         * Properties of a MqimFriendRequestListReq.
+         * @deprecated Use CIM.Social.MqimFriendRequestListReq.$Properties instead.
+         */
+        interface IMqimFriendRequestListReq extends CIM.Social.MqimFriendRequestListReq.$Properties {
+        }
+
+        /** Represents a MqimFriendRequestListReq. */
+        class MqimFriendRequestListReq {
+
+            /**
+             * Constructs a new MqimFriendRequestListReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimFriendRequestListReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /**
+             * Encodes the specified MqimFriendRequestListReq message. Does not implicitly {@link CIM.Social.MqimFriendRequestListReq.verify|verify} messages.
+             * @param message MqimFriendRequestListReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimFriendRequestListReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimFriendRequestListReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestListReq & CIM.Social.MqimFriendRequestListReq.$Shape} MqimFriendRequestListReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimFriendRequestListReq & CIM.Social.MqimFriendRequestListReq.$Shape;
+        }
+
+        namespace MqimFriendRequestListReq {
+
+            /** Properties of a MqimFriendRequestListReq. */
+            interface $Properties {
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimFriendRequestListReq. */
+            type $Shape = CIM.Social.MqimFriendRequestListReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimFriendRequestListRsp.
+         * @deprecated Use CIM.Social.MqimFriendRequestListRsp.$Properties instead.
+         */
+        interface IMqimFriendRequestListRsp extends CIM.Social.MqimFriendRequestListRsp.$Properties {
+        }
+
+        /** Represents a MqimFriendRequestListRsp. */
+        class MqimFriendRequestListRsp {
+
+            /**
+             * Constructs a new MqimFriendRequestListRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimFriendRequestListRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimFriendRequestListRsp incoming. */
+            incoming: CIM.Social.MqimFriendRequestInfo.$Properties[];
+
+            /** MqimFriendRequestListRsp outgoing. */
+            outgoing: CIM.Social.MqimFriendRequestInfo.$Properties[];
+
+            /** MqimFriendRequestListRsp blockedUserIds. */
+            blockedUserIds: (number|Long)[];
+
+            /**
+             * Encodes the specified MqimFriendRequestListRsp message. Does not implicitly {@link CIM.Social.MqimFriendRequestListRsp.verify|verify} messages.
+             * @param message MqimFriendRequestListRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimFriendRequestListRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimFriendRequestListRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestListRsp & CIM.Social.MqimFriendRequestListRsp.$Shape} MqimFriendRequestListRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimFriendRequestListRsp & CIM.Social.MqimFriendRequestListRsp.$Shape;
+        }
+
+        namespace MqimFriendRequestListRsp {
+
+            /** Properties of a MqimFriendRequestListRsp. */
+            interface $Properties {
+
+                /** MqimFriendRequestListRsp incoming */
+                incoming?: (CIM.Social.MqimFriendRequestInfo.$Properties[]|null);
+
+                /** MqimFriendRequestListRsp outgoing */
+                outgoing?: (CIM.Social.MqimFriendRequestInfo.$Properties[]|null);
+
+                /** MqimFriendRequestListRsp blockedUserIds */
+                blockedUserIds?: ((number|Long)[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimFriendRequestListRsp. */
+            type $Shape = CIM.Social.MqimFriendRequestListRsp.$Properties;
+        }
+
+        /** MqimContactEvent enum. */
+        enum MqimContactEvent {
+
+            /** CONTACT_EVENT_UNKNOWN value */
+            CONTACT_EVENT_UNKNOWN = 0,
+
+            /** CONTACT_EVENT_REQUESTED value */
+            CONTACT_EVENT_REQUESTED = 1,
+
+            /** CONTACT_EVENT_ACCEPTED value */
+            CONTACT_EVENT_ACCEPTED = 2,
+
+            /** CONTACT_EVENT_DECLINED value */
+            CONTACT_EVENT_DECLINED = 3,
+
+            /** CONTACT_EVENT_REMOVED value */
+            CONTACT_EVENT_REMOVED = 4
+        }
+
+        /**
+         * Properties of a MqimContactNotify.
+         * @deprecated Use CIM.Social.MqimContactNotify.$Properties instead.
+         */
+        interface IMqimContactNotify extends CIM.Social.MqimContactNotify.$Properties {
+        }
+
+        /** Represents a MqimContactNotify. */
+        class MqimContactNotify {
+
+            /**
+             * Constructs a new MqimContactNotify.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimContactNotify.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimContactNotify event. */
+            event: CIM.Social.MqimContactEvent;
+
+            /** MqimContactNotify peerUserId. */
+            peerUserId: (number|Long);
+
+            /** MqimContactNotify peerUserInfo. */
+            peerUserInfo?: (CIM.Def.CIMUserInfo.$Properties|null);
+
+            /** MqimContactNotify request. */
+            request?: (CIM.Social.MqimFriendRequestInfo.$Properties|null);
+
+            /**
+             * Encodes the specified MqimContactNotify message. Does not implicitly {@link CIM.Social.MqimContactNotify.verify|verify} messages.
+             * @param message MqimContactNotify message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimContactNotify.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimContactNotify message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimContactNotify & CIM.Social.MqimContactNotify.$Shape} MqimContactNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimContactNotify & CIM.Social.MqimContactNotify.$Shape;
+        }
+
+        namespace MqimContactNotify {
+
+            /** Properties of a MqimContactNotify. */
+            interface $Properties {
+
+                /** MqimContactNotify event */
+                event?: (CIM.Social.MqimContactEvent|null);
+
+                /** MqimContactNotify peerUserId */
+                peerUserId?: (number|Long|null);
+
+                /** MqimContactNotify peerUserInfo */
+                peerUserInfo?: (CIM.Def.CIMUserInfo.$Properties|null);
+
+                /** MqimContactNotify request */
+                request?: (CIM.Social.MqimFriendRequestInfo.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimContactNotify. */
+            type $Shape = CIM.Social.MqimContactNotify.$Properties;
+        }
+
+        /**
+         * Properties of a MqimProfileUpdateReq.
+         * @deprecated Use CIM.Social.MqimProfileUpdateReq.$Properties instead.
+         */
+        interface IMqimProfileUpdateReq extends CIM.Social.MqimProfileUpdateReq.$Properties {
+        }
+
+        /** Represents a MqimProfileUpdateReq. */
+        class MqimProfileUpdateReq {
+
+            /**
+             * Constructs a new MqimProfileUpdateReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimProfileUpdateReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimProfileUpdateReq setNickName. */
+            setNickName: boolean;
+
+            /** MqimProfileUpdateReq nickName. */
+            nickName: string;
+
+            /** MqimProfileUpdateReq setAvatarUrl. */
+            setAvatarUrl: boolean;
+
+            /** MqimProfileUpdateReq avatarUrl. */
+            avatarUrl: string;
+
+            /**
+             * Encodes the specified MqimProfileUpdateReq message. Does not implicitly {@link CIM.Social.MqimProfileUpdateReq.verify|verify} messages.
+             * @param message MqimProfileUpdateReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimProfileUpdateReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimProfileUpdateReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimProfileUpdateReq & CIM.Social.MqimProfileUpdateReq.$Shape} MqimProfileUpdateReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimProfileUpdateReq & CIM.Social.MqimProfileUpdateReq.$Shape;
+        }
+
+        namespace MqimProfileUpdateReq {
+
+            /** Properties of a MqimProfileUpdateReq. */
+            interface $Properties {
+
+                /** MqimProfileUpdateReq setNickName */
+                setNickName?: (boolean|null);
+
+                /** MqimProfileUpdateReq nickName */
+                nickName?: (string|null);
+
+                /** MqimProfileUpdateReq setAvatarUrl */
+                setAvatarUrl?: (boolean|null);
+
+                /** MqimProfileUpdateReq avatarUrl */
+                avatarUrl?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimProfileUpdateReq. */
+            type $Shape = CIM.Social.MqimProfileUpdateReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimProfileUpdateRsp.
+         * @deprecated Use CIM.Social.MqimProfileUpdateRsp.$Properties instead.
+         */
+        interface IMqimProfileUpdateRsp extends CIM.Social.MqimProfileUpdateRsp.$Properties {
+        }
+
+        /** Represents a MqimProfileUpdateRsp. */
+        class MqimProfileUpdateRsp {
+
+            /**
+             * Constructs a new MqimProfileUpdateRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimProfileUpdateRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimProfileUpdateRsp resultCode. */
+            resultCode: number;
+
+            /** MqimProfileUpdateRsp userInfo. */
+            userInfo?: (CIM.Def.CIMUserInfo.$Properties|null);
+
+            /**
+             * Encodes the specified MqimProfileUpdateRsp message. Does not implicitly {@link CIM.Social.MqimProfileUpdateRsp.verify|verify} messages.
+             * @param message MqimProfileUpdateRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimProfileUpdateRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimProfileUpdateRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimProfileUpdateRsp & CIM.Social.MqimProfileUpdateRsp.$Shape} MqimProfileUpdateRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimProfileUpdateRsp & CIM.Social.MqimProfileUpdateRsp.$Shape;
+        }
+
+        namespace MqimProfileUpdateRsp {
+
+            /** Properties of a MqimProfileUpdateRsp. */
+            interface $Properties {
+
+                /** MqimProfileUpdateRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimProfileUpdateRsp userInfo */
+                userInfo?: (CIM.Def.CIMUserInfo.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimProfileUpdateRsp. */
+            type $Shape = CIM.Social.MqimProfileUpdateRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimProfileNotify.
+         * @deprecated Use CIM.Social.MqimProfileNotify.$Properties instead.
+         */
+        interface IMqimProfileNotify extends CIM.Social.MqimProfileNotify.$Properties {
+        }
+
+        /** Represents a MqimProfileNotify. */
+        class MqimProfileNotify {
+
+            /**
+             * Constructs a new MqimProfileNotify.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimProfileNotify.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimProfileNotify userInfo. */
+            userInfo?: (CIM.Def.CIMUserInfo.$Properties|null);
+
+            /**
+             * Encodes the specified MqimProfileNotify message. Does not implicitly {@link CIM.Social.MqimProfileNotify.verify|verify} messages.
+             * @param message MqimProfileNotify message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimProfileNotify.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimProfileNotify message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimProfileNotify & CIM.Social.MqimProfileNotify.$Shape} MqimProfileNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimProfileNotify & CIM.Social.MqimProfileNotify.$Shape;
+        }
+
+        namespace MqimProfileNotify {
+
+            /** Properties of a MqimProfileNotify. */
+            interface $Properties {
+
+                /** MqimProfileNotify userInfo */
+                userInfo?: (CIM.Def.CIMUserInfo.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimProfileNotify. */
+            type $Shape = CIM.Social.MqimProfileNotify.$Properties;
+        }
+
+        /**
+         * Properties of a MqimPresenceChanged.
+         * @deprecated Use CIM.Social.MqimPresenceChanged.$Properties instead.
+         */
+        interface IMqimPresenceChanged extends CIM.Social.MqimPresenceChanged.$Properties {
+        }
+
+        /** Represents a MqimPresenceChanged. */
+        class MqimPresenceChanged {
+
+            /**
+             * Constructs a new MqimPresenceChanged.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Social.MqimPresenceChanged.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimPresenceChanged online. */
+            online: boolean;
+
+            /**
+             * Encodes the specified MqimPresenceChanged message. Does not implicitly {@link CIM.Social.MqimPresenceChanged.verify|verify} messages.
+             * @param message MqimPresenceChanged message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Social.MqimPresenceChanged.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimPresenceChanged message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceChanged & CIM.Social.MqimPresenceChanged.$Shape} MqimPresenceChanged
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Social.MqimPresenceChanged & CIM.Social.MqimPresenceChanged.$Shape;
+        }
+
+        namespace MqimPresenceChanged {
+
+            /** Properties of a MqimPresenceChanged. */
+            interface $Properties {
+
+                /** MqimPresenceChanged online */
+                online?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimPresenceChanged. */
+            type $Shape = CIM.Social.MqimPresenceChanged.$Properties;
         }
     }
 

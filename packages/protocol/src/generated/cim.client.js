@@ -9413,6 +9413,28 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_RECALL_REQ=2068 MQIM_CID_RECALL_REQ value
          * @property {number} MQIM_CID_RECALL_RSP=2069 MQIM_CID_RECALL_RSP value
          * @property {number} MQIM_CID_RECALL_NOTIFY=2070 MQIM_CID_RECALL_NOTIFY value
+         * @property {number} MQIM_CID_TYPING=2080 MQIM_CID_TYPING value
+         * @property {number} MQIM_CID_TYPING_NOTIFY=2081 MQIM_CID_TYPING_NOTIFY value
+         * @property {number} MQIM_CID_PRESENCE_QUERY_REQ=2082 MQIM_CID_PRESENCE_QUERY_REQ value
+         * @property {number} MQIM_CID_PRESENCE_QUERY_RSP=2083 MQIM_CID_PRESENCE_QUERY_RSP value
+         * @property {number} MQIM_CID_PRESENCE_SUBSCRIBE_REQ=2084 MQIM_CID_PRESENCE_SUBSCRIBE_REQ value
+         * @property {number} MQIM_CID_PRESENCE_SUBSCRIBE_RSP=2085 MQIM_CID_PRESENCE_SUBSCRIBE_RSP value
+         * @property {number} MQIM_CID_PRESENCE_NOTIFY=2086 MQIM_CID_PRESENCE_NOTIFY value
+         * @property {number} MQIM_CID_FRIEND_REQUEST_REQ=2087 MQIM_CID_FRIEND_REQUEST_REQ value
+         * @property {number} MQIM_CID_FRIEND_REQUEST_RSP=2088 MQIM_CID_FRIEND_REQUEST_RSP value
+         * @property {number} MQIM_CID_FRIEND_RESPOND_REQ=2089 MQIM_CID_FRIEND_RESPOND_REQ value
+         * @property {number} MQIM_CID_FRIEND_RESPOND_RSP=2090 MQIM_CID_FRIEND_RESPOND_RSP value
+         * @property {number} MQIM_CID_FRIEND_REMOVE_REQ=2091 MQIM_CID_FRIEND_REMOVE_REQ value
+         * @property {number} MQIM_CID_FRIEND_REMOVE_RSP=2092 MQIM_CID_FRIEND_REMOVE_RSP value
+         * @property {number} MQIM_CID_FRIEND_BLOCK_REQ=2093 MQIM_CID_FRIEND_BLOCK_REQ value
+         * @property {number} MQIM_CID_FRIEND_BLOCK_RSP=2094 MQIM_CID_FRIEND_BLOCK_RSP value
+         * @property {number} MQIM_CID_FRIEND_REQUEST_LIST_REQ=2095 MQIM_CID_FRIEND_REQUEST_LIST_REQ value
+         * @property {number} MQIM_CID_FRIEND_REQUEST_LIST_RSP=2096 MQIM_CID_FRIEND_REQUEST_LIST_RSP value
+         * @property {number} MQIM_CID_CONTACT_NOTIFY=2097 MQIM_CID_CONTACT_NOTIFY value
+         * @property {number} MQIM_CID_PROFILE_UPDATE_REQ=2098 MQIM_CID_PROFILE_UPDATE_REQ value
+         * @property {number} MQIM_CID_PROFILE_UPDATE_RSP=2099 MQIM_CID_PROFILE_UPDATE_RSP value
+         * @property {number} MQIM_CID_PROFILE_NOTIFY=2100 MQIM_CID_PROFILE_NOTIFY value
+         * @property {number} MQIM_CID_PRESENCE_CHANGED=2111 MQIM_CID_PRESENCE_CHANGED value
          */
         Ext.MqimCmdID = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -9440,6 +9462,28 @@ $root.CIM = (function() {
             values[valuesById[2068] = "MQIM_CID_RECALL_REQ"] = 2068;
             values[valuesById[2069] = "MQIM_CID_RECALL_RSP"] = 2069;
             values[valuesById[2070] = "MQIM_CID_RECALL_NOTIFY"] = 2070;
+            values[valuesById[2080] = "MQIM_CID_TYPING"] = 2080;
+            values[valuesById[2081] = "MQIM_CID_TYPING_NOTIFY"] = 2081;
+            values[valuesById[2082] = "MQIM_CID_PRESENCE_QUERY_REQ"] = 2082;
+            values[valuesById[2083] = "MQIM_CID_PRESENCE_QUERY_RSP"] = 2083;
+            values[valuesById[2084] = "MQIM_CID_PRESENCE_SUBSCRIBE_REQ"] = 2084;
+            values[valuesById[2085] = "MQIM_CID_PRESENCE_SUBSCRIBE_RSP"] = 2085;
+            values[valuesById[2086] = "MQIM_CID_PRESENCE_NOTIFY"] = 2086;
+            values[valuesById[2087] = "MQIM_CID_FRIEND_REQUEST_REQ"] = 2087;
+            values[valuesById[2088] = "MQIM_CID_FRIEND_REQUEST_RSP"] = 2088;
+            values[valuesById[2089] = "MQIM_CID_FRIEND_RESPOND_REQ"] = 2089;
+            values[valuesById[2090] = "MQIM_CID_FRIEND_RESPOND_RSP"] = 2090;
+            values[valuesById[2091] = "MQIM_CID_FRIEND_REMOVE_REQ"] = 2091;
+            values[valuesById[2092] = "MQIM_CID_FRIEND_REMOVE_RSP"] = 2092;
+            values[valuesById[2093] = "MQIM_CID_FRIEND_BLOCK_REQ"] = 2093;
+            values[valuesById[2094] = "MQIM_CID_FRIEND_BLOCK_RSP"] = 2094;
+            values[valuesById[2095] = "MQIM_CID_FRIEND_REQUEST_LIST_REQ"] = 2095;
+            values[valuesById[2096] = "MQIM_CID_FRIEND_REQUEST_LIST_RSP"] = 2096;
+            values[valuesById[2097] = "MQIM_CID_CONTACT_NOTIFY"] = 2097;
+            values[valuesById[2098] = "MQIM_CID_PROFILE_UPDATE_REQ"] = 2098;
+            values[valuesById[2099] = "MQIM_CID_PROFILE_UPDATE_RSP"] = 2099;
+            values[valuesById[2100] = "MQIM_CID_PROFILE_NOTIFY"] = 2100;
+            values[valuesById[2111] = "MQIM_CID_PRESENCE_CHANGED"] = 2111;
             return values;
         })();
 
@@ -13727,6 +13771,3349 @@ $root.CIM = (function() {
         })();
 
         return GroupExt;
+    })();
+
+    CIM.Social = (function() {
+
+        /**
+         * Namespace Social.
+         * @memberof CIM
+         * @namespace
+         */
+        var Social = {};
+
+        Social.MqimTypingReq = (function() {
+
+            /**
+             * Properties of a MqimTypingReq.
+             * @typedef {Object} CIM.Social.MqimTypingReq.$Properties
+             * @property {number|Long|null} [peerUserId] MqimTypingReq peerUserId
+             * @property {number|null} [state] MqimTypingReq state
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimTypingReq.
+             * @memberof CIM.Social
+             * @interface IMqimTypingReq
+             * @augments CIM.Social.MqimTypingReq.$Properties
+             * @deprecated Use CIM.Social.MqimTypingReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimTypingReq.
+             * @typedef {CIM.Social.MqimTypingReq.$Properties} CIM.Social.MqimTypingReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimTypingReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimTypingReq.
+             * @constructor
+             * @param {CIM.Social.MqimTypingReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimTypingReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimTypingReq peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimTypingReq
+             * @instance
+             */
+            MqimTypingReq.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimTypingReq state.
+             * @member {number} state
+             * @memberof CIM.Social.MqimTypingReq
+             * @instance
+             */
+            MqimTypingReq.prototype.state = 0;
+
+            /**
+             * Encodes the specified MqimTypingReq message. Does not implicitly {@link CIM.Social.MqimTypingReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimTypingReq
+             * @static
+             * @param {CIM.Social.MqimTypingReq.$Properties} message MqimTypingReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimTypingReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.peerUserId);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.state);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimTypingReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimTypingReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimTypingReq & CIM.Social.MqimTypingReq.$Shape} MqimTypingReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimTypingReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimTypingReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimTypingReq;
+        })();
+
+        Social.MqimTypingNotify = (function() {
+
+            /**
+             * Properties of a MqimTypingNotify.
+             * @typedef {Object} CIM.Social.MqimTypingNotify.$Properties
+             * @property {number|Long|null} [fromUserId] MqimTypingNotify fromUserId
+             * @property {number|null} [state] MqimTypingNotify state
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimTypingNotify.
+             * @memberof CIM.Social
+             * @interface IMqimTypingNotify
+             * @augments CIM.Social.MqimTypingNotify.$Properties
+             * @deprecated Use CIM.Social.MqimTypingNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimTypingNotify.
+             * @typedef {CIM.Social.MqimTypingNotify.$Properties} CIM.Social.MqimTypingNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimTypingNotify.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimTypingNotify.
+             * @constructor
+             * @param {CIM.Social.MqimTypingNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimTypingNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimTypingNotify fromUserId.
+             * @member {number|Long} fromUserId
+             * @memberof CIM.Social.MqimTypingNotify
+             * @instance
+             */
+            MqimTypingNotify.prototype.fromUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimTypingNotify state.
+             * @member {number} state
+             * @memberof CIM.Social.MqimTypingNotify
+             * @instance
+             */
+            MqimTypingNotify.prototype.state = 0;
+
+            /**
+             * Encodes the specified MqimTypingNotify message. Does not implicitly {@link CIM.Social.MqimTypingNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimTypingNotify
+             * @static
+             * @param {CIM.Social.MqimTypingNotify.$Properties} message MqimTypingNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimTypingNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId") && (typeof message.fromUserId === "object" ? message.fromUserId.low || message.fromUserId.high : message.fromUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.fromUserId);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.state);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimTypingNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimTypingNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimTypingNotify & CIM.Social.MqimTypingNotify.$Shape} MqimTypingNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimTypingNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimTypingNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.fromUserId = value;
+                            else
+                                delete message.fromUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimTypingNotify;
+        })();
+
+        Social.MqimPresence = (function() {
+
+            /**
+             * Properties of a MqimPresence.
+             * @typedef {Object} CIM.Social.MqimPresence.$Properties
+             * @property {number|Long|null} [userId] MqimPresence userId
+             * @property {boolean|null} [online] MqimPresence online
+             * @property {number|null} [devices] MqimPresence devices
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresence.
+             * @memberof CIM.Social
+             * @interface IMqimPresence
+             * @augments CIM.Social.MqimPresence.$Properties
+             * @deprecated Use CIM.Social.MqimPresence.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresence.
+             * @typedef {CIM.Social.MqimPresence.$Properties} CIM.Social.MqimPresence.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresence.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresence.
+             * @constructor
+             * @param {CIM.Social.MqimPresence.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresence = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresence userId.
+             * @member {number|Long} userId
+             * @memberof CIM.Social.MqimPresence
+             * @instance
+             */
+            MqimPresence.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimPresence online.
+             * @member {boolean} online
+             * @memberof CIM.Social.MqimPresence
+             * @instance
+             */
+            MqimPresence.prototype.online = false;
+
+            /**
+             * MqimPresence devices.
+             * @member {number} devices
+             * @memberof CIM.Social.MqimPresence
+             * @instance
+             */
+            MqimPresence.prototype.devices = 0;
+
+            /**
+             * Encodes the specified MqimPresence message. Does not implicitly {@link CIM.Social.MqimPresence.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresence
+             * @static
+             * @param {CIM.Social.MqimPresence.$Properties} message MqimPresence message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresence.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && (typeof message.userId === "object" ? message.userId.low || message.userId.high : message.userId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.userId);
+                if (message.online != null && $Object.hasOwnProperty.call(message, "online") && message.online !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.online);
+                if (message.devices != null && $Object.hasOwnProperty.call(message, "devices") && message.devices !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.devices);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresence message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresence
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresence & CIM.Social.MqimPresence.$Shape} MqimPresence
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresence.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresence();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.online = value;
+                            else
+                                delete message.online;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.devices = value;
+                            else
+                                delete message.devices;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimPresence;
+        })();
+
+        Social.MqimPresenceQueryReq = (function() {
+
+            /**
+             * Properties of a MqimPresenceQueryReq.
+             * @typedef {Object} CIM.Social.MqimPresenceQueryReq.$Properties
+             * @property {Array.<number|Long>|null} [userIds] MqimPresenceQueryReq userIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceQueryReq.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceQueryReq
+             * @augments CIM.Social.MqimPresenceQueryReq.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceQueryReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceQueryReq.
+             * @typedef {CIM.Social.MqimPresenceQueryReq.$Properties} CIM.Social.MqimPresenceQueryReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceQueryReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceQueryReq.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceQueryReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceQueryReq = function (properties) {
+                this.userIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceQueryReq userIds.
+             * @member {Array.<number|Long>} userIds
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @instance
+             */
+            MqimPresenceQueryReq.prototype.userIds = $util.emptyArray;
+
+            /**
+             * Encodes the specified MqimPresenceQueryReq message. Does not implicitly {@link CIM.Social.MqimPresenceQueryReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @static
+             * @param {CIM.Social.MqimPresenceQueryReq.$Properties} message MqimPresenceQueryReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceQueryReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userIds != null && message.userIds.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).uint64s(message.userIds);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceQueryReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceQueryReq & CIM.Social.MqimPresenceQueryReq.$Shape} MqimPresenceQueryReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceQueryReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceQueryReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType === 2) {
+                                if (!(message.userIds && message.userIds.length))
+                                    message.userIds = [];
+                                reader.uint64s(message.userIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.userIds && message.userIds.length))
+                                message.userIds = [];
+                            message.userIds.push(reader.uint64());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimPresenceQueryReq;
+        })();
+
+        Social.MqimPresenceQueryRsp = (function() {
+
+            /**
+             * Properties of a MqimPresenceQueryRsp.
+             * @typedef {Object} CIM.Social.MqimPresenceQueryRsp.$Properties
+             * @property {Array.<CIM.Social.MqimPresence.$Properties>|null} [presenceList] MqimPresenceQueryRsp presenceList
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceQueryRsp.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceQueryRsp
+             * @augments CIM.Social.MqimPresenceQueryRsp.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceQueryRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceQueryRsp.
+             * @typedef {CIM.Social.MqimPresenceQueryRsp.$Properties} CIM.Social.MqimPresenceQueryRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceQueryRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceQueryRsp.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceQueryRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceQueryRsp = function (properties) {
+                this.presenceList = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceQueryRsp presenceList.
+             * @member {Array.<CIM.Social.MqimPresence.$Properties>} presenceList
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @instance
+             */
+            MqimPresenceQueryRsp.prototype.presenceList = $util.emptyArray;
+
+            /**
+             * Encodes the specified MqimPresenceQueryRsp message. Does not implicitly {@link CIM.Social.MqimPresenceQueryRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @static
+             * @param {CIM.Social.MqimPresenceQueryRsp.$Properties} message MqimPresenceQueryRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceQueryRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.presenceList != null && message.presenceList.length)
+                    for (var i = 0; i < message.presenceList.length; ++i)
+                        $root.CIM.Social.MqimPresence.encode(message.presenceList[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceQueryRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceQueryRsp & CIM.Social.MqimPresenceQueryRsp.$Shape} MqimPresenceQueryRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceQueryRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceQueryRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.presenceList && message.presenceList.length))
+                                message.presenceList = [];
+                            message.presenceList.push($root.CIM.Social.MqimPresence.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimPresenceQueryRsp;
+        })();
+
+        Social.MqimPresenceSubscribeReq = (function() {
+
+            /**
+             * Properties of a MqimPresenceSubscribeReq.
+             * @typedef {Object} CIM.Social.MqimPresenceSubscribeReq.$Properties
+             * @property {boolean|null} [subscribe] MqimPresenceSubscribeReq subscribe
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceSubscribeReq.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceSubscribeReq
+             * @augments CIM.Social.MqimPresenceSubscribeReq.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceSubscribeReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceSubscribeReq.
+             * @typedef {CIM.Social.MqimPresenceSubscribeReq.$Properties} CIM.Social.MqimPresenceSubscribeReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceSubscribeReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceSubscribeReq.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceSubscribeReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceSubscribeReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceSubscribeReq subscribe.
+             * @member {boolean} subscribe
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @instance
+             */
+            MqimPresenceSubscribeReq.prototype.subscribe = false;
+
+            /**
+             * Encodes the specified MqimPresenceSubscribeReq message. Does not implicitly {@link CIM.Social.MqimPresenceSubscribeReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @static
+             * @param {CIM.Social.MqimPresenceSubscribeReq.$Properties} message MqimPresenceSubscribeReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceSubscribeReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.subscribe != null && $Object.hasOwnProperty.call(message, "subscribe") && message.subscribe !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.subscribe);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceSubscribeReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceSubscribeReq & CIM.Social.MqimPresenceSubscribeReq.$Shape} MqimPresenceSubscribeReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceSubscribeReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceSubscribeReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.subscribe = value;
+                            else
+                                delete message.subscribe;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimPresenceSubscribeReq;
+        })();
+
+        Social.MqimPresenceSubscribeRsp = (function() {
+
+            /**
+             * Properties of a MqimPresenceSubscribeRsp.
+             * @typedef {Object} CIM.Social.MqimPresenceSubscribeRsp.$Properties
+             * @property {boolean|null} [subscribed] MqimPresenceSubscribeRsp subscribed
+             * @property {Array.<CIM.Social.MqimPresence.$Properties>|null} [presenceList] MqimPresenceSubscribeRsp presenceList
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceSubscribeRsp.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceSubscribeRsp
+             * @augments CIM.Social.MqimPresenceSubscribeRsp.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceSubscribeRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceSubscribeRsp.
+             * @typedef {CIM.Social.MqimPresenceSubscribeRsp.$Properties} CIM.Social.MqimPresenceSubscribeRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceSubscribeRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceSubscribeRsp.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceSubscribeRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceSubscribeRsp = function (properties) {
+                this.presenceList = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceSubscribeRsp subscribed.
+             * @member {boolean} subscribed
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @instance
+             */
+            MqimPresenceSubscribeRsp.prototype.subscribed = false;
+
+            /**
+             * MqimPresenceSubscribeRsp presenceList.
+             * @member {Array.<CIM.Social.MqimPresence.$Properties>} presenceList
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @instance
+             */
+            MqimPresenceSubscribeRsp.prototype.presenceList = $util.emptyArray;
+
+            /**
+             * Encodes the specified MqimPresenceSubscribeRsp message. Does not implicitly {@link CIM.Social.MqimPresenceSubscribeRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @static
+             * @param {CIM.Social.MqimPresenceSubscribeRsp.$Properties} message MqimPresenceSubscribeRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceSubscribeRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.subscribed != null && $Object.hasOwnProperty.call(message, "subscribed") && message.subscribed !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.subscribed);
+                if (message.presenceList != null && message.presenceList.length)
+                    for (var i = 0; i < message.presenceList.length; ++i)
+                        $root.CIM.Social.MqimPresence.encode(message.presenceList[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceSubscribeRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceSubscribeRsp & CIM.Social.MqimPresenceSubscribeRsp.$Shape} MqimPresenceSubscribeRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceSubscribeRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceSubscribeRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.subscribed = value;
+                            else
+                                delete message.subscribed;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.presenceList && message.presenceList.length))
+                                message.presenceList = [];
+                            message.presenceList.push($root.CIM.Social.MqimPresence.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimPresenceSubscribeRsp;
+        })();
+
+        Social.MqimPresenceNotify = (function() {
+
+            /**
+             * Properties of a MqimPresenceNotify.
+             * @typedef {Object} CIM.Social.MqimPresenceNotify.$Properties
+             * @property {CIM.Social.MqimPresence.$Properties|null} [presence] MqimPresenceNotify presence
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceNotify.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceNotify
+             * @augments CIM.Social.MqimPresenceNotify.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceNotify.
+             * @typedef {CIM.Social.MqimPresenceNotify.$Properties} CIM.Social.MqimPresenceNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceNotify.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceNotify.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceNotify presence.
+             * @member {CIM.Social.MqimPresence.$Properties|null|undefined} presence
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @instance
+             */
+            MqimPresenceNotify.prototype.presence = null;
+
+            /**
+             * Encodes the specified MqimPresenceNotify message. Does not implicitly {@link CIM.Social.MqimPresenceNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @static
+             * @param {CIM.Social.MqimPresenceNotify.$Properties} message MqimPresenceNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.presence != null && $Object.hasOwnProperty.call(message, "presence"))
+                    $root.CIM.Social.MqimPresence.encode(message.presence, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceNotify & CIM.Social.MqimPresenceNotify.$Shape} MqimPresenceNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.presence = $root.CIM.Social.MqimPresence.decode(reader, reader.size(), $undefined, _depth + 1, message.presence);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimPresenceNotify;
+        })();
+
+        Social.MqimFriendRequestReq = (function() {
+
+            /**
+             * Properties of a MqimFriendRequestReq.
+             * @typedef {Object} CIM.Social.MqimFriendRequestReq.$Properties
+             * @property {number|Long|null} [toUserId] MqimFriendRequestReq toUserId
+             * @property {string|null} [note] MqimFriendRequestReq note
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRequestReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRequestReq
+             * @augments CIM.Social.MqimFriendRequestReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRequestReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRequestReq.
+             * @typedef {CIM.Social.MqimFriendRequestReq.$Properties} CIM.Social.MqimFriendRequestReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRequestReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRequestReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRequestReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRequestReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRequestReq toUserId.
+             * @member {number|Long} toUserId
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @instance
+             */
+            MqimFriendRequestReq.prototype.toUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendRequestReq note.
+             * @member {string} note
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @instance
+             */
+            MqimFriendRequestReq.prototype.note = "";
+
+            /**
+             * Encodes the specified MqimFriendRequestReq message. Does not implicitly {@link CIM.Social.MqimFriendRequestReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @static
+             * @param {CIM.Social.MqimFriendRequestReq.$Properties} message MqimFriendRequestReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRequestReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.toUserId != null && $Object.hasOwnProperty.call(message, "toUserId") && (typeof message.toUserId === "object" ? message.toUserId.low || message.toUserId.high : message.toUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.toUserId);
+                if (message.note != null && $Object.hasOwnProperty.call(message, "note") && message.note !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.note);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRequestReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestReq & CIM.Social.MqimFriendRequestReq.$Shape} MqimFriendRequestReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRequestReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRequestReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.toUserId = value;
+                            else
+                                delete message.toUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.note = value;
+                            else
+                                delete message.note;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimFriendRequestReq;
+        })();
+
+        /**
+         * MqimContactState enum.
+         * @name CIM.Social.MqimContactState
+         * @enum {number}
+         * @property {number} CONTACT_STATE_NONE=0 CONTACT_STATE_NONE value
+         * @property {number} CONTACT_STATE_REQUESTED=1 CONTACT_STATE_REQUESTED value
+         * @property {number} CONTACT_STATE_PENDING=2 CONTACT_STATE_PENDING value
+         * @property {number} CONTACT_STATE_FRIENDS=3 CONTACT_STATE_FRIENDS value
+         * @property {number} CONTACT_STATE_BLOCKED=4 CONTACT_STATE_BLOCKED value
+         */
+        Social.MqimContactState = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "CONTACT_STATE_NONE"] = 0;
+            values[valuesById[1] = "CONTACT_STATE_REQUESTED"] = 1;
+            values[valuesById[2] = "CONTACT_STATE_PENDING"] = 2;
+            values[valuesById[3] = "CONTACT_STATE_FRIENDS"] = 3;
+            values[valuesById[4] = "CONTACT_STATE_BLOCKED"] = 4;
+            return values;
+        })();
+
+        Social.MqimContactChangeRsp = (function() {
+
+            /**
+             * Properties of a MqimContactChangeRsp.
+             * @typedef {Object} CIM.Social.MqimContactChangeRsp.$Properties
+             * @property {number|null} [resultCode] MqimContactChangeRsp resultCode
+             * @property {number|Long|null} [peerUserId] MqimContactChangeRsp peerUserId
+             * @property {CIM.Social.MqimContactState|null} [state] MqimContactChangeRsp state
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimContactChangeRsp.
+             * @memberof CIM.Social
+             * @interface IMqimContactChangeRsp
+             * @augments CIM.Social.MqimContactChangeRsp.$Properties
+             * @deprecated Use CIM.Social.MqimContactChangeRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimContactChangeRsp.
+             * @typedef {CIM.Social.MqimContactChangeRsp.$Properties} CIM.Social.MqimContactChangeRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimContactChangeRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimContactChangeRsp.
+             * @constructor
+             * @param {CIM.Social.MqimContactChangeRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimContactChangeRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimContactChangeRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @instance
+             */
+            MqimContactChangeRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimContactChangeRsp peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @instance
+             */
+            MqimContactChangeRsp.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimContactChangeRsp state.
+             * @member {CIM.Social.MqimContactState} state
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @instance
+             */
+            MqimContactChangeRsp.prototype.state = 0;
+
+            /**
+             * Encodes the specified MqimContactChangeRsp message. Does not implicitly {@link CIM.Social.MqimContactChangeRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @static
+             * @param {CIM.Social.MqimContactChangeRsp.$Properties} message MqimContactChangeRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimContactChangeRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.resultCode);
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.peerUserId);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).int32(message.state);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimContactChangeRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimContactChangeRsp & CIM.Social.MqimContactChangeRsp.$Shape} MqimContactChangeRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimContactChangeRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimContactChangeRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimContactChangeRsp;
+        })();
+
+        Social.MqimFriendRespondReq = (function() {
+
+            /**
+             * Properties of a MqimFriendRespondReq.
+             * @typedef {Object} CIM.Social.MqimFriendRespondReq.$Properties
+             * @property {number|Long|null} [fromUserId] MqimFriendRespondReq fromUserId
+             * @property {boolean|null} [accept] MqimFriendRespondReq accept
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRespondReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRespondReq
+             * @augments CIM.Social.MqimFriendRespondReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRespondReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRespondReq.
+             * @typedef {CIM.Social.MqimFriendRespondReq.$Properties} CIM.Social.MqimFriendRespondReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRespondReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRespondReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRespondReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRespondReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRespondReq fromUserId.
+             * @member {number|Long} fromUserId
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @instance
+             */
+            MqimFriendRespondReq.prototype.fromUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendRespondReq accept.
+             * @member {boolean} accept
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @instance
+             */
+            MqimFriendRespondReq.prototype.accept = false;
+
+            /**
+             * Encodes the specified MqimFriendRespondReq message. Does not implicitly {@link CIM.Social.MqimFriendRespondReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @static
+             * @param {CIM.Social.MqimFriendRespondReq.$Properties} message MqimFriendRespondReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRespondReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId") && (typeof message.fromUserId === "object" ? message.fromUserId.low || message.fromUserId.high : message.fromUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.fromUserId);
+                if (message.accept != null && $Object.hasOwnProperty.call(message, "accept") && message.accept !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.accept);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRespondReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRespondReq & CIM.Social.MqimFriendRespondReq.$Shape} MqimFriendRespondReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRespondReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRespondReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.fromUserId = value;
+                            else
+                                delete message.fromUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.accept = value;
+                            else
+                                delete message.accept;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimFriendRespondReq;
+        })();
+
+        Social.MqimFriendRemoveReq = (function() {
+
+            /**
+             * Properties of a MqimFriendRemoveReq.
+             * @typedef {Object} CIM.Social.MqimFriendRemoveReq.$Properties
+             * @property {number|Long|null} [peerUserId] MqimFriendRemoveReq peerUserId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRemoveReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRemoveReq
+             * @augments CIM.Social.MqimFriendRemoveReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRemoveReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRemoveReq.
+             * @typedef {CIM.Social.MqimFriendRemoveReq.$Properties} CIM.Social.MqimFriendRemoveReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRemoveReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRemoveReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRemoveReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRemoveReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRemoveReq peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @instance
+             */
+            MqimFriendRemoveReq.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimFriendRemoveReq message. Does not implicitly {@link CIM.Social.MqimFriendRemoveReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @static
+             * @param {CIM.Social.MqimFriendRemoveReq.$Properties} message MqimFriendRemoveReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRemoveReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.peerUserId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRemoveReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRemoveReq & CIM.Social.MqimFriendRemoveReq.$Shape} MqimFriendRemoveReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRemoveReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRemoveReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimFriendRemoveReq;
+        })();
+
+        Social.MqimFriendBlockReq = (function() {
+
+            /**
+             * Properties of a MqimFriendBlockReq.
+             * @typedef {Object} CIM.Social.MqimFriendBlockReq.$Properties
+             * @property {number|Long|null} [peerUserId] MqimFriendBlockReq peerUserId
+             * @property {boolean|null} [block] MqimFriendBlockReq block
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendBlockReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendBlockReq
+             * @augments CIM.Social.MqimFriendBlockReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendBlockReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendBlockReq.
+             * @typedef {CIM.Social.MqimFriendBlockReq.$Properties} CIM.Social.MqimFriendBlockReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendBlockReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendBlockReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendBlockReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendBlockReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendBlockReq peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @instance
+             */
+            MqimFriendBlockReq.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendBlockReq block.
+             * @member {boolean} block
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @instance
+             */
+            MqimFriendBlockReq.prototype.block = false;
+
+            /**
+             * Encodes the specified MqimFriendBlockReq message. Does not implicitly {@link CIM.Social.MqimFriendBlockReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @static
+             * @param {CIM.Social.MqimFriendBlockReq.$Properties} message MqimFriendBlockReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendBlockReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.peerUserId);
+                if (message.block != null && $Object.hasOwnProperty.call(message, "block") && message.block !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.block);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendBlockReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendBlockReq & CIM.Social.MqimFriendBlockReq.$Shape} MqimFriendBlockReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendBlockReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendBlockReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.block = value;
+                            else
+                                delete message.block;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimFriendBlockReq;
+        })();
+
+        Social.MqimFriendRequestInfo = (function() {
+
+            /**
+             * Properties of a MqimFriendRequestInfo.
+             * @typedef {Object} CIM.Social.MqimFriendRequestInfo.$Properties
+             * @property {number|Long|null} [fromUserId] MqimFriendRequestInfo fromUserId
+             * @property {number|Long|null} [toUserId] MqimFriendRequestInfo toUserId
+             * @property {string|null} [note] MqimFriendRequestInfo note
+             * @property {number|null} [createdAt] MqimFriendRequestInfo createdAt
+             * @property {CIM.Def.CIMUserInfo.$Properties|null} [fromUserInfo] MqimFriendRequestInfo fromUserInfo
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRequestInfo.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRequestInfo
+             * @augments CIM.Social.MqimFriendRequestInfo.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRequestInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRequestInfo.
+             * @typedef {CIM.Social.MqimFriendRequestInfo.$Properties} CIM.Social.MqimFriendRequestInfo.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRequestInfo.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRequestInfo.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRequestInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRequestInfo = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRequestInfo fromUserId.
+             * @member {number|Long} fromUserId
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.fromUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendRequestInfo toUserId.
+             * @member {number|Long} toUserId
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.toUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendRequestInfo note.
+             * @member {string} note
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.note = "";
+
+            /**
+             * MqimFriendRequestInfo createdAt.
+             * @member {number} createdAt
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.createdAt = 0;
+
+            /**
+             * MqimFriendRequestInfo fromUserInfo.
+             * @member {CIM.Def.CIMUserInfo.$Properties|null|undefined} fromUserInfo
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.fromUserInfo = null;
+
+            /**
+             * Encodes the specified MqimFriendRequestInfo message. Does not implicitly {@link CIM.Social.MqimFriendRequestInfo.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @static
+             * @param {CIM.Social.MqimFriendRequestInfo.$Properties} message MqimFriendRequestInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRequestInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId") && (typeof message.fromUserId === "object" ? message.fromUserId.low || message.fromUserId.high : message.fromUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.fromUserId);
+                if (message.toUserId != null && $Object.hasOwnProperty.call(message, "toUserId") && (typeof message.toUserId === "object" ? message.toUserId.low || message.toUserId.high : message.toUserId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.toUserId);
+                if (message.note != null && $Object.hasOwnProperty.call(message, "note") && message.note !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.note);
+                if (message.createdAt != null && $Object.hasOwnProperty.call(message, "createdAt") && message.createdAt !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.createdAt);
+                if (message.fromUserInfo != null && $Object.hasOwnProperty.call(message, "fromUserInfo"))
+                    $root.CIM.Def.CIMUserInfo.encode(message.fromUserInfo, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRequestInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestInfo & CIM.Social.MqimFriendRequestInfo.$Shape} MqimFriendRequestInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRequestInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRequestInfo();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.fromUserId = value;
+                            else
+                                delete message.fromUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.toUserId = value;
+                            else
+                                delete message.toUserId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.note = value;
+                            else
+                                delete message.note;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.createdAt = value;
+                            else
+                                delete message.createdAt;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.fromUserInfo = $root.CIM.Def.CIMUserInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.fromUserInfo);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimFriendRequestInfo;
+        })();
+
+        Social.MqimFriendRequestListReq = (function() {
+
+            /**
+             * Properties of a MqimFriendRequestListReq.
+             * @typedef {Object} CIM.Social.MqimFriendRequestListReq.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRequestListReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRequestListReq
+             * @augments CIM.Social.MqimFriendRequestListReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRequestListReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRequestListReq.
+             * @typedef {CIM.Social.MqimFriendRequestListReq.$Properties} CIM.Social.MqimFriendRequestListReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRequestListReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRequestListReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRequestListReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRequestListReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Encodes the specified MqimFriendRequestListReq message. Does not implicitly {@link CIM.Social.MqimFriendRequestListReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRequestListReq
+             * @static
+             * @param {CIM.Social.MqimFriendRequestListReq.$Properties} message MqimFriendRequestListReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRequestListReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRequestListReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRequestListReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestListReq & CIM.Social.MqimFriendRequestListReq.$Shape} MqimFriendRequestListReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRequestListReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRequestListReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimFriendRequestListReq;
+        })();
+
+        Social.MqimFriendRequestListRsp = (function() {
+
+            /**
+             * Properties of a MqimFriendRequestListRsp.
+             * @typedef {Object} CIM.Social.MqimFriendRequestListRsp.$Properties
+             * @property {Array.<CIM.Social.MqimFriendRequestInfo.$Properties>|null} [incoming] MqimFriendRequestListRsp incoming
+             * @property {Array.<CIM.Social.MqimFriendRequestInfo.$Properties>|null} [outgoing] MqimFriendRequestListRsp outgoing
+             * @property {Array.<number|Long>|null} [blockedUserIds] MqimFriendRequestListRsp blockedUserIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRequestListRsp.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRequestListRsp
+             * @augments CIM.Social.MqimFriendRequestListRsp.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRequestListRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRequestListRsp.
+             * @typedef {CIM.Social.MqimFriendRequestListRsp.$Properties} CIM.Social.MqimFriendRequestListRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRequestListRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRequestListRsp.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRequestListRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRequestListRsp = function (properties) {
+                this.incoming = [];
+                this.outgoing = [];
+                this.blockedUserIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRequestListRsp incoming.
+             * @member {Array.<CIM.Social.MqimFriendRequestInfo.$Properties>} incoming
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @instance
+             */
+            MqimFriendRequestListRsp.prototype.incoming = $util.emptyArray;
+
+            /**
+             * MqimFriendRequestListRsp outgoing.
+             * @member {Array.<CIM.Social.MqimFriendRequestInfo.$Properties>} outgoing
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @instance
+             */
+            MqimFriendRequestListRsp.prototype.outgoing = $util.emptyArray;
+
+            /**
+             * MqimFriendRequestListRsp blockedUserIds.
+             * @member {Array.<number|Long>} blockedUserIds
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @instance
+             */
+            MqimFriendRequestListRsp.prototype.blockedUserIds = $util.emptyArray;
+
+            /**
+             * Encodes the specified MqimFriendRequestListRsp message. Does not implicitly {@link CIM.Social.MqimFriendRequestListRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @static
+             * @param {CIM.Social.MqimFriendRequestListRsp.$Properties} message MqimFriendRequestListRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRequestListRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.incoming != null && message.incoming.length)
+                    for (var i = 0; i < message.incoming.length; ++i)
+                        $root.CIM.Social.MqimFriendRequestInfo.encode(message.incoming[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.outgoing != null && message.outgoing.length)
+                    for (var i = 0; i < message.outgoing.length; ++i)
+                        $root.CIM.Social.MqimFriendRequestInfo.encode(message.outgoing[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.blockedUserIds != null && message.blockedUserIds.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).uint64s(message.blockedUserIds);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRequestListRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestListRsp & CIM.Social.MqimFriendRequestListRsp.$Shape} MqimFriendRequestListRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRequestListRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRequestListRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.incoming && message.incoming.length))
+                                message.incoming = [];
+                            message.incoming.push($root.CIM.Social.MqimFriendRequestInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.outgoing && message.outgoing.length))
+                                message.outgoing = [];
+                            message.outgoing.push($root.CIM.Social.MqimFriendRequestInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType === 2) {
+                                if (!(message.blockedUserIds && message.blockedUserIds.length))
+                                    message.blockedUserIds = [];
+                                reader.uint64s(message.blockedUserIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.blockedUserIds && message.blockedUserIds.length))
+                                message.blockedUserIds = [];
+                            message.blockedUserIds.push(reader.uint64());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimFriendRequestListRsp;
+        })();
+
+        /**
+         * MqimContactEvent enum.
+         * @name CIM.Social.MqimContactEvent
+         * @enum {number}
+         * @property {number} CONTACT_EVENT_UNKNOWN=0 CONTACT_EVENT_UNKNOWN value
+         * @property {number} CONTACT_EVENT_REQUESTED=1 CONTACT_EVENT_REQUESTED value
+         * @property {number} CONTACT_EVENT_ACCEPTED=2 CONTACT_EVENT_ACCEPTED value
+         * @property {number} CONTACT_EVENT_DECLINED=3 CONTACT_EVENT_DECLINED value
+         * @property {number} CONTACT_EVENT_REMOVED=4 CONTACT_EVENT_REMOVED value
+         */
+        Social.MqimContactEvent = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "CONTACT_EVENT_UNKNOWN"] = 0;
+            values[valuesById[1] = "CONTACT_EVENT_REQUESTED"] = 1;
+            values[valuesById[2] = "CONTACT_EVENT_ACCEPTED"] = 2;
+            values[valuesById[3] = "CONTACT_EVENT_DECLINED"] = 3;
+            values[valuesById[4] = "CONTACT_EVENT_REMOVED"] = 4;
+            return values;
+        })();
+
+        Social.MqimContactNotify = (function() {
+
+            /**
+             * Properties of a MqimContactNotify.
+             * @typedef {Object} CIM.Social.MqimContactNotify.$Properties
+             * @property {CIM.Social.MqimContactEvent|null} [event] MqimContactNotify event
+             * @property {number|Long|null} [peerUserId] MqimContactNotify peerUserId
+             * @property {CIM.Def.CIMUserInfo.$Properties|null} [peerUserInfo] MqimContactNotify peerUserInfo
+             * @property {CIM.Social.MqimFriendRequestInfo.$Properties|null} [request] MqimContactNotify request
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimContactNotify.
+             * @memberof CIM.Social
+             * @interface IMqimContactNotify
+             * @augments CIM.Social.MqimContactNotify.$Properties
+             * @deprecated Use CIM.Social.MqimContactNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimContactNotify.
+             * @typedef {CIM.Social.MqimContactNotify.$Properties} CIM.Social.MqimContactNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimContactNotify.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimContactNotify.
+             * @constructor
+             * @param {CIM.Social.MqimContactNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimContactNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimContactNotify event.
+             * @member {CIM.Social.MqimContactEvent} event
+             * @memberof CIM.Social.MqimContactNotify
+             * @instance
+             */
+            MqimContactNotify.prototype.event = 0;
+
+            /**
+             * MqimContactNotify peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimContactNotify
+             * @instance
+             */
+            MqimContactNotify.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimContactNotify peerUserInfo.
+             * @member {CIM.Def.CIMUserInfo.$Properties|null|undefined} peerUserInfo
+             * @memberof CIM.Social.MqimContactNotify
+             * @instance
+             */
+            MqimContactNotify.prototype.peerUserInfo = null;
+
+            /**
+             * MqimContactNotify request.
+             * @member {CIM.Social.MqimFriendRequestInfo.$Properties|null|undefined} request
+             * @memberof CIM.Social.MqimContactNotify
+             * @instance
+             */
+            MqimContactNotify.prototype.request = null;
+
+            /**
+             * Encodes the specified MqimContactNotify message. Does not implicitly {@link CIM.Social.MqimContactNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimContactNotify
+             * @static
+             * @param {CIM.Social.MqimContactNotify.$Properties} message MqimContactNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimContactNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.event != null && $Object.hasOwnProperty.call(message, "event") && message.event !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.event);
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.peerUserId);
+                if (message.peerUserInfo != null && $Object.hasOwnProperty.call(message, "peerUserInfo"))
+                    $root.CIM.Def.CIMUserInfo.encode(message.peerUserInfo, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.request != null && $Object.hasOwnProperty.call(message, "request"))
+                    $root.CIM.Social.MqimFriendRequestInfo.encode(message.request, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimContactNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimContactNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimContactNotify & CIM.Social.MqimContactNotify.$Shape} MqimContactNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimContactNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimContactNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.event = value;
+                            else
+                                delete message.event;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.peerUserInfo = $root.CIM.Def.CIMUserInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.peerUserInfo);
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.request = $root.CIM.Social.MqimFriendRequestInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.request);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimContactNotify;
+        })();
+
+        Social.MqimProfileUpdateReq = (function() {
+
+            /**
+             * Properties of a MqimProfileUpdateReq.
+             * @typedef {Object} CIM.Social.MqimProfileUpdateReq.$Properties
+             * @property {boolean|null} [setNickName] MqimProfileUpdateReq setNickName
+             * @property {string|null} [nickName] MqimProfileUpdateReq nickName
+             * @property {boolean|null} [setAvatarUrl] MqimProfileUpdateReq setAvatarUrl
+             * @property {string|null} [avatarUrl] MqimProfileUpdateReq avatarUrl
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimProfileUpdateReq.
+             * @memberof CIM.Social
+             * @interface IMqimProfileUpdateReq
+             * @augments CIM.Social.MqimProfileUpdateReq.$Properties
+             * @deprecated Use CIM.Social.MqimProfileUpdateReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimProfileUpdateReq.
+             * @typedef {CIM.Social.MqimProfileUpdateReq.$Properties} CIM.Social.MqimProfileUpdateReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimProfileUpdateReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimProfileUpdateReq.
+             * @constructor
+             * @param {CIM.Social.MqimProfileUpdateReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimProfileUpdateReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimProfileUpdateReq setNickName.
+             * @member {boolean} setNickName
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @instance
+             */
+            MqimProfileUpdateReq.prototype.setNickName = false;
+
+            /**
+             * MqimProfileUpdateReq nickName.
+             * @member {string} nickName
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @instance
+             */
+            MqimProfileUpdateReq.prototype.nickName = "";
+
+            /**
+             * MqimProfileUpdateReq setAvatarUrl.
+             * @member {boolean} setAvatarUrl
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @instance
+             */
+            MqimProfileUpdateReq.prototype.setAvatarUrl = false;
+
+            /**
+             * MqimProfileUpdateReq avatarUrl.
+             * @member {string} avatarUrl
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @instance
+             */
+            MqimProfileUpdateReq.prototype.avatarUrl = "";
+
+            /**
+             * Encodes the specified MqimProfileUpdateReq message. Does not implicitly {@link CIM.Social.MqimProfileUpdateReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @static
+             * @param {CIM.Social.MqimProfileUpdateReq.$Properties} message MqimProfileUpdateReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimProfileUpdateReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.setNickName != null && $Object.hasOwnProperty.call(message, "setNickName") && message.setNickName !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.setNickName);
+                if (message.nickName != null && $Object.hasOwnProperty.call(message, "nickName") && message.nickName !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.nickName);
+                if (message.setAvatarUrl != null && $Object.hasOwnProperty.call(message, "setAvatarUrl") && message.setAvatarUrl !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.setAvatarUrl);
+                if (message.avatarUrl != null && $Object.hasOwnProperty.call(message, "avatarUrl") && message.avatarUrl !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.avatarUrl);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimProfileUpdateReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimProfileUpdateReq & CIM.Social.MqimProfileUpdateReq.$Shape} MqimProfileUpdateReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimProfileUpdateReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimProfileUpdateReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.setNickName = value;
+                            else
+                                delete message.setNickName;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nickName = value;
+                            else
+                                delete message.nickName;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.setAvatarUrl = value;
+                            else
+                                delete message.setAvatarUrl;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.avatarUrl = value;
+                            else
+                                delete message.avatarUrl;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimProfileUpdateReq;
+        })();
+
+        Social.MqimProfileUpdateRsp = (function() {
+
+            /**
+             * Properties of a MqimProfileUpdateRsp.
+             * @typedef {Object} CIM.Social.MqimProfileUpdateRsp.$Properties
+             * @property {number|null} [resultCode] MqimProfileUpdateRsp resultCode
+             * @property {CIM.Def.CIMUserInfo.$Properties|null} [userInfo] MqimProfileUpdateRsp userInfo
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimProfileUpdateRsp.
+             * @memberof CIM.Social
+             * @interface IMqimProfileUpdateRsp
+             * @augments CIM.Social.MqimProfileUpdateRsp.$Properties
+             * @deprecated Use CIM.Social.MqimProfileUpdateRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimProfileUpdateRsp.
+             * @typedef {CIM.Social.MqimProfileUpdateRsp.$Properties} CIM.Social.MqimProfileUpdateRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimProfileUpdateRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimProfileUpdateRsp.
+             * @constructor
+             * @param {CIM.Social.MqimProfileUpdateRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimProfileUpdateRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimProfileUpdateRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @instance
+             */
+            MqimProfileUpdateRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimProfileUpdateRsp userInfo.
+             * @member {CIM.Def.CIMUserInfo.$Properties|null|undefined} userInfo
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @instance
+             */
+            MqimProfileUpdateRsp.prototype.userInfo = null;
+
+            /**
+             * Encodes the specified MqimProfileUpdateRsp message. Does not implicitly {@link CIM.Social.MqimProfileUpdateRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @static
+             * @param {CIM.Social.MqimProfileUpdateRsp.$Properties} message MqimProfileUpdateRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimProfileUpdateRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.resultCode);
+                if (message.userInfo != null && $Object.hasOwnProperty.call(message, "userInfo"))
+                    $root.CIM.Def.CIMUserInfo.encode(message.userInfo, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimProfileUpdateRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimProfileUpdateRsp & CIM.Social.MqimProfileUpdateRsp.$Shape} MqimProfileUpdateRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimProfileUpdateRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimProfileUpdateRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.userInfo = $root.CIM.Def.CIMUserInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.userInfo);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimProfileUpdateRsp;
+        })();
+
+        Social.MqimProfileNotify = (function() {
+
+            /**
+             * Properties of a MqimProfileNotify.
+             * @typedef {Object} CIM.Social.MqimProfileNotify.$Properties
+             * @property {CIM.Def.CIMUserInfo.$Properties|null} [userInfo] MqimProfileNotify userInfo
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimProfileNotify.
+             * @memberof CIM.Social
+             * @interface IMqimProfileNotify
+             * @augments CIM.Social.MqimProfileNotify.$Properties
+             * @deprecated Use CIM.Social.MqimProfileNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimProfileNotify.
+             * @typedef {CIM.Social.MqimProfileNotify.$Properties} CIM.Social.MqimProfileNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimProfileNotify.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimProfileNotify.
+             * @constructor
+             * @param {CIM.Social.MqimProfileNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimProfileNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimProfileNotify userInfo.
+             * @member {CIM.Def.CIMUserInfo.$Properties|null|undefined} userInfo
+             * @memberof CIM.Social.MqimProfileNotify
+             * @instance
+             */
+            MqimProfileNotify.prototype.userInfo = null;
+
+            /**
+             * Encodes the specified MqimProfileNotify message. Does not implicitly {@link CIM.Social.MqimProfileNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimProfileNotify
+             * @static
+             * @param {CIM.Social.MqimProfileNotify.$Properties} message MqimProfileNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimProfileNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userInfo != null && $Object.hasOwnProperty.call(message, "userInfo"))
+                    $root.CIM.Def.CIMUserInfo.encode(message.userInfo, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimProfileNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimProfileNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimProfileNotify & CIM.Social.MqimProfileNotify.$Shape} MqimProfileNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimProfileNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimProfileNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.userInfo = $root.CIM.Def.CIMUserInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.userInfo);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimProfileNotify;
+        })();
+
+        Social.MqimPresenceChanged = (function() {
+
+            /**
+             * Properties of a MqimPresenceChanged.
+             * @typedef {Object} CIM.Social.MqimPresenceChanged.$Properties
+             * @property {boolean|null} [online] MqimPresenceChanged online
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceChanged.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceChanged
+             * @augments CIM.Social.MqimPresenceChanged.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceChanged.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceChanged.
+             * @typedef {CIM.Social.MqimPresenceChanged.$Properties} CIM.Social.MqimPresenceChanged.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceChanged.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceChanged.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceChanged.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceChanged = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceChanged online.
+             * @member {boolean} online
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @instance
+             */
+            MqimPresenceChanged.prototype.online = false;
+
+            /**
+             * Encodes the specified MqimPresenceChanged message. Does not implicitly {@link CIM.Social.MqimPresenceChanged.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @static
+             * @param {CIM.Social.MqimPresenceChanged.$Properties} message MqimPresenceChanged message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceChanged.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.online != null && $Object.hasOwnProperty.call(message, "online") && message.online !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.online);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceChanged message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceChanged & CIM.Social.MqimPresenceChanged.$Shape} MqimPresenceChanged
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceChanged.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceChanged();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.online = value;
+                            else
+                                delete message.online;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimPresenceChanged;
+        })();
+
+        return Social;
     })();
 
     CIM.Voip = (function() {

@@ -15793,6 +15793,28 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_RECALL_REQ=2068 MQIM_CID_RECALL_REQ value
          * @property {number} MQIM_CID_RECALL_RSP=2069 MQIM_CID_RECALL_RSP value
          * @property {number} MQIM_CID_RECALL_NOTIFY=2070 MQIM_CID_RECALL_NOTIFY value
+         * @property {number} MQIM_CID_TYPING=2080 MQIM_CID_TYPING value
+         * @property {number} MQIM_CID_TYPING_NOTIFY=2081 MQIM_CID_TYPING_NOTIFY value
+         * @property {number} MQIM_CID_PRESENCE_QUERY_REQ=2082 MQIM_CID_PRESENCE_QUERY_REQ value
+         * @property {number} MQIM_CID_PRESENCE_QUERY_RSP=2083 MQIM_CID_PRESENCE_QUERY_RSP value
+         * @property {number} MQIM_CID_PRESENCE_SUBSCRIBE_REQ=2084 MQIM_CID_PRESENCE_SUBSCRIBE_REQ value
+         * @property {number} MQIM_CID_PRESENCE_SUBSCRIBE_RSP=2085 MQIM_CID_PRESENCE_SUBSCRIBE_RSP value
+         * @property {number} MQIM_CID_PRESENCE_NOTIFY=2086 MQIM_CID_PRESENCE_NOTIFY value
+         * @property {number} MQIM_CID_FRIEND_REQUEST_REQ=2087 MQIM_CID_FRIEND_REQUEST_REQ value
+         * @property {number} MQIM_CID_FRIEND_REQUEST_RSP=2088 MQIM_CID_FRIEND_REQUEST_RSP value
+         * @property {number} MQIM_CID_FRIEND_RESPOND_REQ=2089 MQIM_CID_FRIEND_RESPOND_REQ value
+         * @property {number} MQIM_CID_FRIEND_RESPOND_RSP=2090 MQIM_CID_FRIEND_RESPOND_RSP value
+         * @property {number} MQIM_CID_FRIEND_REMOVE_REQ=2091 MQIM_CID_FRIEND_REMOVE_REQ value
+         * @property {number} MQIM_CID_FRIEND_REMOVE_RSP=2092 MQIM_CID_FRIEND_REMOVE_RSP value
+         * @property {number} MQIM_CID_FRIEND_BLOCK_REQ=2093 MQIM_CID_FRIEND_BLOCK_REQ value
+         * @property {number} MQIM_CID_FRIEND_BLOCK_RSP=2094 MQIM_CID_FRIEND_BLOCK_RSP value
+         * @property {number} MQIM_CID_FRIEND_REQUEST_LIST_REQ=2095 MQIM_CID_FRIEND_REQUEST_LIST_REQ value
+         * @property {number} MQIM_CID_FRIEND_REQUEST_LIST_RSP=2096 MQIM_CID_FRIEND_REQUEST_LIST_RSP value
+         * @property {number} MQIM_CID_CONTACT_NOTIFY=2097 MQIM_CID_CONTACT_NOTIFY value
+         * @property {number} MQIM_CID_PROFILE_UPDATE_REQ=2098 MQIM_CID_PROFILE_UPDATE_REQ value
+         * @property {number} MQIM_CID_PROFILE_UPDATE_RSP=2099 MQIM_CID_PROFILE_UPDATE_RSP value
+         * @property {number} MQIM_CID_PROFILE_NOTIFY=2100 MQIM_CID_PROFILE_NOTIFY value
+         * @property {number} MQIM_CID_PRESENCE_CHANGED=2111 MQIM_CID_PRESENCE_CHANGED value
          */
         Ext.MqimCmdID = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -15820,6 +15842,28 @@ $root.CIM = (function() {
             values[valuesById[2068] = "MQIM_CID_RECALL_REQ"] = 2068;
             values[valuesById[2069] = "MQIM_CID_RECALL_RSP"] = 2069;
             values[valuesById[2070] = "MQIM_CID_RECALL_NOTIFY"] = 2070;
+            values[valuesById[2080] = "MQIM_CID_TYPING"] = 2080;
+            values[valuesById[2081] = "MQIM_CID_TYPING_NOTIFY"] = 2081;
+            values[valuesById[2082] = "MQIM_CID_PRESENCE_QUERY_REQ"] = 2082;
+            values[valuesById[2083] = "MQIM_CID_PRESENCE_QUERY_RSP"] = 2083;
+            values[valuesById[2084] = "MQIM_CID_PRESENCE_SUBSCRIBE_REQ"] = 2084;
+            values[valuesById[2085] = "MQIM_CID_PRESENCE_SUBSCRIBE_RSP"] = 2085;
+            values[valuesById[2086] = "MQIM_CID_PRESENCE_NOTIFY"] = 2086;
+            values[valuesById[2087] = "MQIM_CID_FRIEND_REQUEST_REQ"] = 2087;
+            values[valuesById[2088] = "MQIM_CID_FRIEND_REQUEST_RSP"] = 2088;
+            values[valuesById[2089] = "MQIM_CID_FRIEND_RESPOND_REQ"] = 2089;
+            values[valuesById[2090] = "MQIM_CID_FRIEND_RESPOND_RSP"] = 2090;
+            values[valuesById[2091] = "MQIM_CID_FRIEND_REMOVE_REQ"] = 2091;
+            values[valuesById[2092] = "MQIM_CID_FRIEND_REMOVE_RSP"] = 2092;
+            values[valuesById[2093] = "MQIM_CID_FRIEND_BLOCK_REQ"] = 2093;
+            values[valuesById[2094] = "MQIM_CID_FRIEND_BLOCK_RSP"] = 2094;
+            values[valuesById[2095] = "MQIM_CID_FRIEND_REQUEST_LIST_REQ"] = 2095;
+            values[valuesById[2096] = "MQIM_CID_FRIEND_REQUEST_LIST_RSP"] = 2096;
+            values[valuesById[2097] = "MQIM_CID_CONTACT_NOTIFY"] = 2097;
+            values[valuesById[2098] = "MQIM_CID_PROFILE_UPDATE_REQ"] = 2098;
+            values[valuesById[2099] = "MQIM_CID_PROFILE_UPDATE_RSP"] = 2099;
+            values[valuesById[2100] = "MQIM_CID_PROFILE_NOTIFY"] = 2100;
+            values[valuesById[2111] = "MQIM_CID_PRESENCE_CHANGED"] = 2111;
             return values;
         })();
 
@@ -22831,6 +22875,5372 @@ $root.CIM = (function() {
         })();
 
         return GroupExt;
+    })();
+
+    CIM.Social = (function() {
+
+        /**
+         * Namespace Social.
+         * @memberof CIM
+         * @namespace
+         */
+        var Social = {};
+
+        Social.MqimTypingReq = (function() {
+
+            /**
+             * Properties of a MqimTypingReq.
+             * @typedef {Object} CIM.Social.MqimTypingReq.$Properties
+             * @property {number|Long|null} [peerUserId] MqimTypingReq peerUserId
+             * @property {number|null} [state] MqimTypingReq state
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimTypingReq.
+             * @memberof CIM.Social
+             * @interface IMqimTypingReq
+             * @augments CIM.Social.MqimTypingReq.$Properties
+             * @deprecated Use CIM.Social.MqimTypingReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimTypingReq.
+             * @typedef {CIM.Social.MqimTypingReq.$Properties} CIM.Social.MqimTypingReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimTypingReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimTypingReq.
+             * @constructor
+             * @param {CIM.Social.MqimTypingReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimTypingReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimTypingReq peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimTypingReq
+             * @instance
+             */
+            MqimTypingReq.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimTypingReq state.
+             * @member {number} state
+             * @memberof CIM.Social.MqimTypingReq
+             * @instance
+             */
+            MqimTypingReq.prototype.state = 0;
+
+            /**
+             * Creates a new MqimTypingReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimTypingReq
+             * @static
+             * @param {CIM.Social.MqimTypingReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimTypingReq} MqimTypingReq instance
+             * @type {{
+             *   (properties: CIM.Social.MqimTypingReq.$Shape): CIM.Social.MqimTypingReq & CIM.Social.MqimTypingReq.$Shape;
+             *   (properties?: CIM.Social.MqimTypingReq.$Properties): CIM.Social.MqimTypingReq;
+             * }}
+             */
+            MqimTypingReq.create = function(properties) {
+                return new MqimTypingReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimTypingReq message. Does not implicitly {@link CIM.Social.MqimTypingReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimTypingReq
+             * @static
+             * @param {CIM.Social.MqimTypingReq.$Properties} message MqimTypingReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimTypingReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.peerUserId);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.state);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimTypingReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimTypingReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimTypingReq & CIM.Social.MqimTypingReq.$Shape} MqimTypingReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimTypingReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimTypingReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimTypingReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimTypingReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimTypingReq} MqimTypingReq
+             */
+            MqimTypingReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimTypingReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimTypingReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimTypingReq();
+                if (object.peerUserId != null)
+                    if (typeof object.peerUserId === "object" ? object.peerUserId.low || object.peerUserId.high : $Number(object.peerUserId) !== 0)
+                        if ($util.Long)
+                            message.peerUserId = $util.Long.fromValue(object.peerUserId, true);
+                        else if (typeof object.peerUserId === "string")
+                            message.peerUserId = $parseInt(object.peerUserId, 10);
+                        else if (typeof object.peerUserId === "number")
+                            message.peerUserId = object.peerUserId;
+                        else if (typeof object.peerUserId === "object")
+                            message.peerUserId = new $util.LongBits(object.peerUserId.low >>> 0, object.peerUserId.high >>> 0).toNumber(true);
+                if (object.state != null)
+                    if ($Number(object.state) !== 0)
+                        message.state = object.state >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimTypingReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimTypingReq
+             * @static
+             * @param {CIM.Social.MqimTypingReq} message MqimTypingReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimTypingReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.peerUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.peerUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.state = 0;
+                }
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.peerUserId = typeof message.peerUserId === "number" ? $BigInt(message.peerUserId) : $util.Long.fromBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.peerUserId === "number")
+                        object.peerUserId = options.longs === $String ? $String(message.peerUserId) : message.peerUserId;
+                    else
+                        object.peerUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.peerUserId) : options.longs === $Number ? new $util.LongBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0).toNumber(true) : message.peerUserId;
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    object.state = message.state;
+                return object;
+            };
+
+            /**
+             * Converts this MqimTypingReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimTypingReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimTypingReq.prototype.toJSON = function() {
+                return MqimTypingReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimTypingReq;
+        })();
+
+        Social.MqimTypingNotify = (function() {
+
+            /**
+             * Properties of a MqimTypingNotify.
+             * @typedef {Object} CIM.Social.MqimTypingNotify.$Properties
+             * @property {number|Long|null} [fromUserId] MqimTypingNotify fromUserId
+             * @property {number|null} [state] MqimTypingNotify state
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimTypingNotify.
+             * @memberof CIM.Social
+             * @interface IMqimTypingNotify
+             * @augments CIM.Social.MqimTypingNotify.$Properties
+             * @deprecated Use CIM.Social.MqimTypingNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimTypingNotify.
+             * @typedef {CIM.Social.MqimTypingNotify.$Properties} CIM.Social.MqimTypingNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimTypingNotify.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimTypingNotify.
+             * @constructor
+             * @param {CIM.Social.MqimTypingNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimTypingNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimTypingNotify fromUserId.
+             * @member {number|Long} fromUserId
+             * @memberof CIM.Social.MqimTypingNotify
+             * @instance
+             */
+            MqimTypingNotify.prototype.fromUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimTypingNotify state.
+             * @member {number} state
+             * @memberof CIM.Social.MqimTypingNotify
+             * @instance
+             */
+            MqimTypingNotify.prototype.state = 0;
+
+            /**
+             * Creates a new MqimTypingNotify instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimTypingNotify
+             * @static
+             * @param {CIM.Social.MqimTypingNotify.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimTypingNotify} MqimTypingNotify instance
+             * @type {{
+             *   (properties: CIM.Social.MqimTypingNotify.$Shape): CIM.Social.MqimTypingNotify & CIM.Social.MqimTypingNotify.$Shape;
+             *   (properties?: CIM.Social.MqimTypingNotify.$Properties): CIM.Social.MqimTypingNotify;
+             * }}
+             */
+            MqimTypingNotify.create = function(properties) {
+                return new MqimTypingNotify(properties);
+            };
+
+            /**
+             * Encodes the specified MqimTypingNotify message. Does not implicitly {@link CIM.Social.MqimTypingNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimTypingNotify
+             * @static
+             * @param {CIM.Social.MqimTypingNotify.$Properties} message MqimTypingNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimTypingNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId") && (typeof message.fromUserId === "object" ? message.fromUserId.low || message.fromUserId.high : message.fromUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.fromUserId);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.state);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimTypingNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimTypingNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimTypingNotify & CIM.Social.MqimTypingNotify.$Shape} MqimTypingNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimTypingNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimTypingNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.fromUserId = value;
+                            else
+                                delete message.fromUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimTypingNotify message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimTypingNotify
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimTypingNotify} MqimTypingNotify
+             */
+            MqimTypingNotify.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimTypingNotify)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimTypingNotify: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimTypingNotify();
+                if (object.fromUserId != null)
+                    if (typeof object.fromUserId === "object" ? object.fromUserId.low || object.fromUserId.high : $Number(object.fromUserId) !== 0)
+                        if ($util.Long)
+                            message.fromUserId = $util.Long.fromValue(object.fromUserId, true);
+                        else if (typeof object.fromUserId === "string")
+                            message.fromUserId = $parseInt(object.fromUserId, 10);
+                        else if (typeof object.fromUserId === "number")
+                            message.fromUserId = object.fromUserId;
+                        else if (typeof object.fromUserId === "object")
+                            message.fromUserId = new $util.LongBits(object.fromUserId.low >>> 0, object.fromUserId.high >>> 0).toNumber(true);
+                if (object.state != null)
+                    if ($Number(object.state) !== 0)
+                        message.state = object.state >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimTypingNotify message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimTypingNotify
+             * @static
+             * @param {CIM.Social.MqimTypingNotify} message MqimTypingNotify
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimTypingNotify.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.fromUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.fromUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.state = 0;
+                }
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.fromUserId = typeof message.fromUserId === "number" ? $BigInt(message.fromUserId) : $util.Long.fromBits(message.fromUserId.low >>> 0, message.fromUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.fromUserId === "number")
+                        object.fromUserId = options.longs === $String ? $String(message.fromUserId) : message.fromUserId;
+                    else
+                        object.fromUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.fromUserId) : options.longs === $Number ? new $util.LongBits(message.fromUserId.low >>> 0, message.fromUserId.high >>> 0).toNumber(true) : message.fromUserId;
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    object.state = message.state;
+                return object;
+            };
+
+            /**
+             * Converts this MqimTypingNotify to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimTypingNotify
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimTypingNotify.prototype.toJSON = function() {
+                return MqimTypingNotify.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimTypingNotify;
+        })();
+
+        Social.MqimPresence = (function() {
+
+            /**
+             * Properties of a MqimPresence.
+             * @typedef {Object} CIM.Social.MqimPresence.$Properties
+             * @property {number|Long|null} [userId] MqimPresence userId
+             * @property {boolean|null} [online] MqimPresence online
+             * @property {number|null} [devices] MqimPresence devices
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresence.
+             * @memberof CIM.Social
+             * @interface IMqimPresence
+             * @augments CIM.Social.MqimPresence.$Properties
+             * @deprecated Use CIM.Social.MqimPresence.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresence.
+             * @typedef {CIM.Social.MqimPresence.$Properties} CIM.Social.MqimPresence.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresence.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresence.
+             * @constructor
+             * @param {CIM.Social.MqimPresence.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresence = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresence userId.
+             * @member {number|Long} userId
+             * @memberof CIM.Social.MqimPresence
+             * @instance
+             */
+            MqimPresence.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimPresence online.
+             * @member {boolean} online
+             * @memberof CIM.Social.MqimPresence
+             * @instance
+             */
+            MqimPresence.prototype.online = false;
+
+            /**
+             * MqimPresence devices.
+             * @member {number} devices
+             * @memberof CIM.Social.MqimPresence
+             * @instance
+             */
+            MqimPresence.prototype.devices = 0;
+
+            /**
+             * Creates a new MqimPresence instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimPresence
+             * @static
+             * @param {CIM.Social.MqimPresence.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimPresence} MqimPresence instance
+             * @type {{
+             *   (properties: CIM.Social.MqimPresence.$Shape): CIM.Social.MqimPresence & CIM.Social.MqimPresence.$Shape;
+             *   (properties?: CIM.Social.MqimPresence.$Properties): CIM.Social.MqimPresence;
+             * }}
+             */
+            MqimPresence.create = function(properties) {
+                return new MqimPresence(properties);
+            };
+
+            /**
+             * Encodes the specified MqimPresence message. Does not implicitly {@link CIM.Social.MqimPresence.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresence
+             * @static
+             * @param {CIM.Social.MqimPresence.$Properties} message MqimPresence message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresence.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && (typeof message.userId === "object" ? message.userId.low || message.userId.high : message.userId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.userId);
+                if (message.online != null && $Object.hasOwnProperty.call(message, "online") && message.online !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.online);
+                if (message.devices != null && $Object.hasOwnProperty.call(message, "devices") && message.devices !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.devices);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresence message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresence
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresence & CIM.Social.MqimPresence.$Shape} MqimPresence
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresence.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresence();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.online = value;
+                            else
+                                delete message.online;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.devices = value;
+                            else
+                                delete message.devices;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimPresence message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimPresence
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimPresence} MqimPresence
+             */
+            MqimPresence.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimPresence)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimPresence: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimPresence();
+                if (object.userId != null)
+                    if (typeof object.userId === "object" ? object.userId.low || object.userId.high : $Number(object.userId) !== 0)
+                        if ($util.Long)
+                            message.userId = $util.Long.fromValue(object.userId, true);
+                        else if (typeof object.userId === "string")
+                            message.userId = $parseInt(object.userId, 10);
+                        else if (typeof object.userId === "number")
+                            message.userId = object.userId;
+                        else if (typeof object.userId === "object")
+                            message.userId = new $util.LongBits(object.userId.low >>> 0, object.userId.high >>> 0).toNumber(true);
+                if (object.online != null)
+                    if (object.online)
+                        message.online = $Boolean(object.online);
+                if (object.devices != null)
+                    if ($Number(object.devices) !== 0)
+                        message.devices = object.devices >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimPresence message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimPresence
+             * @static
+             * @param {CIM.Social.MqimPresence} message MqimPresence
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimPresence.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.userId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.userId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.online = false;
+                    object.devices = 0;
+                }
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.userId = typeof message.userId === "number" ? $BigInt(message.userId) : $util.Long.fromBits(message.userId.low >>> 0, message.userId.high >>> 0, true).toBigInt();
+                    else if (typeof message.userId === "number")
+                        object.userId = options.longs === $String ? $String(message.userId) : message.userId;
+                    else
+                        object.userId = options.longs === $String ? $util.Long.prototype.toString.call(message.userId) : options.longs === $Number ? new $util.LongBits(message.userId.low >>> 0, message.userId.high >>> 0).toNumber(true) : message.userId;
+                if (message.online != null && $Object.hasOwnProperty.call(message, "online"))
+                    object.online = message.online;
+                if (message.devices != null && $Object.hasOwnProperty.call(message, "devices"))
+                    object.devices = message.devices;
+                return object;
+            };
+
+            /**
+             * Converts this MqimPresence to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimPresence
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimPresence.prototype.toJSON = function() {
+                return MqimPresence.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimPresence;
+        })();
+
+        Social.MqimPresenceQueryReq = (function() {
+
+            /**
+             * Properties of a MqimPresenceQueryReq.
+             * @typedef {Object} CIM.Social.MqimPresenceQueryReq.$Properties
+             * @property {Array.<number|Long>|null} [userIds] MqimPresenceQueryReq userIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceQueryReq.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceQueryReq
+             * @augments CIM.Social.MqimPresenceQueryReq.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceQueryReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceQueryReq.
+             * @typedef {CIM.Social.MqimPresenceQueryReq.$Properties} CIM.Social.MqimPresenceQueryReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceQueryReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceQueryReq.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceQueryReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceQueryReq = function (properties) {
+                this.userIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceQueryReq userIds.
+             * @member {Array.<number|Long>} userIds
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @instance
+             */
+            MqimPresenceQueryReq.prototype.userIds = $util.emptyArray;
+
+            /**
+             * Creates a new MqimPresenceQueryReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @static
+             * @param {CIM.Social.MqimPresenceQueryReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimPresenceQueryReq} MqimPresenceQueryReq instance
+             * @type {{
+             *   (properties: CIM.Social.MqimPresenceQueryReq.$Shape): CIM.Social.MqimPresenceQueryReq & CIM.Social.MqimPresenceQueryReq.$Shape;
+             *   (properties?: CIM.Social.MqimPresenceQueryReq.$Properties): CIM.Social.MqimPresenceQueryReq;
+             * }}
+             */
+            MqimPresenceQueryReq.create = function(properties) {
+                return new MqimPresenceQueryReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimPresenceQueryReq message. Does not implicitly {@link CIM.Social.MqimPresenceQueryReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @static
+             * @param {CIM.Social.MqimPresenceQueryReq.$Properties} message MqimPresenceQueryReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceQueryReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userIds != null && message.userIds.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).uint64s(message.userIds);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceQueryReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceQueryReq & CIM.Social.MqimPresenceQueryReq.$Shape} MqimPresenceQueryReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceQueryReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceQueryReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType === 2) {
+                                if (!(message.userIds && message.userIds.length))
+                                    message.userIds = [];
+                                reader.uint64s(message.userIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.userIds && message.userIds.length))
+                                message.userIds = [];
+                            message.userIds.push(reader.uint64());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimPresenceQueryReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimPresenceQueryReq} MqimPresenceQueryReq
+             */
+            MqimPresenceQueryReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimPresenceQueryReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimPresenceQueryReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimPresenceQueryReq();
+                if (object.userIds) {
+                    if (!$Array.isArray(object.userIds))
+                        throw $TypeError(".CIM.Social.MqimPresenceQueryReq.userIds: array expected");
+                    message.userIds = $Array(object.userIds.length);
+                    for (var i = 0; i < object.userIds.length; ++i)
+                        if ($util.Long)
+                            message.userIds[i] = $util.Long.fromValue(object.userIds[i], true);
+                        else if (typeof object.userIds[i] === "string")
+                            message.userIds[i] = $parseInt(object.userIds[i], 10);
+                        else if (typeof object.userIds[i] === "number")
+                            message.userIds[i] = object.userIds[i];
+                        else if (typeof object.userIds[i] === "object")
+                            message.userIds[i] = new $util.LongBits(object.userIds[i].low >>> 0, object.userIds[i].high >>> 0).toNumber(true);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimPresenceQueryReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @static
+             * @param {CIM.Social.MqimPresenceQueryReq} message MqimPresenceQueryReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimPresenceQueryReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.userIds = [];
+                if (message.userIds && message.userIds.length) {
+                    object.userIds = $Array(message.userIds.length);
+                    for (var j = 0; j < message.userIds.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.userIds[j] = typeof message.userIds[j] === "number" ? $BigInt(message.userIds[j]) : $util.Long.fromBits(message.userIds[j].low >>> 0, message.userIds[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.userIds[j] === "number")
+                            object.userIds[j] = options.longs === $String ? $String(message.userIds[j]) : message.userIds[j];
+                        else
+                            object.userIds[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.userIds[j]) : options.longs === $Number ? new $util.LongBits(message.userIds[j].low >>> 0, message.userIds[j].high >>> 0).toNumber(true) : message.userIds[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this MqimPresenceQueryReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimPresenceQueryReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimPresenceQueryReq.prototype.toJSON = function() {
+                return MqimPresenceQueryReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimPresenceQueryReq;
+        })();
+
+        Social.MqimPresenceQueryRsp = (function() {
+
+            /**
+             * Properties of a MqimPresenceQueryRsp.
+             * @typedef {Object} CIM.Social.MqimPresenceQueryRsp.$Properties
+             * @property {Array.<CIM.Social.MqimPresence.$Properties>|null} [presenceList] MqimPresenceQueryRsp presenceList
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceQueryRsp.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceQueryRsp
+             * @augments CIM.Social.MqimPresenceQueryRsp.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceQueryRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceQueryRsp.
+             * @typedef {CIM.Social.MqimPresenceQueryRsp.$Properties} CIM.Social.MqimPresenceQueryRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceQueryRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceQueryRsp.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceQueryRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceQueryRsp = function (properties) {
+                this.presenceList = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceQueryRsp presenceList.
+             * @member {Array.<CIM.Social.MqimPresence.$Properties>} presenceList
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @instance
+             */
+            MqimPresenceQueryRsp.prototype.presenceList = $util.emptyArray;
+
+            /**
+             * Creates a new MqimPresenceQueryRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @static
+             * @param {CIM.Social.MqimPresenceQueryRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimPresenceQueryRsp} MqimPresenceQueryRsp instance
+             * @type {{
+             *   (properties: CIM.Social.MqimPresenceQueryRsp.$Shape): CIM.Social.MqimPresenceQueryRsp & CIM.Social.MqimPresenceQueryRsp.$Shape;
+             *   (properties?: CIM.Social.MqimPresenceQueryRsp.$Properties): CIM.Social.MqimPresenceQueryRsp;
+             * }}
+             */
+            MqimPresenceQueryRsp.create = function(properties) {
+                return new MqimPresenceQueryRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimPresenceQueryRsp message. Does not implicitly {@link CIM.Social.MqimPresenceQueryRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @static
+             * @param {CIM.Social.MqimPresenceQueryRsp.$Properties} message MqimPresenceQueryRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceQueryRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.presenceList != null && message.presenceList.length)
+                    for (var i = 0; i < message.presenceList.length; ++i)
+                        $root.CIM.Social.MqimPresence.encode(message.presenceList[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceQueryRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceQueryRsp & CIM.Social.MqimPresenceQueryRsp.$Shape} MqimPresenceQueryRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceQueryRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceQueryRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.presenceList && message.presenceList.length))
+                                message.presenceList = [];
+                            message.presenceList.push($root.CIM.Social.MqimPresence.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimPresenceQueryRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimPresenceQueryRsp} MqimPresenceQueryRsp
+             */
+            MqimPresenceQueryRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimPresenceQueryRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimPresenceQueryRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimPresenceQueryRsp();
+                if (object.presenceList) {
+                    if (!$Array.isArray(object.presenceList))
+                        throw $TypeError(".CIM.Social.MqimPresenceQueryRsp.presenceList: array expected");
+                    message.presenceList = $Array(object.presenceList.length);
+                    for (var i = 0; i < object.presenceList.length; ++i) {
+                        if (!$util.isObject(object.presenceList[i]))
+                            throw $TypeError(".CIM.Social.MqimPresenceQueryRsp.presenceList: object expected");
+                        message.presenceList[i] = $root.CIM.Social.MqimPresence.fromObject(object.presenceList[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimPresenceQueryRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @static
+             * @param {CIM.Social.MqimPresenceQueryRsp} message MqimPresenceQueryRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimPresenceQueryRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.presenceList = [];
+                if (message.presenceList && message.presenceList.length) {
+                    object.presenceList = $Array(message.presenceList.length);
+                    for (var j = 0; j < message.presenceList.length; ++j)
+                        object.presenceList[j] = $root.CIM.Social.MqimPresence.toObject(message.presenceList[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this MqimPresenceQueryRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimPresenceQueryRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimPresenceQueryRsp.prototype.toJSON = function() {
+                return MqimPresenceQueryRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimPresenceQueryRsp;
+        })();
+
+        Social.MqimPresenceSubscribeReq = (function() {
+
+            /**
+             * Properties of a MqimPresenceSubscribeReq.
+             * @typedef {Object} CIM.Social.MqimPresenceSubscribeReq.$Properties
+             * @property {boolean|null} [subscribe] MqimPresenceSubscribeReq subscribe
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceSubscribeReq.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceSubscribeReq
+             * @augments CIM.Social.MqimPresenceSubscribeReq.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceSubscribeReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceSubscribeReq.
+             * @typedef {CIM.Social.MqimPresenceSubscribeReq.$Properties} CIM.Social.MqimPresenceSubscribeReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceSubscribeReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceSubscribeReq.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceSubscribeReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceSubscribeReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceSubscribeReq subscribe.
+             * @member {boolean} subscribe
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @instance
+             */
+            MqimPresenceSubscribeReq.prototype.subscribe = false;
+
+            /**
+             * Creates a new MqimPresenceSubscribeReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @static
+             * @param {CIM.Social.MqimPresenceSubscribeReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimPresenceSubscribeReq} MqimPresenceSubscribeReq instance
+             * @type {{
+             *   (properties: CIM.Social.MqimPresenceSubscribeReq.$Shape): CIM.Social.MqimPresenceSubscribeReq & CIM.Social.MqimPresenceSubscribeReq.$Shape;
+             *   (properties?: CIM.Social.MqimPresenceSubscribeReq.$Properties): CIM.Social.MqimPresenceSubscribeReq;
+             * }}
+             */
+            MqimPresenceSubscribeReq.create = function(properties) {
+                return new MqimPresenceSubscribeReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimPresenceSubscribeReq message. Does not implicitly {@link CIM.Social.MqimPresenceSubscribeReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @static
+             * @param {CIM.Social.MqimPresenceSubscribeReq.$Properties} message MqimPresenceSubscribeReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceSubscribeReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.subscribe != null && $Object.hasOwnProperty.call(message, "subscribe") && message.subscribe !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.subscribe);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceSubscribeReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceSubscribeReq & CIM.Social.MqimPresenceSubscribeReq.$Shape} MqimPresenceSubscribeReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceSubscribeReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceSubscribeReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.subscribe = value;
+                            else
+                                delete message.subscribe;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimPresenceSubscribeReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimPresenceSubscribeReq} MqimPresenceSubscribeReq
+             */
+            MqimPresenceSubscribeReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimPresenceSubscribeReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimPresenceSubscribeReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimPresenceSubscribeReq();
+                if (object.subscribe != null)
+                    if (object.subscribe)
+                        message.subscribe = $Boolean(object.subscribe);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimPresenceSubscribeReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @static
+             * @param {CIM.Social.MqimPresenceSubscribeReq} message MqimPresenceSubscribeReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimPresenceSubscribeReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults)
+                    object.subscribe = false;
+                if (message.subscribe != null && $Object.hasOwnProperty.call(message, "subscribe"))
+                    object.subscribe = message.subscribe;
+                return object;
+            };
+
+            /**
+             * Converts this MqimPresenceSubscribeReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimPresenceSubscribeReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimPresenceSubscribeReq.prototype.toJSON = function() {
+                return MqimPresenceSubscribeReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimPresenceSubscribeReq;
+        })();
+
+        Social.MqimPresenceSubscribeRsp = (function() {
+
+            /**
+             * Properties of a MqimPresenceSubscribeRsp.
+             * @typedef {Object} CIM.Social.MqimPresenceSubscribeRsp.$Properties
+             * @property {boolean|null} [subscribed] MqimPresenceSubscribeRsp subscribed
+             * @property {Array.<CIM.Social.MqimPresence.$Properties>|null} [presenceList] MqimPresenceSubscribeRsp presenceList
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceSubscribeRsp.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceSubscribeRsp
+             * @augments CIM.Social.MqimPresenceSubscribeRsp.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceSubscribeRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceSubscribeRsp.
+             * @typedef {CIM.Social.MqimPresenceSubscribeRsp.$Properties} CIM.Social.MqimPresenceSubscribeRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceSubscribeRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceSubscribeRsp.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceSubscribeRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceSubscribeRsp = function (properties) {
+                this.presenceList = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceSubscribeRsp subscribed.
+             * @member {boolean} subscribed
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @instance
+             */
+            MqimPresenceSubscribeRsp.prototype.subscribed = false;
+
+            /**
+             * MqimPresenceSubscribeRsp presenceList.
+             * @member {Array.<CIM.Social.MqimPresence.$Properties>} presenceList
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @instance
+             */
+            MqimPresenceSubscribeRsp.prototype.presenceList = $util.emptyArray;
+
+            /**
+             * Creates a new MqimPresenceSubscribeRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @static
+             * @param {CIM.Social.MqimPresenceSubscribeRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimPresenceSubscribeRsp} MqimPresenceSubscribeRsp instance
+             * @type {{
+             *   (properties: CIM.Social.MqimPresenceSubscribeRsp.$Shape): CIM.Social.MqimPresenceSubscribeRsp & CIM.Social.MqimPresenceSubscribeRsp.$Shape;
+             *   (properties?: CIM.Social.MqimPresenceSubscribeRsp.$Properties): CIM.Social.MqimPresenceSubscribeRsp;
+             * }}
+             */
+            MqimPresenceSubscribeRsp.create = function(properties) {
+                return new MqimPresenceSubscribeRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimPresenceSubscribeRsp message. Does not implicitly {@link CIM.Social.MqimPresenceSubscribeRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @static
+             * @param {CIM.Social.MqimPresenceSubscribeRsp.$Properties} message MqimPresenceSubscribeRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceSubscribeRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.subscribed != null && $Object.hasOwnProperty.call(message, "subscribed") && message.subscribed !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.subscribed);
+                if (message.presenceList != null && message.presenceList.length)
+                    for (var i = 0; i < message.presenceList.length; ++i)
+                        $root.CIM.Social.MqimPresence.encode(message.presenceList[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceSubscribeRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceSubscribeRsp & CIM.Social.MqimPresenceSubscribeRsp.$Shape} MqimPresenceSubscribeRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceSubscribeRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceSubscribeRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.subscribed = value;
+                            else
+                                delete message.subscribed;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.presenceList && message.presenceList.length))
+                                message.presenceList = [];
+                            message.presenceList.push($root.CIM.Social.MqimPresence.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimPresenceSubscribeRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimPresenceSubscribeRsp} MqimPresenceSubscribeRsp
+             */
+            MqimPresenceSubscribeRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimPresenceSubscribeRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimPresenceSubscribeRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimPresenceSubscribeRsp();
+                if (object.subscribed != null)
+                    if (object.subscribed)
+                        message.subscribed = $Boolean(object.subscribed);
+                if (object.presenceList) {
+                    if (!$Array.isArray(object.presenceList))
+                        throw $TypeError(".CIM.Social.MqimPresenceSubscribeRsp.presenceList: array expected");
+                    message.presenceList = $Array(object.presenceList.length);
+                    for (var i = 0; i < object.presenceList.length; ++i) {
+                        if (!$util.isObject(object.presenceList[i]))
+                            throw $TypeError(".CIM.Social.MqimPresenceSubscribeRsp.presenceList: object expected");
+                        message.presenceList[i] = $root.CIM.Social.MqimPresence.fromObject(object.presenceList[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimPresenceSubscribeRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @static
+             * @param {CIM.Social.MqimPresenceSubscribeRsp} message MqimPresenceSubscribeRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimPresenceSubscribeRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults)
+                    object.presenceList = [];
+                if (options.defaults)
+                    object.subscribed = false;
+                if (message.subscribed != null && $Object.hasOwnProperty.call(message, "subscribed"))
+                    object.subscribed = message.subscribed;
+                if (message.presenceList && message.presenceList.length) {
+                    object.presenceList = $Array(message.presenceList.length);
+                    for (var j = 0; j < message.presenceList.length; ++j)
+                        object.presenceList[j] = $root.CIM.Social.MqimPresence.toObject(message.presenceList[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this MqimPresenceSubscribeRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimPresenceSubscribeRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimPresenceSubscribeRsp.prototype.toJSON = function() {
+                return MqimPresenceSubscribeRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimPresenceSubscribeRsp;
+        })();
+
+        Social.MqimPresenceNotify = (function() {
+
+            /**
+             * Properties of a MqimPresenceNotify.
+             * @typedef {Object} CIM.Social.MqimPresenceNotify.$Properties
+             * @property {CIM.Social.MqimPresence.$Properties|null} [presence] MqimPresenceNotify presence
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceNotify.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceNotify
+             * @augments CIM.Social.MqimPresenceNotify.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceNotify.
+             * @typedef {CIM.Social.MqimPresenceNotify.$Properties} CIM.Social.MqimPresenceNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceNotify.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceNotify.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceNotify presence.
+             * @member {CIM.Social.MqimPresence.$Properties|null|undefined} presence
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @instance
+             */
+            MqimPresenceNotify.prototype.presence = null;
+
+            /**
+             * Creates a new MqimPresenceNotify instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @static
+             * @param {CIM.Social.MqimPresenceNotify.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimPresenceNotify} MqimPresenceNotify instance
+             * @type {{
+             *   (properties: CIM.Social.MqimPresenceNotify.$Shape): CIM.Social.MqimPresenceNotify & CIM.Social.MqimPresenceNotify.$Shape;
+             *   (properties?: CIM.Social.MqimPresenceNotify.$Properties): CIM.Social.MqimPresenceNotify;
+             * }}
+             */
+            MqimPresenceNotify.create = function(properties) {
+                return new MqimPresenceNotify(properties);
+            };
+
+            /**
+             * Encodes the specified MqimPresenceNotify message. Does not implicitly {@link CIM.Social.MqimPresenceNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @static
+             * @param {CIM.Social.MqimPresenceNotify.$Properties} message MqimPresenceNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.presence != null && $Object.hasOwnProperty.call(message, "presence"))
+                    $root.CIM.Social.MqimPresence.encode(message.presence, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceNotify & CIM.Social.MqimPresenceNotify.$Shape} MqimPresenceNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.presence = $root.CIM.Social.MqimPresence.decode(reader, reader.size(), $undefined, _depth + 1, message.presence);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimPresenceNotify message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimPresenceNotify} MqimPresenceNotify
+             */
+            MqimPresenceNotify.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimPresenceNotify)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimPresenceNotify: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimPresenceNotify();
+                if (object.presence != null) {
+                    if (!$util.isObject(object.presence))
+                        throw $TypeError(".CIM.Social.MqimPresenceNotify.presence: object expected");
+                    message.presence = $root.CIM.Social.MqimPresence.fromObject(object.presence, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimPresenceNotify message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @static
+             * @param {CIM.Social.MqimPresenceNotify} message MqimPresenceNotify
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimPresenceNotify.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults)
+                    object.presence = null;
+                if (message.presence != null && $Object.hasOwnProperty.call(message, "presence"))
+                    object.presence = $root.CIM.Social.MqimPresence.toObject(message.presence, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this MqimPresenceNotify to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimPresenceNotify
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimPresenceNotify.prototype.toJSON = function() {
+                return MqimPresenceNotify.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimPresenceNotify;
+        })();
+
+        Social.MqimFriendRequestReq = (function() {
+
+            /**
+             * Properties of a MqimFriendRequestReq.
+             * @typedef {Object} CIM.Social.MqimFriendRequestReq.$Properties
+             * @property {number|Long|null} [toUserId] MqimFriendRequestReq toUserId
+             * @property {string|null} [note] MqimFriendRequestReq note
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRequestReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRequestReq
+             * @augments CIM.Social.MqimFriendRequestReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRequestReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRequestReq.
+             * @typedef {CIM.Social.MqimFriendRequestReq.$Properties} CIM.Social.MqimFriendRequestReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRequestReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRequestReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRequestReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRequestReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRequestReq toUserId.
+             * @member {number|Long} toUserId
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @instance
+             */
+            MqimFriendRequestReq.prototype.toUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendRequestReq note.
+             * @member {string} note
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @instance
+             */
+            MqimFriendRequestReq.prototype.note = "";
+
+            /**
+             * Creates a new MqimFriendRequestReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @static
+             * @param {CIM.Social.MqimFriendRequestReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimFriendRequestReq} MqimFriendRequestReq instance
+             * @type {{
+             *   (properties: CIM.Social.MqimFriendRequestReq.$Shape): CIM.Social.MqimFriendRequestReq & CIM.Social.MqimFriendRequestReq.$Shape;
+             *   (properties?: CIM.Social.MqimFriendRequestReq.$Properties): CIM.Social.MqimFriendRequestReq;
+             * }}
+             */
+            MqimFriendRequestReq.create = function(properties) {
+                return new MqimFriendRequestReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimFriendRequestReq message. Does not implicitly {@link CIM.Social.MqimFriendRequestReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @static
+             * @param {CIM.Social.MqimFriendRequestReq.$Properties} message MqimFriendRequestReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRequestReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.toUserId != null && $Object.hasOwnProperty.call(message, "toUserId") && (typeof message.toUserId === "object" ? message.toUserId.low || message.toUserId.high : message.toUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.toUserId);
+                if (message.note != null && $Object.hasOwnProperty.call(message, "note") && message.note !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.note);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRequestReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestReq & CIM.Social.MqimFriendRequestReq.$Shape} MqimFriendRequestReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRequestReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRequestReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.toUserId = value;
+                            else
+                                delete message.toUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.note = value;
+                            else
+                                delete message.note;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimFriendRequestReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimFriendRequestReq} MqimFriendRequestReq
+             */
+            MqimFriendRequestReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimFriendRequestReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimFriendRequestReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimFriendRequestReq();
+                if (object.toUserId != null)
+                    if (typeof object.toUserId === "object" ? object.toUserId.low || object.toUserId.high : $Number(object.toUserId) !== 0)
+                        if ($util.Long)
+                            message.toUserId = $util.Long.fromValue(object.toUserId, true);
+                        else if (typeof object.toUserId === "string")
+                            message.toUserId = $parseInt(object.toUserId, 10);
+                        else if (typeof object.toUserId === "number")
+                            message.toUserId = object.toUserId;
+                        else if (typeof object.toUserId === "object")
+                            message.toUserId = new $util.LongBits(object.toUserId.low >>> 0, object.toUserId.high >>> 0).toNumber(true);
+                if (object.note != null)
+                    if (typeof object.note !== "string" || object.note.length)
+                        message.note = $String(object.note);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimFriendRequestReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @static
+             * @param {CIM.Social.MqimFriendRequestReq} message MqimFriendRequestReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimFriendRequestReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.toUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.toUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.note = "";
+                }
+                if (message.toUserId != null && $Object.hasOwnProperty.call(message, "toUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.toUserId = typeof message.toUserId === "number" ? $BigInt(message.toUserId) : $util.Long.fromBits(message.toUserId.low >>> 0, message.toUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.toUserId === "number")
+                        object.toUserId = options.longs === $String ? $String(message.toUserId) : message.toUserId;
+                    else
+                        object.toUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.toUserId) : options.longs === $Number ? new $util.LongBits(message.toUserId.low >>> 0, message.toUserId.high >>> 0).toNumber(true) : message.toUserId;
+                if (message.note != null && $Object.hasOwnProperty.call(message, "note"))
+                    object.note = message.note;
+                return object;
+            };
+
+            /**
+             * Converts this MqimFriendRequestReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimFriendRequestReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimFriendRequestReq.prototype.toJSON = function() {
+                return MqimFriendRequestReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimFriendRequestReq;
+        })();
+
+        /**
+         * MqimContactState enum.
+         * @name CIM.Social.MqimContactState
+         * @enum {number}
+         * @property {number} CONTACT_STATE_NONE=0 CONTACT_STATE_NONE value
+         * @property {number} CONTACT_STATE_REQUESTED=1 CONTACT_STATE_REQUESTED value
+         * @property {number} CONTACT_STATE_PENDING=2 CONTACT_STATE_PENDING value
+         * @property {number} CONTACT_STATE_FRIENDS=3 CONTACT_STATE_FRIENDS value
+         * @property {number} CONTACT_STATE_BLOCKED=4 CONTACT_STATE_BLOCKED value
+         */
+        Social.MqimContactState = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "CONTACT_STATE_NONE"] = 0;
+            values[valuesById[1] = "CONTACT_STATE_REQUESTED"] = 1;
+            values[valuesById[2] = "CONTACT_STATE_PENDING"] = 2;
+            values[valuesById[3] = "CONTACT_STATE_FRIENDS"] = 3;
+            values[valuesById[4] = "CONTACT_STATE_BLOCKED"] = 4;
+            return values;
+        })();
+
+        Social.MqimContactChangeRsp = (function() {
+
+            /**
+             * Properties of a MqimContactChangeRsp.
+             * @typedef {Object} CIM.Social.MqimContactChangeRsp.$Properties
+             * @property {number|null} [resultCode] MqimContactChangeRsp resultCode
+             * @property {number|Long|null} [peerUserId] MqimContactChangeRsp peerUserId
+             * @property {CIM.Social.MqimContactState|null} [state] MqimContactChangeRsp state
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimContactChangeRsp.
+             * @memberof CIM.Social
+             * @interface IMqimContactChangeRsp
+             * @augments CIM.Social.MqimContactChangeRsp.$Properties
+             * @deprecated Use CIM.Social.MqimContactChangeRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimContactChangeRsp.
+             * @typedef {CIM.Social.MqimContactChangeRsp.$Properties} CIM.Social.MqimContactChangeRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimContactChangeRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimContactChangeRsp.
+             * @constructor
+             * @param {CIM.Social.MqimContactChangeRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimContactChangeRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimContactChangeRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @instance
+             */
+            MqimContactChangeRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimContactChangeRsp peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @instance
+             */
+            MqimContactChangeRsp.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimContactChangeRsp state.
+             * @member {CIM.Social.MqimContactState} state
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @instance
+             */
+            MqimContactChangeRsp.prototype.state = 0;
+
+            /**
+             * Creates a new MqimContactChangeRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @static
+             * @param {CIM.Social.MqimContactChangeRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimContactChangeRsp} MqimContactChangeRsp instance
+             * @type {{
+             *   (properties: CIM.Social.MqimContactChangeRsp.$Shape): CIM.Social.MqimContactChangeRsp & CIM.Social.MqimContactChangeRsp.$Shape;
+             *   (properties?: CIM.Social.MqimContactChangeRsp.$Properties): CIM.Social.MqimContactChangeRsp;
+             * }}
+             */
+            MqimContactChangeRsp.create = function(properties) {
+                return new MqimContactChangeRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimContactChangeRsp message. Does not implicitly {@link CIM.Social.MqimContactChangeRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @static
+             * @param {CIM.Social.MqimContactChangeRsp.$Properties} message MqimContactChangeRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimContactChangeRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.resultCode);
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.peerUserId);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).int32(message.state);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimContactChangeRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimContactChangeRsp & CIM.Social.MqimContactChangeRsp.$Shape} MqimContactChangeRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimContactChangeRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimContactChangeRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimContactChangeRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimContactChangeRsp} MqimContactChangeRsp
+             */
+            MqimContactChangeRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimContactChangeRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimContactChangeRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimContactChangeRsp();
+                if (object.resultCode != null)
+                    if ($Number(object.resultCode) !== 0)
+                        message.resultCode = object.resultCode >>> 0;
+                if (object.peerUserId != null)
+                    if (typeof object.peerUserId === "object" ? object.peerUserId.low || object.peerUserId.high : $Number(object.peerUserId) !== 0)
+                        if ($util.Long)
+                            message.peerUserId = $util.Long.fromValue(object.peerUserId, true);
+                        else if (typeof object.peerUserId === "string")
+                            message.peerUserId = $parseInt(object.peerUserId, 10);
+                        else if (typeof object.peerUserId === "number")
+                            message.peerUserId = object.peerUserId;
+                        else if (typeof object.peerUserId === "object")
+                            message.peerUserId = new $util.LongBits(object.peerUserId.low >>> 0, object.peerUserId.high >>> 0).toNumber(true);
+                if (object.state !== 0 && (typeof object.state !== "string" || $root.CIM.Social.MqimContactState[object.state] !== 0))
+                    switch (object.state) {
+                    case "CONTACT_STATE_NONE":
+                    case 0:
+                        message.state = 0;
+                        break;
+                    case "CONTACT_STATE_REQUESTED":
+                    case 1:
+                        message.state = 1;
+                        break;
+                    case "CONTACT_STATE_PENDING":
+                    case 2:
+                        message.state = 2;
+                        break;
+                    case "CONTACT_STATE_FRIENDS":
+                    case 3:
+                        message.state = 3;
+                        break;
+                    case "CONTACT_STATE_BLOCKED":
+                    case 4:
+                        message.state = 4;
+                        break;
+                    default:
+                        if (typeof object.state === "number" && (object.state | 0) === object.state)
+                            message.state = object.state;
+                    }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimContactChangeRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @static
+             * @param {CIM.Social.MqimContactChangeRsp} message MqimContactChangeRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimContactChangeRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.resultCode = 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.peerUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.peerUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.state = options.enums === $String ? "CONTACT_STATE_NONE" : 0;
+                }
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode"))
+                    object.resultCode = message.resultCode;
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.peerUserId = typeof message.peerUserId === "number" ? $BigInt(message.peerUserId) : $util.Long.fromBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.peerUserId === "number")
+                        object.peerUserId = options.longs === $String ? $String(message.peerUserId) : message.peerUserId;
+                    else
+                        object.peerUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.peerUserId) : options.longs === $Number ? new $util.LongBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0).toNumber(true) : message.peerUserId;
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    object.state = options.enums === $String ? $root.CIM.Social.MqimContactState[message.state] === $undefined ? message.state : $root.CIM.Social.MqimContactState[message.state] : message.state;
+                return object;
+            };
+
+            /**
+             * Converts this MqimContactChangeRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimContactChangeRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimContactChangeRsp.prototype.toJSON = function() {
+                return MqimContactChangeRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimContactChangeRsp;
+        })();
+
+        Social.MqimFriendRespondReq = (function() {
+
+            /**
+             * Properties of a MqimFriendRespondReq.
+             * @typedef {Object} CIM.Social.MqimFriendRespondReq.$Properties
+             * @property {number|Long|null} [fromUserId] MqimFriendRespondReq fromUserId
+             * @property {boolean|null} [accept] MqimFriendRespondReq accept
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRespondReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRespondReq
+             * @augments CIM.Social.MqimFriendRespondReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRespondReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRespondReq.
+             * @typedef {CIM.Social.MqimFriendRespondReq.$Properties} CIM.Social.MqimFriendRespondReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRespondReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRespondReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRespondReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRespondReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRespondReq fromUserId.
+             * @member {number|Long} fromUserId
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @instance
+             */
+            MqimFriendRespondReq.prototype.fromUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendRespondReq accept.
+             * @member {boolean} accept
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @instance
+             */
+            MqimFriendRespondReq.prototype.accept = false;
+
+            /**
+             * Creates a new MqimFriendRespondReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @static
+             * @param {CIM.Social.MqimFriendRespondReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimFriendRespondReq} MqimFriendRespondReq instance
+             * @type {{
+             *   (properties: CIM.Social.MqimFriendRespondReq.$Shape): CIM.Social.MqimFriendRespondReq & CIM.Social.MqimFriendRespondReq.$Shape;
+             *   (properties?: CIM.Social.MqimFriendRespondReq.$Properties): CIM.Social.MqimFriendRespondReq;
+             * }}
+             */
+            MqimFriendRespondReq.create = function(properties) {
+                return new MqimFriendRespondReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimFriendRespondReq message. Does not implicitly {@link CIM.Social.MqimFriendRespondReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @static
+             * @param {CIM.Social.MqimFriendRespondReq.$Properties} message MqimFriendRespondReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRespondReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId") && (typeof message.fromUserId === "object" ? message.fromUserId.low || message.fromUserId.high : message.fromUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.fromUserId);
+                if (message.accept != null && $Object.hasOwnProperty.call(message, "accept") && message.accept !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.accept);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRespondReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRespondReq & CIM.Social.MqimFriendRespondReq.$Shape} MqimFriendRespondReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRespondReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRespondReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.fromUserId = value;
+                            else
+                                delete message.fromUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.accept = value;
+                            else
+                                delete message.accept;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimFriendRespondReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimFriendRespondReq} MqimFriendRespondReq
+             */
+            MqimFriendRespondReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimFriendRespondReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimFriendRespondReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimFriendRespondReq();
+                if (object.fromUserId != null)
+                    if (typeof object.fromUserId === "object" ? object.fromUserId.low || object.fromUserId.high : $Number(object.fromUserId) !== 0)
+                        if ($util.Long)
+                            message.fromUserId = $util.Long.fromValue(object.fromUserId, true);
+                        else if (typeof object.fromUserId === "string")
+                            message.fromUserId = $parseInt(object.fromUserId, 10);
+                        else if (typeof object.fromUserId === "number")
+                            message.fromUserId = object.fromUserId;
+                        else if (typeof object.fromUserId === "object")
+                            message.fromUserId = new $util.LongBits(object.fromUserId.low >>> 0, object.fromUserId.high >>> 0).toNumber(true);
+                if (object.accept != null)
+                    if (object.accept)
+                        message.accept = $Boolean(object.accept);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimFriendRespondReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @static
+             * @param {CIM.Social.MqimFriendRespondReq} message MqimFriendRespondReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimFriendRespondReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.fromUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.fromUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.accept = false;
+                }
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.fromUserId = typeof message.fromUserId === "number" ? $BigInt(message.fromUserId) : $util.Long.fromBits(message.fromUserId.low >>> 0, message.fromUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.fromUserId === "number")
+                        object.fromUserId = options.longs === $String ? $String(message.fromUserId) : message.fromUserId;
+                    else
+                        object.fromUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.fromUserId) : options.longs === $Number ? new $util.LongBits(message.fromUserId.low >>> 0, message.fromUserId.high >>> 0).toNumber(true) : message.fromUserId;
+                if (message.accept != null && $Object.hasOwnProperty.call(message, "accept"))
+                    object.accept = message.accept;
+                return object;
+            };
+
+            /**
+             * Converts this MqimFriendRespondReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimFriendRespondReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimFriendRespondReq.prototype.toJSON = function() {
+                return MqimFriendRespondReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimFriendRespondReq;
+        })();
+
+        Social.MqimFriendRemoveReq = (function() {
+
+            /**
+             * Properties of a MqimFriendRemoveReq.
+             * @typedef {Object} CIM.Social.MqimFriendRemoveReq.$Properties
+             * @property {number|Long|null} [peerUserId] MqimFriendRemoveReq peerUserId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRemoveReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRemoveReq
+             * @augments CIM.Social.MqimFriendRemoveReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRemoveReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRemoveReq.
+             * @typedef {CIM.Social.MqimFriendRemoveReq.$Properties} CIM.Social.MqimFriendRemoveReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRemoveReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRemoveReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRemoveReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRemoveReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRemoveReq peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @instance
+             */
+            MqimFriendRemoveReq.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new MqimFriendRemoveReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @static
+             * @param {CIM.Social.MqimFriendRemoveReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimFriendRemoveReq} MqimFriendRemoveReq instance
+             * @type {{
+             *   (properties: CIM.Social.MqimFriendRemoveReq.$Shape): CIM.Social.MqimFriendRemoveReq & CIM.Social.MqimFriendRemoveReq.$Shape;
+             *   (properties?: CIM.Social.MqimFriendRemoveReq.$Properties): CIM.Social.MqimFriendRemoveReq;
+             * }}
+             */
+            MqimFriendRemoveReq.create = function(properties) {
+                return new MqimFriendRemoveReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimFriendRemoveReq message. Does not implicitly {@link CIM.Social.MqimFriendRemoveReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @static
+             * @param {CIM.Social.MqimFriendRemoveReq.$Properties} message MqimFriendRemoveReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRemoveReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.peerUserId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRemoveReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRemoveReq & CIM.Social.MqimFriendRemoveReq.$Shape} MqimFriendRemoveReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRemoveReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRemoveReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimFriendRemoveReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimFriendRemoveReq} MqimFriendRemoveReq
+             */
+            MqimFriendRemoveReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimFriendRemoveReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimFriendRemoveReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimFriendRemoveReq();
+                if (object.peerUserId != null)
+                    if (typeof object.peerUserId === "object" ? object.peerUserId.low || object.peerUserId.high : $Number(object.peerUserId) !== 0)
+                        if ($util.Long)
+                            message.peerUserId = $util.Long.fromValue(object.peerUserId, true);
+                        else if (typeof object.peerUserId === "string")
+                            message.peerUserId = $parseInt(object.peerUserId, 10);
+                        else if (typeof object.peerUserId === "number")
+                            message.peerUserId = object.peerUserId;
+                        else if (typeof object.peerUserId === "object")
+                            message.peerUserId = new $util.LongBits(object.peerUserId.low >>> 0, object.peerUserId.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimFriendRemoveReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @static
+             * @param {CIM.Social.MqimFriendRemoveReq} message MqimFriendRemoveReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimFriendRemoveReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults)
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.peerUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.peerUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.peerUserId = typeof message.peerUserId === "number" ? $BigInt(message.peerUserId) : $util.Long.fromBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.peerUserId === "number")
+                        object.peerUserId = options.longs === $String ? $String(message.peerUserId) : message.peerUserId;
+                    else
+                        object.peerUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.peerUserId) : options.longs === $Number ? new $util.LongBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0).toNumber(true) : message.peerUserId;
+                return object;
+            };
+
+            /**
+             * Converts this MqimFriendRemoveReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimFriendRemoveReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimFriendRemoveReq.prototype.toJSON = function() {
+                return MqimFriendRemoveReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimFriendRemoveReq;
+        })();
+
+        Social.MqimFriendBlockReq = (function() {
+
+            /**
+             * Properties of a MqimFriendBlockReq.
+             * @typedef {Object} CIM.Social.MqimFriendBlockReq.$Properties
+             * @property {number|Long|null} [peerUserId] MqimFriendBlockReq peerUserId
+             * @property {boolean|null} [block] MqimFriendBlockReq block
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendBlockReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendBlockReq
+             * @augments CIM.Social.MqimFriendBlockReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendBlockReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendBlockReq.
+             * @typedef {CIM.Social.MqimFriendBlockReq.$Properties} CIM.Social.MqimFriendBlockReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendBlockReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendBlockReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendBlockReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendBlockReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendBlockReq peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @instance
+             */
+            MqimFriendBlockReq.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendBlockReq block.
+             * @member {boolean} block
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @instance
+             */
+            MqimFriendBlockReq.prototype.block = false;
+
+            /**
+             * Creates a new MqimFriendBlockReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @static
+             * @param {CIM.Social.MqimFriendBlockReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimFriendBlockReq} MqimFriendBlockReq instance
+             * @type {{
+             *   (properties: CIM.Social.MqimFriendBlockReq.$Shape): CIM.Social.MqimFriendBlockReq & CIM.Social.MqimFriendBlockReq.$Shape;
+             *   (properties?: CIM.Social.MqimFriendBlockReq.$Properties): CIM.Social.MqimFriendBlockReq;
+             * }}
+             */
+            MqimFriendBlockReq.create = function(properties) {
+                return new MqimFriendBlockReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimFriendBlockReq message. Does not implicitly {@link CIM.Social.MqimFriendBlockReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @static
+             * @param {CIM.Social.MqimFriendBlockReq.$Properties} message MqimFriendBlockReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendBlockReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.peerUserId);
+                if (message.block != null && $Object.hasOwnProperty.call(message, "block") && message.block !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.block);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendBlockReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendBlockReq & CIM.Social.MqimFriendBlockReq.$Shape} MqimFriendBlockReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendBlockReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendBlockReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.block = value;
+                            else
+                                delete message.block;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimFriendBlockReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimFriendBlockReq} MqimFriendBlockReq
+             */
+            MqimFriendBlockReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimFriendBlockReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimFriendBlockReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimFriendBlockReq();
+                if (object.peerUserId != null)
+                    if (typeof object.peerUserId === "object" ? object.peerUserId.low || object.peerUserId.high : $Number(object.peerUserId) !== 0)
+                        if ($util.Long)
+                            message.peerUserId = $util.Long.fromValue(object.peerUserId, true);
+                        else if (typeof object.peerUserId === "string")
+                            message.peerUserId = $parseInt(object.peerUserId, 10);
+                        else if (typeof object.peerUserId === "number")
+                            message.peerUserId = object.peerUserId;
+                        else if (typeof object.peerUserId === "object")
+                            message.peerUserId = new $util.LongBits(object.peerUserId.low >>> 0, object.peerUserId.high >>> 0).toNumber(true);
+                if (object.block != null)
+                    if (object.block)
+                        message.block = $Boolean(object.block);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimFriendBlockReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @static
+             * @param {CIM.Social.MqimFriendBlockReq} message MqimFriendBlockReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimFriendBlockReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.peerUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.peerUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.block = false;
+                }
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.peerUserId = typeof message.peerUserId === "number" ? $BigInt(message.peerUserId) : $util.Long.fromBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.peerUserId === "number")
+                        object.peerUserId = options.longs === $String ? $String(message.peerUserId) : message.peerUserId;
+                    else
+                        object.peerUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.peerUserId) : options.longs === $Number ? new $util.LongBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0).toNumber(true) : message.peerUserId;
+                if (message.block != null && $Object.hasOwnProperty.call(message, "block"))
+                    object.block = message.block;
+                return object;
+            };
+
+            /**
+             * Converts this MqimFriendBlockReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimFriendBlockReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimFriendBlockReq.prototype.toJSON = function() {
+                return MqimFriendBlockReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimFriendBlockReq;
+        })();
+
+        Social.MqimFriendRequestInfo = (function() {
+
+            /**
+             * Properties of a MqimFriendRequestInfo.
+             * @typedef {Object} CIM.Social.MqimFriendRequestInfo.$Properties
+             * @property {number|Long|null} [fromUserId] MqimFriendRequestInfo fromUserId
+             * @property {number|Long|null} [toUserId] MqimFriendRequestInfo toUserId
+             * @property {string|null} [note] MqimFriendRequestInfo note
+             * @property {number|null} [createdAt] MqimFriendRequestInfo createdAt
+             * @property {CIM.Def.CIMUserInfo.$Properties|null} [fromUserInfo] MqimFriendRequestInfo fromUserInfo
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRequestInfo.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRequestInfo
+             * @augments CIM.Social.MqimFriendRequestInfo.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRequestInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRequestInfo.
+             * @typedef {CIM.Social.MqimFriendRequestInfo.$Properties} CIM.Social.MqimFriendRequestInfo.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRequestInfo.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRequestInfo.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRequestInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRequestInfo = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRequestInfo fromUserId.
+             * @member {number|Long} fromUserId
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.fromUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendRequestInfo toUserId.
+             * @member {number|Long} toUserId
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.toUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimFriendRequestInfo note.
+             * @member {string} note
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.note = "";
+
+            /**
+             * MqimFriendRequestInfo createdAt.
+             * @member {number} createdAt
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.createdAt = 0;
+
+            /**
+             * MqimFriendRequestInfo fromUserInfo.
+             * @member {CIM.Def.CIMUserInfo.$Properties|null|undefined} fromUserInfo
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             */
+            MqimFriendRequestInfo.prototype.fromUserInfo = null;
+
+            /**
+             * Creates a new MqimFriendRequestInfo instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @static
+             * @param {CIM.Social.MqimFriendRequestInfo.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimFriendRequestInfo} MqimFriendRequestInfo instance
+             * @type {{
+             *   (properties: CIM.Social.MqimFriendRequestInfo.$Shape): CIM.Social.MqimFriendRequestInfo & CIM.Social.MqimFriendRequestInfo.$Shape;
+             *   (properties?: CIM.Social.MqimFriendRequestInfo.$Properties): CIM.Social.MqimFriendRequestInfo;
+             * }}
+             */
+            MqimFriendRequestInfo.create = function(properties) {
+                return new MqimFriendRequestInfo(properties);
+            };
+
+            /**
+             * Encodes the specified MqimFriendRequestInfo message. Does not implicitly {@link CIM.Social.MqimFriendRequestInfo.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @static
+             * @param {CIM.Social.MqimFriendRequestInfo.$Properties} message MqimFriendRequestInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRequestInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId") && (typeof message.fromUserId === "object" ? message.fromUserId.low || message.fromUserId.high : message.fromUserId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.fromUserId);
+                if (message.toUserId != null && $Object.hasOwnProperty.call(message, "toUserId") && (typeof message.toUserId === "object" ? message.toUserId.low || message.toUserId.high : message.toUserId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.toUserId);
+                if (message.note != null && $Object.hasOwnProperty.call(message, "note") && message.note !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.note);
+                if (message.createdAt != null && $Object.hasOwnProperty.call(message, "createdAt") && message.createdAt !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.createdAt);
+                if (message.fromUserInfo != null && $Object.hasOwnProperty.call(message, "fromUserInfo"))
+                    $root.CIM.Def.CIMUserInfo.encode(message.fromUserInfo, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRequestInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestInfo & CIM.Social.MqimFriendRequestInfo.$Shape} MqimFriendRequestInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRequestInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRequestInfo();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.fromUserId = value;
+                            else
+                                delete message.fromUserId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.toUserId = value;
+                            else
+                                delete message.toUserId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.note = value;
+                            else
+                                delete message.note;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.createdAt = value;
+                            else
+                                delete message.createdAt;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.fromUserInfo = $root.CIM.Def.CIMUserInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.fromUserInfo);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimFriendRequestInfo message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimFriendRequestInfo} MqimFriendRequestInfo
+             */
+            MqimFriendRequestInfo.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimFriendRequestInfo)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimFriendRequestInfo: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimFriendRequestInfo();
+                if (object.fromUserId != null)
+                    if (typeof object.fromUserId === "object" ? object.fromUserId.low || object.fromUserId.high : $Number(object.fromUserId) !== 0)
+                        if ($util.Long)
+                            message.fromUserId = $util.Long.fromValue(object.fromUserId, true);
+                        else if (typeof object.fromUserId === "string")
+                            message.fromUserId = $parseInt(object.fromUserId, 10);
+                        else if (typeof object.fromUserId === "number")
+                            message.fromUserId = object.fromUserId;
+                        else if (typeof object.fromUserId === "object")
+                            message.fromUserId = new $util.LongBits(object.fromUserId.low >>> 0, object.fromUserId.high >>> 0).toNumber(true);
+                if (object.toUserId != null)
+                    if (typeof object.toUserId === "object" ? object.toUserId.low || object.toUserId.high : $Number(object.toUserId) !== 0)
+                        if ($util.Long)
+                            message.toUserId = $util.Long.fromValue(object.toUserId, true);
+                        else if (typeof object.toUserId === "string")
+                            message.toUserId = $parseInt(object.toUserId, 10);
+                        else if (typeof object.toUserId === "number")
+                            message.toUserId = object.toUserId;
+                        else if (typeof object.toUserId === "object")
+                            message.toUserId = new $util.LongBits(object.toUserId.low >>> 0, object.toUserId.high >>> 0).toNumber(true);
+                if (object.note != null)
+                    if (typeof object.note !== "string" || object.note.length)
+                        message.note = $String(object.note);
+                if (object.createdAt != null)
+                    if ($Number(object.createdAt) !== 0)
+                        message.createdAt = object.createdAt >>> 0;
+                if (object.fromUserInfo != null) {
+                    if (!$util.isObject(object.fromUserInfo))
+                        throw $TypeError(".CIM.Social.MqimFriendRequestInfo.fromUserInfo: object expected");
+                    message.fromUserInfo = $root.CIM.Def.CIMUserInfo.fromObject(object.fromUserInfo, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimFriendRequestInfo message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @static
+             * @param {CIM.Social.MqimFriendRequestInfo} message MqimFriendRequestInfo
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimFriendRequestInfo.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.fromUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.fromUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.toUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.toUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.note = "";
+                    object.createdAt = 0;
+                    object.fromUserInfo = null;
+                }
+                if (message.fromUserId != null && $Object.hasOwnProperty.call(message, "fromUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.fromUserId = typeof message.fromUserId === "number" ? $BigInt(message.fromUserId) : $util.Long.fromBits(message.fromUserId.low >>> 0, message.fromUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.fromUserId === "number")
+                        object.fromUserId = options.longs === $String ? $String(message.fromUserId) : message.fromUserId;
+                    else
+                        object.fromUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.fromUserId) : options.longs === $Number ? new $util.LongBits(message.fromUserId.low >>> 0, message.fromUserId.high >>> 0).toNumber(true) : message.fromUserId;
+                if (message.toUserId != null && $Object.hasOwnProperty.call(message, "toUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.toUserId = typeof message.toUserId === "number" ? $BigInt(message.toUserId) : $util.Long.fromBits(message.toUserId.low >>> 0, message.toUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.toUserId === "number")
+                        object.toUserId = options.longs === $String ? $String(message.toUserId) : message.toUserId;
+                    else
+                        object.toUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.toUserId) : options.longs === $Number ? new $util.LongBits(message.toUserId.low >>> 0, message.toUserId.high >>> 0).toNumber(true) : message.toUserId;
+                if (message.note != null && $Object.hasOwnProperty.call(message, "note"))
+                    object.note = message.note;
+                if (message.createdAt != null && $Object.hasOwnProperty.call(message, "createdAt"))
+                    object.createdAt = message.createdAt;
+                if (message.fromUserInfo != null && $Object.hasOwnProperty.call(message, "fromUserInfo"))
+                    object.fromUserInfo = $root.CIM.Def.CIMUserInfo.toObject(message.fromUserInfo, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this MqimFriendRequestInfo to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimFriendRequestInfo
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimFriendRequestInfo.prototype.toJSON = function() {
+                return MqimFriendRequestInfo.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimFriendRequestInfo;
+        })();
+
+        Social.MqimFriendRequestListReq = (function() {
+
+            /**
+             * Properties of a MqimFriendRequestListReq.
+             * @typedef {Object} CIM.Social.MqimFriendRequestListReq.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRequestListReq.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRequestListReq
+             * @augments CIM.Social.MqimFriendRequestListReq.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRequestListReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRequestListReq.
+             * @typedef {CIM.Social.MqimFriendRequestListReq.$Properties} CIM.Social.MqimFriendRequestListReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRequestListReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRequestListReq.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRequestListReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRequestListReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new MqimFriendRequestListReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimFriendRequestListReq
+             * @static
+             * @param {CIM.Social.MqimFriendRequestListReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimFriendRequestListReq} MqimFriendRequestListReq instance
+             * @type {{
+             *   (properties: CIM.Social.MqimFriendRequestListReq.$Shape): CIM.Social.MqimFriendRequestListReq & CIM.Social.MqimFriendRequestListReq.$Shape;
+             *   (properties?: CIM.Social.MqimFriendRequestListReq.$Properties): CIM.Social.MqimFriendRequestListReq;
+             * }}
+             */
+            MqimFriendRequestListReq.create = function(properties) {
+                return new MqimFriendRequestListReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimFriendRequestListReq message. Does not implicitly {@link CIM.Social.MqimFriendRequestListReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRequestListReq
+             * @static
+             * @param {CIM.Social.MqimFriendRequestListReq.$Properties} message MqimFriendRequestListReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRequestListReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRequestListReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRequestListReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestListReq & CIM.Social.MqimFriendRequestListReq.$Shape} MqimFriendRequestListReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRequestListReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRequestListReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimFriendRequestListReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimFriendRequestListReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimFriendRequestListReq} MqimFriendRequestListReq
+             */
+            MqimFriendRequestListReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimFriendRequestListReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimFriendRequestListReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                return new $root.CIM.Social.MqimFriendRequestListReq();
+            };
+
+            /**
+             * Creates a plain object from a MqimFriendRequestListReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimFriendRequestListReq
+             * @static
+             * @param {CIM.Social.MqimFriendRequestListReq} message MqimFriendRequestListReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimFriendRequestListReq.toObject = function () {
+                return {};
+            };
+
+            /**
+             * Converts this MqimFriendRequestListReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimFriendRequestListReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimFriendRequestListReq.prototype.toJSON = function() {
+                return MqimFriendRequestListReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimFriendRequestListReq;
+        })();
+
+        Social.MqimFriendRequestListRsp = (function() {
+
+            /**
+             * Properties of a MqimFriendRequestListRsp.
+             * @typedef {Object} CIM.Social.MqimFriendRequestListRsp.$Properties
+             * @property {Array.<CIM.Social.MqimFriendRequestInfo.$Properties>|null} [incoming] MqimFriendRequestListRsp incoming
+             * @property {Array.<CIM.Social.MqimFriendRequestInfo.$Properties>|null} [outgoing] MqimFriendRequestListRsp outgoing
+             * @property {Array.<number|Long>|null} [blockedUserIds] MqimFriendRequestListRsp blockedUserIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimFriendRequestListRsp.
+             * @memberof CIM.Social
+             * @interface IMqimFriendRequestListRsp
+             * @augments CIM.Social.MqimFriendRequestListRsp.$Properties
+             * @deprecated Use CIM.Social.MqimFriendRequestListRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimFriendRequestListRsp.
+             * @typedef {CIM.Social.MqimFriendRequestListRsp.$Properties} CIM.Social.MqimFriendRequestListRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimFriendRequestListRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimFriendRequestListRsp.
+             * @constructor
+             * @param {CIM.Social.MqimFriendRequestListRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimFriendRequestListRsp = function (properties) {
+                this.incoming = [];
+                this.outgoing = [];
+                this.blockedUserIds = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimFriendRequestListRsp incoming.
+             * @member {Array.<CIM.Social.MqimFriendRequestInfo.$Properties>} incoming
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @instance
+             */
+            MqimFriendRequestListRsp.prototype.incoming = $util.emptyArray;
+
+            /**
+             * MqimFriendRequestListRsp outgoing.
+             * @member {Array.<CIM.Social.MqimFriendRequestInfo.$Properties>} outgoing
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @instance
+             */
+            MqimFriendRequestListRsp.prototype.outgoing = $util.emptyArray;
+
+            /**
+             * MqimFriendRequestListRsp blockedUserIds.
+             * @member {Array.<number|Long>} blockedUserIds
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @instance
+             */
+            MqimFriendRequestListRsp.prototype.blockedUserIds = $util.emptyArray;
+
+            /**
+             * Creates a new MqimFriendRequestListRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @static
+             * @param {CIM.Social.MqimFriendRequestListRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimFriendRequestListRsp} MqimFriendRequestListRsp instance
+             * @type {{
+             *   (properties: CIM.Social.MqimFriendRequestListRsp.$Shape): CIM.Social.MqimFriendRequestListRsp & CIM.Social.MqimFriendRequestListRsp.$Shape;
+             *   (properties?: CIM.Social.MqimFriendRequestListRsp.$Properties): CIM.Social.MqimFriendRequestListRsp;
+             * }}
+             */
+            MqimFriendRequestListRsp.create = function(properties) {
+                return new MqimFriendRequestListRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimFriendRequestListRsp message. Does not implicitly {@link CIM.Social.MqimFriendRequestListRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @static
+             * @param {CIM.Social.MqimFriendRequestListRsp.$Properties} message MqimFriendRequestListRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimFriendRequestListRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.incoming != null && message.incoming.length)
+                    for (var i = 0; i < message.incoming.length; ++i)
+                        $root.CIM.Social.MqimFriendRequestInfo.encode(message.incoming[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.outgoing != null && message.outgoing.length)
+                    for (var i = 0; i < message.outgoing.length; ++i)
+                        $root.CIM.Social.MqimFriendRequestInfo.encode(message.outgoing[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.blockedUserIds != null && message.blockedUserIds.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).uint64s(message.blockedUserIds);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimFriendRequestListRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimFriendRequestListRsp & CIM.Social.MqimFriendRequestListRsp.$Shape} MqimFriendRequestListRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimFriendRequestListRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimFriendRequestListRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.incoming && message.incoming.length))
+                                message.incoming = [];
+                            message.incoming.push($root.CIM.Social.MqimFriendRequestInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.outgoing && message.outgoing.length))
+                                message.outgoing = [];
+                            message.outgoing.push($root.CIM.Social.MqimFriendRequestInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType === 2) {
+                                if (!(message.blockedUserIds && message.blockedUserIds.length))
+                                    message.blockedUserIds = [];
+                                reader.uint64s(message.blockedUserIds);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.blockedUserIds && message.blockedUserIds.length))
+                                message.blockedUserIds = [];
+                            message.blockedUserIds.push(reader.uint64());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimFriendRequestListRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimFriendRequestListRsp} MqimFriendRequestListRsp
+             */
+            MqimFriendRequestListRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimFriendRequestListRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimFriendRequestListRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimFriendRequestListRsp();
+                if (object.incoming) {
+                    if (!$Array.isArray(object.incoming))
+                        throw $TypeError(".CIM.Social.MqimFriendRequestListRsp.incoming: array expected");
+                    message.incoming = $Array(object.incoming.length);
+                    for (var i = 0; i < object.incoming.length; ++i) {
+                        if (!$util.isObject(object.incoming[i]))
+                            throw $TypeError(".CIM.Social.MqimFriendRequestListRsp.incoming: object expected");
+                        message.incoming[i] = $root.CIM.Social.MqimFriendRequestInfo.fromObject(object.incoming[i], _depth + 1);
+                    }
+                }
+                if (object.outgoing) {
+                    if (!$Array.isArray(object.outgoing))
+                        throw $TypeError(".CIM.Social.MqimFriendRequestListRsp.outgoing: array expected");
+                    message.outgoing = $Array(object.outgoing.length);
+                    for (var i = 0; i < object.outgoing.length; ++i) {
+                        if (!$util.isObject(object.outgoing[i]))
+                            throw $TypeError(".CIM.Social.MqimFriendRequestListRsp.outgoing: object expected");
+                        message.outgoing[i] = $root.CIM.Social.MqimFriendRequestInfo.fromObject(object.outgoing[i], _depth + 1);
+                    }
+                }
+                if (object.blockedUserIds) {
+                    if (!$Array.isArray(object.blockedUserIds))
+                        throw $TypeError(".CIM.Social.MqimFriendRequestListRsp.blockedUserIds: array expected");
+                    message.blockedUserIds = $Array(object.blockedUserIds.length);
+                    for (var i = 0; i < object.blockedUserIds.length; ++i)
+                        if ($util.Long)
+                            message.blockedUserIds[i] = $util.Long.fromValue(object.blockedUserIds[i], true);
+                        else if (typeof object.blockedUserIds[i] === "string")
+                            message.blockedUserIds[i] = $parseInt(object.blockedUserIds[i], 10);
+                        else if (typeof object.blockedUserIds[i] === "number")
+                            message.blockedUserIds[i] = object.blockedUserIds[i];
+                        else if (typeof object.blockedUserIds[i] === "object")
+                            message.blockedUserIds[i] = new $util.LongBits(object.blockedUserIds[i].low >>> 0, object.blockedUserIds[i].high >>> 0).toNumber(true);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimFriendRequestListRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @static
+             * @param {CIM.Social.MqimFriendRequestListRsp} message MqimFriendRequestListRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimFriendRequestListRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.arrays || options.defaults) {
+                    object.incoming = [];
+                    object.outgoing = [];
+                    object.blockedUserIds = [];
+                }
+                if (message.incoming && message.incoming.length) {
+                    object.incoming = $Array(message.incoming.length);
+                    for (var j = 0; j < message.incoming.length; ++j)
+                        object.incoming[j] = $root.CIM.Social.MqimFriendRequestInfo.toObject(message.incoming[j], options, _depth + 1);
+                }
+                if (message.outgoing && message.outgoing.length) {
+                    object.outgoing = $Array(message.outgoing.length);
+                    for (var j = 0; j < message.outgoing.length; ++j)
+                        object.outgoing[j] = $root.CIM.Social.MqimFriendRequestInfo.toObject(message.outgoing[j], options, _depth + 1);
+                }
+                if (message.blockedUserIds && message.blockedUserIds.length) {
+                    object.blockedUserIds = $Array(message.blockedUserIds.length);
+                    for (var j = 0; j < message.blockedUserIds.length; ++j)
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.blockedUserIds[j] = typeof message.blockedUserIds[j] === "number" ? $BigInt(message.blockedUserIds[j]) : $util.Long.fromBits(message.blockedUserIds[j].low >>> 0, message.blockedUserIds[j].high >>> 0, true).toBigInt();
+                        else if (typeof message.blockedUserIds[j] === "number")
+                            object.blockedUserIds[j] = options.longs === $String ? $String(message.blockedUserIds[j]) : message.blockedUserIds[j];
+                        else
+                            object.blockedUserIds[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.blockedUserIds[j]) : options.longs === $Number ? new $util.LongBits(message.blockedUserIds[j].low >>> 0, message.blockedUserIds[j].high >>> 0).toNumber(true) : message.blockedUserIds[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this MqimFriendRequestListRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimFriendRequestListRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimFriendRequestListRsp.prototype.toJSON = function() {
+                return MqimFriendRequestListRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimFriendRequestListRsp;
+        })();
+
+        /**
+         * MqimContactEvent enum.
+         * @name CIM.Social.MqimContactEvent
+         * @enum {number}
+         * @property {number} CONTACT_EVENT_UNKNOWN=0 CONTACT_EVENT_UNKNOWN value
+         * @property {number} CONTACT_EVENT_REQUESTED=1 CONTACT_EVENT_REQUESTED value
+         * @property {number} CONTACT_EVENT_ACCEPTED=2 CONTACT_EVENT_ACCEPTED value
+         * @property {number} CONTACT_EVENT_DECLINED=3 CONTACT_EVENT_DECLINED value
+         * @property {number} CONTACT_EVENT_REMOVED=4 CONTACT_EVENT_REMOVED value
+         */
+        Social.MqimContactEvent = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "CONTACT_EVENT_UNKNOWN"] = 0;
+            values[valuesById[1] = "CONTACT_EVENT_REQUESTED"] = 1;
+            values[valuesById[2] = "CONTACT_EVENT_ACCEPTED"] = 2;
+            values[valuesById[3] = "CONTACT_EVENT_DECLINED"] = 3;
+            values[valuesById[4] = "CONTACT_EVENT_REMOVED"] = 4;
+            return values;
+        })();
+
+        Social.MqimContactNotify = (function() {
+
+            /**
+             * Properties of a MqimContactNotify.
+             * @typedef {Object} CIM.Social.MqimContactNotify.$Properties
+             * @property {CIM.Social.MqimContactEvent|null} [event] MqimContactNotify event
+             * @property {number|Long|null} [peerUserId] MqimContactNotify peerUserId
+             * @property {CIM.Def.CIMUserInfo.$Properties|null} [peerUserInfo] MqimContactNotify peerUserInfo
+             * @property {CIM.Social.MqimFriendRequestInfo.$Properties|null} [request] MqimContactNotify request
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimContactNotify.
+             * @memberof CIM.Social
+             * @interface IMqimContactNotify
+             * @augments CIM.Social.MqimContactNotify.$Properties
+             * @deprecated Use CIM.Social.MqimContactNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimContactNotify.
+             * @typedef {CIM.Social.MqimContactNotify.$Properties} CIM.Social.MqimContactNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimContactNotify.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimContactNotify.
+             * @constructor
+             * @param {CIM.Social.MqimContactNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimContactNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimContactNotify event.
+             * @member {CIM.Social.MqimContactEvent} event
+             * @memberof CIM.Social.MqimContactNotify
+             * @instance
+             */
+            MqimContactNotify.prototype.event = 0;
+
+            /**
+             * MqimContactNotify peerUserId.
+             * @member {number|Long} peerUserId
+             * @memberof CIM.Social.MqimContactNotify
+             * @instance
+             */
+            MqimContactNotify.prototype.peerUserId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimContactNotify peerUserInfo.
+             * @member {CIM.Def.CIMUserInfo.$Properties|null|undefined} peerUserInfo
+             * @memberof CIM.Social.MqimContactNotify
+             * @instance
+             */
+            MqimContactNotify.prototype.peerUserInfo = null;
+
+            /**
+             * MqimContactNotify request.
+             * @member {CIM.Social.MqimFriendRequestInfo.$Properties|null|undefined} request
+             * @memberof CIM.Social.MqimContactNotify
+             * @instance
+             */
+            MqimContactNotify.prototype.request = null;
+
+            /**
+             * Creates a new MqimContactNotify instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimContactNotify
+             * @static
+             * @param {CIM.Social.MqimContactNotify.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimContactNotify} MqimContactNotify instance
+             * @type {{
+             *   (properties: CIM.Social.MqimContactNotify.$Shape): CIM.Social.MqimContactNotify & CIM.Social.MqimContactNotify.$Shape;
+             *   (properties?: CIM.Social.MqimContactNotify.$Properties): CIM.Social.MqimContactNotify;
+             * }}
+             */
+            MqimContactNotify.create = function(properties) {
+                return new MqimContactNotify(properties);
+            };
+
+            /**
+             * Encodes the specified MqimContactNotify message. Does not implicitly {@link CIM.Social.MqimContactNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimContactNotify
+             * @static
+             * @param {CIM.Social.MqimContactNotify.$Properties} message MqimContactNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimContactNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.event != null && $Object.hasOwnProperty.call(message, "event") && message.event !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.event);
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId") && (typeof message.peerUserId === "object" ? message.peerUserId.low || message.peerUserId.high : message.peerUserId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.peerUserId);
+                if (message.peerUserInfo != null && $Object.hasOwnProperty.call(message, "peerUserInfo"))
+                    $root.CIM.Def.CIMUserInfo.encode(message.peerUserInfo, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.request != null && $Object.hasOwnProperty.call(message, "request"))
+                    $root.CIM.Social.MqimFriendRequestInfo.encode(message.request, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimContactNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimContactNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimContactNotify & CIM.Social.MqimContactNotify.$Shape} MqimContactNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimContactNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimContactNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.event = value;
+                            else
+                                delete message.event;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.peerUserId = value;
+                            else
+                                delete message.peerUserId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.peerUserInfo = $root.CIM.Def.CIMUserInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.peerUserInfo);
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.request = $root.CIM.Social.MqimFriendRequestInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.request);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimContactNotify message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimContactNotify
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimContactNotify} MqimContactNotify
+             */
+            MqimContactNotify.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimContactNotify)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimContactNotify: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimContactNotify();
+                if (object.event !== 0 && (typeof object.event !== "string" || $root.CIM.Social.MqimContactEvent[object.event] !== 0))
+                    switch (object.event) {
+                    case "CONTACT_EVENT_UNKNOWN":
+                    case 0:
+                        message.event = 0;
+                        break;
+                    case "CONTACT_EVENT_REQUESTED":
+                    case 1:
+                        message.event = 1;
+                        break;
+                    case "CONTACT_EVENT_ACCEPTED":
+                    case 2:
+                        message.event = 2;
+                        break;
+                    case "CONTACT_EVENT_DECLINED":
+                    case 3:
+                        message.event = 3;
+                        break;
+                    case "CONTACT_EVENT_REMOVED":
+                    case 4:
+                        message.event = 4;
+                        break;
+                    default:
+                        if (typeof object.event === "number" && (object.event | 0) === object.event)
+                            message.event = object.event;
+                    }
+                if (object.peerUserId != null)
+                    if (typeof object.peerUserId === "object" ? object.peerUserId.low || object.peerUserId.high : $Number(object.peerUserId) !== 0)
+                        if ($util.Long)
+                            message.peerUserId = $util.Long.fromValue(object.peerUserId, true);
+                        else if (typeof object.peerUserId === "string")
+                            message.peerUserId = $parseInt(object.peerUserId, 10);
+                        else if (typeof object.peerUserId === "number")
+                            message.peerUserId = object.peerUserId;
+                        else if (typeof object.peerUserId === "object")
+                            message.peerUserId = new $util.LongBits(object.peerUserId.low >>> 0, object.peerUserId.high >>> 0).toNumber(true);
+                if (object.peerUserInfo != null) {
+                    if (!$util.isObject(object.peerUserInfo))
+                        throw $TypeError(".CIM.Social.MqimContactNotify.peerUserInfo: object expected");
+                    message.peerUserInfo = $root.CIM.Def.CIMUserInfo.fromObject(object.peerUserInfo, _depth + 1);
+                }
+                if (object.request != null) {
+                    if (!$util.isObject(object.request))
+                        throw $TypeError(".CIM.Social.MqimContactNotify.request: object expected");
+                    message.request = $root.CIM.Social.MqimFriendRequestInfo.fromObject(object.request, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimContactNotify message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimContactNotify
+             * @static
+             * @param {CIM.Social.MqimContactNotify} message MqimContactNotify
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimContactNotify.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.event = options.enums === $String ? "CONTACT_EVENT_UNKNOWN" : 0;
+                    if ($util.Long) {
+                        var long = new $util.Long(0, 0, true);
+                        object.peerUserId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.peerUserId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.peerUserInfo = null;
+                    object.request = null;
+                }
+                if (message.event != null && $Object.hasOwnProperty.call(message, "event"))
+                    object.event = options.enums === $String ? $root.CIM.Social.MqimContactEvent[message.event] === $undefined ? message.event : $root.CIM.Social.MqimContactEvent[message.event] : message.event;
+                if (message.peerUserId != null && $Object.hasOwnProperty.call(message, "peerUserId"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.peerUserId = typeof message.peerUserId === "number" ? $BigInt(message.peerUserId) : $util.Long.fromBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0, true).toBigInt();
+                    else if (typeof message.peerUserId === "number")
+                        object.peerUserId = options.longs === $String ? $String(message.peerUserId) : message.peerUserId;
+                    else
+                        object.peerUserId = options.longs === $String ? $util.Long.prototype.toString.call(message.peerUserId) : options.longs === $Number ? new $util.LongBits(message.peerUserId.low >>> 0, message.peerUserId.high >>> 0).toNumber(true) : message.peerUserId;
+                if (message.peerUserInfo != null && $Object.hasOwnProperty.call(message, "peerUserInfo"))
+                    object.peerUserInfo = $root.CIM.Def.CIMUserInfo.toObject(message.peerUserInfo, options, _depth + 1);
+                if (message.request != null && $Object.hasOwnProperty.call(message, "request"))
+                    object.request = $root.CIM.Social.MqimFriendRequestInfo.toObject(message.request, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this MqimContactNotify to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimContactNotify
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimContactNotify.prototype.toJSON = function() {
+                return MqimContactNotify.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimContactNotify;
+        })();
+
+        Social.MqimProfileUpdateReq = (function() {
+
+            /**
+             * Properties of a MqimProfileUpdateReq.
+             * @typedef {Object} CIM.Social.MqimProfileUpdateReq.$Properties
+             * @property {boolean|null} [setNickName] MqimProfileUpdateReq setNickName
+             * @property {string|null} [nickName] MqimProfileUpdateReq nickName
+             * @property {boolean|null} [setAvatarUrl] MqimProfileUpdateReq setAvatarUrl
+             * @property {string|null} [avatarUrl] MqimProfileUpdateReq avatarUrl
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimProfileUpdateReq.
+             * @memberof CIM.Social
+             * @interface IMqimProfileUpdateReq
+             * @augments CIM.Social.MqimProfileUpdateReq.$Properties
+             * @deprecated Use CIM.Social.MqimProfileUpdateReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimProfileUpdateReq.
+             * @typedef {CIM.Social.MqimProfileUpdateReq.$Properties} CIM.Social.MqimProfileUpdateReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimProfileUpdateReq.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimProfileUpdateReq.
+             * @constructor
+             * @param {CIM.Social.MqimProfileUpdateReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimProfileUpdateReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimProfileUpdateReq setNickName.
+             * @member {boolean} setNickName
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @instance
+             */
+            MqimProfileUpdateReq.prototype.setNickName = false;
+
+            /**
+             * MqimProfileUpdateReq nickName.
+             * @member {string} nickName
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @instance
+             */
+            MqimProfileUpdateReq.prototype.nickName = "";
+
+            /**
+             * MqimProfileUpdateReq setAvatarUrl.
+             * @member {boolean} setAvatarUrl
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @instance
+             */
+            MqimProfileUpdateReq.prototype.setAvatarUrl = false;
+
+            /**
+             * MqimProfileUpdateReq avatarUrl.
+             * @member {string} avatarUrl
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @instance
+             */
+            MqimProfileUpdateReq.prototype.avatarUrl = "";
+
+            /**
+             * Creates a new MqimProfileUpdateReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @static
+             * @param {CIM.Social.MqimProfileUpdateReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimProfileUpdateReq} MqimProfileUpdateReq instance
+             * @type {{
+             *   (properties: CIM.Social.MqimProfileUpdateReq.$Shape): CIM.Social.MqimProfileUpdateReq & CIM.Social.MqimProfileUpdateReq.$Shape;
+             *   (properties?: CIM.Social.MqimProfileUpdateReq.$Properties): CIM.Social.MqimProfileUpdateReq;
+             * }}
+             */
+            MqimProfileUpdateReq.create = function(properties) {
+                return new MqimProfileUpdateReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimProfileUpdateReq message. Does not implicitly {@link CIM.Social.MqimProfileUpdateReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @static
+             * @param {CIM.Social.MqimProfileUpdateReq.$Properties} message MqimProfileUpdateReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimProfileUpdateReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.setNickName != null && $Object.hasOwnProperty.call(message, "setNickName") && message.setNickName !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.setNickName);
+                if (message.nickName != null && $Object.hasOwnProperty.call(message, "nickName") && message.nickName !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.nickName);
+                if (message.setAvatarUrl != null && $Object.hasOwnProperty.call(message, "setAvatarUrl") && message.setAvatarUrl !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.setAvatarUrl);
+                if (message.avatarUrl != null && $Object.hasOwnProperty.call(message, "avatarUrl") && message.avatarUrl !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.avatarUrl);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimProfileUpdateReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimProfileUpdateReq & CIM.Social.MqimProfileUpdateReq.$Shape} MqimProfileUpdateReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimProfileUpdateReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimProfileUpdateReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.setNickName = value;
+                            else
+                                delete message.setNickName;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nickName = value;
+                            else
+                                delete message.nickName;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.setAvatarUrl = value;
+                            else
+                                delete message.setAvatarUrl;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.avatarUrl = value;
+                            else
+                                delete message.avatarUrl;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimProfileUpdateReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimProfileUpdateReq} MqimProfileUpdateReq
+             */
+            MqimProfileUpdateReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimProfileUpdateReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimProfileUpdateReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimProfileUpdateReq();
+                if (object.setNickName != null)
+                    if (object.setNickName)
+                        message.setNickName = $Boolean(object.setNickName);
+                if (object.nickName != null)
+                    if (typeof object.nickName !== "string" || object.nickName.length)
+                        message.nickName = $String(object.nickName);
+                if (object.setAvatarUrl != null)
+                    if (object.setAvatarUrl)
+                        message.setAvatarUrl = $Boolean(object.setAvatarUrl);
+                if (object.avatarUrl != null)
+                    if (typeof object.avatarUrl !== "string" || object.avatarUrl.length)
+                        message.avatarUrl = $String(object.avatarUrl);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimProfileUpdateReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @static
+             * @param {CIM.Social.MqimProfileUpdateReq} message MqimProfileUpdateReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimProfileUpdateReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.setNickName = false;
+                    object.nickName = "";
+                    object.setAvatarUrl = false;
+                    object.avatarUrl = "";
+                }
+                if (message.setNickName != null && $Object.hasOwnProperty.call(message, "setNickName"))
+                    object.setNickName = message.setNickName;
+                if (message.nickName != null && $Object.hasOwnProperty.call(message, "nickName"))
+                    object.nickName = message.nickName;
+                if (message.setAvatarUrl != null && $Object.hasOwnProperty.call(message, "setAvatarUrl"))
+                    object.setAvatarUrl = message.setAvatarUrl;
+                if (message.avatarUrl != null && $Object.hasOwnProperty.call(message, "avatarUrl"))
+                    object.avatarUrl = message.avatarUrl;
+                return object;
+            };
+
+            /**
+             * Converts this MqimProfileUpdateReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimProfileUpdateReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimProfileUpdateReq.prototype.toJSON = function() {
+                return MqimProfileUpdateReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimProfileUpdateReq;
+        })();
+
+        Social.MqimProfileUpdateRsp = (function() {
+
+            /**
+             * Properties of a MqimProfileUpdateRsp.
+             * @typedef {Object} CIM.Social.MqimProfileUpdateRsp.$Properties
+             * @property {number|null} [resultCode] MqimProfileUpdateRsp resultCode
+             * @property {CIM.Def.CIMUserInfo.$Properties|null} [userInfo] MqimProfileUpdateRsp userInfo
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimProfileUpdateRsp.
+             * @memberof CIM.Social
+             * @interface IMqimProfileUpdateRsp
+             * @augments CIM.Social.MqimProfileUpdateRsp.$Properties
+             * @deprecated Use CIM.Social.MqimProfileUpdateRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimProfileUpdateRsp.
+             * @typedef {CIM.Social.MqimProfileUpdateRsp.$Properties} CIM.Social.MqimProfileUpdateRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimProfileUpdateRsp.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimProfileUpdateRsp.
+             * @constructor
+             * @param {CIM.Social.MqimProfileUpdateRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimProfileUpdateRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimProfileUpdateRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @instance
+             */
+            MqimProfileUpdateRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimProfileUpdateRsp userInfo.
+             * @member {CIM.Def.CIMUserInfo.$Properties|null|undefined} userInfo
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @instance
+             */
+            MqimProfileUpdateRsp.prototype.userInfo = null;
+
+            /**
+             * Creates a new MqimProfileUpdateRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @static
+             * @param {CIM.Social.MqimProfileUpdateRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimProfileUpdateRsp} MqimProfileUpdateRsp instance
+             * @type {{
+             *   (properties: CIM.Social.MqimProfileUpdateRsp.$Shape): CIM.Social.MqimProfileUpdateRsp & CIM.Social.MqimProfileUpdateRsp.$Shape;
+             *   (properties?: CIM.Social.MqimProfileUpdateRsp.$Properties): CIM.Social.MqimProfileUpdateRsp;
+             * }}
+             */
+            MqimProfileUpdateRsp.create = function(properties) {
+                return new MqimProfileUpdateRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimProfileUpdateRsp message. Does not implicitly {@link CIM.Social.MqimProfileUpdateRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @static
+             * @param {CIM.Social.MqimProfileUpdateRsp.$Properties} message MqimProfileUpdateRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimProfileUpdateRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.resultCode);
+                if (message.userInfo != null && $Object.hasOwnProperty.call(message, "userInfo"))
+                    $root.CIM.Def.CIMUserInfo.encode(message.userInfo, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimProfileUpdateRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimProfileUpdateRsp & CIM.Social.MqimProfileUpdateRsp.$Shape} MqimProfileUpdateRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimProfileUpdateRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimProfileUpdateRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.userInfo = $root.CIM.Def.CIMUserInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.userInfo);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimProfileUpdateRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimProfileUpdateRsp} MqimProfileUpdateRsp
+             */
+            MqimProfileUpdateRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimProfileUpdateRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimProfileUpdateRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimProfileUpdateRsp();
+                if (object.resultCode != null)
+                    if ($Number(object.resultCode) !== 0)
+                        message.resultCode = object.resultCode >>> 0;
+                if (object.userInfo != null) {
+                    if (!$util.isObject(object.userInfo))
+                        throw $TypeError(".CIM.Social.MqimProfileUpdateRsp.userInfo: object expected");
+                    message.userInfo = $root.CIM.Def.CIMUserInfo.fromObject(object.userInfo, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimProfileUpdateRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @static
+             * @param {CIM.Social.MqimProfileUpdateRsp} message MqimProfileUpdateRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimProfileUpdateRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults) {
+                    object.resultCode = 0;
+                    object.userInfo = null;
+                }
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode"))
+                    object.resultCode = message.resultCode;
+                if (message.userInfo != null && $Object.hasOwnProperty.call(message, "userInfo"))
+                    object.userInfo = $root.CIM.Def.CIMUserInfo.toObject(message.userInfo, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this MqimProfileUpdateRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimProfileUpdateRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimProfileUpdateRsp.prototype.toJSON = function() {
+                return MqimProfileUpdateRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimProfileUpdateRsp;
+        })();
+
+        Social.MqimProfileNotify = (function() {
+
+            /**
+             * Properties of a MqimProfileNotify.
+             * @typedef {Object} CIM.Social.MqimProfileNotify.$Properties
+             * @property {CIM.Def.CIMUserInfo.$Properties|null} [userInfo] MqimProfileNotify userInfo
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimProfileNotify.
+             * @memberof CIM.Social
+             * @interface IMqimProfileNotify
+             * @augments CIM.Social.MqimProfileNotify.$Properties
+             * @deprecated Use CIM.Social.MqimProfileNotify.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimProfileNotify.
+             * @typedef {CIM.Social.MqimProfileNotify.$Properties} CIM.Social.MqimProfileNotify.$Shape
+             */
+
+            /**
+             * Constructs a new MqimProfileNotify.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimProfileNotify.
+             * @constructor
+             * @param {CIM.Social.MqimProfileNotify.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimProfileNotify = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimProfileNotify userInfo.
+             * @member {CIM.Def.CIMUserInfo.$Properties|null|undefined} userInfo
+             * @memberof CIM.Social.MqimProfileNotify
+             * @instance
+             */
+            MqimProfileNotify.prototype.userInfo = null;
+
+            /**
+             * Creates a new MqimProfileNotify instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimProfileNotify
+             * @static
+             * @param {CIM.Social.MqimProfileNotify.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimProfileNotify} MqimProfileNotify instance
+             * @type {{
+             *   (properties: CIM.Social.MqimProfileNotify.$Shape): CIM.Social.MqimProfileNotify & CIM.Social.MqimProfileNotify.$Shape;
+             *   (properties?: CIM.Social.MqimProfileNotify.$Properties): CIM.Social.MqimProfileNotify;
+             * }}
+             */
+            MqimProfileNotify.create = function(properties) {
+                return new MqimProfileNotify(properties);
+            };
+
+            /**
+             * Encodes the specified MqimProfileNotify message. Does not implicitly {@link CIM.Social.MqimProfileNotify.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimProfileNotify
+             * @static
+             * @param {CIM.Social.MqimProfileNotify.$Properties} message MqimProfileNotify message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimProfileNotify.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.userInfo != null && $Object.hasOwnProperty.call(message, "userInfo"))
+                    $root.CIM.Def.CIMUserInfo.encode(message.userInfo, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimProfileNotify message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimProfileNotify
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimProfileNotify & CIM.Social.MqimProfileNotify.$Shape} MqimProfileNotify
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimProfileNotify.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimProfileNotify();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.userInfo = $root.CIM.Def.CIMUserInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.userInfo);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimProfileNotify message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimProfileNotify
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimProfileNotify} MqimProfileNotify
+             */
+            MqimProfileNotify.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimProfileNotify)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimProfileNotify: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimProfileNotify();
+                if (object.userInfo != null) {
+                    if (!$util.isObject(object.userInfo))
+                        throw $TypeError(".CIM.Social.MqimProfileNotify.userInfo: object expected");
+                    message.userInfo = $root.CIM.Def.CIMUserInfo.fromObject(object.userInfo, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimProfileNotify message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimProfileNotify
+             * @static
+             * @param {CIM.Social.MqimProfileNotify} message MqimProfileNotify
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimProfileNotify.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults)
+                    object.userInfo = null;
+                if (message.userInfo != null && $Object.hasOwnProperty.call(message, "userInfo"))
+                    object.userInfo = $root.CIM.Def.CIMUserInfo.toObject(message.userInfo, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this MqimProfileNotify to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimProfileNotify
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimProfileNotify.prototype.toJSON = function() {
+                return MqimProfileNotify.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimProfileNotify;
+        })();
+
+        Social.MqimPresenceChanged = (function() {
+
+            /**
+             * Properties of a MqimPresenceChanged.
+             * @typedef {Object} CIM.Social.MqimPresenceChanged.$Properties
+             * @property {boolean|null} [online] MqimPresenceChanged online
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimPresenceChanged.
+             * @memberof CIM.Social
+             * @interface IMqimPresenceChanged
+             * @augments CIM.Social.MqimPresenceChanged.$Properties
+             * @deprecated Use CIM.Social.MqimPresenceChanged.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimPresenceChanged.
+             * @typedef {CIM.Social.MqimPresenceChanged.$Properties} CIM.Social.MqimPresenceChanged.$Shape
+             */
+
+            /**
+             * Constructs a new MqimPresenceChanged.
+             * @memberof CIM.Social
+             * @classdesc Represents a MqimPresenceChanged.
+             * @constructor
+             * @param {CIM.Social.MqimPresenceChanged.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimPresenceChanged = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimPresenceChanged online.
+             * @member {boolean} online
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @instance
+             */
+            MqimPresenceChanged.prototype.online = false;
+
+            /**
+             * Creates a new MqimPresenceChanged instance using the specified properties.
+             * @function create
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @static
+             * @param {CIM.Social.MqimPresenceChanged.$Properties=} [properties] Properties to set
+             * @returns {CIM.Social.MqimPresenceChanged} MqimPresenceChanged instance
+             * @type {{
+             *   (properties: CIM.Social.MqimPresenceChanged.$Shape): CIM.Social.MqimPresenceChanged & CIM.Social.MqimPresenceChanged.$Shape;
+             *   (properties?: CIM.Social.MqimPresenceChanged.$Properties): CIM.Social.MqimPresenceChanged;
+             * }}
+             */
+            MqimPresenceChanged.create = function(properties) {
+                return new MqimPresenceChanged(properties);
+            };
+
+            /**
+             * Encodes the specified MqimPresenceChanged message. Does not implicitly {@link CIM.Social.MqimPresenceChanged.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @static
+             * @param {CIM.Social.MqimPresenceChanged.$Properties} message MqimPresenceChanged message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimPresenceChanged.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.online != null && $Object.hasOwnProperty.call(message, "online") && message.online !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.online);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimPresenceChanged message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Social.MqimPresenceChanged & CIM.Social.MqimPresenceChanged.$Shape} MqimPresenceChanged
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimPresenceChanged.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Social.MqimPresenceChanged();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.online = value;
+                            else
+                                delete message.online;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimPresenceChanged message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Social.MqimPresenceChanged} MqimPresenceChanged
+             */
+            MqimPresenceChanged.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Social.MqimPresenceChanged)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Social.MqimPresenceChanged: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Social.MqimPresenceChanged();
+                if (object.online != null)
+                    if (object.online)
+                        message.online = $Boolean(object.online);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimPresenceChanged message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @static
+             * @param {CIM.Social.MqimPresenceChanged} message MqimPresenceChanged
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimPresenceChanged.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults)
+                    object.online = false;
+                if (message.online != null && $Object.hasOwnProperty.call(message, "online"))
+                    object.online = message.online;
+                return object;
+            };
+
+            /**
+             * Converts this MqimPresenceChanged to JSON.
+             * @function toJSON
+             * @memberof CIM.Social.MqimPresenceChanged
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimPresenceChanged.prototype.toJSON = function() {
+                return MqimPresenceChanged.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimPresenceChanged;
+        })();
+
+        return Social;
     })();
 
     CIM.Voip = (function() {

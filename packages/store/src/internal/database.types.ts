@@ -154,6 +154,26 @@ export interface SessionMuteTable {
   created_at: Int;
 }
 
+/** Migration 0004: one row per direction of a friendship. */
+export interface FriendTable {
+  owner_user_id: Int;
+  friend_user_id: Int;
+  created_at: Int;
+}
+
+export interface FriendRequestTable {
+  from_user_id: Int;
+  to_user_id: Int;
+  note: string;
+  created_at: Int;
+}
+
+export interface BlockTable {
+  owner_user_id: Int;
+  blocked_user_id: Int;
+  created_at: Int;
+}
+
 export type SendShardName = `im_message_send_${number}`;
 export type RecvShardName = `im_message_recv_${number}`;
 
@@ -169,6 +189,9 @@ export interface StoreDatabase {
   im_group_member: GroupMemberTable;
   im_push_device: PushDeviceTable;
   im_session_mute: SessionMuteTable;
+  im_friend: FriendTable;
+  im_friend_request: FriendRequestTable;
+  im_block: BlockTable;
   [send: SendShardName]: MessageSendTable;
   [recv: RecvShardName]: MessageRecvTable;
 }

@@ -2,6 +2,7 @@ import { StoreUnavailableError, type Store } from '../index';
 import { textMessage, type ContractFixture } from './contract/fixture';
 import { groupContract } from './contract/groups.contract';
 import { messageContract } from './contract/messages.contract';
+import { contactContract } from './contract/contacts.contract';
 import { pushContract } from './contract/push.contract';
 import { receiptContract } from './contract/receipts.contract';
 import { sessionContract } from './contract/sessions.contract';
@@ -74,6 +75,7 @@ export function runStoreContract(name: string, target: StoreContractTarget): voi
     userContract(fx);
     groupContract(fx);
     pushContract(fx);
+    contactContract(fx);
     lifecycleContract(fx, target);
   });
 }
