@@ -6,7 +6,7 @@ import { mqimSchema, readConfig } from '@mqim/config';
 import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
 import { createImClient, passwordMd5, type ImClient, type ImMessage, type KickOutNotice } from '@mqim/sdk';
 import { describeInfra, probeMysql, probeRedis, probeRocketMq, waitFor } from '@mqim/testing';
-import { CommandId, ImErrorNumber, KickOutReason } from '@mqim/protocol';
+import { CimErrorCode, CommandId, ImErrorNumber, KickOutReason } from '@mqim/protocol';
 import { startStandalone, type Standalone } from './standalone';
 import { embeddedAdapters, realAdapters, type Adapters } from './testing/standalone.fixture';
 
@@ -394,7 +394,10 @@ function suite(label: string, use: Adapters): void {
       ]);
 
       const again = client(`tcp://127.0.0.1:${s.ports.tcp}`);
-      await expect(again.loginWithToken(ids.rae!, token)).rejects.toThrow();
+      await expect(again.loginWithToken(ids.rae!, token)).rejects.toMatchObject({
+        code: 'IM_ERR_LOGIN_FAILED',
+        resultCode: CimErrorCode.LOGIN_INVALID_USER_TOKEN,
+      });
       const got = new Promise<void>((resolve) => tom.once('message', () => resolve()));
       await sam.send({ to: ids.tom!, text: 'still here' });
       await got;
