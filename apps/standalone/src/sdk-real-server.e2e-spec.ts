@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { mqimSchema, readConfig } from '@mqim/config';
 import * as nodeSdk from '@mqim/sdk';
 import * as browserSdk from '@mqim/sdk/browser';
-import { errorPathCases } from '@mqim/sdk/testing';
+import { errorPathCases, parityCases } from '@mqim/sdk/testing';
 import { waitFor } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
@@ -140,14 +140,14 @@ describe.each(flavours)('sdk on the real standalone - $label', ({ label, create,
     await eve.markRead(SessionType.SINGLE, ids.cat, 0);
   });
 
-  describe('error paths - the cases packages/sdk runs on its fake, here on the real server', () => {
+  describe('shared cases - error paths and calls packages/sdk runs on its fake, here on the real server', () => {
     let group = 0;
     beforeAll(async () => {
       const owner = await client('xa');
       group = (await owner.createGroup({ name: `x ${label}`, memberIds: [ids.xb] })).group.groupId;
     });
     const users = { a: 'xa', b: 'xb', c: 'xc' } as const;
-    it.each(errorPathCases)('%s', (_name, run) =>
+    it.each([...errorPathCases, ...parityCases])('%s', (_name, run) =>
       run({
         login: (who) => client(users[who]),
         wrongPassword: () => {

@@ -1,10 +1,10 @@
-import { ALICE, BOB, CAROL, errorPathCases, startHarness, type ClientHarness } from './testing';
+import { ALICE, BOB, CAROL, errorPathCases, parityCases, startHarness, type ClientHarness } from './testing';
 
 /**
  * The error paths on the fake server. apps/standalone/src/sdk-real-server.e2e-spec.ts runs the
  * same cases on the real standalone: a code the fake answers differently fails there or here.
  */
-describe('ImClient - error paths on the fake server (the same cases run on the real one)', () => {
+describe('ImClient - error paths and parity calls on the fake server (the same cases run on the real one)', () => {
   let h: ClientHarness;
   beforeEach(async () => {
     h = await startHarness({
@@ -14,7 +14,7 @@ describe('ImClient - error paths on the fake server (the same cases run on the r
   afterEach(() => h.close());
 
   const users = { a: ALICE, b: BOB, c: CAROL };
-  it.each(errorPathCases)('%s', (_name, run) =>
+  it.each([...errorPathCases, ...parityCases])('%s', (_name, run) =>
     run({
       login: (who) => h.login(users[who]),
       wrongPassword: () => h.client().loginWithPassword(CAROL.userName, 'nope'),

@@ -109,3 +109,46 @@ export const errorPathCases: [string, (w: ErrorPathWorld) => Promise<void>][] = 
     },
   ],
 ];
+
+/**
+ * Calls the SDK's suite once tested only against the fake (issue 15 #7): logout (0x0103), the
+ * latest id (0x0305), messages by id (0x0307) and the user list (0x0601). Same world, same rule:
+ * they run on the fake and on the real standalone.
+ */
+export const parityCases: [string, (w: ErrorPathWorld) => Promise<void>][] = [
+  [
+    'logout (0x0103) - answered, then the connection closes without reconnecting',
+    async (w) => {
+      const a = await w.login('a');
+      const gone = new Promise<{ willReconnect: boolean }>((resolve) => a.once('disconnected', resolve));
+      await a.logout();
+      expect((await gone).willReconnect).toBe(false);
+      expect(a.state).toBe('disconnected');
+      expect(a.user).toBeUndefined();
+    },
+  ],
+  [
+    'latest id (0x0305) and messages by id (0x0307) - of one conversation, by clientMsgId',
+    async (w) => {
+      const a = await w.login('a');
+      const tag = `${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+      await a.send({ to: w.ids.b, text: `first ${tag}`, clientMsgId: `first-${tag}` });
+      await a.send({ to: w.ids.b, text: `second ${tag}`, clientMsgId: `second-${tag}` });
+      const session = { sessionType: SessionType.SINGLE, sessionId: w.ids.b };
+      expect(await a.latestMsgId(session)).toBe(`second-${tag}`);
+      const found = await a.messagesById({ ...session, clientMsgIds: [`first-${tag}`, 'no-such-id'] });
+      expect(found.map((m) => [m.clientMsgId, m.text, m.fromUserId])).toEqual([
+        [`first-${tag}`, `first ${tag}`, w.ids.a],
+      ]);
+    },
+  ],
+  [
+    'users (0x0601) - the others, never oneself',
+    async (w) => {
+      const a = await w.login('a');
+      const ids = (await a.friends()).map((u) => u.userId);
+      expect(ids).toEqual(expect.arrayContaining([w.ids.b, w.ids.c]));
+      expect(ids).not.toContain(w.ids.a);
+    },
+  ],
+];
