@@ -10,6 +10,7 @@ import {
   CimErrorCode,
   CommandId,
   ImErrorNumber,
+  SessionType,
   commandName,
   decodeBody,
   decodeWsFrame,
@@ -483,13 +484,13 @@ export class FakeImServer {
       return ['IM_ERR_FORBIDDEN', 'from_user_id is not the logged-in user'];
     if (!/^[\x21-\x7e]{1,64}$/.test(msg.clientMsgId))
       return ['IM_ERR_INVALID_ARGUMENT', 'client_msg_id must be 1-64 printable ASCII characters'];
-    if (msg.sessionType === 1) {
+    if (msg.sessionType === SessionType.SINGLE) {
       if (toSessionId === me) return ['IM_ERR_INVALID_ARGUMENT', 'cannot send a message to oneself'];
       if (this.store.userById(toSessionId) === undefined)
         return ['IM_ERR_NOT_FOUND', `user ${toSessionId} does not exist`];
       return undefined;
     }
-    if (msg.sessionType === 2) {
+    if (msg.sessionType === SessionType.GROUP) {
       const members = this.store.groupMembers(toSessionId);
       if (members.length === 0) return ['IM_ERR_NOT_FOUND', `group ${toSessionId} does not exist`];
       if (!members.includes(me)) return ['IM_ERR_FORBIDDEN', 'only members may send to a group'];
