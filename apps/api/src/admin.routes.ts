@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { MessageBus } from '@mqim/bus';
+import { publishKicks, type MessageBus } from '@mqim/bus';
 import type { Cache, Route } from '@mqim/cache';
-import { KickOutReason, encodeKickBatch, isSessionType, type MqNames } from '@mqim/protocol';
+import { KickOutReason, isSessionType, type MqNames } from '@mqim/protocol';
 import { UserAlreadyExistsError, tokenIdOf, type PushPlatform, type Store } from '@mqim/store';
 import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
@@ -62,15 +62,8 @@ export function registerAdminRoutes(
     text: string,
     pick: (r: Route) => boolean = () => true,
   ): Promise<number> => {
-    const bus = deps.bus!;
     const routes = ((await deps.cache.routes.lookup([userId])).get(userId) ?? []).filter(pick);
-    const perGate = new Map<string, string[]>();
-    for (const r of routes) perGate.set(r.gateId, [...(perGate.get(r.gateId) ?? []), r.connId]);
-    for (const [gateId, connIds] of perGate) {
-      const body = encodeKickBatch(connIds, reason, text);
-      await bus.publish({ topic: deps.names.gate(gateId), body, messageGroup: gateId, tag: 'kick' });
-    }
-    return routes.length;
+    return publishKicks(deps.bus!, deps.names, routes, reason, text);
   };
 
   /**

@@ -3,7 +3,7 @@ import { BatchPublisher, publishMetrics, type Subscription } from '@mqim/bus';
 import type { Route } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import {
-  CIM,
+  kickOutNotice,
   CommandId,
   DEFAULT_LANES,
   KickOutReason,
@@ -196,10 +196,10 @@ export class Gate implements FrameHandler {
     this.router.draining = true;
     this.tcp.stopAccepting();
     this.ws.stopAccepting();
-    const notice = CIM.Ext.MqimKickOutNotify.encode({
-      reason: KickOutReason.SERVER_SHUTDOWN,
-      text: 'server shutting down; reconnect to another gate',
-    }).finish();
+    const notice = kickOutNotice(
+      KickOutReason.SERVER_SHUTDOWN,
+      'server shutting down; reconnect to another gate',
+    );
     const connections = [...this.table.all()];
     for (const conn of connections)
       this.writer.write(conn, CommandId.KICK_OUT_NOTIFY, conn.nextServerSeq(), notice);

@@ -81,6 +81,22 @@ describe('gate upstream router - what a client sends, checked and routed', () =>
     ]);
   });
 
+  it('send - the gate decodes a chat body once, and forwards the bytes it read unchanged', async () => {
+    const { router, connect, requests } = setup();
+    const { conn } = connect(9);
+    const decode = jest.spyOn(CIM.Message.CIMMsgData, 'decode');
+    try {
+      const body = send(9, 2);
+      router.frame(conn, CommandId.MSG_DATA, 3, body);
+      router.frame(conn, CommandId.MSG_DATA, 4, send(9, 2, 'x'.repeat(2000))); // refused at the gate
+      await waitFor(() => requests().length === 1);
+      expect(decode).toHaveBeenCalledTimes(2);
+      expect(Buffer.from(requests()[0]!.request.body)).toEqual(body);
+    } finally {
+      decode.mockRestore();
+    }
+  });
+
   it("group change - an invite is keyed by its group, the lane that group's messages take", async () => {
     const { router, connect, requests } = setup();
     const { conn } = connect(9);

@@ -4,6 +4,7 @@ import { recordingBus } from '@mqim/bus/testing';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
 import { CommandId, MqNames, mqim } from '@mqim/protocol';
+import { waitFor } from '@mqim/testing';
 import { DeliveryConsumer, type PushScheduler } from './delivery.consumer';
 
 /**
@@ -43,15 +44,15 @@ describe('job - delivery intents are acked only after their gate batch is stored
     );
     let done = false;
     const handled = consumer.handle(intent([2])).then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(published).toHaveLength(1);
+    await waitFor(() => published.length === 1, { message: 'the gate batch was not published' });
+    // Nothing but release() can complete the publish the handler waits for.
     expect(done).toBe(false);
     release('id');
     await handled;
     expect(done).toBe(true);
 
     const failing = consumer.handle(intent([3]));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => published.length === 2, { message: 'the second gate batch was not published' });
     fail(new Error('broker down'));
     await expect(failing).rejects.toThrow('broker down');
   });
@@ -60,9 +61,11 @@ describe('job - delivery intents are acked only after their gate batch is stored
     let scheduled!: { resolve(): void; reject(e: Error): void };
     let release!: (id: string) => void;
     let checkedOnline: number[] = [];
+    let checks = 0;
     const push: PushScheduler = {
       scheduleCheck: (_p, online) => {
         checkedOnline = online;
+        checks++;
         return new Promise<void>((resolve, reject) => (scheduled = { resolve, reject }));
       },
       pushOffline: async () => undefined,
@@ -70,20 +73,22 @@ describe('job - delivery intents are acked only after their gate batch is stored
     const { consumer, published } = await setup(() => new Promise<string>((res) => (release = res)), push);
     let done = false;
     const handled = consumer.handle(intent([2, 9], undefined, chat)).then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor(() => published.length === 1 && checks === 1, { message: 'batch and check not both sent' });
     // Both are on their way while the gate batch is not stored yet: the lane does not wait for
     // one publish after the other.
     expect(published).toHaveLength(1);
     expect(checkedOnline).toEqual([2]);
     release('id');
-    await new Promise((r) => setTimeout(r, 10));
+    // One event-loop turn: every promise reaction the release set off has run (no timer is
+    // involved once the batch is out), so the handler has seen the gate batch stored.
+    await new Promise((r) => setImmediate(r));
     // The gate batch is stored, the push check not yet: not acked.
     expect(done).toBe(false);
     scheduled.resolve();
     await handled;
 
     const failing = consumer.handle(intent([2, 9], undefined, chat));
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor(() => published.length === 2 && checks === 2, { message: 'batch and check not both sent' });
     release('id');
     scheduled.reject(new Error('delay topic down'));
     await expect(failing).rejects.toThrow('delay topic down');
@@ -169,7 +174,7 @@ describe("job - a send's ack carried in its delivery intent", () => {
         }).finish(),
       })
       .then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 40));
+    await waitFor(() => published.length === 2, { message: 'the two gate batches were not published' });
     const toSender = published.filter((m) => m.topic === names.gate('g1'));
     expect(toSender).toHaveLength(1);
     const [reply] = mqim.v1.GateBatch.decode(toSender[0]!.body).commands;

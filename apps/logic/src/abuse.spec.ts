@@ -18,6 +18,9 @@ describe('logic - abusive requests', () => {
   let store: Store;
   let logic: Logic;
   let upstreamDeliveries: number;
+  /** Upstream messages whose handling resolved (acked) and rejected (to be redelivered). */
+  let upstreamAcked: number;
+  let upstreamFailed: number;
   const frames: { connId: string; cmd: number; body: Uint8Array }[] = [];
   const deliveries: { userIds: number[]; cmd: number; body: Uint8Array }[] = [];
 
@@ -62,9 +65,17 @@ describe('logic - abusive requests', () => {
     const onUpstream = (logic as unknown as { onUpstream: (m: ReceivedMessage[]) => Promise<void> })
       .onUpstream;
     upstreamDeliveries = 0;
+    upstreamAcked = 0;
+    upstreamFailed = 0;
     (logic as unknown as { onUpstream: typeof onUpstream }).onUpstream = function (this: Logic, m) {
       upstreamDeliveries += m.length;
-      return onUpstream.call(this, m);
+      return onUpstream.call(this, m).then(
+        () => void (upstreamAcked += m.length),
+        (err: unknown) => {
+          upstreamFailed += m.length;
+          throw err;
+        },
+      );
     };
     await logic.start();
   }
@@ -160,7 +171,9 @@ describe('logic - abusive requests', () => {
         message: 'not every login was answered',
       },
     );
-    await new Promise((r) => setTimeout(r, 200));
+    // Each message acked: nothing is left to redeliver (a rejected one would be retried).
+    await waitFor(() => upstreamAcked + upstreamFailed >= 3, { timeoutMs: 2000, message: 'not settled' });
+    expect(upstreamFailed).toBe(0);
     const rsp = (connId: string) =>
       frames
         .filter((f) => f.connId === connId)

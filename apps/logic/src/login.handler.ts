@@ -1,3 +1,4 @@
+import { publishKicks } from '@mqim/bus';
 import {
   CIM,
   CimErrorCode,
@@ -12,7 +13,7 @@ import { tokenIdOf, type UserRecord } from '@mqim/store';
 import { DEFAULT_LOGIN_THROTTLE, type LogicDeps } from './logic-deps';
 import type { RequestContext } from './request-context';
 import { toUserInfo } from './mappers';
-import { displacedBy, kickRoutes, KickOutReason } from './kick';
+import { displacedBy, KickOutReason } from './kick';
 
 /**
  * 0x0101 (user id + token) and 0x0107 (user name + MD5 password). A failed login answers
@@ -121,7 +122,7 @@ export async function handleLogin(deps: LogicDeps, ctx: RequestContext): Promise
     const existing = (await deps.cache.routes.lookup([user.userId])).get(user.userId) ?? [];
     const displaced = displacedBy(deps.options.loginPolicy, existing, ctx.connId, clientType);
     if (displaced.length)
-      await kickRoutes(
+      await publishKicks(
         deps.bus,
         deps.names,
         displaced,

@@ -148,8 +148,10 @@ describe('logic - pipelined sends when a publish fails', () => {
     const seen = await setup({ m2: 50 }, new Set());
     await publishBatch(X, [request(1, 2, X, 'm1'), request(1, 2, X, 'm2')]);
     await waitFor(() => seen.length >= 2, { timeoutMs: 5000, message: 'both intents delivered' });
-    await sleep(50);
-    expect(seen).toEqual(['m1', 'm2']);
+    // A barrier in the same conversation: a second copy of m1 or m2 would come before it.
+    await publishBatch(X, [request(1, 2, X, 'barrier')]);
+    await waitFor(() => seen.includes('barrier'), { timeoutMs: 5000, message: 'the barrier delivered' });
+    expect(seen).toEqual(['m1', 'm2', 'barrier']);
   });
 
   it("another conversation's failure does not lift this conversation's hold", async () => {
@@ -159,7 +161,8 @@ describe('logic - pipelined sends when a publish fails', () => {
     await sleep(1);
     await publishBatch(Y, [request(yFrom, yFrom + 1, Y, 'y1')]);
     await waitFor(() => seen.length >= 3, { timeoutMs: 5000, message: "X's intents delivered" });
-    await sleep(100);
-    expect(seen).toEqual(['m1', 'm2', 'm3']);
+    await publishBatch(X, [request(1, 2, X, 'barrier')]);
+    await waitFor(() => seen.includes('barrier'), { timeoutMs: 5000, message: 'the barrier delivered' });
+    expect(seen).toEqual(['m1', 'm2', 'm3', 'barrier']);
   });
 });

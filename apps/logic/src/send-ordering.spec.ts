@@ -154,8 +154,15 @@ describe('logic - send acks only after the message is stored', () => {
     });
     for (let i = 0; i < 20; i++) await publishSend(`tap-${i}`);
     await waitFor(() => tapped.flatMap((t) => t.records).length >= 20, { timeoutMs: 3000 });
-    await new Promise((r) => setTimeout(r, 50));
-    const records = tapped.flatMap((t) => t.records);
+    // A barrier in the same conversation: once it is tapped, a second copy of any of the 20
+    // would have been tapped before it.
+    await publishSend('tap-barrier');
+    await waitFor(() => tapped.some((t) => t.records.some((r) => r.clientMsgId === 'tap-barrier')), {
+      timeoutMs: 3000,
+      message: 'the barrier message was not tapped',
+    });
+    const records = tapped.flatMap((t) => t.records).slice(0, -1);
+    expect(tapped.flatMap((t) => t.records).at(-1)?.clientMsgId).toBe('tap-barrier');
     expect(records.map((r) => r.clientMsgId)).toEqual(Array.from({ length: 20 }, (_, i) => `tap-${i}`));
     expect(records.map((r) => Number(r.serverMsgId))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(new Set(tapped.map((t) => t.tag))).toEqual(new Set(['single']));

@@ -21,14 +21,19 @@ const gate = (id: string): InstanceInfo => ({
   startedAt: 1,
   version: 'test',
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Time is the subject (records lapsing, beats in time): jest's clock, moved on purpose.
+const sleep = async (ms: number) => void (await jest.advanceTimersByTimeAsync(ms));
 
 describe('dead-gate sweeper - routes of gates without a heartbeat are evicted', () => {
   let cache: MemoryCache;
   beforeEach(() => {
+    jest.useFakeTimers();
     cache = new MemoryCache();
   });
-  afterEach(() => cache.close());
+  afterEach(async () => {
+    await cache.close();
+    jest.useRealTimers();
+  });
 
   it('sweep - evicts the silent gate only; its users read offline, the live gate keeps its users', async () => {
     const metrics = new MqimMetrics({ defaultMetrics: false });

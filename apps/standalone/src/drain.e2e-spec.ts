@@ -22,12 +22,15 @@ const logger = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A MemoryBus whose upstream publishes (gate -> logic) take `delayMs`: a send "in flight". */
-function slowUpstream(bus: MessageBus, topic: string, delay: { ms: number }): MessageBus {
+function slowUpstream(bus: MessageBus, topic: string, delay: { ms: number; held: number }): MessageBus {
   return {
     ensureTopics: (t) => bus.ensureTopics(t),
     ensureGroups: (g) => bus.ensureGroups(g),
     publish: async (m) => {
-      if (m.topic === topic && delay.ms > 0) await sleep(delay.ms);
+      if (m.topic === topic && delay.ms > 0) {
+        delay.held++;
+        await sleep(delay.ms);
+      }
       return bus.publish(m);
     },
     subscribe: (o, h) => bus.subscribe(o, h),
@@ -41,7 +44,7 @@ describe('drain - a gate on SIGTERM sends SERVER_SHUTDOWN, finishes sends in fli
   let config: MqimConfig;
   let roles: Map<string, ComposedRole>;
   let close: () => Promise<void>;
-  const delay = { ms: 0 };
+  const delay = { ms: 0, held: 0 };
   const clients: ImClient[] = [];
 
   beforeEach(async () => {
@@ -56,6 +59,7 @@ describe('drain - a gate on SIGTERM sends SERVER_SHUTDOWN, finishes sends in fli
       MQIM_API_KEY: 'k-drain-0123456789',
     });
     delay.ms = 0;
+    delay.held = 0;
     const memory = new MemoryBus({ logger });
     const names = new MqNames(config.topicPrefix);
     await memory.ensureTopics(names.sharedTopics());
@@ -141,7 +145,8 @@ describe('drain - a gate on SIGTERM sends SERVER_SHUTDOWN, finishes sends in fli
     const bobId = (await login('bob', 'tcp')).c.user!.userId;
     delay.ms = 400;
     const sent = ann.c.send({ to: bobId, text: 'just before the drain' });
-    await sleep(50); // the frame reached the gate; its publish to logic waits on the slow bus
+    // The frame reached the gate; its publish to logic waits on the slow bus.
+    await waitFor(() => delay.held === 1, { timeoutMs: 5000, message: 'the send did not reach the bus' });
     const started = Date.now();
     const drained = await gate().drain(3000);
     await expect(sent).resolves.toMatchObject({ serverMsgId: 1 });
@@ -155,7 +160,7 @@ describe('drain - a gate on SIGTERM sends SERVER_SHUTDOWN, finishes sends in fli
     const bobId = (await login('bob', 'tcp')).c.user!.userId;
     delay.ms = 400;
     const inFlight = ann.c.send({ to: bobId, text: 'in flight' });
-    await sleep(50);
+    await waitFor(() => delay.held === 1, { timeoutMs: 5000, message: 'the send did not reach the bus' });
     const drained = gate().drain(3000);
     await waitFor(() => ann.kicks.length === 1, { timeoutMs: 2000, message: 'no notice' });
     const late = await ann.c.send({ to: bobId, text: 'after the notice' }).catch((err: unknown) => err);
@@ -170,7 +175,7 @@ describe('drain - a gate on SIGTERM sends SERVER_SHUTDOWN, finishes sends in fli
     const bobId = (await login('bob', 'tcp')).c.user!.userId;
     delay.ms = 5000;
     const sent = ann.c.send({ to: bobId, text: 'too slow' }).catch((err: Error) => err);
-    await sleep(50);
+    await waitFor(() => delay.held === 1, { timeoutMs: 5000, message: 'the send did not reach the bus' });
     const started = Date.now();
     const drained = await gate().drain(300);
     expect(Date.now() - started).toBeLessThan(2500);

@@ -6,7 +6,7 @@ import { mqimSchema, readConfig } from '@mqim/config';
 import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
 import { createImClient, passwordMd5, type ImClient, type ImMessage, type KickOutNotice } from '@mqim/sdk';
 import { describeInfra, probeMysql, probeRedis, probeRocketMq, waitFor } from '@mqim/testing';
-import { CommandId, ImErrorNumber, KickOutReason } from '@mqim/protocol';
+import { CimErrorCode, CommandId, ImErrorNumber, KickOutReason } from '@mqim/protocol';
 import { startStandalone, type Standalone } from './standalone';
 import { embeddedAdapters, realAdapters, type Adapters } from './testing/standalone.fixture';
 
@@ -289,7 +289,13 @@ function suite(label: string, use: Adapters): void {
         message: 'expected pushes to away and silent',
       });
       expect(pushedTo('away')[0].notification).toMatchObject({ title: 'sender', body: 'ping away' });
-      await new Promise((r) => setTimeout(r, 1200)); // past the check delay and coalesce window
+      // A barrier past the check delay: a later message to 'silent' is pushed only when its check
+      // fires, after the check of present's message, which found it acknowledged.
+      await sender.send({ to: ids.silent, text: 'ping silent again' });
+      await waitFor(() => pushedTo('silent').length === 2, {
+        timeoutMs: 10_000,
+        message: 'the barrier push to silent',
+      });
       expect(pushedTo('present')).toHaveLength(0);
       expect(pushedTo('muted')).toHaveLength(0);
 
@@ -394,7 +400,10 @@ function suite(label: string, use: Adapters): void {
       ]);
 
       const again = client(`tcp://127.0.0.1:${s.ports.tcp}`);
-      await expect(again.loginWithToken(ids.rae!, token)).rejects.toThrow();
+      await expect(again.loginWithToken(ids.rae!, token)).rejects.toMatchObject({
+        code: 'IM_ERR_LOGIN_FAILED',
+        resultCode: CimErrorCode.LOGIN_INVALID_USER_TOKEN,
+      });
       const got = new Promise<void>((resolve) => tom.once('message', () => resolve()));
       await sam.send({ to: ids.tom!, text: 'still here' });
       await got;
@@ -425,7 +434,10 @@ function suite(label: string, use: Adapters): void {
       open.push(other);
       await other.connect();
       await other.loginWithPassword('pat', 'pw');
-      await new Promise((r) => setTimeout(r, 300));
+      // A barrier on the first connection: logic stores a kick before the login's answer, on the
+      // same gate's FIFO topic, so a kick was written to it before this request's answer (the
+      // request then fails on the closed connection).
+      await first.friends().catch(() => undefined);
       return { kicked };
     }
 

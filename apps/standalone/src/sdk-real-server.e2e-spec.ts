@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { mqimSchema, readConfig } from '@mqim/config';
 import * as nodeSdk from '@mqim/sdk';
 import * as browserSdk from '@mqim/sdk/browser';
+import { errorPathCases, parityCases } from '@mqim/sdk/testing';
 import { waitFor } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
@@ -38,7 +39,7 @@ beforeAll(async () => {
   if (!hadWebSocket) (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
   dir = mkdtempSync(join(tmpdir(), 'mqim-sdk-real-'));
   s = await startStandalone(readConfig(mqimSchema, loopbackEnv(dir)), pino({ level: 'warn' }));
-  ids = await registerUsers(s, ['ann', 'ben', 'cat', 'dan', 'eve', 'fay']);
+  ids = await registerUsers(s, ['ann', 'ben', 'cat', 'dan', 'eve', 'fay', 'xa', 'xb', 'xc']);
 }, 60_000);
 
 afterAll(async () => {
@@ -137,5 +138,33 @@ describe.each(flavours)('sdk on the real standalone - $label', ({ label, create,
       expect.arrayContaining([`${label} offline x`, `${label} offline y`]),
     );
     await eve.markRead(SessionType.SINGLE, ids.cat, 0);
+  });
+
+  describe('shared cases - error paths and calls packages/sdk runs on its fake, here on the real server', () => {
+    let group = 0;
+    beforeAll(async () => {
+      const owner = await client('xa');
+      group = (await owner.createGroup({ name: `x ${label}`, memberIds: [ids.xb] })).group.groupId;
+    });
+    const users = { a: 'xa', b: 'xb', c: 'xc' } as const;
+    it.each([...errorPathCases, ...parityCases])('%s', (_name, run) =>
+      run({
+        login: (who) => client(users[who]),
+        wrongPassword: () => {
+          const c = create({ url: url(s), reconnect: false });
+          open.push(c);
+          return c.loginWithPassword('xc', 'wrong');
+        },
+        ids: {
+          a: ids.xa,
+          b: ids.xb,
+          c: ids.xc,
+          group,
+          missingUser: 987_654_321,
+          missingGroup: 987_654_322,
+        },
+        maxMsgDataBytes: s.config.maxMsgDataBytes,
+      }),
+    );
   });
 });

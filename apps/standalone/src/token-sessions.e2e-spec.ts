@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { mqimSchema, readConfig } from '@mqim/config';
-import { KickOutReason } from '@mqim/protocol';
+import { CimErrorCode, KickOutReason } from '@mqim/protocol';
 import { createImClient, type ImClient, type KickOutNotice } from '@mqim/sdk';
 import { describeInfra, probeMysql, probeRedis, probeRocketMq, waitFor } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
@@ -88,7 +88,10 @@ function suite(label: string, adapters: Adapters): void {
       expect([...kicked.keys()]).toEqual(['phone']);
       const retry = createImClient({ url: tcp, reconnect: false });
       open.push(retry);
-      await expect(retry.loginWithToken(ids.vic!, phone.token)).rejects.toThrow();
+      await expect(retry.loginWithToken(ids.vic!, phone.token)).rejects.toMatchObject({
+        code: 'IM_ERR_LOGIN_FAILED',
+        resultCode: CimErrorCode.LOGIN_INVALID_USER_TOKEN,
+      });
 
       const fresh = await issue(false);
       await waitFor(() => kicked.has('laptop'), {

@@ -69,8 +69,7 @@ describe('BatchPublisher', () => {
     const { batcher, sent } = setup({ windowMs: 0 }, () => new Promise((r) => releases.push(() => r('id'))));
     const t = { topic: 'a', messageGroup: 'g' };
     const first = batcher.add(t, ['1']);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(sent()).toHaveLength(1);
+    await until(() => sent().length === 1);
     // Added over several event-loop turns while '1' is still being stored: no second publish yet.
     const rest: Promise<void>[] = [];
     for (const item of ['2', '3', '4']) {
@@ -78,11 +77,12 @@ describe('BatchPublisher', () => {
       await new Promise((r) => setTimeout(r, 2));
     }
     const other = batcher.add({ topic: 'a', messageGroup: 'h' }, ['x']); // another target is not held up
-    await new Promise((r) => setTimeout(r, 5));
+    // 'x' is the barrier: added after '2'-'4', it would have left after them were they not held.
+    await until(() => sent().length === 2);
     expect(sent().map((s) => s.items)).toEqual([['1'], ['x']]);
     releases.shift()!();
     await first;
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => sent().length === 3);
     expect(sent().map((s) => s.items)).toEqual([['1'], ['x'], ['2', '3', '4']]);
     for (const release of releases.splice(0)) release();
     await Promise.all([...rest, other]);
@@ -122,24 +122,25 @@ describe('BatchPublisher', () => {
     const unordered = { topic: 'b' };
     const first = batcher.add(lane, ['1']);
     const bFirst = batcher.add(unordered, ['x']);
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => answers.length === 2);
     // Added while '1' is being stored: they wait behind it.
     const second = batcher.add(lane, ['2']);
     const bSecond = batcher.add(unordered, ['y']);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r)); // past the macrotask that gathers them (windowMs 0)
+    expect(answers).toHaveLength(2); // both wait behind the batch in flight
     answers.shift()!(false); // '1' fails
     answers.shift()!(false); // 'x' fails
     const results = await Promise.allSettled([first, second]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     // The unordered target's later batch still goes.
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => answers.length === 1);
     answers.shift()!(true);
     await expect(bFirst).rejects.toThrow('broker down');
     await expect(bSecond).resolves.toBeUndefined();
     expect(sent().map((s) => s.items)).toEqual([['1'], ['x'], ['y']]);
     // The lane takes new items again.
     const third = batcher.add(lane, ['3']);
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => answers.length === 1);
     answers.shift()!(true);
     await expect(third).resolves.toBeUndefined();
   });
@@ -341,3 +342,11 @@ describe('BatchPublisher', () => {
     expect(published.map((m) => JSON.parse(Buffer.from(m.body).toString()).join())).toEqual(['1', '2,3']);
   });
 });
+
+async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

@@ -65,14 +65,19 @@ describe('MemoryBus', () => {
     let running = 0;
     let maxRunning = 0;
     let done = 0;
+    // Handlers hold until released: reaching 4 at once does not depend on how fast publishes go.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
     await bus.subscribe({ topic: 'f', group: 'plain', concurrency: 4 }, async () => {
       maxRunning = Math.max(maxRunning, ++running);
-      await new Promise((r) => setTimeout(r, 5));
+      await held;
       running--;
       done++;
     });
     for (let i = 0; i < 8; i++)
       await bus.publish({ topic: 'f', body: Buffer.from([i]), messageGroup: 'same' });
+    await until(() => running === 4);
+    release();
     await until(() => done === 8);
     expect(maxRunning).toBe(4);
   });
@@ -83,13 +88,17 @@ describe('MemoryBus', () => {
     let running = 0;
     let maxRunning = 0;
     let done = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
     await bus.subscribe({ topic: 't', group: 'g', concurrency: 3 }, async () => {
       maxRunning = Math.max(maxRunning, ++running);
-      await new Promise((r) => setTimeout(r, 2));
+      await held;
       running--;
       done++;
     });
     await Promise.all(Array.from({ length: 50 }, () => bus.publish({ topic: 't', body: new Uint8Array(1) })));
+    await until(() => running === 3);
+    release();
     await until(() => done === 50);
     expect(maxRunning).toBe(3);
   });

@@ -64,7 +64,13 @@ export {
   type MqTopic,
   type MqTopicKind,
 } from './mq-topics';
-export { encodeGateBatch, encodeKickBatch, gateCommandBytes } from './gate-commands';
+export {
+  encodeGateBatch,
+  encodeKickBatch,
+  gateCommandBytes,
+  kickCommands,
+  kickOutNotice,
+} from './gate-commands';
 export { decodePersisted } from './persisted';
 export {
   DEFAULT_LANES,

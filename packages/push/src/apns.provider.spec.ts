@@ -7,6 +7,7 @@ import { startFakeApns, type FakeApns } from './testing';
 import { ApnsProvider, apnsCollapseId, buildApnsPayload, type ApnsProviderOptions } from './apns.provider';
 import { PushConfigError } from './push.errors';
 import type { PushNotification } from './push.port';
+import { waitFor } from '@mqim/testing';
 
 const logger = createLogger('test', 'silent');
 const token = 'a1b2c3d4'.repeat(8);
@@ -235,7 +236,7 @@ describe('ApnsProvider', () => {
     fake.failNext({ status: 503 }, 10);
     const p = make({ retry: { attempts: 10, baseDelayMs: 5000, maxDelayMs: 5000 } });
     const pending = p.send(target, note);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => fake.requests.length === 1, { message: 'the first attempt did not reach APNs' });
     await p.close();
     expect(await pending).toEqual({ ok: false, permanent: false, reason: 'closed' });
   });

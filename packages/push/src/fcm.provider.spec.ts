@@ -4,6 +4,7 @@ import { startFakeFcm, type FakeFcm } from './testing';
 import { FcmProvider, type FcmProviderOptions } from './fcm.provider';
 import { PushConfigError } from './push.errors';
 import type { PushNotification } from './push.port';
+import { waitFor } from '@mqim/testing';
 
 const logger = createLogger('test', 'silent');
 const target = { platform: 'fcm' as const, token: 'fcm-token-1' };
@@ -183,7 +184,7 @@ describe('FcmProvider', () => {
     fake.failNext({ status: 503 }, 10);
     const p = make({ retry: { attempts: 10, baseDelayMs: 5000, maxDelayMs: 5000 } });
     const pending = p.send(target, note);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => fake.messages.length === 1, { message: 'the first attempt did not reach FCM' });
     await p.close();
     expect(await pending).toEqual({ ok: false, permanent: false, reason: 'closed' });
   });

@@ -5,7 +5,8 @@ import { PushDispatcher, type PushDispatcherOptions } from './push.dispatcher';
 import type { PushNotification, PushTarget } from './push.port';
 
 const logger = createLogger('test', 'silent');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// Time is the subject here (coalesce window, per-user cap): the clock is jest's, moved on purpose.
+const sleep = async (ms: number): Promise<void> => void (await jest.advanceTimersByTimeAsync(ms));
 const msg = (userId: number, i: number, collapseKey = '1:100'): PushNotification => ({
   userId,
   title: 'Dave',
@@ -37,6 +38,7 @@ describe('PushDispatcher', () => {
   };
 
   beforeEach(() => {
+    jest.useFakeTimers();
     apns = new RecordingPushProvider('apns');
     fcm = new RecordingPushProvider('fcm');
     devices = new Map([
@@ -55,6 +57,7 @@ describe('PushDispatcher', () => {
   afterEach(async () => {
     await dispatcher?.close();
     dispatcher = undefined;
+    jest.useRealTimers();
   });
 
   it('dispatcher - fans a push out to every device, by platform, once per token', async () => {
@@ -83,9 +86,9 @@ describe('PushDispatcher', () => {
   it('dispatcher - a lone notification goes out unchanged after the window', async () => {
     const d = make();
     d.notify(msg(2, 5));
+    await sleep(29);
     expect(fcm.sent).toHaveLength(0);
-    await sleep(60);
-    await d.flush();
+    await sleep(1); // the 30 ms window ends: sent without a flush
     expect(fcm.sent).toEqual([{ target: { platform: 'fcm', token: 'user2' }, notification: msg(2, 5) }]);
   });
 
@@ -228,7 +231,9 @@ describe('PushDispatcher', () => {
       Array.from({ length: 12 }, (_, i) => ({ platform: 'fcm' as const, token: `d${i}` })),
     );
     const d = make({ providers: [slow], maxConcurrentSends: 3 });
-    const report = await d.sendNow(msg(3, 1));
+    const sending = d.sendNow(msg(3, 1));
+    await sleep(80); // the provider's 20 ms per send, four rounds of three
+    const report = await sending;
     expect(report.delivered).toBe(12);
     expect(slow.maxConcurrent).toBe(3);
   });

@@ -9,6 +9,7 @@ import { startFakeWebhook, type FakeWebhook } from './testing';
 import type { PushNotification } from './push.port';
 import { WebhookProvider, type WebhookProviderOptions } from './webhook.provider';
 import { signWebhook, verifyWebhook } from './webhook.signature';
+import { waitFor } from '@mqim/testing';
 
 const logger = createLogger('test', 'silent');
 const note: PushNotification = {
@@ -201,7 +202,7 @@ describe('WebhookProvider', () => {
     fake.alwaysReply({ status: 500 });
     const p = make({ retry: { attempts: 10, baseDelayMs: 5000, maxDelayMs: 5000 } });
     const pending = p.send(target, note);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => fake.requests.length === 1, { message: 'the first attempt did not reach the hook' });
     await p.close();
     expect(await pending).toEqual({ ok: false, permanent: false, reason: 'closed' });
     expect(await p.send(target, note)).toEqual({ ok: false, permanent: false, reason: 'closed' });

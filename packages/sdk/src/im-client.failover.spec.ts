@@ -97,9 +97,11 @@ describe('ImClient with several gates - failover, sync, exactly-once delivery', 
     a.push(ALICE.userId, CommandId.MSG_DATA, delivery);
     a.push(ALICE.userId, CommandId.MSG_DATA, delivery);
     a.push(ALICE.userId, CommandId.MSG_DATA, { ...delivery, clientMsgId: 'dup-2', serverMsgId: 8 });
-    await until(() => got.length === 2, 2000, 'two messages');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(got.map((m) => m.serverMsgId)).toEqual([7, 8]);
+    // A barrier: frames of one connection arrive in order, so once 9 is here a second copy of 7
+    // would have been handed over before it.
+    a.push(ALICE.userId, CommandId.MSG_DATA, { ...delivery, clientMsgId: 'dup-3', serverMsgId: 9 });
+    await until(() => got.some((m) => m.serverMsgId === 9), 2000, 'the barrier message');
+    expect(got.map((m) => m.serverMsgId)).toEqual([7, 8, 9]);
   });
 
   it('failover - after a logout, another user on the same client gets a message whose id the first user had seen', async () => {
@@ -156,8 +158,9 @@ describe('ImClient with several gates - failover, sync, exactly-once delivery', 
     a.handle(CommandId.MSG_DATA, () => undefined); // in flight when the gate goes
     const lost = alice.send({ to: BOB.userId, text: 'lost', clientMsgId: 'm-lost' });
     await a.waitForFrame((f) => f.cmd === CommandId.MSG_DATA);
+    const noticed = nextEvent(alice, 'kickedOut');
     drain(a.connectionsOf(ALICE.userId), 100);
-    await new Promise((r) => setTimeout(r, 30)); // the notice is read; the connection is still open
+    await noticed; // the notice is read; the connection is still open (in flight: "lost")
     const during = alice.send({ to: BOB.userId, text: 'during', clientMsgId: 'm-during' });
     await expect(lost).resolves.toMatchObject({ clientMsgId: 'm-lost' });
     await expect(during).resolves.toMatchObject({ clientMsgId: 'm-during' });

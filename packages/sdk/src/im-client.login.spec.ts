@@ -1,6 +1,6 @@
 import { CommandId, decodeBody } from '@mqim/protocol';
 import { ImLoginFailedError } from './im.errors';
-import { ALICE, startHarness, type ClientHarness } from './testing';
+import { ALICE, startHarness, until, type ClientHarness } from './testing';
 
 describe.each(['tcp', 'ws'] as const)('ImClient over %s - connection and login', (transport) => {
   let h: ClientHarness;
@@ -69,8 +69,7 @@ describe.each(['tcp', 'ws'] as const)('ImClient over %s - connection and login',
     const beats = (): number => h.server.received.filter((f) => f.cmd === CommandId.LOGIN_HEARTBEAT).length;
     await h.server.waitForFrame((f) => f.cmd === CommandId.LOGIN_HEARTBEAT);
     const first = beats();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(beats()).toBeGreaterThan(first);
+    await until(() => beats() > first, 2000, 'a second heartbeat');
   });
 
   it('heartbeat - a server that goes silent is dropped after idleTimeoutMs', async () => {
@@ -102,13 +101,14 @@ describe.each(['tcp', 'ws'] as const)('ImClient over %s - connection and login',
     const client = await h.login(ALICE, { heartbeatMs: 1000, requestTimeoutMs: 60_000 });
     const pending = client.friends();
     await h.server.waitForFrame((f) => f.cmd === CommandId.FRIEND_QUERY_USER_LIST_REQ);
+    // Handled before close() rejects it, so the rejection is never unhandled for a moment.
+    const refused = expect(pending).rejects.toMatchObject({ code: 'IM_ERR_CLOSED' });
     await client.close();
-    await expect(pending).rejects.toMatchObject({ code: 'IM_ERR_CLOSED' });
+    await refused;
     expect(client.state).toBe('closed');
     await expect(client.connect()).rejects.toMatchObject({ code: 'IM_ERR_CLOSED' });
     expect(timers()).toBe(before);
     // The server saw the socket go.
-    await new Promise((r) => setTimeout(r, 20));
-    expect(h.server.connections).toHaveLength(0);
+    await until(() => h.server.connections.length === 0, 2000, 'the server to see the socket go');
   });
 });

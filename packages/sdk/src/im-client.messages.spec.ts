@@ -62,7 +62,11 @@ describe.each(['tcp', 'ws'] as const)('ImClient over %s - messages', (transport)
       code: 'IM_ERR_SEND_REFUSED',
       clientMsgId: 'c1',
       resCode: 0,
-      detail: { errorName: 'IM_ERR_FORBIDDEN', text: 'a message to oneself', requestCmd: CommandId.MSG_DATA },
+      detail: {
+        errorName: 'IM_ERR_INVALID_ARGUMENT',
+        text: 'cannot send a message to oneself',
+        requestCmd: CommandId.MSG_DATA,
+      },
     });
   });
 

@@ -2,7 +2,11 @@ import { Deque } from './deque';
 import { TimerHeap } from './timer-heap';
 
 describe('TimerHeap', () => {
-  it('timers - fire in due order, ties in insertion order, with one timer', async () => {
+  // Time is the subject: jest's clock, moved on purpose.
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('timers - fire in due order, ties in insertion order, with one timer', () => {
     const heap = new TimerHeap();
     const fired: string[] = [];
     const now = Date.now();
@@ -11,22 +15,29 @@ describe('TimerHeap', () => {
     heap.schedule(now + 10, () => fired.push('a2'));
     heap.schedule(now + 20, () => fired.push('b'));
     heap.schedule(now - 5, () => fired.push('past'));
-    await new Promise((r) => setTimeout(r, 60));
+    jest.advanceTimersByTime(0);
+    expect(fired).toEqual(['past']);
+    jest.advanceTimersByTime(10);
+    expect(fired).toEqual(['past', 'a1', 'a2']);
+    jest.advanceTimersByTime(9);
+    expect(fired).toEqual(['past', 'a1', 'a2']);
+    jest.advanceTimersByTime(11);
     expect(fired).toEqual(['past', 'a1', 'a2', 'b', 'c']);
     expect(heap.size).toBe(0);
+    expect(jest.getTimerCount()).toBe(0); // nothing left armed once empty
     heap.stop();
   });
 
-  it('timers - stop drops pending callbacks', async () => {
+  it('timers - stop drops pending callbacks', () => {
     const heap = new TimerHeap();
     let fired = false;
     heap.schedule(Date.now() + 5, () => (fired = true));
     heap.stop();
-    await new Promise((r) => setTimeout(r, 20));
+    jest.advanceTimersByTime(20);
     expect(fired).toBe(false);
   });
 
-  it('timers - a throwing callback does not stop the others', async () => {
+  it('timers - a throwing callback does not stop the others', () => {
     const errors: unknown[] = [];
     const heap = new TimerHeap(Date.now, (err) => errors.push(err));
     const fired: number[] = [];
@@ -34,7 +45,7 @@ describe('TimerHeap', () => {
       throw new Error('boom');
     });
     heap.schedule(Date.now(), () => fired.push(1));
-    await new Promise((r) => setTimeout(r, 20));
+    jest.advanceTimersByTime(1);
     expect(fired).toEqual([1]);
     expect(errors).toEqual([new Error('boom')]);
     heap.stop();

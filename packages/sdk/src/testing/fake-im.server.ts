@@ -10,6 +10,8 @@ import {
   CimErrorCode,
   CommandId,
   ImErrorNumber,
+  SessionType,
+  commandName,
   decodeBody,
   decodeWsFrame,
   encodeMessageFrame,
@@ -31,6 +33,8 @@ export interface FakeImServerOptions {
    * and sessions shared; each delivers only to its own connections). `users`/`groups` are ignored.
    */
   store?: FakeStore;
+  /** The server's limit on a message's msg_data (the real one's `maxMsgDataBytes`). @default 8192 */
+  maxMsgDataBytes?: number;
 }
 
 /** A frame the fake received, with who sent it. */
@@ -105,8 +109,11 @@ export class FakeImServer {
   private wss?: WebSocketServer;
   url = '';
 
+  private readonly maxMsgDataBytes: number;
+
   private constructor(options: FakeImServerOptions) {
     this.store = options.store ?? new FakeStore(options.users ?? [], options.groups ?? []);
+    this.maxMsgDataBytes = options.maxMsgDataBytes ?? 8 * 1024;
   }
 
   static async start(options: FakeImServerOptions = {}): Promise<FakeImServer> {
@@ -130,7 +137,7 @@ export class FakeImServer {
 
   /** The fake's built-in behaviour, for a handler that only sometimes deviates from it. */
   respondByDefault(req: FakeRequest): void {
-    this.defaultHandler(req);
+    this.answerByDefault(req);
   }
 
   /** Sends a server-initiated frame to every connection of `userId`. */
@@ -257,7 +264,44 @@ export class FakeImServer {
       override(req);
       return;
     }
-    this.defaultHandler(req);
+    this.answerByDefault(req);
+  }
+
+  private answerByDefault(req: FakeRequest): void {
+    const { conn } = req;
+    try {
+      this.defaultHandler(req);
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err && err.code === 'IM_ERR_BAD_BODY')) throw err;
+      // What the real server answers to a body that does not decode (a login is answered in kind).
+      if (req.cmd === CommandId.LOGIN_AUTH_TOKEN_REQ || req.cmd === CommandId.LOGIN_AUTH_REQ)
+        this.loginReply(
+          conn,
+          req.cmd === CommandId.LOGIN_AUTH_REQ ? CommandId.LOGIN_AUTH_RSP : CommandId.LOGIN_AUTH_TOKEN_RSP,
+          req.seq,
+          undefined,
+          CimErrorCode.USER_INVALID_PARAMETER,
+          'malformed login request',
+        );
+      else this.refuse(conn, 'IM_ERR_BAD_BODY', `invalid ${commandName(req.cmd)} body`, req.cmd, req.seq);
+    }
+  }
+
+  /** An ERROR_NOTIFY (0x0901) as the real gate and logic write it. */
+  private refuse(
+    conn: FakeConnection,
+    errorName: keyof typeof ImErrorNumber,
+    text: string,
+    requestCmd: number,
+    requestSeq: number,
+  ): void {
+    conn.write(CommandId.ERROR_NOTIFY, conn.nextServerSeq(), {
+      errorCode: ImErrorNumber[errorName],
+      errorName,
+      text,
+      requestCmd,
+      requestSeq,
+    });
   }
 
   private defaultHandler(req: FakeRequest): void {
@@ -267,7 +311,9 @@ export class FakeImServer {
       cmd !== CommandId.LOGIN_AUTH_TOKEN_REQ &&
       cmd !== CommandId.LOGIN_AUTH_REQ
     ) {
-      conn.destroy(); // spec §2: anything but a login before login closes the connection
+      // spec §2: anything but a login before login closes the connection (after saying why).
+      this.refuse(conn, 'IM_ERR_NOT_LOGGED_IN', `log in before ${commandName(cmd)}`, cmd, seq);
+      conn.end();
       return;
     }
     const me = conn.userId ?? 0;
@@ -283,6 +329,7 @@ export class FakeImServer {
           seq,
           ok ? user : undefined,
           CimErrorCode.LOGIN_INVALID_USER_TOKEN,
+          'invalid user id or token',
         );
         return;
       }
@@ -296,6 +343,7 @@ export class FakeImServer {
           seq,
           ok ? user : undefined,
           CimErrorCode.LOGIN_INVALID_USER_OR_PWD,
+          'invalid user name or password',
         );
         return;
       }
@@ -417,10 +465,12 @@ export class FakeImServer {
         return;
       case CommandId.GROUP_LIST_MEMBER_REQ: {
         const body = decodeBody(CommandId.GROUP_LIST_MEMBER_REQ, req.body);
+        const members = s.groupMembers(Number(body.groupId));
         conn.write(CommandId.GROUP_LIST_MEMBER_RSP, seq, {
           userId: me,
           groupId: body.groupId,
-          memberIdList: s.groupMembers(Number(body.groupId)),
+          // Strangers learn nothing about who is in a group.
+          memberIdList: members.includes(me) ? members : [],
         });
         return;
       }
@@ -435,10 +485,11 @@ export class FakeImServer {
     seq: number,
     user: FakeUser | undefined,
     failure: number,
+    failureText: string,
   ): void {
     const serverTime = Math.floor(Date.now() / 1000);
     if (user === undefined) {
-      conn.write(cmd, seq, { serverTime, resultCode: failure, resultString: 'invalid credentials' });
+      conn.write(cmd, seq, { serverTime, resultCode: failure, resultString: failureText });
       return;
     }
     conn.userId = user.userId;
@@ -450,25 +501,50 @@ export class FakeImServer {
     });
   }
 
+  /**
+   * The real server's refusals of a send, in its order (gate, then logic): their error codes and
+   * texts are what the SDK's error paths are tested against on both (testing/error-paths.cases.ts).
+   */
+  private sendRefusal(
+    me: number,
+    msg: BodyOf<typeof CommandId.MSG_DATA>,
+  ): [keyof typeof ImErrorNumber, string] | undefined {
+    const toSessionId = Number(msg.toSessionId);
+    const fromUserId = Number(msg.fromUserId);
+    if (msg.msgData.length > this.maxMsgDataBytes)
+      return [
+        'IM_ERR_INVALID_ARGUMENT',
+        `msg_data is ${msg.msgData.length} bytes; the limit is ${this.maxMsgDataBytes}`,
+      ];
+    if (fromUserId !== 0 && fromUserId !== me)
+      return ['IM_ERR_FORBIDDEN', 'from_user_id is not the logged-in user'];
+    if (!/^[\x21-\x7e]{1,64}$/.test(msg.clientMsgId))
+      return ['IM_ERR_INVALID_ARGUMENT', 'client_msg_id must be 1-64 printable ASCII characters'];
+    if (msg.sessionType === SessionType.SINGLE) {
+      if (toSessionId === me) return ['IM_ERR_INVALID_ARGUMENT', 'cannot send a message to oneself'];
+      if (this.store.userById(toSessionId) === undefined)
+        return ['IM_ERR_NOT_FOUND', `user ${toSessionId} does not exist`];
+      return undefined;
+    }
+    if (msg.sessionType === SessionType.GROUP) {
+      const members = this.store.groupMembers(toSessionId);
+      if (members.length === 0) return ['IM_ERR_NOT_FOUND', `group ${toSessionId} does not exist`];
+      if (!members.includes(me)) return ['IM_ERR_FORBIDDEN', 'only members may send to a group'];
+      return undefined;
+    }
+    return ['IM_ERR_INVALID_ARGUMENT', `session_type ${msg.sessionType} is not 1 (single) or 2 (group)`];
+  }
+
   private onSend(conn: FakeConnection, seq: number, msg: BodyOf<typeof CommandId.MSG_DATA>): void {
     const me = conn.userId!;
     const toSessionId = Number(msg.toSessionId);
-    const refusal =
-      msg.sessionType === 1 && toSessionId === me
-        ? 'a message to oneself'
-        : msg.sessionType === 2 && !this.store.groupMembers(toSessionId).includes(me)
-          ? 'not a member of this group'
-          : undefined;
+    const refusal = this.sendRefusal(me, msg);
     const ack = { fromUserId: me, toSessionId, clientMsgId: msg.clientMsgId, sessionType: msg.sessionType };
     if (refusal !== undefined) {
-      conn.write(CommandId.MSG_DATA_ACK, seq, { ...ack, serverMsgId: 0, resCode: 0, createTime: 0 });
-      conn.write(CommandId.ERROR_NOTIFY, conn.nextServerSeq(), {
-        errorCode: ImErrorNumber.IM_ERR_FORBIDDEN,
-        errorName: 'IM_ERR_FORBIDDEN',
-        text: refusal,
-        requestCmd: CommandId.MSG_DATA,
-        requestSeq: seq,
-      });
+      // The refused ack (res_code UNKNOWN, no id) then the notice saying why.
+      const createTime = Math.floor(Date.now() / 1000);
+      conn.write(CommandId.MSG_DATA_ACK, seq, { ...ack, serverMsgId: 0, resCode: 0, createTime });
+      this.refuse(conn, refusal[0], refusal[1], CommandId.MSG_DATA, seq);
       return;
     }
     const { stored, isNew } = this.store.storeMessage(me, msg);

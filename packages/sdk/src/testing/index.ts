@@ -9,3 +9,4 @@ export {
 } from './fake-im.server';
 export { FakeStore, type FakeGroup, type FakeUser, type StoredMessage } from './fake.store';
 export { ALICE, BOB, CAROL, nextEvent, startHarness, until, type ClientHarness } from './client.harness';
+export { errorPathCases, parityCases, type ErrorPathWorld } from './error-paths.cases';
