@@ -38,6 +38,7 @@ export const TO_LOGIC = new Set<number>([
   CommandId.VOIP_INVITE_REQ,
   CommandId.VOIP_INVITE_REPLY,
   CommandId.VOIP_INVITE_REPLY_ACK,
+  CommandId.VOIP_HEARTBEAT,
   CommandId.VOIP_BYE_REQ,
 ]);
 

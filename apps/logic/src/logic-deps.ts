@@ -8,6 +8,7 @@ import type { TapPublisher } from './tap.publisher';
 import type { KnownUsers } from './known-users';
 import type { IntentPublisher } from './intent.publisher';
 import type { BeforeSendHook, BeforeSendHookOptions } from './before-send.hook';
+import type { VoipTimers } from './voip.handlers';
 
 export interface LogicOptions {
   topicPrefix: string;
@@ -41,6 +42,10 @@ export interface LogicOptions {
   groupLimits?: GroupLimits;
   /** The business server's before-send webhook; none when unset. */
   beforeSendHook?: BeforeSendHookOptions;
+  /** An unanswered call invite is ended (CANCEL) after this long. @default 60000 */
+  voipRingTimeoutMs?: number;
+  /** An answered call is forgotten this long after the parties' last VoIP heartbeat. @default 90000 */
+  voipCallTtlMs?: number;
 }
 
 /** Bounds on group write amplification (issue 10 #6): every member listed costs rows and notices. */
@@ -94,5 +99,7 @@ export interface LogicDeps {
   intents: IntentPublisher;
   knownUsers: KnownUsers;
   beforeSend?: BeforeSendHook;
+  /** Ends call invites that ring out; absent in handler specs that do not need it. */
+  voipTimers?: VoipTimers;
   options: LogicOptions;
 }

@@ -37,6 +37,7 @@ import { handleSend } from './send.handler';
 import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
 import { BeforeSendHook } from './before-send.hook';
+import { VoipTimers, voipHandlers } from './voip.handlers';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
@@ -51,6 +52,7 @@ const HANDLERS = new Map<number, Handler>([
   [CommandId.MSG_GET_BY_MSG_ID_REQ, handleMsgsById],
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, handleFriendList],
   ...groupHandlers,
+  ...voipHandlers,
 ]);
 
 /**
@@ -108,6 +110,7 @@ export class Logic {
             base.logger.child({ role: 'logic', component: 'before-send' }),
           )
         : undefined,
+      voipTimers: new VoipTimers({ bus: base.bus, names, logger: base.logger }, options.lanes ?? DEFAULT_LANES),
     };
   }
 
@@ -120,6 +123,7 @@ export class Logic {
   }
 
   async stop(): Promise<void> {
+    this.deps.voipTimers?.stop();
     await this.subscription?.close();
   }
 

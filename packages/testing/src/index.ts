@@ -36,3 +36,4 @@ export {
 } from './cluster';
 export { RawClient } from './raw.client';
 export { startModerationHook, type HookCall, type ModerationHook } from './moderation-hook';
+export { runVoipScenario, type Endpoint, type VoipScenarioOptions } from './voip.scenario';
