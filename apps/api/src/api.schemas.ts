@@ -417,6 +417,13 @@ export const registerResponse = {
   properties: { error_code: int, error_msg: str },
 } as const;
 
+/** CoffeeChat's nickname answers (text/plain JSON), `/user/nickname/query` and `/generate`. */
+export const nicknameResponse = {
+  type: 'object',
+  required: ['error_code', 'error_msg', 'nick_name'],
+  properties: { error_code: int, error_msg: str, nick_name: str },
+} as const;
+
 // ---- group administration (the client's group commands, as the acting user) ----
 
 const memberIds = { type: 'array', minItems: 1, maxItems: 10_000, items: positiveId } as const;
