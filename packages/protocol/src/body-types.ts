@@ -65,6 +65,8 @@ export function bodyTypesOf<N extends CimNamespace>(CIM: N) {
 
     [CommandId.KICK_OUT_NOTIFY]: CIM.Ext.MqimKickOutNotify,
     [CommandId.ERROR_NOTIFY]: CIM.Ext.MqimErrorNotify,
+    [CommandId.CLIENT_CAPABILITIES_REQ]: CIM.Compat.MqimClientCapabilitiesReq,
+    [CommandId.CLIENT_CAPABILITIES_RSP]: CIM.Compat.MqimClientCapabilitiesRsp,
   } as const satisfies Record<CommandId, BodyType>;
 }
 

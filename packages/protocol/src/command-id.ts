@@ -61,6 +61,9 @@ export const CommandId = {
   KICK_OUT_NOTIFY: 0x0801,
   /** mqim extension: a request failed or the connection broke the protocol (`MqimErrorNotify`). */
   ERROR_NOTIFY: 0x0802,
+  /** mqim extension (issue 12): what a connection understands (`MqimClientCapabilitiesReq`). */
+  CLIENT_CAPABILITIES_REQ: 0x0803,
+  CLIENT_CAPABILITIES_RSP: 0x0804,
 } as const;
 
 export type CommandName = keyof typeof CommandId;
@@ -120,6 +123,7 @@ const responseByRequest = new Map<number, CommandId>([
   [CommandId.GROUP_KICK_OUT_MEMBER_REQ, CommandId.GROUP_KICK_OUT_MEMBER_RSP],
   [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, CommandId.FRIEND_QUERY_USER_LIST_RSP],
+  [CommandId.CLIENT_CAPABILITIES_REQ, CommandId.CLIENT_CAPABILITIES_RSP],
 ]);
 
 /**

@@ -89,3 +89,4 @@ export {
   pushEventId,
   type EventFamily,
 } from './events';
+export { ClientCapability, SUPPORTED_CAPABILITIES } from './client-capability';
