@@ -3,6 +3,7 @@ import {
   probeMysql,
   probeRedis,
   probeRocketMq,
+  runLegacyScenario,
   runVoipScenario,
   startCluster,
   type Endpoint,
@@ -41,4 +42,8 @@ describeInfra('compat - CoffeeChat clients on the cluster', [probeRocketMq(), pr
   it('voip - a call between users on two gates: signalling, busy, bye, AVCHAT message, ring-out', async () => {
     await runVoipScenario({ apiUrl: cluster.api!.url, endpoints, ringTimeoutMs: 2000, firstUserId: 2001 });
   }, 90_000);
+
+  it('legacy - no self-copies and no refused 0x0302 for CoffeeChat clients across gates; the SDK keeps both', async () => {
+    await runLegacyScenario({ apiUrl: cluster.api!.url, endpoints: endpoints.slice(0, 3) as [Endpoint, Endpoint, Endpoint], firstUserId: 3001 });
+  }, 60_000);
 });

@@ -23,7 +23,7 @@ const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string) => Buffer.from(s, 'ascii').toString('hex');
 
 /** A protobuf varint, written out by hand (the ids differ per run; everything else is literal). */
-function varint(n: number): string {
+export function varint(n: number): string {
   let out = '';
   while (n >= 0x80) {
     out += ((n & 0x7f) | 0x80).toString(16).padStart(2, '0');
@@ -34,7 +34,7 @@ function varint(n: number): string {
 const len = (hexBody: string) => varint(hexBody.length / 2);
 
 /** A whole frame, header written out: length, version 1, flag 0, service 0, cmd, seq, reserved 0. */
-function frame(cmd: number, seq: number, bodyHex: string): Buffer {
+export function frame(cmd: number, seq: number, bodyHex: string): Buffer {
   const body = bodyHex.replace(/\s+/g, '');
   const length = 16 + body.length / 2;
   return hex(
@@ -47,7 +47,7 @@ function frame(cmd: number, seq: number, bodyHex: string): Buffer {
   );
 }
 
-async function register(apiUrl: string, userId: number, token: string): Promise<void> {
+export async function register(apiUrl: string, userId: number, token: string): Promise<void> {
   const res = await fetch(`${apiUrl}/user/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
