@@ -2,7 +2,7 @@ import { CIM, CommandId } from '@mqim/protocol';
 import { createImClient, type ImClient, type ImMessage } from '@mqim/sdk';
 import { RawClient } from './raw.client';
 import { waitFor } from './net';
-import { frame, register, varint, type Endpoint } from './voip.scenario';
+import { frame, len, register, varint, type Endpoint } from './voip.scenario';
 
 export interface LegacyScenarioOptions {
   apiUrl: string;
@@ -85,6 +85,36 @@ export async function runLegacyScenario(o: LegacyScenarioOptions): Promise<void>
     Y.sendRaw(frame(0x0301, 3, `08${varint(y)} 18${varint(x)} 2203632d36 3801 4001 4a026f6b`));
     expect(CIM.Message.CIMMsgData.decode((await X2.next(CommandId.MSG_DATA, 10_000)).body).clientMsgId).toBe('c-6');
     expect(X2.frames.filter((f) => f.commandId === CommandId.MSG_DATA)).toEqual([]);
+
+    // #5: X1 creates group "g1" with Y (0x0501 by hand): the attach is CoffeeChat's JSON of the notice.
+    X1.sendRaw(frame(0x0501, 6, `08${varint(x)} 1202 6731 1a${len(varint(y))}${varint(y)}`));
+    const created = CIM.Group.CIMGroupCreateRsp.decode((await X1.next(CommandId.GROUP_CREATE_DEFAULT_RSP, 10_000)).body);
+    expect(created.resultCode).toBe(200);
+    const gid = Number(created.groupInfo!.groupId);
+    const attach = JSON.parse(Buffer.from(created.attachNotificationMsg).toString('utf8')) as Record<string, unknown>;
+    expect(Object.keys(attach)).toEqual([
+      'from_user_id',
+      'from_nick_name',
+      'to_session_id',
+      'client_msg_id',
+      'server_msg_id',
+      'create_time',
+      'msg_type',
+      'session_type',
+      'msg_data',
+    ]);
+    expect(attach).toMatchObject({ from_user_id: gid, from_nick_name: 'g1', to_session_id: gid, msg_type: 9, session_type: 2 });
+    const notice = JSON.parse(Buffer.from(attach.msg_data as string, 'base64').toString('utf8')) as { notificationType: number };
+    expect(notice.notificationType).toBe(1);
+    // 0x0507 lists the group with its version; 0x0509 with exactly those versions answers its info.
+    X1.sendRaw(frame(0x0507, 7, `08${varint(x)}`));
+    const listed = CIM.Group.CIMGroupListRsp.decode((await X1.next(CommandId.GROUP_LIST_RSP, 10_000)).body);
+    const version = listed.groupVersionList.find((v) => Number(v.groupId) === gid)!.groupVersion ?? 0;
+    expect(version).toBeGreaterThan(0);
+    const entry = `08${varint(gid)} 10${varint(version)}`.replace(/\s+/g, '');
+    X1.sendRaw(frame(0x0509, 8, `08${varint(x)} 12${len(entry)}${entry}`));
+    const info = CIM.Group.CIMGroupInfoRsp.decode((await X1.next(CommandId.GROUP_INFO_RSP, 10_000)).body);
+    expect(info.groupInfoList.map((g) => [Number(g.groupId), g.groupName])).toEqual([[gid, 'g1']]);
     expect(raws.every((c) => !c.closed)).toBe(true);
   } finally {
     for (const c of raws) c.close();

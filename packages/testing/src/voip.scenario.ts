@@ -31,7 +31,7 @@ export function varint(n: number): string {
   }
   return out + n.toString(16).padStart(2, '0');
 }
-const len = (hexBody: string) => varint(hexBody.length / 2);
+export const len = (hexBody: string) => varint(hexBody.length / 2);
 
 /** A whole frame, header written out: length, version 1, flag 0, service 0, cmd, seq, reserved 0. */
 export function frame(cmd: number, seq: number, bodyHex: string): Buffer {
