@@ -75,14 +75,20 @@ describe('api - CoffeeChat Flutter client routes (issue 12 #2)', () => {
   it.each([['tk001'], ['tk0001'], ['tk00001'], ['0123456789abcdef']])(
     'register - a token of %j (5-16 characters, as the Flutter client sends) is accepted and logs in',
     async (token) => {
-      const res = await register(h.app, JSON.stringify({ user_id: 501, user_nick_name: 'flu', user_token: token }));
+      const res = await register(
+        h.app,
+        JSON.stringify({ user_id: 501, user_nick_name: 'flu', user_token: token }),
+      );
       expect(res.body).toBe('{"error_code":0,"error_msg":"success"}');
       expect(await h.store.tokens.verify(501, token)).toBe(true);
     },
   );
 
   it('register - a token of 4 characters is still refused 9001', async () => {
-    const res = await register(h.app, JSON.stringify({ user_id: 502, user_nick_name: 'n', user_token: 'tk01' }));
+    const res = await register(
+      h.app,
+      JSON.stringify({ user_id: 502, user_nick_name: 'n', user_token: 'tk01' }),
+    );
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body)).toMatchObject({ error_code: 9001 });
   });
@@ -94,7 +100,11 @@ describe('api - CoffeeChat Flutter client routes (issue 12 #2)', () => {
     expect(ok.headers['content-type']).toMatch(/^text\/plain/);
     expect(ok.body).toBe('{"error_code":0,"error_msg":"success","nick_name":"Ann Lee"}');
     const unknown = await h.app.inject({ method: 'GET', url: '/user/nickname/query?user_id=504' });
-    expect(JSON.parse(unknown.body)).toEqual({ error_code: 9002, error_msg: 'user not exist', nick_name: '' });
+    expect(JSON.parse(unknown.body)).toEqual({
+      error_code: 9002,
+      error_msg: 'user not exist',
+      nick_name: '',
+    });
     for (const q of ['', '?user_id=', '?user_id=abc', '?user_id=-1', '?user_id=99999999999999999'])
       expect(
         JSON.parse((await h.app.inject({ method: 'GET', url: `/user/nickname/query${q}` })).body),

@@ -105,14 +105,40 @@ function registerNicknameRoutes(app: FastifyInstance, store: Store): void {
     const version = (req.query as Record<string, unknown>).version;
     if (version !== '1') {
       reply.code(400);
-      return nick(CimErrorCode.USER_INVALID_PARAMETER, version === undefined ? 'invalid parameters' : 'invalid version', '');
+      return nick(
+        CimErrorCode.USER_INVALID_PARAMETER,
+        version === undefined ? 'invalid parameters' : 'invalid version',
+        '',
+      );
     }
     return nick(CimErrorCode.SUCCESS, 'success', randomNickName());
   });
 }
 
-const NICK_FIRST = ['Quiet', 'Brave', 'Sunny', 'Swift', 'Lucky', 'Clever', 'Gentle', 'Bright', 'Calm', 'Merry'];
-const NICK_LAST = ['Otter', 'Falcon', 'Maple', 'River', 'Comet', 'Panda', 'Willow', 'Harbor', 'Lynx', 'Pebble'];
+const NICK_FIRST = [
+  'Quiet',
+  'Brave',
+  'Sunny',
+  'Swift',
+  'Lucky',
+  'Clever',
+  'Gentle',
+  'Bright',
+  'Calm',
+  'Merry',
+];
+const NICK_LAST = [
+  'Otter',
+  'Falcon',
+  'Maple',
+  'River',
+  'Comet',
+  'Panda',
+  'Willow',
+  'Harbor',
+  'Lynx',
+  'Pebble',
+];
 
 function randomNickName(): string {
   const pick = (list: readonly string[]) => list[Math.floor(Math.random() * list.length)]!;

@@ -23,7 +23,9 @@ describe('gate legacy filter - what CoffeeChat clients would misread (issue 12 #
   });
 
   it('self-copy - delivered to a client that announced self-sync, and to the peer', () => {
-    expect(hiddenFromLegacy(conn(1001, ClientCapability.SELF_SYNC), CommandId.MSG_DATA, msgData('01'))).toBe(false);
+    expect(hiddenFromLegacy(conn(1001, ClientCapability.SELF_SYNC), CommandId.MSG_DATA, msgData('01'))).toBe(
+      false,
+    );
     expect(hiddenFromLegacy(conn(1002), CommandId.MSG_DATA, msgData('01'))).toBe(false);
   });
 

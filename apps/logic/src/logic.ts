@@ -110,7 +110,10 @@ export class Logic {
             base.logger.child({ role: 'logic', component: 'before-send' }),
           )
         : undefined,
-      voipTimers: new VoipTimers({ bus: base.bus, names, logger: base.logger }, options.lanes ?? DEFAULT_LANES),
+      voipTimers: new VoipTimers(
+        { bus: base.bus, names, logger: base.logger },
+        options.lanes ?? DEFAULT_LANES,
+      ),
     };
   }
 

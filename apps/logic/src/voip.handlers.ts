@@ -45,7 +45,10 @@ const CHANNEL = /^021-(\d{1,16})-(\d{1,16})-(\d{1,16})$/;
 const Reason = CIM.Def.CIMVoipByeReason;
 const Rsp = CIM.Def.CIMInviteRspCode;
 
-function refuse(code: 'IM_ERR_INVALID_ARGUMENT' | 'IM_ERR_FORBIDDEN' | 'IM_ERR_NOT_FOUND', text: string): never {
+function refuse(
+  code: 'IM_ERR_INVALID_ARGUMENT' | 'IM_ERR_FORBIDDEN' | 'IM_ERR_NOT_FOUND',
+  text: string,
+): never {
   throw new MqimError(code, text);
 }
 
@@ -88,12 +91,14 @@ function toDevices(
 async function handleInvite(deps: LogicDeps, ctx: RequestContext): Promise<void> {
   const req = decodeBody(CommandId.VOIP_INVITE_REQ, ctx.req.body);
   const creatorId = toId(req.creatorUserId, 'creator_user_id');
-  if (creatorId !== 0 && creatorId !== ctx.userId) refuse('IM_ERR_FORBIDDEN', 'creator_user_id is not the logged-in user');
+  if (creatorId !== 0 && creatorId !== ctx.userId)
+    refuse('IM_ERR_FORBIDDEN', 'creator_user_id is not the logged-in user');
   if (req.inviteUserList.length !== 1) refuse('IM_ERR_INVALID_ARGUMENT', 'a call invites exactly one user');
   const calleeId = toId(req.inviteUserList[0]!, 'invite_user_list');
   if (calleeId === ctx.userId) refuse('IM_ERR_INVALID_ARGUMENT', 'cannot call oneself');
   const callType = req.inviteType as number;
-  if (callType !== 1 && callType !== 2) refuse('IM_ERR_INVALID_ARGUMENT', 'invite_type must be 1 (voice) or 2 (video)');
+  if (callType !== 1 && callType !== 2)
+    refuse('IM_ERR_INVALID_ARGUMENT', 'invite_type must be 1 (voice) or 2 (video)');
   if (calleeId === 0 || !(await deps.knownUsers.exists(calleeId)))
     refuse('IM_ERR_NOT_FOUND', `user ${calleeId} does not exist`);
 
@@ -123,7 +128,11 @@ async function handleInvite(deps: LogicDeps, ctx: RequestContext): Promise<void>
     return;
   }
   const channelInfo = channelOf(call);
-  const trying = CIM.Voip.CIMVoipInviteReply.encode({ userId: 0, rspCode: Rsp.INVITE_RSP_TRYING, channelInfo }).finish();
+  const trying = CIM.Voip.CIMVoipInviteReply.encode({
+    userId: 0,
+    rspCode: Rsp.INVITE_RSP_TRYING,
+    channelInfo,
+  }).finish();
   ctx.after(ctx.reply(CommandId.VOIP_INVITE_REPLY, trying));
   const invite = CIM.Voip.CIMVoipInviteReq.encode({
     creatorUserId: ctx.userId,
@@ -231,7 +240,14 @@ async function handleBye(deps: LogicDeps, ctx: RequestContext): Promise<void> {
     channelInfo: channelOf(call),
     byeReason: reason,
   }).finish();
-  toDevices(deps, ctx, call, server ? [call.calleeId, call.creatorId] : [peer], CommandId.VOIP_BYE_NOTIFY, notify);
+  toDevices(
+    deps,
+    ctx,
+    call,
+    server ? [call.calleeId, call.creatorId] : [peer],
+    CommandId.VOIP_BYE_NOTIFY,
+    notify,
+  );
   await storeCallMessage(deps, ctx, call, reason);
 }
 
@@ -241,19 +257,32 @@ async function handleBye(deps: LogicDeps, ctx: RequestContext): Promise<void> {
  * call_type}`, delivered to every device of both. Keyed by the call, so a redelivered bye stores it
  * once. `time_len` is measured by the server (answer to end, seconds), not taken from the client.
  */
-async function storeCallMessage(deps: LogicDeps, ctx: RequestContext, call: CallRecord, reason: number): Promise<void> {
+async function storeCallMessage(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  call: CallRecord,
+  reason: number,
+): Promise<void> {
   const from = call.endedBy === 0 ? call.creatorId : call.endedBy;
   const to = from === call.creatorId ? call.calleeId : call.creatorId;
   const clientMsgId = `avchat-${call.creatorId}-${call.startedAt}`;
-  const timeLen = call.answeredAt === 0 ? 0 : Math.max(0, Math.round((call.endedAt - call.answeredAt) / 1000));
+  const timeLen =
+    call.answeredAt === 0 ? 0 : Math.max(0, Math.round((call.endedAt - call.answeredAt) / 1000));
   const msgData = Buffer.from(
-    JSON.stringify({ hangup_user_id: call.endedBy, hangup_reason: reason, time_len: timeLen, call_type: call.callType }),
+    JSON.stringify({
+      hangup_user_id: call.endedBy,
+      hangup_reason: reason,
+      time_len: timeLen,
+      call_type: call.callType,
+    }),
   );
   const convKey = conversationKey(SessionType.SINGLE, from, to);
   const conv = { type: SessionType.SINGLE, a: from, b: to } as const;
   let stored = await deps.store.messages.findSent(from, clientMsgId);
   if (!stored) {
-    const serverMsgId = await deps.cache.sequences.next(convKey, () => deps.store.messages.maxServerMsgId(conv));
+    const serverMsgId = await deps.cache.sequences.next(convKey, () =>
+      deps.store.messages.maxServerMsgId(conv),
+    );
     const record: MessageRecord = {
       serverMsgId,
       clientMsgId,
@@ -350,7 +379,10 @@ export class VoipTimers {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       void this.ringOut(call).catch((err: unknown) =>
-        this.deps.logger.warn({ err: (err as Error).message, channel: call.channelName }, 'call ring-out not published'),
+        this.deps.logger.warn(
+          { err: (err as Error).message, channel: call.channelName },
+          'call ring-out not published',
+        ),
       );
     }, ms);
     timer.unref();

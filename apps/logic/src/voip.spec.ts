@@ -31,10 +31,18 @@ describe('logic - call signalling', () => {
       await store.users.create({ userId, nickName, userName: nickName });
     await bus.ensureTopics([...names.sharedTopics(), names.gateTopic('g1')]);
     await bus.ensureGroups([...names.sharedGroups(), names.gateGroupSpec('g1')]);
-    await bus.subscribe({ topic: names.gate('g1'), group: names.gateGroup('g1') }, async (m: ReceivedMessage) => {
-      for (const c of mqim.v1.GateBatch.decode(m.body).commands)
-        frames.push({ connId: c.connId ?? '', cmd: c.cmd ?? 0, seq: c.seq ?? 0, body: c.body ?? new Uint8Array(0) });
-    });
+    await bus.subscribe(
+      { topic: names.gate('g1'), group: names.gateGroup('g1') },
+      async (m: ReceivedMessage) => {
+        for (const c of mqim.v1.GateBatch.decode(m.body).commands)
+          frames.push({
+            connId: c.connId ?? '',
+            cmd: c.cmd ?? 0,
+            seq: c.seq ?? 0,
+            body: c.body ?? new Uint8Array(0),
+          });
+      },
+    );
     await bus.subscribe({ topic: names.deliver, group: names.jobDeliverGroup }, async () => undefined);
     logic = new Logic(
       { topicPrefix: 'voip', historyLimitMax: 100, maxMsgDataBytes: 1024, loginPolicy: 'many' },
@@ -54,8 +62,15 @@ describe('logic - call signalling', () => {
     await store.close();
   });
 
-  const request = (userId: number, cmd: number, seq: number, body: Uint8Array, receivedAtMs = 1_000 + seq) => {
-    const orderKey = cmd === CommandId.VOIP_BYE_REQ ? conversationKey(SessionType.SINGLE, 1, 2) : `u${userId}`;
+  const request = (
+    userId: number,
+    cmd: number,
+    seq: number,
+    body: Uint8Array,
+    receivedAtMs = 1_000 + seq,
+  ) => {
+    const orderKey =
+      cmd === CommandId.VOIP_BYE_REQ ? conversationKey(SessionType.SINGLE, 1, 2) : `u${userId}`;
     return bus.publish({
       topic: names.upstream,
       messageGroup: orderKey,
@@ -94,9 +109,21 @@ describe('logic - call signalling', () => {
 
   /** Caller 1 invites 2, 2 answers 200: the channel of the call. */
   async function establish(): Promise<CIM.Def.ICIMChannelInfo> {
-    await request(1, CommandId.VOIP_INVITE_REQ, 2, CIM.Voip.CIMVoipInviteReq.encode({ inviteUserList: [2], inviteType: 1 }).finish());
-    const channelInfo = CIM.Voip.CIMVoipInviteReply.decode((await answer('c1', CommandId.VOIP_INVITE_REPLY, 2)).body).channelInfo!;
-    await request(2, CommandId.VOIP_INVITE_REPLY, 3, CIM.Voip.CIMVoipInviteReply.encode({ userId: 2, rspCode: 200, channelInfo }).finish());
+    await request(
+      1,
+      CommandId.VOIP_INVITE_REQ,
+      2,
+      CIM.Voip.CIMVoipInviteReq.encode({ inviteUserList: [2], inviteType: 1 }).finish(),
+    );
+    const channelInfo = CIM.Voip.CIMVoipInviteReply.decode(
+      (await answer('c1', CommandId.VOIP_INVITE_REPLY, 2)).body,
+    ).channelInfo!;
+    await request(
+      2,
+      CommandId.VOIP_INVITE_REPLY,
+      3,
+      CIM.Voip.CIMVoipInviteReply.encode({ userId: 2, rspCode: 200, channelInfo }).finish(),
+    );
     await answer('c2', CommandId.VOIP_INVITE_REPLY_ACK, 3);
     return channelInfo;
   }
@@ -121,7 +148,10 @@ describe('logic - call signalling', () => {
     await answer('c1', CommandId.VOIP_BYE_RSP, 7);
     const stored = await avchats();
     expect(stored).toHaveLength(1);
-    expect(JSON.parse(Buffer.from(stored[0]!.msgData).toString('utf8'))).toMatchObject({ hangup_reason: 3, call_type: 1 });
+    expect(JSON.parse(Buffer.from(stored[0]!.msgData).toString('utf8'))).toMatchObject({
+      hangup_reason: 3,
+      call_type: 1,
+    });
   });
 
   it('bye - a store write that fails once is retried: the call ends once, one AVCHAT message', async () => {
@@ -140,13 +170,35 @@ describe('logic - call signalling', () => {
   });
 
   it('forged - a user who is not a party can neither answer nor end a call; the parties still can', async () => {
-    await request(1, CommandId.VOIP_INVITE_REQ, 2, CIM.Voip.CIMVoipInviteReq.encode({ inviteUserList: [2], inviteType: 2 }).finish());
-    const channelInfo = CIM.Voip.CIMVoipInviteReply.decode((await answer('c1', CommandId.VOIP_INVITE_REPLY, 2)).body).channelInfo!;
-    await request(3, CommandId.VOIP_INVITE_REPLY, 4, CIM.Voip.CIMVoipInviteReply.encode({ userId: 3, rspCode: 200, channelInfo }).finish());
+    await request(
+      1,
+      CommandId.VOIP_INVITE_REQ,
+      2,
+      CIM.Voip.CIMVoipInviteReq.encode({ inviteUserList: [2], inviteType: 2 }).finish(),
+    );
+    const channelInfo = CIM.Voip.CIMVoipInviteReply.decode(
+      (await answer('c1', CommandId.VOIP_INVITE_REPLY, 2)).body,
+    ).channelInfo!;
+    await request(
+      3,
+      CommandId.VOIP_INVITE_REPLY,
+      4,
+      CIM.Voip.CIMVoipInviteReply.encode({ userId: 3, rspCode: 200, channelInfo }).finish(),
+    );
     expect(await refusal('c3', 4)).toBe('IM_ERR_FORBIDDEN');
-    await request(3, CommandId.VOIP_BYE_REQ, 5, CIM.Voip.CIMVoipByeReq.encode({ channelInfo, byeReason: 1 }).finish());
+    await request(
+      3,
+      CommandId.VOIP_BYE_REQ,
+      5,
+      CIM.Voip.CIMVoipByeReq.encode({ channelInfo, byeReason: 1 }).finish(),
+    );
     expect(await refusal('c3', 5)).toBe('IM_ERR_FORBIDDEN');
-    await request(2, CommandId.VOIP_INVITE_REPLY, 3, CIM.Voip.CIMVoipInviteReply.encode({ userId: 2, rspCode: 200, channelInfo }).finish());
+    await request(
+      2,
+      CommandId.VOIP_INVITE_REPLY,
+      3,
+      CIM.Voip.CIMVoipInviteReply.encode({ userId: 2, rspCode: 200, channelInfo }).finish(),
+    );
     await answer('c2', CommandId.VOIP_INVITE_REPLY_ACK, 3);
     expect(await avchats()).toHaveLength(0);
   });

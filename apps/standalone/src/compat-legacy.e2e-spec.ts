@@ -23,6 +23,10 @@ describe('compat - CoffeeChat clients beside the SDK on the standalone', () => {
   it('no self-copies and no refused 0x0302 for legacy clients; the SDK keeps both', async () => {
     const tcp = { transport: 'tcp' as const, port: s.ports.tcp };
     const ws = { transport: 'ws' as const, port: s.ports.ws };
-    await runLegacyScenario({ apiUrl: `http://127.0.0.1:${s.ports.http}`, endpoints: [tcp, ws, ws], firstUserId: 3001 });
+    await runLegacyScenario({
+      apiUrl: `http://127.0.0.1:${s.ports.http}`,
+      endpoints: [tcp, ws, ws],
+      firstUserId: 3001,
+    });
   }, 60_000);
 });

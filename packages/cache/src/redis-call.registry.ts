@@ -5,7 +5,15 @@ import { checkCall } from './call.args';
 import { guarded } from './redis.client';
 import type { RedisKeys } from './redis.keys';
 
-const NUMERIC = ['creatorId', 'calleeId', 'callType', 'startedAt', 'answeredAt', 'endedAt', 'endedBy'] as const;
+const NUMERIC = [
+  'creatorId',
+  'calleeId',
+  'callType',
+  'startedAt',
+  'answeredAt',
+  'endedAt',
+  'endedBy',
+] as const;
 
 /**
  * `CallRegistry` on Redis: one hash per call (`call:<creator>`) and a busy key per party

@@ -293,7 +293,12 @@ declare module 'ioredis' {
       at: string,
       ttlMs: string,
     ): Result<string[] | null, Context>;
-    mqimCallEnd(call: string, busyA: string, busyB: string, ...args: string[]): Result<string[] | null, Context>;
+    mqimCallEnd(
+      call: string,
+      busyA: string,
+      busyB: string,
+      ...args: string[]
+    ): Result<string[] | null, Context>;
     mqimAttemptFail(
       key: string,
       now: string,

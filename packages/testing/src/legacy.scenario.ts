@@ -13,7 +13,8 @@ export interface LegacyScenarioOptions {
 }
 
 const bodyHex = (f: { body: Uint8Array }) => Buffer.from(f.body).toString('hex');
-const url = (ep: Endpoint) => (ep.transport === 'tcp' ? `tcp://127.0.0.1:${ep.port}` : `ws://127.0.0.1:${ep.port}/ws`);
+const url = (ep: Endpoint) =>
+  ep.transport === 'tcp' ? `tcp://127.0.0.1:${ep.port}` : `ws://127.0.0.1:${ep.port}/ws`;
 
 /**
  * Issue 12 #3 and #4 with CoffeeChat-shaped clients (raw frames, no 0x0803) beside the mqim SDK:
@@ -45,11 +46,16 @@ export async function runLegacyScenario(o: LegacyScenarioOptions): Promise<void>
     const ack = await X1.next(CommandId.MSG_DATA_ACK, 10_000);
     expect(ack.seq).toBe(2);
     // from x, to y, "c-1", server_msg_id 1, res_code OK (1), single (1), then create_time.
-    expect(bodyHex(ack)).toMatch(new RegExp(`^08${varint(x)}10${varint(y)}1a03632d3120012801300138[0-9a-f]+$`));
+    expect(bodyHex(ack)).toMatch(
+      new RegExp(`^08${varint(x)}10${varint(y)}1a03632d3120012801300138[0-9a-f]+$`),
+    );
     const atY = CIM.Message.CIMMsgData.decode((await Y.next(CommandId.MSG_DATA, 10_000)).body);
     expect([Number(atY.fromUserId), atY.clientMsgId]).toEqual([x, 'c-1']);
     // The SDK session of X announced self-sync: it gets the copy, filed in the chat with Y.
-    await waitFor(() => sdkGot.find((m) => m.clientMsgId === 'c-1'), { timeoutMs: 10_000, message: 'self-copy at the SDK' });
+    await waitFor(() => sdkGot.find((m) => m.clientMsgId === 'c-1'), {
+      timeoutMs: 10_000,
+      message: 'self-copy at the SDK',
+    });
     expect(sdkGot.find((m) => m.clientMsgId === 'c-1')).toMatchObject({ fromUserId: x, sessionId: y });
 
     // Y answers; the conversation's deliveries are ordered, so once X2 has Y's answer it would
@@ -81,17 +87,27 @@ export async function runLegacyScenario(o: LegacyScenarioOptions): Promise<void>
     // It still gets no self-copies: it asked for refused acks only.
     X1.sendRaw(frame(0x0301, 5, `08${varint(x)} 18${varint(y)} 2203632d35 3801 4001 4a026869`));
     await X1.next(CommandId.MSG_DATA_ACK, 10_000);
-    await waitFor(() => sdkGot.find((m) => m.clientMsgId === 'c-5'), { timeoutMs: 10_000, message: 'second self-copy' });
+    await waitFor(() => sdkGot.find((m) => m.clientMsgId === 'c-5'), {
+      timeoutMs: 10_000,
+      message: 'second self-copy',
+    });
     Y.sendRaw(frame(0x0301, 3, `08${varint(y)} 18${varint(x)} 2203632d36 3801 4001 4a026f6b`));
-    expect(CIM.Message.CIMMsgData.decode((await X2.next(CommandId.MSG_DATA, 10_000)).body).clientMsgId).toBe('c-6');
+    expect(CIM.Message.CIMMsgData.decode((await X2.next(CommandId.MSG_DATA, 10_000)).body).clientMsgId).toBe(
+      'c-6',
+    );
     expect(X2.frames.filter((f) => f.commandId === CommandId.MSG_DATA)).toEqual([]);
 
     // #5: X1 creates group "g1" with Y (0x0501 by hand): the attach is CoffeeChat's JSON of the notice.
     X1.sendRaw(frame(0x0501, 6, `08${varint(x)} 1202 6731 1a${len(varint(y))}${varint(y)}`));
-    const created = CIM.Group.CIMGroupCreateRsp.decode((await X1.next(CommandId.GROUP_CREATE_DEFAULT_RSP, 10_000)).body);
+    const created = CIM.Group.CIMGroupCreateRsp.decode(
+      (await X1.next(CommandId.GROUP_CREATE_DEFAULT_RSP, 10_000)).body,
+    );
     expect(created.resultCode).toBe(200);
     const gid = Number(created.groupInfo!.groupId);
-    const attach = JSON.parse(Buffer.from(created.attachNotificationMsg).toString('utf8')) as Record<string, unknown>;
+    const attach = JSON.parse(Buffer.from(created.attachNotificationMsg).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(attach)).toEqual([
       'from_user_id',
       'from_nick_name',
@@ -103,8 +119,16 @@ export async function runLegacyScenario(o: LegacyScenarioOptions): Promise<void>
       'session_type',
       'msg_data',
     ]);
-    expect(attach).toMatchObject({ from_user_id: gid, from_nick_name: 'g1', to_session_id: gid, msg_type: 9, session_type: 2 });
-    const notice = JSON.parse(Buffer.from(attach.msg_data as string, 'base64').toString('utf8')) as { notificationType: number };
+    expect(attach).toMatchObject({
+      from_user_id: gid,
+      from_nick_name: 'g1',
+      to_session_id: gid,
+      msg_type: 9,
+      session_type: 2,
+    });
+    const notice = JSON.parse(Buffer.from(attach.msg_data as string, 'base64').toString('utf8')) as {
+      notificationType: number;
+    };
     expect(notice.notificationType).toBe(1);
     // 0x0507 lists the group with its version; 0x0509 with exactly those versions answers its info.
     X1.sendRaw(frame(0x0507, 7, `08${varint(x)}`));

@@ -64,7 +64,13 @@ export async function register(apiUrl: string, userId: number, token: string): P
  * Then C calls B while B is busy, and D's call to E rings out.
  */
 export async function runVoipScenario(o: VoipScenarioOptions): Promise<void> {
-  const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => o.firstUserId + i) as [number, number, number, number, number];
+  const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => o.firstUserId + i) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   for (const id of [a, b, c, d, e]) await register(o.apiUrl, id, `tk${id}`); // 6-7 characters, as Flutter's
   const clients: RawClient[] = [];
   const connect = async (ep: Endpoint, userId: number) => {
@@ -90,10 +96,13 @@ export async function runVoipScenario(o: VoipScenarioOptions): Promise<void> {
     // The channel as every later frame carries it: name, no token, creator a.
     const channel = `0a${len(ascii(name))}${ascii(name)} 18${varint(a)}`.replace(/\s+/g, '');
     // 100 Trying: user_id 0 (absent), rsp_code 100, channel_info.
-    expect(Buffer.from(trying.body).toString('hex')).toBe(`1064 1a${len(channel)}${channel}`.replace(/\s+/g, ''));
+    expect(Buffer.from(trying.body).toString('hex')).toBe(
+      `1064 1a${len(channel)}${channel}`.replace(/\s+/g, ''),
+    );
 
     // Both of B's devices ring, with the channel the server allocated.
-    const inviteHex = `08${varint(a)} 12${len(varint(b))}${varint(b)} 1802 22${len(channel)}${channel}`.replace(/\s+/g, '');
+    const inviteHex =
+      `08${varint(a)} 12${len(varint(b))}${varint(b)} 1802 22${len(channel)}${channel}`.replace(/\s+/g, '');
     for (const dev of [B1, B2]) {
       const inv = await dev.next(CommandId.VOIP_INVITE_REQ, 10_000);
       expect(Buffer.from(inv.body).toString('hex')).toBe(inviteHex);
@@ -131,7 +140,9 @@ export async function runVoipScenario(o: VoipScenarioOptions): Promise<void> {
     expect(Buffer.from(byeRsp.body).toString('hex')).toBe('08c801');
     const byeNotify = `08${varint(a)} 12${len(channel)}${channel} 1803`.replace(/\s+/g, '');
     for (const dev of [B1, B2])
-      expect(Buffer.from((await dev.next(CommandId.VOIP_BYE_NOTIFY, 10_000)).body).toString('hex')).toBe(byeNotify);
+      expect(Buffer.from((await dev.next(CommandId.VOIP_BYE_NOTIFY, 10_000)).body).toString('hex')).toBe(
+        byeNotify,
+      );
 
     // The AVCHAT message, from A to B, reaches every device of both.
     for (const dev of [A, B1, B2]) {
@@ -142,7 +153,11 @@ export async function runVoipScenario(o: VoipScenarioOptions): Promise<void> {
       expect(content.time_len).toBeGreaterThanOrEqual(0);
     }
     // ...and B's history shows the call.
-    B1.send(CommandId.LIST_MSG_REQ, 9, CIM.List.CIMGetMsgListReq.encode({ sessionType: 1, sessionId: a, limitCount: 10 }).finish());
+    B1.send(
+      CommandId.LIST_MSG_REQ,
+      9,
+      CIM.List.CIMGetMsgListReq.encode({ sessionType: 1, sessionId: a, limitCount: 10 }).finish(),
+    );
     const history = CIM.List.CIMGetMsgListRsp.decode((await B1.next(CommandId.LIST_MSG_RSP, 10_000)).body);
     expect(history.msgList.map((m) => m.msgType)).toEqual([10]);
 
@@ -154,16 +169,25 @@ export async function runVoipScenario(o: VoipScenarioOptions): Promise<void> {
     await D.next(CommandId.VOIP_INVITE_REPLY, 10_000);
     await E.next(CommandId.VOIP_INVITE_REQ, 10_000);
     for (const dev of [D, E]) {
-      const n = CIM.Voip.CIMVoipByeNotify.decode((await dev.next(CommandId.VOIP_BYE_NOTIFY, o.ringTimeoutMs + 15_000)).body);
+      const n = CIM.Voip.CIMVoipByeNotify.decode(
+        (await dev.next(CommandId.VOIP_BYE_NOTIFY, o.ringTimeoutMs + 15_000)).body,
+      );
       expect([Number(n.userId), n.byeReason]).toEqual([d, CIM.Def.CIMVoipByeReason.VOIP_BYE_REASON_CANCEL]);
       const m = CIM.Message.CIMMsgData.decode((await dev.next(CommandId.MSG_DATA, 10_000)).body);
       expect([Number(m.fromUserId), m.msgType]).toEqual([d, 10]);
-      expect(JSON.parse(Buffer.from(m.msgData).toString('utf8'))).toMatchObject({ time_len: 0, call_type: 1 });
+      expect(JSON.parse(Buffer.from(m.msgData).toString('utf8'))).toMatchObject({
+        time_len: 0,
+        call_type: 1,
+      });
     }
     // The parties are free again: E can call D.
     E.sendRaw(frame(0x0401, 3, `08${varint(e)} 12${len(varint(d))}${varint(d)} 1801`));
-    expect(CIM.Voip.CIMVoipInviteReply.decode((await E.next(CommandId.VOIP_INVITE_REPLY, 10_000)).body).rspCode).toBe(100);
-    await waitFor(() => D.frames.some((f) => f.commandId === CommandId.VOIP_INVITE_REQ), { timeoutMs: 10_000 });
+    expect(
+      CIM.Voip.CIMVoipInviteReply.decode((await E.next(CommandId.VOIP_INVITE_REPLY, 10_000)).body).rspCode,
+    ).toBe(100);
+    await waitFor(() => D.frames.some((f) => f.commandId === CommandId.VOIP_INVITE_REQ), {
+      timeoutMs: 10_000,
+    });
     expect(clients.every((cl) => !cl.closed)).toBe(true);
   } finally {
     for (const cl of clients) cl.close();

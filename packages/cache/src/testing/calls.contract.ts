@@ -80,7 +80,9 @@ export function describeCallContract(fixture: FixtureRef): void {
 
     it('calls - refuses a call with one party or out-of-range ids', async () => {
       const { calls } = fixture().cache;
-      await expect(calls.open(call(1, 1), 1_000)).rejects.toMatchObject({ code: 'IM_ERR_CACHE_INVALID_ARGUMENT' });
+      await expect(calls.open(call(1, 1), 1_000)).rejects.toMatchObject({
+        code: 'IM_ERR_CACHE_INVALID_ARGUMENT',
+      });
       await expect(calls.open(call(-1, 2), 1_000)).rejects.toThrow();
       await expect(calls.get(2 ** 60)).rejects.toThrow();
     });
