@@ -44,7 +44,7 @@ export interface LogicOptions {
   beforeSendHook?: BeforeSendHookOptions;
   /** An unanswered call invite is ended (CANCEL) after this long. @default 60000 */
   voipRingTimeoutMs?: number;
-  /** An answered call is forgotten this long after the parties' last VoIP heartbeat. @default 90000 */
+  /** An answered call is forgotten this long after the answer or the last VoIP heartbeat. @default 7200000 */
   voipCallTtlMs?: number;
 }
 

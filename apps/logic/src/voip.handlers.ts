@@ -35,8 +35,12 @@ import { messageStoredEvent } from './send.handler';
 
 /** @default 60000: how long an invite rings before the server ends it (CANCEL). */
 export const DEFAULT_RING_TIMEOUT_MS = 60_000;
-/** @default 90000: an answered call lives this long after the last VoIP heartbeat of either party. */
-export const DEFAULT_CALL_TTL_MS = 90_000;
+/**
+ * @default 7200000: an answered call lives this long after the answer or the last VoIP heartbeat
+ * of either party. Long, because CoffeeChat's clients send no heartbeats: a call forgotten while it
+ * lasts would lose its bye (no 0x0407, no AVCHAT message).
+ */
+export const DEFAULT_CALL_TTL_MS = 2 * 60 * 60_000;
 /** An ended call is remembered this long, so a redelivered bye repeats its effects. */
 const ENDED_TTL_MS = 10 * 60_000;
 /** What a channel name looks like: `021-<callee>-<creator>-<invite ms>` (CoffeeChat: `021-<callee>`). */
@@ -102,12 +106,23 @@ async function handleInvite(deps: LogicDeps, ctx: RequestContext): Promise<void>
   if (calleeId === 0 || !(await deps.knownUsers.exists(calleeId)))
     refuse('IM_ERR_NOT_FOUND', `user ${calleeId} does not exist`);
 
+  const channelName = `021-${calleeId}-${ctx.userId}-${ctx.receivedAtMs}`;
+  // A caller still in a call that never got its bye (the app died mid-call; CoffeeChat's clients
+  // send no VoIP heartbeats) hangs that one up by calling again: a user is in one call at a time.
+  const stale = await deps.cache.calls.liveOf(ctx.userId);
+  if (stale && stale.channelName !== channelName) {
+    const ended = await deps.cache.calls.end(stale.creatorId, stale.channelName, ctx.userId, Date.now(), {
+      onlyUnanswered: false,
+      endedTtlMs: ENDED_TTL_MS,
+    });
+    if (ended && ended.endedBy === ctx.userId) await ending(deps, ctx, ended, Reason.VOIP_BYE_REASON_END);
+  }
   // Named by the request (the same on a redelivery), so a retry finds the call it opened.
   const call: CallRecord = {
     creatorId: ctx.userId,
     calleeId,
     callType,
-    channelName: `021-${calleeId}-${ctx.userId}-${ctx.receivedAtMs}`,
+    channelName,
     channelToken: '',
     startedAt: ctx.receivedAtMs,
     answeredAt: 0,
@@ -234,20 +249,23 @@ async function handleBye(deps: LogicDeps, ctx: RequestContext): Promise<void> {
   });
   // Ended by someone else (the other party hung up at the same moment) or, for the server, answered.
   if (!call || call.endedBy !== by) return;
-  const peer = by === call.creatorId ? call.calleeId : call.creatorId;
+  await ending(deps, ctx, call, reason);
+}
+
+/**
+ * The effects of a call `end` gave to this request: 0x0407 to every device of the other party
+ * (of both, when the server ended it), then the AVCHAT message.
+ */
+async function ending(deps: LogicDeps, ctx: RequestContext, call: CallRecord, reason: number): Promise<void> {
+  const server = call.endedBy === 0;
+  const peer = call.endedBy === call.creatorId ? call.calleeId : call.creatorId;
   const notify = CIM.Voip.CIMVoipByeNotify.encode({
-    userId: server ? call.creatorId : by,
+    userId: server ? call.creatorId : call.endedBy,
     channelInfo: channelOf(call),
     byeReason: reason,
   }).finish();
-  toDevices(
-    deps,
-    ctx,
-    call,
-    server ? [call.calleeId, call.creatorId] : [peer],
-    CommandId.VOIP_BYE_NOTIFY,
-    notify,
-  );
+  const audience = server ? [call.calleeId, call.creatorId] : [peer];
+  toDevices(deps, ctx, call, audience, CommandId.VOIP_BYE_NOTIFY, notify);
   await storeCallMessage(deps, ctx, call, reason);
 }
 

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { MemoryBus, type ReceivedMessage } from '@mqim/bus';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
-import { CIM, CommandId, MqNames, SessionType, conversationKey, mqim } from '@mqim/protocol';
+import { CIM, CommandId, MqNames, SessionType, conversationKey, decodeIntents, mqim } from '@mqim/protocol';
 import { createSqliteStore, type Store } from '@mqim/store';
 import { waitFor } from '@mqim/testing';
 import { Logic } from './logic';
@@ -18,9 +18,11 @@ describe('logic - call signalling', () => {
   let store: Store;
   let logic: Logic;
   const frames: { connId: string; cmd: number; seq: number; body: Uint8Array }[] = [];
+  const intents: { userIds: number[]; cmd: number; body: Uint8Array }[] = [];
 
   beforeEach(async () => {
     frames.length = 0;
+    intents.length = 0;
     bus = new MemoryBus({ retryDelayMs: 20, logger: pino({ level: 'silent' }) });
     store = await createSqliteStore({ filename: ':memory:' });
     for (const [userId, nickName] of [
@@ -43,7 +45,13 @@ describe('logic - call signalling', () => {
           });
       },
     );
-    await bus.subscribe({ topic: names.deliver, group: names.jobDeliverGroup }, async () => undefined);
+    await bus.subscribe(
+      { topic: names.deliver, group: names.jobDeliverGroup },
+      async (m: ReceivedMessage) => {
+        for (const i of decodeIntents(m.body, m.tag))
+          intents.push({ userIds: i.userIds.map(Number), cmd: i.cmd, body: i.body });
+      },
+    );
     logic = new Logic(
       { topicPrefix: 'voip', historyLimitMax: 100, maxMsgDataBytes: 1024, loginPolicy: 'many' },
       {
@@ -167,6 +175,29 @@ describe('logic - call signalling', () => {
     expect(failures).toBeGreaterThan(1);
     expect(await avchats()).toHaveLength(1);
     expect(Number((await avchats())[0]!.fromUserId)).toBe(2);
+  });
+
+  it('stale - a caller whose call never got its bye calls again: that call ends first, the new one rings', async () => {
+    const old = await establish();
+    await request(
+      1,
+      CommandId.VOIP_INVITE_REQ,
+      9,
+      CIM.Voip.CIMVoipInviteReq.encode({ inviteUserList: [3], inviteType: 1 }).finish(),
+    );
+    const trying = CIM.Voip.CIMVoipInviteReply.decode(
+      (await answer('c1', CommandId.VOIP_INVITE_REPLY, 9)).body,
+    );
+    expect(trying.rspCode).toBe(100);
+    const byes = intents
+      .filter((i) => i.cmd === CommandId.VOIP_BYE_NOTIFY)
+      .map((i) => ({ userIds: i.userIds, n: CIM.Voip.CIMVoipByeNotify.decode(i.body) }))
+      .filter((b) => b.n.byeReason === CIM.Def.CIMVoipByeReason.VOIP_BYE_REASON_END);
+    expect(byes.map((b) => [b.userIds, Number(b.n.userId), b.n.channelInfo?.channelName])).toEqual([
+      [[2], 1, old.channelName],
+    ]);
+    expect(intents.find((i) => i.cmd === CommandId.VOIP_INVITE_REQ && i.userIds[0] === 3)).toBeDefined();
+    await waitFor(async () => (await avchats()).length === 1, { timeoutMs: 5_000 });
   });
 
   it('forged - a user who is not a party can neither answer nor end a call; the parties still can', async () => {

@@ -323,6 +323,8 @@ export interface CallRegistry {
    * Undefined when there is no such call, or it has ended.
    */
   answer(creatorId: number, channelName: string, at: number, ttlMs: number): Promise<CallRecord | undefined>;
+  /** The live (not ended) call `userId` is a party of, as creator or callee; undefined when none. */
+  liveOf(userId: number): Promise<CallRecord | undefined>;
   /** Refreshes the live call `userId` is a party of; false when there is none. */
   touch(userId: number, ttlMs: number): Promise<boolean>;
   /**

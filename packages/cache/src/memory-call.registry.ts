@@ -22,7 +22,8 @@ export class MemoryCallRegistry implements CallRegistry {
     this.guard();
     checkCall(call);
     checkPositive('ttlMs', ttlMs);
-    if (this.liveOf(call.creatorId) !== undefined || this.liveOf(call.calleeId) !== undefined) return false;
+    if (this.liveCreatorOf(call.creatorId) !== undefined || this.liveCreatorOf(call.calleeId) !== undefined)
+      return false;
     const expiresAt = this.now() + ttlMs;
     this.calls.set(call.creatorId, {
       call: { ...call, answeredAt: 0, endedAt: 0, endedBy: 0 },
@@ -56,11 +57,18 @@ export class MemoryCallRegistry implements CallRegistry {
     return { ...entry.call };
   }
 
+  async liveOf(userId: number): Promise<CallRecord | undefined> {
+    this.guard();
+    checkId('userId', userId);
+    const creator = this.liveCreatorOf(userId);
+    return creator === undefined ? undefined : { ...this.entry(creator)!.call };
+  }
+
   async touch(userId: number, ttlMs: number): Promise<boolean> {
     this.guard();
     checkId('userId', userId);
     checkPositive('ttlMs', ttlMs);
-    const creator = this.liveOf(userId);
+    const creator = this.liveCreatorOf(userId);
     if (creator === undefined) return false;
     this.entry(creator)!.expiresAt = this.now() + ttlMs;
     return true;
@@ -107,7 +115,7 @@ export class MemoryCallRegistry implements CallRegistry {
   }
 
   /** The creator of the live (not ended, not expired) call `userId` is a party of. */
-  private liveOf(userId: number): number | undefined {
+  private liveCreatorOf(userId: number): number | undefined {
     const creator = this.busy.get(userId);
     if (creator === undefined) return undefined;
     const entry = this.entry(creator);

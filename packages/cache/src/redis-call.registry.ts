@@ -83,13 +83,18 @@ export class RedisCallRegistry implements CallRegistry {
     return flat ? toCall(pairs(flat)) : undefined;
   }
 
-  async touch(userId: number, ttlMs: number): Promise<boolean> {
+  async liveOf(userId: number): Promise<CallRecord | undefined> {
     checkId('userId', userId);
-    checkPositive('ttlMs', ttlMs);
     const creator = await guarded(() => this.redis.get(this.keys.callBusy(userId)));
-    if (creator === null) return false;
+    if (creator === null) return undefined;
     const call = await this.get(Number(creator));
-    if (!call || call.endedAt !== 0) return false;
+    return call && call.endedAt === 0 ? call : undefined;
+  }
+
+  async touch(userId: number, ttlMs: number): Promise<boolean> {
+    checkPositive('ttlMs', ttlMs);
+    const call = await this.liveOf(userId);
+    if (!call) return false;
     await guarded(() =>
       this.redis
         .multi()

@@ -452,8 +452,8 @@ export const mqimSchema = {
   voipCallTtlMs: {
     env: 'MQIM_VOIP_CALL_TTL',
     type: 'duration',
-    default: 90_000,
-    doc: "an answered call is forgotten this long after the parties' last VoIP heartbeat (0x0404)",
+    default: 7_200_000,
+    doc: "an answered call is forgotten this long after the answer or the parties' last VoIP heartbeat (0x0404); long, since CoffeeChat clients send none",
   },
   receiptFlushMs: {
     env: 'MQIM_RECEIPT_FLUSH',

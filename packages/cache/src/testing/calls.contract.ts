@@ -26,6 +26,17 @@ export function describeCallContract(fixture: FixtureRef): void {
       expect(await calls.get(1)).toMatchObject({ creatorId: 1, calleeId: 2, callType: 2, answeredAt: 0 });
     });
 
+    it('calls - liveOf finds the live call of either party, and nothing once it ended', async () => {
+      const { calls } = fixture().cache;
+      await calls.open(call(1, 2, 'ch'), 60_000);
+      expect(await calls.liveOf(1)).toMatchObject({ creatorId: 1, calleeId: 2, channelName: 'ch' });
+      expect(await calls.liveOf(2)).toMatchObject({ creatorId: 1, channelName: 'ch' });
+      expect(await calls.liveOf(3)).toBeUndefined();
+      await calls.end(1, 'ch', 2, 7_000, ENDED);
+      expect(await calls.liveOf(1)).toBeUndefined();
+      expect(await calls.liveOf(2)).toBeUndefined();
+    });
+
     it('calls - racing invites that share a party: exactly one opens', async () => {
       const { calls } = fixture().cache;
       const opened = await Promise.all([5, 6, 7, 8].map((c) => calls.open(call(c, 9), 60_000)));
