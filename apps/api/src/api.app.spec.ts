@@ -65,6 +65,64 @@ function register(app: FastifyInstance, payload: string, contentType = 'text/pla
   });
 }
 
+describe('api - CoffeeChat Flutter client routes (issue 12 #2)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await setup();
+  });
+  afterEach(() => h.close());
+
+  it.each([['tk001'], ['tk0001'], ['tk00001'], ['0123456789abcdef']])(
+    'register - a token of %j (5-16 characters, as the Flutter client sends) is accepted and logs in',
+    async (token) => {
+      const res = await register(
+        h.app,
+        JSON.stringify({ user_id: 501, user_nick_name: 'flu', user_token: token }),
+      );
+      expect(res.body).toBe('{"error_code":0,"error_msg":"success"}');
+      expect(await h.store.tokens.verify(501, token)).toBe(true);
+    },
+  );
+
+  it('register - a token of 4 characters is still refused 9001', async () => {
+    const res = await register(
+      h.app,
+      JSON.stringify({ user_id: 502, user_nick_name: 'n', user_token: 'tk01' }),
+    );
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error_code: 9001 });
+  });
+
+  it('nickname - query answers the nick_name in the legacy shape; unknown and malformed ids are told apart', async () => {
+    await register(h.app, JSON.stringify({ user_id: 503, user_nick_name: 'Ann Lee', user_token: 'tk503' }));
+    const ok = await h.app.inject({ method: 'GET', url: '/user/nickname/query?user_id=503' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['content-type']).toMatch(/^text\/plain/);
+    expect(ok.body).toBe('{"error_code":0,"error_msg":"success","nick_name":"Ann Lee"}');
+    const unknown = await h.app.inject({ method: 'GET', url: '/user/nickname/query?user_id=504' });
+    expect(JSON.parse(unknown.body)).toEqual({
+      error_code: 9002,
+      error_msg: 'user not exist',
+      nick_name: '',
+    });
+    for (const q of ['', '?user_id=', '?user_id=abc', '?user_id=-1', '?user_id=99999999999999999'])
+      expect(
+        JSON.parse((await h.app.inject({ method: 'GET', url: `/user/nickname/query${q}` })).body),
+      ).toMatchObject({ error_code: 9001 });
+  });
+
+  it('nickname - generate (version 1) answers a fresh name; other versions are refused', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/user/nickname/generate?version=1' });
+    const body = JSON.parse(res.body) as { error_code: number; error_msg: string; nick_name: string };
+    expect([res.statusCode, body.error_code, body.error_msg]).toEqual([200, 200, 'success']);
+    expect(body.nick_name).toMatch(/^[A-Za-z]+[0-9]{1,2}$/);
+    for (const q of ['', '?version=2'])
+      expect(
+        JSON.parse((await h.app.inject({ method: 'GET', url: `/user/nickname/generate${q}` })).body),
+      ).toMatchObject({ error_code: 9001, nick_name: '' });
+  });
+});
+
 describe('api - /user/register (CoffeeChat)', () => {
   let h: Harness;
   beforeEach(async () => {

@@ -109,7 +109,8 @@ export const registerBody = {
         ],
       },
       user_nick_name: { type: 'string', minLength: 1, maxLength: 64 },
-      user_token: { type: 'string', minLength: 8, maxLength: 256 },
+      // CoffeeChat accepted 5..16 characters (its Flutter client sends 5..7); longer ones stay accepted.
+      user_token: { type: 'string', minLength: 5, maxLength: 256 },
     },
   },
   else: {
@@ -414,6 +415,13 @@ export const registerResponse = {
   type: 'object',
   required: ['error_code', 'error_msg'],
   properties: { error_code: int, error_msg: str },
+} as const;
+
+/** CoffeeChat's nickname answers (text/plain JSON), `/user/nickname/query` and `/generate`. */
+export const nicknameResponse = {
+  type: 'object',
+  required: ['error_code', 'error_msg', 'nick_name'],
+  properties: { error_code: int, error_msg: str, nick_name: str },
 } as const;
 
 // ---- group administration (the client's group commands, as the acting user) ----

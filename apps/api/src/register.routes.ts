@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from '@mqim/config';
 import { CimErrorCode } from '@mqim/protocol';
 import { MAX_EXPLICIT_USER_ID, UserAlreadyExistsError, type Store } from '@mqim/store';
-import { registerBody, registerResponse } from './api.schemas';
+import { nicknameResponse, registerBody, registerResponse } from './api.schemas';
 
 type RegisterBody =
   | { user_id: number | string; user_nick_name: string; user_token: string }
@@ -69,4 +69,78 @@ export function registerCompatRoutes(app: FastifyInstance, store: Store, logger:
       }
     },
   );
+  registerNicknameRoutes(app, store);
+}
+
+const USER_ID_TEXT = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * CoffeeChat's nickname routes, as its Flutter client calls them. Same reply conventions as
+ * `/user/register` (JSON text, text/plain): a malformed query is 400 with error_code 9001.
+ *
+ * - `GET /user/nickname/query?user_id=` → `{error_code: 0, error_msg: "success", nick_name}`;
+ *   an unknown user is 200 with error_code 9002 (USER_NOT_EXIST) and an empty nick_name.
+ * - `GET /user/nickname/generate?version=1` → `{error_code: 200, error_msg: "success", nick_name}`,
+ *   a random name for the register form (nothing is stored); other versions are refused 9001.
+ *   (CoffeeChat answers success with 200 on this route and 0 on the other; its clients expect both.)
+ */
+function registerNicknameRoutes(app: FastifyInstance, store: Store): void {
+  const nick = (code: number, msg: string, nickName: string) =>
+    JSON.stringify({ error_code: code, error_msg: msg, nick_name: nickName });
+  // Query strings are checked in the handlers: a schema failure would answer fastify's JSON shape.
+  const schema = { response: { 200: nicknameResponse, 400: nicknameResponse } };
+  app.get('/user/nickname/query', { schema }, async (req, reply) => {
+    reply.type('text/plain; charset=utf-8');
+    const raw = (req.query as Record<string, unknown>).user_id;
+    if (typeof raw !== 'string' || !USER_ID_TEXT.test(raw) || !Number.isSafeInteger(Number(raw))) {
+      reply.code(400);
+      return nick(CimErrorCode.USER_INVALID_PARAMETER, 'invalid user_id', '');
+    }
+    const user = await store.users.findById(Number(raw));
+    if (!user) return nick(CimErrorCode.USER_NOT_EXIST, 'user not exist', '');
+    return nick(0, 'success', user.nickName);
+  });
+  app.get('/user/nickname/generate', { schema }, async (req, reply) => {
+    reply.type('text/plain; charset=utf-8');
+    const version = (req.query as Record<string, unknown>).version;
+    if (version !== '1') {
+      reply.code(400);
+      return nick(
+        CimErrorCode.USER_INVALID_PARAMETER,
+        version === undefined ? 'invalid parameters' : 'invalid version',
+        '',
+      );
+    }
+    return nick(CimErrorCode.SUCCESS, 'success', randomNickName());
+  });
+}
+
+const NICK_FIRST = [
+  'Quiet',
+  'Brave',
+  'Sunny',
+  'Swift',
+  'Lucky',
+  'Clever',
+  'Gentle',
+  'Bright',
+  'Calm',
+  'Merry',
+];
+const NICK_LAST = [
+  'Otter',
+  'Falcon',
+  'Maple',
+  'River',
+  'Comet',
+  'Panda',
+  'Willow',
+  'Harbor',
+  'Lynx',
+  'Pebble',
+];
+
+function randomNickName(): string {
+  const pick = (list: readonly string[]) => list[Math.floor(Math.random() * list.length)]!;
+  return `${pick(NICK_FIRST)}${pick(NICK_LAST)}${Math.floor(Math.random() * 100)}`;
 }

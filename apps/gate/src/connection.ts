@@ -31,6 +31,8 @@ export class Connection {
   tokenId = '';
   /** When the login was bound (0 before): the presence event's online time. */
   loggedInAt = 0;
+  /** `ClientCapability` flags the client announced (0x0803); 0: a CoffeeChat client (legacy.filter.ts). */
+  capabilities = 0;
   closed = false;
   /** Why close() closed it; a connection the peer closed has none. */
   closeReason = '';

@@ -2,6 +2,7 @@ import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';
 import { CIM, CommandId, ImErrorNumber, commandName, encodeFrame, type ImErrorCode } from '@mqim/protocol';
 import type { Connection } from './connection';
+import { hiddenFromLegacy } from './legacy.filter';
 
 /**
  * Writes frames to connections, and is where a connection that does not read is found out: past
@@ -16,6 +17,10 @@ export class FrameWriter {
   ) {}
 
   write(conn: Connection, cmd: number, seq: number, body: Uint8Array): void {
+    if (hiddenFromLegacy(conn, cmd, body)) {
+      this.metrics.framesHidden.inc({ cmd: commandName(cmd) });
+      return;
+    }
     if (conn.pendingBytes() > this.maxPendingBytes) {
       this.metrics.errors.inc({ code: 'IM_ERR_SLOW_CONSUMER' });
       // The client learns why it was closed if it catches up within the close grace.

@@ -41,9 +41,39 @@ export function upstreamOrderKey(cmd: number, userId: number, body: Uint8Array):
     }
   }
   const type = GROUP_CHANGES.get(cmd) ?? GROUP_EXT_CHANGES.get(cmd);
+  if (cmd === CommandId.VOIP_BYE_REQ) return byeOrderKey(userId, body);
   if (!type) return `u${userId}`;
   try {
     return conversationKey(SessionType.GROUP, userId, toId(type.decode(body).groupId, 'group_id'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our channel names: `021-<callee>-<creator>-<ms>` (apps/logic voip.handlers). */
+const CHANNEL_CALLEE = /^021-(\d{1,16})-/;
+
+/**
+ * A bye ends with an AVCHAT message in the conversation of the two parties, so it takes that
+ * conversation's key, as a send between them would (ids in order of commit). The peer is the
+ * creator named in channel_info, or the callee in the channel name when the creator hangs up;
+ * a bye naming no call of ours keeps the user's key (logic finds nothing to end).
+ */
+function byeOrderKey(userId: number, body: Uint8Array): string | undefined {
+  let bye: CIM.Voip.CIMVoipByeReq;
+  try {
+    bye = CIM.Voip.CIMVoipByeReq.decode(body);
+  } catch {
+    return undefined;
+  }
+  const info = bye.channelInfo;
+  if (!info) return `u${userId}`;
+  try {
+    const creator = toId(info.creatorId ?? 0, 'creator_id');
+    const callee = Number(CHANNEL_CALLEE.exec(info.channelName ?? '')?.[1] ?? 0);
+    const peer = creator === userId ? callee : creator;
+    if (peer === 0 || peer === userId || !Number.isSafeInteger(peer)) return `u${userId}`;
+    return conversationKey(SessionType.SINGLE, userId, peer);
   } catch {
     return undefined;
   }

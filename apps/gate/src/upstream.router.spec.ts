@@ -122,9 +122,22 @@ describe('gate upstream router - what a client sends, checked and routed', () =>
     expect(conn.closed).toBe(false);
   });
 
+  it('limits - a CoffeeChat client (no 0x0803) gets no 0x0302 for a refused send, only the reason (ADR 0012)', () => {
+    const { router, connect, published } = setup();
+    const { conn, sink } = connect(9);
+    router.frame(conn, CommandId.MSG_DATA, 7, send(9, 2, 'x'.repeat(2000)));
+    expect(sink.frames.map((f) => f.commandId)).toEqual([CommandId.ERROR_NOTIFY]);
+    expect(sink.errors().map((e) => [e.errorName, e.requestSeq])).toEqual([['IM_ERR_INVALID_ARGUMENT', 7]]);
+    expect(published).toEqual([]);
+  });
+
   it('limits - msg_data over the limit gets a refused ack and the reason; nothing is published', () => {
     const { router, connect, published } = setup();
     const { conn, sink } = connect(9);
+    // 0x0803 flags 3 (self-sync, refused acks), hand-written: answered 0x0804 with the same flags.
+    router.frame(conn, CommandId.CLIENT_CAPABILITIES_REQ, 2, Buffer.from('0803', 'hex'));
+    const caps = sink.frames.find((f) => f.commandId === CommandId.CLIENT_CAPABILITIES_RSP)!;
+    expect([caps.seq, Buffer.from(caps.body).toString('hex')]).toEqual([2, '0803']);
     router.frame(conn, CommandId.MSG_DATA, 7, send(9, 2, 'x'.repeat(2000)));
     const ack = CIM.Message.CIMMsgDataAck.decode(
       sink.frames.find((f) => f.commandId === CommandId.MSG_DATA_ACK)!.body,

@@ -3,6 +3,7 @@ import {
   CIM,
   CommandId,
   RECEIPT_BATCH_TAG,
+  SUPPORTED_CAPABILITIES,
   commandName,
   conversationKey,
   encodeRefusedSendAck,
@@ -38,6 +39,7 @@ export const TO_LOGIC = new Set<number>([
   CommandId.VOIP_INVITE_REQ,
   CommandId.VOIP_INVITE_REPLY,
   CommandId.VOIP_INVITE_REPLY_ACK,
+  CommandId.VOIP_HEARTBEAT,
   CommandId.VOIP_BYE_REQ,
   // Group roles, mute, transfer, read receipts (0x0840-0x084C, ADR 0015).
   CommandId.GROUP_SET_ADMIN_REQ,
@@ -89,6 +91,7 @@ export class UpstreamRouter {
       [CommandId.MSG_DATA, (conn, seq, body, now) => this.onSend(conn, seq, body, now)],
       [CommandId.MSG_DATA_ACK, (conn, seq, body, now) => this.onReceipt(conn, seq, body, now)],
       [CommandId.MSG_READ_ACK, (conn, seq, body, now) => this.onReadAck(conn, seq, body, now)],
+      [CommandId.CLIENT_CAPABILITIES_REQ, (conn, seq, body) => this.capabilities(conn, seq, body)],
       ...[...TO_LOGIC].map((cmd): [number, Route] => [cmd, toLogic]),
       [CommandId.TYPING, (conn, seq, body, now) => this.onTyping(conn, seq, body, now)],
       [
@@ -131,6 +134,20 @@ export class UpstreamRouter {
 
   private heartbeat(conn: Connection): void {
     this.ctx.writer.write(conn, CommandId.LOGIN_HEARTBEAT, conn.nextServerSeq(), EMPTY);
+  }
+
+  /** 0x0803: the connection's client says what it understands (docs/adr/0012); answered 0x0804. */
+  private capabilities(conn: Connection, seq: number, body: Buffer): void {
+    let req: CIM.Compat.MqimClientCapabilitiesReq;
+    try {
+      req = CIM.Compat.MqimClientCapabilitiesReq.decode(body);
+    } catch {
+      this.badBody(conn, CommandId.CLIENT_CAPABILITIES_REQ, seq);
+      return;
+    }
+    conn.capabilities = req.flags & SUPPORTED_CAPABILITIES;
+    const rsp = CIM.Compat.MqimClientCapabilitiesRsp.encode({ flags: conn.capabilities }).finish();
+    this.ctx.writer.write(conn, CommandId.CLIENT_CAPABILITIES_RSP, seq, rsp);
   }
 
   private logout(conn: Connection, seq: number): void {

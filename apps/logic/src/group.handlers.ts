@@ -175,8 +175,9 @@ export async function recordNotice(
 }
 
 /**
- * Delivers a stored NOTIFICATION to `audience` and returns it encoded as CIMMsgData for
- * attach_notification_msg. A retry delivers it again with the same id (clients drop the repeat).
+ * Delivers a stored NOTIFICATION to `audience` and returns it for attach_notification_msg, in
+ * CoffeeChat's encoding (`noticeAttach`). A retry delivers it again with the same id (clients drop
+ * the repeat).
  */
 export async function announce(
   deps: LogicDeps,
@@ -198,7 +199,28 @@ export async function announce(
   }).finish();
   const key = conversationKey(SessionType.GROUP, ctx.userId, group.groupId);
   await publishIntent(deps, key, audience, CommandId.MSG_DATA, data, ctx.receivedAtMs);
-  return data;
+  return noticeAttach(m, group.name);
+}
+
+/**
+ * attach_notification_msg as CoffeeChat's server wrote it (issue 12 #5): the notice's CIMMsgData
+ * as Go's `encoding/json` renders the generated struct — snake_case keys in field order, zero
+ * values left out, enums as numbers, msg_data in base64 — not protobuf; its clients JSON-decode it.
+ */
+export function noticeAttach(m: MessageRecord, nickName: string): Uint8Array {
+  const fields: [string, string | number][] = [
+    ['from_user_id', m.fromUserId],
+    ['from_nick_name', nickName],
+    ['to_session_id', m.toSessionId],
+    ['client_msg_id', m.clientMsgId],
+    ['server_msg_id', m.serverMsgId],
+    ['create_time', m.createTime],
+    ['msg_type', m.msgType],
+    ['session_type', m.sessionType],
+    ['msg_data', Buffer.from(m.msgData).toString('base64')],
+  ];
+  const present = fields.filter(([, v]) => v !== 0 && v !== '');
+  return Buffer.from(JSON.stringify(Object.fromEntries(present)));
 }
 
 const Kind = mqim.v1.GroupChangeKind;
@@ -495,7 +517,10 @@ const handleList: Handler = async (deps, ctx) => {
   await ctx.reply(CommandId.GROUP_LIST_RSP, rsp);
 };
 
-/** Returns the groups whose version is newer than the one the client holds (0 = always). */
+/**
+ * Every listed group the user is a member of, whatever version the client names: CoffeeChat's
+ * clients pass on the versions 0x0508 gave them and expect the groups back (issue 12 #5).
+ */
 const handleInfo: Handler = async (deps, ctx) => {
   const req = decodeBody(CommandId.GROUP_INFO_REQ, ctx.req.body);
   const known = new Map<number, number>();
@@ -506,9 +531,7 @@ const handleInfo: Handler = async (deps, ctx) => {
   const rsp = CIM.Group.CIMGroupInfoRsp.encode({
     userId: ctx.userId,
     resultCode: OK,
-    groupInfoList: groups
-      .filter((g) => g.version > (known.get(g.groupId) ?? 0) || !known.get(g.groupId))
-      .map(toGroupInfo),
+    groupInfoList: groups.map(toGroupInfo),
   }).finish();
   await ctx.reply(CommandId.GROUP_INFO_RSP, rsp);
 };

@@ -9,6 +9,7 @@ import type { KnownUsers } from './known-users';
 import type { KnownBlocks } from './known-blocks';
 import type { IntentPublisher } from './intent.publisher';
 import type { BeforeSendHook, BeforeSendHookOptions } from './before-send.hook';
+import type { VoipTimers } from './voip.handlers';
 
 export interface LogicOptions {
   topicPrefix: string;
@@ -44,6 +45,10 @@ export interface LogicOptions {
   groupLimits?: GroupLimits;
   /** The business server's before-send webhook; none when unset. */
   beforeSendHook?: BeforeSendHookOptions;
+  /** An unanswered call invite is ended (CANCEL) after this long. @default 60000 */
+  voipRingTimeoutMs?: number;
+  /** An answered call is forgotten this long after the answer or the last VoIP heartbeat. @default 7200000 */
+  voipCallTtlMs?: number;
 }
 
 /** Bounds on group write amplification (issue 10 #6): every member listed costs rows and notices. */
@@ -99,5 +104,7 @@ export interface LogicDeps {
   /** Whom recipients block (the send path's check, cached briefly). */
   knownBlocks: KnownBlocks;
   beforeSend?: BeforeSendHook;
+  /** Ends call invites that ring out; absent in handler specs that do not need it. */
+  voipTimers?: VoipTimers;
   options: LogicOptions;
 }

@@ -50,6 +50,7 @@ import {
   handlePresenceSubscribe,
   handleTyping,
 } from './presence.handlers';
+import { VoipTimers, voipHandlers } from './voip.handlers';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 
@@ -79,6 +80,7 @@ const HANDLERS = new Map<number, Handler>([
   [CommandId.FRIEND_BLOCK_REQ, handleFriendBlock],
   [CommandId.FRIEND_REQUEST_LIST_REQ, handleFriendRequestList],
   [CommandId.PROFILE_UPDATE_REQ, handleProfileUpdate],
+  ...voipHandlers,
 ]);
 
 /**
@@ -137,6 +139,10 @@ export class Logic {
             base.logger.child({ role: 'logic', component: 'before-send' }),
           )
         : undefined,
+      voipTimers: new VoipTimers(
+        { bus: base.bus, names, logger: base.logger },
+        options.lanes ?? DEFAULT_LANES,
+      ),
     };
   }
 
@@ -149,6 +155,7 @@ export class Logic {
   }
 
   async stop(): Promise<void> {
+    this.deps.voipTimers?.stop();
     await this.subscription?.close();
   }
 

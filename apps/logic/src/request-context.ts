@@ -72,11 +72,13 @@ export class RequestContext {
 
   /** A response to the requesting connection, echoing its seq. */
   reply(cmd: number, body: Uint8Array): Promise<void> {
+    if (this.gateId === '') return Promise.resolve(); // a request of the server's own: nobody to answer
     return this.replier.send(this.gateId, [{ connId: this.connId, cmd, seq: this.seq, body }]);
   }
 
   /** A refusal the client can read: MqimErrorNotify naming the request it refuses. */
   replyError(err: unknown): Promise<void> {
+    if (this.gateId === '') return Promise.resolve();
     const body = CIM.Ext.MqimErrorNotify.encode(
       toErrorNotify(err, { cmd: this.req.cmd, seq: this.req.seq }),
     ).finish();

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { mqimSchema, readConfig } from '@mqim/config';
-import { CIM, CommandId, FrameDecoder, ImErrorNumber, encodeFrame, type Frame } from '@mqim/protocol';
+import {
+  CIM,
+  ClientCapability,
+  CommandId,
+  FrameDecoder,
+  ImErrorNumber,
+  encodeFrame,
+  type Frame,
+} from '@mqim/protocol';
 import { createImClient, passwordMd5, type ImClient } from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
@@ -220,6 +228,14 @@ describe('gate - bad input costs the sender its request or connection, never the
   async function refusedSend(body: CIM.Message.ICIMMsgData): Promise<{ resCode: number; error: string }> {
     const c = await RawClient.connect(server.ports.tcp);
     await c.login('mallory');
+    // An mqim client: it reads res_code, so it gets the refused 0x0302 (a CoffeeChat client gets
+    // only the 0x0802, ADR 0012; compat-legacy.e2e-spec).
+    c.send(
+      CommandId.CLIENT_CAPABILITIES_REQ,
+      2,
+      CIM.Compat.MqimClientCapabilitiesReq.encode({ flags: ClientCapability.REFUSED_SEND_ACK }).finish(),
+    );
+    await c.next(CommandId.CLIENT_CAPABILITIES_RSP);
     c.send(
       CommandId.MSG_DATA,
       7,

@@ -71,6 +71,8 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     ackViaJob: c.sendAckPath === 'job',
     loginThrottle: loginThrottle(c),
     groupLimits: groupLimits(c),
+    voipRingTimeoutMs: c.voipRingTimeoutMs,
+    voipCallTtlMs: c.voipCallTtlMs,
     beforeSendHook: c.hookBeforeSendUrl
       ? {
           url: c.hookBeforeSendUrl,

@@ -280,6 +280,67 @@ export interface TokenBuckets {
   take(key: string, want: number, policy: RatePolicy): Promise<number>;
 }
 
+/** One-to-one call signalling state (VoIP, 0x0401-0x0407), keyed by the caller. */
+export interface CallRecord {
+  creatorId: number;
+  calleeId: number;
+  /** CIMVoipInviteType: 1 voice, 2 video. */
+  callType: number;
+  channelName: string;
+  channelToken: string;
+  /** Unix ms of the invite. */
+  startedAt: number;
+  /** Unix ms the callee answered (200 OK); 0 while it rings. */
+  answeredAt: number;
+  /** Unix ms the call ended; 0 while it lasts. */
+  endedAt: number;
+  /** Who ended it (0: the server, for an unanswered invite); meaningful once `endedAt` is set. */
+  endedBy: number;
+}
+
+/**
+ * Calls in progress, shared by every logic process (a caller's and a callee's requests travel in
+ * different lanes, maybe to different processes).
+ *
+ * - **One call per user.** `open` is atomic across processes: it refuses when the caller or the
+ *   callee is already a party of a call that has not ended, so of two racing invites that share a
+ *   party exactly one wins.
+ * - **Ended once.** `end` is atomic: the first caller decides who ended the call and when; later
+ *   calls (a retry, the other party hanging up at the same moment) get the same record back, so
+ *   every effect of the end can be keyed by it. An ended call frees both parties at once and is
+ *   kept `endedTtlMs` for such retries.
+ * - **Expiry.** A call lives `ttlMs` after `open`, `answer` or `touch` (the clients' VoIP
+ *   heartbeats); one that nobody refreshes is forgotten, as if it never was. Losing the backend
+ *   forgets every call: the parties are free again, and a late bye finds nothing.
+ */
+export interface CallRegistry {
+  /** Opens `call` (its `answeredAt`/`endedAt`/`endedBy` are ignored); false when a party is busy. */
+  open(call: CallRecord, ttlMs: number): Promise<boolean>;
+  /** The call `creatorId` started, ended or not; undefined when unknown or expired. */
+  get(creatorId: number): Promise<CallRecord | undefined>;
+  /**
+   * Marks the call named `channelName` answered (once; the first time wins) and refreshes it.
+   * Undefined when there is no such call, or it has ended.
+   */
+  answer(creatorId: number, channelName: string, at: number, ttlMs: number): Promise<CallRecord | undefined>;
+  /** The live (not ended) call `userId` is a party of, as creator or callee; undefined when none. */
+  liveOf(userId: number): Promise<CallRecord | undefined>;
+  /** Refreshes the live call `userId` is a party of; false when there is none. */
+  touch(userId: number, ttlMs: number): Promise<boolean>;
+  /**
+   * Ends the call named `channelName` by `by` at `at`, unless it has ended already (then returns
+   * it as it ended) or `onlyUnanswered` is set and it was answered (then undefined). Undefined
+   * when there is no such call.
+   */
+  end(
+    creatorId: number,
+    channelName: string,
+    by: number,
+    at: number,
+    options: { onlyUnanswered: boolean; endedTtlMs: number },
+  ): Promise<CallRecord | undefined>;
+}
+
 export interface Cache {
   readonly routes: RouteTable;
   readonly sequences: SequenceCounter;
@@ -287,6 +348,7 @@ export interface Cache {
   readonly attempts: AttemptThrottle;
   readonly presence: PresenceRegistry;
   readonly rates: TokenBuckets;
+  readonly calls: CallRegistry;
   /** Releases connections; later calls reject with `CacheUnavailableError`. */
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 export type {
   AttemptPolicy,
   AttemptThrottle,
+  CallRecord,
+  CallRegistry,
   Cache,
   RatePolicy,
   DirtyBatch,

@@ -1,5 +1,6 @@
 import { CacheUnavailableError } from './cache.errors';
 import type { Cache } from './cache.port';
+import { MemoryCallRegistry } from './memory-call.registry';
 import { MemoryAttemptThrottle } from './memory-attempt.throttle';
 import { MemoryPresenceRegistry } from './memory-presence.registry';
 import { MemoryReceiptBuffer } from './memory-receipt.buffer';
@@ -19,6 +20,7 @@ export class MemoryCache implements Cache {
   readonly attempts: MemoryAttemptThrottle;
   readonly presence: MemoryPresenceRegistry;
   readonly rates: MemoryTokenBuckets;
+  readonly calls: MemoryCallRegistry;
   private closed = false;
 
   /** @param options.maxReceipts sessions whose latest receipt is kept once flushed; @default 200000 */
@@ -32,6 +34,7 @@ export class MemoryCache implements Cache {
     this.attempts = new MemoryAttemptThrottle(guard);
     this.presence = new MemoryPresenceRegistry(guard);
     this.rates = new MemoryTokenBuckets(guard);
+    this.calls = new MemoryCallRegistry(guard);
   }
 
   /** Forgets everything, as a Redis restart without persistence would. */
@@ -42,6 +45,7 @@ export class MemoryCache implements Cache {
     this.attempts.clear();
     this.presence.clear();
     this.rates.clear();
+    this.calls.clear();
   }
 
   async close(): Promise<void> {

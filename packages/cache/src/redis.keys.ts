@@ -49,4 +49,14 @@ export class RedisKeys {
   attempts(key: string): string {
     return `${this.prefix}attempt:${key}`;
   }
+
+  /** Hash: a call by its creator (fields of `CallRecord`); expires unless refreshed. */
+  call(creatorId: number): string {
+    return `${this.prefix}call:${creatorId}`;
+  }
+
+  /** String: the creator of the live call this user is a party of. */
+  callBusy(userId: number): string {
+    return `${this.prefix}call-busy:${userId}`;
+  }
 }

@@ -216,6 +216,47 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((burst - n) * 1000 / rate) + 1)
 return got
 `;
 
+/**
+ * KEYS[1] call hash, KEYS[2..3] the parties' busy keys; ARGV creatorId, ttlMs, then the call's
+ * fields and values. Opens the call unless a party is busy (0).
+ */
+const CALL_OPEN = `
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
+/** KEYS as CALL_OPEN; ARGV channelName, at, ttlMs. The live call's fields once answered, or nil. */
+const CALL_ANSWER = `
+if redis.call('HGET', KEYS[1], 'channelName') ~= ARGV[1] then return false end
+if redis.call('HGET', KEYS[1], 'endedAt') ~= '0' then return false end
+if redis.call('HGET', KEYS[1], 'answeredAt') == '0' then redis.call('HSET', KEYS[1], 'answeredAt', ARGV[2]) end
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+return redis.call('HGETALL', KEYS[1])
+`;
+
+/**
+ * KEYS as CALL_OPEN; ARGV channelName, by, at, onlyUnanswered ('1'/'0'), endedTtlMs, creatorId.
+ * Ends the call once (frees both parties) and returns its fields as they ended; nil when there is
+ * no such call, or onlyUnanswered and it was answered.
+ */
+const CALL_END = `
+if redis.call('HGET', KEYS[1], 'channelName') ~= ARGV[1] then return false end
+if redis.call('HGET', KEYS[1], 'endedAt') == '0' then
+  if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'answeredAt') ~= '0' then return false end
+  redis.call('HSET', KEYS[1], 'endedAt', ARGV[3], 'endedBy', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  for i = 2, 3 do
+    if redis.call('GET', KEYS[i]) == ARGV[6] then redis.call('DEL', KEYS[i]) end
+  end
+end
+return redis.call('HGETALL', KEYS[1])
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     mqimRouteUpsert(key: string, field: string, value: string, now: string): Result<number, Context>;
@@ -243,6 +284,21 @@ declare module 'ioredis' {
     mqimReceiptRecord(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     mqimReceiptConfirm(key: string, ...fieldValuePairs: string[]): Result<number, Context>;
     mqimBucketTake(key: string, want: string, perSecond: string, burst: string): Result<number, Context>;
+    mqimCallOpen(call: string, busyA: string, busyB: string, ...args: string[]): Result<number, Context>;
+    mqimCallAnswer(
+      call: string,
+      busyA: string,
+      busyB: string,
+      channelName: string,
+      at: string,
+      ttlMs: string,
+    ): Result<string[] | null, Context>;
+    mqimCallEnd(
+      call: string,
+      busyA: string,
+      busyB: string,
+      ...args: string[]
+    ): Result<string[] | null, Context>;
     mqimAttemptFail(
       key: string,
       now: string,
@@ -269,4 +325,7 @@ export function defineScripts(redis: Redis): void {
   redis.defineCommand('mqimReceiptConfirm', { numberOfKeys: 1, lua: RECEIPT_CONFIRM });
   redis.defineCommand('mqimAttemptFail', { numberOfKeys: 1, lua: ATTEMPT_FAIL });
   redis.defineCommand('mqimBucketTake', { numberOfKeys: 1, lua: BUCKET_TAKE });
+  redis.defineCommand('mqimCallOpen', { numberOfKeys: 3, lua: CALL_OPEN });
+  redis.defineCommand('mqimCallAnswer', { numberOfKeys: 3, lua: CALL_ANSWER });
+  redis.defineCommand('mqimCallEnd', { numberOfKeys: 3, lua: CALL_END });
 }

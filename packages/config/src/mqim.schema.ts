@@ -451,6 +451,18 @@ export const mqimSchema = {
     default: 100_000,
     doc: "/readyz fails while one of the role's consumer groups has more than this many messages not yet consumed on the broker (GET_CONSUME_STATS; 0 = off)",
   },
+  voipRingTimeoutMs: {
+    env: 'MQIM_VOIP_RING_TIMEOUT',
+    type: 'duration',
+    default: 60_000,
+    doc: 'a call invite (0x0401) nobody answers is ended by the server (0x0407 CANCEL to both parties) after this long',
+  },
+  voipCallTtlMs: {
+    env: 'MQIM_VOIP_CALL_TTL',
+    type: 'duration',
+    default: 7_200_000,
+    doc: "an answered call is forgotten this long after the answer or the parties' last VoIP heartbeat (0x0404); long, since CoffeeChat clients send none",
+  },
   receiptFlushMs: {
     env: 'MQIM_RECEIPT_FLUSH',
     type: 'duration',

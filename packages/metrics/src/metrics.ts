@@ -25,6 +25,12 @@ export class MqimMetrics {
     labelNames: ['cmd'] as const,
     registers: [this.registry],
   });
+  readonly framesHidden = new Counter({
+    name: 'mqim_frames_hidden_total',
+    help: 'Frames not written to a CoffeeChat client because it would misread them (self-copies, refused acks; ADR 0012)',
+    labelNames: ['cmd'] as const,
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: 'mqim_errors_total',
     help: 'Errors by mqim error code',

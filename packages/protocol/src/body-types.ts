@@ -109,6 +109,8 @@ export function bodyTypesOf<N extends CimNamespace>(CIM: N) {
     [CommandId.PROFILE_UPDATE_RSP]: CIM.Social.MqimProfileUpdateRsp,
     [CommandId.PROFILE_NOTIFY]: CIM.Social.MqimProfileNotify,
     [CommandId.PRESENCE_CHANGED]: CIM.Social.MqimPresenceChanged,
+    [CommandId.CLIENT_CAPABILITIES_REQ]: CIM.Compat.MqimClientCapabilitiesReq,
+    [CommandId.CLIENT_CAPABILITIES_RSP]: CIM.Compat.MqimClientCapabilitiesRsp,
   } as const satisfies Record<CommandId, BodyType>;
 }
 

@@ -12,4 +12,5 @@ export { decodeClientBody, encodeClientFrame } from './client.codec';
 export { idToString, toId, toIds, type IdInput } from './ids';
 export { CimErrorCode, FrameError, ImErrorNumber, ProtocolError, type ImErrorCode } from './error-codes';
 export { KickOutReason } from './kick-out-reason';
+export { ClientCapability } from './client-capability';
 export { SessionType, isSessionType } from './session-type';

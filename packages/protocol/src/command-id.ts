@@ -113,6 +113,9 @@ export const CommandId = {
   PROFILE_NOTIFY: 0x0834,
   /** Gate → logic only (never accepted from a client): a connection of the user came or went. */
   PRESENCE_CHANGED: 0x083f,
+  /** mqim extension (issue 12): what a connection understands (`MqimClientCapabilitiesReq`). */
+  CLIENT_CAPABILITIES_REQ: 0x0803,
+  CLIENT_CAPABILITIES_RSP: 0x0804,
 } as const;
 
 export type CommandName = keyof typeof CommandId;
@@ -190,6 +193,7 @@ const responseByRequest = new Map<number, CommandId>([
   [CommandId.FRIEND_BLOCK_REQ, CommandId.FRIEND_BLOCK_RSP],
   [CommandId.FRIEND_REQUEST_LIST_REQ, CommandId.FRIEND_REQUEST_LIST_RSP],
   [CommandId.PROFILE_UPDATE_REQ, CommandId.PROFILE_UPDATE_RSP],
+  [CommandId.CLIENT_CAPABILITIES_REQ, CommandId.CLIENT_CAPABILITIES_RSP],
 ]);
 
 /**

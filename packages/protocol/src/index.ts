@@ -96,3 +96,4 @@ export {
   pushEventId,
   type EventFamily,
 } from './events';
+export { ClientCapability, SUPPORTED_CAPABILITIES } from './client-capability';

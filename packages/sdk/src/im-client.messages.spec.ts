@@ -22,7 +22,7 @@ describe.each(['tcp', 'ws'] as const)('ImClient over %s - messages', (transport)
     expect(second.serverMsgId).toBe(2);
     expect(typeof first.createTime).toBe('number');
     const seqs = h.server.received.filter((f) => f.connId === h.server.connections[0].id).map((f) => f.seq);
-    expect(seqs).toEqual([1, 2, 3]); // login, send, send
+    expect(seqs).toEqual([1, 2, 3, 4]); // login, capabilities (0x0803), send, send
   });
 
   it('send - a retry with the same clientMsgId gets the same serverMsgId', async () => {

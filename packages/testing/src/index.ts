@@ -37,3 +37,5 @@ export {
 export { RawClient } from './raw.client';
 export { startModerationHook, type HookCall, type ModerationHook } from './moderation-hook';
 export { runGroupRolesScenario, type GroupRolesTarget } from './group-roles.scenario';
+export { runVoipScenario, type Endpoint, type VoipScenarioOptions } from './voip.scenario';
+export { runLegacyScenario, type LegacyScenarioOptions } from './legacy.scenario';

@@ -69,6 +69,18 @@ export class RawClient {
     if (code !== 200) throw new Error(`login of ${user} answered ${code}`);
   }
 
+  /** Logs in by user id and token (0x0101), as CoffeeChat's clients do; throws unless answered 200. */
+  async loginWithToken(userId: number, token: string, seq = 1): Promise<void> {
+    this.send(
+      CommandId.LOGIN_AUTH_TOKEN_REQ,
+      seq,
+      CIM.Login.CIMAuthTokenReq.encode({ userId, userToken: token }).finish(),
+    );
+    const rsp = await this.next(CommandId.LOGIN_AUTH_TOKEN_RSP);
+    const code = CIM.Login.CIMAuthTokenRsp.decode(rsp.body).resultCode;
+    if (code !== 200) throw new Error(`token login of ${userId} answered ${code}`);
+  }
+
   async next(cmd: number, timeoutMs = 3000): Promise<Frame> {
     let found: Frame | undefined;
     await waitFor(() => (found = this.frames.find((f) => f.commandId === cmd)) !== undefined, {

@@ -3861,6 +3861,137 @@ export namespace CIM {
         }
     }
 
+    /** Namespace Compat. */
+    namespace Compat {
+
+        /** MqimClientCapability enum. */
+        enum MqimClientCapability {
+
+            /** MQIM_CAP_NONE value */
+            MQIM_CAP_NONE = 0,
+
+            /** MQIM_CAP_SELF_SYNC value */
+            MQIM_CAP_SELF_SYNC = 1,
+
+            /** MQIM_CAP_REFUSED_SEND_ACK value */
+            MQIM_CAP_REFUSED_SEND_ACK = 2
+        }
+
+        /**
+         * Properties of a MqimClientCapabilitiesReq.
+         * @deprecated Use CIM.Compat.MqimClientCapabilitiesReq.$Properties instead.
+         */
+        interface IMqimClientCapabilitiesReq extends CIM.Compat.MqimClientCapabilitiesReq.$Properties {
+        }
+
+        /** Represents a MqimClientCapabilitiesReq. */
+        class MqimClientCapabilitiesReq {
+
+            /**
+             * Constructs a new MqimClientCapabilitiesReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Compat.MqimClientCapabilitiesReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimClientCapabilitiesReq flags. */
+            flags: number;
+
+            /**
+             * Encodes the specified MqimClientCapabilitiesReq message. Does not implicitly {@link CIM.Compat.MqimClientCapabilitiesReq.verify|verify} messages.
+             * @param message MqimClientCapabilitiesReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Compat.MqimClientCapabilitiesReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimClientCapabilitiesReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Compat.MqimClientCapabilitiesReq & CIM.Compat.MqimClientCapabilitiesReq.$Shape} MqimClientCapabilitiesReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Compat.MqimClientCapabilitiesReq & CIM.Compat.MqimClientCapabilitiesReq.$Shape;
+        }
+
+        namespace MqimClientCapabilitiesReq {
+
+            /** Properties of a MqimClientCapabilitiesReq. */
+            interface $Properties {
+
+                /** MqimClientCapabilitiesReq flags */
+                flags?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimClientCapabilitiesReq. */
+            type $Shape = CIM.Compat.MqimClientCapabilitiesReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimClientCapabilitiesRsp.
+         * @deprecated Use CIM.Compat.MqimClientCapabilitiesRsp.$Properties instead.
+         */
+        interface IMqimClientCapabilitiesRsp extends CIM.Compat.MqimClientCapabilitiesRsp.$Properties {
+        }
+
+        /** Represents a MqimClientCapabilitiesRsp. */
+        class MqimClientCapabilitiesRsp {
+
+            /**
+             * Constructs a new MqimClientCapabilitiesRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Compat.MqimClientCapabilitiesRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimClientCapabilitiesRsp flags. */
+            flags: number;
+
+            /**
+             * Encodes the specified MqimClientCapabilitiesRsp message. Does not implicitly {@link CIM.Compat.MqimClientCapabilitiesRsp.verify|verify} messages.
+             * @param message MqimClientCapabilitiesRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Compat.MqimClientCapabilitiesRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimClientCapabilitiesRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Compat.MqimClientCapabilitiesRsp & CIM.Compat.MqimClientCapabilitiesRsp.$Shape} MqimClientCapabilitiesRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Compat.MqimClientCapabilitiesRsp & CIM.Compat.MqimClientCapabilitiesRsp.$Shape;
+        }
+
+        namespace MqimClientCapabilitiesRsp {
+
+            /** Properties of a MqimClientCapabilitiesRsp. */
+            interface $Properties {
+
+                /** MqimClientCapabilitiesRsp flags */
+                flags?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimClientCapabilitiesRsp. */
+            type $Shape = CIM.Compat.MqimClientCapabilitiesRsp.$Properties;
+        }
+    }
+
     /** Namespace Ext. */
     namespace Ext {
 
@@ -4003,7 +4134,13 @@ export namespace CIM {
             MQIM_CID_PROFILE_NOTIFY = 2100,
 
             /** MQIM_CID_PRESENCE_CHANGED value */
-            MQIM_CID_PRESENCE_CHANGED = 2111
+            MQIM_CID_PRESENCE_CHANGED = 2111,
+
+            /** MQIM_CID_CLIENT_CAPABILITIES_REQ value */
+            MQIM_CID_CLIENT_CAPABILITIES_REQ = 2051,
+
+            /** MQIM_CID_CLIENT_CAPABILITIES_RSP value */
+            MQIM_CID_CLIENT_CAPABILITIES_RSP = 2052
         }
 
         /**

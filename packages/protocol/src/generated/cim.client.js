@@ -9376,6 +9376,306 @@ $root.CIM = (function() {
         return Message;
     })();
 
+    CIM.Compat = (function() {
+
+        /**
+         * Namespace Compat.
+         * @memberof CIM
+         * @namespace
+         */
+        var Compat = {};
+
+        /**
+         * MqimClientCapability enum.
+         * @name CIM.Compat.MqimClientCapability
+         * @enum {number}
+         * @property {number} MQIM_CAP_NONE=0 MQIM_CAP_NONE value
+         * @property {number} MQIM_CAP_SELF_SYNC=1 MQIM_CAP_SELF_SYNC value
+         * @property {number} MQIM_CAP_REFUSED_SEND_ACK=2 MQIM_CAP_REFUSED_SEND_ACK value
+         */
+        Compat.MqimClientCapability = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "MQIM_CAP_NONE"] = 0;
+            values[valuesById[1] = "MQIM_CAP_SELF_SYNC"] = 1;
+            values[valuesById[2] = "MQIM_CAP_REFUSED_SEND_ACK"] = 2;
+            return values;
+        })();
+
+        Compat.MqimClientCapabilitiesReq = (function() {
+
+            /**
+             * Properties of a MqimClientCapabilitiesReq.
+             * @typedef {Object} CIM.Compat.MqimClientCapabilitiesReq.$Properties
+             * @property {number|null} [flags] MqimClientCapabilitiesReq flags
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimClientCapabilitiesReq.
+             * @memberof CIM.Compat
+             * @interface IMqimClientCapabilitiesReq
+             * @augments CIM.Compat.MqimClientCapabilitiesReq.$Properties
+             * @deprecated Use CIM.Compat.MqimClientCapabilitiesReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimClientCapabilitiesReq.
+             * @typedef {CIM.Compat.MqimClientCapabilitiesReq.$Properties} CIM.Compat.MqimClientCapabilitiesReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimClientCapabilitiesReq.
+             * @memberof CIM.Compat
+             * @classdesc Represents a MqimClientCapabilitiesReq.
+             * @constructor
+             * @param {CIM.Compat.MqimClientCapabilitiesReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimClientCapabilitiesReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimClientCapabilitiesReq flags.
+             * @member {number} flags
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @instance
+             */
+            MqimClientCapabilitiesReq.prototype.flags = 0;
+
+            /**
+             * Encodes the specified MqimClientCapabilitiesReq message. Does not implicitly {@link CIM.Compat.MqimClientCapabilitiesReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @static
+             * @param {CIM.Compat.MqimClientCapabilitiesReq.$Properties} message MqimClientCapabilitiesReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimClientCapabilitiesReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.flags != null && $Object.hasOwnProperty.call(message, "flags") && message.flags !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.flags);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimClientCapabilitiesReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Compat.MqimClientCapabilitiesReq & CIM.Compat.MqimClientCapabilitiesReq.$Shape} MqimClientCapabilitiesReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimClientCapabilitiesReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Compat.MqimClientCapabilitiesReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.flags = value;
+                            else
+                                delete message.flags;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimClientCapabilitiesReq;
+        })();
+
+        Compat.MqimClientCapabilitiesRsp = (function() {
+
+            /**
+             * Properties of a MqimClientCapabilitiesRsp.
+             * @typedef {Object} CIM.Compat.MqimClientCapabilitiesRsp.$Properties
+             * @property {number|null} [flags] MqimClientCapabilitiesRsp flags
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimClientCapabilitiesRsp.
+             * @memberof CIM.Compat
+             * @interface IMqimClientCapabilitiesRsp
+             * @augments CIM.Compat.MqimClientCapabilitiesRsp.$Properties
+             * @deprecated Use CIM.Compat.MqimClientCapabilitiesRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimClientCapabilitiesRsp.
+             * @typedef {CIM.Compat.MqimClientCapabilitiesRsp.$Properties} CIM.Compat.MqimClientCapabilitiesRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimClientCapabilitiesRsp.
+             * @memberof CIM.Compat
+             * @classdesc Represents a MqimClientCapabilitiesRsp.
+             * @constructor
+             * @param {CIM.Compat.MqimClientCapabilitiesRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimClientCapabilitiesRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimClientCapabilitiesRsp flags.
+             * @member {number} flags
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @instance
+             */
+            MqimClientCapabilitiesRsp.prototype.flags = 0;
+
+            /**
+             * Encodes the specified MqimClientCapabilitiesRsp message. Does not implicitly {@link CIM.Compat.MqimClientCapabilitiesRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @static
+             * @param {CIM.Compat.MqimClientCapabilitiesRsp.$Properties} message MqimClientCapabilitiesRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimClientCapabilitiesRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.flags != null && $Object.hasOwnProperty.call(message, "flags") && message.flags !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.flags);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimClientCapabilitiesRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Compat.MqimClientCapabilitiesRsp & CIM.Compat.MqimClientCapabilitiesRsp.$Shape} MqimClientCapabilitiesRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimClientCapabilitiesRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Compat.MqimClientCapabilitiesRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.flags = value;
+                            else
+                                delete message.flags;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimClientCapabilitiesRsp;
+        })();
+
+        return Compat;
+    })();
+
     CIM.Ext = (function() {
 
         /**
@@ -9435,6 +9735,8 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_PROFILE_UPDATE_RSP=2099 MQIM_CID_PROFILE_UPDATE_RSP value
          * @property {number} MQIM_CID_PROFILE_NOTIFY=2100 MQIM_CID_PROFILE_NOTIFY value
          * @property {number} MQIM_CID_PRESENCE_CHANGED=2111 MQIM_CID_PRESENCE_CHANGED value
+         * @property {number} MQIM_CID_CLIENT_CAPABILITIES_REQ=2051 MQIM_CID_CLIENT_CAPABILITIES_REQ value
+         * @property {number} MQIM_CID_CLIENT_CAPABILITIES_RSP=2052 MQIM_CID_CLIENT_CAPABILITIES_RSP value
          */
         Ext.MqimCmdID = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -9484,6 +9786,8 @@ $root.CIM = (function() {
             values[valuesById[2099] = "MQIM_CID_PROFILE_UPDATE_RSP"] = 2099;
             values[valuesById[2100] = "MQIM_CID_PROFILE_NOTIFY"] = 2100;
             values[valuesById[2111] = "MQIM_CID_PRESENCE_CHANGED"] = 2111;
+            values[valuesById[2051] = "MQIM_CID_CLIENT_CAPABILITIES_REQ"] = 2051;
+            values[valuesById[2052] = "MQIM_CID_CLIENT_CAPABILITIES_RSP"] = 2052;
             return values;
         })();
 

@@ -15756,6 +15756,456 @@ $root.CIM = (function() {
         return Message;
     })();
 
+    CIM.Compat = (function() {
+
+        /**
+         * Namespace Compat.
+         * @memberof CIM
+         * @namespace
+         */
+        var Compat = {};
+
+        /**
+         * MqimClientCapability enum.
+         * @name CIM.Compat.MqimClientCapability
+         * @enum {number}
+         * @property {number} MQIM_CAP_NONE=0 MQIM_CAP_NONE value
+         * @property {number} MQIM_CAP_SELF_SYNC=1 MQIM_CAP_SELF_SYNC value
+         * @property {number} MQIM_CAP_REFUSED_SEND_ACK=2 MQIM_CAP_REFUSED_SEND_ACK value
+         */
+        Compat.MqimClientCapability = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "MQIM_CAP_NONE"] = 0;
+            values[valuesById[1] = "MQIM_CAP_SELF_SYNC"] = 1;
+            values[valuesById[2] = "MQIM_CAP_REFUSED_SEND_ACK"] = 2;
+            return values;
+        })();
+
+        Compat.MqimClientCapabilitiesReq = (function() {
+
+            /**
+             * Properties of a MqimClientCapabilitiesReq.
+             * @typedef {Object} CIM.Compat.MqimClientCapabilitiesReq.$Properties
+             * @property {number|null} [flags] MqimClientCapabilitiesReq flags
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimClientCapabilitiesReq.
+             * @memberof CIM.Compat
+             * @interface IMqimClientCapabilitiesReq
+             * @augments CIM.Compat.MqimClientCapabilitiesReq.$Properties
+             * @deprecated Use CIM.Compat.MqimClientCapabilitiesReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimClientCapabilitiesReq.
+             * @typedef {CIM.Compat.MqimClientCapabilitiesReq.$Properties} CIM.Compat.MqimClientCapabilitiesReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimClientCapabilitiesReq.
+             * @memberof CIM.Compat
+             * @classdesc Represents a MqimClientCapabilitiesReq.
+             * @constructor
+             * @param {CIM.Compat.MqimClientCapabilitiesReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimClientCapabilitiesReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimClientCapabilitiesReq flags.
+             * @member {number} flags
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @instance
+             */
+            MqimClientCapabilitiesReq.prototype.flags = 0;
+
+            /**
+             * Creates a new MqimClientCapabilitiesReq instance using the specified properties.
+             * @function create
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @static
+             * @param {CIM.Compat.MqimClientCapabilitiesReq.$Properties=} [properties] Properties to set
+             * @returns {CIM.Compat.MqimClientCapabilitiesReq} MqimClientCapabilitiesReq instance
+             * @type {{
+             *   (properties: CIM.Compat.MqimClientCapabilitiesReq.$Shape): CIM.Compat.MqimClientCapabilitiesReq & CIM.Compat.MqimClientCapabilitiesReq.$Shape;
+             *   (properties?: CIM.Compat.MqimClientCapabilitiesReq.$Properties): CIM.Compat.MqimClientCapabilitiesReq;
+             * }}
+             */
+            MqimClientCapabilitiesReq.create = function(properties) {
+                return new MqimClientCapabilitiesReq(properties);
+            };
+
+            /**
+             * Encodes the specified MqimClientCapabilitiesReq message. Does not implicitly {@link CIM.Compat.MqimClientCapabilitiesReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @static
+             * @param {CIM.Compat.MqimClientCapabilitiesReq.$Properties} message MqimClientCapabilitiesReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimClientCapabilitiesReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.flags != null && $Object.hasOwnProperty.call(message, "flags") && message.flags !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.flags);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimClientCapabilitiesReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Compat.MqimClientCapabilitiesReq & CIM.Compat.MqimClientCapabilitiesReq.$Shape} MqimClientCapabilitiesReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimClientCapabilitiesReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Compat.MqimClientCapabilitiesReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.flags = value;
+                            else
+                                delete message.flags;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimClientCapabilitiesReq message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Compat.MqimClientCapabilitiesReq} MqimClientCapabilitiesReq
+             */
+            MqimClientCapabilitiesReq.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Compat.MqimClientCapabilitiesReq)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Compat.MqimClientCapabilitiesReq: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Compat.MqimClientCapabilitiesReq();
+                if (object.flags != null)
+                    if ($Number(object.flags) !== 0)
+                        message.flags = object.flags >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimClientCapabilitiesReq message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @static
+             * @param {CIM.Compat.MqimClientCapabilitiesReq} message MqimClientCapabilitiesReq
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimClientCapabilitiesReq.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults)
+                    object.flags = 0;
+                if (message.flags != null && $Object.hasOwnProperty.call(message, "flags"))
+                    object.flags = message.flags;
+                return object;
+            };
+
+            /**
+             * Converts this MqimClientCapabilitiesReq to JSON.
+             * @function toJSON
+             * @memberof CIM.Compat.MqimClientCapabilitiesReq
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimClientCapabilitiesReq.prototype.toJSON = function() {
+                return MqimClientCapabilitiesReq.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimClientCapabilitiesReq;
+        })();
+
+        Compat.MqimClientCapabilitiesRsp = (function() {
+
+            /**
+             * Properties of a MqimClientCapabilitiesRsp.
+             * @typedef {Object} CIM.Compat.MqimClientCapabilitiesRsp.$Properties
+             * @property {number|null} [flags] MqimClientCapabilitiesRsp flags
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimClientCapabilitiesRsp.
+             * @memberof CIM.Compat
+             * @interface IMqimClientCapabilitiesRsp
+             * @augments CIM.Compat.MqimClientCapabilitiesRsp.$Properties
+             * @deprecated Use CIM.Compat.MqimClientCapabilitiesRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimClientCapabilitiesRsp.
+             * @typedef {CIM.Compat.MqimClientCapabilitiesRsp.$Properties} CIM.Compat.MqimClientCapabilitiesRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimClientCapabilitiesRsp.
+             * @memberof CIM.Compat
+             * @classdesc Represents a MqimClientCapabilitiesRsp.
+             * @constructor
+             * @param {CIM.Compat.MqimClientCapabilitiesRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimClientCapabilitiesRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimClientCapabilitiesRsp flags.
+             * @member {number} flags
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @instance
+             */
+            MqimClientCapabilitiesRsp.prototype.flags = 0;
+
+            /**
+             * Creates a new MqimClientCapabilitiesRsp instance using the specified properties.
+             * @function create
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @static
+             * @param {CIM.Compat.MqimClientCapabilitiesRsp.$Properties=} [properties] Properties to set
+             * @returns {CIM.Compat.MqimClientCapabilitiesRsp} MqimClientCapabilitiesRsp instance
+             * @type {{
+             *   (properties: CIM.Compat.MqimClientCapabilitiesRsp.$Shape): CIM.Compat.MqimClientCapabilitiesRsp & CIM.Compat.MqimClientCapabilitiesRsp.$Shape;
+             *   (properties?: CIM.Compat.MqimClientCapabilitiesRsp.$Properties): CIM.Compat.MqimClientCapabilitiesRsp;
+             * }}
+             */
+            MqimClientCapabilitiesRsp.create = function(properties) {
+                return new MqimClientCapabilitiesRsp(properties);
+            };
+
+            /**
+             * Encodes the specified MqimClientCapabilitiesRsp message. Does not implicitly {@link CIM.Compat.MqimClientCapabilitiesRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @static
+             * @param {CIM.Compat.MqimClientCapabilitiesRsp.$Properties} message MqimClientCapabilitiesRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimClientCapabilitiesRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.flags != null && $Object.hasOwnProperty.call(message, "flags") && message.flags !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.flags);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimClientCapabilitiesRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Compat.MqimClientCapabilitiesRsp & CIM.Compat.MqimClientCapabilitiesRsp.$Shape} MqimClientCapabilitiesRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimClientCapabilitiesRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Compat.MqimClientCapabilitiesRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.flags = value;
+                            else
+                                delete message.flags;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a MqimClientCapabilitiesRsp message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {CIM.Compat.MqimClientCapabilitiesRsp} MqimClientCapabilitiesRsp
+             */
+            MqimClientCapabilitiesRsp.fromObject = function (object, _depth) {
+                if (object instanceof $root.CIM.Compat.MqimClientCapabilitiesRsp)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".CIM.Compat.MqimClientCapabilitiesRsp: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var message = new $root.CIM.Compat.MqimClientCapabilitiesRsp();
+                if (object.flags != null)
+                    if ($Number(object.flags) !== 0)
+                        message.flags = object.flags >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a MqimClientCapabilitiesRsp message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @static
+             * @param {CIM.Compat.MqimClientCapabilitiesRsp} message MqimClientCapabilitiesRsp
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            MqimClientCapabilitiesRsp.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var object = {};
+                if (options.defaults)
+                    object.flags = 0;
+                if (message.flags != null && $Object.hasOwnProperty.call(message, "flags"))
+                    object.flags = message.flags;
+                return object;
+            };
+
+            /**
+             * Converts this MqimClientCapabilitiesRsp to JSON.
+             * @function toJSON
+             * @memberof CIM.Compat.MqimClientCapabilitiesRsp
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            MqimClientCapabilitiesRsp.prototype.toJSON = function() {
+                return MqimClientCapabilitiesRsp.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return MqimClientCapabilitiesRsp;
+        })();
+
+        return Compat;
+    })();
+
     CIM.Ext = (function() {
 
         /**
@@ -15815,6 +16265,8 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_PROFILE_UPDATE_RSP=2099 MQIM_CID_PROFILE_UPDATE_RSP value
          * @property {number} MQIM_CID_PROFILE_NOTIFY=2100 MQIM_CID_PROFILE_NOTIFY value
          * @property {number} MQIM_CID_PRESENCE_CHANGED=2111 MQIM_CID_PRESENCE_CHANGED value
+         * @property {number} MQIM_CID_CLIENT_CAPABILITIES_REQ=2051 MQIM_CID_CLIENT_CAPABILITIES_REQ value
+         * @property {number} MQIM_CID_CLIENT_CAPABILITIES_RSP=2052 MQIM_CID_CLIENT_CAPABILITIES_RSP value
          */
         Ext.MqimCmdID = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -15864,6 +16316,8 @@ $root.CIM = (function() {
             values[valuesById[2099] = "MQIM_CID_PROFILE_UPDATE_RSP"] = 2099;
             values[valuesById[2100] = "MQIM_CID_PROFILE_NOTIFY"] = 2100;
             values[valuesById[2111] = "MQIM_CID_PRESENCE_CHANGED"] = 2111;
+            values[valuesById[2051] = "MQIM_CID_CLIENT_CAPABILITIES_REQ"] = 2051;
+            values[valuesById[2052] = "MQIM_CID_CLIENT_CAPABILITIES_RSP"] = 2052;
             return values;
         })();
 
