@@ -6,7 +6,7 @@ import pino from 'pino';
 import { MemoryBus, type MessageBus } from '@mqim/bus';
 import { mqimSchema, readConfig, type MqimConfig } from '@mqim/config';
 import { MqimMetrics } from '@mqim/metrics';
-import { KickOutReason, MqNames } from '@mqim/protocol';
+import { CommandId, KickOutReason, MqNames, decodeUpstream } from '@mqim/protocol';
 import {
   createImClient,
   passwordMd5,
@@ -21,13 +21,18 @@ import { composeRole, type ComposedRole } from './role.composition';
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A MemoryBus whose upstream publishes (gate -> logic) take `delayMs`: a send "in flight". */
+/**
+ * A MemoryBus whose upstream publishes (gate -> logic) that carry a send take `delayMs`: a send "in
+ * flight". Only sends: logins and disconnects also publish (presence changes, issue 12).
+ */
 function slowUpstream(bus: MessageBus, topic: string, delay: { ms: number; held: number }): MessageBus {
   return {
     ensureTopics: (t) => bus.ensureTopics(t),
     ensureGroups: (g) => bus.ensureGroups(g),
     publish: async (m) => {
-      if (m.topic === topic && delay.ms > 0) {
+      const carriesSend = () =>
+        decodeUpstream(m.body, m.tag, m.messageGroup).some((r) => r.request.cmd === CommandId.MSG_DATA);
+      if (m.topic === topic && delay.ms > 0 && carriesSend()) {
         delay.held++;
         await sleep(delay.ms);
       }

@@ -145,6 +145,9 @@ describe.each(flavours)('sdk on the real standalone - $label', ({ label, create,
     beforeAll(async () => {
       const owner = await client('xa');
       group = (await owner.createGroup({ name: `x ${label}`, memberIds: [ids.xb] })).group.groupId;
+      // xa and xb are contacts (once: each transport's block finds them so already).
+      if ((await owner.requestFriend(ids.xb!)).state !== 'friends')
+        await (await client('xb')).acceptFriend(ids.xa!);
     });
     const users = { a: 'xa', b: 'xb', c: 'xc' } as const;
     it.each([...errorPathCases, ...parityCases])('%s', (_name, run) =>

@@ -460,7 +460,7 @@ export class FakeImServer {
       case CommandId.FRIEND_QUERY_USER_LIST_REQ:
         conn.write(CommandId.FRIEND_QUERY_USER_LIST_RSP, seq, {
           userId: me,
-          userInfoList: s.usersExcept(me),
+          userInfoList: s.contactsOf(me),
         });
         return;
       case CommandId.GROUP_LIST_MEMBER_REQ: {

@@ -56,8 +56,15 @@ export class FakeStore {
     return { userId: user.userId, nickName: user.nickName ?? user.userName };
   }
 
-  usersExcept(userId: number): CIM.Def.CIMUserInfo.$Properties[] {
-    return this.users.filter((u) => u.userId !== userId).map((u) => this.userInfo(u));
+  /**
+   * 0x0601 lists contacts, as the real server does (issue 12). The fake has no friend requests:
+   * the first user is everyone's contact, the others are strangers to each other.
+   */
+  contactsOf(userId: number): CIM.Def.CIMUserInfo.$Properties[] {
+    const hub = this.users[0]?.userId;
+    return this.users
+      .filter((u) => u.userId !== userId && (userId === hub || u.userId === hub))
+      .map((u) => this.userInfo(u));
   }
 
   groupMembers(groupId: number): number[] {
