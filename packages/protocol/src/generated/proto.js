@@ -24644,6 +24644,7 @@ $root.mqim = (function() {
              * @property {string|null} [orderKey] UpstreamRequest orderKey
              * @property {string|null} [clientAddress] UpstreamRequest clientAddress
              * @property {boolean|null} [systemSender] UpstreamRequest systemSender
+             * @property {boolean|null} [apiSender] UpstreamRequest apiSender
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -24764,6 +24765,14 @@ $root.mqim = (function() {
             UpstreamRequest.prototype.systemSender = false;
 
             /**
+             * UpstreamRequest apiSender.
+             * @member {boolean} apiSender
+             * @memberof mqim.v1.UpstreamRequest
+             * @instance
+             */
+            UpstreamRequest.prototype.apiSender = false;
+
+            /**
              * Creates a new UpstreamRequest instance using the specified properties.
              * @function create
              * @memberof mqim.v1.UpstreamRequest
@@ -24817,6 +24826,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 10, wireType 2 =*/82).string(message.clientAddress);
                 if (message.systemSender != null && $Object.hasOwnProperty.call(message, "systemSender") && message.systemSender !== false)
                     writer.uint32(/* id 11, wireType 0 =*/88).bool(message.systemSender);
+                if (message.apiSender != null && $Object.hasOwnProperty.call(message, "apiSender") && message.apiSender !== false)
+                    writer.uint32(/* id 12, wireType 0 =*/96).bool(message.apiSender);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -24960,6 +24971,15 @@ $root.mqim = (function() {
                                 delete message.systemSender;
                             continue;
                         }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.apiSender = value;
+                            else
+                                delete message.apiSender;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -25045,6 +25065,9 @@ $root.mqim = (function() {
                 if (object.systemSender != null)
                     if (object.systemSender)
                         message.systemSender = $Boolean(object.systemSender);
+                if (object.apiSender != null)
+                    if (object.apiSender)
+                        message.apiSender = $Boolean(object.apiSender);
                 return message;
             };
 
@@ -25091,6 +25114,7 @@ $root.mqim = (function() {
                     object.orderKey = "";
                     object.clientAddress = "";
                     object.systemSender = false;
+                    object.apiSender = false;
                 }
                 if (message.gateId != null && $Object.hasOwnProperty.call(message, "gateId"))
                     object.gateId = message.gateId;
@@ -25124,6 +25148,8 @@ $root.mqim = (function() {
                     object.clientAddress = message.clientAddress;
                 if (message.systemSender != null && $Object.hasOwnProperty.call(message, "systemSender"))
                     object.systemSender = message.systemSender;
+                if (message.apiSender != null && $Object.hasOwnProperty.call(message, "apiSender"))
+                    object.apiSender = message.apiSender;
                 return object;
             };
 
