@@ -203,8 +203,9 @@ const handleTransfer: Handler = async (deps, ctx) => {
     return runChange(deps, ctx, groupId, {
       decide: (group, states) => {
         // Already so (a retry after a timeout finds the transfer done): 200, nothing announced,
-        // before the owner check, which the old owner no longer passes.
-        if (to === group.ownerUserId) return false;
+        // before the owner check, which the old owner no longer passes. Members only: a stranger
+        // learns nothing about who owns the group.
+        if (to === group.ownerUserId && standing(group, states, ctx.userId).member) return false;
         if (group.ownerUserId !== ctx.userId)
           refuse('IM_ERR_FORBIDDEN', 'only the owner may transfer the group');
         memberOf(states, to);

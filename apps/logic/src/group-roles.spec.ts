@@ -362,8 +362,9 @@ describe('logic - group roles, mutes and read receipts', () => {
     expect(again.resultCode).toBe(200);
     expect(again.attachNotificationMsg.length).toBe(0);
     expect((await notices(groupId)).map((n) => n.data.change)).toEqual(['owner_transferred']);
-    // Anything else from the old owner is still refused.
+    // Anything else from the old owner is still refused; a stranger learns nothing.
     expect((await transfer(OWNER, groupId, 3)).resultCode).toBe(FORBIDDEN);
+    expect((await transfer(6, groupId, 2)).resultCode).toBe(FORBIDDEN);
   });
 
   it('group ids above 2^53 - every role change is answered IM_ERR_ID_OUT_OF_RANGE', async () => {
