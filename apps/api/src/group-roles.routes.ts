@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CIM, CommandId } from '@mqim/protocol';
 import { responses } from './api.schemas';
+import { pathId } from './api-error';
 
 /** Sends a group command as `userId` through logic and resolves with its answer (200 only). */
 export type GroupAsk = <T extends { resultCode: number }>(
@@ -95,7 +96,7 @@ export function registerGroupRoleRoutes(
       async (req, reply) => {
         const p = req.params as Record<string, string>;
         const b = req.body as Record<string, unknown> & { by: number };
-        const groupId = Number(p.groupId);
+        const groupId = pathId(p.groupId!, 'groupId');
         await ask(b.by, groupId, cmd, cmd + 1, encode(groupId, p, b), (x) =>
           CIM.GroupExt.MqimGroupChangeRsp.decode(x),
         );
@@ -113,7 +114,8 @@ export function registerGroupRoleRoutes(
       memberParams,
       byBody,
       CommandId.GROUP_SET_ADMIN_REQ,
-      (groupId, p) => E.MqimGroupSetAdminReq.encode({ groupId, userId: Number(p.userId), admin }).finish(),
+      (groupId, p) =>
+        E.MqimGroupSetAdminReq.encode({ groupId, userId: pathId(p.userId!, 'userId'), admin }).finish(),
     );
   change(
     'put',
@@ -140,7 +142,7 @@ export function registerGroupRoleRoutes(
     (groupId, p, b) =>
       E.MqimGroupMuteMemberReq.encode({
         groupId,
-        userId: Number(p.userId),
+        userId: pathId(p.userId!, 'userId'),
         muted: b.muted as boolean,
       }).finish(),
   );
@@ -164,8 +166,8 @@ export function registerGroupRoleRoutes(
       },
     },
     async (req) => {
-      const groupId = Number((req.params as { groupId: string }).groupId);
-      const by = Number((req.query as { by: string }).by);
+      const groupId = pathId((req.params as { groupId: string }).groupId, 'groupId');
+      const by = pathId((req.query as { by: string }).by, 'by');
       // A query: the user's key, like the client's (it changes nothing).
       const rsp = await ask(
         by,

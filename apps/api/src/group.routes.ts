@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { CIM, CommandId, ImErrorNumber, SessionType, conversationKey } from '@mqim/protocol';
-import { ApiError } from './api-error';
+import { ApiError, pathId } from './api-error';
 import {
   groupChangeBody,
   groupCreateBody,
@@ -9,7 +9,7 @@ import {
   groupIdParams,
   responses,
 } from './api.schemas';
-import { UpstreamTimeoutError, type UpstreamClient } from './upstream.client';
+import { UpstreamRefusedError, UpstreamTimeoutError, type UpstreamClient } from './upstream.client';
 import { registerGroupRoleRoutes } from './group-roles.routes';
 
 /** Group responses carry a refusal as its error number: back to the code, and to an HTTP status. */
@@ -39,6 +39,13 @@ function refusal(resultCode: number): ApiError {
   if (!code || status === undefined)
     return new ApiError(502, 'IM_ERR_REFUSED', `group request refused (${resultCode})`);
   return new ApiError(status, code, `group request refused: ${code}`);
+}
+
+/** Logic's error notice (a request it could not answer with a response) through the same table. */
+function refusedByNotice(err: UpstreamRefusedError): ApiError {
+  const status = STATUS_OF_CODE[err.code];
+  if (status === undefined) return new ApiError(502, 'IM_ERR_REFUSED', `${err.code}: ${err.message}`);
+  return new ApiError(status, err.code, err.message);
 }
 
 /**
@@ -77,6 +84,7 @@ export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: Ups
       return rsp;
     } catch (err) {
       if (err instanceof UpstreamTimeoutError) throw new ApiError(504, err.code, err.message);
+      if (err instanceof UpstreamRefusedError) throw refusedByNotice(err);
       throw err;
     }
   };
@@ -124,7 +132,7 @@ export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: Ups
         },
       },
       async (req, reply) => {
-        const groupId = Number((req.params as { groupId: string }).groupId);
+        const groupId = pathId((req.params as { groupId: string }).groupId, 'groupId');
         const b = req.body as { by: number; members: number[] };
         const body = CIM.Group.CIMGroupInviteMemberReq.encode({
           userId: b.by,
@@ -153,7 +161,7 @@ export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: Ups
       },
     },
     async (req, reply) => {
-      const groupId = Number((req.params as { groupId: string }).groupId);
+      const groupId = pathId((req.params as { groupId: string }).groupId, 'groupId');
       const b = req.body as { by: number };
       await ask(
         b.by,

@@ -71,6 +71,8 @@ describe('upstream client - the api asks logic like a gate and takes the answer 
       cmd: CommandId.MSG_DATA,
       orderKey: 's:3:4',
       systemSender: true,
+      // Every api request is marked as the api's (logic trusts it with msg_type 9, ADR 0015).
+      apiSender: true,
     });
     expect(Number(seen[0]!.userId)).toBe(3);
   });

@@ -166,6 +166,7 @@ export class UpstreamClient {
         receivedAtMs: Date.now(),
         orderKey: req.orderKey,
         systemSender: req.systemSender === true,
+        apiSender: true,
       }).finish();
       this.lanes.publish(envelope, req.orderKey).catch((err: Error) => {
         const p = this.pending.get(connId);

@@ -1,4 +1,4 @@
-import { CIM, CommandId, decodeBody, mqim, toId, toIds } from '@mqim/protocol';
+import { CIM, CommandId, decodeBody, mqim, toId, toIds, type IdInput } from '@mqim/protocol';
 import type { GroupMemberState, GroupRecord, MessageRecord } from '@mqim/store';
 import {
   MAX_NAME,
@@ -85,6 +85,28 @@ async function runChange(deps: LogicDeps, ctx: RequestContext, groupId: number, 
   return attach;
 }
 
+/**
+ * answerChange with the group id checked inside it: an id out of range (above 2^53) is answered
+ * IM_ERR_ID_OUT_OF_RANGE like any other refusal (group_id 0 in the answer), never left to the
+ * error notice alone.
+ */
+async function answerRoleChange(
+  ctx: RequestContext,
+  rspCmd: number,
+  rawGroupId: IdInput,
+  change: (groupId: number) => Promise<Uint8Array>,
+): Promise<void> {
+  let echo = 0;
+  try {
+    echo = toId(rawGroupId, 'group_id');
+  } catch {
+    // Answered below, where the same check throws inside the change.
+  }
+  await answerChange(ctx, rspCmd, CIM.GroupExt.MqimGroupChangeRsp, echo, () =>
+    change(toId(rawGroupId, 'group_id')),
+  );
+}
+
 function memberOf(states: readonly GroupMemberState[], userId: number): GroupMemberState {
   const m = states.find((s) => s.userId === userId);
   if (!m) refuse('IM_ERR_NOT_FOUND', `user ${userId} is not a member of this group`);
@@ -93,8 +115,7 @@ function memberOf(states: readonly GroupMemberState[], userId: number): GroupMem
 
 const handleSetAdmin: Handler = async (deps, ctx) => {
   const req = decodeBody(CommandId.GROUP_SET_ADMIN_REQ, ctx.req.body);
-  const groupId = toId(req.groupId, 'group_id');
-  await answerChange(ctx, CommandId.GROUP_SET_ADMIN_RSP, CIM.GroupExt.MqimGroupChangeRsp, groupId, () => {
+  await answerRoleChange(ctx, CommandId.GROUP_SET_ADMIN_RSP, req.groupId, (groupId) => {
     const userId = toId(req.userId, 'user_id');
     const admin = req.admin === true;
     return runChange(deps, ctx, groupId, {
@@ -114,8 +135,7 @@ const handleSetAdmin: Handler = async (deps, ctx) => {
 
 const handleRename: Handler = async (deps, ctx) => {
   const req = decodeBody(CommandId.GROUP_RENAME_REQ, ctx.req.body);
-  const groupId = toId(req.groupId, 'group_id');
-  await answerChange(ctx, CommandId.GROUP_RENAME_RSP, CIM.GroupExt.MqimGroupChangeRsp, groupId, () => {
+  await answerRoleChange(ctx, CommandId.GROUP_RENAME_RSP, req.groupId, (groupId) => {
     const name = req.groupName.trim();
     if (!name || name.length > MAX_NAME)
       refuse('IM_ERR_INVALID_ARGUMENT', `group_name must be 1-${MAX_NAME} characters`);
@@ -136,8 +156,7 @@ const handleRename: Handler = async (deps, ctx) => {
 
 const handleMuteAll: Handler = async (deps, ctx) => {
   const req = decodeBody(CommandId.GROUP_MUTE_ALL_REQ, ctx.req.body);
-  const groupId = toId(req.groupId, 'group_id');
-  await answerChange(ctx, CommandId.GROUP_MUTE_ALL_RSP, CIM.GroupExt.MqimGroupChangeRsp, groupId, () => {
+  await answerRoleChange(ctx, CommandId.GROUP_MUTE_ALL_RSP, req.groupId, (groupId) => {
     const muteModel = req.muted === true ? MUTE_ALL : MUTE_NONE;
     return runChange(deps, ctx, groupId, {
       decide: (group, states) => {
@@ -156,8 +175,7 @@ const handleMuteAll: Handler = async (deps, ctx) => {
 
 const handleMuteMember: Handler = async (deps, ctx) => {
   const req = decodeBody(CommandId.GROUP_MUTE_MEMBER_REQ, ctx.req.body);
-  const groupId = toId(req.groupId, 'group_id');
-  await answerChange(ctx, CommandId.GROUP_MUTE_MEMBER_RSP, CIM.GroupExt.MqimGroupChangeRsp, groupId, () => {
+  await answerRoleChange(ctx, CommandId.GROUP_MUTE_MEMBER_RSP, req.groupId, (groupId) => {
     const userId = toId(req.userId, 'user_id');
     const muted = req.muted === true;
     return runChange(deps, ctx, groupId, {
@@ -180,37 +198,34 @@ const handleMuteMember: Handler = async (deps, ctx) => {
 
 const handleTransfer: Handler = async (deps, ctx) => {
   const req = decodeBody(CommandId.GROUP_TRANSFER_OWNER_REQ, ctx.req.body);
-  const groupId = toId(req.groupId, 'group_id');
-  await answerChange(
-    ctx,
-    CommandId.GROUP_TRANSFER_OWNER_RSP,
-    CIM.GroupExt.MqimGroupChangeRsp,
-    groupId,
-    () => {
-      const to = toId(req.newOwnerId, 'new_owner_id');
-      return runChange(deps, ctx, groupId, {
-        decide: (group, states) => {
-          if (group.ownerUserId !== ctx.userId)
-            refuse('IM_ERR_FORBIDDEN', 'only the owner may transfer the group');
-          if (to === ctx.userId) return false;
-          memberOf(states, to);
-          return true;
-        },
-        apply: () => deps.store.groups.transferOwner(groupId, to),
-        kind: Kind.GROUP_CHANGE_KIND_OWNER_TRANSFERRED,
-        userIds: [to],
-        notice: { change: 'owner_transferred', previousOwner: String(ctx.userId) },
-        after: (g) => ({ ...g, ownerUserId: to }),
-      });
-    },
-  );
+  await answerRoleChange(ctx, CommandId.GROUP_TRANSFER_OWNER_RSP, req.groupId, (groupId) => {
+    const to = toId(req.newOwnerId, 'new_owner_id');
+    return runChange(deps, ctx, groupId, {
+      decide: (group, states) => {
+        // Already so (a retry after a timeout finds the transfer done): 200, nothing announced,
+        // before the owner check, which the old owner no longer passes. Members only: a stranger
+        // learns nothing about who owns the group.
+        if (to === group.ownerUserId && standing(group, states, ctx.userId).member) return false;
+        if (group.ownerUserId !== ctx.userId)
+          refuse('IM_ERR_FORBIDDEN', 'only the owner may transfer the group');
+        memberOf(states, to);
+        return true;
+      },
+      apply: () => deps.store.groups.transferOwner(groupId, to),
+      kind: Kind.GROUP_CHANGE_KIND_OWNER_TRANSFERRED,
+      userIds: [to],
+      notice: { change: 'owner_transferred', previousOwner: String(ctx.userId) },
+      after: (g) => ({ ...g, ownerUserId: to }),
+    });
+  });
 };
 
 const handleRoles: Handler = async (deps, ctx) => {
   const req = decodeBody(CommandId.GROUP_ROLES_REQ, ctx.req.body);
-  const groupId = toId(req.groupId, 'group_id');
+  let groupId = 0;
   let rsp: CIM.GroupExt.IMqimGroupRolesRsp;
   try {
+    groupId = toId(req.groupId, 'group_id');
     const group = await activeGroup(deps, groupId);
     const states = await deps.store.groups.memberStates(groupId);
     // Strangers learn nothing about who runs a group.
@@ -237,22 +252,21 @@ const handleRoles: Handler = async (deps, ctx) => {
  */
 const handleReadReceipts: Handler = async (deps, ctx) => {
   const req = decodeBody(CommandId.GROUP_READ_RECEIPTS_REQ, ctx.req.body);
-  const groupId = toId(req.groupId, 'group_id');
+  let groupId = 0;
   let rsp: CIM.GroupExt.IMqimGroupReadReceiptsRsp;
   try {
+    groupId = toId(req.groupId, 'group_id');
     if (req.msgIds.length > READ_RECEIPTS_MAX_IDS)
       refuse('IM_ERR_PAYLOAD_TOO_LARGE', `at most ${READ_RECEIPTS_MAX_IDS} msg_ids per request`);
     const ids = [...new Set(toIds(req.msgIds, 'msg_ids'))].filter((id) => id > 0);
     await activeGroup(deps, groupId);
     if (!(await deps.store.groups.isMember(groupId, ctx.userId)))
       refuse('IM_ERR_FORBIDDEN', 'not a member of this group');
+    // By exact id (an id of 2^53-1 has no `id + 1` to page before).
     const found = await Promise.all(
       ids.map(async (id) => {
-        const [m] = await deps.store.messages.history(ctx.userId, 2, groupId, {
-          beforeMsgId: id + 1,
-          limit: 1,
-        });
-        return m && m.serverMsgId === id && m.fromUserId === ctx.userId ? m : undefined;
+        const m = await deps.store.messages.get(ctx.userId, 2, groupId, id);
+        return m && m.fromUserId === ctx.userId ? m : undefined;
       }),
     );
     const mine = found.filter((m): m is MessageRecord => m !== undefined);

@@ -1,3 +1,4 @@
+import Long from 'long';
 import pino from 'pino';
 import { MemoryBus, type OutgoingMessage } from '@mqim/bus';
 import { MemoryCache } from '@mqim/cache';
@@ -95,7 +96,13 @@ describe('logic - group roles, mutes and read receipts', () => {
 
   let seq = 0;
   /** Publishes a request as gate g1 would and returns its seq. */
-  const request = async (userId: number, cmd: number, body: Uint8Array, orderKey: string) => {
+  const request = async (
+    userId: number,
+    cmd: number,
+    body: Uint8Array,
+    orderKey: string,
+    from: { systemSender?: boolean; apiSender?: boolean } = {},
+  ) => {
     const s = ++seq;
     await bus.publish({
       topic: names.upstream,
@@ -109,6 +116,7 @@ describe('logic - group roles, mutes and read receipts', () => {
         body,
         orderKey,
         receivedAtMs: Date.now(),
+        ...from,
       }).finish(),
     });
     return s;
@@ -166,7 +174,12 @@ describe('logic - group roles, mutes and read receipts', () => {
 
   /** A group send by `from`; resolves with the 0x0302 res_code and the error name, if refused. */
   let nextClient = 0;
-  const sendText = async (from: number, groupId: number) => {
+  const sendText = async (
+    from: number,
+    groupId: number,
+    via: { systemSender?: boolean; apiSender?: boolean; msgType?: number } = {},
+  ) => {
+    const { msgType = 1, ...envelope } = via;
     const s = await request(
       from,
       CommandId.MSG_DATA,
@@ -174,11 +187,12 @@ describe('logic - group roles, mutes and read receipts', () => {
         fromUserId: from,
         toSessionId: groupId,
         clientMsgId: `m-${++nextClient}`,
-        msgType: 1,
+        msgType,
         sessionType: 2,
-        msgData: Buffer.from('hi'),
+        msgData: Buffer.from(msgType === 9 ? '{"notificationType":5,"data":{}}' : 'hi'),
       }).finish(),
       `g:${groupId}`,
+      envelope,
     );
     const ack = await answer(s, CommandId.MSG_DATA_ACK, CIM.Message.CIMMsgDataAck);
     const notice = replies.find(
@@ -270,6 +284,103 @@ describe('logic - group roles, mutes and read receipts', () => {
     expect((await muteAll(OWNER, groupId, false)).resultCode).toBe(200);
     expect((await sendText(3, groupId)).ok).toBe(true);
     expect((await sendText(4, groupId)).error).toBe('IM_ERR_GROUP_MUTED'); // still muted alone
+  });
+
+  it('mute member - the owner mutes an admin: muted whatever the role; promoting keeps the mute', async () => {
+    const groupId = await groupOf([2, 3, 4]);
+    expect((await setAdmin(OWNER, groupId, 2)).resultCode).toBe(200);
+    expect((await muteMember(OWNER, groupId, 2)).resultCode).toBe(200);
+    expect(await sendText(2, groupId)).toEqual({ ok: false, serverMsgId: 0, error: 'IM_ERR_GROUP_MUTED' });
+    // A muted plain member made admin stays muted.
+    expect((await muteMember(OWNER, groupId, 3)).resultCode).toBe(200);
+    expect((await setAdmin(OWNER, groupId, 3)).resultCode).toBe(200);
+    expect((await sendText(3, groupId)).error).toBe('IM_ERR_GROUP_MUTED');
+    // Admins are exempt from mute-all only; the owner is never muted.
+    expect((await setAdmin(OWNER, groupId, 4)).resultCode).toBe(200);
+    expect((await muteAll(OWNER, groupId)).resultCode).toBe(200);
+    expect((await sendText(4, groupId)).ok).toBe(true);
+    expect((await sendText(OWNER, groupId)).ok).toBe(true);
+    expect((await muteMember(OWNER, groupId, 2, false)).resultCode).toBe(200);
+    expect((await sendText(2, groupId)).ok).toBe(true);
+  });
+
+  it('mute member - leaving and being invited again does not lift the mute', async () => {
+    const groupId = await groupOf([2, 3]);
+    expect((await muteMember(OWNER, groupId, 2)).resultCode).toBe(200);
+    const members = async (cmd: number, rspCmd: number, ids: number[]) =>
+      answer(
+        await request(
+          OWNER,
+          cmd,
+          CIM.Group.CIMGroupInviteMemberReq.encode({ userId: OWNER, groupId, memberIdList: ids }).finish(),
+          `g:${groupId}`,
+        ),
+        rspCmd,
+        CIM.Group.CIMGroupInviteMemberRsp,
+      );
+    expect(
+      (await members(CommandId.GROUP_KICK_OUT_MEMBER_REQ, CommandId.GROUP_KICK_OUT_MEMBER_RSP, [2]))
+        .resultCode,
+    ).toBe(200);
+    expect(
+      (await members(CommandId.GROUP_INVITE_MEMBER_REQ, CommandId.GROUP_INVITE_MEMBER_RSP, [2])).resultCode,
+    ).toBe(200);
+    expect(await real.groups.members(groupId)).toEqual([1, 2, 3]);
+    expect((await sendText(2, groupId)).error).toBe('IM_ERR_GROUP_MUTED');
+  });
+
+  it('system sends - a muted member is muted on a system send too; a system non-member is not', async () => {
+    const groupId = await groupOf([2, 3]);
+    expect((await muteMember(OWNER, groupId, 2)).resultCode).toBe(200);
+    expect((await sendText(2, groupId, { systemSender: true, apiSender: true })).error).toBe(
+      'IM_ERR_GROUP_MUTED',
+    );
+    expect((await muteAll(OWNER, groupId)).resultCode).toBe(200);
+    expect((await sendText(3, groupId, { systemSender: true, apiSender: true })).error).toBe(
+      'IM_ERR_GROUP_MUTED',
+    );
+    // User 6 is not a member: a system account announcing.
+    expect((await sendText(6, groupId, { systemSender: true, apiSender: true })).ok).toBe(true);
+  });
+
+  it('notification messages (msg_type 9) - refused from clients, accepted from the api', async () => {
+    const groupId = await groupOf([2, 3]);
+    expect(await sendText(2, groupId, { msgType: 9 })).toEqual({
+      ok: false,
+      serverMsgId: 0,
+      error: 'IM_ERR_INVALID_ARGUMENT',
+    });
+    expect(await notices(groupId)).toEqual([]);
+    expect((await sendText(2, groupId, { msgType: 9, apiSender: true })).ok).toBe(true);
+    expect((await sendText(2, groupId, { msgType: 1 })).ok).toBe(true);
+  });
+
+  it('transfer - repeating a done transfer (a retry after a timeout) answers 200 and announces nothing', async () => {
+    const groupId = await groupOf([2, 3]);
+    expect((await transfer(OWNER, groupId, 2)).resultCode).toBe(200);
+    const again = await transfer(OWNER, groupId, 2);
+    expect(again.resultCode).toBe(200);
+    expect(again.attachNotificationMsg.length).toBe(0);
+    expect((await notices(groupId)).map((n) => n.data.change)).toEqual(['owner_transferred']);
+    // Anything else from the old owner is still refused; a stranger learns nothing.
+    expect((await transfer(OWNER, groupId, 3)).resultCode).toBe(FORBIDDEN);
+    expect((await transfer(6, groupId, 2)).resultCode).toBe(FORBIDDEN);
+  });
+
+  it('group ids above 2^53 - every role change is answered IM_ERR_ID_OUT_OF_RANGE', async () => {
+    const big = Long.fromString('9007199254740993', true) as unknown as number;
+    expect((await rename(OWNER, big, 'x')).resultCode).toBe(ID_OUT_OF_RANGE);
+    expect((await muteAll(OWNER, big)).resultCode).toBe(ID_OUT_OF_RANGE);
+    expect((await transfer(OWNER, big, 2)).resultCode).toBe(ID_OUT_OF_RANGE);
+  });
+
+  it('rename - a retry that re-applies the same name bumps the group version once', async () => {
+    const groupId = await groupOf([2]);
+    const version = (await real.groups.get(groupId))!.version;
+    failOnce.add('bus.reply');
+    expect((await rename(OWNER, groupId, 'once')).resultCode).toBe(200);
+    expect(failures).toEqual(['bus.reply']);
+    expect((await real.groups.get(groupId))!.version).toBe(version + 1);
   });
 
   it('kick by an admin - plain members only; the owner and other admins stay', async () => {
@@ -427,6 +538,10 @@ describe('logic - group roles, mutes and read receipts', () => {
       { msgId: second.serverMsgId, read: 1, unread: 2, readers: [2] },
     ]);
     expect(rsp.receipts.every((r) => r.readersListed)).toBe(true);
+    // The largest id is looked up as it is (no `id + 1` past 2^53), with the others answered.
+    const edge = await receipts(OWNER, [Number.MAX_SAFE_INTEGER, first.serverMsgId]);
+    expect(edge.resultCode).toBe(200);
+    expect(view(edge).map((r) => r.msgId)).toEqual([first.serverMsgId]);
     expect((await receipts(5, [first.serverMsgId])).resultCode).toBe(FORBIDDEN);
     expect(
       (

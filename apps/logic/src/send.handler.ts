@@ -55,6 +55,10 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
   // Checked before an id is taken: a value the store refuses must not cost the conversation an id.
   if (msg.msgType > 0xffff) return refuse('IM_ERR_INVALID_ARGUMENT', 'msg_type must be 0..65535');
   if (ctx.req.clientType > 0xffff) return refuse('IM_ERR_INVALID_ARGUMENT', 'client_type must be 0..65535');
+  // NOTIFICATION messages are the server's (group notices): a client's would render like one and
+  // could forge them. Only the api's sends (a trusted business server, ADR 0011) may carry them.
+  if (msg.msgType === CIM.Def.CIMMsgType.MSG_TYPE_NOTIFICATION && !ctx.req.apiSender)
+    return refuse('IM_ERR_INVALID_ARGUMENT', 'msg_type 9 (NOTIFICATION) is sent by the server only');
 
   let owners: number[];
   let recipients: number[];
@@ -77,6 +81,7 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
     // it is not in; anyone else must be a member.
     if (!members.includes(userId) && !ctx.req.systemSender)
       return refuse('IM_ERR_FORBIDDEN', 'only members may send to a group');
+    // A member is checked as a member even on a system send: `system` only lets a non-member post.
     muted = muteReason(
       group,
       states.find((m) => m.userId === userId),

@@ -51,9 +51,12 @@ export interface GroupMemberState {
 
 /** Who read a group message, from the members' read marks (`im_session.read_up_to`). */
 export interface GroupReaders {
-  /** Current members other than the message's sender whose read mark is at or past it. */
+  /**
+   * Current members other than the message's sender, who were members when it was sent
+   * (joined_at ≤ its create time), whose read mark is at or past it.
+   */
   readonly readCount: number;
-  /** Current members other than the sender. */
+  /** Current members other than the sender who were members when it was sent. */
   readonly otherMembers: number;
   /** The readers, ascending; only when `readCount` ≤ the query's `listUpTo`, else empty. */
   readonly readerIds: number[];
@@ -79,13 +82,17 @@ export interface GroupRepository {
   addMembers(groupId: number, userIds: readonly number[]): Promise<number[]>;
   /** Removes members; returns the ids that were members, ascending. */
   removeMembers(groupId: number, userIds: readonly number[]): Promise<number[]>;
-  /** Changes group info; null when the group does not exist. */
+  /**
+   * Changes group info; null when the group does not exist. The version is bumped only when a
+   * column actually changes (a patch of values already so changes nothing).
+   */
   update(groupId: number, patch: GroupPatch): Promise<GroupRecord | null>;
   /** Marks the group disbanded (members are kept for history); false if absent or already so. */
   disband(groupId: number): Promise<boolean>;
 
   // Roles and mutes (issue 12). Idempotent like member changes: setting what is already so changes
-  // nothing, returns false and does not bump the version. Removing a member ends its role and mute.
+  // nothing, returns false and does not bump the version. Removing a member ends its role; a mute
+  // is kept across leaving and being invited again (ADR 0015).
   /** Every member with its role and mute, ascending by user id (one query: sends use it). */
   memberStates(groupId: number): Promise<GroupMemberState[]>;
   /** Makes a member an admin or a plain member; false when not a member or already so. */
@@ -98,10 +105,10 @@ export interface GroupRepository {
    * the owner.
    */
   transferOwner(groupId: number, toUserId: number): Promise<boolean>;
-  /** Read counts of the group messages `msgs` (server id and sender), in their order. */
+  /** Read counts of the group messages `msgs` (server id, sender, create time), in their order. */
   readers(
     groupId: number,
-    msgs: readonly { serverMsgId: number; fromUserId: number }[],
+    msgs: readonly { serverMsgId: number; fromUserId: number; createTime: number }[],
     listUpTo: number,
   ): Promise<GroupReaders[]>;
 }

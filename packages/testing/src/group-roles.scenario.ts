@@ -21,15 +21,21 @@ interface User {
   box: ImMessage[];
 }
 
-/** The `data.change` of the group notices `u` received for `groupId`, in arrival order. */
-function changesSeen(u: User, groupId: number): string[] {
+/** The group notices `u` received for `groupId` that name a change, in arrival order. */
+function noticesSeen(u: User, groupId: number): { change: string; groupName?: string }[] {
   return u.box
     .filter((m) => m.msgType === NOTIFICATION && m.sessionId === groupId)
     .map(
       (m) =>
-        (JSON.parse(new TextDecoder().decode(m.data)) as { data: { change?: string } }).data.change ?? '',
+        (JSON.parse(new TextDecoder().decode(m.data)) as { data: { change?: string; groupName?: string } })
+          .data,
     )
-    .filter((c) => c !== '');
+    .filter((d): d is { change: string; groupName?: string } => !!d.change);
+}
+
+/** The `data.change` of the group notices `u` received for `groupId`, in arrival order. */
+function changesSeen(u: User, groupId: number): string[] {
+  return noticesSeen(u, groupId).map((d) => d.change);
 }
 
 /**
@@ -71,6 +77,16 @@ export async function runGroupRolesScenario(t: GroupRolesTarget): Promise<ImClie
     detail: { errorName: 'IM_ERR_GROUP_MUTED' },
   });
   await expect(mem.c.muteGroupMember(gid, adm.id, true)).rejects.toMatchObject({ resultCode: 10201 });
+  // `system: true` only lets a non-member post: a muted member is still muted.
+  const asSystem = await t.api('POST', '/messages', {
+    from: mem.id,
+    sessionType: 2,
+    to: gid,
+    system: true,
+    text: 'x',
+  });
+  expect(asSystem.status).toBe(403);
+  expect((asSystem.body as { error: { code: string } }).error.code).toBe('IM_ERR_GROUP_MUTED');
 
   // HTTP: mute all, unmute the member; the admin still sends while the group is muted.
   const put = (path: string, body: unknown) => t.api('PUT', `/groups/${gid}${path}`, body);
@@ -91,6 +107,10 @@ export async function runGroupRolesScenario(t: GroupRolesTarget): Promise<ImClie
   await adm.c.send({ to: gid, sessionType: 2, text: 'admins may speak' });
   expect((await put('/mute', { by: adm.id, muted: false })).status).toBe(204);
   await mem.c.send({ to: gid, sessionType: 2, text: 'free again' });
+  // Group notices are the server's: a client cannot send one (the api can).
+  await expect(
+    mem.c.send({ to: gid, sessionType: 2, msgType: NOTIFICATION, data: new TextEncoder().encode('{}') }),
+  ).rejects.toMatchObject({ detail: { errorName: 'IM_ERR_INVALID_ARGUMENT' } });
 
   // Read receipts: the owner's message, read by two members on other connections.
   const sent = await owner.c.send({ to: gid, sessionType: 2, text: 'please read' });
@@ -109,6 +129,10 @@ export async function runGroupRolesScenario(t: GroupRolesTarget): Promise<ImClie
       readersListed: true,
     },
   ]);
+  // The largest id is asked as it is; the others are still answered.
+  expect(
+    (await owner.c.groupReadReceipts(gid, [Number.MAX_SAFE_INTEGER, sent.serverMsgId])).map((r) => r.msgId),
+  ).toEqual([sent.serverMsgId]);
 
   // HTTP: rename by the admin, roles, transfer; then the old owner may no longer set admins.
   expect((await put('/name', { by: adm.id, name: `${t.prefix}renamed` })).status).toBe(204);
@@ -120,6 +144,8 @@ export async function runGroupRolesScenario(t: GroupRolesTarget): Promise<ImClie
   });
   expect((await put('/owner', { by: owner.id, owner: adm.id })).status).toBe(204);
   await heard(everyone, gid, 'owner_transferred');
+  // A retry (as after a 504) finds it done: 204 again, no second notice.
+  expect((await put('/owner', { by: owner.id, owner: adm.id })).status).toBe(204);
   expect(await adm.c.groupRoles(gid)).toEqual({
     groupId: gid,
     ownerId: adm.id,
@@ -140,13 +166,53 @@ export async function runGroupRolesScenario(t: GroupRolesTarget): Promise<ImClie
   );
   expect((await late.c.listGroups()).map((g) => g.groupId)).toContain(gid);
   await adm.c.renameGroup(gid, `${t.prefix}final`);
-  await heard([...everyone, late], gid, 'renamed');
+  // Every member, the late one included, hears this rename (not the first one) with its new name.
+  await waitFor(
+    () =>
+      [...everyone, late].every((u) =>
+        noticesSeen(u, gid).some((d) => d.change === 'renamed' && d.groupName === `${t.prefix}final`),
+      ),
+    { timeoutMs: 15_000, message: 'not every member heard the second rename' },
+  );
+  expect(changesSeen(owner, gid).filter((c) => c === 'owner_transferred')).toHaveLength(1);
+
+  // A mute outlives leaving: muted, kicked and invited again, the late member is still muted.
+  expect((await put(`/members/${late.id}/mute`, { by: adm.id, muted: true })).status).toBe(204);
+  expect((await t.api('DELETE', `/groups/${gid}/members`, { by: adm.id, members: [late.id] })).status).toBe(
+    204,
+  );
+  expect((await t.api('POST', `/groups/${gid}/members`, { by: adm.id, members: [late.id] })).status).toBe(
+    204,
+  );
+  await expect(late.c.send({ to: gid, sessionType: 2, text: 'back and free?' })).rejects.toMatchObject({
+    detail: { errorName: 'IM_ERR_GROUP_MUTED' },
+  });
 
   // Bad input over HTTP: a clear code, nothing changed.
   expect((await t.api('PUT', '/groups/abc/name', { by: adm.id, name: 'x' })).status).toBe(400);
   expect((await t.api('PUT', `/groups/${gid}/owner`, { by: adm.id, owner: 'me' })).status).toBe(400);
   const missing = await t.api('PUT', '/groups/999999999/mute', { by: adm.id, muted: true });
   expect(missing.status).toBe(404);
+  // Ids above 2^53 in a path: 400, not a server error.
+  const big = '9007199254740993';
+  for (const [method, path, body] of [
+    ['PUT', `/groups/${big}/name`, { by: adm.id, name: 'x' }],
+    ['PUT', `/groups/${gid}/admins/${big}`, { by: adm.id }],
+    ['PUT', `/groups/${gid}/members/${big}/mute`, { by: adm.id, muted: true }],
+    ['GET', `/groups/${gid}/roles?by=${big}`, undefined],
+    ['POST', `/groups/${big}/members`, { by: adm.id, members: [mem.id] }],
+  ] as const) {
+    const res = await t.api(method, path, body);
+    expect({
+      path,
+      status: res.status,
+      code: (res.body as { error?: { code: string } }).error?.code,
+    }).toEqual({
+      path,
+      status: 400,
+      code: 'IM_ERR_ID_OUT_OF_RANGE',
+    });
+  }
   expect((await adm.c.groupRoles(gid)).ownerId).toBe(adm.id);
   return clients;
 }

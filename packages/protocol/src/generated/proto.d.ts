@@ -10444,6 +10444,9 @@ export namespace mqim {
             /** UpstreamRequest systemSender. */
             systemSender: boolean;
 
+            /** UpstreamRequest apiSender. */
+            apiSender: boolean;
+
             /**
              * Creates a new UpstreamRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -10529,6 +10532,9 @@ export namespace mqim {
 
                 /** UpstreamRequest systemSender */
                 systemSender?: (boolean|null);
+
+                /** UpstreamRequest apiSender */
+                apiSender?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

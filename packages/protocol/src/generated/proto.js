@@ -30508,6 +30508,7 @@ $root.mqim = (function() {
              * @property {string|null} [orderKey] UpstreamRequest orderKey
              * @property {string|null} [clientAddress] UpstreamRequest clientAddress
              * @property {boolean|null} [systemSender] UpstreamRequest systemSender
+             * @property {boolean|null} [apiSender] UpstreamRequest apiSender
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -30628,6 +30629,14 @@ $root.mqim = (function() {
             UpstreamRequest.prototype.systemSender = false;
 
             /**
+             * UpstreamRequest apiSender.
+             * @member {boolean} apiSender
+             * @memberof mqim.v1.UpstreamRequest
+             * @instance
+             */
+            UpstreamRequest.prototype.apiSender = false;
+
+            /**
              * Creates a new UpstreamRequest instance using the specified properties.
              * @function create
              * @memberof mqim.v1.UpstreamRequest
@@ -30681,6 +30690,8 @@ $root.mqim = (function() {
                     writer.uint32(/* id 10, wireType 2 =*/82).string(message.clientAddress);
                 if (message.systemSender != null && $Object.hasOwnProperty.call(message, "systemSender") && message.systemSender !== false)
                     writer.uint32(/* id 11, wireType 0 =*/88).bool(message.systemSender);
+                if (message.apiSender != null && $Object.hasOwnProperty.call(message, "apiSender") && message.apiSender !== false)
+                    writer.uint32(/* id 12, wireType 0 =*/96).bool(message.apiSender);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -30824,6 +30835,15 @@ $root.mqim = (function() {
                                 delete message.systemSender;
                             continue;
                         }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.apiSender = value;
+                            else
+                                delete message.apiSender;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -30909,6 +30929,9 @@ $root.mqim = (function() {
                 if (object.systemSender != null)
                     if (object.systemSender)
                         message.systemSender = $Boolean(object.systemSender);
+                if (object.apiSender != null)
+                    if (object.apiSender)
+                        message.apiSender = $Boolean(object.apiSender);
                 return message;
             };
 
@@ -30955,6 +30978,7 @@ $root.mqim = (function() {
                     object.orderKey = "";
                     object.clientAddress = "";
                     object.systemSender = false;
+                    object.apiSender = false;
                 }
                 if (message.gateId != null && $Object.hasOwnProperty.call(message, "gateId"))
                     object.gateId = message.gateId;
@@ -30988,6 +31012,8 @@ $root.mqim = (function() {
                     object.clientAddress = message.clientAddress;
                 if (message.systemSender != null && $Object.hasOwnProperty.call(message, "systemSender"))
                     object.systemSender = message.systemSender;
+                if (message.apiSender != null && $Object.hasOwnProperty.call(message, "apiSender"))
+                    object.apiSender = message.apiSender;
                 return object;
             };
 

@@ -135,8 +135,13 @@ export interface GroupMemberTable {
   joined_at: Int;
   /** 0 member, 1 admin (migration 0005). */
   role: ColumnType<number | string | bigint, number | undefined, number>;
-  /** 1: may not send to the group (migration 0005). */
-  muted: ColumnType<number | string | bigint, number | undefined, number>;
+}
+
+/** One muted user of a group (migration 0005); kept when the user leaves the group (ADR 0015). */
+export interface GroupMuteTable {
+  group_id: Int;
+  user_id: Int;
+  created_at: Int;
 }
 
 export interface PushDeviceTable {
@@ -187,6 +192,7 @@ export interface StoreDatabase {
   im_ack_time: AckTimeTable;
   im_group: GroupTable;
   im_group_member: GroupMemberTable;
+  im_group_mute: GroupMuteTable;
   im_push_device: PushDeviceTable;
   im_session_mute: SessionMuteTable;
   im_friend: FriendTable;

@@ -152,10 +152,16 @@ export class KyselyGroupRepository implements GroupRepository {
       set.announcement = assertText(patch.announcement, 16_000, 'announcement');
     if (patch.avatar !== undefined) set.group_avatar = assertText(patch.avatar, 512, 'avatar');
     if (Object.keys(set).length > 0) {
+      // Only a column that really changes bumps the version: a retried rename or mute-all (same
+      // values) leaves the group as it is.
+      const changed = (Object.entries(set) as [keyof GroupTable, unknown][]).map(
+        ([column, value]) => sql<boolean>`${sql.ref(column)} <> ${value}`,
+      );
       await this.ctx.db
         .updateTable('im_group')
         .set({ ...set, version: sql`version + 1`, updated_at: nowSeconds(this.ctx) })
         .where('group_id', '=', groupId)
+        .where(sql<boolean>`(${sql.join(changed, sql` OR `)})`)
         .execute();
     }
     return this.get(groupId);
@@ -172,25 +178,75 @@ export class KyselyGroupRepository implements GroupRepository {
   }
 
   async memberStates(groupId: number): Promise<GroupMemberState[]> {
+    const id = assertId(groupId, 'groupId');
     const rows = await this.ctx.db
-      .selectFrom('im_group_member')
-      .select(['user_id', 'role', 'muted'])
-      .where('group_id', '=', assertId(groupId, 'groupId'))
-      .orderBy('user_id')
+      .selectFrom('im_group_member as m')
+      .leftJoin('im_group_mute as u', (join) =>
+        join.onRef('u.group_id', '=', 'm.group_id').onRef('u.user_id', '=', 'm.user_id'),
+      )
+      .select(['m.user_id', 'm.role', 'u.user_id as muted_id'])
+      .where('m.group_id', '=', id)
+      .orderBy('m.user_id')
       .execute();
     return rows.map((r) => ({
       userId: readId(r.user_id, 'user_id'),
       admin: readInt(r.role, 'role') === ADMIN,
-      muted: readInt(r.muted, 'muted') !== 0,
+      muted: r.muted_id !== null,
     }));
   }
 
   setAdmin(groupId: number, userId: number, admin: boolean): Promise<boolean> {
-    return this.setMemberFlag(groupId, userId, 'role', admin ? ADMIN : MEMBER);
+    assertId(groupId, 'groupId');
+    assertId(userId, 'userId');
+    const role = admin ? ADMIN : MEMBER;
+    const now = nowSeconds(this.ctx);
+    return this.ctx.transaction(async (trx) => {
+      if (!(await lockGroup(trx, this.ctx, groupId))) return false;
+      const result = await trx
+        .updateTable('im_group_member')
+        .set({ role })
+        .where('group_id', '=', groupId)
+        .where('user_id', '=', userId)
+        .where('role', '<>', role)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      await bumpVersion(trx, groupId, now);
+      return true;
+    });
   }
 
+  /**
+   * The mute is a row of im_group_mute, not a member column: it stays when the member leaves, so
+   * leaving and being invited again does not lift it (ADR 0015). Only members can be muted.
+   */
   setMuted(groupId: number, userId: number, muted: boolean): Promise<boolean> {
-    return this.setMemberFlag(groupId, userId, 'muted', muted ? 1 : 0);
+    assertId(groupId, 'groupId');
+    assertId(userId, 'userId');
+    const now = nowSeconds(this.ctx);
+    return this.ctx.transaction(async (trx) => {
+      if (!(await lockGroup(trx, this.ctx, groupId))) return false;
+      if ((await memberIdsAmong(trx, groupId, [userId])).length === 0) return false;
+      const existing = await trx
+        .selectFrom('im_group_mute')
+        .select('user_id')
+        .where('group_id', '=', groupId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      if ((existing !== undefined) === muted) return false;
+      if (muted)
+        await trx
+          .insertInto('im_group_mute')
+          .values({ group_id: groupId, user_id: userId, created_at: now })
+          .execute();
+      else
+        await trx
+          .deleteFrom('im_group_mute')
+          .where('group_id', '=', groupId)
+          .where('user_id', '=', userId)
+          .execute();
+      await bumpVersion(trx, groupId, now);
+      return true;
+    });
   }
 
   async transferOwner(groupId: number, toUserId: number): Promise<boolean> {
@@ -205,14 +261,19 @@ export class KyselyGroupRepository implements GroupRepository {
         .$if(this.ctx.sql.name === 'mysql', (qb) => qb.forUpdate())
         .executeTakeFirst();
       if (!group || readId(group.owner_user_id, 'owner_user_id') === toUserId) return false;
-      const updated = await trx
+      if ((await memberIdsAmong(trx, groupId, [toUserId])).length === 0) return false;
+      // The owner has no role and cannot be muted.
+      await trx
         .updateTable('im_group_member')
-        .set({ role: MEMBER, muted: 0 })
+        .set({ role: MEMBER })
         .where('group_id', '=', groupId)
         .where('user_id', '=', toUserId)
-        .executeTakeFirst();
-      if (updated.numUpdatedRows === 0n && !(await memberIdsAmong(trx, groupId, [toUserId])).length)
-        return false;
+        .execute();
+      await trx
+        .deleteFrom('im_group_mute')
+        .where('group_id', '=', groupId)
+        .where('user_id', '=', toUserId)
+        .execute();
       await trx
         .updateTable('im_group')
         .set({ owner_user_id: toUserId, version: sql`version + 1`, updated_at: now })
@@ -224,7 +285,7 @@ export class KyselyGroupRepository implements GroupRepository {
 
   async readers(
     groupId: number,
-    msgs: readonly { serverMsgId: number; fromUserId: number }[],
+    msgs: readonly { serverMsgId: number; fromUserId: number; createTime: number }[],
     listUpTo: number,
   ): Promise<GroupReaders[]> {
     assertId(groupId, 'groupId');
@@ -239,47 +300,24 @@ export class KyselyGroupRepository implements GroupRepository {
           .on('s.session_type', '=', GROUP_SESSION)
           .on('s.session_id', '=', groupId),
       )
-      .select(['m.user_id', 's.read_up_to'])
+      .select(['m.user_id', 'm.joined_at', 's.read_up_to'])
       .where('m.group_id', '=', groupId)
       .orderBy('m.user_id')
       .execute();
     const marks = rows.map((r) => ({
       userId: readId(r.user_id, 'user_id'),
+      joinedAt: readInt(r.joined_at, 'joined_at'),
       readUpTo: r.read_up_to === null ? 0 : readInt(r.read_up_to, 'read_up_to'),
     }));
-    return msgs.map(({ serverMsgId, fromUserId }) => {
-      const others = marks.filter((m) => m.userId !== fromUserId);
+    return msgs.map(({ serverMsgId, fromUserId, createTime }) => {
+      // Who joined after the message was sent never had it: neither a reader nor an unread one.
+      const others = marks.filter((m) => m.userId !== fromUserId && m.joinedAt <= createTime);
       const read = others.filter((m) => m.readUpTo >= serverMsgId).map((m) => m.userId);
       return {
         readCount: read.length,
         otherMembers: others.length,
         readerIds: read.length <= listUpTo ? read : [],
       };
-    });
-  }
-
-  /** Sets one member column; true when it changed (then the group's version is bumped). */
-  private async setMemberFlag(
-    groupId: number,
-    userId: number,
-    column: 'role' | 'muted',
-    value: number,
-  ): Promise<boolean> {
-    assertId(groupId, 'groupId');
-    assertId(userId, 'userId');
-    const now = nowSeconds(this.ctx);
-    return this.ctx.transaction(async (trx) => {
-      if (!(await lockGroup(trx, this.ctx, groupId))) return false;
-      const result = await trx
-        .updateTable('im_group_member')
-        .set({ [column]: value })
-        .where('group_id', '=', groupId)
-        .where('user_id', '=', userId)
-        .where(column, '<>', value)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) return false;
-      await bumpVersion(trx, groupId, now);
-      return true;
     });
   }
 }

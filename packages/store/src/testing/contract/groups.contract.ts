@@ -76,6 +76,15 @@ export function groupContract(fx: ContractFixture): void {
       });
       expect(updated).toMatchObject({ name: 'after', announcement: 'news', muteModel: 1, version: 2 });
       expect(await fx.store.groups.update(group.groupId, {})).toMatchObject({ version: 2 });
+      // A patch of what is already so (a retried rename or mute-all) changes nothing.
+      expect(await fx.store.groups.update(group.groupId, { name: 'after', muteModel: 1 })).toMatchObject({
+        name: 'after',
+        version: 2,
+      });
+      expect(await fx.store.groups.update(group.groupId, { name: 'after', muteModel: 0 })).toMatchObject({
+        muteModel: 0,
+        version: 3,
+      });
       expect(await fx.store.groups.update(2 ** 40, { name: 'x' })).toBeNull();
       expect(await fx.store.groups.get(2 ** 40)).toBeNull();
     });
@@ -102,15 +111,26 @@ export function groupContract(fx: ContractFixture): void {
         { userId: b, admin: false, muted: true },
       ]);
       expect(await fx.store.groups.members(groupId)).toEqual([owner, a, b]);
-      // Leaving ends the role and the mute: a member invited again starts plain.
+      // Leaving ends the role but not the mute: a muted member cannot shed it by leaving and
+      // being invited again (ADR 0015).
       await fx.store.groups.removeMembers(groupId, [a, b]);
+      expect(await fx.store.groups.memberStates(groupId)).toEqual([
+        { userId: owner, admin: false, muted: false },
+      ]);
+      expect(await fx.store.groups.setMuted(groupId, b, false)).toBe(false);
       await fx.store.groups.addMembers(groupId, [a, b]);
       expect(await fx.store.groups.memberStates(groupId)).toEqual([
         { userId: owner, admin: false, muted: false },
         { userId: a, admin: false, muted: false },
-        { userId: b, admin: false, muted: false },
+        { userId: b, admin: false, muted: true },
       ]);
       expect(await fx.store.groups.setAdmin(groupId, a, false)).toBe(false);
+      expect(await fx.store.groups.setMuted(groupId, b, false)).toBe(true);
+      expect((await fx.store.groups.memberStates(groupId))[2]).toEqual({
+        userId: b,
+        admin: false,
+        muted: false,
+      });
     });
 
     it('transferOwner - to a member only, ends its role and mute, once', async () => {
@@ -141,10 +161,12 @@ export function groupContract(fx: ContractFixture): void {
       await fx.store.messages.save(textMessage(fx, { from: owner, to: groupId, id: 3, type: 2 }), members);
       await fx.store.sessions.markRead(a, 2, groupId, 3);
       await fx.store.sessions.markRead(b, 2, groupId, 1);
+      // Members joined at the store's clock (fx.nowMs); the messages were sent after that.
+      const sent = Math.floor(fx.nowMs / 1000) + 10;
       const msgs = [
-        { serverMsgId: 1, fromUserId: owner },
-        { serverMsgId: 2, fromUserId: a },
-        { serverMsgId: 3, fromUserId: owner },
+        { serverMsgId: 1, fromUserId: owner, createTime: sent },
+        { serverMsgId: 2, fromUserId: a, createTime: sent },
+        { serverMsgId: 3, fromUserId: owner, createTime: sent },
       ];
       expect(await fx.store.groups.readers(groupId, msgs, 10)).toEqual([
         { readCount: 2, otherMembers: 3, readerIds: [a, b] },
@@ -164,6 +186,38 @@ export function groupContract(fx: ContractFixture): void {
         readerIds: [a],
       });
       expect(await fx.store.groups.readers(groupId, [], 10)).toEqual([]);
+    });
+
+    it('readers - a member who joined after the message is neither a reader nor unread', async () => {
+      const [owner, a, late] = fx.ids(3) as [number, number, number];
+      const joined = Math.floor(fx.nowMs / 1000);
+      const { groupId } = await fx.store.groups.create({ name: 'late joiner', ownerUserId: owner }, [a]);
+      const before = { serverMsgId: 1, fromUserId: owner, createTime: joined };
+      await fx.store.messages.save(
+        textMessage(fx, { from: owner, to: groupId, id: 1, type: 2, createTime: joined }),
+        [owner, a],
+      );
+      const savedNow = fx.nowMs;
+      fx.nowMs += 60_000;
+      try {
+        await fx.store.groups.addMembers(groupId, [late]);
+      } finally {
+        fx.nowMs = savedNow;
+      }
+      // The late member reads the whole group (its mark passes the old message).
+      await fx.store.sessions.markRead(late, 2, groupId, 1);
+      expect(await fx.store.groups.readers(groupId, [before], 10)).toEqual([
+        { readCount: 0, otherMembers: 1, readerIds: [] },
+      ]);
+      const after = { serverMsgId: 2, fromUserId: owner, createTime: joined + 120 };
+      await fx.store.messages.save(
+        textMessage(fx, { from: owner, to: groupId, id: 2, type: 2, createTime: after.createTime }),
+        [owner, a, late],
+      );
+      await fx.store.sessions.markRead(late, 2, groupId, 2);
+      expect(await fx.store.groups.readers(groupId, [after], 10)).toEqual([
+        { readCount: 1, otherMembers: 2, readerIds: [late] },
+      ]);
     });
   });
 }
