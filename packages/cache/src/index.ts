@@ -2,6 +2,8 @@ export type {
   AttemptPolicy,
   AttemptThrottle,
   Cache,
+  IdempotencyClaim,
+  IdempotencyKeys,
   RatePolicy,
   DirtyBatch,
   InstanceInfo,

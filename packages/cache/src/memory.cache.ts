@@ -6,6 +6,7 @@ import { MemoryReceiptBuffer } from './memory-receipt.buffer';
 import { MemoryRouteTable } from './memory-route.table';
 import { MemorySequenceCounter } from './memory-sequence.counter';
 import { MemoryTokenBuckets } from './memory-token.buckets';
+import { MemoryIdempotencyKeys } from './memory-idempotency.keys';
 
 /**
  * The embedded `Cache` of the standalone server: plain maps, lazy expiry, no I/O. Same contract
@@ -19,6 +20,7 @@ export class MemoryCache implements Cache {
   readonly attempts: MemoryAttemptThrottle;
   readonly presence: MemoryPresenceRegistry;
   readonly rates: MemoryTokenBuckets;
+  readonly idempotency: MemoryIdempotencyKeys;
   private closed = false;
 
   /** @param options.maxReceipts sessions whose latest receipt is kept once flushed; @default 200000 */
@@ -32,6 +34,7 @@ export class MemoryCache implements Cache {
     this.attempts = new MemoryAttemptThrottle(guard);
     this.presence = new MemoryPresenceRegistry(guard);
     this.rates = new MemoryTokenBuckets(guard);
+    this.idempotency = new MemoryIdempotencyKeys(guard);
   }
 
   /** Forgets everything, as a Redis restart without persistence would. */
@@ -42,6 +45,7 @@ export class MemoryCache implements Cache {
     this.attempts.clear();
     this.presence.clear();
     this.rates.clear();
+    this.idempotency.clear();
   }
 
   async close(): Promise<void> {

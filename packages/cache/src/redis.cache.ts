@@ -9,6 +9,7 @@ import { RedisRouteTable } from './redis-route.table';
 import { RedisSequenceCounter } from './redis-sequence.counter';
 import { RedisAttemptThrottle } from './redis-attempt.throttle';
 import { RedisTokenBuckets } from './redis-token.buckets';
+import { RedisIdempotencyKeys } from './redis-idempotency.keys';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -67,6 +68,7 @@ export class RedisCache implements Cache {
   readonly attempts: RedisAttemptThrottle;
   readonly presence: RedisPresenceRegistry;
   readonly rates: RedisTokenBuckets;
+  readonly idempotency: RedisIdempotencyKeys;
   readonly keyPrefix: string;
   private readonly redis: Redis;
 
@@ -86,6 +88,7 @@ export class RedisCache implements Cache {
     this.attempts = new RedisAttemptThrottle(this.redis, keys);
     this.presence = new RedisPresenceRegistry(this.redis, keys);
     this.rates = new RedisTokenBuckets(this.redis, keys);
+    this.idempotency = new RedisIdempotencyKeys(this.redis, keys);
   }
 
   /**

@@ -49,4 +49,9 @@ export class RedisKeys {
   attempts(key: string): string {
     return `${this.prefix}attempt:${key}`;
   }
+
+  /** String: `p|<fingerprint>` while pending, `d|<fingerprint>|<answer>` once answered. */
+  idempotency(key: string): string {
+    return `${this.prefix}idem:${key}`;
+  }
 }

@@ -2,6 +2,7 @@ import type { Cache } from '../cache.port';
 import { describeAttemptContract } from './attempts.contract';
 import { describePresenceContract } from './presence.contract';
 import { describeBucketContract } from './buckets.contract';
+import { describeIdempotencyContract } from './idempotency.contract';
 import { describeReceiptContract } from './receipts.contract';
 import { describeRouteContract } from './routes.contract';
 import { describeSequenceContract } from './sequences.contract';
@@ -46,6 +47,7 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
     describeAttemptContract(fixture);
     describePresenceContract(fixture);
     describeBucketContract(fixture);
+    describeIdempotencyContract(fixture);
 
     it('cache - calls after close() reject with CacheUnavailableError', async () => {
       const { cache } = fixture();
