@@ -2,12 +2,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MessageBus } from '@mqim/bus';
 import type { Cache, Route } from '@mqim/cache';
+import type { Logger } from '@mqim/config';
 import { KickOutReason, encodeKickBatch, isSessionType, type MqNames } from '@mqim/protocol';
 import { UserAlreadyExistsError, tokenIdOf, type PushPlatform, type Store } from '@mqim/store';
 import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
 import { registerMessageRoutes } from './message.routes';
 import { registerGroupRoutes } from './group.routes';
+import { registerIdempotency, type IdempotencyOptions } from './idempotency.hook';
 import type { UpstreamClient } from './upstream.client';
 import {
   clusterStatusQuery,
@@ -40,6 +42,8 @@ export interface AdminRoutesOptions {
    * @default 3000
    */
   tokenResweepMs?: number;
+  /** Idempotency-Key expiry (answered / held by a running request). */
+  idempotency?: Partial<IdempotencyOptions>;
 }
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -50,7 +54,14 @@ const md5 = (s: string) => createHash('md5').update(s).digest('hex');
  */
 export function registerAdminRoutes(
   app: FastifyInstance,
-  deps: { store: Store; cache: Cache; bus?: MessageBus; names: MqNames; upstream?: UpstreamClient },
+  deps: {
+    store: Store;
+    cache: Cache;
+    logger: Logger;
+    bus?: MessageBus;
+    names: MqNames;
+    upstream?: UpstreamClient;
+  },
   options: AdminRoutesOptions,
 ): void {
   const key = Buffer.from(options.apiKey);
@@ -114,6 +125,17 @@ export function registerAdminRoutes(
         if (given.length !== key.length || !timingSafeEqual(given, key))
           throw new ApiError(401, 'IM_ERR_UNAUTHORIZED', 'missing or wrong API key');
       });
+
+      // Before any route: it adds the Idempotency-Key header to each POST route's schema.
+      registerIdempotency(
+        api,
+        deps.cache.idempotency,
+        {
+          ttlMs: options.idempotency?.ttlMs ?? 86_400_000,
+          pendingTtlMs: options.idempotency?.pendingTtlMs ?? 120_000,
+        },
+        deps.logger,
+      );
 
       const byId = { params: userIdParams };
 

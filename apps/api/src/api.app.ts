@@ -42,6 +42,8 @@ export interface ApiOptions {
   lanes?: number;
   /** How long a send waits for logic's answer before 504. @default 10000 */
   sendTimeoutMs?: number;
+  /** Idempotency-Key expiry of POST requests (docs/api.md). */
+  idempotency?: { ttlMs?: number; pendingTtlMs?: number };
   /** Upstream publishes in flight and their pacing (as on a gate). */
   upstreamInFlight?: number;
   mqPaceMs?: number;

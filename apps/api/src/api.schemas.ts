@@ -237,6 +237,19 @@ export const sendHeaders = {
   properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN } },
 } as const;
 
+/** The header every POST of /api/v1 accepts (idempotency.hook.ts). */
+export const idempotencyKeyHeader = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description:
+        'a retry with the same key and request gets the first answer again (idempotent-replayed: true)',
+    },
+  },
+} as const;
+
 const positiveId = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 
 /**
@@ -321,6 +334,18 @@ const COMMON_ERRORS: Record<number, readonly string[]> = {
     'IM_ERR_INFRA_UNAVAILABLE',
   ],
 };
+
+/** `response` with `codes` added to the error body of `status` (created if absent); a new map. */
+export function addErrorCodes(
+  response: Record<number, object>,
+  status: number,
+  codes: readonly string[],
+): Record<number, object> {
+  const current = response[status] as
+    { properties?: { error?: { properties?: { code?: { enum?: string[] } } } } } | undefined;
+  const had = current?.properties?.error?.properties?.code?.enum ?? [];
+  return { ...response, [status]: errorBody([...new Set([...had, ...codes])]) };
+}
 
 /**
  * A route's `response` schemas: its successes plus every error status with the codes it may carry

@@ -129,6 +129,7 @@ export function apiSendOptions(c: MqimConfig): Partial<ApiOptions> {
     endpointId: `api-${who}`.slice(0, 60),
     lanes: c.lanes,
     sendTimeoutMs: c.apiSendTimeoutMs,
+    idempotency: { ttlMs: c.apiIdempotencyTtlMs },
     upstreamInFlight: inFlight(c),
     mqPaceMs: pace(c),
   };

@@ -354,6 +354,12 @@ export const mqimSchema = {
     default: 10_000,
     doc: 'how long POST /api/v1/messages waits for logic to store the message before 504 IM_ERR_TIMEOUT (a retry with the same Idempotency-Key is safe)',
   },
+  apiIdempotencyTtlMs: {
+    env: 'MQIM_API_IDEMPOTENCY_TTL',
+    type: 'duration',
+    default: 86_400_000,
+    doc: 'how long an Idempotency-Key of a POST /api/v1 request replays its first answer (kept in the cache: Redis on a cluster); after it, the key is free again',
+  },
   apiBodyLimit: {
     env: 'MQIM_API_BODY_LIMIT',
     type: 'int',

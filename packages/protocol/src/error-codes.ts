@@ -83,6 +83,12 @@ export const ImErrorNumber = {
    * code the hook gave (`<code>: <reason>`). Nothing was stored.
    */
   IM_ERR_REFUSED_BY_HOOK: 10206,
+  // ---- 10225..10229: business-server platform (issue 13) ----
+  /**
+   * An HTTP API request reused an `Idempotency-Key` whose first request is still running: nothing
+   * was done; retry later with the same key to get the first request's answer.
+   */
+  IM_ERR_IDEMPOTENCY_IN_PROGRESS: 10225,
 
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,

@@ -38,7 +38,10 @@ export function describeIdempotencyContract(fixture: FixtureRef): void {
       await idempotency.complete('i:r', 'fp2', 'answer', 60_000);
       // An answered key is not released.
       await idempotency.release('i:r', 'fp2');
-      expect(await idempotency.claim('i:r', 'fp2', 60_000)).toMatchObject({ state: 'done', response: 'answer' });
+      expect(await idempotency.claim('i:r', 'fp2', 60_000)).toMatchObject({
+        state: 'done',
+        response: 'answer',
+      });
     });
 
     it('idempotency - pending and answered keys expire', async () => {
@@ -66,7 +69,9 @@ export function describeIdempotencyContract(fixture: FixtureRef): void {
       );
       await expect(idempotency.claim('k', 'a|b', 1000)).rejects.toBeInstanceOf(InvalidCacheArgumentError);
       await expect(idempotency.claim('k', 'fp', 0)).rejects.toBeInstanceOf(InvalidCacheArgumentError);
-      await expect(idempotency.complete('k', 'fp', 'x', -1)).rejects.toBeInstanceOf(InvalidCacheArgumentError);
+      await expect(idempotency.complete('k', 'fp', 'x', -1)).rejects.toBeInstanceOf(
+        InvalidCacheArgumentError,
+      );
     });
   });
 }
