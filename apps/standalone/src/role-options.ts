@@ -1,9 +1,14 @@
 import { hostname } from 'node:os';
 import type { Logger, MqimConfig } from '@mqim/config';
-import { createPushDispatcher, type PushDispatcher, type PushDispatcherDeps } from '@mqim/push';
+import {
+  createPushDispatcher,
+  SignedWebhookClient,
+  type PushDispatcher,
+  type PushDispatcherDeps,
+} from '@mqim/push';
 import type { Store } from '@mqim/store';
 import type { GateOptions } from '@mqim/gate';
-import type { JobOptions } from '@mqim/job';
+import { ObserverHooks, parseObserverEvents, type BotDirectory, type JobOptions } from '@mqim/job';
 import type { LogicOptions } from '@mqim/logic';
 import type { ApiOptions } from '@mqim/api';
 
@@ -189,4 +194,35 @@ export function pushDispatcher(
       onReport,
     },
   );
+}
+
+/**
+ * The job's observer webhooks (ADR 0016), when MQIM_HOOK_OBSERVER_URL is set: signed with
+ * MQIM_HOOK_SECRET, through the push webhook's machinery (timeouts, retries, dead letter).
+ */
+export function observerHooks(
+  c: MqimConfig,
+  store: Store,
+  logger: Logger,
+  bots?: BotDirectory,
+): { hooks: ObserverHooks; close(): Promise<void> } | undefined {
+  if (!c.hookObserverUrl && !bots) return undefined;
+  const log = logger.child({ role: 'hooks' });
+  const client = new SignedWebhookClient({
+    url: c.hookObserverUrl || 'http://bots.invalid/',
+    secret: c.hookSecret,
+    timeoutMs: c.hookTimeoutMs,
+    deadLetterFile: c.hookDeadLetterFile || undefined,
+    logger: log,
+    kind: 'hook',
+    deadLetterTag: { kind: 'hook' },
+  });
+  const hooks = new ObserverHooks(
+    client,
+    store,
+    { url: c.hookObserverUrl || undefined, events: parseObserverEvents(c.hookObserverEvents) },
+    log,
+    bots,
+  );
+  return { hooks, close: () => client.close() };
 }

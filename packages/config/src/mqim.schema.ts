@@ -348,6 +348,30 @@ export const mqimSchema = {
     default: 'open',
     doc: 'when the before-send hook fails or is late: store the message as sent (open) or refuse it with IM_ERR_UNAVAILABLE (closed)',
   },
+  hookObserverUrl: {
+    env: 'MQIM_HOOK_OBSERVER_URL',
+    type: 'string',
+    default: '',
+    doc: "business server's observer webhook: after_send, group_changed, user_online, user_offline as signed POSTs from the job, retried, dead-lettered (docs/api.md); empty = none",
+  },
+  hookObserverEvents: {
+    env: 'MQIM_HOOK_OBSERVER_EVENTS',
+    type: 'string',
+    default: '',
+    doc: 'comma list of the observer events to send (after_send, group_changed, user_online, user_offline); empty = all',
+  },
+  hookTimeoutMs: {
+    env: 'MQIM_HOOK_TIMEOUT',
+    type: 'duration',
+    default: 5_000,
+    doc: 'per-attempt timeout of an observer or bot webhook request (5 attempts with backoff, then the dead letter)',
+  },
+  hookDeadLetterFile: {
+    env: 'MQIM_HOOK_DEAD_LETTER_FILE',
+    type: 'string',
+    default: '',
+    doc: 'JSON-lines file receiving every observer or bot webhook request still undelivered after its last attempt; empty = logged only',
+  },
   apiSendTimeoutMs: {
     env: 'MQIM_API_SEND_TIMEOUT',
     type: 'duration',
@@ -637,5 +661,15 @@ export function checkMqimConfig(c: MqimConfig): string[] {
   // An unsigned hook request could be forged by anyone who can reach the business server.
   if (c.hookBeforeSendUrl && !c.hookSecret)
     problems.push('MQIM_HOOK_BEFORE_SEND_URL needs MQIM_HOOK_SECRET: hook requests are always signed');
+  if (c.hookObserverUrl && !c.hookSecret)
+    problems.push('MQIM_HOOK_OBSERVER_URL needs MQIM_HOOK_SECRET: hook requests are always signed');
+  if (c.hookObserverUrl && !/^https?:\/\//.test(c.hookObserverUrl))
+    problems.push('MQIM_HOOK_OBSERVER_URL must be an http(s):// URL');
+  for (const n of c.hookObserverEvents
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean))
+    if (!['after_send', 'group_changed', 'user_online', 'user_offline'].includes(n))
+      problems.push(`MQIM_HOOK_OBSERVER_EVENTS: unknown event "${n}"`);
   return problems;
 }

@@ -69,6 +69,10 @@ export class MqNames {
   get jobPushGroup(): string {
     return `${this.prefix}-job-push`;
   }
+  /** job: the observer webhooks and bots (ADR 0016) on `events`; provisioned by a job that has them. */
+  get jobHooksGroup(): string {
+    return `${this.prefix}-job-hooks`;
+  }
   gateGroup(gateId: string): string {
     return `${this.prefix}-gate-${gateId}`;
   }
