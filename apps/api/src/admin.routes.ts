@@ -9,6 +9,8 @@ import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
 import { registerMessageRoutes } from './message.routes';
 import { registerGroupRoutes } from './group.routes';
+import { registerBroadcastRoutes } from './broadcast.routes';
+import type { Broadcaster } from './broadcaster';
 import { registerIdempotency, type IdempotencyOptions } from './idempotency.hook';
 import type { UpstreamClient } from './upstream.client';
 import {
@@ -61,6 +63,7 @@ export function registerAdminRoutes(
     bus?: MessageBus;
     names: MqNames;
     upstream?: UpstreamClient;
+    broadcaster?: Broadcaster;
   },
   options: AdminRoutesOptions,
 ): void {
@@ -141,6 +144,7 @@ export function registerAdminRoutes(
 
       registerMessageRoutes(api, deps);
       registerGroupRoutes(api, deps);
+      registerBroadcastRoutes(api, deps);
 
       api.post(
         '/users',

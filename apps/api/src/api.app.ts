@@ -13,6 +13,7 @@ import { registerCompatRoutes } from './register.routes';
 import { registerWebRoutes, type WebOptions } from './web.routes';
 import { OpenApiCollector, renderReference } from './openapi.document';
 import { UpstreamClient } from './upstream.client';
+import { Broadcaster, type BroadcasterOptions } from './broadcaster';
 import {
   clientErrorHandler,
   ConnectionEventLog,
@@ -42,6 +43,8 @@ export interface ApiOptions {
   lanes?: number;
   /** How long a send waits for logic's answer before 504. @default 10000 */
   sendTimeoutMs?: number;
+  /** Broadcast paging and pacing (broadcaster.ts). */
+  broadcast?: Partial<BroadcasterOptions>;
   /** Idempotency-Key expiry of POST requests (docs/api.md). */
   idempotency?: { ttlMs?: number; pendingTtlMs?: number };
   /** Upstream publishes in flight and their pacing (as on a gate). */
@@ -167,7 +170,18 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
     app.addHook('onReady', () => upstream.start());
     app.addHook('onClose', () => upstream.stop());
   }
-  registerAdminRoutes(app, { ...deps, names, upstream }, options);
+  const broadcaster = deps.bus
+    ? new Broadcaster(
+        { bus: deps.bus, store: deps.store, cache: deps.cache, names, logger: deps.logger },
+        {
+          pageSize: options.broadcast?.pageSize ?? 1000,
+          perSecond: options.broadcast?.perSecond ?? 5000,
+          maxQueued: options.broadcast?.maxQueued ?? 16,
+        },
+      )
+    : undefined;
+  if (broadcaster) app.addHook('onClose', async () => broadcaster.stop());
+  registerAdminRoutes(app, { ...deps, names, upstream, broadcaster }, options);
   if (options.web) registerWebRoutes(app, options.web, deps.cache, deps.logger);
   return app;
 }

@@ -482,3 +482,44 @@ export const groupDisbandBody = {
   required: ['by'],
   properties: { by: positiveId },
 } as const;
+
+// ---- broadcasts and bots (issue 13, ADR 0016) ----
+
+/** `POST /broadcasts`: a notification (type 9, default) or a text to all users or everyone online. */
+export const broadcastBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'audience'],
+  properties: {
+    from: positiveId,
+    audience: { type: 'string', enum: ['all', 'online'] },
+    text: { type: 'string', minLength: 1, maxLength: 4096 },
+    notification: sendMessageBody.properties.notification,
+  },
+  oneOf: [
+    { required: ['text'], not: { required: ['notification'] } },
+    { required: ['notification'], not: { required: ['text'] } },
+  ],
+} as const;
+
+export const broadcastResponse = {
+  type: 'object',
+  required: ['broadcastId', 'audience', 'state', 'recipients', 'pages', 'createdAt'],
+  properties: {
+    broadcastId: str,
+    audience: { type: 'string', enum: ['all', 'online'] },
+    state: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
+    recipients: int,
+    pages: int,
+    /** Unix ms. */
+    createdAt: int,
+    finishedAt: int,
+    error: str,
+  },
+} as const;
+
+export const broadcastIdParams = {
+  type: 'object',
+  required: ['broadcastId'],
+  properties: { broadcastId: { type: 'string', pattern: '^[0-9a-f-]{36}$' } },
+} as const;

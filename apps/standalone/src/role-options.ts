@@ -135,6 +135,7 @@ export function apiSendOptions(c: MqimConfig): Partial<ApiOptions> {
     lanes: c.lanes,
     sendTimeoutMs: c.apiSendTimeoutMs,
     idempotency: { ttlMs: c.apiIdempotencyTtlMs },
+    broadcast: { perSecond: c.broadcastPerSecond, pageSize: c.broadcastPageSize },
     upstreamInFlight: inFlight(c),
     mqPaceMs: pace(c),
   };

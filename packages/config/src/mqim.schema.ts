@@ -384,6 +384,22 @@ export const mqimSchema = {
     default: 86_400_000,
     doc: 'how long an Idempotency-Key of a POST /api/v1 request replays its first answer (kept in the cache: Redis on a cluster); after it, the key is free again',
   },
+  broadcastPerSecond: {
+    env: 'MQIM_BROADCAST_RATE',
+    type: 'int',
+    min: 1,
+    max: 1_000_000,
+    default: 5000,
+    doc: 'recipients per second a broadcast (POST /api/v1/broadcasts) hands to the job at most; its pages are paced to it',
+  },
+  broadcastPageSize: {
+    env: 'MQIM_BROADCAST_PAGE',
+    type: 'int',
+    min: 1,
+    max: 10_000,
+    default: 1000,
+    doc: 'recipients per broadcast page: one delivery intent (one im-deliver message) that the job fans out per gate',
+  },
   apiBodyLimit: {
     env: 'MQIM_API_BODY_LIMIT',
     type: 'int',
