@@ -1,4 +1,5 @@
 export type { Store, StoreDialect } from './store.port';
+export type { BotRecord, BotRepository } from './bot.port';
 export {
   SessionType,
   type ConversationRef,

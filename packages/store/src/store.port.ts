@@ -1,3 +1,4 @@
+import type { BotRepository } from './bot.port';
 import type { GroupRepository } from './group.port';
 import type { MessageRepository } from './message.port';
 import type { DeviceRepository, MuteRepository } from './push.port';
@@ -25,6 +26,7 @@ export interface Store {
   readonly groups: GroupRepository;
   readonly devices: DeviceRepository;
   readonly mutes: MuteRepository;
+  readonly bots: BotRepository;
   /**
    * Applies pending migrations from `migrations/<dialect>/` (idempotent, serialised across
    * processes by a lock), then checks the shard count recorded in the database.

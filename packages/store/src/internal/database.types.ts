@@ -140,6 +140,14 @@ export interface SessionMuteTable {
   created_at: Int;
 }
 
+/** 0006: bots (ADR 0016). */
+export interface BotTable {
+  user_id: Int;
+  webhook_url: string;
+  created_at: Int;
+  updated_at: Int;
+}
+
 export type SendShardName = `im_message_send_${number}`;
 export type RecvShardName = `im_message_recv_${number}`;
 
@@ -154,6 +162,7 @@ export interface StoreDatabase {
   im_group_member: GroupMemberTable;
   im_push_device: PushDeviceTable;
   im_session_mute: SessionMuteTable;
+  im_bot: BotTable;
   [send: SendShardName]: MessageSendTable;
   [recv: RecvShardName]: MessageRecvTable;
 }

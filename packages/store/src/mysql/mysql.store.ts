@@ -109,6 +109,7 @@ class MysqlStore implements Store {
   readonly groups;
   readonly devices;
   readonly mutes;
+  readonly bots;
 
   readonly #kysely: Db;
   readonly #migrationsDir: string;
@@ -186,6 +187,7 @@ class MysqlStore implements Store {
     this.groups = repos.groups;
     this.devices = repos.devices;
     this.mutes = repos.mutes;
+    this.bots = repos.bots;
   }
 
   async migrate(): Promise<void> {

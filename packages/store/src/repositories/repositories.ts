@@ -1,5 +1,6 @@
 import type { StoreContext } from '../internal/store-context';
 import type { Store } from '../store.port';
+import { KyselyBotRepository } from './bot.repository';
 import { KyselyGroupRepository } from './group.repository';
 import { KyselyMessageRepository, type SaveExecutor } from './message.repository';
 import { KyselyDeviceRepository, KyselyMuteRepository } from './push.repository';
@@ -10,7 +11,7 @@ import { KyselyUserRepository } from './user.repository';
 
 export type Repositories = Pick<
   Store,
-  'users' | 'tokens' | 'messages' | 'sessions' | 'receipts' | 'groups' | 'devices' | 'mutes'
+  'users' | 'tokens' | 'messages' | 'sessions' | 'receipts' | 'groups' | 'devices' | 'mutes' | 'bots'
 >;
 
 /** The dialect-neutral repositories; only how a message save is executed varies per store. */
@@ -24,5 +25,6 @@ export function createRepositories(ctx: StoreContext, executeSave: SaveExecutor)
     groups: new KyselyGroupRepository(ctx),
     devices: new KyselyDeviceRepository(ctx),
     mutes: new KyselyMuteRepository(ctx),
+    bots: new KyselyBotRepository(ctx),
   };
 }

@@ -122,6 +122,7 @@ class SqliteStore implements Store {
   readonly groups;
   readonly devices;
   readonly mutes;
+  readonly bots;
 
   readonly #kysely: Db;
   readonly #migrationsDir: string;
@@ -200,6 +201,7 @@ class SqliteStore implements Store {
     this.groups = repos.groups;
     this.devices = repos.devices;
     this.mutes = repos.mutes;
+    this.bots = repos.bots;
   }
 
   async startCheckpointer(): Promise<void> {

@@ -1,5 +1,6 @@
 import { StoreUnavailableError, type Store } from '../index';
 import { textMessage, type ContractFixture } from './contract/fixture';
+import { botContract } from './contract/bots.contract';
 import { groupContract } from './contract/groups.contract';
 import { messageContract } from './contract/messages.contract';
 import { pushContract } from './contract/push.contract';
@@ -72,6 +73,7 @@ export function runStoreContract(name: string, target: StoreContractTarget): voi
     userContract(fx);
     groupContract(fx);
     pushContract(fx);
+    botContract(fx);
     lifecycleContract(fx, target);
   });
 }
