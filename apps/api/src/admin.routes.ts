@@ -10,6 +10,7 @@ import { collectClusterStatus } from './cluster.status';
 import { registerMessageRoutes } from './message.routes';
 import { registerGroupRoutes } from './group.routes';
 import { registerBroadcastRoutes } from './broadcast.routes';
+import { registerBotRoutes } from './bot.routes';
 import type { Broadcaster } from './broadcaster';
 import { registerIdempotency, type IdempotencyOptions } from './idempotency.hook';
 import type { UpstreamClient } from './upstream.client';
@@ -145,6 +146,7 @@ export function registerAdminRoutes(
       registerMessageRoutes(api, deps);
       registerGroupRoutes(api, deps);
       registerBroadcastRoutes(api, deps);
+      registerBotRoutes(api, deps);
 
       api.post(
         '/users',

@@ -523,3 +523,19 @@ export const broadcastIdParams = {
   required: ['broadcastId'],
   properties: { broadcastId: { type: 'string', pattern: '^[0-9a-f-]{36}$' } },
 } as const;
+
+/** `PUT /users/:id/bot`: flags the user as a bot whose single-chat messages go to `webhookUrl`. */
+export const botBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['webhookUrl'],
+  properties: {
+    webhookUrl: { type: 'string', maxLength: 512, pattern: '^https?://[\\x21-\\x7e]{1,500}$' },
+  },
+} as const;
+
+export const botResponse = {
+  type: 'object',
+  required: ['userId', 'webhookUrl', 'createdAt', 'updatedAt'],
+  properties: { userId: int, webhookUrl: str, createdAt: int, updatedAt: int },
+} as const;

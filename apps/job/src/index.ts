@@ -9,3 +9,4 @@ export {
   type ObserverHooksOptions,
   type ObserverPayload,
 } from './observer.hooks';
+export { StoreBotDirectory } from './bot.directory';

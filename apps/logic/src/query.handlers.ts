@@ -18,10 +18,16 @@ export async function handleRecentSessions(deps: LogicDeps, ctx: RequestContext)
     updatedSince: req.latestUpdateTime || undefined,
   });
   const unread = sessions.reduce((sum, s) => sum + s.unreadCnt, 0);
+  // CoffeeChat's robot sessions: a single chat with a bot user (ADR 0016), one query for all.
+  const peers = sessions.filter((s) => s.sessionType === 1).map((s) => s.sessionId);
+  const robots = new Set(peers.length ? await deps.store.bots.among(peers) : []);
   const rsp = CIM.List.CIMRecentContactSessionRsp.encode({
     userId: ctx.userId,
     unreadCounts: unread,
-    contactSessionList: sessions.map(toContactSession),
+    contactSessionList: sessions.map((s) => ({
+      ...toContactSession(s),
+      isRobotSession: s.sessionType === 1 && robots.has(s.sessionId),
+    })),
   }).finish();
   await ctx.reply(CommandId.LIST_RECENT_CONTACT_SESSION_RSP, rsp);
 }

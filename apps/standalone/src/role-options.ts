@@ -8,7 +8,7 @@ import {
 } from '@mqim/push';
 import type { Store } from '@mqim/store';
 import type { GateOptions } from '@mqim/gate';
-import { ObserverHooks, parseObserverEvents, type BotDirectory, type JobOptions } from '@mqim/job';
+import { ObserverHooks, StoreBotDirectory, parseObserverEvents, type JobOptions } from '@mqim/job';
 import type { LogicOptions } from '@mqim/logic';
 import type { ApiOptions } from '@mqim/api';
 
@@ -198,16 +198,17 @@ export function pushDispatcher(
 }
 
 /**
- * The job's observer webhooks (ADR 0016), when MQIM_HOOK_OBSERVER_URL is set: signed with
- * MQIM_HOOK_SECRET, through the push webhook's machinery (timeouts, retries, dead letter).
+ * The job's observer webhooks and bots (ADR 0016), signed with MQIM_HOOK_SECRET through the push
+ * webhook's machinery (timeouts, retries, dead letter): with MQIM_HOOK_OBSERVER_URL the observer
+ * events, with the secret alone the bots' webhooks (the users flagged in `im_bot`).
  */
 export function observerHooks(
   c: MqimConfig,
   store: Store,
   logger: Logger,
-  bots?: BotDirectory,
 ): { hooks: ObserverHooks; close(): Promise<void> } | undefined {
-  if (!c.hookObserverUrl && !bots) return undefined;
+  if (!c.hookSecret) return undefined;
+  const bots = new StoreBotDirectory(store);
   const log = logger.child({ role: 'hooks' });
   const client = new SignedWebhookClient({
     url: c.hookObserverUrl || 'http://bots.invalid/',

@@ -15,6 +15,8 @@ export interface BotRepository {
   get(userId: number): Promise<BotRecord | null>;
   /** Bots ascending by user id, after `afterId`, at most `limit` (1..1000). */
   list(afterId: number, limit: number): Promise<BotRecord[]>;
+  /** Which of `userIds` are bots, ascending (one query; recent sessions mark robot sessions). */
+  among(userIds: readonly number[]): Promise<number[]>;
   /** True when the user was a bot. */
   remove(userId: number): Promise<boolean>;
 }

@@ -2,6 +2,7 @@ import type { BotRecord, BotRepository } from '../bot.port';
 import { assertId, readId, readInt } from '../internal/ids';
 import { nowSeconds, type StoreContext } from '../internal/store-context';
 import { StoreInvalidArgumentError } from '../store.errors';
+import { uniqueIds } from './user.repository';
 
 const WEBHOOK_URL = /^https?:\/\/[\x21-\x7e]{1,500}$/;
 
@@ -62,6 +63,18 @@ export class KyselyBotRepository implements BotRepository {
       .limit(limit)
       .execute();
     return rows.map(toRecord);
+  }
+
+  async among(userIds: readonly number[]): Promise<number[]> {
+    const ids = uniqueIds(userIds, 'userIds');
+    if (ids.length === 0) return [];
+    const rows = await this.ctx.db
+      .selectFrom('im_bot')
+      .select('user_id')
+      .where('user_id', 'in', ids)
+      .orderBy('user_id')
+      .execute();
+    return rows.map((r) => readId(r.user_id, 'user_id'));
   }
 
   async remove(userId: number): Promise<boolean> {

@@ -19,6 +19,8 @@ export function botContract(fx: ContractFixture): void {
       await fx.store.bots.set(b, 'https://bots.example/b');
       expect((await fx.store.bots.list(a - 1, 10)).map((r) => r.userId)).toEqual([a, b]);
       expect((await fx.store.bots.list(a, 10)).map((r) => r.userId)).toEqual([b]);
+      expect(await fx.store.bots.among([b, b + 1000, a])).toEqual([a, b]);
+      expect(await fx.store.bots.among([])).toEqual([]);
       expect(await fx.store.bots.remove(a)).toBe(true);
       expect(await fx.store.bots.remove(a)).toBe(false);
       expect(await fx.store.bots.get(a)).toBeNull();
