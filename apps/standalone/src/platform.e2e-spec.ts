@@ -1,0 +1,190 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { mqimSchema, readConfig } from '@mqim/config';
+import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
+import { createImClient, type ImClient, type ImMessage } from '@mqim/sdk';
+import { waitFor } from '@mqim/testing';
+import { startStandalone, type Standalone } from './standalone';
+import { loopbackEnv } from './testing/standalone.fixture';
+
+const KEY = 'k-platform-0123456789';
+
+interface Hook {
+  id: string;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Issue 13's platform features on the standalone (embedded adapters): idempotency keys on every
+ * POST, observer webhooks, broadcasts. Bots: examples/echo-bot/echo-bot.e2e-spec.ts.
+ */
+describe('platform (standalone) - idempotency keys, observer webhooks, broadcasts', () => {
+  let dir: string;
+  let s: Standalone;
+  let hook: FakeWebhook;
+  const clients: ImClient[] = [];
+  const hooks = () => hook.delivered as unknown as Hook[];
+
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await s.api.inject({
+      method: method as 'POST',
+      url: `/api/v1${path}`,
+      headers: { authorization: `Bearer ${KEY}`, ...headers },
+      payload: body as object,
+    });
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      body: res.body ? JSON.parse(res.body) : undefined,
+    };
+  };
+  const user = async (userName: string): Promise<number> => {
+    const r = await api('POST', '/users', { userName, password: 'pw' });
+    expect(r.status).toBe(201);
+    return r.body.userId as number;
+  };
+  const login = async (name: string) => {
+    const c = createImClient({ url: `tcp://127.0.0.1:${s.ports.tcp}`, requestTimeoutMs: 10_000 });
+    clients.push(c);
+    const box: ImMessage[] = [];
+    c.on('message', (m) => box.push(m));
+    await c.connect();
+    await c.loginWithPassword(name, 'pw');
+    return { c, box };
+  };
+
+  beforeAll(async () => {
+    hook = await startFakeWebhook();
+    dir = mkdtempSync(join(tmpdir(), 'mqim-platform-'));
+    s = await startStandalone(
+      readConfig(
+        mqimSchema,
+        loopbackEnv(dir, {
+          MQIM_API_KEY: KEY,
+          MQIM_HOOK_OBSERVER_URL: hook.url,
+          MQIM_HOOK_SECRET: hook.secret,
+          MQIM_PASSWORD_HASH_COST: '10',
+        }),
+      ),
+      pino({ level: 'error' }),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await s?.stop();
+    await hook?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('idempotency - a retried user or group creation answers the first answer; another body under the key is 409', async () => {
+    const first = await api('POST', '/users', { userName: 'idem-ann' }, { 'idempotency-key': 'mk-ann' });
+    const again = await api('POST', '/users', { userName: 'idem-ann' }, { 'idempotency-key': 'mk-ann' });
+    expect(first.status).toBe(201);
+    expect(again).toMatchObject({
+      status: 201,
+      body: first.body,
+      headers: { 'idempotent-replayed': 'true' },
+    });
+
+    const group = { owner: first.body.userId, name: 'idem group', members: [] };
+    const g1 = await api('POST', '/groups', group, { 'idempotency-key': 'mk-group' });
+    const g2 = await api('POST', '/groups', group, { 'idempotency-key': 'mk-group' });
+    expect(g1.status).toBe(201);
+    expect(g2.body.groupId).toBe(g1.body.groupId);
+    // One group was created: the next one gets the next id.
+    const g3 = await api('POST', '/groups', { ...group, name: 'another' });
+    expect(g3.body.groupId).toBe(g1.body.groupId + 1);
+
+    const other = await api('POST', '/groups', { ...group, name: 'x' }, { 'idempotency-key': 'mk-group' });
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('IM_ERR_DUPLICATE_MISMATCH');
+  });
+
+  it('observer hooks - online, after_send with the text, group_changed and offline reach the business server, signed', async () => {
+    const aliceId = await user('obs-alice');
+    const bobId = await user('obs-bob');
+    const alice = await login('obs-alice');
+    await waitFor(() => hooks().some((h) => h.event === 'user_online' && h.data.userId === aliceId), {
+      timeoutMs: 15_000,
+      message: 'user_online for alice',
+    });
+    const sent = await alice.c.send({ to: bobId, sessionType: 1, text: 'observed' });
+    await waitFor(
+      () => hooks().some((h) => h.event === 'after_send' && h.data.serverMsgId === sent.serverMsgId),
+      {
+        timeoutMs: 15_000,
+        message: 'after_send for the message',
+      },
+    );
+    expect(hooks().find((h) => h.event === 'after_send' && h.data.from === aliceId)).toMatchObject({
+      data: { from: aliceId, to: bobId, sessionType: 1, text: 'observed', msgType: 1 },
+    });
+    const g = await api('POST', '/groups', { owner: aliceId, name: 'observed group', members: [bobId] });
+    await waitFor(
+      () => hooks().some((h) => h.event === 'group_changed' && h.data.groupId === g.body.groupId),
+      {
+        timeoutMs: 15_000,
+        message: 'group_changed for the new group',
+      },
+    );
+    expect(
+      hooks().find((h) => h.event === 'group_changed' && h.data.groupId === g.body.groupId),
+    ).toMatchObject({
+      data: { change: 'created', by: aliceId, userIds: [bobId], memberCount: 2 },
+    });
+    // The group's own notice is not reported as a message.
+    expect(hooks().some((h) => h.event === 'after_send' && h.data.from === g.body.groupId)).toBe(false);
+    await alice.c.close();
+    await waitFor(() => hooks().some((h) => h.event === 'user_offline' && h.data.userId === aliceId), {
+      timeoutMs: 15_000,
+      message: 'user_offline for alice',
+    });
+    expect(hook.requests.every((r) => r.verified)).toBe(true);
+    // Every event once per delivery id (no retries were needed).
+    const ids = hook.requests.map((r) => r.headers['x-mqim-delivery']);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('broadcast - a system notification to everyone online reaches every connection; the status says how many', async () => {
+    const sys = await user('bc-system');
+    await user('bc-carol');
+    await user('bc-dave');
+    const carol = await login('bc-carol');
+    const dave = await login('bc-dave');
+    const r = await api('POST', '/broadcasts', {
+      from: sys,
+      audience: 'online',
+      notification: { notificationType: 1000, data: { text: 'maintenance at 02:00' } },
+    });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ audience: 'online', state: expect.stringMatching(/queued|running|done/) });
+    for (const who of [carol, dave])
+      await waitFor(() => who.box.some((m) => m.fromUserId === sys && m.msgType === 9), {
+        timeoutMs: 15_000,
+        message: 'the broadcast arrived',
+      });
+    const got = carol.box.find((m) => m.fromUserId === sys)!;
+    expect(JSON.parse(Buffer.from(got.data).toString())).toEqual({
+      notificationType: 1000,
+      data: { text: 'maintenance at 02:00' },
+    });
+    await waitFor(async () => (await api('GET', `/broadcasts/${r.body.broadcastId}`)).body.state === 'done', {
+      timeoutMs: 15_000,
+    });
+    const st = await api('GET', `/broadcasts/${r.body.broadcastId}`);
+    // Everyone online but the sender: carol and dave (and whoever earlier tests left connected).
+    expect(st.body.recipients).toBeGreaterThanOrEqual(2);
+    expect(st.body.pages).toBe(1);
+    // Not stored: nothing in carol's history with the system account.
+    expect(await carol.c.history({ sessionType: 1, sessionId: sys, limit: 10 })).toEqual([]);
+    expect((await api('POST', '/broadcasts', { from: 999_999, audience: 'all', text: 'x' })).status).toBe(
+      404,
+    );
+    expect((await api('POST', '/broadcasts', { from: sys, audience: 'everyone', text: 'x' })).status).toBe(
+      400,
+    );
+  });
+});
