@@ -1,6 +1,6 @@
 import type { ReceivedMessage } from '@mqim/bus';
 import type { Logger } from '@mqim/config';
-import { CIM, decodeEvents, mqim } from '@mqim/protocol';
+import { CIM, SessionType, decodeEvents, mqim } from '@mqim/protocol';
 import type { PushResult, SignedWebhookClient } from '@mqim/push';
 import type { Store } from '@mqim/store';
 
@@ -84,10 +84,10 @@ export class ObserverHooks {
         const from = Number(m.fromUserId);
         const to = Number(m.toSessionId);
         // A group's own notice (from = the group) is reported as group_changed.
-        if (m.sessionType === 2 && from === to) break;
+        if (m.sessionType === SessionType.GROUP && from === to) break;
         // A message to a bot from a user; never a bot's message to another bot (two bots would
         // answer each other forever).
-        let botUrl = this.bots && m.sessionType === 1 ? await this.bots.webhookOf(to) : undefined;
+        let botUrl = this.bots && m.sessionType === SessionType.SINGLE ? await this.bots.webhookOf(to) : undefined;
         if (botUrl && (await this.bots!.webhookOf(from))) botUrl = undefined;
         if (!want('after_send') && !botUrl) break;
         const data = await this.messageData(m);
