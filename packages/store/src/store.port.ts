@@ -1,4 +1,5 @@
 import type { BotRepository } from './bot.port';
+import type { ScheduleRepository } from './schedule.port';
 import type { GroupRepository } from './group.port';
 import type { MessageRepository } from './message.port';
 import type { DeviceRepository, MuteRepository } from './push.port';
@@ -27,6 +28,7 @@ export interface Store {
   readonly devices: DeviceRepository;
   readonly mutes: MuteRepository;
   readonly bots: BotRepository;
+  readonly schedules: ScheduleRepository;
   /**
    * Applies pending migrations from `migrations/<dialect>/` (idempotent, serialised across
    * processes by a lock), then checks the shard count recorded in the database.

@@ -148,6 +148,25 @@ export interface BotTable {
   updated_at: Int;
 }
 
+/** 0006: scheduled messages. */
+export interface ScheduledMessageTable {
+  schedule_id: ColumnType<number | string | bigint, never, never>;
+  user_id: Int;
+  session_type: Int;
+  to_session_id: Int;
+  msg_type: Int;
+  msg_data: Blob;
+  system_sender: Int;
+  send_at_ms: Int;
+  status: Int;
+  version: Int;
+  armed_version: Int;
+  server_msg_id: Int;
+  error: string;
+  created_at_ms: Int;
+  updated_at_ms: Int;
+}
+
 export type SendShardName = `im_message_send_${number}`;
 export type RecvShardName = `im_message_recv_${number}`;
 
@@ -163,6 +182,7 @@ export interface StoreDatabase {
   im_push_device: PushDeviceTable;
   im_session_mute: SessionMuteTable;
   im_bot: BotTable;
+  im_scheduled_message: ScheduledMessageTable;
   [send: SendShardName]: MessageSendTable;
   [recv: RecvShardName]: MessageRecvTable;
 }

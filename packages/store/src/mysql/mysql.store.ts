@@ -110,6 +110,7 @@ class MysqlStore implements Store {
   readonly devices;
   readonly mutes;
   readonly bots;
+  readonly schedules;
 
   readonly #kysely: Db;
   readonly #migrationsDir: string;
@@ -188,6 +189,7 @@ class MysqlStore implements Store {
     this.devices = repos.devices;
     this.mutes = repos.mutes;
     this.bots = repos.bots;
+    this.schedules = repos.schedules;
   }
 
   async migrate(): Promise<void> {

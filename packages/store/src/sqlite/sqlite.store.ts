@@ -123,6 +123,7 @@ class SqliteStore implements Store {
   readonly devices;
   readonly mutes;
   readonly bots;
+  readonly schedules;
 
   readonly #kysely: Db;
   readonly #migrationsDir: string;
@@ -202,6 +203,7 @@ class SqliteStore implements Store {
     this.devices = repos.devices;
     this.mutes = repos.mutes;
     this.bots = repos.bots;
+    this.schedules = repos.schedules;
   }
 
   async startCheckpointer(): Promise<void> {

@@ -1,6 +1,7 @@
 import { StoreUnavailableError, type Store } from '../index';
 import { textMessage, type ContractFixture } from './contract/fixture';
 import { botContract } from './contract/bots.contract';
+import { scheduleContract } from './contract/schedules.contract';
 import { groupContract } from './contract/groups.contract';
 import { messageContract } from './contract/messages.contract';
 import { pushContract } from './contract/push.contract';
@@ -74,6 +75,7 @@ export function runStoreContract(name: string, target: StoreContractTarget): voi
     groupContract(fx);
     pushContract(fx);
     botContract(fx);
+    scheduleContract(fx);
     lifecycleContract(fx, target);
   });
 }
