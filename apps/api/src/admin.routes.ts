@@ -11,6 +11,8 @@ import { registerMessageRoutes } from './message.routes';
 import { registerGroupRoutes } from './group.routes';
 import { registerBroadcastRoutes } from './broadcast.routes';
 import { registerBotRoutes } from './bot.routes';
+import { registerScheduleRoutes } from './schedule.routes';
+import type { MessageScheduler } from './message.scheduler';
 import type { Broadcaster } from './broadcaster';
 import { registerIdempotency, type IdempotencyOptions } from './idempotency.hook';
 import type { UpstreamClient } from './upstream.client';
@@ -65,6 +67,7 @@ export function registerAdminRoutes(
     names: MqNames;
     upstream?: UpstreamClient;
     broadcaster?: Broadcaster;
+    scheduler?: MessageScheduler;
   },
   options: AdminRoutesOptions,
 ): void {
@@ -147,6 +150,7 @@ export function registerAdminRoutes(
       registerGroupRoutes(api, deps);
       registerBroadcastRoutes(api, deps);
       registerBotRoutes(api, deps);
+      registerScheduleRoutes(api, deps);
 
       api.post(
         '/users',

@@ -14,6 +14,7 @@ import { registerWebRoutes, type WebOptions } from './web.routes';
 import { OpenApiCollector, renderReference } from './openapi.document';
 import { UpstreamClient } from './upstream.client';
 import { Broadcaster, type BroadcasterOptions } from './broadcaster';
+import { MessageScheduler, type SchedulerOptions } from './message.scheduler';
 import {
   clientErrorHandler,
   ConnectionEventLog,
@@ -43,6 +44,8 @@ export interface ApiOptions {
   lanes?: number;
   /** How long a send waits for logic's answer before 504. @default 10000 */
   sendTimeoutMs?: number;
+  /** Scheduled messages: timer range, scan interval, grace before a late one is fired again. */
+  schedule?: Partial<SchedulerOptions>;
   /** Broadcast paging and pacing (broadcaster.ts). */
   broadcast?: Partial<BroadcasterOptions>;
   /** Idempotency-Key expiry of POST requests (docs/api.md). */
@@ -166,9 +169,26 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
         minIntervalMs: options.mqPaceMs,
       })
     : undefined;
+  const scheduler =
+    upstream && deps.bus
+      ? new MessageScheduler(
+          { bus: deps.bus, store: deps.store, names, upstream, logger: deps.logger },
+          {
+            armWithinMs: options.schedule?.armWithinMs ?? 86_400_000,
+            scanMs: options.schedule?.scanMs ?? 1000,
+            graceMs: options.schedule?.graceMs ?? 30_000,
+          },
+        )
+      : undefined;
   if (upstream) {
-    app.addHook('onReady', () => upstream.start());
-    app.addHook('onClose', () => upstream.stop());
+    app.addHook('onReady', async () => {
+      await upstream.start();
+      await scheduler?.start();
+    });
+    app.addHook('onClose', async () => {
+      await scheduler?.stop();
+      await upstream.stop();
+    });
   }
   const broadcaster = deps.bus
     ? new Broadcaster(
@@ -181,7 +201,7 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
       )
     : undefined;
   if (broadcaster) app.addHook('onClose', async () => broadcaster.stop());
-  registerAdminRoutes(app, { ...deps, names, upstream, broadcaster }, options);
+  registerAdminRoutes(app, { ...deps, names, upstream, broadcaster, scheduler }, options);
   if (options.web) registerWebRoutes(app, options.web, deps.cache, deps.logger);
   return app;
 }

@@ -539,3 +539,72 @@ export const botResponse = {
   required: ['userId', 'webhookUrl', 'createdAt', 'updatedAt'],
   properties: { userId: int, webhookUrl: str, createdAt: int, updatedAt: int },
 } as const;
+
+/** At most this far ahead (30 days). */
+export const SCHEDULE_MAX_AHEAD_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** `POST /scheduled-messages`: a send (as `POST /messages`) plus `sendAt` (unix ms). */
+export const scheduleBody = {
+  ...sendMessageBody,
+  required: [...sendMessageBody.required, 'sendAt'],
+  properties: {
+    ...sendMessageBody.properties,
+    sendAt: {
+      type: 'integer',
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'unix ms, within 30 days',
+    },
+  },
+} as const;
+
+export const rescheduleBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sendAt'],
+  properties: { sendAt: scheduleBody.properties.sendAt },
+} as const;
+
+export const scheduleIdParams = {
+  type: 'object',
+  required: ['scheduleId'],
+  properties: { scheduleId: { type: 'string', pattern: ID_PATTERN } },
+} as const;
+
+export const scheduledMessageResponse = {
+  type: 'object',
+  required: [
+    'scheduleId',
+    'from',
+    'sessionType',
+    'to',
+    'msgType',
+    'sendAt',
+    'status',
+    'version',
+    'serverMsgId',
+    'clientMsgId',
+  ],
+  properties: {
+    scheduleId: int,
+    from: int,
+    sessionType: int,
+    to: int,
+    msgType: int,
+    sendAt: int,
+    status: { type: 'string', enum: ['pending', 'firing', 'sent', 'cancelled', 'failed'] },
+    version: int,
+    /** Once sent. */
+    serverMsgId: int,
+    /** What the message is sent with (`sch-<scheduleId>`). */
+    clientMsgId: str,
+    /** Once failed: the refusal's code. */
+    error: str,
+  },
+} as const;
+
+export const scheduledListResponse = {
+  type: 'object',
+  required: ['scheduled'],
+  properties: { scheduled: { type: 'array', items: scheduledMessageResponse } },
+} as const;

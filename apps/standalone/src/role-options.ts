@@ -136,6 +136,11 @@ export function apiSendOptions(c: MqimConfig): Partial<ApiOptions> {
     sendTimeoutMs: c.apiSendTimeoutMs,
     idempotency: { ttlMs: c.apiIdempotencyTtlMs },
     broadcast: { perSecond: c.broadcastPerSecond, pageSize: c.broadcastPageSize },
+    schedule: {
+      armWithinMs: c.scheduleArmWithinMs,
+      scanMs: c.scheduleScanMs,
+      graceMs: c.scheduleGraceMs,
+    },
     upstreamInFlight: inFlight(c),
     mqPaceMs: pace(c),
   };

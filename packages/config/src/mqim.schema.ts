@@ -400,6 +400,24 @@ export const mqimSchema = {
     default: 1000,
     doc: 'recipients per broadcast page: one delivery intent (one im-deliver message) that the job fans out per gate',
   },
+  scheduleArmWithinMs: {
+    env: 'MQIM_SCHEDULE_ARM_WITHIN',
+    type: 'duration',
+    default: 86_400_000,
+    doc: "a scheduled message due within this gets its broker timer (keep it inside RocketMQ's timerMaxDelaySec, 3 days by default); later ones wait in the store",
+  },
+  scheduleScanMs: {
+    env: 'MQIM_SCHEDULE_SCAN',
+    type: 'duration',
+    default: 1000,
+    doc: 'how often each api process scans the store for scheduled messages to arm and for lost timers',
+  },
+  scheduleGraceMs: {
+    env: 'MQIM_SCHEDULE_GRACE',
+    type: 'duration',
+    default: 30_000,
+    doc: 'a scheduled message this late and untouched is fired again (its timer or its sender was lost); it is still sent once',
+  },
   apiBodyLimit: {
     env: 'MQIM_API_BODY_LIMIT',
     type: 'int',

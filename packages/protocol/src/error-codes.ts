@@ -89,6 +89,8 @@ export const ImErrorNumber = {
    * was done; retry later with the same key to get the first request's answer.
    */
   IM_ERR_IDEMPOTENCY_IN_PROGRESS: 10225,
+  /** A scheduled message can no longer be cancelled or rescheduled: it is being sent or was sent. */
+  IM_ERR_SCHEDULE_TOO_LATE: 10226,
 
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,
