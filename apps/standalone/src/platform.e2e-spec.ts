@@ -187,4 +187,64 @@ describe('platform (standalone) - idempotency keys, observer webhooks, broadcast
       400,
     );
   });
+
+  it('scheduled messages - sent at their time once, rescheduled, cancelled, listed; 30 days is the limit', async () => {
+    const fromId = await user('sch-from');
+    const toId = await user('sch-to');
+    const to = await login('sch-to');
+    const now = Date.now();
+    const create = (text: string, sendAt: number) =>
+      api('POST', '/scheduled-messages', { from: fromId, sessionType: 1, to: toId, text, sendAt });
+    const soon = await create('in two seconds', now + 2_000);
+    expect(soon.status).toBe(201);
+    expect(soon.body).toMatchObject({
+      status: 'pending',
+      version: 1,
+      clientMsgId: `sch-${soon.body.scheduleId}`,
+    });
+    const moved = await create('moved', now + 600_000);
+    const cancelled = await create('cancelled', now + 3_000);
+    expect(
+      (await api('PATCH', `/scheduled-messages/${moved.body.scheduleId}`, { sendAt: now + 3_000 })).body,
+    ).toMatchObject({
+      version: 2,
+      sendAt: now + 3_000,
+    });
+    expect((await api('DELETE', `/scheduled-messages/${cancelled.body.scheduleId}`)).status).toBe(204);
+    const listed = await api('GET', `/users/${fromId}/scheduled-messages`);
+    expect(listed.body.scheduled.map((x: { scheduleId: number }) => x.scheduleId)).toEqual([
+      soon.body.scheduleId,
+      moved.body.scheduleId,
+    ]);
+
+    await waitFor(() => to.box.filter((m) => m.fromUserId === fromId).length >= 2, {
+      timeoutMs: 20_000,
+      message: 'both scheduled messages arrived',
+    });
+    const got = to.box.filter((m) => m.fromUserId === fromId);
+    expect(got.map((m) => m.text)).toEqual(['in two seconds', 'moved']);
+    // Not before its time.
+    expect(got[0]!.createTime * 1000).toBeGreaterThanOrEqual(Math.floor((now + 2_000) / 1000) * 1000);
+    await waitFor(
+      async () => (await api('GET', `/scheduled-messages/${moved.body.scheduleId}`)).body.status === 'sent',
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    const sent = await api('GET', `/scheduled-messages/${moved.body.scheduleId}`);
+    expect(sent.body.serverMsgId).toBe(got[1]!.serverMsgId);
+    // Too late to cancel or move a sent message; the history holds each once.
+    const late = await api('DELETE', `/scheduled-messages/${moved.body.scheduleId}`);
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe('IM_ERR_SCHEDULE_TOO_LATE');
+    const history = await to.c.history({ sessionType: 1, sessionId: fromId, limit: 10 });
+    expect(history.map((m) => m.text)).toEqual(['in two seconds', 'moved']);
+    expect((await api('GET', `/scheduled-messages/${cancelled.body.scheduleId}`)).body.status).toBe(
+      'cancelled',
+    );
+
+    expect((await create('too far', now + 31 * 86_400_000)).status).toBe(400);
+    expect((await create('past', now - 1000)).status).toBe(400);
+    expect((await api('GET', '/scheduled-messages/999999')).status).toBe(404);
+  });
 });
