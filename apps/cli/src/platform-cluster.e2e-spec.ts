@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { createConnection } from 'mysql2/promise';
 import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
 import { createImClient, type ImClient, type ImMessage } from '@mqim/sdk';
 import {
@@ -7,8 +8,10 @@ import {
   probeRedis,
   probeRocketMq,
   startCluster,
+  startMqim,
   waitFor,
   type MqimCluster,
+  type MqimProcess,
 } from '@mqim/testing';
 import { startEchoBot, type EchoBot } from '../../../examples/echo-bot/echo-bot';
 
@@ -31,6 +34,7 @@ describeInfra(
     let hook: FakeWebhook;
     let bot: EchoBot;
     const clients: ImClient[] = [];
+    let api2: MqimProcess | undefined;
     const hooks = () => hook.delivered as unknown as Hook[];
     /** Users this file created (the cluster's database is its own). */
     let created = 0;
@@ -75,7 +79,14 @@ describeInfra(
         gates: 2,
         logic: 1,
         jobs: 1,
-        env: { MQIM_HOOK_OBSERVER_URL: hook.url, MQIM_HOOK_SECRET: hook.secret },
+        env: {
+          MQIM_HOOK_OBSERVER_URL: hook.url,
+          MQIM_HOOK_SECRET: hook.secret,
+          // Scheduled messages: only those due within 3 s get a broker timer at once; the others
+          // are armed from the store by a later scan.
+          MQIM_SCHEDULE_ARM_WITHIN: '3000',
+          MQIM_SCHEDULE_SCAN: '300',
+        },
       });
       bot = await startEchoBot({
         port: 0,
@@ -86,6 +97,7 @@ describeInfra(
     }, 240_000);
     afterAll(async () => {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await api2?.stop();
       await cluster?.stop();
       await bot?.close();
       await hook?.close();
@@ -199,6 +211,67 @@ describeInfra(
       });
       const recent = await gina.c.recentSessions();
       expect(recent.sessions.find((s) => s.sessionId === botId)).toMatchObject({ isRobot: true });
+    });
+
+    it('scheduled messages - each sent once across a crash of the api: one already on a broker timer, one re-armed from the store', async () => {
+      const fromId = await user('pc-sch-from');
+      const toId = await user('pc-sch-to');
+      const to = await login('pc-sch-to', 1);
+      const now = Date.now();
+      const schedule = async (text: string, sendAt: number) => {
+        const r = await api('POST', '/scheduled-messages', {
+          from: fromId,
+          sessionType: 1,
+          to: toId,
+          text,
+          sendAt,
+        });
+        expect(r.status).toBe(201);
+        return r.body.scheduleId as number;
+      };
+      const onTimer = await schedule('armed before the crash', now + 2_500);
+      const inStore = await schedule('armed after the restart', now + 8_000);
+      const db = await createConnection({ uri: cluster.env.MQIM_MYSQL_URI! });
+      try {
+        const armed = async (id: number): Promise<number> => {
+          const [rows] = await db.query(
+            'SELECT armed_version FROM im_scheduled_message WHERE schedule_id = ?',
+            [id],
+          );
+          return Number((rows as Array<{ armed_version: number }>)[0]!.armed_version);
+        };
+        await waitFor(async () => (await armed(onTimer)) === 1, {
+          timeoutMs: 10_000,
+          message: 'the first is on a timer',
+        });
+        expect(await armed(inStore)).toBe(0);
+        // The only api process dies without any cleanup; a new one takes over.
+        await cluster.api!.proc.kill();
+        api2 = await startMqim(['api'], { env: { ...cluster.env }, timeoutMs: 90_000 });
+        await waitFor(() => to.box.filter((m) => m.fromUserId === fromId).length >= 2, {
+          timeoutMs: 40_000,
+          message: 'both scheduled messages arrived after the restart',
+        });
+        expect(await armed(inStore)).toBe(1);
+      } finally {
+        await db.end();
+      }
+      const got = to.box.filter((m) => m.fromUserId === fromId);
+      expect(got.map((m) => m.text)).toEqual(['armed before the crash', 'armed after the restart']);
+      expect(got[1]!.createTime * 1000).toBeGreaterThanOrEqual(Math.floor((now + 8_000) / 1000) * 1000);
+      const history = await to.c.history({ sessionType: 1, sessionId: fromId, limit: 10 });
+      expect(history.map((m) => m.text)).toEqual(['armed before the crash', 'armed after the restart']);
+      const url = `http://127.0.0.1:${api2.ready.port as number}/api/v1/scheduled-messages/`;
+      for (const id of [onTimer, inStore])
+        await waitFor(
+          async () =>
+            (
+              (await (
+                await fetch(`${url}${id}`, { headers: { authorization: `Bearer ${cluster.api!.key}` } })
+              ).json()) as { status: string }
+            ).status === 'sent',
+          { timeoutMs: 10_000 },
+        );
     });
   },
 );
