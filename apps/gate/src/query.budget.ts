@@ -75,6 +75,7 @@ export const QUERIES = new Map<number, number>([
   [CommandId.GROUP_LIST_REQ, CommandId.GROUP_LIST_RSP],
   [CommandId.GROUP_INFO_REQ, CommandId.GROUP_INFO_RSP],
   [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
+  [CommandId.SCHEDULE_LIST_REQ, CommandId.SCHEDULE_LIST_RSP],
 ]);
 const QUERY_REPLIES = new Set<number>(QUERIES.values());
 

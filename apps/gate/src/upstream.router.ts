@@ -39,6 +39,10 @@ export const TO_LOGIC = new Set<number>([
   CommandId.VOIP_INVITE_REPLY,
   CommandId.VOIP_INVITE_REPLY_ACK,
   CommandId.VOIP_BYE_REQ,
+  CommandId.SCHEDULE_CREATE_REQ,
+  CommandId.SCHEDULE_LIST_REQ,
+  CommandId.SCHEDULE_CANCEL_REQ,
+  CommandId.SCHEDULE_UPDATE_REQ,
 ]);
 
 type Route = (conn: Connection, seq: number, body: Buffer, now: number, cmd: number) => void;

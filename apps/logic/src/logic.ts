@@ -36,6 +36,7 @@ import { TapPublisher } from './tap.publisher';
 import { handleSend } from './send.handler';
 import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
+import { scheduleHandlers } from './schedule.handlers';
 import { BeforeSendHook } from './before-send.hook';
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
@@ -51,6 +52,7 @@ const HANDLERS = new Map<number, Handler>([
   [CommandId.MSG_GET_BY_MSG_ID_REQ, handleMsgsById],
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, handleFriendList],
   ...groupHandlers,
+  ...scheduleHandlers,
 ]);
 
 /**

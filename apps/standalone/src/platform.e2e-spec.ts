@@ -247,4 +247,53 @@ describe('platform (standalone) - idempotency keys, observer webhooks, broadcast
     expect((await create('past', now - 1000)).status).toBe(400);
     expect((await api('GET', '/scheduled-messages/999999')).status).toBe(404);
   });
+
+  it('scheduled messages from the client (0x0860-0x0867) - schedule, list, reschedule, cancel; sent once at its time', async () => {
+    const peerId = await user('sch-peer');
+    const meId = await user('sch-client');
+    const me = await login('sch-client');
+    const peer = await login('sch-peer');
+    const now = Date.now();
+    const a = await me.c.scheduleMessage({ to: peerId, text: 'from the app, later', sendAt: now + 1_500 });
+    expect(a).toMatchObject({ to: peerId, status: 'pending', version: 1, text: 'from the app, later' });
+    const b = await me.c.scheduleMessage({ to: peerId, text: 'never', sendAt: now + 60_000 });
+    const c = await me.c.scheduleMessage({ to: peerId, text: 'moved up', sendAt: now + 60_000 });
+    expect((await me.c.scheduledMessages()).map((x) => x.scheduleId)).toEqual([
+      a.scheduleId,
+      b.scheduleId,
+      c.scheduleId,
+    ]);
+    expect(await me.c.reschedule(c.scheduleId, now + 2_000)).toMatchObject({
+      version: 2,
+      sendAt: now + 2_000,
+    });
+    await me.c.cancelScheduled(b.scheduleId);
+    // Another user's message is not found; a past time and a stranger's group are refused.
+    await expect(peer.c.cancelScheduled(a.scheduleId)).rejects.toMatchObject({
+      detail: { errorName: 'IM_ERR_NOT_FOUND' },
+    });
+    await expect(me.c.scheduleMessage({ to: peerId, text: 'x', sendAt: now - 1 })).rejects.toMatchObject({
+      detail: { errorName: 'IM_ERR_INVALID_ARGUMENT' },
+    });
+    await expect(me.c.scheduleMessage({ to: 987_654, text: 'x', sendAt: now + 5_000 })).rejects.toMatchObject(
+      {
+        detail: { errorName: 'IM_ERR_NOT_FOUND' },
+      },
+    );
+    await waitFor(() => peer.box.filter((m) => m.fromUserId === meId).length >= 2, {
+      timeoutMs: 20_000,
+      message: 'both scheduled messages arrived',
+    });
+    const got = peer.box.filter((m) => m.fromUserId === meId);
+    expect(got.map((m) => m.text)).toEqual(['from the app, later', 'moved up']);
+    // Sent: nothing pending; too late to cancel.
+    await waitFor(async () => (await me.c.scheduledMessages()).length === 0, { timeoutMs: 10_000 });
+    await waitFor(
+      async () => (await api('GET', `/scheduled-messages/${c.scheduleId}`)).body.status === 'sent',
+      { timeoutMs: 10_000 },
+    );
+    await expect(me.c.cancelScheduled(c.scheduleId)).rejects.toMatchObject({
+      detail: { errorName: 'IM_ERR_SCHEDULE_TOO_LATE' },
+    });
+  });
 });

@@ -61,6 +61,20 @@ export const CommandId = {
   KICK_OUT_NOTIFY: 0x0801,
   /** mqim extension: a request failed or the connection broke the protocol (`MqimErrorNotify`). */
   ERROR_NOTIFY: 0x0802,
+
+  // ---- 0x0860..0x086F: scheduled messages (issue 13, proto/cim/mqim_schedule.proto) ----
+  /** mqim extension: schedule a message of one's own (`MqimScheduleCreateReq`). */
+  SCHEDULE_CREATE_REQ: 0x0860,
+  SCHEDULE_CREATE_RSP: 0x0861,
+  /** mqim extension: one's pending scheduled messages. */
+  SCHEDULE_LIST_REQ: 0x0862,
+  SCHEDULE_LIST_RSP: 0x0863,
+  /** mqim extension: cancel a pending scheduled message. */
+  SCHEDULE_CANCEL_REQ: 0x0864,
+  SCHEDULE_CANCEL_RSP: 0x0865,
+  /** mqim extension: a new time for a pending scheduled message. */
+  SCHEDULE_UPDATE_REQ: 0x0866,
+  SCHEDULE_UPDATE_RSP: 0x0867,
 } as const;
 
 export type CommandName = keyof typeof CommandId;
@@ -120,6 +134,10 @@ const responseByRequest = new Map<number, CommandId>([
   [CommandId.GROUP_KICK_OUT_MEMBER_REQ, CommandId.GROUP_KICK_OUT_MEMBER_RSP],
   [CommandId.GROUP_LIST_MEMBER_REQ, CommandId.GROUP_LIST_MEMBER_RSP],
   [CommandId.FRIEND_QUERY_USER_LIST_REQ, CommandId.FRIEND_QUERY_USER_LIST_RSP],
+  [CommandId.SCHEDULE_CREATE_REQ, CommandId.SCHEDULE_CREATE_RSP],
+  [CommandId.SCHEDULE_LIST_REQ, CommandId.SCHEDULE_LIST_RSP],
+  [CommandId.SCHEDULE_CANCEL_REQ, CommandId.SCHEDULE_CANCEL_RSP],
+  [CommandId.SCHEDULE_UPDATE_REQ, CommandId.SCHEDULE_UPDATE_RSP],
 ]);
 
 /**

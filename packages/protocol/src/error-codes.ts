@@ -124,6 +124,8 @@ export const CLIENT_FAULTS: ReadonlySet<ImErrorCode> = new Set<ImErrorCode>([
   'IM_ERR_DUPLICATE_MISMATCH',
   'IM_ERR_USER_RATE_LIMITED',
   'IM_ERR_REFUSED_BY_HOOK',
+  'IM_ERR_IDEMPOTENCY_IN_PROGRESS',
+  'IM_ERR_SCHEDULE_TOO_LATE',
 ]);
 
 /**

@@ -49,12 +49,15 @@ import {
   type LoginResult,
   type RecentSessions,
   type RequestOptions,
+  type ScheduleInput,
+  type ScheduledMessage,
   type SendInput,
   type SendResult,
   type SessionRef,
   type UserInfo,
 } from './im.types';
 import * as groupRequests from './group.requests';
+import * as scheduleRequests from './schedule.requests';
 import { fetchMissed } from './missed.sync';
 import { passwordMd5 } from './password';
 import * as queryRequests from './query.requests';
@@ -689,6 +692,24 @@ export class ImClientImpl implements ImClient, Requester {
 
   groupMembers(groupId: number, options?: RequestOptions): Promise<number[]> {
     return groupRequests.groupMembers(this, groupId, options);
+  }
+
+  // ---- scheduled messages (mqim extension) ----
+
+  scheduleMessage(input: ScheduleInput, options?: RequestOptions): Promise<ScheduledMessage> {
+    return scheduleRequests.scheduleMessage(this, input, options);
+  }
+
+  scheduledMessages(options?: RequestOptions): Promise<ScheduledMessage[]> {
+    return scheduleRequests.scheduledMessages(this, options);
+  }
+
+  cancelScheduled(scheduleId: number, options?: RequestOptions): Promise<void> {
+    return scheduleRequests.cancelScheduled(this, scheduleId, options);
+  }
+
+  reschedule(scheduleId: number, sendAt: number, options?: RequestOptions): Promise<ScheduledMessage> {
+    return scheduleRequests.reschedule(this, scheduleId, sendAt, options);
   }
 
   // ---- events ----

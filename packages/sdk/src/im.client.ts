@@ -17,6 +17,8 @@ import type {
   ReconnectedInfo,
   ReconnectingInfo,
   RequestOptions,
+  ScheduleInput,
+  ScheduledMessage,
   SendInput,
   SendResult,
   SessionRef,
@@ -175,6 +177,19 @@ export interface ImClient {
   inviteMembers(groupId: number, memberIds: number[], options?: RequestOptions): Promise<GroupChangeResult>;
   kickMembers(groupId: number, memberIds: number[], options?: RequestOptions): Promise<GroupChangeResult>;
   groupMembers(groupId: number, options?: RequestOptions): Promise<number[]>;
+
+  /**
+   * Scheduled messages (mqim extension): the server sends the message as this user at `sendAt`
+   * (up to 30 days ahead), once, through the ordinary send path. Refusals reject with the server's
+   * code (`IM_ERR_NOT_FOUND`, `IM_ERR_FORBIDDEN`, `IM_ERR_INVALID_ARGUMENT`, `IM_ERR_SCHEDULE_TOO_LATE`).
+   */
+  scheduleMessage(input: ScheduleInput, options?: RequestOptions): Promise<ScheduledMessage>;
+  /** This user's pending scheduled messages, soonest first. */
+  scheduledMessages(options?: RequestOptions): Promise<ScheduledMessage[]>;
+  /** Cancels a pending scheduled message (idempotent); too late once it is being sent. */
+  cancelScheduled(scheduleId: number, options?: RequestOptions): Promise<void>;
+  /** A new time for a pending scheduled message. */
+  reschedule(scheduleId: number, sendAt: number, options?: RequestOptions): Promise<ScheduledMessage>;
 
   on<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this;
   once<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this;
