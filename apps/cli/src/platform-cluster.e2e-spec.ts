@@ -35,6 +35,8 @@ describeInfra(
     let bot: EchoBot;
     const clients: ImClient[] = [];
     let api2: MqimProcess | undefined;
+    /** The api process in use: the cluster's, then (after the crash test) its replacement. */
+    let apiUrl = '';
     const hooks = () => hook.delivered as unknown as Hook[];
     /** Users this file created (the cluster's database is its own). */
     let created = 0;
@@ -45,7 +47,7 @@ describeInfra(
       body?: unknown,
       headers: Record<string, string> = {},
     ) => {
-      const res = await fetch(`${cluster.api!.url}/api/v1${path}`, {
+      const res = await fetch(`${apiUrl}/api/v1${path}`, {
         method,
         headers: {
           authorization: `Bearer ${cluster.api!.key}`,
@@ -88,6 +90,7 @@ describeInfra(
           MQIM_SCHEDULE_SCAN: '300',
         },
       });
+      apiUrl = cluster.api!.url;
       bot = await startEchoBot({
         port: 0,
         secret: hook.secret,
@@ -248,6 +251,7 @@ describeInfra(
         // The only api process dies without any cleanup; a new one takes over.
         await cluster.api!.proc.kill();
         api2 = await startMqim(['api'], { env: { ...cluster.env }, timeoutMs: 90_000 });
+        apiUrl = `http://127.0.0.1:${api2.ready.port as number}`;
         await waitFor(() => to.box.filter((m) => m.fromUserId === fromId).length >= 2, {
           timeoutMs: 40_000,
           message: 'both scheduled messages arrived after the restart',
@@ -261,7 +265,7 @@ describeInfra(
       expect(got[1]!.createTime * 1000).toBeGreaterThanOrEqual(Math.floor((now + 8_000) / 1000) * 1000);
       const history = await to.c.history({ sessionType: 1, sessionId: fromId, limit: 10 });
       expect(history.map((m) => m.text)).toEqual(['armed before the crash', 'armed after the restart']);
-      const url = `http://127.0.0.1:${api2.ready.port as number}/api/v1/scheduled-messages/`;
+      const url = `${apiUrl}/api/v1/scheduled-messages/`;
       for (const id of [onTimer, inStore])
         await waitFor(
           async () =>
@@ -272,6 +276,32 @@ describeInfra(
             ).status === 'sent',
           { timeoutMs: 10_000 },
         );
+    });
+
+    it('scheduled messages from a client on gate 1 to a peer on gate 2 (0x0860-0x0867)', async () => {
+      const meId = await user('pc-sch-app');
+      const peerId = await user('pc-sch-peer');
+      const me = await login('pc-sch-app', 0);
+      const peer = await login('pc-sch-peer', 1);
+      const now = Date.now();
+      const s1 = await me.c.scheduleMessage({
+        to: peerId,
+        text: 'scheduled in the app',
+        sendAt: now + 1_500,
+      });
+      const s2 = await me.c.scheduleMessage({
+        to: peerId,
+        text: 'cancelled in the app',
+        sendAt: now + 1_500,
+      });
+      await me.c.cancelScheduled(s2.scheduleId);
+      expect((await me.c.scheduledMessages()).map((x) => x.scheduleId)).toEqual([s1.scheduleId]);
+      await waitFor(() => peer.box.some((m) => m.fromUserId === meId), {
+        timeoutMs: 30_000,
+        message: 'delivered',
+      });
+      const history = await peer.c.history({ sessionType: 1, sessionId: meId, limit: 10 });
+      expect(history.map((m) => m.text)).toEqual(['scheduled in the app']);
     });
   },
 );

@@ -51,7 +51,12 @@ describe('ObserverHooks', () => {
       store,
       { url: fake.url, events: parseObserverEvents(events) },
       logger,
-      bots ? { webhookOf: async (id) => bots[id] } : undefined,
+      bots
+        ? {
+            webhooksOf: async (ids) =>
+              new Map(ids.filter((id) => bots[id]).map((id) => [id, bots[id]!] as [number, string])),
+          }
+        : undefined,
     );
   const received = () => fake.delivered as unknown as ObserverPayload[];
 

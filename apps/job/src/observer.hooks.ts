@@ -20,8 +20,8 @@ export interface ObserverPayload {
 
 /** Tells the job which users are bots and where their conversations go (bots, ADR 0016). */
 export interface BotDirectory {
-  /** The bot's webhook URL, or undefined for a user who is not a bot. */
-  webhookOf(userId: number): Promise<string | undefined>;
+  /** The webhook URL of each bot among `userIds` (one lookup per event batch, never stale). */
+  webhooksOf(userIds: readonly number[]): Promise<Map<number, string>>;
 }
 
 export interface ObserverHooksOptions {
@@ -63,8 +63,16 @@ export class ObserverHooks {
   async handle(message: ReceivedMessage): Promise<void> {
     if (message.tag && !FAMILIES.has(message.tag)) return;
     const posts: Promise<PushResult>[] = [];
-    for (const e of decodeEvents(message.body)) {
-      for (const [url, payload] of await this.payloadsOf(e))
+    const events = decodeEvents(message.body);
+    // The bots among the single chats' peers: one lookup for the whole batch.
+    const peers = events.flatMap((e) =>
+      e.type === T.EVENT_TYPE_MESSAGE_STORED && e.message?.sessionType === SessionType.SINGLE
+        ? [Number(e.message.fromUserId), Number(e.message.toSessionId)]
+        : [],
+    );
+    const bots = this.bots && peers.length ? await this.bots.webhooksOf(peers) : new Map<number, string>();
+    for (const e of events) {
+      for (const [url, payload] of await this.payloadsOf(e, bots))
         posts.push(
           this.client.post(payload.id, JSON.stringify(payload), payload, { event: payload.event }, url),
         );
@@ -72,7 +80,10 @@ export class ObserverHooks {
     await Promise.all(posts);
   }
 
-  private async payloadsOf(e: mqim.v1.IEvent): Promise<Array<[string | undefined, ObserverPayload]>> {
+  private async payloadsOf(
+    e: mqim.v1.IEvent,
+    bots: ReadonlyMap<number, string>,
+  ): Promise<Array<[string | undefined, ObserverPayload]>> {
     const at = Number(e.atMs ?? 0);
     const id = e.eventId ?? '';
     const out: Array<[string | undefined, ObserverPayload]> = [];
@@ -87,8 +98,7 @@ export class ObserverHooks {
         if (m.sessionType === SessionType.GROUP && from === to) break;
         // A message to a bot from a user; never a bot's message to another bot (two bots would
         // answer each other forever).
-        let botUrl = this.bots && m.sessionType === SessionType.SINGLE ? await this.bots.webhookOf(to) : undefined;
-        if (botUrl && (await this.bots!.webhookOf(from))) botUrl = undefined;
+        const botUrl = m.sessionType === SessionType.SINGLE && !bots.has(from) ? bots.get(to) : undefined;
         if (!want('after_send') && !botUrl) break;
         const data = await this.messageData(m);
         if (want('after_send')) out.push([undefined, { id, event: 'after_send', at, data }]);

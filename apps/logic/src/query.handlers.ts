@@ -20,7 +20,7 @@ export async function handleRecentSessions(deps: LogicDeps, ctx: RequestContext)
   const unread = sessions.reduce((sum, s) => sum + s.unreadCnt, 0);
   // CoffeeChat's robot sessions: a single chat with a bot user (ADR 0016), one query for all.
   const peers = sessions.filter((s) => s.sessionType === SessionType.SINGLE).map((s) => s.sessionId);
-  const robots = new Set(peers.length ? await deps.store.bots.among(peers) : []);
+  const robots = new Set(peers.length ? (await deps.store.bots.among(peers)).map((b) => b.userId) : []);
   const rsp = CIM.List.CIMRecentContactSessionRsp.encode({
     userId: ctx.userId,
     unreadCounts: unread,

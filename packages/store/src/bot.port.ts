@@ -15,8 +15,8 @@ export interface BotRepository {
   get(userId: number): Promise<BotRecord | null>;
   /** Bots ascending by user id, after `afterId`, at most `limit` (1..1000). */
   list(afterId: number, limit: number): Promise<BotRecord[]>;
-  /** Which of `userIds` are bots, ascending (one query; recent sessions mark robot sessions). */
-  among(userIds: readonly number[]): Promise<number[]>;
+  /** The bots among `userIds`, ascending (one query: recent sessions, the job's bot lookups). */
+  among(userIds: readonly number[]): Promise<BotRecord[]>;
   /** True when the user was a bot. */
   remove(userId: number): Promise<boolean>;
 }

@@ -65,16 +65,16 @@ export class KyselyBotRepository implements BotRepository {
     return rows.map(toRecord);
   }
 
-  async among(userIds: readonly number[]): Promise<number[]> {
+  async among(userIds: readonly number[]): Promise<BotRecord[]> {
     const ids = uniqueIds(userIds, 'userIds');
     if (ids.length === 0) return [];
     const rows = await this.ctx.db
       .selectFrom('im_bot')
-      .select('user_id')
+      .selectAll()
       .where('user_id', 'in', ids)
       .orderBy('user_id')
       .execute();
-    return rows.map((r) => readId(r.user_id, 'user_id'));
+    return rows.map(toRecord);
   }
 
   async remove(userId: number): Promise<boolean> {

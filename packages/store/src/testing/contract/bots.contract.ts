@@ -19,7 +19,10 @@ export function botContract(fx: ContractFixture): void {
       await fx.store.bots.set(b, 'https://bots.example/b');
       expect((await fx.store.bots.list(a - 1, 10)).map((r) => r.userId)).toEqual([a, b]);
       expect((await fx.store.bots.list(a, 10)).map((r) => r.userId)).toEqual([b]);
-      expect(await fx.store.bots.among([b, b + 1000, a])).toEqual([a, b]);
+      expect((await fx.store.bots.among([b, b + 1000, a])).map((r) => [r.userId, r.webhookUrl])).toEqual([
+        [a, 'http://127.0.0.1:9/a2'],
+        [b, 'https://bots.example/b'],
+      ]);
       expect(await fx.store.bots.among([])).toEqual([]);
       expect(await fx.store.bots.remove(a)).toBe(true);
       expect(await fx.store.bots.remove(a)).toBe(false);
