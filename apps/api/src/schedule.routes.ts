@@ -16,6 +16,8 @@ import { content, type SendBody } from './message.routes';
 import { scheduledClientMsgId, type MessageScheduler } from './message.scheduler';
 
 const TOO_LATE = 'IM_ERR_SCHEDULE_TOO_LATE';
+/** Pending scheduled messages per user, as for clients (logic's schedule handlers). */
+const MAX_PENDING_PER_USER = 1000;
 
 export function scheduledView(s: ScheduledMessage) {
   return {
@@ -68,7 +70,10 @@ export function registerScheduleRoutes(
     {
       schema: {
         body: scheduleBody,
-        response: responses({ 201: scheduledMessageResponse }, { 404: ['IM_ERR_NOT_FOUND'] }),
+        response: responses(
+          { 201: scheduledMessageResponse },
+          { 404: ['IM_ERR_NOT_FOUND'], 429: ['IM_ERR_USER_RATE_LIMITED'] },
+        ),
       },
     },
     async (req, reply) => {
@@ -79,6 +84,12 @@ export function registerScheduleRoutes(
         throw new ApiError(400, 'IM_ERR_INVALID_ARGUMENT', 'cannot send a message to oneself');
       if (!(await deps.store.users.findById(b.from)))
         throw new ApiError(404, 'IM_ERR_NOT_FOUND', `user ${b.from} does not exist`);
+      if ((await deps.store.schedules.countPending(b.from)) >= MAX_PENDING_PER_USER)
+        throw new ApiError(
+          429,
+          'IM_ERR_USER_RATE_LIMITED',
+          `user ${b.from} has ${MAX_PENDING_PER_USER} pending scheduled messages`,
+        );
       const { msgType, msgData } = content(b);
       const row = await s.schedule({
         userId: b.from,

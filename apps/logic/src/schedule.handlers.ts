@@ -8,6 +8,8 @@ type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;
 const OK = 200;
 /** At most this far ahead (30 days), as the API. */
 const MAX_AHEAD_MS = 30 * 24 * 60 * 60 * 1000;
+/** Pending scheduled messages one user may have (a flood fills no table). */
+export const MAX_PENDING_PER_USER = 1000;
 
 function toWire(s: ScheduledMessage): CIM.Schedule.IMqimScheduledMsg {
   return {
@@ -67,6 +69,11 @@ const handleCreate: Handler = async (deps, ctx) => {
     if (!(await deps.store.groups.members(toSessionId)).includes(ctx.userId))
       throw new MqimError('IM_ERR_FORBIDDEN', 'not a member of the group');
   }
+  if ((await deps.store.schedules.countPending(ctx.userId)) >= MAX_PENDING_PER_USER)
+    throw new MqimError(
+      'IM_ERR_USER_RATE_LIMITED',
+      `at most ${MAX_PENDING_PER_USER} pending scheduled messages`,
+    );
   const row = await deps.store.schedules.create({
     userId: ctx.userId,
     sessionType: req.sessionType,

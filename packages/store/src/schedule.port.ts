@@ -41,6 +41,8 @@ export interface ScheduleRepository {
   get(scheduleId: number): Promise<ScheduledMessage | null>;
   /** The user's pending messages, soonest first, at most `limit` (1..1000). */
   pendingOf(userId: number, limit: number): Promise<ScheduledMessage[]>;
+  /** How many pending messages the user has (each user's are capped by the callers). */
+  countPending(userId: number): Promise<number>;
   /** Owner only, pending only: 'done', or why not. */
   cancel(scheduleId: number, userId: number): Promise<'done' | 'not_found' | 'too_late'>;
   /** Owner only, pending only: a new send time and version (the old timer is then ignored). */

@@ -114,6 +114,16 @@ export class KyselyScheduleRepository implements ScheduleRepository {
     return rows.map(toRecord);
   }
 
+  async countPending(userId: number): Promise<number> {
+    const row = await this.ctx.db
+      .selectFrom('im_scheduled_message')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('user_id', '=', assertId(userId, 'userId'))
+      .where('status', '=', code('pending'))
+      .executeTakeFirst();
+    return readInt(row?.n ?? 0, 'count');
+  }
+
   async cancel(scheduleId: number, userId: number): Promise<'done' | 'not_found' | 'too_late'> {
     const r = await this.ctx.db
       .updateTable('im_scheduled_message')

@@ -29,6 +29,8 @@ export function scheduleContract(fx: ContractFixture): void {
       expect(await fx.store.schedules.cancel(b.scheduleId, u)).toBe('done');
       expect(await fx.store.schedules.cancel(b.scheduleId, u)).toBe('done');
       expect((await fx.store.schedules.pendingOf(u, 10)).map((s) => s.scheduleId)).toEqual([a.scheduleId]);
+      expect(await fx.store.schedules.countPending(u)).toBe(1);
+      expect(await fx.store.schedules.countPending(v)).toBe(0);
     });
 
     it('schedules - arming once per version; claim wins over cancel and a later reschedule; finish records the outcome', async () => {
