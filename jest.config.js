@@ -20,7 +20,7 @@ const base = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(kysely|cookie)/)'],
   moduleNameMapper,
-  roots: ['<rootDir>/apps', '<rootDir>/packages', '<rootDir>/bench'],
+  roots: ['<rootDir>/apps', '<rootDir>/packages', '<rootDir>/bench', '<rootDir>/examples'],
 };
 
 // testTimeout is a global option (ignored inside projects); integration and e2e projects raise it

@@ -3,11 +3,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { publishKicks, type MessageBus } from '@mqim/bus';
 import type { Cache, Route } from '@mqim/cache';
 import { KickOutReason, isSessionType, type MqNames } from '@mqim/protocol';
+import type { Logger } from '@mqim/config';
 import { UserAlreadyExistsError, tokenIdOf, type PushPlatform, type Store } from '@mqim/store';
 import { ApiError } from './api-error';
 import { collectClusterStatus } from './cluster.status';
 import { registerMessageRoutes } from './message.routes';
 import { registerGroupRoutes } from './group.routes';
+import { registerBroadcastRoutes } from './broadcast.routes';
+import { registerBotRoutes } from './bot.routes';
+import { registerScheduleRoutes } from './schedule.routes';
+import type { MessageScheduler } from './message.scheduler';
+import type { Broadcaster } from './broadcaster';
+import { registerIdempotency, type IdempotencyOptions } from './idempotency.hook';
 import type { UpstreamClient } from './upstream.client';
 import {
   clusterStatusQuery,
@@ -40,6 +47,8 @@ export interface AdminRoutesOptions {
    * @default 3000
    */
   tokenResweepMs?: number;
+  /** Idempotency-Key expiry (answered / held by a running request). */
+  idempotency?: Partial<IdempotencyOptions>;
 }
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -50,7 +59,16 @@ const md5 = (s: string) => createHash('md5').update(s).digest('hex');
  */
 export function registerAdminRoutes(
   app: FastifyInstance,
-  deps: { store: Store; cache: Cache; bus?: MessageBus; names: MqNames; upstream?: UpstreamClient },
+  deps: {
+    store: Store;
+    cache: Cache;
+    logger: Logger;
+    bus?: MessageBus;
+    names: MqNames;
+    upstream?: UpstreamClient;
+    broadcaster?: Broadcaster;
+    scheduler?: MessageScheduler;
+  },
   options: AdminRoutesOptions,
 ): void {
   const key = Buffer.from(options.apiKey);
@@ -108,10 +126,24 @@ export function registerAdminRoutes(
           throw new ApiError(401, 'IM_ERR_UNAUTHORIZED', 'missing or wrong API key');
       });
 
+      // Before any route: it adds the Idempotency-Key header to each POST route's schema.
+      registerIdempotency(
+        api,
+        deps.cache.idempotency,
+        {
+          ttlMs: options.idempotency?.ttlMs ?? 86_400_000,
+          pendingTtlMs: options.idempotency?.pendingTtlMs ?? 120_000,
+        },
+        deps.logger,
+      );
+
       const byId = { params: userIdParams };
 
       registerMessageRoutes(api, deps);
       registerGroupRoutes(api, deps);
+      registerBroadcastRoutes(api, deps);
+      registerBotRoutes(api, deps);
+      registerScheduleRoutes(api, deps);
 
       api.post(
         '/users',

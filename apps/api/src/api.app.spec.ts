@@ -429,11 +429,13 @@ describe('api - ending a token ends the sessions logged in with it', () => {
   let h: Harness;
   let cache: MemoryCache;
   const published: OutgoingMessage[] = [];
-  // Records kicks; the send API's answer topic is provisioned and subscribed, and never used here.
+  // Records kicks; the send API's answer topic and the schedule timers are provisioned and
+  // subscribed, and never used here.
   const bus = {
     publish: async (m: OutgoingMessage) => void published.push(m),
     ensureTopics: async () => undefined,
     ensureGroups: async () => undefined,
+    subscribe: async () => ({ close: async () => undefined }),
     subscribeBatch: async () => ({ close: async () => undefined }),
   } as unknown as MessageBus;
   beforeEach(async () => {

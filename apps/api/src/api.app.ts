@@ -13,6 +13,8 @@ import { registerCompatRoutes } from './register.routes';
 import { registerWebRoutes, type WebOptions } from './web.routes';
 import { OpenApiCollector, renderReference } from './openapi.document';
 import { UpstreamClient } from './upstream.client';
+import { Broadcaster, type BroadcasterOptions } from './broadcaster';
+import { MessageScheduler, type SchedulerOptions } from './message.scheduler';
 import {
   clientErrorHandler,
   ConnectionEventLog,
@@ -42,6 +44,12 @@ export interface ApiOptions {
   lanes?: number;
   /** How long a send waits for logic's answer before 504. @default 10000 */
   sendTimeoutMs?: number;
+  /** Scheduled messages: timer range, scan interval, grace before a late one is fired again. */
+  schedule?: Partial<SchedulerOptions>;
+  /** Broadcast paging and pacing (broadcaster.ts). */
+  broadcast?: Partial<BroadcasterOptions>;
+  /** Idempotency-Key expiry of POST requests (docs/api.md). */
+  idempotency?: { ttlMs?: number; pendingTtlMs?: number };
   /** Upstream publishes in flight and their pacing (as on a gate). */
   upstreamInFlight?: number;
   mqPaceMs?: number;
@@ -161,11 +169,39 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
         minIntervalMs: options.mqPaceMs,
       })
     : undefined;
+  const scheduler =
+    upstream && deps.bus
+      ? new MessageScheduler(
+          { bus: deps.bus, store: deps.store, names, upstream, logger: deps.logger },
+          {
+            armWithinMs: options.schedule?.armWithinMs ?? 86_400_000,
+            scanMs: options.schedule?.scanMs ?? 1000,
+            graceMs: options.schedule?.graceMs ?? 30_000,
+          },
+        )
+      : undefined;
   if (upstream) {
-    app.addHook('onReady', () => upstream.start());
-    app.addHook('onClose', () => upstream.stop());
+    app.addHook('onReady', async () => {
+      await upstream.start();
+      await scheduler?.start();
+    });
+    app.addHook('onClose', async () => {
+      await scheduler?.stop();
+      await upstream.stop();
+    });
   }
-  registerAdminRoutes(app, { ...deps, names, upstream }, options);
+  const broadcaster = deps.bus
+    ? new Broadcaster(
+        { bus: deps.bus, store: deps.store, cache: deps.cache, names, logger: deps.logger },
+        {
+          pageSize: options.broadcast?.pageSize ?? 1000,
+          perSecond: options.broadcast?.perSecond ?? 5000,
+          maxQueued: options.broadcast?.maxQueued ?? 16,
+        },
+      )
+    : undefined;
+  if (broadcaster) app.addHook('onClose', async () => broadcaster.stop());
+  registerAdminRoutes(app, { ...deps, names, upstream, broadcaster, scheduler }, options);
   if (options.web) registerWebRoutes(app, options.web, deps.cache, deps.logger);
   return app;
 }

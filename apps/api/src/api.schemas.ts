@@ -238,6 +238,19 @@ export const sendHeaders = {
   properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN } },
 } as const;
 
+/** The header every POST of /api/v1 accepts (idempotency.hook.ts). */
+export const idempotencyKeyHeader = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description:
+        'a retry with the same key and request gets the first answer again (idempotent-replayed: true)',
+    },
+  },
+} as const;
+
 const positiveId = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 
 /**
@@ -322,6 +335,18 @@ const COMMON_ERRORS: Record<number, readonly string[]> = {
     'IM_ERR_INFRA_UNAVAILABLE',
   ],
 };
+
+/** `response` with `codes` added to the error body of `status` (created if absent); a new map. */
+export function addErrorCodes(
+  response: Record<number, object>,
+  status: number,
+  codes: readonly string[],
+): Record<number, object> {
+  const current = response[status] as
+    { properties?: { error?: { properties?: { code?: { enum?: string[] } } } } } | undefined;
+  const had = current?.properties?.error?.properties?.code?.enum ?? [];
+  return { ...response, [status]: errorBody([...new Set([...had, ...codes])]) };
+}
 
 /**
  * A route's `response` schemas: its successes plus every error status with the codes it may carry
@@ -464,4 +489,130 @@ export const groupDisbandBody = {
   additionalProperties: false,
   required: ['by'],
   properties: { by: positiveId },
+} as const;
+
+// ---- broadcasts and bots (issue 13, ADR 0016) ----
+
+/** `POST /broadcasts`: a notification (type 9, default) or a text to all users or everyone online. */
+export const broadcastBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'audience'],
+  properties: {
+    from: positiveId,
+    audience: { type: 'string', enum: ['all', 'online'] },
+    text: { type: 'string', minLength: 1, maxLength: 4096 },
+    notification: sendMessageBody.properties.notification,
+  },
+  oneOf: [
+    { required: ['text'], not: { required: ['notification'] } },
+    { required: ['notification'], not: { required: ['text'] } },
+  ],
+} as const;
+
+export const broadcastResponse = {
+  type: 'object',
+  required: ['broadcastId', 'audience', 'state', 'recipients', 'pages', 'createdAt'],
+  properties: {
+    broadcastId: str,
+    audience: { type: 'string', enum: ['all', 'online'] },
+    state: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
+    recipients: int,
+    pages: int,
+    /** Unix ms. */
+    createdAt: int,
+    finishedAt: int,
+    error: str,
+  },
+} as const;
+
+export const broadcastIdParams = {
+  type: 'object',
+  required: ['broadcastId'],
+  properties: { broadcastId: { type: 'string', pattern: '^[0-9a-f-]{36}$' } },
+} as const;
+
+/** `PUT /users/:id/bot`: flags the user as a bot whose single-chat messages go to `webhookUrl`. */
+export const botBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['webhookUrl'],
+  properties: {
+    webhookUrl: { type: 'string', maxLength: 512, pattern: '^https?://[\\x21-\\x7e]{1,500}$' },
+  },
+} as const;
+
+export const botResponse = {
+  type: 'object',
+  required: ['userId', 'webhookUrl', 'createdAt', 'updatedAt'],
+  properties: { userId: int, webhookUrl: str, createdAt: int, updatedAt: int },
+} as const;
+
+/** At most this far ahead (30 days). */
+export const SCHEDULE_MAX_AHEAD_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** `POST /scheduled-messages`: a send (as `POST /messages`) plus `sendAt` (unix ms). */
+export const scheduleBody = {
+  ...sendMessageBody,
+  required: [...sendMessageBody.required, 'sendAt'],
+  properties: {
+    ...sendMessageBody.properties,
+    sendAt: {
+      type: 'integer',
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'unix ms, within 30 days',
+    },
+  },
+} as const;
+
+export const rescheduleBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sendAt'],
+  properties: { sendAt: scheduleBody.properties.sendAt },
+} as const;
+
+export const scheduleIdParams = {
+  type: 'object',
+  required: ['scheduleId'],
+  properties: { scheduleId: { type: 'string', pattern: ID_PATTERN } },
+} as const;
+
+export const scheduledMessageResponse = {
+  type: 'object',
+  required: [
+    'scheduleId',
+    'from',
+    'sessionType',
+    'to',
+    'msgType',
+    'sendAt',
+    'status',
+    'version',
+    'serverMsgId',
+    'clientMsgId',
+  ],
+  properties: {
+    scheduleId: int,
+    from: int,
+    sessionType: int,
+    to: int,
+    msgType: int,
+    sendAt: int,
+    status: { type: 'string', enum: ['pending', 'firing', 'sent', 'cancelled', 'failed'] },
+    version: int,
+    /** Once sent. */
+    serverMsgId: int,
+    /** What the message is sent with (`sch-<scheduleId>`). */
+    clientMsgId: str,
+    /** Once failed: the refusal's code. */
+    error: str,
+  },
+} as const;
+
+export const scheduledListResponse = {
+  type: 'object',
+  required: ['scheduled'],
+  properties: { scheduled: { type: 'array', items: scheduledMessageResponse } },
 } as const;

@@ -6,7 +6,7 @@ import { ApiError } from './api-error';
 import { responses, sendHeaders, sendMessageBody, sendMessageResponse } from './api.schemas';
 import { UpstreamRefusedError, UpstreamTimeoutError, type UpstreamClient } from './upstream.client';
 
-interface SendBody {
+export interface SendBody {
   from: number;
   sessionType: SessionType;
   to: number;
@@ -114,7 +114,7 @@ export function registerMessageRoutes(
   );
 }
 
-function content(b: SendBody): { msgType: number; msgData: Uint8Array } {
+export function content(b: SendBody): { msgType: number; msgData: Uint8Array } {
   if (b.text !== undefined)
     return { msgType: CIM.Def.CIMMsgType.MSG_TYPE_TEXT, msgData: Buffer.from(b.text, 'utf8') };
   if (b.notification)

@@ -82,6 +82,7 @@ export const QUERIES = new Map<number, number>([
   [CommandId.PRESENCE_QUERY_REQ, CommandId.PRESENCE_QUERY_RSP],
   [CommandId.PRESENCE_SUBSCRIBE_REQ, CommandId.PRESENCE_SUBSCRIBE_RSP],
   [CommandId.FRIEND_REQUEST_LIST_REQ, CommandId.FRIEND_REQUEST_LIST_RSP],
+  [CommandId.SCHEDULE_LIST_REQ, CommandId.SCHEDULE_LIST_RSP],
 ]);
 const QUERY_REPLIES = new Set<number>(QUERIES.values());
 

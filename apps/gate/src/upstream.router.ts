@@ -60,6 +60,10 @@ export const TO_LOGIC = new Set<number>([
   CommandId.FRIEND_BLOCK_REQ,
   CommandId.FRIEND_REQUEST_LIST_REQ,
   CommandId.PROFILE_UPDATE_REQ,
+  CommandId.SCHEDULE_CREATE_REQ,
+  CommandId.SCHEDULE_LIST_REQ,
+  CommandId.SCHEDULE_CANCEL_REQ,
+  CommandId.SCHEDULE_UPDATE_REQ,
 ]);
 
 type Route = (conn: Connection, seq: number, body: Buffer, now: number, cmd: number) => void;

@@ -11,6 +11,7 @@ import { pushOutcomeEvent } from './push.events';
 import type { PushNotification, PushReport } from '@mqim/push';
 import { ReceiptConsumer } from './receipt.consumer';
 import { ReceiptFlusher } from './receipt.flusher';
+import type { ObserverHooks } from './observer.hooks';
 
 export interface JobOptions {
   topicPrefix: string;
@@ -39,6 +40,8 @@ export interface JobDeps {
   logger: Logger;
   /** Offline pushes; without it undelivered messages are only counted. */
   notifier?: Notifier;
+  /** Observer webhooks and bots (ADR 0016), fed from the event stream; without it, none. */
+  observer?: ObserverHooks;
 }
 
 /**
@@ -143,6 +146,23 @@ export class Job {
         (m) => checks.handle(m),
       ),
     );
+    if (this.deps.observer) {
+      const observer = this.deps.observer;
+      await bus.ensureGroups([{ name: this.names.jobHooksGroup, orderly: false }]);
+      this.subs.push(
+        await bus.subscribe(
+          {
+            topic: this.names.events,
+            group: this.names.jobHooksGroup,
+            concurrency: 16,
+            // A batch is acked once every request delivered or was dead-lettered: retries with
+            // backoff may take minutes, and must not see the batch handed out again meanwhile.
+            invisibleMs: 300_000,
+          },
+          (m) => observer.handle(m),
+        ),
+      );
+    }
     this.flusher.start();
   }
 

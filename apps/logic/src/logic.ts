@@ -32,6 +32,7 @@ import { handleSend } from './send.handler';
 import { IntentPublisher } from './intent.publisher';
 import { groupHandlers } from './group.handlers';
 import { groupRoleHandlers } from './group-roles.handlers';
+import { scheduleHandlers } from './schedule.handlers';
 import { BeforeSendHook } from './before-send.hook';
 import { handleSync, handleSyncConv } from './sync.handlers';
 import { handleRecall } from './recall.handler';
@@ -81,6 +82,7 @@ const HANDLERS = new Map<number, Handler>([
   [CommandId.FRIEND_REQUEST_LIST_REQ, handleFriendRequestList],
   [CommandId.PROFILE_UPDATE_REQ, handleProfileUpdate],
   ...voipHandlers,
+  ...scheduleHandlers,
 ]);
 
 /**

@@ -1,4 +1,4 @@
-import { CIM, CommandId, MqimError, toId, decodeBody } from '@mqim/protocol';
+import { CIM, CommandId, MqimError, SessionType, toId, decodeBody } from '@mqim/protocol';
 import type { LogicDeps } from './logic-deps';
 import { toContactSession, toMsgInfo } from './mappers';
 import type { RequestContext } from './request-context';
@@ -18,10 +18,16 @@ export async function handleRecentSessions(deps: LogicDeps, ctx: RequestContext)
     updatedSince: req.latestUpdateTime || undefined,
   });
   const unread = sessions.reduce((sum, s) => sum + s.unreadCnt, 0);
+  // CoffeeChat's robot sessions: a single chat with a bot user (ADR 0016), one query for all.
+  const peers = sessions.filter((s) => s.sessionType === SessionType.SINGLE).map((s) => s.sessionId);
+  const robots = new Set(peers.length ? (await deps.store.bots.among(peers)).map((b) => b.userId) : []);
   const rsp = CIM.List.CIMRecentContactSessionRsp.encode({
     userId: ctx.userId,
     unreadCounts: unread,
-    contactSessionList: sessions.map(toContactSession),
+    contactSessionList: sessions.map((s) => ({
+      ...toContactSession(s),
+      isRobotSession: s.sessionType === SessionType.SINGLE && robots.has(s.sessionId),
+    })),
   }).finish();
   await ctx.reply(CommandId.LIST_RECENT_CONTACT_SESSION_RSP, rsp);
 }

@@ -1,9 +1,14 @@
 import { hostname } from 'node:os';
 import type { Logger, MqimConfig } from '@mqim/config';
-import { createPushDispatcher, type PushDispatcher, type PushDispatcherDeps } from '@mqim/push';
+import {
+  createPushDispatcher,
+  SignedWebhookClient,
+  type PushDispatcher,
+  type PushDispatcherDeps,
+} from '@mqim/push';
 import type { Store } from '@mqim/store';
 import type { GateOptions } from '@mqim/gate';
-import type { JobOptions } from '@mqim/job';
+import { ObserverHooks, StoreBotDirectory, parseObserverEvents, type JobOptions } from '@mqim/job';
 import type { LogicOptions } from '@mqim/logic';
 import type { ApiOptions } from '@mqim/api';
 
@@ -132,6 +137,13 @@ export function apiSendOptions(c: MqimConfig): Partial<ApiOptions> {
     endpointId: `api-${who}`.slice(0, 60),
     lanes: c.lanes,
     sendTimeoutMs: c.apiSendTimeoutMs,
+    idempotency: { ttlMs: c.apiIdempotencyTtlMs },
+    broadcast: { perSecond: c.broadcastPerSecond, pageSize: c.broadcastPageSize },
+    schedule: {
+      armWithinMs: c.scheduleArmWithinMs,
+      scanMs: c.scheduleScanMs,
+      graceMs: c.scheduleGraceMs,
+    },
     upstreamInFlight: inFlight(c),
     mqPaceMs: pace(c),
   };
@@ -191,4 +203,36 @@ export function pushDispatcher(
       onReport,
     },
   );
+}
+
+/**
+ * The job's observer webhooks and bots (ADR 0016), signed with MQIM_HOOK_SECRET through the push
+ * webhook's machinery (timeouts, retries, dead letter): with MQIM_HOOK_OBSERVER_URL the observer
+ * events, with the secret alone the bots' webhooks (the users flagged in `im_bot`).
+ */
+export function observerHooks(
+  c: MqimConfig,
+  store: Store,
+  logger: Logger,
+): { hooks: ObserverHooks; close(): Promise<void> } | undefined {
+  if (!c.hookSecret) return undefined;
+  const bots = new StoreBotDirectory(store);
+  const log = logger.child({ role: 'hooks' });
+  const client = new SignedWebhookClient({
+    url: c.hookObserverUrl || 'http://bots.invalid/',
+    secret: c.hookSecret,
+    timeoutMs: c.hookTimeoutMs,
+    deadLetterFile: c.hookDeadLetterFile || undefined,
+    logger: log,
+    kind: 'hook',
+    deadLetterTag: { kind: 'hook' },
+  });
+  const hooks = new ObserverHooks(
+    client,
+    store,
+    { url: c.hookObserverUrl || undefined, events: parseObserverEvents(c.hookObserverEvents) },
+    log,
+    bots,
+  );
+  return { hooks, close: () => client.close() };
 }

@@ -21,6 +21,7 @@ import {
   gateOptions,
   jobOptions,
   logicOptions,
+  observerHooks,
   pushDispatcher,
 } from './role-options';
 
@@ -195,16 +196,26 @@ function composeFeatures(role: RoleName, config: MqimConfig, deps: RoleDeps, api
       // The job publishes each push's outcome on the event stream; the dispatcher is built first.
       const reportTo: { job?: Job } = {};
       const push = pushDispatcher(config, store, logger, (n, report) => reportTo.job?.reportPush(n, report));
-      const job = new Job(jobOptions(config), { bus, store, cache, metrics, logger, notifier: push });
+      const hooks = observerHooks(config, store, logger);
+      const job = new Job(jobOptions(config), {
+        bus,
+        store,
+        cache,
+        metrics,
+        logger,
+        notifier: push,
+        observer: hooks?.hooks,
+      });
       reportTo.job = job;
       return {
         role,
-        features: ['job', ...push.platforms.map((p) => `push:${p}`)],
+        features: ['job', ...push.platforms.map((p) => `push:${p}`), ...(hooks ? ['hooks'] : [])],
         job,
         start: () => job.start(),
         async stop() {
           await job.stop();
           await push.close();
+          await hooks?.close();
         },
       };
     }

@@ -109,3 +109,11 @@ export function checkTake(key: string, want: number, policy: RatePolicy): void {
     throw new InvalidCacheArgumentError(`perSecond must be a positive number, got ${policy.perSecond}`);
   checkPositive('burst', policy.burst);
 }
+
+export function checkIdempotency(key: string, fingerprint: string, ttlMs: number): void {
+  if (key.length < 1 || key.length > 256)
+    throw new InvalidCacheArgumentError('idempotency key must be 1..256 characters');
+  if (fingerprint.length < 1 || fingerprint.length > 128 || fingerprint.includes('|'))
+    throw new InvalidCacheArgumentError("fingerprint must be 1..128 characters without '|'");
+  checkPositive('ttlMs', ttlMs);
+}

@@ -341,6 +341,35 @@ export interface CallRegistry {
   ): Promise<CallRecord | undefined>;
 }
 
+/** What `IdempotencyKeys.claim` found under a key. */
+export type IdempotencyClaim =
+  /** The key was free and is now held by this caller (pending) until `complete` or `release`. */
+  | { readonly state: 'claimed' }
+  /** Another request holds the key and has not answered yet. */
+  | { readonly state: 'pending'; readonly fingerprint: string }
+  /** A request with this key was answered: its fingerprint and the stored answer. */
+  | { readonly state: 'done'; readonly fingerprint: string; readonly response: string };
+
+/**
+ * Idempotency keys of the HTTP API, shared by every api process (docs/api.md): the first request
+ * with a key claims it, stores its answer when done, and every later request with the key sees
+ * that answer (or that the first one is still running).
+ *
+ * - **Atomic across processes.** Of concurrent `claim`s of a free key exactly one gets `claimed`.
+ * - **Owned.** `complete` and `release` act only while the key is pending under the same
+ *   fingerprint (a claim that outlived its `pendingTtlMs` and was claimed again is not
+ *   overwritten by the late first holder).
+ * - **Expiry.** A pending key is forgotten after `pendingTtlMs` (its holder died), a completed one
+ *   after `ttlMs`. Losing the backend forgets every key: a retry after that runs again (the send
+ *   API's messages stay deduplicated by the store).
+ * - Keys are opaque strings of 1..256 characters, fingerprints 1..128 characters without `|`.
+ */
+export interface IdempotencyKeys {
+  claim(key: string, fingerprint: string, pendingTtlMs: number): Promise<IdempotencyClaim>;
+  complete(key: string, fingerprint: string, response: string, ttlMs: number): Promise<void>;
+  release(key: string, fingerprint: string): Promise<void>;
+}
+
 export interface Cache {
   readonly routes: RouteTable;
   readonly sequences: SequenceCounter;
@@ -349,6 +378,7 @@ export interface Cache {
   readonly presence: PresenceRegistry;
   readonly rates: TokenBuckets;
   readonly calls: CallRegistry;
+  readonly idempotency: IdempotencyKeys;
   /** Releases connections; later calls reject with `CacheUnavailableError`. */
   close(): Promise<void>;
 }

@@ -4,6 +4,8 @@ export type {
   CallRecord,
   CallRegistry,
   Cache,
+  IdempotencyClaim,
+  IdempotencyKeys,
   RatePolicy,
   DirtyBatch,
   InstanceInfo,

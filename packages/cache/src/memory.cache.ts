@@ -7,6 +7,7 @@ import { MemoryReceiptBuffer } from './memory-receipt.buffer';
 import { MemoryRouteTable } from './memory-route.table';
 import { MemorySequenceCounter } from './memory-sequence.counter';
 import { MemoryTokenBuckets } from './memory-token.buckets';
+import { MemoryIdempotencyKeys } from './memory-idempotency.keys';
 
 /**
  * The embedded `Cache` of the standalone server: plain maps, lazy expiry, no I/O. Same contract
@@ -21,6 +22,7 @@ export class MemoryCache implements Cache {
   readonly presence: MemoryPresenceRegistry;
   readonly rates: MemoryTokenBuckets;
   readonly calls: MemoryCallRegistry;
+  readonly idempotency: MemoryIdempotencyKeys;
   private closed = false;
 
   /** @param options.maxReceipts sessions whose latest receipt is kept once flushed; @default 200000 */
@@ -35,6 +37,7 @@ export class MemoryCache implements Cache {
     this.presence = new MemoryPresenceRegistry(guard);
     this.rates = new MemoryTokenBuckets(guard);
     this.calls = new MemoryCallRegistry(guard);
+    this.idempotency = new MemoryIdempotencyKeys(guard);
   }
 
   /** Forgets everything, as a Redis restart without persistence would. */
@@ -46,6 +49,7 @@ export class MemoryCache implements Cache {
     this.presence.clear();
     this.rates.clear();
     this.calls.clear();
+    this.idempotency.clear();
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import { RedisSequenceCounter } from './redis-sequence.counter';
 import { RedisAttemptThrottle } from './redis-attempt.throttle';
 import { RedisTokenBuckets } from './redis-token.buckets';
 import { RedisCallRegistry } from './redis-call.registry';
+import { RedisIdempotencyKeys } from './redis-idempotency.keys';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -69,6 +70,7 @@ export class RedisCache implements Cache {
   readonly presence: RedisPresenceRegistry;
   readonly rates: RedisTokenBuckets;
   readonly calls: RedisCallRegistry;
+  readonly idempotency: RedisIdempotencyKeys;
   readonly keyPrefix: string;
   private readonly redis: Redis;
 
@@ -89,6 +91,7 @@ export class RedisCache implements Cache {
     this.presence = new RedisPresenceRegistry(this.redis, keys);
     this.rates = new RedisTokenBuckets(this.redis, keys);
     this.calls = new RedisCallRegistry(this.redis, keys);
+    this.idempotency = new RedisIdempotencyKeys(this.redis, keys);
   }
 
   /**

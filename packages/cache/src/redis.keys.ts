@@ -59,4 +59,9 @@ export class RedisKeys {
   callBusy(userId: number): string {
     return `${this.prefix}call-busy:${userId}`;
   }
+
+  /** String: `p|<fingerprint>` while pending, `d|<fingerprint>|<answer>` once answered. */
+  idempotency(key: string): string {
+    return `${this.prefix}idem:${key}`;
+  }
 }

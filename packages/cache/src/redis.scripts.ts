@@ -257,6 +257,20 @@ end
 return redis.call('HGETALL', KEYS[1])
 `;
 
+// KEYS[1] idempotency key; ARGV: pending value, pending ttl ms. Nil when claimed, else the value.
+const IDEM_CLAIM = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return redis.call('GET', KEYS[1])
+`;
+
+// KEYS[1] idempotency key; ARGV: expected pending value, new value ('' = delete), ttl ms.
+// Acts only while the key still holds the caller's pending value.
+const IDEM_SWAP = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     mqimRouteUpsert(key: string, field: string, value: string, now: string): Result<number, Context>;
@@ -307,6 +321,8 @@ declare module 'ioredis' {
       maxBlockMs: string,
       windowMs: string,
     ): Result<number, Context>;
+    mqimIdemClaim(key: string, pending: string, ttlMs: string): Result<string | null, Context>;
+    mqimIdemSwap(key: string, expected: string, value: string, ttlMs: string): Result<number, Context>;
   }
 }
 
@@ -328,4 +344,6 @@ export function defineScripts(redis: Redis): void {
   redis.defineCommand('mqimCallOpen', { numberOfKeys: 3, lua: CALL_OPEN });
   redis.defineCommand('mqimCallAnswer', { numberOfKeys: 3, lua: CALL_ANSWER });
   redis.defineCommand('mqimCallEnd', { numberOfKeys: 3, lua: CALL_END });
+  redis.defineCommand('mqimIdemClaim', { numberOfKeys: 1, lua: IDEM_CLAIM });
+  redis.defineCommand('mqimIdemSwap', { numberOfKeys: 1, lua: IDEM_SWAP });
 }

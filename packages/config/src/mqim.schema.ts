@@ -348,11 +348,75 @@ export const mqimSchema = {
     default: 'open',
     doc: 'when the before-send hook fails or is late: store the message as sent (open) or refuse it with IM_ERR_UNAVAILABLE (closed)',
   },
+  hookObserverUrl: {
+    env: 'MQIM_HOOK_OBSERVER_URL',
+    type: 'string',
+    default: '',
+    doc: "business server's observer webhook: after_send, group_changed, user_online, user_offline as signed POSTs from the job, retried, dead-lettered (docs/api.md); empty = none",
+  },
+  hookObserverEvents: {
+    env: 'MQIM_HOOK_OBSERVER_EVENTS',
+    type: 'string',
+    default: '',
+    doc: 'comma list of the observer events to send (after_send, group_changed, user_online, user_offline); empty = all',
+  },
+  hookTimeoutMs: {
+    env: 'MQIM_HOOK_TIMEOUT',
+    type: 'duration',
+    default: 5_000,
+    doc: 'per-attempt timeout of an observer or bot webhook request (5 attempts with backoff, then the dead letter)',
+  },
+  hookDeadLetterFile: {
+    env: 'MQIM_HOOK_DEAD_LETTER_FILE',
+    type: 'string',
+    default: '',
+    doc: 'JSON-lines file receiving every observer or bot webhook request still undelivered after its last attempt; empty = logged only',
+  },
   apiSendTimeoutMs: {
     env: 'MQIM_API_SEND_TIMEOUT',
     type: 'duration',
     default: 10_000,
     doc: 'how long POST /api/v1/messages waits for logic to store the message before 504 IM_ERR_TIMEOUT (a retry with the same Idempotency-Key is safe)',
+  },
+  apiIdempotencyTtlMs: {
+    env: 'MQIM_API_IDEMPOTENCY_TTL',
+    type: 'duration',
+    default: 86_400_000,
+    doc: 'how long an Idempotency-Key of a POST /api/v1 request replays its first answer (kept in the cache: Redis on a cluster); after it, the key is free again',
+  },
+  broadcastPerSecond: {
+    env: 'MQIM_BROADCAST_RATE',
+    type: 'int',
+    min: 1,
+    max: 1_000_000,
+    default: 5000,
+    doc: 'recipients per second a broadcast (POST /api/v1/broadcasts) hands to the job at most; its pages are paced to it',
+  },
+  broadcastPageSize: {
+    env: 'MQIM_BROADCAST_PAGE',
+    type: 'int',
+    min: 1,
+    max: 10_000,
+    default: 1000,
+    doc: 'recipients per broadcast page: one delivery intent (one im-deliver message) that the job fans out per gate',
+  },
+  scheduleArmWithinMs: {
+    env: 'MQIM_SCHEDULE_ARM_WITHIN',
+    type: 'duration',
+    default: 86_400_000,
+    doc: "a scheduled message due within this gets its broker timer (keep it inside RocketMQ's timerMaxDelaySec, 3 days by default); later ones wait in the store",
+  },
+  scheduleScanMs: {
+    env: 'MQIM_SCHEDULE_SCAN',
+    type: 'duration',
+    default: 1000,
+    doc: 'how often each api process scans the store for scheduled messages to arm and for lost timers',
+  },
+  scheduleGraceMs: {
+    env: 'MQIM_SCHEDULE_GRACE',
+    type: 'duration',
+    default: 30_000,
+    doc: 'a scheduled message this late and untouched is fired again (its timer or its sender was lost); it is still sent once',
   },
   apiBodyLimit: {
     env: 'MQIM_API_BODY_LIMIT',
@@ -651,5 +715,15 @@ export function checkMqimConfig(c: MqimConfig): string[] {
   // An unsigned hook request could be forged by anyone who can reach the business server.
   if (c.hookBeforeSendUrl && !c.hookSecret)
     problems.push('MQIM_HOOK_BEFORE_SEND_URL needs MQIM_HOOK_SECRET: hook requests are always signed');
+  if (c.hookObserverUrl && !c.hookSecret)
+    problems.push('MQIM_HOOK_OBSERVER_URL needs MQIM_HOOK_SECRET: hook requests are always signed');
+  if (c.hookObserverUrl && !/^https?:\/\//.test(c.hookObserverUrl))
+    problems.push('MQIM_HOOK_OBSERVER_URL must be an http(s):// URL');
+  for (const n of c.hookObserverEvents
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean))
+    if (!['after_send', 'group_changed', 'user_online', 'user_offline'].includes(n))
+      problems.push(`MQIM_HOOK_OBSERVER_EVENTS: unknown event "${n}"`);
   return problems;
 }

@@ -111,6 +111,14 @@ export function bodyTypesOf<N extends CimNamespace>(CIM: N) {
     [CommandId.PRESENCE_CHANGED]: CIM.Social.MqimPresenceChanged,
     [CommandId.CLIENT_CAPABILITIES_REQ]: CIM.Compat.MqimClientCapabilitiesReq,
     [CommandId.CLIENT_CAPABILITIES_RSP]: CIM.Compat.MqimClientCapabilitiesRsp,
+    [CommandId.SCHEDULE_CREATE_REQ]: CIM.Schedule.MqimScheduleCreateReq,
+    [CommandId.SCHEDULE_CREATE_RSP]: CIM.Schedule.MqimScheduleCreateRsp,
+    [CommandId.SCHEDULE_LIST_REQ]: CIM.Schedule.MqimScheduleListReq,
+    [CommandId.SCHEDULE_LIST_RSP]: CIM.Schedule.MqimScheduleListRsp,
+    [CommandId.SCHEDULE_CANCEL_REQ]: CIM.Schedule.MqimScheduleCancelReq,
+    [CommandId.SCHEDULE_CANCEL_RSP]: CIM.Schedule.MqimScheduleCancelRsp,
+    [CommandId.SCHEDULE_UPDATE_REQ]: CIM.Schedule.MqimScheduleUpdateReq,
+    [CommandId.SCHEDULE_UPDATE_RSP]: CIM.Schedule.MqimScheduleUpdateRsp,
   } as const satisfies Record<CommandId, BodyType>;
 }
 

@@ -116,6 +116,19 @@ export const CommandId = {
   /** mqim extension (issue 12): what a connection understands (`MqimClientCapabilitiesReq`). */
   CLIENT_CAPABILITIES_REQ: 0x0803,
   CLIENT_CAPABILITIES_RSP: 0x0804,
+  // ---- 0x0860..0x086F: scheduled messages (issue 13, proto/cim/mqim_schedule.proto) ----
+  /** mqim extension: schedule a message of one's own (`MqimScheduleCreateReq`). */
+  SCHEDULE_CREATE_REQ: 0x0860,
+  SCHEDULE_CREATE_RSP: 0x0861,
+  /** mqim extension: one's pending scheduled messages. */
+  SCHEDULE_LIST_REQ: 0x0862,
+  SCHEDULE_LIST_RSP: 0x0863,
+  /** mqim extension: cancel a pending scheduled message. */
+  SCHEDULE_CANCEL_REQ: 0x0864,
+  SCHEDULE_CANCEL_RSP: 0x0865,
+  /** mqim extension: a new time for a pending scheduled message. */
+  SCHEDULE_UPDATE_REQ: 0x0866,
+  SCHEDULE_UPDATE_RSP: 0x0867,
 } as const;
 
 export type CommandName = keyof typeof CommandId;
@@ -194,6 +207,10 @@ const responseByRequest = new Map<number, CommandId>([
   [CommandId.FRIEND_REQUEST_LIST_REQ, CommandId.FRIEND_REQUEST_LIST_RSP],
   [CommandId.PROFILE_UPDATE_REQ, CommandId.PROFILE_UPDATE_RSP],
   [CommandId.CLIENT_CAPABILITIES_REQ, CommandId.CLIENT_CAPABILITIES_RSP],
+  [CommandId.SCHEDULE_CREATE_REQ, CommandId.SCHEDULE_CREATE_RSP],
+  [CommandId.SCHEDULE_LIST_REQ, CommandId.SCHEDULE_LIST_RSP],
+  [CommandId.SCHEDULE_CANCEL_REQ, CommandId.SCHEDULE_CANCEL_RSP],
+  [CommandId.SCHEDULE_UPDATE_REQ, CommandId.SCHEDULE_UPDATE_RSP],
 ]);
 
 /**

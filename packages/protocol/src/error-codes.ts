@@ -100,6 +100,14 @@ export const ImErrorNumber = {
   IM_ERR_NO_FRIEND_REQUEST: 10217,
   /** The user has as many contacts or pending requests as the server allows. */
   IM_ERR_CONTACT_LIMIT: 10218,
+  // ---- 10225..10229: business-server platform (issue 13) ----
+  /**
+   * An HTTP API request reused an `Idempotency-Key` whose first request is still running: nothing
+   * was done; retry later with the same key to get the first request's answer.
+   */
+  IM_ERR_IDEMPOTENCY_IN_PROGRESS: 10225,
+  /** A scheduled message can no longer be cancelled or rescheduled: it is being sent or was sent. */
+  IM_ERR_SCHEDULE_TOO_LATE: 10226,
 
   /** A bug or an unexpected failure on the server. */
   IM_ERR_INTERNAL: 10300,
@@ -139,6 +147,8 @@ export const CLIENT_FAULTS: ReadonlySet<ImErrorCode> = new Set<ImErrorCode>([
   'IM_ERR_TYPING_RATE_LIMITED',
   'IM_ERR_NO_FRIEND_REQUEST',
   'IM_ERR_CONTACT_LIMIT',
+  'IM_ERR_IDEMPOTENCY_IN_PROGRESS',
+  'IM_ERR_SCHEDULE_TOO_LATE',
 ]);
 
 /**

@@ -51,6 +51,10 @@ export class MqNames {
   get events(): string {
     return `${this.prefix}-events`;
   }
+  /** api -> api: a scheduled message is due (DELAY; `{"id","v"}` JSON, tag `due`; ADR 0016). */
+  get schedule(): string {
+    return `${this.prefix}-schedule`;
+  }
   /** logic/job -> one gate: replies and deliveries. One queue, so one total order per gate. */
   gate(gateId: string): string {
     assertMqName('gate id', gateId);
@@ -69,6 +73,14 @@ export class MqNames {
   get jobPushGroup(): string {
     return `${this.prefix}-job-push`;
   }
+  /** api: fires scheduled messages (every api process, sharing the work). */
+  get apiScheduleGroup(): string {
+    return `${this.prefix}-api-schedule`;
+  }
+  /** job: the observer webhooks and bots (ADR 0016) on `events`; provisioned by a job that has them. */
+  get jobHooksGroup(): string {
+    return `${this.prefix}-job-hooks`;
+  }
   gateGroup(gateId: string): string {
     return `${this.prefix}-gate-${gateId}`;
   }
@@ -82,6 +94,7 @@ export class MqNames {
       { name: this.pushCheck, kind: 'delay', queues: 4 },
       { name: this.persisted, kind: 'normal', queues: 4 },
       { name: this.events, kind: 'normal', queues: 4 },
+      { name: this.schedule, kind: 'delay', queues: 4 },
     ];
   }
 
@@ -91,6 +104,7 @@ export class MqNames {
       { name: this.jobDeliverGroup, orderly: true },
       { name: this.jobReceiptGroup, orderly: false },
       { name: this.jobPushGroup, orderly: false },
+      { name: this.apiScheduleGroup, orderly: false },
     ];
   }
 

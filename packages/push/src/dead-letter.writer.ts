@@ -14,6 +14,8 @@ export class DeadLetterWriter {
   constructor(
     private readonly file: string | undefined,
     private readonly log: Logger,
+    /** What was lost, in log lines (`push`, `hook`). */
+    private readonly kind = 'push',
   ) {}
 
   /**
@@ -21,7 +23,7 @@ export class DeadLetterWriter {
    * stay out of log shippers.
    */
   write(entry: Record<string, unknown>, summary: Record<string, unknown>): Promise<void> {
-    this.log.warn({ ...summary, file: this.file }, 'push dead-lettered');
+    this.log.warn({ ...summary, file: this.file }, `${this.kind} dead-lettered`);
     const file = this.file;
     if (!file) return Promise.resolve();
     const line = `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`;
@@ -33,7 +35,7 @@ export class DeadLetterWriter {
         }
         await appendFile(file, line, 'utf8');
       } catch (err) {
-        this.log.error({ err, file }, 'could not write push dead letter');
+        this.log.error({ err, file }, `could not write ${this.kind} dead letter`);
       }
     });
     return this.chain;

@@ -1,6 +1,7 @@
 export type { PushNotification, PushPlatform, PushProvider, PushResult, PushTarget } from './push.port';
 export { PushAuthError, PushConfigError } from './push.errors';
 export type { RetryOptions } from './retry.policy';
+export { SignedWebhookClient, type SignedWebhookOptions } from './signed-webhook.client';
 export { WebhookProvider, type WebhookPayload, type WebhookProviderOptions } from './webhook.provider';
 export {
   WEBHOOK_DELIVERY_HEADER,

@@ -60,6 +60,8 @@ import {
   type SyncCursor,
   type SyncPage,
   type SyncQuery,
+  type ScheduleInput,
+  type ScheduledMessage,
   type SendInput,
   type SendResult,
   type SessionRef,
@@ -71,6 +73,7 @@ import {
 } from './im.types';
 import * as groupRequests from './group.requests';
 import * as groupRoleRequests from './group-roles.requests';
+import * as scheduleRequests from './schedule.requests';
 import { fetchMissed } from './missed.sync';
 import { passwordMd5 } from './password';
 import * as queryRequests from './query.requests';
@@ -855,6 +858,24 @@ export class ImClientImpl implements ImClient, Requester {
     options?: RequestOptions,
   ): Promise<GroupReadReceipt[]> {
     return groupRoleRequests.groupReadReceipts(this, groupId, msgIds, options);
+  }
+
+  // ---- scheduled messages (mqim extension) ----
+
+  scheduleMessage(input: ScheduleInput, options?: RequestOptions): Promise<ScheduledMessage> {
+    return scheduleRequests.scheduleMessage(this, input, options);
+  }
+
+  scheduledMessages(options?: RequestOptions): Promise<ScheduledMessage[]> {
+    return scheduleRequests.scheduledMessages(this, options);
+  }
+
+  cancelScheduled(scheduleId: number, options?: RequestOptions): Promise<void> {
+    return scheduleRequests.cancelScheduled(this, scheduleId, options);
+  }
+
+  reschedule(scheduleId: number, sendAt: number, options?: RequestOptions): Promise<ScheduledMessage> {
+    return scheduleRequests.reschedule(this, scheduleId, sendAt, options);
   }
 
   // ---- events ----

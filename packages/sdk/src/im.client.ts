@@ -33,6 +33,8 @@ import type {
   ReconnectedInfo,
   ReconnectingInfo,
   RequestOptions,
+  ScheduleInput,
+  ScheduledMessage,
   SendInput,
   SendResult,
   SessionRef,
@@ -275,6 +277,18 @@ export interface ImClient {
   groupRoles(groupId: number, options?: RequestOptions): Promise<GroupRoles>;
   /** Read counts (and readers, in groups of up to 200) of your own messages in a group; ≤ 50 ids. */
   groupReadReceipts(groupId: number, msgIds: number[], options?: RequestOptions): Promise<GroupReadReceipt[]>;
+  /**
+   * Scheduled messages (mqim extension): the server sends the message as this user at `sendAt`
+   * (up to 30 days ahead), once, through the ordinary send path. Refusals reject with the server's
+   * code (`IM_ERR_NOT_FOUND`, `IM_ERR_FORBIDDEN`, `IM_ERR_INVALID_ARGUMENT`, `IM_ERR_SCHEDULE_TOO_LATE`).
+   */
+  scheduleMessage(input: ScheduleInput, options?: RequestOptions): Promise<ScheduledMessage>;
+  /** This user's pending scheduled messages, soonest first. */
+  scheduledMessages(options?: RequestOptions): Promise<ScheduledMessage[]>;
+  /** Cancels a pending scheduled message (idempotent); too late once it is being sent. */
+  cancelScheduled(scheduleId: number, options?: RequestOptions): Promise<void>;
+  /** A new time for a pending scheduled message. */
+  reschedule(scheduleId: number, sendAt: number, options?: RequestOptions): Promise<ScheduledMessage>;
 
   on<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this;
   once<E extends ImClientEventName>(event: E, listener: ImClientListener<E>): this;

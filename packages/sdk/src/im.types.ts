@@ -420,3 +420,34 @@ export interface ProfileUpdate {
   /** An http(s) URL of at most 512 characters, or '' to clear it. */
   avatarUrl?: string;
 }
+
+/** A message to send later (`scheduleMessage`): a `SendInput` plus when. */
+export interface ScheduleInput {
+  to: number;
+  /** @default SessionType.SINGLE */
+  sessionType?: number;
+  text?: string;
+  data?: Uint8Array;
+  /** @default MsgType.TEXT */
+  msgType?: number;
+  /** Unix ms: in the future, at most 30 days ahead. */
+  sendAt: number;
+}
+
+/** A scheduled message as the server keeps it (mqim extension 0x0860-0x0867). */
+export interface ScheduledMessage {
+  scheduleId: number;
+  sessionType: number;
+  to: number;
+  msgType: number;
+  data: Uint8Array;
+  /** `data` decoded as UTF-8 when `msgType` is TEXT. */
+  text: string | undefined;
+  /** Unix ms. */
+  sendAt: number;
+  status: 'pending' | 'firing' | 'sent' | 'cancelled' | 'failed';
+  /** Grows with each reschedule. */
+  version: number;
+  /** Once sent (0 before). */
+  serverMsgId: number;
+}

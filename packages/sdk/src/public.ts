@@ -64,6 +64,8 @@ export {
   type ReconnectedInfo,
   type ReconnectingInfo,
   type RequestOptions,
+  type ScheduleInput,
+  type ScheduledMessage,
   type SendInput,
   type SendResult,
   type SessionLastMessage,

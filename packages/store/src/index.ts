@@ -1,4 +1,11 @@
 export type { Store, StoreDialect } from './store.port';
+export type { BotRecord, BotRepository } from './bot.port';
+export type {
+  NewScheduledMessage,
+  ScheduleRepository,
+  ScheduleStatus,
+  ScheduledMessage,
+} from './schedule.port';
 export {
   RECALLED_MSG_STATUS,
   SessionType,

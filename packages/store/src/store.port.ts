@@ -1,4 +1,6 @@
 import type { ContactRepository } from './contact.port';
+import type { BotRepository } from './bot.port';
+import type { ScheduleRepository } from './schedule.port';
 import type { GroupRepository } from './group.port';
 import type { MessageRepository } from './message.port';
 import type { DeviceRepository, MuteRepository } from './push.port';
@@ -28,6 +30,8 @@ export interface Store {
   readonly mutes: MuteRepository;
   /** Friends, friend requests and blocks (migration 0004). */
   readonly contacts: ContactRepository;
+  readonly bots: BotRepository;
+  readonly schedules: ScheduleRepository;
   /**
    * Applies pending migrations from `migrations/<dialect>/` (idempotent, serialised across
    * processes by a lock), then checks the shard count recorded in the database.

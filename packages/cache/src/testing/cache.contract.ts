@@ -3,6 +3,7 @@ import { describeAttemptContract } from './attempts.contract';
 import { describePresenceContract } from './presence.contract';
 import { describeBucketContract } from './buckets.contract';
 import { describeCallContract } from './calls.contract';
+import { describeIdempotencyContract } from './idempotency.contract';
 import { describeReceiptContract } from './receipts.contract';
 import { describeRouteContract } from './routes.contract';
 import { describeSequenceContract } from './sequences.contract';
@@ -48,6 +49,7 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
     describePresenceContract(fixture);
     describeBucketContract(fixture);
     describeCallContract(fixture);
+    describeIdempotencyContract(fixture);
 
     it('cache - calls after close() reject with CacheUnavailableError', async () => {
       const { cache } = fixture();

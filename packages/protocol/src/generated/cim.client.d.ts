@@ -4140,7 +4140,31 @@ export namespace CIM {
             MQIM_CID_CLIENT_CAPABILITIES_REQ = 2051,
 
             /** MQIM_CID_CLIENT_CAPABILITIES_RSP value */
-            MQIM_CID_CLIENT_CAPABILITIES_RSP = 2052
+            MQIM_CID_CLIENT_CAPABILITIES_RSP = 2052,
+
+            /** MQIM_CID_SCHEDULE_CREATE_REQ value */
+            MQIM_CID_SCHEDULE_CREATE_REQ = 2144,
+
+            /** MQIM_CID_SCHEDULE_CREATE_RSP value */
+            MQIM_CID_SCHEDULE_CREATE_RSP = 2145,
+
+            /** MQIM_CID_SCHEDULE_LIST_REQ value */
+            MQIM_CID_SCHEDULE_LIST_REQ = 2146,
+
+            /** MQIM_CID_SCHEDULE_LIST_RSP value */
+            MQIM_CID_SCHEDULE_LIST_RSP = 2147,
+
+            /** MQIM_CID_SCHEDULE_CANCEL_REQ value */
+            MQIM_CID_SCHEDULE_CANCEL_REQ = 2148,
+
+            /** MQIM_CID_SCHEDULE_CANCEL_RSP value */
+            MQIM_CID_SCHEDULE_CANCEL_RSP = 2149,
+
+            /** MQIM_CID_SCHEDULE_UPDATE_REQ value */
+            MQIM_CID_SCHEDULE_UPDATE_REQ = 2150,
+
+            /** MQIM_CID_SCHEDULE_UPDATE_RSP value */
+            MQIM_CID_SCHEDULE_UPDATE_RSP = 2151
         }
 
         /**
@@ -5792,6 +5816,619 @@ export namespace CIM {
 
             /** Shape of a MqimGroupReadReceiptsRsp. */
             type $Shape = CIM.GroupExt.MqimGroupReadReceiptsRsp.$Properties;
+        }
+    }
+
+    /** Namespace Schedule. */
+    namespace Schedule {
+
+        /**
+         * Properties of a MqimScheduledMsg.
+         * @deprecated Use CIM.Schedule.MqimScheduledMsg.$Properties instead.
+         */
+        interface IMqimScheduledMsg extends CIM.Schedule.MqimScheduledMsg.$Properties {
+        }
+
+        /** Represents a MqimScheduledMsg. */
+        class MqimScheduledMsg {
+
+            /**
+             * Constructs a new MqimScheduledMsg.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Schedule.MqimScheduledMsg.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimScheduledMsg scheduleId. */
+            scheduleId: (number|Long);
+
+            /** MqimScheduledMsg sessionType. */
+            sessionType: number;
+
+            /** MqimScheduledMsg toSessionId. */
+            toSessionId: (number|Long);
+
+            /** MqimScheduledMsg msgType. */
+            msgType: number;
+
+            /** MqimScheduledMsg msgData. */
+            msgData: Uint8Array;
+
+            /** MqimScheduledMsg sendAtMs. */
+            sendAtMs: (number|Long);
+
+            /** MqimScheduledMsg status. */
+            status: string;
+
+            /** MqimScheduledMsg version. */
+            version: number;
+
+            /** MqimScheduledMsg serverMsgId. */
+            serverMsgId: (number|Long);
+
+            /**
+             * Encodes the specified MqimScheduledMsg message. Does not implicitly {@link CIM.Schedule.MqimScheduledMsg.verify|verify} messages.
+             * @param message MqimScheduledMsg message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Schedule.MqimScheduledMsg.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimScheduledMsg message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduledMsg & CIM.Schedule.MqimScheduledMsg.$Shape} MqimScheduledMsg
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Schedule.MqimScheduledMsg & CIM.Schedule.MqimScheduledMsg.$Shape;
+        }
+
+        namespace MqimScheduledMsg {
+
+            /** Properties of a MqimScheduledMsg. */
+            interface $Properties {
+
+                /** MqimScheduledMsg scheduleId */
+                scheduleId?: (number|Long|null);
+
+                /** MqimScheduledMsg sessionType */
+                sessionType?: (number|null);
+
+                /** MqimScheduledMsg toSessionId */
+                toSessionId?: (number|Long|null);
+
+                /** MqimScheduledMsg msgType */
+                msgType?: (number|null);
+
+                /** MqimScheduledMsg msgData */
+                msgData?: (Uint8Array|null);
+
+                /** MqimScheduledMsg sendAtMs */
+                sendAtMs?: (number|Long|null);
+
+                /** MqimScheduledMsg status */
+                status?: (string|null);
+
+                /** MqimScheduledMsg version */
+                version?: (number|null);
+
+                /** MqimScheduledMsg serverMsgId */
+                serverMsgId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimScheduledMsg. */
+            type $Shape = CIM.Schedule.MqimScheduledMsg.$Properties;
+        }
+
+        /**
+         * Properties of a MqimScheduleCreateReq.
+         * @deprecated Use CIM.Schedule.MqimScheduleCreateReq.$Properties instead.
+         */
+        interface IMqimScheduleCreateReq extends CIM.Schedule.MqimScheduleCreateReq.$Properties {
+        }
+
+        /** Represents a MqimScheduleCreateReq. */
+        class MqimScheduleCreateReq {
+
+            /**
+             * Constructs a new MqimScheduleCreateReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Schedule.MqimScheduleCreateReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimScheduleCreateReq sessionType. */
+            sessionType: number;
+
+            /** MqimScheduleCreateReq toSessionId. */
+            toSessionId: (number|Long);
+
+            /** MqimScheduleCreateReq msgType. */
+            msgType: number;
+
+            /** MqimScheduleCreateReq msgData. */
+            msgData: Uint8Array;
+
+            /** MqimScheduleCreateReq sendAtMs. */
+            sendAtMs: (number|Long);
+
+            /**
+             * Encodes the specified MqimScheduleCreateReq message. Does not implicitly {@link CIM.Schedule.MqimScheduleCreateReq.verify|verify} messages.
+             * @param message MqimScheduleCreateReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Schedule.MqimScheduleCreateReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimScheduleCreateReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleCreateReq & CIM.Schedule.MqimScheduleCreateReq.$Shape} MqimScheduleCreateReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Schedule.MqimScheduleCreateReq & CIM.Schedule.MqimScheduleCreateReq.$Shape;
+        }
+
+        namespace MqimScheduleCreateReq {
+
+            /** Properties of a MqimScheduleCreateReq. */
+            interface $Properties {
+
+                /** MqimScheduleCreateReq sessionType */
+                sessionType?: (number|null);
+
+                /** MqimScheduleCreateReq toSessionId */
+                toSessionId?: (number|Long|null);
+
+                /** MqimScheduleCreateReq msgType */
+                msgType?: (number|null);
+
+                /** MqimScheduleCreateReq msgData */
+                msgData?: (Uint8Array|null);
+
+                /** MqimScheduleCreateReq sendAtMs */
+                sendAtMs?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimScheduleCreateReq. */
+            type $Shape = CIM.Schedule.MqimScheduleCreateReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimScheduleCreateRsp.
+         * @deprecated Use CIM.Schedule.MqimScheduleCreateRsp.$Properties instead.
+         */
+        interface IMqimScheduleCreateRsp extends CIM.Schedule.MqimScheduleCreateRsp.$Properties {
+        }
+
+        /** Represents a MqimScheduleCreateRsp. */
+        class MqimScheduleCreateRsp {
+
+            /**
+             * Constructs a new MqimScheduleCreateRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Schedule.MqimScheduleCreateRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimScheduleCreateRsp resultCode. */
+            resultCode: number;
+
+            /** MqimScheduleCreateRsp scheduled. */
+            scheduled?: (CIM.Schedule.MqimScheduledMsg.$Properties|null);
+
+            /**
+             * Encodes the specified MqimScheduleCreateRsp message. Does not implicitly {@link CIM.Schedule.MqimScheduleCreateRsp.verify|verify} messages.
+             * @param message MqimScheduleCreateRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Schedule.MqimScheduleCreateRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimScheduleCreateRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleCreateRsp & CIM.Schedule.MqimScheduleCreateRsp.$Shape} MqimScheduleCreateRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Schedule.MqimScheduleCreateRsp & CIM.Schedule.MqimScheduleCreateRsp.$Shape;
+        }
+
+        namespace MqimScheduleCreateRsp {
+
+            /** Properties of a MqimScheduleCreateRsp. */
+            interface $Properties {
+
+                /** MqimScheduleCreateRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimScheduleCreateRsp scheduled */
+                scheduled?: (CIM.Schedule.MqimScheduledMsg.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimScheduleCreateRsp. */
+            type $Shape = CIM.Schedule.MqimScheduleCreateRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimScheduleListReq.
+         * @deprecated Use CIM.Schedule.MqimScheduleListReq.$Properties instead.
+         */
+        interface IMqimScheduleListReq extends CIM.Schedule.MqimScheduleListReq.$Properties {
+        }
+
+        /** Represents a MqimScheduleListReq. */
+        class MqimScheduleListReq {
+
+            /**
+             * Constructs a new MqimScheduleListReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Schedule.MqimScheduleListReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /**
+             * Encodes the specified MqimScheduleListReq message. Does not implicitly {@link CIM.Schedule.MqimScheduleListReq.verify|verify} messages.
+             * @param message MqimScheduleListReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Schedule.MqimScheduleListReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimScheduleListReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleListReq & CIM.Schedule.MqimScheduleListReq.$Shape} MqimScheduleListReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Schedule.MqimScheduleListReq & CIM.Schedule.MqimScheduleListReq.$Shape;
+        }
+
+        namespace MqimScheduleListReq {
+
+            /** Properties of a MqimScheduleListReq. */
+            interface $Properties {
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimScheduleListReq. */
+            type $Shape = CIM.Schedule.MqimScheduleListReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimScheduleListRsp.
+         * @deprecated Use CIM.Schedule.MqimScheduleListRsp.$Properties instead.
+         */
+        interface IMqimScheduleListRsp extends CIM.Schedule.MqimScheduleListRsp.$Properties {
+        }
+
+        /** Represents a MqimScheduleListRsp. */
+        class MqimScheduleListRsp {
+
+            /**
+             * Constructs a new MqimScheduleListRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Schedule.MqimScheduleListRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimScheduleListRsp resultCode. */
+            resultCode: number;
+
+            /** MqimScheduleListRsp scheduled. */
+            scheduled: CIM.Schedule.MqimScheduledMsg.$Properties[];
+
+            /**
+             * Encodes the specified MqimScheduleListRsp message. Does not implicitly {@link CIM.Schedule.MqimScheduleListRsp.verify|verify} messages.
+             * @param message MqimScheduleListRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Schedule.MqimScheduleListRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimScheduleListRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleListRsp & CIM.Schedule.MqimScheduleListRsp.$Shape} MqimScheduleListRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Schedule.MqimScheduleListRsp & CIM.Schedule.MqimScheduleListRsp.$Shape;
+        }
+
+        namespace MqimScheduleListRsp {
+
+            /** Properties of a MqimScheduleListRsp. */
+            interface $Properties {
+
+                /** MqimScheduleListRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimScheduleListRsp scheduled */
+                scheduled?: (CIM.Schedule.MqimScheduledMsg.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimScheduleListRsp. */
+            type $Shape = CIM.Schedule.MqimScheduleListRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimScheduleCancelReq.
+         * @deprecated Use CIM.Schedule.MqimScheduleCancelReq.$Properties instead.
+         */
+        interface IMqimScheduleCancelReq extends CIM.Schedule.MqimScheduleCancelReq.$Properties {
+        }
+
+        /** Represents a MqimScheduleCancelReq. */
+        class MqimScheduleCancelReq {
+
+            /**
+             * Constructs a new MqimScheduleCancelReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Schedule.MqimScheduleCancelReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimScheduleCancelReq scheduleId. */
+            scheduleId: (number|Long);
+
+            /**
+             * Encodes the specified MqimScheduleCancelReq message. Does not implicitly {@link CIM.Schedule.MqimScheduleCancelReq.verify|verify} messages.
+             * @param message MqimScheduleCancelReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Schedule.MqimScheduleCancelReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimScheduleCancelReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleCancelReq & CIM.Schedule.MqimScheduleCancelReq.$Shape} MqimScheduleCancelReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Schedule.MqimScheduleCancelReq & CIM.Schedule.MqimScheduleCancelReq.$Shape;
+        }
+
+        namespace MqimScheduleCancelReq {
+
+            /** Properties of a MqimScheduleCancelReq. */
+            interface $Properties {
+
+                /** MqimScheduleCancelReq scheduleId */
+                scheduleId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimScheduleCancelReq. */
+            type $Shape = CIM.Schedule.MqimScheduleCancelReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimScheduleCancelRsp.
+         * @deprecated Use CIM.Schedule.MqimScheduleCancelRsp.$Properties instead.
+         */
+        interface IMqimScheduleCancelRsp extends CIM.Schedule.MqimScheduleCancelRsp.$Properties {
+        }
+
+        /** Represents a MqimScheduleCancelRsp. */
+        class MqimScheduleCancelRsp {
+
+            /**
+             * Constructs a new MqimScheduleCancelRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Schedule.MqimScheduleCancelRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimScheduleCancelRsp resultCode. */
+            resultCode: number;
+
+            /** MqimScheduleCancelRsp scheduleId. */
+            scheduleId: (number|Long);
+
+            /**
+             * Encodes the specified MqimScheduleCancelRsp message. Does not implicitly {@link CIM.Schedule.MqimScheduleCancelRsp.verify|verify} messages.
+             * @param message MqimScheduleCancelRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Schedule.MqimScheduleCancelRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimScheduleCancelRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleCancelRsp & CIM.Schedule.MqimScheduleCancelRsp.$Shape} MqimScheduleCancelRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Schedule.MqimScheduleCancelRsp & CIM.Schedule.MqimScheduleCancelRsp.$Shape;
+        }
+
+        namespace MqimScheduleCancelRsp {
+
+            /** Properties of a MqimScheduleCancelRsp. */
+            interface $Properties {
+
+                /** MqimScheduleCancelRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimScheduleCancelRsp scheduleId */
+                scheduleId?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimScheduleCancelRsp. */
+            type $Shape = CIM.Schedule.MqimScheduleCancelRsp.$Properties;
+        }
+
+        /**
+         * Properties of a MqimScheduleUpdateReq.
+         * @deprecated Use CIM.Schedule.MqimScheduleUpdateReq.$Properties instead.
+         */
+        interface IMqimScheduleUpdateReq extends CIM.Schedule.MqimScheduleUpdateReq.$Properties {
+        }
+
+        /** Represents a MqimScheduleUpdateReq. */
+        class MqimScheduleUpdateReq {
+
+            /**
+             * Constructs a new MqimScheduleUpdateReq.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Schedule.MqimScheduleUpdateReq.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimScheduleUpdateReq scheduleId. */
+            scheduleId: (number|Long);
+
+            /** MqimScheduleUpdateReq sendAtMs. */
+            sendAtMs: (number|Long);
+
+            /**
+             * Encodes the specified MqimScheduleUpdateReq message. Does not implicitly {@link CIM.Schedule.MqimScheduleUpdateReq.verify|verify} messages.
+             * @param message MqimScheduleUpdateReq message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Schedule.MqimScheduleUpdateReq.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimScheduleUpdateReq message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleUpdateReq & CIM.Schedule.MqimScheduleUpdateReq.$Shape} MqimScheduleUpdateReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Schedule.MqimScheduleUpdateReq & CIM.Schedule.MqimScheduleUpdateReq.$Shape;
+        }
+
+        namespace MqimScheduleUpdateReq {
+
+            /** Properties of a MqimScheduleUpdateReq. */
+            interface $Properties {
+
+                /** MqimScheduleUpdateReq scheduleId */
+                scheduleId?: (number|Long|null);
+
+                /** MqimScheduleUpdateReq sendAtMs */
+                sendAtMs?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimScheduleUpdateReq. */
+            type $Shape = CIM.Schedule.MqimScheduleUpdateReq.$Properties;
+        }
+
+        /**
+         * Properties of a MqimScheduleUpdateRsp.
+         * @deprecated Use CIM.Schedule.MqimScheduleUpdateRsp.$Properties instead.
+         */
+        interface IMqimScheduleUpdateRsp extends CIM.Schedule.MqimScheduleUpdateRsp.$Properties {
+        }
+
+        /** Represents a MqimScheduleUpdateRsp. */
+        class MqimScheduleUpdateRsp {
+
+            /**
+             * Constructs a new MqimScheduleUpdateRsp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: CIM.Schedule.MqimScheduleUpdateRsp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** MqimScheduleUpdateRsp resultCode. */
+            resultCode: number;
+
+            /** MqimScheduleUpdateRsp scheduled. */
+            scheduled?: (CIM.Schedule.MqimScheduledMsg.$Properties|null);
+
+            /**
+             * Encodes the specified MqimScheduleUpdateRsp message. Does not implicitly {@link CIM.Schedule.MqimScheduleUpdateRsp.verify|verify} messages.
+             * @param message MqimScheduleUpdateRsp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: CIM.Schedule.MqimScheduleUpdateRsp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a MqimScheduleUpdateRsp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleUpdateRsp & CIM.Schedule.MqimScheduleUpdateRsp.$Shape} MqimScheduleUpdateRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): CIM.Schedule.MqimScheduleUpdateRsp & CIM.Schedule.MqimScheduleUpdateRsp.$Shape;
+        }
+
+        namespace MqimScheduleUpdateRsp {
+
+            /** Properties of a MqimScheduleUpdateRsp. */
+            interface $Properties {
+
+                /** MqimScheduleUpdateRsp resultCode */
+                resultCode?: (number|null);
+
+                /** MqimScheduleUpdateRsp scheduled */
+                scheduled?: (CIM.Schedule.MqimScheduledMsg.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a MqimScheduleUpdateRsp. */
+            type $Shape = CIM.Schedule.MqimScheduleUpdateRsp.$Properties;
         }
     }
 

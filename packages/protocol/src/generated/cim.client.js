@@ -9737,6 +9737,14 @@ $root.CIM = (function() {
          * @property {number} MQIM_CID_PRESENCE_CHANGED=2111 MQIM_CID_PRESENCE_CHANGED value
          * @property {number} MQIM_CID_CLIENT_CAPABILITIES_REQ=2051 MQIM_CID_CLIENT_CAPABILITIES_REQ value
          * @property {number} MQIM_CID_CLIENT_CAPABILITIES_RSP=2052 MQIM_CID_CLIENT_CAPABILITIES_RSP value
+         * @property {number} MQIM_CID_SCHEDULE_CREATE_REQ=2144 MQIM_CID_SCHEDULE_CREATE_REQ value
+         * @property {number} MQIM_CID_SCHEDULE_CREATE_RSP=2145 MQIM_CID_SCHEDULE_CREATE_RSP value
+         * @property {number} MQIM_CID_SCHEDULE_LIST_REQ=2146 MQIM_CID_SCHEDULE_LIST_REQ value
+         * @property {number} MQIM_CID_SCHEDULE_LIST_RSP=2147 MQIM_CID_SCHEDULE_LIST_RSP value
+         * @property {number} MQIM_CID_SCHEDULE_CANCEL_REQ=2148 MQIM_CID_SCHEDULE_CANCEL_REQ value
+         * @property {number} MQIM_CID_SCHEDULE_CANCEL_RSP=2149 MQIM_CID_SCHEDULE_CANCEL_RSP value
+         * @property {number} MQIM_CID_SCHEDULE_UPDATE_REQ=2150 MQIM_CID_SCHEDULE_UPDATE_REQ value
+         * @property {number} MQIM_CID_SCHEDULE_UPDATE_RSP=2151 MQIM_CID_SCHEDULE_UPDATE_RSP value
          */
         Ext.MqimCmdID = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -9788,6 +9796,14 @@ $root.CIM = (function() {
             values[valuesById[2111] = "MQIM_CID_PRESENCE_CHANGED"] = 2111;
             values[valuesById[2051] = "MQIM_CID_CLIENT_CAPABILITIES_REQ"] = 2051;
             values[valuesById[2052] = "MQIM_CID_CLIENT_CAPABILITIES_RSP"] = 2052;
+            values[valuesById[2144] = "MQIM_CID_SCHEDULE_CREATE_REQ"] = 2144;
+            values[valuesById[2145] = "MQIM_CID_SCHEDULE_CREATE_RSP"] = 2145;
+            values[valuesById[2146] = "MQIM_CID_SCHEDULE_LIST_REQ"] = 2146;
+            values[valuesById[2147] = "MQIM_CID_SCHEDULE_LIST_RSP"] = 2147;
+            values[valuesById[2148] = "MQIM_CID_SCHEDULE_CANCEL_REQ"] = 2148;
+            values[valuesById[2149] = "MQIM_CID_SCHEDULE_CANCEL_RSP"] = 2149;
+            values[valuesById[2150] = "MQIM_CID_SCHEDULE_UPDATE_REQ"] = 2150;
+            values[valuesById[2151] = "MQIM_CID_SCHEDULE_UPDATE_RSP"] = 2151;
             return values;
         })();
 
@@ -14075,6 +14091,1554 @@ $root.CIM = (function() {
         })();
 
         return GroupExt;
+    })();
+
+    CIM.Schedule = (function() {
+
+        /**
+         * Namespace Schedule.
+         * @memberof CIM
+         * @namespace
+         */
+        var Schedule = {};
+
+        Schedule.MqimScheduledMsg = (function() {
+
+            /**
+             * Properties of a MqimScheduledMsg.
+             * @typedef {Object} CIM.Schedule.MqimScheduledMsg.$Properties
+             * @property {number|Long|null} [scheduleId] MqimScheduledMsg scheduleId
+             * @property {number|null} [sessionType] MqimScheduledMsg sessionType
+             * @property {number|Long|null} [toSessionId] MqimScheduledMsg toSessionId
+             * @property {number|null} [msgType] MqimScheduledMsg msgType
+             * @property {Uint8Array|null} [msgData] MqimScheduledMsg msgData
+             * @property {number|Long|null} [sendAtMs] MqimScheduledMsg sendAtMs
+             * @property {string|null} [status] MqimScheduledMsg status
+             * @property {number|null} [version] MqimScheduledMsg version
+             * @property {number|Long|null} [serverMsgId] MqimScheduledMsg serverMsgId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimScheduledMsg.
+             * @memberof CIM.Schedule
+             * @interface IMqimScheduledMsg
+             * @augments CIM.Schedule.MqimScheduledMsg.$Properties
+             * @deprecated Use CIM.Schedule.MqimScheduledMsg.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimScheduledMsg.
+             * @typedef {CIM.Schedule.MqimScheduledMsg.$Properties} CIM.Schedule.MqimScheduledMsg.$Shape
+             */
+
+            /**
+             * Constructs a new MqimScheduledMsg.
+             * @memberof CIM.Schedule
+             * @classdesc Represents a MqimScheduledMsg.
+             * @constructor
+             * @param {CIM.Schedule.MqimScheduledMsg.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimScheduledMsg = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimScheduledMsg scheduleId.
+             * @member {number|Long} scheduleId
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @instance
+             */
+            MqimScheduledMsg.prototype.scheduleId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimScheduledMsg sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @instance
+             */
+            MqimScheduledMsg.prototype.sessionType = 0;
+
+            /**
+             * MqimScheduledMsg toSessionId.
+             * @member {number|Long} toSessionId
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @instance
+             */
+            MqimScheduledMsg.prototype.toSessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimScheduledMsg msgType.
+             * @member {number} msgType
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @instance
+             */
+            MqimScheduledMsg.prototype.msgType = 0;
+
+            /**
+             * MqimScheduledMsg msgData.
+             * @member {Uint8Array} msgData
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @instance
+             */
+            MqimScheduledMsg.prototype.msgData = $util.newBuffer([]);
+
+            /**
+             * MqimScheduledMsg sendAtMs.
+             * @member {number|Long} sendAtMs
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @instance
+             */
+            MqimScheduledMsg.prototype.sendAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimScheduledMsg status.
+             * @member {string} status
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @instance
+             */
+            MqimScheduledMsg.prototype.status = "";
+
+            /**
+             * MqimScheduledMsg version.
+             * @member {number} version
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @instance
+             */
+            MqimScheduledMsg.prototype.version = 0;
+
+            /**
+             * MqimScheduledMsg serverMsgId.
+             * @member {number|Long} serverMsgId
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @instance
+             */
+            MqimScheduledMsg.prototype.serverMsgId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimScheduledMsg message. Does not implicitly {@link CIM.Schedule.MqimScheduledMsg.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @static
+             * @param {CIM.Schedule.MqimScheduledMsg.$Properties} message MqimScheduledMsg message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimScheduledMsg.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.scheduleId != null && $Object.hasOwnProperty.call(message, "scheduleId") && (typeof message.scheduleId === "object" ? message.scheduleId.low || message.scheduleId.high : message.scheduleId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.scheduleId);
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.sessionType);
+                if (message.toSessionId != null && $Object.hasOwnProperty.call(message, "toSessionId") && (typeof message.toSessionId === "object" ? message.toSessionId.low || message.toSessionId.high : message.toSessionId !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.toSessionId);
+                if (message.msgType != null && $Object.hasOwnProperty.call(message, "msgType") && message.msgType !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.msgType);
+                if (message.msgData != null && $Object.hasOwnProperty.call(message, "msgData") && message.msgData.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.msgData);
+                if (message.sendAtMs != null && $Object.hasOwnProperty.call(message, "sendAtMs") && (typeof message.sendAtMs === "object" ? message.sendAtMs.low || message.sendAtMs.high : message.sendAtMs !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.sendAtMs);
+                if (message.status != null && $Object.hasOwnProperty.call(message, "status") && message.status !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.status);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.version);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && (typeof message.serverMsgId === "object" ? message.serverMsgId.low || message.serverMsgId.high : message.serverMsgId !== 0))
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.serverMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimScheduledMsg message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Schedule.MqimScheduledMsg
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduledMsg & CIM.Schedule.MqimScheduledMsg.$Shape} MqimScheduledMsg
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimScheduledMsg.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Schedule.MqimScheduledMsg();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.scheduleId = value;
+                            else
+                                delete message.scheduleId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.toSessionId = value;
+                            else
+                                delete message.toSessionId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.msgType = value;
+                            else
+                                delete message.msgType;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.msgData = value;
+                            else
+                                delete message.msgData;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sendAtMs = value;
+                            else
+                                delete message.sendAtMs;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.status = value;
+                            else
+                                delete message.status;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimScheduledMsg;
+        })();
+
+        Schedule.MqimScheduleCreateReq = (function() {
+
+            /**
+             * Properties of a MqimScheduleCreateReq.
+             * @typedef {Object} CIM.Schedule.MqimScheduleCreateReq.$Properties
+             * @property {number|null} [sessionType] MqimScheduleCreateReq sessionType
+             * @property {number|Long|null} [toSessionId] MqimScheduleCreateReq toSessionId
+             * @property {number|null} [msgType] MqimScheduleCreateReq msgType
+             * @property {Uint8Array|null} [msgData] MqimScheduleCreateReq msgData
+             * @property {number|Long|null} [sendAtMs] MqimScheduleCreateReq sendAtMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimScheduleCreateReq.
+             * @memberof CIM.Schedule
+             * @interface IMqimScheduleCreateReq
+             * @augments CIM.Schedule.MqimScheduleCreateReq.$Properties
+             * @deprecated Use CIM.Schedule.MqimScheduleCreateReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimScheduleCreateReq.
+             * @typedef {CIM.Schedule.MqimScheduleCreateReq.$Properties} CIM.Schedule.MqimScheduleCreateReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimScheduleCreateReq.
+             * @memberof CIM.Schedule
+             * @classdesc Represents a MqimScheduleCreateReq.
+             * @constructor
+             * @param {CIM.Schedule.MqimScheduleCreateReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimScheduleCreateReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimScheduleCreateReq sessionType.
+             * @member {number} sessionType
+             * @memberof CIM.Schedule.MqimScheduleCreateReq
+             * @instance
+             */
+            MqimScheduleCreateReq.prototype.sessionType = 0;
+
+            /**
+             * MqimScheduleCreateReq toSessionId.
+             * @member {number|Long} toSessionId
+             * @memberof CIM.Schedule.MqimScheduleCreateReq
+             * @instance
+             */
+            MqimScheduleCreateReq.prototype.toSessionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimScheduleCreateReq msgType.
+             * @member {number} msgType
+             * @memberof CIM.Schedule.MqimScheduleCreateReq
+             * @instance
+             */
+            MqimScheduleCreateReq.prototype.msgType = 0;
+
+            /**
+             * MqimScheduleCreateReq msgData.
+             * @member {Uint8Array} msgData
+             * @memberof CIM.Schedule.MqimScheduleCreateReq
+             * @instance
+             */
+            MqimScheduleCreateReq.prototype.msgData = $util.newBuffer([]);
+
+            /**
+             * MqimScheduleCreateReq sendAtMs.
+             * @member {number|Long} sendAtMs
+             * @memberof CIM.Schedule.MqimScheduleCreateReq
+             * @instance
+             */
+            MqimScheduleCreateReq.prototype.sendAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimScheduleCreateReq message. Does not implicitly {@link CIM.Schedule.MqimScheduleCreateReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Schedule.MqimScheduleCreateReq
+             * @static
+             * @param {CIM.Schedule.MqimScheduleCreateReq.$Properties} message MqimScheduleCreateReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimScheduleCreateReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionType != null && $Object.hasOwnProperty.call(message, "sessionType") && message.sessionType !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.sessionType);
+                if (message.toSessionId != null && $Object.hasOwnProperty.call(message, "toSessionId") && (typeof message.toSessionId === "object" ? message.toSessionId.low || message.toSessionId.high : message.toSessionId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.toSessionId);
+                if (message.msgType != null && $Object.hasOwnProperty.call(message, "msgType") && message.msgType !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.msgType);
+                if (message.msgData != null && $Object.hasOwnProperty.call(message, "msgData") && message.msgData.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.msgData);
+                if (message.sendAtMs != null && $Object.hasOwnProperty.call(message, "sendAtMs") && (typeof message.sendAtMs === "object" ? message.sendAtMs.low || message.sendAtMs.high : message.sendAtMs !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.sendAtMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimScheduleCreateReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Schedule.MqimScheduleCreateReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleCreateReq & CIM.Schedule.MqimScheduleCreateReq.$Shape} MqimScheduleCreateReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimScheduleCreateReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Schedule.MqimScheduleCreateReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sessionType = value;
+                            else
+                                delete message.sessionType;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.toSessionId = value;
+                            else
+                                delete message.toSessionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.msgType = value;
+                            else
+                                delete message.msgType;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.msgData = value;
+                            else
+                                delete message.msgData;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sendAtMs = value;
+                            else
+                                delete message.sendAtMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimScheduleCreateReq;
+        })();
+
+        Schedule.MqimScheduleCreateRsp = (function() {
+
+            /**
+             * Properties of a MqimScheduleCreateRsp.
+             * @typedef {Object} CIM.Schedule.MqimScheduleCreateRsp.$Properties
+             * @property {number|null} [resultCode] MqimScheduleCreateRsp resultCode
+             * @property {CIM.Schedule.MqimScheduledMsg.$Properties|null} [scheduled] MqimScheduleCreateRsp scheduled
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimScheduleCreateRsp.
+             * @memberof CIM.Schedule
+             * @interface IMqimScheduleCreateRsp
+             * @augments CIM.Schedule.MqimScheduleCreateRsp.$Properties
+             * @deprecated Use CIM.Schedule.MqimScheduleCreateRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimScheduleCreateRsp.
+             * @typedef {CIM.Schedule.MqimScheduleCreateRsp.$Properties} CIM.Schedule.MqimScheduleCreateRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimScheduleCreateRsp.
+             * @memberof CIM.Schedule
+             * @classdesc Represents a MqimScheduleCreateRsp.
+             * @constructor
+             * @param {CIM.Schedule.MqimScheduleCreateRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimScheduleCreateRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimScheduleCreateRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Schedule.MqimScheduleCreateRsp
+             * @instance
+             */
+            MqimScheduleCreateRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimScheduleCreateRsp scheduled.
+             * @member {CIM.Schedule.MqimScheduledMsg.$Properties|null|undefined} scheduled
+             * @memberof CIM.Schedule.MqimScheduleCreateRsp
+             * @instance
+             */
+            MqimScheduleCreateRsp.prototype.scheduled = null;
+
+            /**
+             * Encodes the specified MqimScheduleCreateRsp message. Does not implicitly {@link CIM.Schedule.MqimScheduleCreateRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Schedule.MqimScheduleCreateRsp
+             * @static
+             * @param {CIM.Schedule.MqimScheduleCreateRsp.$Properties} message MqimScheduleCreateRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimScheduleCreateRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.resultCode);
+                if (message.scheduled != null && $Object.hasOwnProperty.call(message, "scheduled"))
+                    $root.CIM.Schedule.MqimScheduledMsg.encode(message.scheduled, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimScheduleCreateRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Schedule.MqimScheduleCreateRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleCreateRsp & CIM.Schedule.MqimScheduleCreateRsp.$Shape} MqimScheduleCreateRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimScheduleCreateRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Schedule.MqimScheduleCreateRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.scheduled = $root.CIM.Schedule.MqimScheduledMsg.decode(reader, reader.size(), $undefined, _depth + 1, message.scheduled);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimScheduleCreateRsp;
+        })();
+
+        Schedule.MqimScheduleListReq = (function() {
+
+            /**
+             * Properties of a MqimScheduleListReq.
+             * @typedef {Object} CIM.Schedule.MqimScheduleListReq.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimScheduleListReq.
+             * @memberof CIM.Schedule
+             * @interface IMqimScheduleListReq
+             * @augments CIM.Schedule.MqimScheduleListReq.$Properties
+             * @deprecated Use CIM.Schedule.MqimScheduleListReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimScheduleListReq.
+             * @typedef {CIM.Schedule.MqimScheduleListReq.$Properties} CIM.Schedule.MqimScheduleListReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimScheduleListReq.
+             * @memberof CIM.Schedule
+             * @classdesc Represents a MqimScheduleListReq.
+             * @constructor
+             * @param {CIM.Schedule.MqimScheduleListReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimScheduleListReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Encodes the specified MqimScheduleListReq message. Does not implicitly {@link CIM.Schedule.MqimScheduleListReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Schedule.MqimScheduleListReq
+             * @static
+             * @param {CIM.Schedule.MqimScheduleListReq.$Properties} message MqimScheduleListReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimScheduleListReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimScheduleListReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Schedule.MqimScheduleListReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleListReq & CIM.Schedule.MqimScheduleListReq.$Shape} MqimScheduleListReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimScheduleListReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Schedule.MqimScheduleListReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimScheduleListReq;
+        })();
+
+        Schedule.MqimScheduleListRsp = (function() {
+
+            /**
+             * Properties of a MqimScheduleListRsp.
+             * @typedef {Object} CIM.Schedule.MqimScheduleListRsp.$Properties
+             * @property {number|null} [resultCode] MqimScheduleListRsp resultCode
+             * @property {Array.<CIM.Schedule.MqimScheduledMsg.$Properties>|null} [scheduled] MqimScheduleListRsp scheduled
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimScheduleListRsp.
+             * @memberof CIM.Schedule
+             * @interface IMqimScheduleListRsp
+             * @augments CIM.Schedule.MqimScheduleListRsp.$Properties
+             * @deprecated Use CIM.Schedule.MqimScheduleListRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimScheduleListRsp.
+             * @typedef {CIM.Schedule.MqimScheduleListRsp.$Properties} CIM.Schedule.MqimScheduleListRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimScheduleListRsp.
+             * @memberof CIM.Schedule
+             * @classdesc Represents a MqimScheduleListRsp.
+             * @constructor
+             * @param {CIM.Schedule.MqimScheduleListRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimScheduleListRsp = function (properties) {
+                this.scheduled = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimScheduleListRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Schedule.MqimScheduleListRsp
+             * @instance
+             */
+            MqimScheduleListRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimScheduleListRsp scheduled.
+             * @member {Array.<CIM.Schedule.MqimScheduledMsg.$Properties>} scheduled
+             * @memberof CIM.Schedule.MqimScheduleListRsp
+             * @instance
+             */
+            MqimScheduleListRsp.prototype.scheduled = $util.emptyArray;
+
+            /**
+             * Encodes the specified MqimScheduleListRsp message. Does not implicitly {@link CIM.Schedule.MqimScheduleListRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Schedule.MqimScheduleListRsp
+             * @static
+             * @param {CIM.Schedule.MqimScheduleListRsp.$Properties} message MqimScheduleListRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimScheduleListRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.resultCode);
+                if (message.scheduled != null && message.scheduled.length)
+                    for (var i = 0; i < message.scheduled.length; ++i)
+                        $root.CIM.Schedule.MqimScheduledMsg.encode(message.scheduled[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimScheduleListRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Schedule.MqimScheduleListRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleListRsp & CIM.Schedule.MqimScheduleListRsp.$Shape} MqimScheduleListRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimScheduleListRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Schedule.MqimScheduleListRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.scheduled && message.scheduled.length))
+                                message.scheduled = [];
+                            message.scheduled.push($root.CIM.Schedule.MqimScheduledMsg.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimScheduleListRsp;
+        })();
+
+        Schedule.MqimScheduleCancelReq = (function() {
+
+            /**
+             * Properties of a MqimScheduleCancelReq.
+             * @typedef {Object} CIM.Schedule.MqimScheduleCancelReq.$Properties
+             * @property {number|Long|null} [scheduleId] MqimScheduleCancelReq scheduleId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimScheduleCancelReq.
+             * @memberof CIM.Schedule
+             * @interface IMqimScheduleCancelReq
+             * @augments CIM.Schedule.MqimScheduleCancelReq.$Properties
+             * @deprecated Use CIM.Schedule.MqimScheduleCancelReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimScheduleCancelReq.
+             * @typedef {CIM.Schedule.MqimScheduleCancelReq.$Properties} CIM.Schedule.MqimScheduleCancelReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimScheduleCancelReq.
+             * @memberof CIM.Schedule
+             * @classdesc Represents a MqimScheduleCancelReq.
+             * @constructor
+             * @param {CIM.Schedule.MqimScheduleCancelReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimScheduleCancelReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimScheduleCancelReq scheduleId.
+             * @member {number|Long} scheduleId
+             * @memberof CIM.Schedule.MqimScheduleCancelReq
+             * @instance
+             */
+            MqimScheduleCancelReq.prototype.scheduleId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimScheduleCancelReq message. Does not implicitly {@link CIM.Schedule.MqimScheduleCancelReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Schedule.MqimScheduleCancelReq
+             * @static
+             * @param {CIM.Schedule.MqimScheduleCancelReq.$Properties} message MqimScheduleCancelReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimScheduleCancelReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.scheduleId != null && $Object.hasOwnProperty.call(message, "scheduleId") && (typeof message.scheduleId === "object" ? message.scheduleId.low || message.scheduleId.high : message.scheduleId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.scheduleId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimScheduleCancelReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Schedule.MqimScheduleCancelReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleCancelReq & CIM.Schedule.MqimScheduleCancelReq.$Shape} MqimScheduleCancelReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimScheduleCancelReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Schedule.MqimScheduleCancelReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.scheduleId = value;
+                            else
+                                delete message.scheduleId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimScheduleCancelReq;
+        })();
+
+        Schedule.MqimScheduleCancelRsp = (function() {
+
+            /**
+             * Properties of a MqimScheduleCancelRsp.
+             * @typedef {Object} CIM.Schedule.MqimScheduleCancelRsp.$Properties
+             * @property {number|null} [resultCode] MqimScheduleCancelRsp resultCode
+             * @property {number|Long|null} [scheduleId] MqimScheduleCancelRsp scheduleId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimScheduleCancelRsp.
+             * @memberof CIM.Schedule
+             * @interface IMqimScheduleCancelRsp
+             * @augments CIM.Schedule.MqimScheduleCancelRsp.$Properties
+             * @deprecated Use CIM.Schedule.MqimScheduleCancelRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimScheduleCancelRsp.
+             * @typedef {CIM.Schedule.MqimScheduleCancelRsp.$Properties} CIM.Schedule.MqimScheduleCancelRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimScheduleCancelRsp.
+             * @memberof CIM.Schedule
+             * @classdesc Represents a MqimScheduleCancelRsp.
+             * @constructor
+             * @param {CIM.Schedule.MqimScheduleCancelRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimScheduleCancelRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimScheduleCancelRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Schedule.MqimScheduleCancelRsp
+             * @instance
+             */
+            MqimScheduleCancelRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimScheduleCancelRsp scheduleId.
+             * @member {number|Long} scheduleId
+             * @memberof CIM.Schedule.MqimScheduleCancelRsp
+             * @instance
+             */
+            MqimScheduleCancelRsp.prototype.scheduleId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimScheduleCancelRsp message. Does not implicitly {@link CIM.Schedule.MqimScheduleCancelRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Schedule.MqimScheduleCancelRsp
+             * @static
+             * @param {CIM.Schedule.MqimScheduleCancelRsp.$Properties} message MqimScheduleCancelRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimScheduleCancelRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.resultCode);
+                if (message.scheduleId != null && $Object.hasOwnProperty.call(message, "scheduleId") && (typeof message.scheduleId === "object" ? message.scheduleId.low || message.scheduleId.high : message.scheduleId !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.scheduleId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimScheduleCancelRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Schedule.MqimScheduleCancelRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleCancelRsp & CIM.Schedule.MqimScheduleCancelRsp.$Shape} MqimScheduleCancelRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimScheduleCancelRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Schedule.MqimScheduleCancelRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.scheduleId = value;
+                            else
+                                delete message.scheduleId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimScheduleCancelRsp;
+        })();
+
+        Schedule.MqimScheduleUpdateReq = (function() {
+
+            /**
+             * Properties of a MqimScheduleUpdateReq.
+             * @typedef {Object} CIM.Schedule.MqimScheduleUpdateReq.$Properties
+             * @property {number|Long|null} [scheduleId] MqimScheduleUpdateReq scheduleId
+             * @property {number|Long|null} [sendAtMs] MqimScheduleUpdateReq sendAtMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimScheduleUpdateReq.
+             * @memberof CIM.Schedule
+             * @interface IMqimScheduleUpdateReq
+             * @augments CIM.Schedule.MqimScheduleUpdateReq.$Properties
+             * @deprecated Use CIM.Schedule.MqimScheduleUpdateReq.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimScheduleUpdateReq.
+             * @typedef {CIM.Schedule.MqimScheduleUpdateReq.$Properties} CIM.Schedule.MqimScheduleUpdateReq.$Shape
+             */
+
+            /**
+             * Constructs a new MqimScheduleUpdateReq.
+             * @memberof CIM.Schedule
+             * @classdesc Represents a MqimScheduleUpdateReq.
+             * @constructor
+             * @param {CIM.Schedule.MqimScheduleUpdateReq.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimScheduleUpdateReq = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimScheduleUpdateReq scheduleId.
+             * @member {number|Long} scheduleId
+             * @memberof CIM.Schedule.MqimScheduleUpdateReq
+             * @instance
+             */
+            MqimScheduleUpdateReq.prototype.scheduleId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * MqimScheduleUpdateReq sendAtMs.
+             * @member {number|Long} sendAtMs
+             * @memberof CIM.Schedule.MqimScheduleUpdateReq
+             * @instance
+             */
+            MqimScheduleUpdateReq.prototype.sendAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified MqimScheduleUpdateReq message. Does not implicitly {@link CIM.Schedule.MqimScheduleUpdateReq.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Schedule.MqimScheduleUpdateReq
+             * @static
+             * @param {CIM.Schedule.MqimScheduleUpdateReq.$Properties} message MqimScheduleUpdateReq message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimScheduleUpdateReq.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.scheduleId != null && $Object.hasOwnProperty.call(message, "scheduleId") && (typeof message.scheduleId === "object" ? message.scheduleId.low || message.scheduleId.high : message.scheduleId !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.scheduleId);
+                if (message.sendAtMs != null && $Object.hasOwnProperty.call(message, "sendAtMs") && (typeof message.sendAtMs === "object" ? message.sendAtMs.low || message.sendAtMs.high : message.sendAtMs !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sendAtMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimScheduleUpdateReq message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Schedule.MqimScheduleUpdateReq
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleUpdateReq & CIM.Schedule.MqimScheduleUpdateReq.$Shape} MqimScheduleUpdateReq
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimScheduleUpdateReq.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Schedule.MqimScheduleUpdateReq();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.scheduleId = value;
+                            else
+                                delete message.scheduleId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sendAtMs = value;
+                            else
+                                delete message.sendAtMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimScheduleUpdateReq;
+        })();
+
+        Schedule.MqimScheduleUpdateRsp = (function() {
+
+            /**
+             * Properties of a MqimScheduleUpdateRsp.
+             * @typedef {Object} CIM.Schedule.MqimScheduleUpdateRsp.$Properties
+             * @property {number|null} [resultCode] MqimScheduleUpdateRsp resultCode
+             * @property {CIM.Schedule.MqimScheduledMsg.$Properties|null} [scheduled] MqimScheduleUpdateRsp scheduled
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MqimScheduleUpdateRsp.
+             * @memberof CIM.Schedule
+             * @interface IMqimScheduleUpdateRsp
+             * @augments CIM.Schedule.MqimScheduleUpdateRsp.$Properties
+             * @deprecated Use CIM.Schedule.MqimScheduleUpdateRsp.$Properties instead.
+             */
+
+            /**
+             * Shape of a MqimScheduleUpdateRsp.
+             * @typedef {CIM.Schedule.MqimScheduleUpdateRsp.$Properties} CIM.Schedule.MqimScheduleUpdateRsp.$Shape
+             */
+
+            /**
+             * Constructs a new MqimScheduleUpdateRsp.
+             * @memberof CIM.Schedule
+             * @classdesc Represents a MqimScheduleUpdateRsp.
+             * @constructor
+             * @param {CIM.Schedule.MqimScheduleUpdateRsp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var MqimScheduleUpdateRsp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MqimScheduleUpdateRsp resultCode.
+             * @member {number} resultCode
+             * @memberof CIM.Schedule.MqimScheduleUpdateRsp
+             * @instance
+             */
+            MqimScheduleUpdateRsp.prototype.resultCode = 0;
+
+            /**
+             * MqimScheduleUpdateRsp scheduled.
+             * @member {CIM.Schedule.MqimScheduledMsg.$Properties|null|undefined} scheduled
+             * @memberof CIM.Schedule.MqimScheduleUpdateRsp
+             * @instance
+             */
+            MqimScheduleUpdateRsp.prototype.scheduled = null;
+
+            /**
+             * Encodes the specified MqimScheduleUpdateRsp message. Does not implicitly {@link CIM.Schedule.MqimScheduleUpdateRsp.verify|verify} messages.
+             * @function encode
+             * @memberof CIM.Schedule.MqimScheduleUpdateRsp
+             * @static
+             * @param {CIM.Schedule.MqimScheduleUpdateRsp.$Properties} message MqimScheduleUpdateRsp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MqimScheduleUpdateRsp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.resultCode != null && $Object.hasOwnProperty.call(message, "resultCode") && message.resultCode !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.resultCode);
+                if (message.scheduled != null && $Object.hasOwnProperty.call(message, "scheduled"))
+                    $root.CIM.Schedule.MqimScheduledMsg.encode(message.scheduled, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MqimScheduleUpdateRsp message from the specified reader or buffer.
+             * @function decode
+             * @memberof CIM.Schedule.MqimScheduleUpdateRsp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {CIM.Schedule.MqimScheduleUpdateRsp & CIM.Schedule.MqimScheduleUpdateRsp.$Shape} MqimScheduleUpdateRsp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MqimScheduleUpdateRsp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.CIM.Schedule.MqimScheduleUpdateRsp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resultCode = value;
+                            else
+                                delete message.resultCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.scheduled = $root.CIM.Schedule.MqimScheduledMsg.decode(reader, reader.size(), $undefined, _depth + 1, message.scheduled);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MqimScheduleUpdateRsp;
+        })();
+
+        return Schedule;
     })();
 
     CIM.Social = (function() {

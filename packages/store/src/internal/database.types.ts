@@ -179,6 +179,33 @@ export interface BlockTable {
   created_at: Int;
 }
 
+/** 0006: bots (ADR 0016). */
+export interface BotTable {
+  user_id: Int;
+  webhook_url: string;
+  created_at: Int;
+  updated_at: Int;
+}
+
+/** 0006: scheduled messages. */
+export interface ScheduledMessageTable {
+  schedule_id: ColumnType<number | string | bigint, never, never>;
+  user_id: Int;
+  session_type: Int;
+  to_session_id: Int;
+  msg_type: Int;
+  msg_data: Blob;
+  system_sender: Int;
+  send_at_ms: Int;
+  status: Int;
+  version: Int;
+  armed_version: Int;
+  server_msg_id: Int;
+  error: string;
+  created_at_ms: Int;
+  updated_at_ms: Int;
+}
+
 export type SendShardName = `im_message_send_${number}`;
 export type RecvShardName = `im_message_recv_${number}`;
 
@@ -198,6 +225,8 @@ export interface StoreDatabase {
   im_friend: FriendTable;
   im_friend_request: FriendRequestTable;
   im_block: BlockTable;
+  im_bot: BotTable;
+  im_scheduled_message: ScheduledMessageTable;
   [send: SendShardName]: MessageSendTable;
   [recv: RecvShardName]: MessageRecvTable;
 }

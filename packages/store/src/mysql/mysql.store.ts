@@ -110,6 +110,8 @@ class MysqlStore implements Store {
   readonly devices;
   readonly mutes;
   readonly contacts;
+  readonly bots;
+  readonly schedules;
 
   readonly #kysely: Db;
   readonly #migrationsDir: string;
@@ -188,6 +190,8 @@ class MysqlStore implements Store {
     this.devices = repos.devices;
     this.mutes = repos.mutes;
     this.contacts = repos.contacts;
+    this.bots = repos.bots;
+    this.schedules = repos.schedules;
   }
 
   async migrate(): Promise<void> {

@@ -1,6 +1,8 @@
 import type { StoreContext } from '../internal/store-context';
 import type { Store } from '../store.port';
 import { KyselyContactRepository } from './contact.repository';
+import { KyselyBotRepository } from './bot.repository';
+import { KyselyScheduleRepository } from './schedule.repository';
 import { KyselyGroupRepository } from './group.repository';
 import { KyselyMessageRepository, type SaveExecutor } from './message.repository';
 import { KyselyDeviceRepository, KyselyMuteRepository } from './push.repository';
@@ -11,7 +13,17 @@ import { KyselyUserRepository } from './user.repository';
 
 export type Repositories = Pick<
   Store,
-  'users' | 'tokens' | 'messages' | 'sessions' | 'receipts' | 'groups' | 'devices' | 'mutes' | 'contacts'
+  | 'users'
+  | 'tokens'
+  | 'messages'
+  | 'sessions'
+  | 'receipts'
+  | 'groups'
+  | 'devices'
+  | 'mutes'
+  | 'bots'
+  | 'schedules'
+  | 'contacts'
 >;
 
 /** The dialect-neutral repositories; only how a message save is executed varies per store. */
@@ -26,5 +38,7 @@ export function createRepositories(ctx: StoreContext, executeSave: SaveExecutor)
     devices: new KyselyDeviceRepository(ctx),
     mutes: new KyselyMuteRepository(ctx),
     contacts: new KyselyContactRepository(ctx),
+    bots: new KyselyBotRepository(ctx),
+    schedules: new KyselyScheduleRepository(ctx),
   };
 }

@@ -123,6 +123,8 @@ class SqliteStore implements Store {
   readonly devices;
   readonly mutes;
   readonly contacts;
+  readonly bots;
+  readonly schedules;
 
   readonly #kysely: Db;
   readonly #migrationsDir: string;
@@ -202,6 +204,8 @@ class SqliteStore implements Store {
     this.devices = repos.devices;
     this.mutes = repos.mutes;
     this.contacts = repos.contacts;
+    this.bots = repos.bots;
+    this.schedules = repos.schedules;
   }
 
   async startCheckpointer(): Promise<void> {

@@ -1,5 +1,7 @@
 import { StoreUnavailableError, type Store } from '../index';
 import { textMessage, type ContractFixture } from './contract/fixture';
+import { botContract } from './contract/bots.contract';
+import { scheduleContract } from './contract/schedules.contract';
 import { groupContract } from './contract/groups.contract';
 import { messageContract } from './contract/messages.contract';
 import { contactContract } from './contract/contacts.contract';
@@ -76,6 +78,8 @@ export function runStoreContract(name: string, target: StoreContractTarget): voi
     groupContract(fx);
     pushContract(fx);
     contactContract(fx);
+    botContract(fx);
+    scheduleContract(fx);
     lifecycleContract(fx, target);
   });
 }
