@@ -13,6 +13,8 @@ import {
   type MqimCluster,
   type MqimProcess,
 } from '@mqim/testing';
+// The example a business copies, run as it is (examples/ is no Nx project: it stands outside the graph).
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { startEchoBot, type EchoBot } from '../../../examples/echo-bot/echo-bot';
 
 interface Hook {
