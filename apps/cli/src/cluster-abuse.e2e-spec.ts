@@ -340,8 +340,9 @@ describeInfra(
       await createUsers('g-owner');
       const owner = await client(cluster.gates[1]!.tcp, byPassword('g-owner'));
       await expect(owner.createGroup({ name: 'too big', memberIds: members })).rejects.toMatchObject({
+        // Group answers carry the refusal as their result code (10203), not as an error notice.
         code: 'IM_ERR_REQUEST_FAILED',
-        detail: { errorName: 'IM_ERR_PAYLOAD_TOO_LARGE' },
+        resultCode: ImErrorNumber.IM_ERR_PAYLOAD_TOO_LARGE,
       });
       const made = await owner.createGroup({ name: 'fits', memberIds: members.slice(0, 3) });
       expect(made.memberIds.sort()).toEqual([...members.slice(0, 3), ids.get('g-owner')!].sort());
