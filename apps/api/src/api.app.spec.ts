@@ -22,7 +22,12 @@ interface Harness {
 
 async function setup(
   limits: ApiOptions['limits'] = {},
-  extra: { bus?: MessageBus; cache?: MemoryCache; tokenResweepMs?: number } = {},
+  extra: {
+    bus?: MessageBus;
+    cache?: MemoryCache;
+    tokenResweepMs?: number;
+    nicknameQueryRate?: ApiOptions['nicknameQueryRate'];
+  } = {},
 ): Promise<Harness> {
   const store = await createSqliteStore({ filename: ':memory:' });
   const cache = extra.cache ?? new MemoryCache();
@@ -34,7 +39,14 @@ async function setup(
     debug: () => undefined,
   } as unknown as Logger;
   const app = buildApi(
-    { apiKey: KEY, topicPrefix: 'im', tokenTtlMs: 60_000, limits, tokenResweepMs: extra.tokenResweepMs },
+    {
+      apiKey: KEY,
+      topicPrefix: 'im',
+      tokenTtlMs: 60_000,
+      limits,
+      tokenResweepMs: extra.tokenResweepMs,
+      nicknameQueryRate: extra.nicknameQueryRate,
+    },
     {
       store,
       cache,
@@ -109,6 +121,39 @@ describe('api - CoffeeChat Flutter client routes (issue 12 #2)', () => {
       expect(
         JSON.parse((await h.app.inject({ method: 'GET', url: `/user/nickname/query${q}` })).body),
       ).toMatchObject({ error_code: 9001 });
+  });
+
+  it('nickname - query is rate limited per client address: 429 error_code 10104, other addresses still answered', async () => {
+    const limited = await setup({}, { nicknameQueryRate: { perSecond: 0.001, burst: 3 } });
+    try {
+      await register(
+        limited.app,
+        JSON.stringify({ user_id: 505, user_nick_name: 'Bo', user_token: 'tk505' }),
+      );
+      const query = (id: number, remoteAddress = '203.0.113.7') =>
+        limited.app.inject({ method: 'GET', url: `/user/nickname/query?user_id=${id}`, remoteAddress });
+      const codes = [];
+      for (const id of [505, 506, 507, 505]) {
+        const res = await query(id);
+        codes.push([res.statusCode, (JSON.parse(res.body) as { error_code: number }).error_code]);
+      }
+      expect(codes).toEqual([
+        [200, 0],
+        [200, 9002],
+        [200, 9002],
+        [429, 10104],
+      ]);
+      const limitedRes = await query(505);
+      expect(limitedRes.headers['content-type']).toMatch(/^text\/plain/);
+      expect(JSON.parse(limitedRes.body)).toEqual({
+        error_code: 10104,
+        error_msg: 'too many requests',
+        nick_name: '',
+      });
+      expect(JSON.parse((await query(505, '198.51.100.9')).body)).toMatchObject({ nick_name: 'Bo' });
+    } finally {
+      await limited.close();
+    }
   });
 
   it('nickname - generate (version 1) answers a fresh name; other versions are refused', async () => {

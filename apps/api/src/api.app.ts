@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RocketMqBus, type MessageBus } from '@mqim/bus';
-import type { Cache } from '@mqim/cache';
+import type { Cache, RatePolicy } from '@mqim/cache';
 import { DEFAULT_LANES, MqNames } from '@mqim/protocol';
 import type { Logger } from '@mqim/config';
 import { LIVE_PATHS, READY_PATH, readyReport, type HealthSource, type MqimMetrics } from '@mqim/metrics';
@@ -53,6 +53,8 @@ export interface ApiOptions {
   /** Upstream publishes in flight and their pacing (as on a gate). */
   upstreamInFlight?: number;
   mqPaceMs?: number;
+  /** The public `GET /user/nickname/query`, per client address. @default DEFAULT_NICKNAME_QUERY_RATE */
+  nicknameQueryRate?: RatePolicy;
 }
 
 export interface ApiDeps {
@@ -158,7 +160,7 @@ export function buildApi(options: ApiOptions, deps: ApiDeps): FastifyInstance {
     { schema: { response: { 200: { type: 'string', description: 'the reference page (HTML)' } } } },
     async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderReference(openapi.document())),
   );
-  registerCompatRoutes(app, deps.store, deps.logger);
+  registerCompatRoutes(app, deps.store, deps.logger, deps.cache, options.nicknameQueryRate);
   // The send API's way onto the message path; subscribed before the first request is served.
   const upstream = deps.bus
     ? new UpstreamClient(deps.bus, names, deps.metrics, deps.logger, {

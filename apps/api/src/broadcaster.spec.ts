@@ -62,6 +62,19 @@ describe('broadcaster - pages of recipients, one delivery intent per page, paced
     expect(first.push).toMatchObject({ preview: 'maintenance' });
   });
 
+  it('broadcast - users who block the sender are left out of every page', async () => {
+    await store.contacts.setBlocked(3, 1, true);
+    await store.contacts.setBlocked(15, 1, true);
+    await store.contacts.setBlocked(4, 2, true); // blocks someone else: still reached
+    const b = make();
+    const st = b.submit(req('all'));
+    await waitFor(() => b.get(st.broadcastId)?.state === 'done', { timeoutMs: 10_000 });
+    await waitFor(() => intents.length === 3, { timeoutMs: 10_000 });
+    const ids = intents.flatMap((i) => i.intent.userIds.map(Number)).sort((x, y) => x - y);
+    expect(ids).toEqual(Array.from({ length: 24 }, (_, i) => i + 2).filter((id) => id !== 3 && id !== 15));
+    expect(b.get(st.broadcastId)).toMatchObject({ recipients: 22, pages: 3 });
+  });
+
   it('broadcast - online: only users with a route, no push', async () => {
     await cache.routes.register({ userId: 5, gateId: 'g1', connId: 'c1', clientType: 1, loginAt: 1 }, 60_000);
     await cache.routes.register({ userId: 7, gateId: 'g2', connId: 'c2', clientType: 1, loginAt: 1 }, 60_000);

@@ -156,7 +156,9 @@ export class Broadcaster {
           : (await this.deps.store.users.list({ afterId: after, limit: pageSize })).map((u) => u.userId);
       if (ids.length === 0) return;
       after = ids[ids.length - 1]!;
-      const userIds = ids.filter((id) => id !== req.from);
+      // ADR 0014: a user who blocks the sender gets nothing from them (one query per page).
+      const blockers = new Set(await this.deps.store.contacts.blockersAmong(req.from, ids));
+      const userIds = ids.filter((id) => id !== req.from && !blockers.has(id));
       if (userIds.length > 0) {
         const intent: mqim.v1.IDeliveryIntent = {
           userIds,

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Cache, RatePolicy } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
-import { CimErrorCode } from '@mqim/protocol';
+import { CimErrorCode, ImErrorNumber } from '@mqim/protocol';
 import { MAX_EXPLICIT_USER_ID, UserAlreadyExistsError, type Store } from '@mqim/store';
 import { nicknameResponse, registerBody, registerResponse } from './api.schemas';
 
@@ -17,7 +18,13 @@ const answer = (code: number, msg: string) => JSON.stringify({ error_code: code,
  * error_code carrying it, as CoffeeChat does; a body of the wrong shape is 400 with
  * error_code 9001, so a client can never take a malformed request for a success.
  */
-export function registerCompatRoutes(app: FastifyInstance, store: Store, logger: Logger): void {
+export function registerCompatRoutes(
+  app: FastifyInstance,
+  store: Store,
+  logger: Logger,
+  cache: Cache,
+  nicknameQueryRate: RatePolicy = DEFAULT_NICKNAME_QUERY_RATE,
+): void {
   app.post(
     '/user/register',
     {
@@ -69,8 +76,11 @@ export function registerCompatRoutes(app: FastifyInstance, store: Store, logger:
       }
     },
   );
-  registerNicknameRoutes(app, store);
+  registerNicknameRoutes(app, store, cache, nicknameQueryRate);
 }
+
+/** Nickname queries per client address (shared by every api process through the cache). */
+export const DEFAULT_NICKNAME_QUERY_RATE: RatePolicy = { perSecond: 5, burst: 50 };
 
 const USER_ID_TEXT = /^[1-9][0-9]{0,15}$/;
 
@@ -79,18 +89,26 @@ const USER_ID_TEXT = /^[1-9][0-9]{0,15}$/;
  * `/user/register` (JSON text, text/plain): a malformed query is 400 with error_code 9001.
  *
  * - `GET /user/nickname/query?user_id=` → `{error_code: 0, error_msg: "success", nick_name}`;
- *   an unknown user is 200 with error_code 9002 (USER_NOT_EXIST) and an empty nick_name.
+ *   an unknown user is 200 with error_code 9002 (USER_NOT_EXIST) and an empty nick_name. The route
+ *   is public (CoffeeChat's client sends no token with it), so each client address has a token
+ *   bucket (`nicknameQueryRate`): beyond it, 429 with error_code 10104 (IM_ERR_RATE_LIMITED) and
+ *   nothing read — walking the user ids is paced, not free.
  * - `GET /user/nickname/generate?version=1` → `{error_code: 200, error_msg: "success", nick_name}`,
  *   a random name for the register form (nothing is stored); other versions are refused 9001.
  *   (CoffeeChat answers success with 200 on this route and 0 on the other; its clients expect both.)
  */
-function registerNicknameRoutes(app: FastifyInstance, store: Store): void {
+function registerNicknameRoutes(app: FastifyInstance, store: Store, cache: Cache, rate: RatePolicy): void {
   const nick = (code: number, msg: string, nickName: string) =>
     JSON.stringify({ error_code: code, error_msg: msg, nick_name: nickName });
   // Query strings are checked in the handlers: a schema failure would answer fastify's JSON shape.
   const schema = { response: { 200: nicknameResponse, 400: nicknameResponse } };
-  app.get('/user/nickname/query', { schema }, async (req, reply) => {
+  const querySchema = { response: { ...schema.response, 429: nicknameResponse } };
+  app.get('/user/nickname/query', { schema: querySchema }, async (req, reply) => {
     reply.type('text/plain; charset=utf-8');
+    if ((await cache.rates.take(`nick-query:${req.ip}`, 1, rate)) < 1) {
+      reply.code(429);
+      return nick(ImErrorNumber.IM_ERR_RATE_LIMITED, 'too many requests', '');
+    }
     const raw = (req.query as Record<string, unknown>).user_id;
     if (typeof raw !== 'string' || !USER_ID_TEXT.test(raw) || !Number.isSafeInteger(Number(raw))) {
       reply.code(400);

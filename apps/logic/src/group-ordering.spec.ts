@@ -182,6 +182,42 @@ describe('logic - group changes are request-keyed: a retry finishes what its fir
     },
   );
 
+  it('blocks - create leaves out a user who blocks the creator, the same on a retry', async () => {
+    await real.contacts.setBlocked(2, OWNER, true);
+    failOnce.add('messages.save');
+    const body = CIM.Group.CIMGroupCreateReq.encode({
+      userId: OWNER,
+      groupName: 'team',
+      memberIdList: [2, 3],
+    }).finish();
+    await send(OWNER, CommandId.GROUP_CREATE_DEFAULT_REQ, body, `u${OWNER}`);
+    const rsp = await onlyAnswer(CommandId.GROUP_CREATE_DEFAULT_RSP, CIM.Group.CIMGroupCreateRsp);
+    expect(failures).toEqual(['messages.save']);
+    expect(rsp.resultCode).toBe(200);
+    expect(rsp.memberIdList.map(longToNumber)).toEqual([1, 3]);
+    const groups = await real.groups.listForUser(OWNER);
+    expect(groups).toHaveLength(1);
+    expect(await real.groups.members(groups[0]!.groupId)).toEqual([1, 3]);
+    expect(await real.groups.listForUser(2)).toEqual([]);
+    expect(intents.filter((i) => i.userIds.includes(2))).toEqual([]);
+  });
+
+  it('blocks - an invitation listing a user who blocks the inviter is refused IM_ERR_BLOCKED; nothing changes', async () => {
+    const groupId = await groupOf([2]);
+    await real.contacts.setBlocked(4, OWNER, true);
+    const body = CIM.Group.CIMGroupInviteMemberReq.encode({
+      userId: OWNER,
+      groupId,
+      memberIdList: [3, 4],
+    }).finish();
+    await send(OWNER, CommandId.GROUP_INVITE_MEMBER_REQ, body, `g:${groupId}`);
+    const rsp = await onlyAnswer(CommandId.GROUP_INVITE_MEMBER_RSP, CIM.Group.CIMGroupInviteMemberRsp);
+    expect(rsp.resultCode).toBe(10215);
+    expect(await real.groups.members(groupId)).toEqual([1, 2]);
+    expect(await notices(groupId)).toEqual([]);
+    expect(intents.filter((i) => i.userIds.includes(4))).toEqual([]);
+  });
+
   it.each(['groups.addMembers', 'messages.save', 'bus.deliver', 'bus.reply'])(
     'invite - fails once at %s: members added once, one notice and a member-changed notice, one 200',
     async (step) => {

@@ -362,9 +362,12 @@ const handleCreate: Handler = async (deps, ctx) => {
     if (!name || name.length > MAX_NAME)
       refuse('IM_ERR_INVALID_ARGUMENT', `group_name must be 1-${MAX_NAME} characters`);
     checkListed(deps, req.memberIdList.length);
-    const invited = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter((id) => id !== ctx.userId);
-    if (invited.length + 1 > MAX_GROUP_MEMBERS)
+    const listed = [...new Set(toIds(req.memberIdList, 'member_id_list'))].filter((id) => id !== ctx.userId);
+    if (listed.length + 1 > MAX_GROUP_MEMBERS)
       refuse('IM_ERR_INVALID_ARGUMENT', `a group has at most ${MAX_GROUP_MEMBERS} members`);
+    // ADR 0014: a user who blocks the creator is left out; member_id_list answers who was added.
+    const blockers = new Set(await deps.store.contacts.blockersAmong(ctx.userId, listed));
+    const invited = listed.filter((id) => !blockers.has(id));
     const members = [ctx.userId, ...invited];
     // A retry finishes what its first attempt began, before the rate limit it already counted.
     let group = await earlierCreation(deps, ctx, name, members);
@@ -563,6 +566,9 @@ const handleInvite: Handler = async (deps, ctx) => {
           refuse('IM_ERR_INVALID_ARGUMENT', 'nobody to invite: everyone listed is already a member');
         if (members.length + invited.length > MAX_GROUP_MEMBERS)
           refuse('IM_ERR_INVALID_ARGUMENT', `a group has at most ${MAX_GROUP_MEMBERS} members`);
+        // ADR 0014: nobody is added by a user they block (the answer has no list to leave them out of).
+        if ((await deps.store.contacts.blockersAmong(ctx.userId, invited)).length)
+          refuse('IM_ERR_BLOCKED', 'a listed user does not accept invitations from you');
         await existingUsers(deps, invited);
         notice = await recordNotice(
           deps,

@@ -91,6 +91,15 @@ function toDevices(
   ctx.after(deps.intents.publish(intent, conversationKey(SessionType.SINGLE, call.creatorId, call.calleeId)));
 }
 
+/** The 0x0407 BUSY bye that ends a call attempt of `callerId` to `calleeId` before it rings. */
+function busyBye(callerId: number, calleeId: number): Uint8Array {
+  return CIM.Voip.CIMVoipByeNotify.encode({
+    userId: calleeId,
+    channelInfo: { creatorId: callerId },
+    byeReason: Reason.VOIP_BYE_REASON_BUSY,
+  }).finish();
+}
+
 /** 0x0401: open the call, answer 100 Trying, ring every device of the callee. */
 async function handleInvite(deps: LogicDeps, ctx: RequestContext): Promise<void> {
   const req = decodeBody(CommandId.VOIP_INVITE_REQ, ctx.req.body);
@@ -105,6 +114,13 @@ async function handleInvite(deps: LogicDeps, ctx: RequestContext): Promise<void>
     refuse('IM_ERR_INVALID_ARGUMENT', 'invite_type must be 1 (voice) or 2 (video)');
   if (calleeId === 0 || !(await deps.knownUsers.exists(calleeId)))
     refuse('IM_ERR_NOT_FOUND', `user ${calleeId} does not exist`);
+
+  if (await deps.knownBlocks.blocks(calleeId, ctx.userId)) {
+    // ADR 0014: a callee who blocks the caller is never rung; the caller hears busy, as for a
+    // callee in another call, so the block is not revealed and nothing is opened or stored.
+    await ctx.reply(CommandId.VOIP_BYE_NOTIFY, busyBye(ctx.userId, calleeId));
+    return;
+  }
 
   const channelName = `021-${calleeId}-${ctx.userId}-${ctx.receivedAtMs}`;
   // A caller still in a call that never got its bye (the app died mid-call; CoffeeChat's clients
@@ -134,12 +150,7 @@ async function handleInvite(deps: LogicDeps, ctx: RequestContext): Promise<void>
     (await deps.cache.calls.get(ctx.userId))?.channelName === call.channelName;
   if (!opened) {
     // Either party is in a call: CoffeeChat's clients end the attempt on a BUSY bye.
-    const busy = CIM.Voip.CIMVoipByeNotify.encode({
-      userId: calleeId,
-      channelInfo: { creatorId: ctx.userId },
-      byeReason: Reason.VOIP_BYE_REASON_BUSY,
-    }).finish();
-    await ctx.reply(CommandId.VOIP_BYE_NOTIFY, busy);
+    await ctx.reply(CommandId.VOIP_BYE_NOTIFY, busyBye(ctx.userId, calleeId));
     return;
   }
   const channelInfo = channelOf(call);

@@ -234,6 +234,32 @@ describe('logic - call signalling', () => {
     expect(await avchats()).toHaveLength(0);
   });
 
+  it('blocked - a callee who blocks the caller is not rung: the caller hears busy, nothing is opened', async () => {
+    await store.contacts.setBlocked(2, 1, true);
+    await request(
+      1,
+      CommandId.VOIP_INVITE_REQ,
+      2,
+      CIM.Voip.CIMVoipInviteReq.encode({ inviteUserList: [2], inviteType: 1 }).finish(),
+    );
+    const bye = CIM.Voip.CIMVoipByeNotify.decode((await answer('c1', CommandId.VOIP_BYE_NOTIFY, 2)).body);
+    expect([Number(bye.userId), bye.byeReason]).toEqual([2, CIM.Def.CIMVoipByeReason.VOIP_BYE_REASON_BUSY]);
+    // The caller is in no call: the next invite (same order key, so handled after) rings user 3.
+    await request(
+      1,
+      CommandId.VOIP_INVITE_REQ,
+      3,
+      CIM.Voip.CIMVoipInviteReq.encode({ inviteUserList: [3], inviteType: 1 }).finish(),
+    );
+    await answer('c1', CommandId.VOIP_INVITE_REPLY, 3);
+    await waitFor(() => intents.find((i) => i.cmd === CommandId.VOIP_INVITE_REQ && i.userIds[0] === 3), {
+      timeoutMs: 5_000,
+    });
+    expect(frames.filter((f) => f.cmd === CommandId.VOIP_INVITE_REPLY && f.seq === 2)).toEqual([]);
+    expect(intents.filter((i) => i.userIds.includes(2))).toEqual([]);
+    expect(await avchats()).toHaveLength(0);
+  });
+
   it('invite - several invitees, oneself, an unknown user, a forged creator or type are refused', async () => {
     const invite = (seq: number, body: CIM.Voip.ICIMVoipInviteReq) =>
       request(1, CommandId.VOIP_INVITE_REQ, seq, CIM.Voip.CIMVoipInviteReq.encode(body).finish());

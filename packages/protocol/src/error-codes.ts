@@ -92,7 +92,7 @@ export const ImErrorNumber = {
   IM_ERR_RECALL_WINDOW_PASSED: 10210,
 
   // 10215-10219: contacts, presence and typing (issue 12).
-  /** The recipient blocked the sender: the message (or friend request, typing) is refused, nothing stored. */
+  /** The recipient blocked the sender: the message (or friend request, typing, group invitation) is refused, nothing stored. */
   IM_ERR_BLOCKED: 10215,
   /** Typing notices faster than the per-connection allowance: this one was dropped. */
   IM_ERR_TYPING_RATE_LIMITED: 10216,

@@ -43,6 +43,8 @@ export interface ContactRepository {
   ): Promise<{ incoming: FriendRequestRecord[]; outgoing: FriendRequestRecord[] }>;
   /** Whom `userId` blocks, ascending, at most `limit`. */
   blockedIds(userId: number, limit: number): Promise<number[]>;
+  /** Which of `ownerUserIds` block `peerUserId`, ascending (one query; the id limit of the store applies). */
+  blockersAmong(peerUserId: number, ownerUserIds: readonly number[]): Promise<number[]>;
 }
 
 export type RequestOutcome = 'requested' | 'accepted' | 'friends' | 'blocked' | 'blocking';

@@ -181,6 +181,20 @@ export class KyselyContactRepository implements ContactRepository {
       .execute();
     return rows.map((r) => readId(r.blocked_user_id, 'blocked_user_id'));
   }
+
+  async blockersAmong(peerUserId: number, ownerUserIds: readonly number[]): Promise<number[]> {
+    assertId(peerUserId, 'peerUserId');
+    const ids = uniqueIds(ownerUserIds, 'ownerUserIds');
+    if (ids.length === 0) return [];
+    const rows = await this.ctx.db
+      .selectFrom('im_block')
+      .select('owner_user_id')
+      .where('owner_user_id', 'in', ids)
+      .where('blocked_user_id', '=', peerUserId)
+      .orderBy('owner_user_id')
+      .execute();
+    return rows.map((r) => readId(r.owner_user_id, 'owner_user_id'));
+  }
 }
 
 function pair(userId: number, peerUserId: number): void {

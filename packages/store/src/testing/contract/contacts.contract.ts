@@ -51,6 +51,9 @@ export function contactContract(fx: ContractFixture): void {
       expect(await fx.store.contacts.request(b, a, '')).toBe('blocking');
       expect(await fx.store.contacts.state(b, a)).toBe('blocked');
       expect(await fx.store.contacts.blockedIds(b, 10)).toEqual([a]);
+      expect(await fx.store.contacts.blockersAmong(a, [a, b, b])).toEqual([b]);
+      expect(await fx.store.contacts.blockersAmong(b, [a])).toEqual([]);
+      expect(await fx.store.contacts.blockersAmong(a, [])).toEqual([]);
       expect(await fx.store.contacts.setBlocked(b, a, false)).toBe(true);
       expect(await fx.store.contacts.request(a, b, '')).toBe('requested');
     });
