@@ -89,6 +89,7 @@ export function registerMessageRoutes(
           },
           conversationKey(b.sessionType, b.from, b.to),
           b.system === true,
+          true,
         );
         reply.code(201);
         return {
