@@ -14,6 +14,9 @@ CREATE TABLE IF NOT EXISTS im_bot (
 -- 4 failed (refused at send time). version grows with each reschedule; armed_version is the
 -- version a broker timer was published for. The message goes out with client_msg_id
 -- `sch-<schedule_id>`, so sending it twice stores it once (the outbox's unique key).
+-- created_by_api: made through the API (a trusted business server), so it is sent as the api's
+-- (it may carry msg_type 9); a client's row never is. request_key: a client's create request
+-- (logic's request key), unique per user, so a redelivered create answers from its row (NULL: API).
 CREATE TABLE IF NOT EXISTS im_scheduled_message (
   schedule_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   user_id BIGINT UNSIGNED NOT NULL,
@@ -22,6 +25,8 @@ CREATE TABLE IF NOT EXISTS im_scheduled_message (
   msg_type SMALLINT UNSIGNED NOT NULL,
   msg_data BLOB NOT NULL,
   system_sender TINYINT UNSIGNED NOT NULL DEFAULT 0,
+  created_by_api TINYINT UNSIGNED NOT NULL DEFAULT 0,
+  request_key VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL DEFAULT NULL,
   send_at_ms BIGINT UNSIGNED NOT NULL,
   status TINYINT UNSIGNED NOT NULL DEFAULT 0,
   version INT UNSIGNED NOT NULL DEFAULT 1,
@@ -32,5 +37,6 @@ CREATE TABLE IF NOT EXISTS im_scheduled_message (
   updated_at_ms BIGINT UNSIGNED NOT NULL,
   PRIMARY KEY (schedule_id),
   KEY idx_sched_due (status, send_at_ms),
-  KEY idx_sched_user (user_id, status, send_at_ms)
+  KEY idx_sched_user (user_id, status, send_at_ms),
+  UNIQUE KEY uk_sched_request (user_id, request_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -14,6 +14,8 @@ CREATE TABLE IF NOT EXISTS im_scheduled_message (
   msg_type INTEGER NOT NULL,
   msg_data BLOB NOT NULL,
   system_sender INTEGER NOT NULL DEFAULT 0,
+  created_by_api INTEGER NOT NULL DEFAULT 0,
+  request_key TEXT DEFAULT NULL,
   send_at_ms INTEGER NOT NULL,
   status INTEGER NOT NULL DEFAULT 0,
   version INTEGER NOT NULL DEFAULT 1,
@@ -27,3 +29,5 @@ CREATE TABLE IF NOT EXISTS im_scheduled_message (
 CREATE INDEX IF NOT EXISTS idx_sched_due ON im_scheduled_message (status, send_at_ms);
 
 CREATE INDEX IF NOT EXISTS idx_sched_user ON im_scheduled_message (user_id, status, send_at_ms);
+
+CREATE UNIQUE INDEX IF NOT EXISTS uk_sched_request ON im_scheduled_message (user_id, request_key);

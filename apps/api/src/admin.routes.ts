@@ -14,7 +14,11 @@ import { registerBotRoutes } from './bot.routes';
 import { registerScheduleRoutes } from './schedule.routes';
 import type { MessageScheduler } from './message.scheduler';
 import type { Broadcaster } from './broadcaster';
-import { registerIdempotency, type IdempotencyOptions } from './idempotency.hook';
+import {
+  registerIdempotency,
+  type IdempotencyOptions,
+  type IdempotencyRouteConfig,
+} from './idempotency.hook';
 import type { UpstreamClient } from './upstream.client';
 import {
   clusterStatusQuery,
@@ -200,6 +204,8 @@ export function registerAdminRoutes(
       api.post(
         '/users/:id/tokens',
         {
+          // The answer is a bearer token: never kept for replays (a retry issues another).
+          config: { idempotency: { keepAnswer: false } satisfies IdempotencyRouteConfig },
           schema: {
             ...byId,
             body: issueTokenBody,

@@ -76,6 +76,7 @@ export function registerGroupRoutes(api: FastifyInstance, deps: { upstream?: Ups
           cmd,
           body,
           orderKey: groupId ? conversationKey(SessionType.GROUP, userId, groupId) : `u${userId}`,
+          apiSender: true,
         },
         (c) => c === rspCmd,
       );

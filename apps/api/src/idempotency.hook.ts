@@ -22,6 +22,46 @@ interface StoredAnswer {
   body: string;
 }
 
+/**
+ * A route's idempotency settings (its `config.idempotency`). `scopeBy`: a body field whose value
+ * scopes the keys too (POST /messages: `from`, so two senders may each use "order-123").
+ * `keepAnswer: false`: the answer is never kept (it holds a secret, a bearer token): the key is
+ * released once answered, so a retry runs again.
+ */
+export interface IdempotencyRouteConfig {
+  scopeBy?: string;
+  keepAnswer?: boolean;
+}
+
+function routeConfig(req: FastifyRequest): IdempotencyRouteConfig {
+  return (req.routeOptions.config as { idempotency?: IdempotencyRouteConfig }).idempotency ?? {};
+}
+
+/**
+ * The key as stored: scoped by the route (method and path pattern) and, where the route says so, a
+ * body field, so one key used on two routes (or by two senders) is two keys.
+ */
+export function scopedKey(
+  method: string,
+  route: string,
+  key: string,
+  scope?: { field: string; value: unknown },
+): string {
+  const by = scope ? `${scope.field}=${JSON.stringify(scope.value ?? null)}` : '';
+  return `${createHash('sha256').update(`${method} ${route}\n${by}`).digest('base64url')}:${key}`;
+}
+
+function scopedKeyOf(req: FastifyRequest, key: string): string {
+  const { scopeBy } = routeConfig(req);
+  const body = req.body as Record<string, unknown> | undefined;
+  return scopedKey(
+    req.method,
+    req.routeOptions.url ?? req.url.split('?')[0]!,
+    key,
+    scopeBy ? { field: scopeBy, value: body?.[scopeBy] } : undefined,
+  );
+}
+
 const KEY_RE = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 export const REPLAYED_HEADER = 'idempotent-replayed';
 
@@ -98,9 +138,10 @@ export function registerIdempotency(
       );
     const path = req.url.split('?')[0];
     const fingerprint = requestFingerprint(path!, req.body);
-    const found = await keys.claim(key, fingerprint, options.pendingTtlMs);
+    const scoped = scopedKeyOf(req, key);
+    const found = await keys.claim(scoped, fingerprint, options.pendingTtlMs);
     if (found.state === 'claimed') {
-      claims.set(req, { key, fingerprint });
+      claims.set(req, { key: scoped, fingerprint });
       return;
     }
     if (found.fingerprint !== fingerprint)
@@ -127,7 +168,11 @@ export function registerIdempotency(
     claims.delete(req);
     const status = reply.statusCode;
     try {
-      if (keepable(status) && (payload === undefined || payload === null || typeof payload === 'string')) {
+      if (
+        routeConfig(req).keepAnswer !== false &&
+        keepable(status) &&
+        (payload === undefined || payload === null || typeof payload === 'string')
+      ) {
         const answer: StoredAnswer = {
           status,
           contentType: reply.getHeader('content-type') as string | undefined,

@@ -5,6 +5,7 @@ import type { Store } from '@mqim/store';
 import { ApiError } from './api-error';
 import { responses, sendHeaders, sendMessageBody, sendMessageResponse } from './api.schemas';
 import { UpstreamRefusedError, UpstreamTimeoutError, type UpstreamClient } from './upstream.client';
+import type { IdempotencyRouteConfig } from './idempotency.hook';
 
 export interface SendBody {
   from: number;
@@ -59,6 +60,8 @@ export function registerMessageRoutes(
   api.post(
     '/messages',
     {
+      // The key is the message's client_msg_id, unique per sender: two senders may use one key.
+      config: { idempotency: { scopeBy: 'from' } satisfies IdempotencyRouteConfig },
       schema: {
         headers: sendHeaders,
         body: sendMessageBody,
@@ -89,6 +92,7 @@ export function registerMessageRoutes(
           },
           conversationKey(b.sessionType, b.from, b.to),
           b.system === true,
+          true,
         );
         reply.code(201);
         return {

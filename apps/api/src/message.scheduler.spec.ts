@@ -17,13 +17,21 @@ describe('message scheduler - every scheduled message is sent once, at its time'
   let bus: MemoryBus;
   let store: Store;
   let schedulers: MessageScheduler[];
-  let sends: Array<{ clientMsgId: string; at: number }>;
+  let sends: Array<{ clientMsgId: string; at: number; apiSender: boolean }>;
   let refuse: string | undefined;
+  /** How many sends `refuse` refuses (then logic accepts again). */
+  let refuseTimes = Infinity;
   const stored = new Map<string, number>();
   const upstream = {
-    sendMessage: async (_userId: number, msg: CIM.Message.ICIMMsgData) => {
-      sends.push({ clientMsgId: msg.clientMsgId!, at: Date.now() });
-      if (refuse) throw new UpstreamRefusedError(refuse, 'refused');
+    sendMessage: async (
+      _userId: number,
+      msg: CIM.Message.ICIMMsgData,
+      _orderKey: string,
+      _systemSender: boolean,
+      apiSender: boolean,
+    ) => {
+      sends.push({ clientMsgId: msg.clientMsgId!, at: Date.now(), apiSender });
+      if (refuse && refuseTimes-- > 0) throw new UpstreamRefusedError(refuse, 'refused');
       // The store's unique (sender, client_msg_id): a second send answers the first id.
       if (!stored.has(msg.clientMsgId!)) stored.set(msg.clientMsgId!, stored.size + 1);
       return { serverMsgId: stored.get(msg.clientMsgId!)! } as unknown as CIM.Message.CIMMsgDataAck;
@@ -52,6 +60,7 @@ describe('message scheduler - every scheduled message is sent once, at its time'
     schedulers = [];
     sends = [];
     refuse = undefined;
+    refuseTimes = Infinity;
     stored.clear();
   });
   afterEach(async () => {
@@ -136,5 +145,33 @@ describe('message scheduler - every scheduled message is sent once, at its time'
     });
     expect((await store.schedules.get(row.scheduleId))!.error).toBe('IM_ERR_FORBIDDEN');
     expect(sends).toHaveLength(1);
+  });
+
+  it('scheduler - a transient refusal (IM_ERR_UNAVAILABLE: the before-send hook down) is not final: the message is sent later', async () => {
+    const s = make({ graceMs: 1_000 });
+    await s.start();
+    refuse = 'IM_ERR_UNAVAILABLE';
+    refuseTimes = 1;
+    const row = await s.schedule(msg(Date.now() + 100));
+    await waitFor(async () => (await store.schedules.get(row.scheduleId))?.status === 'sent', {
+      timeoutMs: 15_000,
+    });
+    expect(sends.length).toBeGreaterThanOrEqual(2);
+    expect((await store.schedules.get(row.scheduleId))!.error).toBe('');
+  });
+
+  it("scheduler - only the API's own rows are sent as the api's; a client's row is sent as a client's (no forged notices)", async () => {
+    const s = make();
+    await s.start();
+    const now = Date.now();
+    const api = await s.schedule({ ...msg(now + 100), createdByApi: true });
+    const client = await s.schedule(msg(now + 100));
+    for (const r of [api, client])
+      await waitFor(async () => (await store.schedules.get(r.scheduleId))?.status === 'sent', {
+        timeoutMs: 10_000,
+      });
+    const sentAs = (id: number) => sends.find((x) => x.clientMsgId === `sch-${id}`)!.apiSender;
+    expect(sentAs(api.scheduleId)).toBe(true);
+    expect(sentAs(client.scheduleId)).toBe(false);
   });
 });

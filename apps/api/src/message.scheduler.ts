@@ -1,6 +1,6 @@
 import type { MessageBus, ReceivedMessage, Subscription } from '@mqim/bus';
 import type { Logger } from '@mqim/config';
-import { conversationKey, type MqNames } from '@mqim/protocol';
+import { conversationKey, isClientFault, type MqNames } from '@mqim/protocol';
 import type { NewScheduledMessage, ScheduledMessage, Store } from '@mqim/store';
 import { UpstreamRefusedError, type UpstreamClient } from './upstream.client';
 
@@ -156,10 +156,14 @@ export class MessageScheduler {
         },
         conversationKey(row.sessionType, row.userId, row.toSessionId),
         row.systemSender,
+        // Only the business server's rows go out as its sends (a client's cannot forge msg_type 9).
+        row.createdByApi,
       );
       await store.schedules.finish(row.scheduleId, row.version, { serverMsgId: Number(ack.serverMsgId) });
     } catch (err) {
-      if (err instanceof UpstreamRefusedError) {
+      // Only a refusal of the message itself is final; a transient one (IM_ERR_UNAVAILABLE: a hook
+      // down) leaves it firing, so the timer's redelivery (or the overdue scan) sends it again.
+      if (err instanceof UpstreamRefusedError && isClientFault(err)) {
         this.deps.logger.warn({ scheduleId: row.scheduleId, code: err.code }, 'scheduled message refused');
         await store.schedules.finish(row.scheduleId, row.version, { error: err.code });
         return;

@@ -99,6 +99,7 @@ export function registerScheduleRoutes(
         msgData,
         systemSender: b.system === true,
         sendAtMs: b.sendAt,
+        createdByApi: true,
       });
       reply.code(201);
       return scheduledView(row);

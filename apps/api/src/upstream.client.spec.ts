@@ -63,6 +63,7 @@ describe('upstream client - the api asks logic like a gate and takes the answer 
       { toSessionId: 4, clientMsgId: 'c', msgData: Buffer.from('x') },
       's:3:4',
       true,
+      true,
     );
     expect(Number(got.serverMsgId)).toBe(7);
     expect(seen).toHaveLength(1);
@@ -71,10 +72,17 @@ describe('upstream client - the api asks logic like a gate and takes the answer 
       cmd: CommandId.MSG_DATA,
       orderKey: 's:3:4',
       systemSender: true,
-      // Every api request is marked as the api's (logic trusts it with msg_type 9, ADR 0015).
+      // The business server's own send is marked as the api's (logic trusts it with msg_type 9, ADR 0015).
       apiSender: true,
     });
     expect(Number(seen[0]!.userId)).toBe(3);
+  });
+
+  it("upstream client - a send made for a client (its scheduled message) is not marked as the api's", async () => {
+    const seen = await fakeLogic(bus, (r) => [ack(r, CIM.Def.CIMResCode.RES_CODE_OK)]);
+    await client.sendMessage(3, { toSessionId: 4, clientMsgId: 'c' }, 's:3:4', false, false);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.apiSender).toBe(false);
   });
 
   it("upstream client - a refused send waits past the non-OK ack for logic's error notice and rejects with its code", async () => {
@@ -89,7 +97,7 @@ describe('upstream client - the api asks logic like a gate and takes the answer 
         }).finish(),
       },
     ]);
-    const sent = client.sendMessage(3, { toSessionId: 9, clientMsgId: 'c' }, 'g:9', false);
+    const sent = client.sendMessage(3, { toSessionId: 9, clientMsgId: 'c' }, 'g:9', false, true);
     await expect(sent).rejects.toBeInstanceOf(UpstreamRefusedError);
     await expect(sent).rejects.toMatchObject({ code: 'IM_ERR_FORBIDDEN', message: 'only members' });
   });
@@ -103,7 +111,7 @@ describe('upstream client - the api asks logic like a gate and takes the answer 
     });
     const started = Date.now();
     await expect(
-      client.sendMessage(3, { toSessionId: 4, clientMsgId: 'c' }, 's:3:4', false),
+      client.sendMessage(3, { toSessionId: 4, clientMsgId: 'c' }, 's:3:4', false, true),
     ).rejects.toBeInstanceOf(UpstreamTimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(errors).toContain('undecodable answer batch dropped');

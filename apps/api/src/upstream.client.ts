@@ -117,13 +117,16 @@ export class UpstreamClient {
 
   /**
    * A chat message (0x0301) sent as `userId`; resolves with logic's ack (0x0302, result OK) once
-   * the message is stored, rejects `UpstreamRefusedError` with logic's reason.
+   * the message is stored, rejects `UpstreamRefusedError` with logic's reason. `apiSender`: the
+   * business server's own send (it may carry msg_type 9); false for what a client asked for (a
+   * client's scheduled message), which logic then checks as a client's.
    */
   sendMessage(
     userId: number,
     msg: CIM.Message.ICIMMsgData,
     orderKey: string,
     systemSender: boolean,
+    apiSender: boolean,
   ): Promise<CIM.Message.CIMMsgDataAck> {
     return this.request(
       {
@@ -132,6 +135,7 @@ export class UpstreamClient {
         body: CIM.Message.CIMMsgData.encode(msg).finish(),
         orderKey,
         systemSender,
+        apiSender,
       },
       (cmd, body) =>
         cmd === CommandId.MSG_DATA_ACK &&
@@ -141,10 +145,17 @@ export class UpstreamClient {
 
   /**
    * One request to logic as `userId`. `final` says which answer ends it; an error notice always
-   * does (as a rejection).
+   * does (as a rejection). `apiSender`: sent as the business server's (see `sendMessage`).
    */
   request(
-    req: { userId: number; cmd: number; body: Uint8Array; orderKey: string; systemSender?: boolean },
+    req: {
+      userId: number;
+      cmd: number;
+      body: Uint8Array;
+      orderKey: string;
+      systemSender?: boolean;
+      apiSender: boolean;
+    },
     final: (cmd: number, body: Uint8Array) => boolean,
   ): Promise<UpstreamAnswer> {
     const connId = `r${(++this.counter).toString(36)}`;
@@ -166,7 +177,7 @@ export class UpstreamClient {
         receivedAtMs: Date.now(),
         orderKey: req.orderKey,
         systemSender: req.systemSender === true,
-        apiSender: true,
+        apiSender: req.apiSender,
       }).finish();
       this.lanes.publish(envelope, req.orderKey).catch((err: Error) => {
         const p = this.pending.get(connId);

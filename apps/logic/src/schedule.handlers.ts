@@ -49,10 +49,16 @@ function notFound(): never {
  */
 const handleCreate: Handler = async (deps, ctx) => {
   const req = decodeBody(CommandId.SCHEDULE_CREATE_REQ, ctx.req.body);
+  // A redelivered request (ADR 0009) answers from the row its first attempt made: one message.
+  const earlier = await deps.store.schedules.byRequestKey(ctx.userId, ctx.requestKey);
+  if (earlier) return replyCreated(ctx, earlier);
   const toSessionId = toId(req.toSessionId, 'to_session_id');
   const at = sendAt(req.sendAtMs);
   if (req.sessionType !== SessionType.SINGLE && req.sessionType !== SessionType.GROUP)
     throw new MqimError('IM_ERR_INVALID_ARGUMENT', 'session_type must be 1 (single) or 2 (group)');
+  // NOTIFICATION messages are the server's (as send.handler): a client may not schedule one either.
+  if (req.msgType === CIM.Def.CIMMsgType.MSG_TYPE_NOTIFICATION)
+    throw new MqimError('IM_ERR_INVALID_ARGUMENT', 'msg_type 9 (NOTIFICATION) is sent by the server only');
   if (req.msgData.length > deps.options.maxMsgDataBytes)
     throw new MqimError(
       'IM_ERR_PAYLOAD_TOO_LARGE',
@@ -81,12 +87,17 @@ const handleCreate: Handler = async (deps, ctx) => {
     msgType: req.msgType || CIM.Def.CIMMsgType.MSG_TYPE_TEXT,
     msgData: req.msgData,
     sendAtMs: at,
+    requestKey: ctx.requestKey,
   });
-  await ctx.reply(
+  await replyCreated(ctx, row);
+};
+
+function replyCreated(ctx: RequestContext, row: ScheduledMessage): Promise<void> {
+  return ctx.reply(
     CommandId.SCHEDULE_CREATE_RSP,
     CIM.Schedule.MqimScheduleCreateRsp.encode({ resultCode: OK, scheduled: toWire(row) }).finish(),
   );
-};
+}
 
 /** 0x0862: the user's pending scheduled messages, soonest first. */
 const handleList: Handler = async (deps, ctx) => {

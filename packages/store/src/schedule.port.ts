@@ -14,6 +14,16 @@ export interface NewScheduledMessage {
   readonly systemSender?: boolean;
   /** Unix ms. */
   readonly sendAtMs: number;
+  /**
+   * Made through the API (a trusted business server): sent as the api's, so it may carry
+   * msg_type 9 (NOTIFICATION). A client's never is. @default false
+   */
+  readonly createdByApi?: boolean;
+  /**
+   * The client's create request (logic's request key, 1..64 ASCII), unique per user: a second
+   * create with it answers the first row (`create` returns it). '' or absent: none.
+   */
+  readonly requestKey?: string;
 }
 
 export interface ScheduledMessage extends Required<NewScheduledMessage> {
@@ -37,7 +47,10 @@ export interface ScheduledMessage extends Required<NewScheduledMessage> {
  * a message being sent can no longer be cancelled, a cancelled one is never sent.
  */
 export interface ScheduleRepository {
+  /** A new row; with a `requestKey` the user already used, that request's row instead. */
   create(message: NewScheduledMessage): Promise<ScheduledMessage>;
+  /** The user's row made by the create request `requestKey`, if any. */
+  byRequestKey(userId: number, requestKey: string): Promise<ScheduledMessage | null>;
   get(scheduleId: number): Promise<ScheduledMessage | null>;
   /** The user's pending messages, soonest first, at most `limit` (1..1000). */
   pendingOf(userId: number, limit: number): Promise<ScheduledMessage[]>;

@@ -196,6 +196,8 @@ export interface ScheduledMessageTable {
   msg_type: Int;
   msg_data: Blob;
   system_sender: Int;
+  created_by_api: Int;
+  request_key: string | null;
   send_at_ms: Int;
   status: Int;
   version: Int;

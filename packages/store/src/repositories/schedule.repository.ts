@@ -20,6 +20,15 @@ function assertLimit(limit: number): number {
   return limit;
 }
 
+const REQUEST_KEY = /^[\x21-\x7e]{1,64}$/;
+
+function assertRequestKey(key: string | undefined): string | null {
+  if (key === undefined || key === '') return null;
+  if (typeof key !== 'string' || !REQUEST_KEY.test(key))
+    throw new StoreInvalidArgumentError('requestKey must be 1..64 printable ASCII characters');
+  return key;
+}
+
 function assertMs(ms: number, what: string): number {
   if (!Number.isSafeInteger(ms) || ms < 0) throw new StoreInvalidArgumentError(`${what} must be unix ms`);
   return ms;
@@ -33,6 +42,8 @@ type Row = {
   msg_type: unknown;
   msg_data: Buffer;
   system_sender: unknown;
+  created_by_api: unknown;
+  request_key: string | null;
   send_at_ms: unknown;
   status: unknown;
   version: unknown;
@@ -52,6 +63,8 @@ function toRecord(r: Row): ScheduledMessage {
     msgType: readInt(r.msg_type, 'msg_type'),
     msgData: new Uint8Array(r.msg_data),
     systemSender: readInt(r.system_sender, 'system_sender') === 1,
+    createdByApi: readInt(r.created_by_api, 'created_by_api') === 1,
+    requestKey: r.request_key ?? '',
     sendAtMs: readInt(r.send_at_ms, 'send_at_ms'),
     status: STATUS[readInt(r.status, 'status')] ?? 'failed',
     version: readInt(r.version, 'version'),
@@ -69,8 +82,13 @@ export class KyselyScheduleRepository implements ScheduleRepository {
   async create(m: NewScheduledMessage): Promise<ScheduledMessage> {
     if (!(m.msgData instanceof Uint8Array) || m.msgData.byteLength > MAX_MSG_DATA_BYTES)
       throw new StoreInvalidArgumentError(`msgData must be at most ${MAX_MSG_DATA_BYTES} bytes`);
+    const requestKey = assertRequestKey(m.requestKey);
+    if (requestKey !== null) {
+      const existing = await this.byRequestKey(m.userId, requestKey);
+      if (existing) return existing;
+    }
     const now = this.ctx.now();
-    const result = await this.ctx.db
+    const insert = this.ctx.db
       .insertInto('im_scheduled_message')
       .values({
         user_id: assertId(m.userId, 'userId'),
@@ -79,6 +97,8 @@ export class KyselyScheduleRepository implements ScheduleRepository {
         msg_type: assertUint(m.msgType, 0xffff, 'msgType'),
         msg_data: Buffer.from(m.msgData),
         system_sender: m.systemSender ? 1 : 0,
+        created_by_api: m.createdByApi ? 1 : 0,
+        request_key: requestKey,
         send_at_ms: assertMs(m.sendAtMs, 'sendAtMs'),
         status: 0,
         version: 1,
@@ -89,7 +109,31 @@ export class KyselyScheduleRepository implements ScheduleRepository {
         updated_at_ms: now,
       })
       .executeTakeFirst();
+    let result: Awaited<typeof insert>;
+    try {
+      result = await insert;
+    } catch (err) {
+      // The same request, at the same moment (a redelivery on another logic process): its row.
+      const first =
+        requestKey !== null && this.ctx.sql.isUniqueViolation(err)
+          ? await this.byRequestKey(m.userId, requestKey)
+          : null;
+      if (first) return first;
+      throw err;
+    }
     return (await this.get(readId(result.insertId, 'schedule_id')))!;
+  }
+
+  async byRequestKey(userId: number, requestKey: string): Promise<ScheduledMessage | null> {
+    const key = assertRequestKey(requestKey);
+    if (key === null) return null;
+    const row = await this.ctx.db
+      .selectFrom('im_scheduled_message')
+      .selectAll()
+      .where('user_id', '=', assertId(userId, 'userId'))
+      .where('request_key', '=', key)
+      .executeTakeFirst();
+    return row ? toRecord(row) : null;
   }
 
   async get(scheduleId: number): Promise<ScheduledMessage | null> {

@@ -33,6 +33,51 @@ export function scheduleContract(fx: ContractFixture): void {
       expect(await fx.store.schedules.countPending(v)).toBe(0);
     });
 
+    it("schedules - a create with a request key the user already used returns that request's row; API rows are marked", async () => {
+      const [u, v] = fx.ids(2) as [number, number];
+      const base = { sessionType: 1 as const, toSessionId: v, msgType: 1, msgData: Buffer.from('x') };
+      const first = await fx.store.schedules.create({
+        ...base,
+        userId: u,
+        sendAtMs: fx.nowMs + 9_000,
+        requestKey: 'rk-1',
+      });
+      const again = await fx.store.schedules.create({
+        ...base,
+        userId: u,
+        sendAtMs: fx.nowMs + 9_000,
+        requestKey: 'rk-1',
+      });
+      expect(again.scheduleId).toBe(first.scheduleId);
+      expect(first).toMatchObject({ requestKey: 'rk-1', createdByApi: false });
+      expect((await fx.store.schedules.byRequestKey(u, 'rk-1'))?.scheduleId).toBe(first.scheduleId);
+      // Another user's key space; rows without a key never collide.
+      const other = await fx.store.schedules.create({
+        ...base,
+        toSessionId: u,
+        userId: v,
+        sendAtMs: fx.nowMs + 9_000,
+        requestKey: 'rk-1',
+      });
+      expect(other.scheduleId).not.toBe(first.scheduleId);
+      const api1 = await fx.store.schedules.create({
+        ...base,
+        userId: u,
+        sendAtMs: fx.nowMs + 9_000,
+        createdByApi: true,
+      });
+      const api2 = await fx.store.schedules.create({
+        ...base,
+        userId: u,
+        sendAtMs: fx.nowMs + 9_000,
+        createdByApi: true,
+      });
+      expect(api1.scheduleId).not.toBe(api2.scheduleId);
+      expect(api1).toMatchObject({ requestKey: '', createdByApi: true });
+      expect(await fx.store.schedules.countPending(u)).toBe(3);
+      expect(await fx.store.schedules.byRequestKey(u, 'rk-none')).toBeNull();
+    });
+
     it('schedules - arming once per version; claim wins over cancel and a later reschedule; finish records the outcome', async () => {
       const [u, v] = fx.ids(2) as [number, number];
       const a = await make(u, v, fx.nowMs + 5_000);
