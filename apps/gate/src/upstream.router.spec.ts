@@ -11,6 +11,7 @@ import {
   mqim,
 } from '@mqim/protocol';
 import { waitFor } from '@mqim/testing';
+import { hiddenFromLegacy } from './legacy.filter';
 import { roomsFixture } from './testing/rooms.fixture';
 import { UpstreamPublisher } from './upstream.publisher';
 import { UpstreamRouter } from './upstream.router';
@@ -184,6 +185,21 @@ describe('gate upstream router - what a client sends, checked and routed', () =>
     router.frame(early.conn, CommandId.LIST_MSG_REQ, 2, Buffer.alloc(0));
     expect(early.sink.errors().map((e) => e.errorName)).toEqual(['IM_ERR_NOT_LOGGED_IN']);
     expect(early.conn.closed).toBe(true);
+  });
+
+  it('capabilities - a 0x0803 before login is answered and kept, so the first self-copy after login is not hidden', () => {
+    const { router, connect } = setup();
+    const { conn, sink } = connect(0);
+    router.frame(conn, CommandId.CLIENT_CAPABILITIES_REQ, 1, Buffer.from('0803', 'hex'));
+    const caps = sink.frames.find((f) => f.commandId === CommandId.CLIENT_CAPABILITIES_RSP)!;
+    expect([caps.seq, Buffer.from(caps.body).toString('hex')]).toEqual([1, '0803']);
+    expect(sink.errors()).toEqual([]);
+    expect(conn.closed).toBe(false);
+    // Logged in: a copy of the user's own send reaches this connection; a legacy one's is hidden.
+    conn.userId = 9;
+    expect(hiddenFromLegacy(conn, CommandId.MSG_DATA, send(9, 2))).toBe(false);
+    const legacy = connect(9).conn;
+    expect(hiddenFromLegacy(legacy, CommandId.MSG_DATA, send(9, 2))).toBe(true);
   });
 
   it('local - a heartbeat is answered by the gate; a logout answers and closes; an unknown command is ignored', () => {

@@ -117,6 +117,12 @@ export class UpstreamRouter {
       return;
     }
     if (!conn.loggedIn) {
+      // 0x0803 may come before the login (the SDK pipelines it), so no delivery after the login
+      // answer is judged as if the client were CoffeeChat's (docs/adr/0012).
+      if (cmd === CommandId.CLIENT_CAPABILITIES_REQ) {
+        this.capabilities(conn, seq, body);
+        return;
+      }
       if (!isAllowedBeforeLogin(cmd)) {
         this.ctx.deps.metrics.errors.inc({ code: 'IM_ERR_NOT_LOGGED_IN' });
         this.ctx.writer.error(conn, 'IM_ERR_NOT_LOGGED_IN', `log in before ${commandName(cmd)}`, cmd, seq);

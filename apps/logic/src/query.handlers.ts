@@ -11,6 +11,9 @@ export function sessionArgs(type: number, sessionId: unknown): { type: 1 | 2; se
   return { type, sessionId: toId(sessionId as number, 'session_id') };
 }
 
+/** Peers per `bots.among` call when listing recent sessions. */
+const BOT_LOOKUP_CHUNK = 500;
+
 /** 0x0201: every session of the user, newest first, with its newest message and unread count. */
 export async function handleRecentSessions(deps: LogicDeps, ctx: RequestContext): Promise<void> {
   const req = decodeBody(CommandId.LIST_RECENT_CONTACT_SESSION_REQ, ctx.req.body);
@@ -18,9 +21,12 @@ export async function handleRecentSessions(deps: LogicDeps, ctx: RequestContext)
     updatedSince: req.latestUpdateTime || undefined,
   });
   const unread = sessions.reduce((sum, s) => sum + s.unreadCnt, 0);
-  // CoffeeChat's robot sessions: a single chat with a bot user (ADR 0016), one query for all.
+  // CoffeeChat's robot sessions: a single chat with a bot user (ADR 0016), one query per
+  // BOT_LOOKUP_CHUNK peers (the store takes at most 10,000 ids per call).
   const peers = sessions.filter((s) => s.sessionType === SessionType.SINGLE).map((s) => s.sessionId);
-  const robots = new Set(peers.length ? (await deps.store.bots.among(peers)).map((b) => b.userId) : []);
+  const robots = new Set<number>();
+  for (let i = 0; i < peers.length; i += BOT_LOOKUP_CHUNK)
+    for (const b of await deps.store.bots.among(peers.slice(i, i + BOT_LOOKUP_CHUNK))) robots.add(b.userId);
   const rsp = CIM.List.CIMRecentContactSessionRsp.encode({
     userId: ctx.userId,
     unreadCounts: unread,

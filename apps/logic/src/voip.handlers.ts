@@ -125,13 +125,24 @@ async function handleInvite(deps: LogicDeps, ctx: RequestContext): Promise<void>
   const channelName = `021-${calleeId}-${ctx.userId}-${ctx.receivedAtMs}`;
   // A caller still in a call that never got its bye (the app died mid-call; CoffeeChat's clients
   // send no VoIP heartbeats) hangs that one up by calling again: a user is in one call at a time.
+  // The registry frees the caller now; the 0x0407 and the AVCHAT message come from a server bye in
+  // that call's conversation lane, so they are ordered with its other messages (not this lane's).
   const stale = await deps.cache.calls.liveOf(ctx.userId);
   if (stale && stale.channelName !== channelName) {
     const ended = await deps.cache.calls.end(stale.creatorId, stale.channelName, ctx.userId, Date.now(), {
       onlyUnanswered: false,
       endedTtlMs: ENDED_TTL_MS,
     });
-    if (ended && ended.endedBy === ctx.userId) await ending(deps, ctx, ended, Reason.VOIP_BYE_REASON_END);
+    if (ended && ended.endedBy === ctx.userId)
+      ctx.after(
+        publishServerBye(
+          deps,
+          deps.options.lanes ?? DEFAULT_LANES,
+          ended,
+          ctx.userId,
+          Reason.VOIP_BYE_REASON_END,
+        ),
+      );
   }
   // Named by the request (the same on a redelivery), so a retry finds the call it opened.
   const call: CallRecord = {
@@ -233,7 +244,8 @@ async function handleVoipHeartbeat(deps: LogicDeps, ctx: RequestContext): Promis
 /**
  * 0x0405: 0x0406 to the hanger-up, 0x0407 to every device of the other party, then the AVCHAT
  * message from the hanger-up. From the server (`VoipTimers`, no gate): an invite that rang out,
- * ended only if still unanswered, 0x0407 to both parties.
+ * ended only if still unanswered, 0x0407 to both parties; or, with reason END, a stale call its
+ * party (the body's user_id) hung up by calling again, handled as that party's own bye.
  */
 async function handleBye(deps: LogicDeps, ctx: RequestContext): Promise<void> {
   const server = ctx.gateId === '';
@@ -247,6 +259,10 @@ async function handleBye(deps: LogicDeps, ctx: RequestContext): Promise<void> {
     );
   const info = bye.channelInfo;
   if (!info) return; // nothing named, nothing to end: answered all the same, as CoffeeChat does
+  if (server && (bye.byeReason as number) === Reason.VOIP_BYE_REASON_END) {
+    await finishStaleCall(deps, ctx, bye);
+    return;
+  }
   const creatorId = toId(info.creatorId ?? 0, 'channel_info.creator_id');
   const known = creatorId === 0 ? undefined : await deps.cache.calls.get(creatorId);
   if (!known || known.channelName !== info.channelName) return;
@@ -261,6 +277,39 @@ async function handleBye(deps: LogicDeps, ctx: RequestContext): Promise<void> {
   // Ended by someone else (the other party hung up at the same moment) or, for the server, answered.
   if (!call || call.endedBy !== by) return;
   await ending(deps, ctx, call, reason);
+}
+
+/**
+ * A server bye for a stale call that its party hung up by calling again (`handleInvite`): the
+ * registry ended it then (the new call may have replaced it there since), so the ended record
+ * travels in channel_token (JSON; a server request, which no client can make). Its 0x0407 and
+ * AVCHAT message are written here, in the call's conversation lane.
+ */
+async function finishStaleCall(
+  deps: LogicDeps,
+  ctx: RequestContext,
+  bye: CIM.Voip.ICIMVoipByeReq,
+): Promise<void> {
+  let call: CallRecord;
+  try {
+    call = JSON.parse(bye.channelInfo?.channelToken ?? '') as CallRecord;
+  } catch {
+    return;
+  }
+  const by = toId(bye.userId ?? 0, 'user_id');
+  const valid =
+    typeof call === 'object' &&
+    call !== null &&
+    call.channelName === bye.channelInfo?.channelName &&
+    call.endedBy === by &&
+    (by === call.creatorId || by === call.calleeId) &&
+    Number.isSafeInteger(call.endedAt) &&
+    call.endedAt > 0;
+  if (!valid) {
+    deps.logger.warn({ channel: bye.channelInfo?.channelName }, 'malformed stale-call bye dropped');
+    return;
+  }
+  await ending(deps, ctx, call, Reason.VOIP_BYE_REASON_END);
 }
 
 /**
@@ -424,29 +473,45 @@ export class VoipTimers {
   }
 
   private async ringOut(call: CallRecord): Promise<void> {
-    const orderKey = conversationKey(SessionType.SINGLE, call.creatorId, call.calleeId);
-    const body = CIM.Voip.CIMVoipByeReq.encode({
-      userId: call.creatorId,
-      channelInfo: channelOf(call),
-      byeReason: Reason.VOIP_BYE_REASON_CANCEL,
-    }).finish();
-    const request = mqim.v1.UpstreamRequest.encode({
-      gateId: '',
-      connId: '',
-      userId: call.creatorId,
-      cmd: CommandId.VOIP_BYE_REQ,
-      seq: 0,
-      body,
-      receivedAtMs: Date.now(),
-      orderKey,
-    }).finish();
-    await this.deps.bus.publish({
-      topic: this.deps.names.upstream,
-      body: request,
-      tag: 'voip-ring-out',
-      messageGroup: laneGroup(laneOf(orderKey, this.lanes)),
-    });
+    await publishServerBye(this.deps, this.lanes, call, call.creatorId, Reason.VOIP_BYE_REASON_CANCEL);
   }
+}
+
+/**
+ * A bye of the server's (no gate) for `call`, in its conversation's lane: CANCEL ends an invite
+ * that rang out; END (with `userId` the party who hung up, and the ended record) finishes a stale
+ * call (`finishStaleCall`).
+ */
+async function publishServerBye(
+  deps: Pick<LogicDeps, 'bus' | 'names'>,
+  lanes: number,
+  call: CallRecord,
+  userId: number,
+  reason: number,
+): Promise<void> {
+  const orderKey = conversationKey(SessionType.SINGLE, call.creatorId, call.calleeId);
+  const stale = reason === Reason.VOIP_BYE_REASON_END;
+  const body = CIM.Voip.CIMVoipByeReq.encode({
+    userId,
+    channelInfo: stale ? { ...channelOf(call), channelToken: JSON.stringify(call) } : channelOf(call),
+    byeReason: reason,
+  }).finish();
+  const request = mqim.v1.UpstreamRequest.encode({
+    gateId: '',
+    connId: '',
+    userId,
+    cmd: CommandId.VOIP_BYE_REQ,
+    seq: 0,
+    body,
+    receivedAtMs: Date.now(),
+    orderKey,
+  }).finish();
+  await deps.bus.publish({
+    topic: deps.names.upstream,
+    body: request,
+    tag: stale ? 'voip-stale-end' : 'voip-ring-out',
+    messageGroup: laneGroup(laneOf(orderKey, lanes)),
+  });
 }
 
 type Handler = (deps: LogicDeps, ctx: RequestContext) => Promise<void>;

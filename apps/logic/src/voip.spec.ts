@@ -2,7 +2,18 @@ import pino from 'pino';
 import { MemoryBus, type ReceivedMessage } from '@mqim/bus';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
-import { CIM, CommandId, MqNames, SessionType, conversationKey, decodeIntents, mqim } from '@mqim/protocol';
+import {
+  CIM,
+  CommandId,
+  DEFAULT_LANES,
+  MqNames,
+  SessionType,
+  conversationKey,
+  decodeIntents,
+  laneGroup,
+  laneOf,
+  mqim,
+} from '@mqim/protocol';
 import { createSqliteStore, type Store } from '@mqim/store';
 import { waitFor } from '@mqim/testing';
 import { Logic } from './logic';
@@ -179,6 +190,13 @@ describe('logic - call signalling', () => {
 
   it('stale - a caller whose call never got its bye calls again: that call ends first, the new one rings', async () => {
     const old = await establish();
+    const upstream: { group: string; req: mqim.v1.UpstreamRequest }[] = [];
+    const publish = bus.publish.bind(bus);
+    bus.publish = async (m) => {
+      if (m.topic === names.upstream)
+        upstream.push({ group: m.messageGroup ?? '', req: mqim.v1.UpstreamRequest.decode(m.body) });
+      return publish(m);
+    };
     await request(
       1,
       CommandId.VOIP_INVITE_REQ,
@@ -189,15 +207,34 @@ describe('logic - call signalling', () => {
       (await answer('c1', CommandId.VOIP_INVITE_REPLY, 9)).body,
     );
     expect(trying.rspCode).toBe(100);
-    const byes = intents
-      .filter((i) => i.cmd === CommandId.VOIP_BYE_NOTIFY)
-      .map((i) => ({ userIds: i.userIds, n: CIM.Voip.CIMVoipByeNotify.decode(i.body) }))
-      .filter((b) => b.n.byeReason === CIM.Def.CIMVoipByeReason.VOIP_BYE_REASON_END);
-    expect(byes.map((b) => [b.userIds, Number(b.n.userId), b.n.channelInfo?.channelName])).toEqual([
+    const byes = () =>
+      intents
+        .filter((i) => i.cmd === CommandId.VOIP_BYE_NOTIFY)
+        .map((i) => ({ userIds: i.userIds, n: CIM.Voip.CIMVoipByeNotify.decode(i.body) }))
+        .filter((b) => b.n.byeReason === CIM.Def.CIMVoipByeReason.VOIP_BYE_REASON_END);
+    await waitFor(() => byes().length === 1, { timeoutMs: 5_000 });
+    expect(byes().map((b) => [b.userIds, Number(b.n.userId), b.n.channelInfo?.channelName])).toEqual([
       [[2], 1, old.channelName],
     ]);
     expect(intents.find((i) => i.cmd === CommandId.VOIP_INVITE_REQ && i.userIds[0] === 3)).toBeDefined();
     await waitFor(async () => (await avchats()).length === 1, { timeoutMs: 5_000 });
+    // The old call's end went through its own conversation's lane (a server bye from the caller),
+    // not the invite's: its AVCHAT message is ordered with that conversation's messages.
+    const pair = conversationKey(SessionType.SINGLE, 1, 2);
+    expect(
+      upstream
+        .filter((u) => u.req.gateId === '' && u.req.cmd === CommandId.VOIP_BYE_REQ)
+        .map((u) => [u.group, u.req.orderKey, Number(u.req.userId)]),
+    ).toEqual([[laneGroup(laneOf(pair, DEFAULT_LANES)), pair, 1]]);
+    // Handled once: one 0x0407, one AVCHAT message.
+    expect(byes()).toHaveLength(1);
+    const [avchat] = await avchats();
+    expect(avchat!.fromUserId).toBe(1);
+    expect(JSON.parse(Buffer.from(avchat!.msgData).toString())).toMatchObject({
+      hangup_user_id: 1,
+      hangup_reason: CIM.Def.CIMVoipByeReason.VOIP_BYE_REASON_END,
+      call_type: 1,
+    });
   });
 
   it('forged - a user who is not a party can neither answer nor end a call; the parties still can', async () => {

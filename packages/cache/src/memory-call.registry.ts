@@ -7,21 +7,28 @@ interface Entry {
   expiresAt: number;
 }
 
-/** In-process `CallRegistry`: calls by creator, and who is busy, with lazy expiry. */
+/**
+ * In-process `CallRegistry`: calls by creator, and who is busy, with lazy expiry; every
+ * `sweepEvery` opens, expired calls of any creator are dropped, so memory stays bounded by the
+ * calls of the last TTL.
+ */
 export class MemoryCallRegistry implements CallRegistry {
   private readonly calls = new Map<number, Entry>();
   /** party → creator of the live call the party is in. */
   private readonly busy = new Map<number, number>();
+  private sinceSweep = 0;
 
   constructor(
     private readonly guard: () => void,
     private readonly now: () => number = Date.now,
+    private readonly sweepEvery = 256,
   ) {}
 
   async open(call: CallRecord, ttlMs: number): Promise<boolean> {
     this.guard();
     checkCall(call);
     checkPositive('ttlMs', ttlMs);
+    if (++this.sinceSweep >= this.sweepEvery) this.sweep();
     if (this.liveCreatorOf(call.creatorId) !== undefined || this.liveCreatorOf(call.calleeId) !== undefined)
       return false;
     const expiresAt = this.now() + ttlMs;
@@ -98,9 +105,20 @@ export class MemoryCallRegistry implements CallRegistry {
     return { ...entry.call };
   }
 
+  /** Calls held, ended or not, until they expire (for memory checks). */
+  get size(): number {
+    return this.calls.size;
+  }
+
   clear(): void {
     this.calls.clear();
     this.busy.clear();
+  }
+
+  /** Drops every expired call (`entry` does, and frees its parties). */
+  private sweep(): void {
+    this.sinceSweep = 0;
+    for (const creatorId of [...this.calls.keys()]) this.entry(creatorId);
   }
 
   private entry(creatorId: number): Entry | undefined {

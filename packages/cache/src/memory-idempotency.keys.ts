@@ -11,7 +11,11 @@ interface Entry {
 // Expired keys are dropped by a sweep every this many claims (lazy expiry otherwise).
 const SWEEP_EVERY = 1024;
 
-/** In-process `IdempotencyKeys` (the standalone): one map with lazy expiry. */
+/**
+ * In-process `IdempotencyKeys` (the standalone): one map with lazy expiry, bounded by
+ * `maxEntries`: beyond it the oldest claims are forgotten (a
+ * forgotten key only lets a retry run again, as after a restart).
+ */
 export class MemoryIdempotencyKeys implements IdempotencyKeys {
   private readonly entries = new Map<string, Entry>();
   private sinceSweep = 0;
@@ -19,6 +23,7 @@ export class MemoryIdempotencyKeys implements IdempotencyKeys {
   constructor(
     private readonly guard: () => void,
     private readonly now: () => number = Date.now,
+    private readonly maxEntries = 100_000,
   ) {}
 
   async claim(key: string, fingerprint: string, pendingTtlMs: number): Promise<IdempotencyClaim> {
@@ -29,6 +34,7 @@ export class MemoryIdempotencyKeys implements IdempotencyKeys {
     const e = this.live(key, now);
     if (!e) {
       this.entries.set(key, { fingerprint, expiresAt: now + pendingTtlMs });
+      if (this.entries.size > this.maxEntries) this.evict();
       return { state: 'claimed' };
     }
     return e.response === undefined
@@ -67,6 +73,14 @@ export class MemoryIdempotencyKeys implements IdempotencyKeys {
       return undefined;
     }
     return e;
+  }
+
+  /** Over the cap: forget the oldest claims (map order) until within it; O(1) per claim. */
+  private evict(): void {
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= this.maxEntries) return;
+      this.entries.delete(key);
+    }
   }
 
   private sweep(now: number): void {

@@ -25,3 +25,23 @@ describe('MemoryCache - receipt memory', () => {
     await cache.close();
   });
 });
+
+describe('MemoryCache - idempotency memory', () => {
+  it('idempotency - keys beyond maxIdempotencyKeys are forgotten, oldest first', async () => {
+    const cache = new MemoryCache({ maxIdempotencyKeys: 100 });
+    for (let k = 1; k <= 1000; k++) {
+      expect(await cache.idempotency.claim(`k${k}`, 'f', 60_000)).toEqual({ state: 'claimed' });
+      await cache.idempotency.complete(`k${k}`, 'f', `r${k}`, 60_000);
+    }
+    expect(cache.idempotency.size).toBe(100);
+    // The newest survive and still replay; the oldest were forgotten (a retry runs again).
+    expect(await cache.idempotency.claim('k1000', 'f', 60_000)).toEqual({
+      state: 'done',
+      fingerprint: 'f',
+      response: 'r1000',
+    });
+    expect(await cache.idempotency.claim('k1', 'f', 60_000)).toEqual({ state: 'claimed' });
+    expect(cache.idempotency.size).toBe(100);
+    await cache.close();
+  });
+});

@@ -25,8 +25,11 @@ export class MemoryCache implements Cache {
   readonly idempotency: MemoryIdempotencyKeys;
   private closed = false;
 
-  /** @param options.maxReceipts sessions whose latest receipt is kept once flushed; @default 200000 */
-  constructor(options: { maxReceipts?: number } = {}) {
+  /**
+   * @param options.maxReceipts sessions whose latest receipt is kept once flushed; @default 200000
+   * @param options.maxIdempotencyKeys idempotency keys kept (oldest forgotten first); @default 100000
+   */
+  constructor(options: { maxReceipts?: number; maxIdempotencyKeys?: number } = {}) {
     const guard = (): void => {
       if (this.closed) throw new CacheUnavailableError('memory cache is closed');
     };
@@ -37,7 +40,7 @@ export class MemoryCache implements Cache {
     this.presence = new MemoryPresenceRegistry(guard);
     this.rates = new MemoryTokenBuckets(guard);
     this.calls = new MemoryCallRegistry(guard);
-    this.idempotency = new MemoryIdempotencyKeys(guard);
+    this.idempotency = new MemoryIdempotencyKeys(guard, Date.now, options.maxIdempotencyKeys);
   }
 
   /** Forgets everything, as a Redis restart without persistence would. */

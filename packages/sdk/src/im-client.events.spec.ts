@@ -122,11 +122,16 @@ describe.each(['tcp', 'ws'] as const)('ImClient over %s - server events and reco
     expect(events).toEqual(['disconnected:true', 'reconnecting:1']);
     expect(alice.state).toBe('loggedIn');
     expect(h.server.received.filter((f) => f.cmd === CommandId.LOGIN_AUTH_REQ)).toHaveLength(2);
-    // The new connection counts its seqs from 1 again (login, capabilities, the sync's recent
-    // sessions), and works.
+    // The new connection counts its seqs from 1 again (capabilities right before the login, the
+    // login, the sync's recent sessions), and works.
     const [conn] = h.server.connectionsOf(ALICE.userId);
     await alice.send({ to: BOB.userId, text: 'back' });
-    expect(h.server.received.filter((f) => f.connId === conn.id).map((f) => f.seq)).toEqual([1, 2, 3, 4]);
+    const frames = h.server.received.filter((f) => f.connId === conn.id);
+    expect(frames.map((f) => f.seq)).toEqual([1, 2, 3, 4]);
+    expect(frames.map((f) => f.cmd).slice(0, 2)).toEqual([
+      CommandId.CLIENT_CAPABILITIES_REQ,
+      CommandId.LOGIN_AUTH_REQ,
+    ]);
   });
 
   it('reconnect - retries while the server refuses, and the sync hook fetches what was missed', async () => {

@@ -260,6 +260,12 @@ export class ImClientImpl implements ImClient, Requester {
     timeoutMs: number,
   ): Promise<LoginResult> {
     const { clientType, clientVersion } = this.settings;
+    // Right before the login, pipelined (frames are handled in order): this client reads
+    // self-copies and refused acks, which the server keeps from CoffeeChat's clients (ADR 0012),
+    // so the gate knows it before the first delivery after the login answer.
+    conn.post(CommandId.CLIENT_CAPABILITIES_REQ, {
+      flags: ClientCapability.SELF_SYNC | ClientCapability.REFUSED_SEND_ACK,
+    });
     const { body } =
       credentials.kind === 'token'
         ? await conn.request(
@@ -283,12 +289,6 @@ export class ImClientImpl implements ImClient, Requester {
     if (body.resultCode !== CimErrorCode.SUCCESS)
       throw new ImLoginFailedError(body.resultCode, body.resultString);
     this.assertNotClosed();
-    // Before anything else on this session (frames are handled in order): this client reads
-    // self-copies and refused acks, which the server keeps from CoffeeChat's clients (ADR 0012).
-    // A server without 0x0803 ignores it (unknown command after login).
-    conn.post(CommandId.CLIENT_CAPABILITIES_REQ, {
-      flags: ClientCapability.SELF_SYNC | ClientCapability.REFUSED_SEND_ACK,
-    });
     const user = toUserInfo(body.userInfo);
     this.currentUser = user;
     this.credentials = credentials;

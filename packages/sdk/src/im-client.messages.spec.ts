@@ -21,8 +21,14 @@ describe.each(['tcp', 'ws'] as const)('ImClient over %s - messages', (transport)
     expect(first).toMatchObject({ serverMsgId: 1, clientMsgId: expect.any(String) });
     expect(second.serverMsgId).toBe(2);
     expect(typeof first.createTime).toBe('number');
-    const seqs = h.server.received.filter((f) => f.connId === h.server.connections[0].id).map((f) => f.seq);
-    expect(seqs).toEqual([1, 2, 3, 4]); // login, capabilities (0x0803), send, send
+    const frames = h.server.received.filter((f) => f.connId === h.server.connections[0].id);
+    expect(frames.map((f) => f.seq)).toEqual([1, 2, 3, 4]); // capabilities (0x0803), login, send, send
+    expect(frames.map((f) => f.cmd)).toEqual([
+      CommandId.CLIENT_CAPABILITIES_REQ,
+      CommandId.LOGIN_AUTH_TOKEN_REQ,
+      CommandId.MSG_DATA,
+      CommandId.MSG_DATA,
+    ]);
   });
 
   it('send - a retry with the same clientMsgId gets the same serverMsgId', async () => {

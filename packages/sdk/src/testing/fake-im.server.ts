@@ -309,7 +309,8 @@ export class FakeImServer {
     if (
       conn.userId === undefined &&
       cmd !== CommandId.LOGIN_AUTH_TOKEN_REQ &&
-      cmd !== CommandId.LOGIN_AUTH_REQ
+      cmd !== CommandId.LOGIN_AUTH_REQ &&
+      cmd !== CommandId.CLIENT_CAPABILITIES_REQ // the gate takes 0x0803 before login too
     ) {
       // spec §2: anything but a login before login closes the connection (after saying why).
       this.refuse(conn, 'IM_ERR_NOT_LOGGED_IN', `log in before ${commandName(cmd)}`, cmd, seq);
