@@ -114,9 +114,11 @@ describeInfra(
       created++;
       const redis = new Redis(probeRedis().url, { maxRetriesPerRequest: 1 });
       try {
-        const stored = await redis.get(`${cluster.name}:idem:pc-key-1`);
-        expect(stored).toMatch(/^d\|/);
-        expect(await redis.pttl(`${cluster.name}:idem:pc-key-1`)).toBeGreaterThan(3_600_000);
+        // Stored under the key scoped by its route (idem:<route hash>:<key>): one entry.
+        const found = await redis.keys(`${cluster.name}:idem:*:pc-key-1`);
+        expect(found).toHaveLength(1);
+        expect(await redis.get(found[0]!)).toMatch(/^d\|/);
+        expect(await redis.pttl(found[0]!)).toBeGreaterThan(3_600_000);
       } finally {
         await redis.quit();
       }
