@@ -6,6 +6,7 @@ import { CIM, CommandId, MqNames, decodeIntents, longToNumber, mqim } from '@mqi
 import { createSqliteStore, type Store } from '@mqim/store';
 import { waitFor } from '@mqim/testing';
 import { Logic } from './logic';
+import { FailOnce } from './testing/fail-once';
 
 /**
  * Group changes under redelivery (issue 15 #1): each handler's request fails once at a step after
@@ -21,35 +22,18 @@ describe('logic - group changes are request-keyed: a retry finishes what its fir
   let real: Store;
   let logic: Logic;
   let metrics: MqimMetrics;
-  /** Store and bus steps that fail the next time they run (then work again). */
-  let failOnce: Set<string>;
-  let failures: string[];
+  const fail = new FailOnce();
+  const { armed: failOnce, failures, unavailable, failable } = fail;
   const replies: { cmd: number; body: Uint8Array }[] = [];
   const intents: { cmd: number; key: string; body: Uint8Array; userIds: number[] }[] = [];
   /** The analytics events logic published (issue 17), as stored. */
   const events: mqim.v1.IEvent[] = [];
 
-  const unavailable = (step: string) => {
-    failures.push(step);
-    return Object.assign(new Error(`${step}: database went away`), { code: 'IM_ERR_STORE_UNAVAILABLE' });
-  };
-  /** Wraps `obj[method]` so that it throws once while `step` is armed. */
-  const failable = <T extends object>(obj: T, method: keyof T & string, step: string): T => {
-    const original = (obj[method] as (...a: unknown[]) => Promise<unknown>).bind(obj);
-    return Object.assign(Object.create(obj) as T, {
-      [method]: async (...args: unknown[]) => {
-        if (failOnce.delete(step)) throw unavailable(step);
-        return original(...args);
-      },
-    });
-  };
-
   beforeEach(async () => {
     replies.length = 0;
     intents.length = 0;
     events.length = 0;
-    failOnce = new Set();
-    failures = [];
+    fail.reset();
     bus = new MemoryBus({ retryDelayMs: 10, logger: pino({ level: 'silent' }) });
     real = await createSqliteStore({ filename: ':memory:' });
     let groups = real.groups;

@@ -8,6 +8,7 @@ import { createSqliteStore, type Store } from '@mqim/store';
 import { waitFor } from '@mqim/testing';
 import { Logic } from './logic';
 import { mayModerateGroup } from './group.roles';
+import { FailOnce } from './testing/fail-once';
 
 const E = CIM.GroupExt;
 const FORBIDDEN = 10201;
@@ -25,32 +26,17 @@ describe('logic - group roles, mutes and read receipts', () => {
   let bus: MemoryBus;
   let real: Store;
   let logic: Logic;
-  let failOnce: Set<string>;
-  let failures: string[];
+  const fail = new FailOnce();
+  const { armed: failOnce, failures, unavailable, failable } = fail;
   const replies: { cmd: number; seq: number; body: Uint8Array }[] = [];
   const intents: { cmd: number; body: Uint8Array; userIds: number[] }[] = [];
   const events: mqim.v1.IEvent[] = [];
-
-  const unavailable = (step: string) => {
-    failures.push(step);
-    return Object.assign(new Error(`${step}: database went away`), { code: 'IM_ERR_STORE_UNAVAILABLE' });
-  };
-  const failable = <T extends object>(obj: T, method: keyof T & string, step: string): T => {
-    const original = (obj[method] as (...a: unknown[]) => Promise<unknown>).bind(obj);
-    return Object.assign(Object.create(obj) as T, {
-      [method]: async (...args: unknown[]) => {
-        if (failOnce.delete(step)) throw unavailable(step);
-        return original(...args);
-      },
-    });
-  };
 
   beforeEach(async () => {
     replies.length = 0;
     intents.length = 0;
     events.length = 0;
-    failOnce = new Set();
-    failures = [];
+    fail.reset();
     bus = new MemoryBus({ retryDelayMs: 10, logger: pino({ level: 'silent' }) });
     real = await createSqliteStore({ filename: ':memory:' });
     let groups = real.groups;

@@ -6,6 +6,7 @@ import { CIM, CommandId, MqNames, decodeIntents, longToNumber, mqim } from '@mqi
 import { createSqliteStore, type Store } from '@mqim/store';
 import { waitFor } from '@mqim/testing';
 import { Logic } from './logic';
+import { FailOnce } from './testing/fail-once';
 
 /**
  * Recall under redelivery (docs/adr/0013, ADR 0009's rule): the request fails once at each step
@@ -20,32 +21,17 @@ describe('logic - recall is request-keyed: a retry finishes what its first attem
   let real: Store;
   let logic: Logic;
   let metrics: MqimMetrics;
-  let failOnce: Set<string>;
-  let failures: string[];
+  const fail = new FailOnce();
+  const { armed: failOnce, failures, unavailable, failable } = fail;
   const replies: { cmd: number; body: Uint8Array }[] = [];
   const intents: { cmd: number; key: string; body: Uint8Array; userIds: number[] }[] = [];
   const events: mqim.v1.IEvent[] = [];
-
-  const unavailable = (step: string) => {
-    failures.push(step);
-    return Object.assign(new Error(`${step}: database went away`), { code: 'IM_ERR_STORE_UNAVAILABLE' });
-  };
-  const failable = <T extends object>(obj: T, method: keyof T & string, step: string): T => {
-    const original = (obj[method] as (...a: unknown[]) => Promise<unknown>).bind(obj);
-    return Object.assign(Object.create(obj) as T, {
-      [method]: async (...args: unknown[]) => {
-        if (failOnce.delete(step)) throw unavailable(step);
-        return original(...args);
-      },
-    });
-  };
 
   beforeEach(async () => {
     replies.length = 0;
     intents.length = 0;
     events.length = 0;
-    failOnce = new Set();
-    failures = [];
+    fail.reset();
     bus = new MemoryBus({ retryDelayMs: 10, logger: pino({ level: 'silent' }) });
     real = await createSqliteStore({ filename: ':memory:' });
     const messages = failable(failable(real.messages, 'recall', 'messages.recall'), 'save', 'messages.save');
