@@ -1,14 +1,4 @@
-import {
-  createImClient,
-  SessionType,
-  type ContactNotice,
-  type ImClient,
-  type ImMessage,
-  type Presence,
-  type ServerErrorDetail,
-  type TypingNotice,
-  type UserInfo,
-} from '@mqim/sdk';
+import { createImClient, SessionType, type ImClient } from '@mqim/sdk';
 import {
   describeInfra,
   probeMysql,
@@ -17,6 +7,7 @@ import {
   startCluster,
   waitFor,
   type MqimCluster,
+  recordSocialEvents,
 } from '@mqim/testing';
 
 const WAIT = { timeoutMs: 20_000 };
@@ -45,20 +36,7 @@ describeInfra(
     const login = async (userName: string, url: string | string[], reconnect = false) => {
       const c = createImClient({ url, requestTimeoutMs: 15_000, reconnect });
       clients.push(c);
-      const seen = {
-        contact: [] as ContactNotice[],
-        typing: [] as TypingNotice[],
-        presence: [] as Presence[],
-        profile: [] as UserInfo[],
-        errors: [] as ServerErrorDetail[],
-        messages: [] as ImMessage[],
-      };
-      c.on('contact', (n) => seen.contact.push(n));
-      c.on('typing', (n) => seen.typing.push(n));
-      c.on('presence', (p) => seen.presence.push(p));
-      c.on('profile', (u) => seen.profile.push(u));
-      c.on('serverError', (e) => seen.errors.push(e));
-      c.on('message', (m) => seen.messages.push(m));
+      const seen = recordSocialEvents(c);
       await c.loginWithPassword(userName, 'secret');
       return { c, seen };
     };

@@ -3,18 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { mqimSchema, readConfig } from '@mqim/config';
-import {
-  createImClient,
-  SessionType,
-  type ContactNotice,
-  type ImClient,
-  type ImMessage,
-  type Presence,
-  type ServerErrorDetail,
-  type TypingNotice,
-  type UserInfo,
-} from '@mqim/sdk';
-import { RawClient, waitFor } from '@mqim/testing';
+import { createImClient, SessionType, type ImClient } from '@mqim/sdk';
+import { RawClient, waitFor, recordSocialEvents } from '@mqim/testing';
 import { CIM, CommandId } from '@mqim/protocol';
 import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
@@ -36,20 +26,7 @@ describe('social - contacts, typing, presence, profile on the standalone', () =>
     const url = transport === 'tcp' ? `tcp://127.0.0.1:${s.ports.tcp}` : `ws://127.0.0.1:${s.ports.ws}/ws`;
     const c = createImClient({ url, requestTimeoutMs: 10_000 });
     open.push(c);
-    const seen = {
-      contact: [] as ContactNotice[],
-      typing: [] as TypingNotice[],
-      presence: [] as Presence[],
-      profile: [] as UserInfo[],
-      errors: [] as ServerErrorDetail[],
-      messages: [] as ImMessage[],
-    };
-    c.on('contact', (n) => seen.contact.push(n));
-    c.on('typing', (n) => seen.typing.push(n));
-    c.on('presence', (p) => seen.presence.push(p));
-    c.on('profile', (u) => seen.profile.push(u));
-    c.on('serverError', (e) => seen.errors.push(e));
-    c.on('message', (m) => seen.messages.push(m));
+    const seen = recordSocialEvents(c);
     await c.loginWithPassword(name, 'pw');
     return { c, seen };
   };

@@ -39,3 +39,4 @@ export { startModerationHook, type HookCall, type ModerationHook } from './moder
 export { runGroupRolesScenario, type GroupRolesTarget } from './group-roles.scenario';
 export { runVoipScenario, type Endpoint, type VoipScenarioOptions } from './voip.scenario';
 export { runLegacyScenario, type LegacyScenarioOptions } from './legacy.scenario';
+export { recordSocialEvents, type SocialEvents } from './social.events';
