@@ -4,6 +4,7 @@ import {
   probeRedis,
   probeRocketMq,
   runLegacyScenario,
+  runFlutterHttpScenario,
   runVoipScenario,
   startCluster,
   type Endpoint,
@@ -45,6 +46,14 @@ describeInfra(
     it('voip - a call between users on two gates: signalling, busy, bye, AVCHAT message, ring-out', async () => {
       await runVoipScenario({ apiUrl: cluster.api!.url, endpoints, ringTimeoutMs: 2000, firstUserId: 2001 });
     }, 90_000);
+
+    it('flutter http - a 6-character register token logs in on gate 2; nickname query and generate answer the legacy shape', async () => {
+      await runFlutterHttpScenario({
+        apiUrl: cluster.api!.url,
+        gateUrl: cluster.gates[1]!.tcp,
+        userId: 4001,
+      });
+    }, 60_000);
 
     it('legacy - no self-copies and no refused 0x0302 for CoffeeChat clients across gates; the SDK keeps both', async () => {
       await runLegacyScenario({

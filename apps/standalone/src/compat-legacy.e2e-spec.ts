@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { mqimSchema, readConfig } from '@mqim/config';
-import { runLegacyScenario } from '@mqim/testing';
+import { runFlutterHttpScenario, runLegacyScenario } from '@mqim/testing';
 import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv } from './testing/standalone.fixture';
 
@@ -19,6 +19,14 @@ describe('compat - CoffeeChat clients beside the SDK on the standalone', () => {
     await s?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
+
+  it('flutter http - a 6-character register token logs in; nickname query and generate answer the legacy shape', async () => {
+    await runFlutterHttpScenario({
+      apiUrl: `http://127.0.0.1:${s.ports.http}`,
+      gateUrl: `tcp://127.0.0.1:${s.ports.tcp}`,
+      userId: 4001,
+    });
+  }, 60_000);
 
   it('no self-copies and no refused 0x0302 for legacy clients; the SDK keeps both', async () => {
     const tcp = { transport: 'tcp' as const, port: s.ports.tcp };

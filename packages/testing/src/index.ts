@@ -40,3 +40,4 @@ export { runGroupRolesScenario, type GroupRolesTarget } from './group-roles.scen
 export { runVoipScenario, type Endpoint, type VoipScenarioOptions } from './voip.scenario';
 export { runLegacyScenario, type LegacyScenarioOptions } from './legacy.scenario';
 export { recordSocialEvents, type SocialEvents } from './social.events';
+export { runFlutterHttpScenario, type FlutterHttpOptions } from './flutter-http.scenario';
