@@ -203,11 +203,15 @@ describe('WebhookProvider', () => {
     const p = make({ retry: { attempts: 10, baseDelayMs: 5000, maxDelayMs: 5000 } });
     const pending = p.send(target, note);
     await waitFor(() => fake.requests.length === 1, { message: 'the first attempt did not reach the hook' });
+    const closing = performance.now();
     await p.close();
     expect(await pending).toEqual({ ok: false, permanent: false, reason: 'closed' });
+    // Closed at once, not after the 5 s backoff the retry would otherwise wait.
+    expect(performance.now() - closing).toBeLessThan(2500);
     expect(await p.send(target, note)).toEqual({ ok: false, permanent: false, reason: 'closed' });
     expect(await deadLetters()).toHaveLength(1);
-  });
+    // The budget covers reaching the fake on a loaded CI machine; the bound above is what is tested.
+  }, 15_000);
 });
 
 describe('webhook signature', () => {
