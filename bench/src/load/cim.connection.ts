@@ -1,4 +1,5 @@
 import {
+  ClientCapability,
   CIM,
   CimErrorCode,
   CommandId,
@@ -79,6 +80,13 @@ export class CimConnection implements LoadConnection {
       } else throw new Error(`CimConnection cannot speak ${ep.kind}`);
     });
     if (this.viaRelay) return;
+    // Announced like the SDK does (ADR 0012): without it the gate takes this for a CoffeeChat client
+    // and keeps refused sends' 0x0302 from it, so the bench would count refusals as unacked.
+    this.link?.write(
+      encodeMessageFrame(CommandId.CLIENT_CAPABILITIES_REQ, this.nextSeq(), {
+        flags: ClientCapability.SELF_SYNC | ClientCapability.REFUSED_SEND_ACK,
+      }),
+    );
     const rsp = await this.request(
       CommandId.LOGIN_AUTH_REQ,
       CommandId.LOGIN_AUTH_RSP,

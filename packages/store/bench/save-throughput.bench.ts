@@ -33,6 +33,8 @@ interface Row {
   readonly messages: number;
   readonly seconds: number;
   readonly rows: number;
+  /** CPU of this process (the store's client side) per message. */
+  readonly cpuUs: number;
 }
 
 const payload = Buffer.from('{"text":"hello, this is a typical short chat message"}');
@@ -111,26 +113,32 @@ async function measure(setup: string, open: () => Promise<Store>, out: Row[]): P
     await singleChats(store, 2000, 100, 50_000_000);
 
     let t0 = process.hrtime.bigint();
+    let cpu0 = process.cpuUsage();
     const n = await singleChats(store, total, conversations, 0);
     let seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    let cpu = process.cpuUsage(cpu0);
     out.push({
       setup,
       workload: `single chat, ${conversations} concurrent conversations`,
       messages: n,
       seconds,
       rows: n * 2,
+      cpuUs: (cpu.user + cpu.system) / n,
     });
     console.error(`${setup}: single ${Math.round(n / seconds)} msg/s`);
 
     t0 = process.hrtime.bigint();
+    cpu0 = process.cpuUsage();
     const g = await groupChats(store, groupMessages, groupSize, 10_000_000);
     seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    cpu = process.cpuUsage(cpu0);
     out.push({
       setup,
       workload: `group of ${groupSize}, 20 concurrent groups`,
       messages: g,
       seconds,
       rows: g * groupSize,
+      cpuUs: (cpu.user + cpu.system) / g,
     });
     console.error(`${setup}: group ${Math.round(g / seconds)} msg/s`);
   } finally {
@@ -168,19 +176,21 @@ async function main(): Promise<void> {
       const uri = new URL(server.toString());
       uri.pathname = `/${database}`;
       const setups = [
-        { groupCommit: true, prepared: true },
-        { groupCommit: false, prepared: true },
-        { groupCommit: true, prepared: false },
+        { groupCommit: true, prepared: true, oneTrip: true },
+        { groupCommit: true, prepared: true, oneTrip: false },
+        { groupCommit: false, prepared: true, oneTrip: true },
+        { groupCommit: true, prepared: false, oneTrip: true },
       ];
-      for (const { groupCommit, prepared } of setups) {
+      for (const { groupCommit, prepared, oneTrip } of setups) {
         await measure(
-          `${version!.v}, pool ${args.pool}, group commit ${groupCommit ? 'on' : 'off'}, prepared ${prepared ? 'on' : 'off'}`,
+          `${version!.v}, pool ${args.pool}, group commit ${groupCommit ? (oneTrip ? 'on (one trip)' : 'on (statement by statement)') : 'off'}, prepared ${prepared ? 'on' : 'off'}`,
           async () => {
             const store = await createMysqlStore({
               uri: uri.toString(),
               connectionLimit: Number(args.pool),
               preparedStatements: prepared,
               groupCommit,
+              oneTripWrites: oneTrip,
             });
             await store.migrate();
             return store;
@@ -197,11 +207,11 @@ async function main(): Promise<void> {
   } else {
     throw new Error(`--dialect must be sqlite or mysql`);
   }
-  console.log('| setup | workload | messages | msg/s | timeline rows/s |');
-  console.log('|---|---|---:|---:|---:|');
+  console.log('| setup | workload | messages | msg/s | timeline rows/s | client CPU µs/msg |');
+  console.log('|---|---|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.setup} | ${r.workload} | ${r.messages} | ${Math.round(r.messages / r.seconds).toLocaleString('en')} | ${Math.round(r.rows / r.seconds).toLocaleString('en')} |`,
+      `| ${r.setup} | ${r.workload} | ${r.messages} | ${Math.round(r.messages / r.seconds).toLocaleString('en')} | ${Math.round(r.rows / r.seconds).toLocaleString('en')} | ${Math.round(r.cpuUs)} |`,
     );
   }
 }

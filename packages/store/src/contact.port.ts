@@ -43,6 +43,11 @@ export interface ContactRepository {
   ): Promise<{ incoming: FriendRequestRecord[]; outgoing: FriendRequestRecord[] }>;
   /** Whom `userId` blocks, ascending, at most `limit`. */
   blockedIds(userId: number, limit: number): Promise<number[]>;
+  /**
+   * Of the (owner, peer) pairs, those in which the owner blocks the peer, in input order without
+   * repeats (primary-key lookups, one query per few hundred pairs).
+   */
+  blockingPairs(pairs: readonly (readonly [owner: number, peer: number])[]): Promise<Array<[number, number]>>;
   /** Which of `ownerUserIds` block `peerUserId`, ascending (one query; the id limit of the store applies). */
   blockersAmong(peerUserId: number, ownerUserIds: readonly number[]): Promise<number[]>;
 }

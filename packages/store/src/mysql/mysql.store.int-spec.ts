@@ -12,6 +12,7 @@ import {
 } from '../index';
 import { DEFAULT_MIGRATIONS_DIR } from '../migration/sql-migration.provider';
 import { runStoreContract, type RawPasswords } from '../testing';
+import { OneTripTransaction } from './one-trip.transaction';
 
 const mysql = probeMysql();
 const databases: string[] = [];
@@ -205,6 +206,102 @@ describeInfra('MysqlStore', mysql, () => {
         [7, 8],
       );
       expect(Buffer.from((await store.messages.latest(8, 1, 7))!.msgData)).toEqual(payload);
+    });
+
+    it('one trip - a group commit goes as one multi-statement round trip; escaped values round-trip byte for byte', async () => {
+      const run = jest.spyOn(OneTripTransaction.prototype, 'run');
+      try {
+        // Every byte value, quotes and backslashes in the blob; quote, backslash and question marks
+        // in the client id: what format() escapes into the text must come back unchanged.
+        const payload = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
+        const ids = Array.from({ length: 20 }, (_, i) => `it's\\a?${i}`);
+        const saves = ids.map((clientMsgId, i) =>
+          store.messages.save(
+            {
+              serverMsgId: 1,
+              clientMsgId,
+              fromUserId: 100 + i,
+              sessionType: 1,
+              toSessionId: 200 + i,
+              msgType: 1,
+              msgData: payload,
+              createTime: 1,
+            },
+            [100 + i, 200 + i],
+          ),
+        );
+        expect(await Promise.all(saves)).toEqual(ids.map(() => 'inserted'));
+        expect(run).toHaveBeenCalled();
+        await expect(run.mock.results[0]!.value).resolves.toBeUndefined();
+        for (let i = 0; i < ids.length; i++) {
+          const got = await store.messages.findSent(100 + i, ids[i]!);
+          expect(got?.clientMsgId).toBe(ids[i]);
+          expect(Buffer.from(got!.msgData)).toEqual(payload);
+          expect(Buffer.from((await store.messages.latest(200 + i, 1, 100 + i))!.msgData)).toEqual(payload);
+        }
+      } finally {
+        run.mockRestore();
+      }
+    });
+
+    it('one trip - a batch that fails on the server is rolled back whole, redone the long way, and the next batch goes in one trip again', async () => {
+      const base = {
+        sessionType: 1,
+        msgType: 1,
+        msgData: Buffer.from('x'),
+        createTime: 1,
+      } as const;
+      await store.messages.save(
+        { ...base, serverMsgId: 1, clientMsgId: 'first', fromUserId: 301, toSessionId: 302 },
+        [301, 302],
+      );
+      const run = jest.spyOn(OneTripTransaction.prototype, 'run');
+      try {
+        // One stored duplicate fails the one-trip insert; the long way answers it 'duplicate'
+        // and stores the others exactly once.
+        const batch = await Promise.all([
+          store.messages.save(
+            { ...base, serverMsgId: 1, clientMsgId: 'first', fromUserId: 301, toSessionId: 302 },
+            [301, 302],
+          ),
+          store.messages.save(
+            { ...base, serverMsgId: 1, clientMsgId: 'second', fromUserId: 303, toSessionId: 304 },
+            [303, 304],
+          ),
+          store.messages.save(
+            { ...base, serverMsgId: 1, clientMsgId: 'third', fromUserId: 305, toSessionId: 306 },
+            [305, 306],
+          ),
+        ]);
+        expect(batch).toEqual(['duplicate', 'inserted', 'inserted']);
+        await expect(run.mock.results[0]!.value).rejects.toBeDefined();
+        const timeline = await store.messages.latest(304, 1, 303);
+        expect(timeline?.clientMsgId).toBe('second');
+        const rows = await admin(async (c) => {
+          const [r] = await c.query(
+            `SELECT COUNT(*) AS n FROM \`${database}\`.im_session WHERE owner_user_id IN (301, 302, 303, 304, 305, 306)`,
+          );
+          return Number((r as Array<{ n: number }>)[0]!.n);
+        });
+        expect(rows).toBe(6);
+        // The rolled-back attempt counted nothing: the recipient of the duplicate has one unread.
+        expect((await store.sessions.get(302, 1, 301))?.unreadCnt).toBe(1);
+
+        run.mockClear();
+        const next = await Promise.all(
+          [307, 309].map((from) =>
+            store.messages.save(
+              { ...base, serverMsgId: 1, clientMsgId: 'after', fromUserId: from, toSessionId: from + 1 },
+              [from, from + 1],
+            ),
+          ),
+        );
+        expect(next).toEqual(['inserted', 'inserted']);
+        expect(run).toHaveBeenCalledTimes(1);
+        await expect(run.mock.results[0]!.value).resolves.toBeUndefined();
+      } finally {
+        run.mockRestore();
+      }
     });
 
     it('open - a database migrated with another shard count is refused', async () => {

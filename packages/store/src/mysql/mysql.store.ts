@@ -16,6 +16,7 @@ import type { SaveResult } from '../message.port';
 import { StoreUnavailableError } from '../store.errors';
 import type { Store } from '../store.port';
 import { mapMysqlError } from './mysql-errors';
+import { OneTripTransaction } from './one-trip.transaction';
 import { preparedPool } from './prepared.pool';
 
 export interface MysqlStoreOptions {
@@ -64,6 +65,12 @@ export interface MysqlStoreOptions {
    * @default 256
    */
   readonly maxBatch?: number;
+  /**
+   * Send a group commit's statements as one multi-statement round trip (a second, small pool with
+   * `multipleStatements`); see OneTripTransaction.
+   * @default true
+   */
+  readonly oneTripWrites?: boolean;
   /**
    * How often a transaction chosen as a deadlock victim is re-run before the error surfaces.
    * @default 3
@@ -117,6 +124,7 @@ class MysqlStore implements Store {
   readonly #migrationsDir: string;
   readonly #inflight = new InflightTracker();
   readonly #coalescer: SaveCoalescer | null;
+  readonly #oneTrip: OneTripTransaction | null;
   #closed = false;
 
   constructor(options: MysqlStoreOptions) {
@@ -160,7 +168,20 @@ class MysqlStore implements Store {
       },
     };
     const writer = new MessageWriter(mysqlDialect, this.shards);
+    const oneTrip =
+      options.oneTripWrites === false
+        ? null
+        : new OneTripTransaction({
+            uri: options.uri,
+            connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+            maxBytes: 4 * 1024 * 1024,
+          });
+    this.#oneTrip = oneTrip;
     const writeBatch = async (saves: readonly ValidSave[]): Promise<SaveResult[]> => {
+      if (oneTrip !== null) {
+        const fast = await inflight.track(() => writeInOneTrip(oneTrip, writer, kysely, saves));
+        if (fast !== undefined) return fast;
+      }
       try {
         // Alone, a save relies on the unique key (one round trip less); in a batch, duplicates
         // are looked up first so that one of them does not fail the others.
@@ -223,6 +244,32 @@ class MysqlStore implements Store {
     this.#closed = true;
     await this.#inflight.idle();
     await this.#kysely.destroy();
+    await this.#oneTrip?.close();
+  }
+}
+
+/**
+ * A group commit in one round trip (OneTripTransaction); undefined when it must go the long way:
+ * too big for one packet, or it failed (a stored duplicate, a deadlock, an id conflict), in which
+ * case nothing of it was stored and the long way (precheck, statement by statement, deadlock
+ * retries, errors classified per statement) decides each message's result.
+ */
+async function writeInOneTrip(
+  oneTrip: OneTripTransaction,
+  writer: MessageWriter,
+  db: Db,
+  saves: readonly ValidSave[],
+): Promise<SaveResult[] | undefined> {
+  const { results, statements } = await writer.plan(db, saves);
+  if (statements.length === 0) return results;
+  const text = oneTrip.text(statements);
+  if (text === undefined) return undefined;
+  try {
+    await oneTrip.run(text);
+    return results;
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) throw err;
+    return undefined;
   }
 }
 

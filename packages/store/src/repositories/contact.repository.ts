@@ -182,6 +182,29 @@ export class KyselyContactRepository implements ContactRepository {
     return rows.map((r) => readId(r.blocked_user_id, 'blocked_user_id'));
   }
 
+  async blockingPairs(pairs: readonly (readonly [number, number])[]): Promise<Array<[number, number]>> {
+    const unique = new Map<string, [number, number]>();
+    for (const [owner, peer] of pairs) {
+      assertId(owner, 'owner');
+      assertId(peer, 'peer');
+      unique.set(`${owner}:${peer}`, [owner, peer]);
+    }
+    const all = [...unique.values()];
+    const found = new Set<string>();
+    for (let i = 0; i < all.length; i += PAIRS_PER_QUERY) {
+      const rows = await this.ctx.db
+        .selectFrom('im_block')
+        .select(['owner_user_id', 'blocked_user_id'])
+        .where(this.ctx.sql.rowIn(['owner_user_id', 'blocked_user_id'], all.slice(i, i + PAIRS_PER_QUERY)))
+        .execute();
+      for (const r of rows)
+        found.add(
+          `${readId(r.owner_user_id, 'owner_user_id')}:${readId(r.blocked_user_id, 'blocked_user_id')}`,
+        );
+    }
+    return all.filter(([owner, peer]) => found.has(`${owner}:${peer}`));
+  }
+
   async blockersAmong(peerUserId: number, ownerUserIds: readonly number[]): Promise<number[]> {
     assertId(peerUserId, 'peerUserId');
     const ids = uniqueIds(ownerUserIds, 'ownerUserIds');
@@ -196,6 +219,9 @@ export class KyselyContactRepository implements ContactRepository {
     return rows.map((r) => readId(r.owner_user_id, 'owner_user_id'));
   }
 }
+
+// Two parameters a pair: well under SQLite's 32,766 and MySQL's 65,535 bound parameters.
+const PAIRS_PER_QUERY = 500;
 
 function pair(userId: number, peerUserId: number): void {
   assertId(userId, 'userId');

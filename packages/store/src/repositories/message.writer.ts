@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import { chunkRows, groupBy } from '../internal/chunk';
 import { CompiledShapes } from '../internal/compiled-shapes';
 import { readId } from '../internal/ids';
@@ -134,6 +134,32 @@ export class MessageWriter {
     await this.#upsertSessions(trx, accepted);
     await this.#upsertConversations(trx, accepted);
     return results;
+  }
+
+  /**
+   * What `write` would do to a batch without a precheck, as statements to run elsewhere (the MySQL
+   * store sends them as one round trip). A stored duplicate then fails the insert and the whole
+   * transaction; the caller falls back to `write` with a precheck.
+   */
+  async plan(
+    db: Db,
+    batch: readonly ValidSave[],
+  ): Promise<{ results: SaveResult[]; statements: CompiledQuery[] }> {
+    const statements: CompiledQuery[] = [];
+    const recorder = new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'executeQuery')
+          return (query: CompiledQuery) => {
+            statements.push(query);
+            return Promise.resolve({ rows: [] });
+          };
+        // Bound to the real instance: Kysely keeps its state in private fields.
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const results = await this.write(recorder, batch, { precheck: false });
+    return { results, statements };
   }
 
   async #findExistingSends(trx: Db, batch: readonly ValidSave[]): Promise<string[]> {

@@ -54,6 +54,15 @@ export function contactContract(fx: ContractFixture): void {
       expect(await fx.store.contacts.blockersAmong(a, [a, b, b])).toEqual([b]);
       expect(await fx.store.contacts.blockersAmong(b, [a])).toEqual([]);
       expect(await fx.store.contacts.blockersAmong(a, [])).toEqual([]);
+      expect(
+        await fx.store.contacts.blockingPairs([
+          [a, b],
+          [b, a],
+          [b, a],
+          [b, a + b + 1000],
+        ]),
+      ).toEqual([[b, a]]);
+      expect(await fx.store.contacts.blockingPairs([])).toEqual([]);
       expect(await fx.store.contacts.setBlocked(b, a, false)).toBe(true);
       expect(await fx.store.contacts.request(a, b, '')).toBe('requested');
     });
