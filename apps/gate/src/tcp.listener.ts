@@ -3,16 +3,20 @@ import type { AddressInfo } from 'node:net';
 import { FrameDecoder, FrameError, type Frame } from '@mqim/protocol';
 import type { FrameSink } from './connection';
 import type { FrameHandler, ListenerLimits } from './frame-handler';
+import { WriteCoalescer } from './write.coalescer';
 
 /**
  * CIM over TCP: a stream of frames. One decoder per socket buffers partial frames and splits
- * chunks holding several. Nagle is off and every frame is its own write(): CoffeeChat's Flutter
- * client breaks when two frames arrive in one read.
+ * chunks holding several. Nagle is off. For a connection that announced nothing (a CoffeeChat
+ * client) every frame is its own write(): CoffeeChat's Flutter client breaks when two frames arrive
+ * in one read. A connection that announced capabilities (0x0803; mqim's SDKs) reads any
+ * segmentation, so the frames written to it within one turn leave in one writev().
  */
 export class TcpListener {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private closing?: Promise<void>;
+  private readonly coalescer = new WriteCoalescer();
 
   constructor(
     private readonly handler: FrameHandler,
@@ -33,7 +37,10 @@ export class TcpListener {
     socket.setNoDelay(true);
     this.sockets.add(socket);
     const sink: FrameSink = {
-      write: (frame) => void socket.write(frame),
+      write: (frame) => {
+        if (conn.capabilities !== 0) this.coalescer.hold(socket);
+        socket.write(frame);
+      },
       pendingBytes: () => socket.writableLength,
       // end() waits for the queued output, which a peer that stopped reading never takes: the
       // socket would stay ESTABLISHED with megabytes queued. Past the grace it is destroyed.

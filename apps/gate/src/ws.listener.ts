@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { decodeWsFrame, FrameError } from '@mqim/protocol';
 import type { FrameSink } from './connection';
 import type { FrameHandler, ListenerLimits } from './frame-handler';
+import { WriteCoalescer } from './write.coalescer';
 
 const WS_PATHS = new Set(['/', '/ws']);
 
@@ -15,6 +16,8 @@ export class WsListener {
   private http?: Server;
   private wss?: WebSocketServer;
   private closing?: Promise<void>;
+  /** One message per frame whatever the segmentation: a turn's frames share one writev(). */
+  private readonly coalescer = new WriteCoalescer();
 
   constructor(
     private readonly handler: FrameHandler,
@@ -69,7 +72,10 @@ export class WsListener {
     const raw = (ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })._socket;
     raw?.setNoDelay(true);
     const sink: FrameSink = {
-      write: (frame) => ws.send(frame, { binary: true }),
+      write: (frame) => {
+        this.coalescer.hold(socket);
+        ws.send(frame, { binary: true });
+      },
       pendingBytes: () => ws.bufferedAmount,
       close: () => ws.close(1000),
     };

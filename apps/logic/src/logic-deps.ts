@@ -32,6 +32,11 @@ export interface LogicOptions {
   /** Batched publishes (intents, replies, tap) at most once per slot or target per this many ms. @default 4 */
   mqPaceMs?: number;
   /**
+   * How long replies, tap records and events gather before their batch goes when nothing of theirs
+   * is in flight; 0: until the current macrotask ends. @default 1
+   */
+  mqWindowMs?: number;
+  /**
    * A send's 0x0302 ack travels in its delivery intent and the job writes it into the sender's
    * gate batch with the deliveries, instead of logic publishing it to the gate topic itself (one
    * gate-topic message less per message; needs a job that knows DeliveryIntent.reply). @default false

@@ -116,16 +116,17 @@ export class Logic {
       logger: base.logger.child({ role: 'logic' }),
       names,
       options,
-      // Answers produced within 1 ms share one GateBatch.
+      // Answers produced within the window share one GateBatch.
       replier: new GatePublisher(base.bus, names, base.metrics, {
-        windowMs: 1,
+        windowMs: options.mqWindowMs ?? 1,
         tag: 'reply',
         minIntervalMs: options.mqPaceMs ?? 4,
       }),
       // Not a background stream: the upstream lane (FIFO) is acked only once the tap is stored.
-      tap: new TapPublisher(base.bus, names, base.metrics, 1, options.mqPaceMs ?? 4),
+      tap: new TapPublisher(base.bus, names, base.metrics, options.mqWindowMs ?? 1, options.mqPaceMs ?? 4),
       events: new EventPublisher(base.bus, names, base.metrics, {
         source: 'logic',
+        windowMs: options.mqWindowMs ?? 1,
         minIntervalMs: options.mqPaceMs ?? 4,
       }),
       intents: new IntentPublisher(base.bus, names, base.metrics, {

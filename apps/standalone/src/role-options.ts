@@ -23,6 +23,18 @@ function pace(c: MqimConfig): number {
 function backgroundPace(c: MqimConfig): number {
   return c.bus === 'memory' ? 0 : c.mqBackgroundPaceMs;
 }
+/**
+ * The gathering windows of batches on the message path (the job's gate batches; logic's replies,
+ * tap and events): with a broker a batch waits the window only while nothing of its target is in
+ * flight, since the round trip then gathers the next one. The in-process bus's round trip is a
+ * microtask, so there a window is pure latency: batches go at the end of the macrotask instead.
+ */
+function jobWindow(c: MqimConfig): number {
+  return c.bus === 'memory' ? 0 : c.jobBatchWindowMs;
+}
+function logicWindow(c: MqimConfig): number {
+  return c.bus === 'memory' ? 0 : 1;
+}
 function inFlight(c: MqimConfig): number {
   return c.bus === 'memory' ? 1024 : c.upstreamInFlight;
 }
@@ -73,6 +85,7 @@ export function logicOptions(c: MqimConfig): LogicOptions {
     lanes: c.lanes,
     intentInFlight: inFlight(c),
     mqPaceMs: pace(c),
+    mqWindowMs: logicWindow(c),
     ackViaJob: c.sendAckPath === 'job',
     loginThrottle: loginThrottle(c),
     groupLimits: groupLimits(c),
@@ -152,7 +165,7 @@ export function apiSendOptions(c: MqimConfig): Partial<ApiOptions> {
 export function jobOptions(c: MqimConfig): JobOptions {
   return {
     topicPrefix: c.topicPrefix,
-    batchWindowMs: c.jobBatchWindowMs,
+    batchWindowMs: jobWindow(c),
     receiptFlushMs: c.receiptFlushMs,
     pushCheckDelayMs: c.pushCheckDelayMs,
     concurrency: c.jobConcurrency,

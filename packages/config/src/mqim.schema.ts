@@ -537,7 +537,7 @@ export const mqimSchema = {
     env: 'MQIM_JOB_BATCH_WINDOW',
     type: 'duration',
     default: 2,
-    doc: 'how long the job gathers frames bound for one gate into one MQ message',
+    doc: 'how long the job gathers frames bound for one gate into one MQ message while none is in flight; the standalone with its in-process bus uses 0 (the batch goes at the end of the event-loop turn)',
   },
   lanes: {
     env: 'MQIM_LANES',
