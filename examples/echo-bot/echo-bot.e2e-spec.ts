@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { createImClient, type ImClient, type ImMessage } from '@mqim/sdk';
-import { startStandalone, type Standalone } from '@mqim/standalone';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { waitFor } from '@mqim/testing';
 import { startEchoBot, type EchoBot } from './echo-bot';
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { publishKicks, type MessageBus } from '@mqim/bus';
+import type { MessageBus } from '@mqim/bus';
+import { publishKicks } from '@mqim/delivery';
 import type { Cache, Route } from '@mqim/cache';
 import { KickOutReason, isSessionType, type MqNames } from '@mqim/protocol';
 import type { Logger } from '@mqim/config';

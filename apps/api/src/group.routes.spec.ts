@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { GatePublisher, MemoryBus } from '@mqim/bus';
+import { MemoryBus } from '@mqim/bus';
+import { GatePublisher } from '@mqim/delivery';
 import { MemoryCache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import { MqimMetrics } from '@mqim/metrics';

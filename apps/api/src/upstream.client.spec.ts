@@ -1,4 +1,5 @@
-import { GatePublisher, MemoryBus } from '@mqim/bus';
+import { MemoryBus } from '@mqim/bus';
+import { GatePublisher } from '@mqim/delivery';
 import type { Logger } from '@mqim/config';
 import { MqimMetrics } from '@mqim/metrics';
 import { CIM, CommandId, MqNames, decodeUpstream, mqim } from '@mqim/protocol';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { MqNames, decodePersisted, messageEventId, mqim } from '@mqim/protocol';
-import { createBus } from '@mqim/standalone';
+import { createBus } from '@mqim/composition';
 import { createImClient, type ImClient, type RecallNotice, type SyncCursor } from '@mqim/sdk';
 import {
   describeInfra,

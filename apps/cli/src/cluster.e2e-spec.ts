@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { RocketMqAdmin } from '@mqim/bus';
 import { MqNames, mqim } from '@mqim/protocol';
-import { createBus } from '@mqim/standalone';
+import { createBus } from '@mqim/composition';
 import {
   createImClient,
   ImClientError,

@@ -9,11 +9,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { createBus, errorText } from '@mqim/composition';
 import { createLogger } from '@mqim/config';
-import { createBus } from '@mqim/standalone';
 import { MqNames, decodeEvents, eventFamily, mqim, type EventFamily } from '@mqim/protocol';
 import { ArgError, checkFlags, flag, parseDuration } from './analytics.args';
-import { clusterConfig, errorText } from './startup.error';
+import { clusterConfig } from './startup.error';
 import { onShutdown } from './shutdown';
 
 const FAMILIES: readonly EventFamily[] = ['message', 'delivered', 'read', 'group', 'presence', 'push'];

@@ -1,17 +1,18 @@
 import { RocketMqBus, TopicKindConflictError } from '@mqim/bus';
-import { createLogger } from '@mqim/config';
-import { MqNames, assertMqName, type MqGroup } from '@mqim/protocol';
-import { createBus, createStore } from '@mqim/standalone';
-import { createConnection } from 'mysql2/promise';
 import {
   EX_CONFIG,
   StartupError,
-  clusterConfig,
+  checkBroker,
+  createBus,
+  createStore,
   errorText,
-  exitOnStartupError,
   maskUrl,
-} from './startup.error';
-import { checkBroker, topicType } from './startup.probes';
+  topicType,
+} from '@mqim/composition';
+import { createLogger } from '@mqim/config';
+import { MqNames, assertMqName, type MqGroup } from '@mqim/protocol';
+import { createConnection } from 'mysql2/promise';
+import { clusterConfig, exitOnStartupError } from './startup.error';
 
 /**
  * The consumer groups named with `--consumer-group NAME` (repeatable): a data team's own group on

@@ -1,5 +1,5 @@
 import { checkMqimConfig, createLogger, mqimSchema, readConfig } from '@mqim/config';
-import { startStandalone } from '@mqim/standalone';
+import { startStandalone } from '@mqim/composition';
 import { onShutdown } from './shutdown';
 
 export async function runStandaloneCommand(): Promise<void> {

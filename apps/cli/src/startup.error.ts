@@ -1,7 +1,9 @@
+import { StartupError } from '@mqim/composition';
 import { checkMqimConfig, mqimSchema, readConfig, type Logger, type MqimConfig } from '@mqim/config';
 
 // What every cluster command shares: its configuration, and how a dependency it cannot start
-// without is reported (one fatal line naming the dependency, the problem and the fix) and exits.
+// without (a StartupError from @mqim/composition) is reported - one fatal line naming the
+// dependency, the problem and the fix - and exits.
 
 /** A role process runs on the real engines unless the environment says otherwise. */
 export function clusterConfig(env: NodeJS.ProcessEnv = process.env): MqimConfig {
@@ -10,27 +12,6 @@ export function clusterConfig(env: NodeJS.ProcessEnv = process.env): MqimConfig 
     { MQIM_BUS: 'rocketmq', MQIM_STORE: 'mysql', MQIM_CACHE: 'redis', ...env },
     checkMqimConfig,
   );
-}
-
-/** sysexits: a service we need does not answer / something must be set up first. */
-export const EX_UNAVAILABLE = 69;
-export const EX_CONFIG = 78;
-/**
- * A dependency a process cannot start without. The message names the dependency, what is wrong
- * and how to fix it, because the person reading it is deploying, not debugging.
- */
-export class StartupError extends Error {
-  readonly code = 'IM_ERR_STARTUP';
-  override readonly name = 'StartupError';
-
-  constructor(
-    readonly dependency: string,
-    readonly problem: string,
-    readonly fix: string,
-    readonly exitCode: number = EX_UNAVAILABLE,
-  ) {
-    super(`${dependency}: ${problem}. Fix: ${fix}`);
-  }
 }
 
 /**
@@ -53,29 +34,6 @@ export async function exitOnStartupError<T>(
   }
 }
 
-export function maskUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return value;
-  }
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** A URL from `variable`, or a StartupError saying it is not one. */
-export function parseUrl(value: string, variable: string): URL {
-  try {
-    return new URL(value);
-  } catch {
-    throw new StartupError(variable, `"${value}" is not a URL`, `set ${variable} to a valid URL`, EX_CONFIG);
-  }
 }

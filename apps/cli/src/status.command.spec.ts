@@ -1,4 +1,4 @@
-import type { ClusterStatus } from '@mqim/api';
+import type { ClusterStatus } from '@mqim/composition';
 import { formatStatus } from './status.command';
 
 const AT = Date.UTC(2026, 11, 4, 3, 0, 0);

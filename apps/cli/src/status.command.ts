@@ -1,11 +1,19 @@
-import { collectClusterStatus, type ClusterStatus, type DependencyStatus } from '@mqim/api';
 import type { MessageBus } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
+import {
+  collectClusterStatus,
+  createBus,
+  createCache,
+  createStore,
+  errorText,
+  maskUrl,
+  type ClusterStatus,
+  type DependencyStatus,
+} from '@mqim/composition';
 import { createLogger } from '@mqim/config';
 import { MqNames } from '@mqim/protocol';
-import { createBus, createCache, createStore } from '@mqim/standalone';
 import type { Store } from '@mqim/store';
-import { clusterConfig, errorText, maskUrl } from './startup.error';
+import { clusterConfig } from './startup.error';
 
 const USAGE = `mqim status [--json] [--api <url>] [--consumer-group NAME]...
 

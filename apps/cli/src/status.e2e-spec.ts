@@ -1,4 +1,4 @@
-import type { ClusterStatus } from '@mqim/api';
+import type { ClusterStatus } from '@mqim/composition';
 import { createImClient, type ImClient } from '@mqim/sdk';
 import {
   describeInfra,

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '@mqim/config';
-import { createBus } from '@mqim/standalone';
+import { createBus } from '@mqim/composition';
 import { MqNames, decodePersisted, messageEventId, SessionType } from '@mqim/protocol';
 import { ArgError, parseDuration } from './analytics.args';
 import { clusterConfig } from './startup.error';

@@ -1,6 +1,7 @@
 import pino from 'pino';
-import { GatePublisher, type OutgoingMessage } from '@mqim/bus';
+import type { OutgoingMessage } from '@mqim/bus';
 import { recordingBus } from '@mqim/bus/testing';
+import { GatePublisher } from '@mqim/delivery';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
 import { CommandId, MqNames, mqim } from '@mqim/protocol';

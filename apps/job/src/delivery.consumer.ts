@@ -1,4 +1,5 @@
-import type { GatePublisher, ReceivedMessage } from '@mqim/bus';
+import type { ReceivedMessage } from '@mqim/bus';
+import type { GatePublisher } from '@mqim/delivery';
 import type { Route, RouteTable } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';

@@ -1,4 +1,5 @@
-import { EventPublisher, GatePublisher, type MessageBus, type Subscription } from '@mqim/bus';
+import { EventPublisher, type MessageBus, type Subscription } from '@mqim/bus';
+import { GatePublisher } from '@mqim/delivery';
 import type { Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';

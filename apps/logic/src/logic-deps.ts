@@ -1,4 +1,5 @@
-import type { EventPublisher, GatePublisher, MessageBus } from '@mqim/bus';
+import type { EventPublisher, MessageBus } from '@mqim/bus';
+import type { GatePublisher } from '@mqim/delivery';
 import type { AttemptPolicy, Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
 import type { MqimMetrics } from '@mqim/metrics';

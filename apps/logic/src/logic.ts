@@ -1,12 +1,7 @@
-import {
-  EventPublisher,
-  GatePublisher,
-  type MessageBus,
-  type ReceivedMessage,
-  type Subscription,
-} from '@mqim/bus';
+import { EventPublisher, type MessageBus, type ReceivedMessage, type Subscription } from '@mqim/bus';
 import type { Cache } from '@mqim/cache';
 import type { Logger } from '@mqim/config';
+import { GatePublisher } from '@mqim/delivery';
 import type { MqimMetrics } from '@mqim/metrics';
 import {
   CommandId,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pino from 'pino';
-import type { GatePublisher } from '@mqim/bus';
+import type { GatePublisher } from '@mqim/delivery';
 import { MemoryCache } from '@mqim/cache';
 import { MqimMetrics } from '@mqim/metrics';
 import { CIM, CimErrorCode, CommandId, ImErrorNumber, MqNames, mqim } from '@mqim/protocol';

@@ -1,4 +1,4 @@
-import { publishKicks } from '@mqim/bus';
+import { publishKicks } from '@mqim/delivery';
 import {
   CIM,
   CimErrorCode,

@@ -1,6 +1,6 @@
 import type { mqim } from '@mqim/protocol';
 import { CommandId, CIM, longToNumber, toErrorNotify } from '@mqim/protocol';
-import type { GatePublisher } from '@mqim/bus';
+import type { GatePublisher } from '@mqim/delivery';
 
 /** A deferred effect's outcome: never rejects (it is awaited later, maybe never if an earlier one failed). */
 type Settled = { ok: true } | { ok: false; err: unknown };

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import WebSocket from 'ws';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { CIM, CommandId, ImErrorNumber, encodeFrame } from '@mqim/protocol';
 import { createImClient, type ImClient } from '@mqim/sdk';
 import { RawClient, waitFor } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import { jsonLogSink, loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 const MSG_BYTES = 8000;

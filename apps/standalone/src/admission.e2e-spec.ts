@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { ImErrorNumber } from '@mqim/protocol';
 import { createImClient, ImSendRefusedError, type ImClient } from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import WebSocket from 'ws';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import {
   CIM,
@@ -16,7 +17,6 @@ import {
 } from '@mqim/protocol';
 import { createImClient, passwordMd5, type ImClient } from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import { jsonLogSink, loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 /** A raw TCP client: sends arbitrary bytes, records every frame and whether the server hung up. */

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { createImClient, type ImClient, type ImMessage } from '@mqim/sdk';
 import {
@@ -14,7 +15,6 @@ import {
   waitFor,
   type ModerationHook,
 } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import {
   embeddedAdapters,
   loopbackEnv,

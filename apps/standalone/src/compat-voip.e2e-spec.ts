@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { runVoipScenario } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv } from './testing/standalone.fixture';
 
 /** Issue 12 #1: CoffeeChat's call signalling on the standalone, TCP and WS mixed. */

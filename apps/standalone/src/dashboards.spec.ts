@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
-import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv } from './testing/standalone.fixture';
 
 const DASHBOARDS = resolve(__dirname, '../../../infra/grafana/dashboards');

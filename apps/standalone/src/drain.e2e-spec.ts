@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { MemoryBus, type MessageBus } from '@mqim/bus';
+import { composeRole, createCache, createStore, type ComposedRole } from '@mqim/composition';
 import { mqimSchema, readConfig, type MqimConfig } from '@mqim/config';
 import { MqimMetrics } from '@mqim/metrics';
 import { CommandId, KickOutReason, MqNames, decodeUpstream } from '@mqim/protocol';
@@ -15,8 +16,6 @@ import {
   type KickOutNotice,
 } from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
-import { createCache, createStore } from './adapters.factory';
-import { composeRole, type ComposedRole } from './role.composition';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

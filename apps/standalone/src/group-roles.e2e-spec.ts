@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import type { ImClient } from '@mqim/sdk';
 import { runGroupRolesScenario } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv } from './testing/standalone.fixture';
 
 const KEY = 'k-group-roles-0123456789';

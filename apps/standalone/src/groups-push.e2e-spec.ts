@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
 import { createImClient, passwordMd5, type ImClient, type ImMessage, type KickOutNotice } from '@mqim/sdk';
 import { describeInfra, probeMysql, probeRedis, probeRocketMq, waitFor } from '@mqim/testing';
 import { CimErrorCode, CommandId, ImErrorNumber, KickOutReason } from '@mqim/protocol';
-import { startStandalone, type Standalone } from './standalone';
 import { embeddedAdapters, realAdapters, type Adapters } from './testing/standalone.fixture';
 
 const NOTIFICATION = 9;

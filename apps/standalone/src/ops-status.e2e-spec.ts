@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { createImClient, type ImClient } from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 const KEY = 'k-ops-status-0123456789';

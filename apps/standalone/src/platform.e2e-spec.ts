@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
 import { createImClient, type ImClient, type ImMessage } from '@mqim/sdk';
 import { waitFor } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv } from './testing/standalone.fixture';
 
 const KEY = 'k-platform-0123456789';

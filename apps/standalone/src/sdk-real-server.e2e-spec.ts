@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import WebSocket from 'ws';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import * as nodeSdk from '@mqim/sdk';
 import * as browserSdk from '@mqim/sdk/browser';
 import { errorPathCases, parityCases } from '@mqim/sdk/testing';
 import { waitFor } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 /**

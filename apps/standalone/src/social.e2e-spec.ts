@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { createImClient, SessionType, type ImClient } from '@mqim/sdk';
 import { RawClient, waitFor, recordSocialEvents } from '@mqim/testing';
 import { CIM, CommandId } from '@mqim/protocol';
-import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 const KEY = 'k-social-0123456789abc';

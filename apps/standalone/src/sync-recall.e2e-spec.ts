@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { CIM, CommandId, decodeBody, encodeBody } from '@mqim/protocol';
 import {
@@ -15,7 +16,6 @@ import {
   type SyncCursor,
 } from '@mqim/sdk';
 import { RawClient, waitFor } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import { loopbackEnv, registerUsers } from './testing/standalone.fixture';
 
 /**

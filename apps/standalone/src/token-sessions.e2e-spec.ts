@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { startStandalone, type Standalone } from '@mqim/composition';
 import { mqimSchema, readConfig } from '@mqim/config';
 import { CimErrorCode, KickOutReason } from '@mqim/protocol';
 import { createImClient, type ImClient, type KickOutNotice } from '@mqim/sdk';
 import { describeInfra, probeMysql, probeRedis, probeRocketMq, waitFor } from '@mqim/testing';
-import { startStandalone, type Standalone } from './standalone';
 import {
   embeddedAdapters,
   loopbackEnv,

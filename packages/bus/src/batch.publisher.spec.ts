@@ -29,6 +29,8 @@ function setup(
 }
 
 describe('BatchPublisher', () => {
+  afterEach(() => jest.useRealTimers());
+
   it('items for one target within the window travel in one message, in add order', async () => {
     const { batcher, sent, counts } = setup();
     const t = { topic: 'a', messageGroup: 'g1' };
@@ -172,7 +174,9 @@ describe('BatchPublisher', () => {
     expect(published.map((m) => Buffer.from(m.body).toString())).toEqual(['["a1"]', '["b1"]', '["a1"]']);
   });
 
-  it('streamOf - a hold nobody resumes ends after holdMs', async () => {
+  it('streamOf - a hold nobody resumes ends after holdMs, not before', async () => {
+    // Time is the subject: the hold's clock is jest's (setImmediate stays real, it only ends the window).
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     let fail = true;
     const { bus } = recordingBus(async () => {
       if (fail) throw new Error('broker down');
@@ -189,7 +193,9 @@ describe('BatchPublisher', () => {
     await expect(batcher.add(lane, ['a1'])).rejects.toThrow('broker down');
     fail = false;
     await expect(batcher.add(lane, ['a2'])).rejects.toThrow('broker down');
-    await new Promise((r) => setTimeout(r, 60));
+    jest.advanceTimersByTime(45);
+    await expect(batcher.add(lane, ['a2'])).rejects.toThrow('broker down');
+    jest.advanceTimersByTime(10);
     await expect(batcher.add(lane, ['a2'])).resolves.toBeUndefined();
   });
 
@@ -326,6 +332,8 @@ describe('BatchPublisher', () => {
   });
 
   it('minIntervalMs - under load one target publishes at most once per interval; an idle target goes at once', async () => {
+    // Time is the subject: the pacing clock is jest's (setImmediate stays real, it only ends the window).
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     const { bus, published } = recordingBus(async () => 'id');
     const batcher = new BatchPublisher<string>(bus, {
       encode: (items) => Buffer.from(JSON.stringify(items)),
@@ -333,13 +341,14 @@ describe('BatchPublisher', () => {
       windowMs: 0,
       minIntervalMs: 50,
     });
-    const started = Date.now();
-    await batcher.add({ topic: 't' }, ['1']);
-    expect(Date.now() - started).toBeLessThan(40); // nothing sent before: no wait
+    const bodies = () => published.map((m) => JSON.parse(Buffer.from(m.body).toString()).join());
+    await batcher.add({ topic: 't' }, ['1']); // resolves with the clock standing still: no wait
     const during = [batcher.add({ topic: 't' }, ['2']), batcher.add({ topic: 't' }, ['3'])];
+    await jest.advanceTimersByTimeAsync(49);
+    expect(bodies()).toEqual(['1']);
+    await jest.advanceTimersByTimeAsync(1);
     await Promise.all(during);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
-    expect(published.map((m) => JSON.parse(Buffer.from(m.body).toString()).join())).toEqual(['1', '2,3']);
+    expect(bodies()).toEqual(['1', '2,3']);
   });
 });
 

@@ -31,6 +31,5 @@ export {
   type BatchPublisherOptions,
   type BatchTarget,
 } from './batch.publisher';
-export { GatePublisher, publishKicks, type GatePublisherOptions, type KickTarget } from './gate.publisher';
 export { LanePublisher, type LanePublisherOptions } from './lane.publisher';
 export { EventPublisher, type EventPublisherOptions } from './event.publisher';

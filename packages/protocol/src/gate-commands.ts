@@ -9,7 +9,7 @@ export function kickOutNotice(reason: number, text: string): Uint8Array {
 /**
  * The gate commands that close the given connections of one gate after sending each the 0x0801
  * kick-out notice. The only builder of kick commands: logic (login policy) and api (admin kick)
- * publish them through `publishKicks` (@mqim/bus); a draining gate writes the same notice itself.
+ * publish them through `publishKicks` (@mqim/delivery); a draining gate writes the same notice itself.
  */
 export function kickCommands(
   connIds: readonly string[],
@@ -34,16 +34,4 @@ export function encodeKickBatch(connIds: readonly string[], reason: number, text
 /** One GateBatch message holding `commands` in order. */
 export function encodeGateBatch(commands: readonly mqim.v1.IGateCommand[]): Uint8Array {
   return mqim.v1.GateBatch.encode({ commands: commands as mqim.v1.IGateCommand[] }).finish();
-}
-
-/** An upper estimate of a command's encoded size, for batch size bounds (the bound matters, not exactness). */
-export function gateCommandBytes(c: mqim.v1.IGateCommand): number {
-  return (
-    (c.body?.length ?? 0) +
-    (c.userIds?.length ?? 0) * 11 +
-    (c.connId?.length ?? 0) +
-    (c.excludeConnId?.length ?? 0) +
-    (c.reason?.length ?? 0) +
-    48
-  );
 }

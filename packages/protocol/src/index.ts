@@ -64,13 +64,7 @@ export {
   type MqTopic,
   type MqTopicKind,
 } from './mq-topics';
-export {
-  encodeGateBatch,
-  encodeKickBatch,
-  gateCommandBytes,
-  kickCommands,
-  kickOutNotice,
-} from './gate-commands';
+export { encodeGateBatch, encodeKickBatch, kickCommands, kickOutNotice } from './gate-commands';
 export { decodePersisted } from './persisted';
 export {
   DEFAULT_LANES,

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
+import type { Standalone } from '@mqim/composition';
 import { passwordMd5 } from '@mqim/sdk';
 import { probeMysql, uniqueName } from '@mqim/testing';
 import { createConnection } from 'mysql2/promise';
-import type { Standalone } from '../standalone';
 
 /** The env of a standalone under test: its own data dir, loopback only, OS-picked ports. */
 export function loopbackEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {

@@ -1,38 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { MqimMetrics } from '@mqim/metrics';
+import { recordingBus } from '@mqim/bus/testing';
 import { CIM, CommandId, KickOutReason, MqNames, mqim } from '@mqim/protocol';
-import { GatePublisher, publishKicks } from './gate.publisher';
-import { recordingBus } from './testing/recording.bus';
-
-describe('GatePublisher', () => {
-  const names = new MqNames('gp');
-  const metrics = new MqimMetrics({ defaultMetrics: false });
-
-  it('commands for one gate share a GateBatch on its topic, in order, tagged by the sender', async () => {
-    const { bus, published } = recordingBus();
-    const gates = new GatePublisher(bus, names, metrics, { windowMs: 5, tag: 'reply' });
-    await Promise.all([
-      gates.send('g1', [{ connId: 'a', cmd: 1 }]),
-      gates.send('g2', [{ connId: 'b', cmd: 2 }]),
-      gates.send('g1', [{ connId: 'c', cmd: 3 }]),
-    ]);
-    const byTopic = new Map(published.map((m) => [m.topic, m]));
-    expect(byTopic.get(names.gate('g1'))).toMatchObject({ messageGroup: 'g1', tag: 'reply' });
-    const g1 = mqim.v1.GateBatch.decode(byTopic.get(names.gate('g1'))!.body).commands;
-    expect(g1.map((c) => c.connId)).toEqual(['a', 'c']);
-    expect(published).toHaveLength(2);
-  });
-
-  it('size bound - the gate command size estimate keeps every message under maxBytes', async () => {
-    const { bus, published } = recordingBus();
-    const gates = new GatePublisher(bus, names, metrics, { windowMs: 5, tag: 'deliver', maxBytes: 100_000 });
-    const big = { userIds: [2, 3, 4], cmd: CommandId.MSG_DATA, body: Buffer.alloc(40_000) };
-    await Promise.all([1, 2, 3, 4, 5].map(() => gates.send('g1', [big])));
-    expect(published.map((m) => mqim.v1.GateBatch.decode(m.body).commands.length)).toEqual([2, 2, 1]);
-    expect(Math.max(...published.map((m) => m.body.length))).toBeLessThan(100_000);
-  });
-});
+import { publishKicks } from './kick.publisher';
 
 describe('publishKicks - the one way a kick reaches a gate (issue 15 #6)', () => {
   const names = new MqNames('gk');
@@ -67,7 +37,7 @@ describe('publishKicks - the one way a kick reaches a gate (issue 15 #6)', () =>
     expect(published).toEqual([]);
   });
 
-  it('one way - no server source outside gate-commands.ts and gate.publisher.ts builds or publishes a kick itself', () => {
+  it('one way - no server source outside gate-commands.ts and kick.publisher.ts builds or publishes a kick itself', () => {
     const root = resolve(__dirname, '../../..');
     const sources = (dir: string, out: string[] = []): string[] => {
       for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -78,7 +48,10 @@ describe('publishKicks - the one way a kick reaches a gate (issue 15 #6)', () =>
       }
       return out;
     };
-    const owners = [join('protocol', 'src', 'gate-commands.ts'), join('bus', 'src', 'gate.publisher.ts')];
+    const owners = [
+      join('protocol', 'src', 'gate-commands.ts'),
+      join('delivery', 'src', 'kick.publisher.ts'),
+    ];
     const builders =
       /action: mqim\.v1\.GateAction\.GATE_ACTION_KICK|MqimKickOutNotify\.encode|encodeKickBatch\(|tag: 'kick'/;
     const strays = [join(root, 'apps'), join(root, 'packages')]
