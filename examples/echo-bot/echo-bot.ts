@@ -1,12 +1,15 @@
 /**
  * An echo bot for mqim (ADR 0016), as a business server would write one, with nothing but Node:
- * mqim POSTs every message a user sends the bot (`bot_message`) to this server, signed with the
- * shared secret; the bot checks the signature and answers through the send API as itself.
+ * mqim POSTs every message a user sends the bot, and every user's message in the groups it is a
+ * member of (`bot_message`), to this server, signed with the bot's own secret; the bot checks
+ * the signature and answers through the send API as itself, in the same chat or group.
  *
- *   MQIM_HOOK_SECRET=… MQIM_API_URL=http://127.0.0.1:18080 MQIM_API_KEY=… ECHO_BOT_PORT=18090 \
- *     node --import tsx examples/echo-bot/echo-bot.ts
+ *   # 1. flag the user as a bot; the answer carries its secret, shown this once
  *   curl -X PUT $MQIM_API_URL/api/v1/users/<bot user id>/bot -H "authorization: Bearer $MQIM_API_KEY" \
  *     -H 'content-type: application/json' -d '{"webhookUrl":"http://127.0.0.1:18090/bot"}'
+ *   # 2. run the bot with it
+ *   ECHO_BOT_SECRET=<secret> MQIM_API_URL=http://127.0.0.1:18080 MQIM_API_KEY=… ECHO_BOT_PORT=18090 \
+ *     node --import tsx examples/echo-bot/echo-bot.ts
  *
  * The answer's Idempotency-Key is derived from the delivery id, which mqim keeps the same on
  * every retry and redelivery: a message delivered twice is answered once.
@@ -19,8 +22,11 @@ export interface EchoBotOptions {
   /** 0 = any free port. */
   port: number;
   host?: string;
-  /** MQIM_HOOK_SECRET of the mqim deployment. */
-  secret: string;
+  /**
+   * The bot's own secret (from `PUT /users/:id/bot` or a rotation); undefined until `useSecret`.
+   * A bot flagged before mqim had per-bot secrets is signed with MQIM_HOOK_SECRET instead.
+   */
+  secret?: string;
   /** The mqim api, e.g. `http://127.0.0.1:18080`. */
   apiUrl: string;
   apiKey: string;
@@ -33,21 +39,33 @@ export interface EchoBot {
   readonly url: string;
   /** Messages answered so far. */
   readonly answered: number;
+  /** Requests refused for a bad signature so far. */
+  readonly refused: number;
+  /**
+   * Verifies with `secret` from now on (after a rotation). The previous one stays accepted too:
+   * calls signed before the rotation may still be in flight or in retry.
+   */
+  useSecret(secret: string): void;
   close(): Promise<void>;
 }
+
+/** `sessionType` of a group message (CIMSessionType GROUP; the example needs nothing from mqim). */
+const GROUP_SESSION = 2;
 
 interface BotMessage {
   id: string;
   event: string;
-  data: { botUserId: number; from: number; text?: string; msgType: number };
+  /** sessionType 1: a single chat with `from`; 2: a message in group `to`. */
+  data: { botUserId: number; from: number; sessionType: number; to: number; text?: string; msgType: number };
 }
 
 function verified(
-  secret: string,
+  secret: string | undefined,
   headers: IncomingMessage['headers'],
   raw: Buffer,
   toleranceSec: number,
 ): boolean {
+  if (!secret) return false;
   const ts = String(headers['x-mqim-timestamp'] ?? '');
   if (!/^\d+$/.test(ts) || Math.abs(Date.now() / 1000 - Number(ts)) > toleranceSec) return false;
   const expected = Buffer.from(
@@ -59,6 +77,8 @@ function verified(
 
 export async function startEchoBot(options: EchoBotOptions): Promise<EchoBot> {
   let answered = 0;
+  let refused = 0;
+  let secrets = [options.secret, undefined as string | undefined];
   const answer = async (m: BotMessage): Promise<number> => {
     const res = await fetch(`${options.apiUrl}/api/v1/messages`, {
       method: 'POST',
@@ -70,8 +90,9 @@ export async function startEchoBot(options: EchoBotOptions): Promise<EchoBot> {
       },
       body: JSON.stringify({
         from: m.data.botUserId,
-        sessionType: 1,
-        to: m.data.from,
+        // In a group the answer goes to the group, in a single chat back to the sender.
+        sessionType: m.data.sessionType,
+        to: m.data.sessionType === GROUP_SESSION ? m.data.to : m.data.from,
         text:
           m.data.text !== undefined ? `echo: ${m.data.text}` : `echo: a message of type ${m.data.msgType}`,
       }),
@@ -85,7 +106,9 @@ export async function startEchoBot(options: EchoBotOptions): Promise<EchoBot> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      if (!verified(options.secret, req.headers, raw, options.toleranceSec ?? 300)) {
+      const tolerance = options.toleranceSec ?? 300;
+      if (!secrets.some((secret) => verified(secret, req.headers, raw, tolerance))) {
+        refused++;
         res.writeHead(401).end();
         return;
       }
@@ -117,6 +140,12 @@ export async function startEchoBot(options: EchoBotOptions): Promise<EchoBot> {
     get answered() {
       return answered;
     },
+    get refused() {
+      return refused;
+    },
+    useSecret(secret: string) {
+      secrets = [secret, secrets[0]];
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -134,7 +163,8 @@ if (require.main === module) {
   void startEchoBot({
     port: Number(process.env.ECHO_BOT_PORT ?? 18090),
     host: process.env.ECHO_BOT_HOST,
-    secret: env('MQIM_HOOK_SECRET'),
+    // A bot flagged before per-bot secrets: MQIM_HOOK_SECRET until its secret is rotated.
+    secret: process.env.ECHO_BOT_SECRET || env('MQIM_HOOK_SECRET'),
     apiUrl: env('MQIM_API_URL'),
     apiKey: env('MQIM_API_KEY'),
   }).then((bot) => console.log(`echo bot listening on ${bot.url}`));

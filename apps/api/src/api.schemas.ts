@@ -532,7 +532,7 @@ export const broadcastIdParams = {
   properties: { broadcastId: { type: 'string', pattern: '^[0-9a-f-]{36}$' } },
 } as const;
 
-/** `PUT /users/:id/bot`: flags the user as a bot whose single-chat messages go to `webhookUrl`. */
+/** `PUT /users/:id/bot`: flags the user as a bot whose conversations go to `webhookUrl`. */
 export const botBody = {
   type: 'object',
   additionalProperties: false,
@@ -542,10 +542,29 @@ export const botBody = {
   },
 } as const;
 
+/** The bot's signing secret: only in the answer that created it or rotated it (never readable later). */
+const botSecret = { type: 'string', minLength: 16, maxLength: 128 } as const;
+
 export const botResponse = {
   type: 'object',
-  required: ['userId', 'webhookUrl', 'createdAt', 'updatedAt'],
-  properties: { userId: int, webhookUrl: str, createdAt: int, updatedAt: int },
+  required: ['userId', 'webhookUrl', 'hasOwnSecret', 'createdAt', 'updatedAt'],
+  properties: {
+    userId: int,
+    webhookUrl: str,
+    /** False: a bot older than its secret (migration 0007), signed with MQIM_HOOK_SECRET until rotated. */
+    hasOwnSecret: { type: 'boolean' },
+    /** Only when this request created the bot. */
+    secret: botSecret,
+    createdAt: int,
+    updatedAt: int,
+  },
+} as const;
+
+/** `POST /users/:id/bot/secret`: the bot's new signing secret, shown once. */
+export const botSecretResponse = {
+  type: 'object',
+  required: ['userId', 'secret'],
+  properties: { userId: int, secret: botSecret },
 } as const;
 
 /** At most this far ahead (30 days). */

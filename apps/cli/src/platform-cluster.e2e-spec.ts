@@ -93,9 +93,9 @@ describeInfra(
         },
       });
       apiUrl = cluster.api!.url;
+      // Its own secret comes with its registration (the bot test).
       bot = await startEchoBot({
         port: 0,
-        secret: hook.secret,
         apiUrl: cluster.api!.url,
         apiKey: cluster.api!.key,
       });
@@ -209,7 +209,11 @@ describeInfra(
     it('bot - a user on gate 2 chats with the echo bot; the job calls the bot, the bot answers through the api', async () => {
       const botId = await user('pc-echo');
       await user('pc-gina');
-      expect((await api('PUT', `/users/${botId}/bot`, { webhookUrl: bot.url })).status).toBe(200);
+      const flagged = await api('PUT', `/users/${botId}/bot`, { webhookUrl: bot.url });
+      expect(flagged.status).toBe(200);
+      // Signed with the bot's own secret: the deployment's MQIM_HOOK_SECRET is not it.
+      expect(flagged.body.secret).not.toBe(hook.secret);
+      bot.useSecret(flagged.body.secret);
       const gina = await login('pc-gina', 1);
       await gina.c.send({ to: botId, sessionType: 1, text: 'ping' });
       await waitFor(() => gina.box.some((m) => m.fromUserId === botId && m.text === 'echo: ping'), {
@@ -218,6 +222,61 @@ describeInfra(
       });
       const recent = await gina.c.recentSessions();
       expect(recent.sessions.find((s) => s.sessionId === botId)).toMatchObject({ isRobot: true });
+      expect(bot.refused).toBe(0);
+    });
+
+    it('bot in a group - members on two gates; two bots each answer a user once in the group, never each other', async () => {
+      const other = await startEchoBot({ port: 0, apiUrl, apiKey: cluster.api!.key });
+      try {
+        const echoA = await user('pc-gecho-a');
+        const echoB = await user('pc-gecho-b');
+        const hanaId = await user('pc-hana');
+        const ivoId = await user('pc-ivo');
+        const a = await api('PUT', `/users/${echoA}/bot`, { webhookUrl: bot.url });
+        const b = await api('PUT', `/users/${echoB}/bot`, { webhookUrl: other.url });
+        bot.useSecret(a.body.secret);
+        other.useSecret(b.body.secret);
+        const group = await api('POST', '/groups', {
+          owner: hanaId,
+          name: 'bots',
+          members: [ivoId, echoA, echoB],
+        });
+        expect(group.status).toBe(201);
+        const groupId = group.body.groupId as number;
+        const hana = await login('pc-hana', 0);
+        const ivo = await login('pc-ivo', 1);
+        const echoes = (box: ImMessage[]) =>
+          box
+            .filter(
+              (m) =>
+                m.sessionType === 2 &&
+                m.toSessionId === groupId &&
+                (m.fromUserId === echoA || m.fromUserId === echoB),
+            )
+            .map((m) => [m.fromUserId, m.text]);
+        await hana.c.send({ to: groupId, sessionType: 2, text: 'hi bots' });
+        await waitFor(() => echoes(ivo.box).length >= 2 && echoes(hana.box).length >= 2, {
+          timeoutMs: 20_000,
+          message: 'both bots answered in the group, seen on both gates',
+        });
+        // A second message and its answers: by then a bot answering the other bot would have.
+        await ivo.c.send({ to: groupId, sessionType: 2, text: 'again' });
+        await waitFor(() => echoes(ivo.box).length >= 4 && echoes(hana.box).length >= 4, {
+          timeoutMs: 20_000,
+          message: 'both bots answered again',
+        });
+        const want = [
+          [echoA, 'echo: again'],
+          [echoA, 'echo: hi bots'],
+          [echoB, 'echo: again'],
+          [echoB, 'echo: hi bots'],
+        ].sort();
+        expect(echoes(hana.box).sort()).toEqual(want);
+        expect(echoes(ivo.box).sort()).toEqual(want);
+        expect(bot.refused + other.refused).toBe(0);
+      } finally {
+        await other.close();
+      }
     });
 
     it('scheduled messages - each sent once across a crash of the api: one already on a broker timer, one re-armed from the store', async () => {

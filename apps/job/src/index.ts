@@ -5,6 +5,7 @@ export {
   ObserverHooks,
   parseObserverEvents,
   type BotDirectory,
+  type BotHook,
   type ObserverEvent,
   type ObserverHooksOptions,
   type ObserverPayload,

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { mqim } from '@mqim/protocol';
 import { SignedWebhookClient } from '@mqim/push';
 import { startFakeWebhook, type FakeWebhook } from '@mqim/push/testing';
 import { createSqliteStore, type Store } from '@mqim/store';
-import { ObserverHooks, parseObserverEvents, type ObserverPayload } from './observer.hooks';
+import { ObserverHooks, parseObserverEvents, type BotHook, type ObserverPayload } from './observer.hooks';
 
 const logger = createLogger('test', 'silent');
 const T = mqim.v1.EventType;
@@ -40,13 +41,39 @@ const stored = (clientMsgId: string, from = 3, to = 4): mqim.v1.IEvent => ({
   },
 });
 
+/** A message stored in group `group` from `from` (`from` = `group`: the group's own notice). */
+const inGroup = (clientMsgId: string, from: number, group: number, seq = 1): mqim.v1.IEvent => ({
+  eventId: `msg/g:${group}/${seq}`,
+  type: T.EVENT_TYPE_MESSAGE_STORED,
+  atMs: 1_700_000_000_000,
+  actorUserId: from,
+  message: {
+    serverMsgId: seq,
+    clientMsgId,
+    fromUserId: from,
+    sessionType: 2,
+    toSessionId: group,
+    msgType: 1,
+    createTime: 1_700_000_000,
+  },
+});
+
 describe('ObserverHooks', () => {
   let fake: FakeWebhook;
   let store: Store;
   let dir: string;
   let client: SignedWebhookClient;
-  const make = (events = '', bots?: Record<number, string>) =>
-    new ObserverHooks(
+  /** `bots`: user id -> webhook; `groups`: group id -> its bot members' ids (bots among `bots`). */
+  const make = (
+    events = '',
+    bots?: Record<number, string | BotHook>,
+    groups: Record<number, number[]> = {},
+  ) => {
+    const hookOf = (id: number): BotHook => {
+      const b = bots![id]!;
+      return typeof b === 'string' ? { url: b } : b;
+    };
+    return new ObserverHooks(
       client,
       store,
       { url: fake.url, events: parseObserverEvents(events) },
@@ -54,10 +81,17 @@ describe('ObserverHooks', () => {
       bots
         ? {
             webhooksOf: async (ids) =>
-              new Map(ids.filter((id) => bots[id]).map((id) => [id, bots[id]!] as [number, string])),
+              new Map(ids.filter((id) => bots[id]).map((id) => [id, hookOf(id)] as [number, BotHook])),
+            inGroups: async (ids) =>
+              new Map(
+                ids
+                  .filter((g) => groups[g])
+                  .map((g) => [g, new Map(groups[g]!.map((id) => [id, hookOf(id)] as [number, BotHook]))]),
+              ),
           }
         : undefined,
     );
+  };
   const received = () => fake.delivered as unknown as ObserverPayload[];
 
   beforeEach(async () => {
@@ -215,5 +249,67 @@ describe('ObserverHooks', () => {
       batch('message', stored('c-1')),
     );
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('hooks - a group message goes to every bot member of the group, each under its own delivery id', async () => {
+    const hooks = make(
+      'user_online',
+      { 7: `${fake.url}?bot=7`, 8: `${fake.url}?bot=8`, 9: `${fake.url}?bot=9` },
+      {
+        50: [7, 8],
+        51: [9],
+      },
+    );
+    await hooks.handle(batch('message', inGroup('c-1', 3, 50), inGroup('c-1', 3, 52, 2)));
+    const got = received().map((p) => [
+      p.id,
+      p.event,
+      p.data.botUserId,
+      p.data.sessionType,
+      p.data.to,
+      p.data.text,
+    ]);
+    expect(got.sort()).toEqual([
+      ['bot/7/msg/g:50/1', 'bot_message', 7, 2, 50, 'hello there'],
+      ['bot/8/msg/g:50/1', 'bot_message', 8, 2, 50, 'hello there'],
+    ]);
+    expect(fake.requests.map((r) => r.headers['x-mqim-delivery']).sort()).toEqual([
+      'bot/7/msg/g:50/1',
+      'bot/8/msg/g:50/1',
+    ]);
+  });
+
+  it('hooks - no bot hears a bot in a group (its own message, another bot member), nor the group’s notices', async () => {
+    const hooks = make('user_online', { 7: `${fake.url}?bot=7`, 8: `${fake.url}?bot=8` }, { 50: [7, 8] });
+    // The bot's answer in the group, the group's own notice (from = the group).
+    await hooks.handle(batch('message', inGroup('c-1', 7, 50), inGroup('c-1', 50, 50, 2)));
+    expect(fake.requests).toHaveLength(0);
+    // A user's message reaches both: the fake is alive and the events above were really dropped.
+    await hooks.handle(batch('message', inGroup('c-1', 3, 50, 3)));
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('hooks - a bot with its own secret is signed with it: verifies with that secret, not another bot’s nor the deployment’s', async () => {
+    const own = await startFakeWebhook({ secret: 'secret-of-bot-4-0123456789' });
+    try {
+      const hooks = make('user_online', { 4: { url: own.url, secret: own.secret } }, { 50: [4] });
+      await hooks.handle(batch('message', stored('c-1'), inGroup('c-1', 3, 50)));
+      expect(own.requests).toHaveLength(2);
+      for (const r of own.requests) {
+        expect(r.verified).toBe(true);
+        const ts = String(r.headers['x-mqim-timestamp']);
+        const sign = (secret: string) =>
+          `sha256=${createHmac('sha256', secret).update(`${ts}.${r.rawBody}`).digest('hex')}`;
+        expect(r.headers['x-mqim-signature']).toBe(sign(own.secret));
+        expect(r.headers['x-mqim-signature']).not.toBe(sign('secret-of-bot-5-0123456789'));
+        expect(r.headers['x-mqim-signature']).not.toBe(sign(fake.secret));
+      }
+      // A bot without a secret of its own (flagged before migration 0007): the deployment's.
+      await make('user_online', { 4: `${fake.url}?bot=4` }).handle(batch('message', stored('c-1')));
+      expect(fake.requests).toHaveLength(1);
+      expect(fake.requests[0]!.verified).toBe(true);
+    } finally {
+      await own.close();
+    }
   });
 });

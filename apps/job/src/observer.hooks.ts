@@ -18,10 +18,19 @@ export interface ObserverPayload {
   data: Record<string, unknown>;
 }
 
+/** Where a bot's webhook calls go and the secret that signs them. */
+export interface BotHook {
+  url: string;
+  /** The bot's own secret; undefined = the deployment's MQIM_HOOK_SECRET (a bot older than 0007). */
+  secret?: string;
+}
+
 /** Tells the job which users are bots and where their conversations go (bots, ADR 0016). */
 export interface BotDirectory {
-  /** The webhook URL of each bot among `userIds` (one lookup per event batch, never stale). */
-  webhooksOf(userIds: readonly number[]): Promise<Map<number, string>>;
+  /** The webhook of each bot among `userIds` (one lookup per event batch, never stale). */
+  webhooksOf(userIds: readonly number[]): Promise<Map<number, BotHook>>;
+  /** Per group among `groupIds`, its bot members and their webhooks (one lookup per batch). */
+  inGroups(groupIds: readonly number[]): Promise<Map<number, Map<number, BotHook>>>;
 }
 
 export interface ObserverHooksOptions {
@@ -47,8 +56,8 @@ const FAMILIES = new Set(['message', 'group', 'presence']);
  * content read back from the store), after a group change, when a user's connection logs in or
  * closes. Each event is one signed POST through the push webhook's machinery (timeouts, retries,
  * dead letter); its delivery id is the event id, stable across retries and redeliveries, so the
- * receiver drops duplicates. A message to a bot user also goes to the bot's own webhook
- * (`bot_message`). The MQ message is acked once every request of its batch delivered or was
+ * receiver drops duplicates. A message to a bot user, or to a group a bot is a member of, also
+ * goes to the bot's own webhook (`bot_message`), signed with the bot's own secret. The MQ message is acked once every request of its batch delivered or was
  * dead-lettered, so a job that dies meanwhile re-sends them (at least once).
  */
 export class ObserverHooks {
@@ -64,29 +73,66 @@ export class ObserverHooks {
     if (message.tag && !FAMILIES.has(message.tag)) return;
     const posts: Promise<PushResult>[] = [];
     const events = decodeEvents(message.body);
-    // The bots among the single chats' peers: one lookup for the whole batch.
-    const peers = events.flatMap((e) =>
-      e.type === T.EVENT_TYPE_MESSAGE_STORED && e.message?.sessionType === SessionType.SINGLE
-        ? [Number(e.message.fromUserId), Number(e.message.toSessionId)]
-        : [],
-    );
-    const bots = this.bots && peers.length ? await this.bots.webhooksOf(peers) : new Map<number, string>();
+    // Which senders and single-chat peers are bots, and which groups have bot members: two
+    // lookups for the whole batch, whatever its size.
+    const peers: number[] = [];
+    const groups: number[] = [];
     for (const e of events) {
-      for (const [url, payload] of await this.payloadsOf(e, bots))
+      const m = e.type === T.EVENT_TYPE_MESSAGE_STORED ? e.message : undefined;
+      if (!m) continue;
+      const from = Number(m.fromUserId);
+      const to = Number(m.toSessionId);
+      if (m.sessionType === SessionType.SINGLE) peers.push(from, to);
+      else if (m.sessionType === SessionType.GROUP && from !== to) {
+        peers.push(from);
+        groups.push(to);
+      }
+    }
+    const [bots, groupBots] = await Promise.all([
+      this.bots && peers.length ? this.bots.webhooksOf(peers) : new Map<number, BotHook>(),
+      this.bots && groups.length ? this.bots.inGroups(groups) : new Map<number, Map<number, BotHook>>(),
+    ]);
+    for (const e of events) {
+      for (const [hook, payload] of await this.payloadsOf(e, bots, groupBots))
         posts.push(
-          this.client.post(payload.id, JSON.stringify(payload), payload, { event: payload.event }, url),
+          this.client.post(payload.id, JSON.stringify(payload), payload, { event: payload.event }, hook),
         );
     }
     await Promise.all(posts);
   }
 
+  /** The bots a stored message goes to, with the delivery id of each (none for a bot's own). */
+  private botsFor(
+    m: mqim.v1.IPersistedMessage,
+    id: string,
+    bots: ReadonlyMap<number, BotHook>,
+    groupBots: ReadonlyMap<number, ReadonlyMap<number, BotHook>>,
+  ): Array<[number, BotHook, string]> {
+    const from = Number(m.fromUserId);
+    const to = Number(m.toSessionId);
+    // Never a bot's message to another bot or to a group with bots: two bots would answer each
+    // other forever. A bot's own group messages are not echoed back to it either.
+    if (bots.has(from)) return [];
+    if (m.sessionType === SessionType.SINGLE) {
+      const hook = bots.get(to);
+      return hook ? [[to, hook, `bot/${id}`]] : [];
+    }
+    if (m.sessionType !== SessionType.GROUP) return [];
+    // Every bot member gets every message of the group (the protocol has no mentions to filter
+    // on); the delivery id names the bot, as one event goes to several.
+    return [...(groupBots.get(to) ?? new Map<number, BotHook>())].map(
+      ([botId, hook]): [number, BotHook, string] => [botId, hook, `bot/${botId}/${id}`],
+    );
+  }
+
   private async payloadsOf(
     e: mqim.v1.IEvent,
-    bots: ReadonlyMap<number, string>,
-  ): Promise<Array<[string | undefined, ObserverPayload]>> {
+    bots: ReadonlyMap<number, BotHook>,
+    groupBots: ReadonlyMap<number, ReadonlyMap<number, BotHook>>,
+  ): Promise<Array<[BotHook | undefined, ObserverPayload]>> {
     const at = Number(e.atMs ?? 0);
     const id = e.eventId ?? '';
-    const out: Array<[string | undefined, ObserverPayload]> = [];
+    const out: Array<[BotHook | undefined, ObserverPayload]> = [];
     const want = (name: ObserverEvent) => this.options.url !== undefined && this.options.events.has(name);
     switch (e.type) {
       case T.EVENT_TYPE_MESSAGE_STORED: {
@@ -96,15 +142,12 @@ export class ObserverHooks {
         const to = Number(m.toSessionId);
         // A group's own notice (from = the group) is reported as group_changed.
         if (m.sessionType === SessionType.GROUP && from === to) break;
-        // A message to a bot from a user; never a bot's message to another bot (two bots would
-        // answer each other forever).
-        const botUrl = m.sessionType === SessionType.SINGLE && !bots.has(from) ? bots.get(to) : undefined;
-        if (!want('after_send') && !botUrl) break;
+        const targets = this.botsFor(m, id, bots, groupBots);
+        if (!want('after_send') && targets.length === 0) break;
         const data = await this.messageData(m);
         if (want('after_send')) out.push([undefined, { id, event: 'after_send', at, data }]);
-        // The bot's conversation: a message to it from a user (not its own answers).
-        if (botUrl)
-          out.push([botUrl, { id: `bot/${id}`, event: 'bot_message', at, data: { ...data, botUserId: to } }]);
+        for (const [botUserId, hook, botId] of targets)
+          out.push([hook, { id: botId, event: 'bot_message', at, data: { ...data, botUserId } }]);
         break;
       }
       case T.EVENT_TYPE_GROUP_CREATED:

@@ -219,9 +219,10 @@ export function pushDispatcher(
 }
 
 /**
- * The job's observer webhooks and bots (ADR 0016), signed with MQIM_HOOK_SECRET through the push
- * webhook's machinery (timeouts, retries, dead letter): with MQIM_HOOK_OBSERVER_URL the observer
- * events, with the secret alone the bots' webhooks (the users flagged in `im_bot`).
+ * The job's observer webhooks and bots (ADR 0016), through the push webhook's machinery (timeouts,
+ * retries, dead letter): with MQIM_HOOK_OBSERVER_URL the observer events, signed with
+ * MQIM_HOOK_SECRET; with the secret alone the bots' webhooks (the users flagged in `im_bot`),
+ * each signed with the bot's own secret (MQIM_HOOK_SECRET for a bot from before migration 0007).
  */
 export function observerHooks(
   c: MqimConfig,

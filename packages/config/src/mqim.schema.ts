@@ -333,7 +333,7 @@ export const mqimSchema = {
     env: 'MQIM_HOOK_SECRET',
     type: 'string',
     default: '',
-    doc: "HMAC-SHA256 key of the webhooks' x-mqim-signature header (required with a hook URL)",
+    doc: "HMAC-SHA256 key of the observer and before-send webhooks' x-mqim-signature header (required with a hook URL); set, it also starts the job's bot calls, each signed with the bot's own secret (this one for bots from before migration 0007)",
   },
   hookBeforeSendBudgetMs: {
     env: 'MQIM_HOOK_BEFORE_SEND_BUDGET',

@@ -72,18 +72,21 @@ export class SignedWebhookClient {
   /**
    * POSTs `body` (already JSON) under delivery id `id` (the same on every retry, for the
    * receiver's de-duplication) until it is delivered or given up; a given-up request is
-   * dead-lettered with `payload` and logged with `summary` only (no content in logs).
+   * dead-lettered with `payload` and logged with `summary` only (no content in logs). `target`
+   * sends it elsewhere than the client's URL, signed with another secret (a bot's own).
    */
   post(
     id: string,
     body: string,
     payload: unknown,
     summary: Record<string, unknown>,
-    url = this.options.url,
+    target: { url?: string; secret?: string } = {},
   ): Promise<PushResult> {
+    const url = target.url ?? this.options.url;
+    const secret = target.secret || this.options.secret;
     return this.lifecycle.run(async () => {
       const { result, attempts } = await withRetry(this.retry, this.lifecycle.signal, () =>
-        this.attempt(url, id, body),
+        this.attempt(url, secret, id, body),
       );
       if (!result.ok && !result.permanent) {
         await this.deadLetters.write(
@@ -99,7 +102,7 @@ export class SignedWebhookClient {
     return this.lifecycle.close();
   }
 
-  private async attempt(url: string, id: string, body: string): Promise<AttemptOutcome> {
+  private async attempt(url: string, secret: string, id: string, body: string): Promise<AttemptOutcome> {
     // Signed per attempt: a retry after a long backoff must still pass the receiver's freshness check.
     const timestamp = Math.floor(Date.now() / 1000);
     const { signal, dispose } = requestSignal(this.lifecycle.signal, this.timeoutMs);
@@ -109,7 +112,7 @@ export class SignedWebhookClient {
         headers: {
           'content-type': 'application/json',
           [WEBHOOK_TIMESTAMP_HEADER]: String(timestamp),
-          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(this.options.secret, timestamp, body),
+          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
           [WEBHOOK_DELIVERY_HEADER]: id,
         },
         body,

@@ -1,5 +1,5 @@
 export type { Store, StoreDialect } from './store.port';
-export type { BotRecord, BotRepository } from './bot.port';
+export type { BotRecord, BotRepository, BotWebhook, GroupBot } from './bot.port';
 export type {
   NewScheduledMessage,
   ScheduleRepository,

@@ -41,3 +41,4 @@ export { runVoipScenario, type Endpoint, type VoipScenarioOptions } from './voip
 export { runLegacyScenario, type LegacyScenarioOptions } from './legacy.scenario';
 export { recordSocialEvents, type SocialEvents } from './social.events';
 export { runFlutterHttpScenario, type FlutterHttpOptions } from './flutter-http.scenario';
+export { startOwnRocketMq, type OwnRocketMq } from './own-rocketmq';

@@ -183,6 +183,8 @@ export interface BlockTable {
 export interface BotTable {
   user_id: Int;
   webhook_url: string;
+  /** 0007: the bot's own signing secret; NULL = MQIM_HOOK_SECRET. */
+  secret: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Int;
   updated_at: Int;
 }

@@ -1,10 +1,11 @@
-import type { BotRecord, BotRepository } from '../bot.port';
+import type { BotRecord, BotRepository, BotWebhook, GroupBot } from '../bot.port';
 import { assertId, readId, readInt } from '../internal/ids';
 import { nowSeconds, type StoreContext } from '../internal/store-context';
 import { StoreInvalidArgumentError } from '../store.errors';
 import { uniqueIds } from './user.repository';
 
 const WEBHOOK_URL = /^https?:\/\/[\x21-\x7e]{1,500}$/;
+const SECRET = /^[\x21-\x7e]{16,128}$/;
 
 function assertWebhookUrl(url: string): string {
   if (typeof url !== 'string' || url.length > 512 || !WEBHOOK_URL.test(url))
@@ -14,10 +15,16 @@ function assertWebhookUrl(url: string): string {
   return url;
 }
 
+function assertSecret(secret: string): string {
+  if (typeof secret !== 'string' || !SECRET.test(secret))
+    throw new StoreInvalidArgumentError('a bot secret is 16..128 printable ASCII characters');
+  return secret;
+}
+
 export class KyselyBotRepository implements BotRepository {
   constructor(private readonly ctx: StoreContext) {}
 
-  async set(userId: number, webhookUrl: string): Promise<BotRecord> {
+  async set(userId: number, webhookUrl: string, secret?: string): Promise<BotRecord> {
     const d = this.ctx.sql;
     const now = nowSeconds(this.ctx);
     await this.ctx.db
@@ -25,9 +32,11 @@ export class KyselyBotRepository implements BotRepository {
       .values({
         user_id: assertId(userId, 'userId'),
         webhook_url: assertWebhookUrl(webhookUrl),
+        secret: secret === undefined ? null : assertSecret(secret),
         created_at: now,
         updated_at: now,
       })
+      // The secret is not among the updated columns: changing the URL keeps it.
       .modifyEnd(
         d.upsert(
           ['user_id'],
@@ -77,6 +86,42 @@ export class KyselyBotRepository implements BotRepository {
     return rows.map(toRecord);
   }
 
+  async webhooksAmong(userIds: readonly number[]): Promise<BotWebhook[]> {
+    const ids = uniqueIds(userIds, 'userIds');
+    if (ids.length === 0) return [];
+    const rows = await this.ctx.db
+      .selectFrom('im_bot')
+      .select(['user_id', 'webhook_url', 'secret'])
+      .where('user_id', 'in', ids)
+      .orderBy('user_id')
+      .execute();
+    return rows.map(toWebhook);
+  }
+
+  async inGroups(groupIds: readonly number[]): Promise<GroupBot[]> {
+    const ids = uniqueIds(groupIds, 'groupIds');
+    if (ids.length === 0) return [];
+    // Members are rows of im_group_member (a member who left has none): the group's key first.
+    const rows = await this.ctx.db
+      .selectFrom('im_group_member as m')
+      .innerJoin('im_bot as b', 'b.user_id', 'm.user_id')
+      .select(['m.group_id', 'b.user_id', 'b.webhook_url', 'b.secret'])
+      .where('m.group_id', 'in', ids)
+      .orderBy('m.group_id')
+      .orderBy('b.user_id')
+      .execute();
+    return rows.map((r) => ({ groupId: readId(r.group_id as number, 'group_id'), ...toWebhook(r) }));
+  }
+
+  async rotateSecret(userId: number, secret: string): Promise<boolean> {
+    const r = await this.ctx.db
+      .updateTable('im_bot')
+      .set({ secret: assertSecret(secret), updated_at: nowSeconds(this.ctx) })
+      .where('user_id', '=', assertId(userId, 'userId'))
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
   async remove(userId: number): Promise<boolean> {
     const r = await this.ctx.db
       .deleteFrom('im_bot')
@@ -89,13 +134,19 @@ export class KyselyBotRepository implements BotRepository {
 function toRecord(r: {
   user_id: unknown;
   webhook_url: string;
+  secret: string | null;
   created_at: unknown;
   updated_at: unknown;
 }): BotRecord {
   return {
     userId: readId(r.user_id as number, 'user_id'),
     webhookUrl: r.webhook_url,
+    hasOwnSecret: r.secret !== null,
     createdAt: readInt(r.created_at as number, 'created_at'),
     updatedAt: readInt(r.updated_at as number, 'updated_at'),
   };
+}
+
+function toWebhook(r: { user_id: unknown; webhook_url: string; secret: string | null }): BotWebhook {
+  return { userId: readId(r.user_id as number, 'user_id'), webhookUrl: r.webhook_url, secret: r.secret };
 }
