@@ -44,6 +44,13 @@ export class WriteCoalescer {
     const held = this.held;
     this.held = new Set();
     // An ended or destroyed stream has already let go of (or dropped) what it held.
-    for (const stream of held) if (stream.writableCorked > 0) stream.uncork();
+    for (const stream of held) {
+      // One socket failing to flush must not leave the others corked (silently mute).
+      try {
+        if (stream.writableCorked > 0) stream.uncork();
+      } catch {
+        stream.destroy();
+      }
+    }
   };
 }

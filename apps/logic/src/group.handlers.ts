@@ -166,7 +166,7 @@ export async function recordNotice(
   try {
     saved = await deps.store.messages.save(record, owners);
   } catch (err) {
-    await giveBack(deps, key, conv, serverMsgId);
+    await giveBack(deps, key, conv, serverMsgId, err);
     throw err;
   }
   if (saved !== 'duplicate') return record;

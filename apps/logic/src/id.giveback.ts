@@ -1,4 +1,4 @@
-import type { Store } from '@mqim/store';
+import { StoreOutcomeUnknownError, type Store } from '@mqim/store';
 import type { LogicDeps } from './logic-deps';
 
 /**
@@ -14,7 +14,15 @@ export async function giveBack(
   convKey: string,
   conv: Parameters<Store['messages']['maxServerMsgId']>[0],
   serverMsgId: number,
+  /** Why the write failed, if it threw: a write whose outcome is unknown keeps its id. */
+  failure?: unknown,
 ): Promise<void> {
+  if (failure instanceof StoreOutcomeUnknownError) {
+    // The commit may land after the check below: giving the id back could hand it out twice. A
+    // retry finds the row (same id) or takes a new one (a gap, which is the lesser harm).
+    deps.logger.warn({ convKey, serverMsgId }, 'write outcome unknown: server_msg_id kept');
+    return;
+  }
   try {
     if ((await deps.store.messages.maxServerMsgId(conv)) < serverMsgId)
       await deps.cache.sequences.release(convKey, serverMsgId);

@@ -84,4 +84,17 @@ describe('known blocks - the send path asks the store once per ttl, a turn of qu
     store.contacts.blockingPairs = real;
     expect(await known.blocks(1, 2)).toBe(true);
   });
+
+  it('blocks - at most `max` answers are kept, the least recently read dropped first', async () => {
+    const known = new KnownBlocks(store.contacts, 60_000, 2);
+    await known.blocks(1, 2);
+    await known.blocks(1, 3);
+    await known.blocks(1, 4); // drops 1:2
+    expect(queries).toHaveLength(3);
+    await known.blocks(1, 4);
+    await known.blocks(1, 3);
+    expect(queries).toHaveLength(3);
+    await known.blocks(1, 2);
+    expect(queries).toHaveLength(4);
+  });
 });

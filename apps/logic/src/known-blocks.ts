@@ -1,9 +1,5 @@
 import type { ContactRepository } from '@mqim/store';
 
-/** Senders remembered per recipient (a recipient written to by many starts over). */
-const MAX_SENDERS = 1_000;
-
-type Answer = { blocked: boolean; at: number };
 type Waiter = { resolve: (blocked: boolean) => void; reject: (err: unknown) => void };
 
 /**
@@ -11,30 +7,37 @@ type Waiter = { resolve: (blocked: boolean) => void; reject: (err: unknown) => v
  * message. An answer is kept for `ttlMs`; the questions of one event-loop turn (a batch of upstream
  * requests starts all its conversations at once) go to the store as one query of primary-key
  * lookups, so 1,000 msg/s among 1,000 users costs a few queries a second, not one per recipient
- * every `ttlMs` (docs/performance.md, round 9). A block or unblock handled by this process applies
+ * every `ttlMs` (docs/performance.md, round 10). A block or unblock handled by this process applies
  * at once (`changed`); one handled by another logic applies here within `ttlMs`.
+ *
+ * Memory: at most `max` answers (one per recipient-sender pair), the least recently asked dropped
+ * first; an answer asked again after `ttlMs` is read again and moves to the back.
  */
 export class KnownBlocks {
-  /** recipient → sender → answer. */
-  private readonly answers = new Map<number, Map<number, Answer>>();
+  /** `${recipient}:${sender}` → when the answer was read, negative when it is "blocked". */
+  private readonly answers = new Map<string, number>();
+  /** When `changed(owner)` was last called, for owners changed within the last `ttlMs`. */
+  private readonly changedAt = new Map<number, number>();
   private pending = new Map<string, { pair: [number, number]; waiters: Waiter[] }>();
   private scheduled = false;
-  /** Bumped by `changed`: an answer read while a change was made here is used once, not kept. */
-  private epoch = 0;
 
   constructor(
     private readonly contacts: ContactRepository,
     private readonly ttlMs = 2_000,
-    /** Recipients remembered; the oldest are dropped first. */
-    private readonly max = 100_000,
+    private readonly max = 200_000,
   ) {}
 
   /** True when `recipient` blocks `sender`. */
   blocks(recipient: number, sender: number): Promise<boolean> {
-    const cached = this.answers.get(recipient)?.get(sender);
-    if (cached && Date.now() - cached.at < this.ttlMs) return Promise.resolve(cached.blocked);
+    const key = `${recipient}:${sender}`;
+    const stamp = this.answers.get(key);
+    if (stamp !== undefined) {
+      const at = Math.abs(stamp);
+      const changed = this.changedAt.get(recipient);
+      if (Date.now() - at < this.ttlMs && (changed === undefined || at > changed))
+        return Promise.resolve(stamp < 0);
+    }
     return new Promise((resolve, reject) => {
-      const key = `${recipient}:${sender}`;
       const entry = this.pending.get(key);
       if (entry) entry.waiters.push({ resolve, reject });
       else this.pending.set(key, { pair: [recipient, sender], waiters: [{ resolve, reject }] });
@@ -46,10 +49,19 @@ export class KnownBlocks {
     });
   }
 
-  /** `owner` blocked or unblocked someone: ask the store again next time. */
+  /**
+   * `owner` blocked or unblocked someone: answers about them read before now are not used again
+   * (nor one being read right now).
+   */
   changed(owner: number): void {
-    this.answers.delete(owner);
-    this.epoch++;
+    const now = Date.now();
+    this.changedAt.delete(owner);
+    this.changedAt.set(owner, now);
+    // Older marks no longer matter: every answer they could outdate has expired.
+    for (const [o, at] of this.changedAt) {
+      if (now - at < this.ttlMs) break;
+      this.changedAt.delete(o);
+    }
   }
 
   private async flush(): Promise<void> {
@@ -57,8 +69,8 @@ export class KnownBlocks {
     const batch = this.pending;
     this.pending = new Map();
     const asked = [...batch.values()];
+    // Stamped before the read: a `changed` during it (same millisecond included) outdates it.
     const at = Date.now();
-    const epoch = this.epoch;
     let blocking: Set<string>;
     try {
       const found = await this.contacts.blockingPairs(asked.map((e) => e.pair));
@@ -69,18 +81,10 @@ export class KnownBlocks {
     }
     for (const [key, e] of batch) {
       const blocked = blocking.has(key);
-      if (epoch === this.epoch) this.remember(e.pair[0], e.pair[1], { blocked, at });
+      this.answers.delete(key);
+      if (this.answers.size >= this.max) this.answers.delete(this.answers.keys().next().value as string);
+      this.answers.set(key, blocked ? -at : at);
       for (const w of e.waiters) w.resolve(blocked);
     }
-  }
-
-  private remember(recipient: number, sender: number, answer: Answer): void {
-    let senders = this.answers.get(recipient);
-    if (!senders) {
-      if (this.answers.size >= this.max) this.answers.delete(this.answers.keys().next().value as number);
-      senders = new Map();
-      this.answers.set(recipient, senders);
-    } else if (senders.size >= MAX_SENDERS) senders.clear();
-    senders.set(sender, answer);
   }
 }

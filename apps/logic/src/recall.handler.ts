@@ -237,7 +237,7 @@ async function storeNotice(
   try {
     saved = await deps.store.messages.save(record, owners);
   } catch (err) {
-    await giveBack(deps, convKey, conv, serverMsgId);
+    await giveBack(deps, convKey, conv, serverMsgId, err);
     throw err;
   }
   if (saved === 'inserted') {

@@ -160,7 +160,7 @@ export async function handleSend(deps: LogicDeps, ctx: RequestContext): Promise<
     try {
       result = await deps.store.messages.save(record, owners);
     } catch (err) {
-      await giveBack(deps, convKey, conv, serverMsgId);
+      await giveBack(deps, convKey, conv, serverMsgId, err);
       throw err;
     }
     if (result === 'duplicate') {

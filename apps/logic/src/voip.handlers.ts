@@ -378,7 +378,7 @@ async function storeCallMessage(
     try {
       result = await deps.store.messages.save(record, [from, to]);
     } catch (err) {
-      await giveBack(deps, convKey, conv, serverMsgId);
+      await giveBack(deps, convKey, conv, serverMsgId, err);
       throw err;
     }
     if (result === 'duplicate') {

@@ -110,7 +110,10 @@ export class RedisCache implements Cache {
   async close(): Promise<void> {
     if (this.redis.status === 'ready') {
       try {
-        // QUIT lets replies already in flight arrive before the connection closes.
+        // Auto-pipelined commands leave at the end of the turn, QUIT at once: a PING first puts
+        // everything queued before it on the wire (replies come in order). QUIT then lets replies
+        // already in flight arrive before the connection closes.
+        await this.redis.ping();
         await this.redis.quit();
         return;
       } catch {

@@ -28,7 +28,9 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     disconnectTimeout: 200,
     // Commands issued in one tick leave in one socket write: a batch of upstream requests asks for
     // dozens of sequence ids at once, and one write() each was a visible share of logic's CPU
-    // (docs/performance.md, round 9).
+    // (docs/performance.md, round 10). Order: single commands of one turn leave together at the end
+    // of the turn, after any explicit pipeline()/multi() of the same turn; callers that need one
+    // command before another await it (none in this package relies on issue order alone).
     enableAutoPipelining: true,
   });
   // Without a listener ioredis prints every reconnection failure; callers see them as

@@ -65,6 +65,7 @@ export {
   StoreInvalidArgumentError,
   StoreSchemaError,
   StoreUnavailableError,
+  StoreOutcomeUnknownError,
   UserAlreadyExistsError,
 } from './store.errors';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite.store';

@@ -18,6 +18,15 @@ export class StoreUnavailableError extends StoreError {
   override readonly name = 'StoreUnavailableError';
 }
 
+/**
+ * The connection failed after a write was sent whole (the one-round-trip group commit sends its
+ * COMMIT with the rest): the server may have committed it or not. Callers must not undo what a
+ * commit would have made true (e.g. give a server_msg_id back); a retry finds the row or writes it.
+ */
+export class StoreOutcomeUnknownError extends StoreUnavailableError {
+  readonly outcomeUnknown = true;
+}
+
 /** An argument the store cannot persist faithfully (unsafe id, oversized string...). */
 export class StoreInvalidArgumentError extends StoreError {
   readonly code = 'IM_ERR_INVALID_ARGUMENT';

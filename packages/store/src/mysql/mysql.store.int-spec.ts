@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
 import {
   createMysqlStore,
+  StoreOutcomeUnknownError,
   StoreSchemaError,
   UserAlreadyExistsError,
   type MysqlStoreOptions,
@@ -301,6 +302,86 @@ describeInfra('MysqlStore', mysql, () => {
         await expect(run.mock.results[0]!.value).resolves.toBeUndefined();
       } finally {
         run.mockRestore();
+      }
+    });
+
+    it('one trip - values stay values when the server runs with NO_BACKSLASH_ESCAPES', async () => {
+      const mode = await admin(async (c) => {
+        const [rows] = await c.query('SELECT @@GLOBAL.sql_mode AS m');
+        return (rows as Array<{ m: string }>)[0]!.m;
+      });
+      // New connections take the global mode: the store opened below runs with it.
+      await admin((c) => c.query("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')"));
+      let other: Store | undefined;
+      try {
+        other = await open({ uri: uriFor(await newDatabase('store_nbe')) });
+        await other.migrate();
+        const run = jest.spyOn(OneTripTransaction.prototype, 'run');
+        const attach = "x'); DROP TABLE im_user; -- \\ '";
+        const saves = [1, 2].map((i) =>
+          other!.messages.save(
+            {
+              serverMsgId: 1,
+              clientMsgId: `q'\\${i}`,
+              fromUserId: 400 + i,
+              sessionType: 1,
+              toSessionId: 500 + i,
+              msgType: 1,
+              msgData: Buffer.from("'\\"),
+              attach,
+              createTime: 1,
+            },
+            [400 + i, 500 + i],
+          ),
+        );
+        expect(await Promise.all(saves)).toEqual(['inserted', 'inserted']);
+        // In one trip, not rescued by the long way after a syntax error.
+        await expect(run.mock.results[0]!.value).resolves.toBeUndefined();
+        run.mockRestore();
+        const got = await other.messages.findSent(401, "q'\\1");
+        expect(got?.attach).toBe(attach);
+        expect(Buffer.from(got!.msgData).toString()).toBe("'\\");
+        expect(await other.users.findById(1)).toBeNull(); // im_user is still there to ask
+      } finally {
+        await admin((c) => c.query('SET GLOBAL sql_mode = ?', [mode]));
+        await other?.close();
+      }
+    });
+
+    it('one trip - a connection lost after the batch was sent is "outcome unknown", not "nothing stored"', async () => {
+      const base = { sessionType: 1, msgType: 1, msgData: Buffer.from('x'), createTime: 1 } as const;
+      // A row the batch will upsert, locked by another session: the batch waits inside its transaction.
+      await store.messages.save(
+        { ...base, serverMsgId: 1, clientMsgId: 'lock-1', fromUserId: 601, toSessionId: 602 },
+        [601, 602],
+      );
+      const holder = await createConnection({ uri: uriFor(database) });
+      try {
+        await holder.query('START TRANSACTION');
+        await holder.query(
+          'SELECT * FROM im_conversation WHERE session_type = 1 AND peer_lo = 601 FOR UPDATE',
+        );
+        const saving = store.messages.save(
+          { ...base, serverMsgId: 2, clientMsgId: 'lock-2', fromUserId: 601, toSessionId: 602 },
+          [601, 602],
+        );
+        saving.catch(() => undefined);
+        // The group commit's connection, waiting for the lock: kill it as a network failure would.
+        let thread: number | undefined;
+        for (let i = 0; i < 100 && thread === undefined; i++) {
+          const [rows] = await holder.query(
+            "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID() AND info LIKE '%into `im_conversation`%'",
+            [database],
+          );
+          thread = (rows as Array<{ id: number }>)[0]?.id;
+          if (thread === undefined) await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(thread).toBeDefined();
+        await admin((c) => c.query(`KILL ${Number(thread)}`));
+        await expect(saving).rejects.toBeInstanceOf(StoreOutcomeUnknownError);
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
       }
     });
 

@@ -175,6 +175,7 @@ class MysqlStore implements Store {
             uri: options.uri,
             connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
             maxBytes: 4 * 1024 * 1024,
+            queryTimeoutMs: 30_000,
           });
     this.#oneTrip = oneTrip;
     const writeBatch = async (saves: readonly ValidSave[]): Promise<SaveResult[]> => {
@@ -243,8 +244,11 @@ class MysqlStore implements Store {
     await this.#coalescer?.drain();
     this.#closed = true;
     await this.#inflight.idle();
-    await this.#kysely.destroy();
-    await this.#oneTrip?.close();
+    try {
+      await this.#kysely.destroy();
+    } finally {
+      await this.#oneTrip?.close();
+    }
   }
 }
 
@@ -268,6 +272,7 @@ async function writeInOneTrip(
     await oneTrip.run(text);
     return results;
   } catch (err) {
+    // Unreachable (or the answer lost, StoreOutcomeUnknownError): the long way would fail too.
     if (err instanceof StoreUnavailableError) throw err;
     return undefined;
   }
