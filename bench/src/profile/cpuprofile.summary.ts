@@ -11,6 +11,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 /** The parts of V8's .cpuprofile (what `node --cpu-prof` writes) that self time needs. */
 interface CpuProfile {
@@ -31,6 +32,8 @@ export interface SelfTimeRow {
 
 export interface ProfileSummary {
   file: string;
+  /** The samples summarised, in seconds after the profile started. */
+  window: { fromS: number; toS: number };
   wallMs: number;
   busyMs: number;
   idleMs: number;
@@ -39,21 +42,27 @@ export interface ProfileSummary {
   byArea: SelfTimeRow[];
 }
 
+export interface SummaryWindow {
+  /** Only samples within [fromS, toS) seconds after the profile started. */
+  fromS?: number;
+  toS?: number;
+  /**
+   * Only samples from the first to the last one with one of these functions on the stack (e.g.
+   * `handleSend`): the load window, without start-up, connecting and the drain, so that runs whose
+   * phases take different times compare. Applied within `fromS`/`toS`.
+   */
+  under?: readonly string[];
+}
+
 /** Top self-time functions of a .cpuprofile, merged by function and source location. */
-export function summarizeProfile(
-  file: string,
-  topN = 25,
-  /** Only samples within [fromS, toS) seconds after the profile started (e.g. the load window). */
-  window: { fromS?: number; toS?: number } = {},
-): ProfileSummary {
+export function summarizeProfile(file: string, topN = 25, window: SummaryWindow = {}): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const { fromUs, toUs } = windowOf(profile, window);
   const self = new Map<string, { frame: CallFrame; us: number }>();
   const areas = new Map<string, number>();
   let idle = 0;
   let busy = 0;
-  const fromUs = (window.fromS ?? 0) * 1e6;
-  const toUs = (window.toS ?? Infinity) * 1e6;
   let at = 0;
   // Sample i lasts until sample i+1: its duration is timeDeltas[i + 1].
   for (let i = 0; i < profile.samples.length; i++) {
@@ -80,9 +89,11 @@ export function summarizeProfile(
     selfMs: Math.round(us / 100) / 10,
     pct: busy > 0 ? Math.round((1000 * us) / busy) / 10 : 0,
   });
+  const endUs = Math.min(profile.endTime - profile.startTime, toUs);
   return {
     file,
-    wallMs: Math.round((Math.min(profile.endTime - profile.startTime, toUs) - fromUs) / 1000),
+    window: { fromS: fromUs / 1e6, toS: endUs / 1e6 },
+    wallMs: Math.round((endUs - fromUs) / 1000),
     busyMs: Math.round(busy / 100) / 10,
     idleMs: Math.round(idle / 100) / 10,
     top: [...self.values()]
@@ -94,6 +105,41 @@ export function summarizeProfile(
       .slice(0, 15)
       .map(([area, us]) => row(area, '', us)),
   };
+}
+
+/** [fromUs, toUs) of the samples to count, in µs after the profile started. */
+function windowOf(profile: CpuProfile, window: SummaryWindow): { fromUs: number; toUs: number } {
+  let fromUs = (window.fromS ?? 0) * 1e6;
+  let toUs = (window.toS ?? Infinity) * 1e6;
+  if (!window.under?.length) return { fromUs, toUs };
+  const names = new Set(window.under);
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const memo = new Map<number, boolean>();
+  const under = (id: number): boolean => {
+    let hit = memo.get(id);
+    if (hit === undefined) {
+      const up = parent.get(id);
+      hit = names.has(frames.get(id)?.functionName ?? '') || (up !== undefined && under(up));
+      memo.set(id, hit);
+    }
+    return hit;
+  };
+  let first = Infinity;
+  let last = -Infinity;
+  let at = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < fromUs || at >= toUs || !under(profile.samples[i]!)) continue;
+    first = Math.min(first, at);
+    last = at;
+  }
+  if (first === Infinity) return { fromUs: 0, toUs: 0 };
+  fromUs = first;
+  // The last such sample counts too: it lasts until the next one.
+  toUs = last + 1;
+  return { fromUs, toUs };
 }
 
 function shortUrl(url: string): string {
@@ -120,7 +166,7 @@ function areaOf(frame: CallFrame): string {
 
 export function formatSummary(s: ProfileSummary): string {
   const lines = [
-    `${shortUrl(s.file)}: ${s.wallMs} ms wall, ${s.busyMs} ms busy, ${s.idleMs} ms idle`,
+    `${shortUrl(s.file)}: ${s.window.fromS.toFixed(2)}–${s.window.toS.toFixed(2)} s, ${s.wallMs} ms wall, ${s.busyMs} ms busy, ${s.idleMs} ms idle`,
     '',
     '| self ms | % busy | function | where |',
     '| ---: | ---: | --- | --- |',
@@ -135,20 +181,28 @@ export function formatSummary(s: ProfileSummary): string {
 
 // As a script: npx tsx bench/src/profile/cpuprofile.summary.ts <file.cpuprofile>… [--top N]
 //   [--from S] [--to S]   only the samples S seconds after the profile began (skip start-up)
+//   [--under f,g]         only from the first to the last sample with f or g on the stack
+//                         (`--under handleSend,handleBatch`: the load window of a c2c run)
 if (require.main === module) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: 'string', default: '25' }, from: { type: 'string' }, to: { type: 'string' } },
+    options: {
+      top: { type: 'string', default: '25' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      under: { type: 'string' },
+    },
   });
   if (positionals.length === 0) {
     console.error(
-      'usage: npx tsx bench/src/profile/cpuprofile.summary.ts <file.cpuprofile>… [--top N] [--from S] [--to S]',
+      'usage: npx tsx bench/src/profile/cpuprofile.summary.ts <file.cpuprofile>… [--top N] [--from S] [--to S] [--under f,g]',
     );
     process.exit(2);
   }
-  const window = {
+  const window: SummaryWindow = {
     fromS: values.from === undefined ? undefined : Number(values.from),
     toS: values.to === undefined ? undefined : Number(values.to),
+    under: values.under?.split(',').filter(Boolean),
   };
   for (const f of positionals)
     console.log(`${formatSummary(summarizeProfile(f, Number(values.top), window))}\n`);

@@ -20,7 +20,9 @@ export interface StandaloneOptions {
 export async function startStandalone(options: StandaloneOptions = {}): Promise<MqimTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mqim-bench-'));
   const apiKey = randomBytes(16).toString('hex');
-  const nodeArgs = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
+  // --max-semi-space-size as `npm start` and bin/mqim give it (docs/performance.md, round 9b).
+  const nodeArgs = ['--max-semi-space-size=64'];
+  if (options.profileDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', options.profileDir);
   const server = await startServer({
     name: 'mqim standalone',
     entry: 'apps/cli/src/main.ts',

@@ -1,11 +1,13 @@
 import { CompiledQuery, sql, type RawBuilder } from 'kysely';
+import { statementSizes } from './statement-sizes';
 import type { Db } from './store-context';
 
 /**
  * A multi-row INSERT (optionally with an upsert clause) for the write hot path. Kysely compiles
  * the SQL once per (table, row count) and the text is reused with fresh parameters: building and
  * compiling a node tree for every value of a 1,000-row insert costs more CPU than SQLite needs to
- * execute it. The SQL still comes from Kysely, so both dialects share it.
+ * execute it. The SQL still comes from Kysely, so both dialects share it. Rows go in statements of
+ * a few fixed sizes (`statementSizes`), so that the shapes stay few and cached.
  *
  * `suffix` must not bind parameters (it is compiled once, with the first execution's shape).
  */
@@ -18,20 +20,27 @@ export class MultiRowInsert {
     private readonly capacity = 1024,
   ) {}
 
-  /** `rows[i]` holds the values in `columns` order. */
+  /** `rows[i]` holds the values in `columns` order; they are inserted in this order. */
   async execute(db: Db, table: string, rows: readonly (readonly unknown[])[]): Promise<void> {
-    if (rows.length === 0) return;
-    const key = `${table}:${rows.length}`;
+    let start = 0;
+    for (const size of statementSizes(rows.length)) {
+      await this.#run(db, table, rows, start, size);
+      start += size;
+    }
+  }
+
+  async #run(db: Db, table: string, rows: readonly (readonly unknown[])[], start: number, count: number) {
+    const key = `${table}:${count}`;
     let text = this.#sql.get(key);
     if (text === undefined) {
-      text = this.#compile(db, table, rows.length);
+      text = this.#compile(db, table, count);
       if (this.#sql.size >= this.capacity) this.#sql.delete(this.#sql.keys().next().value!);
       this.#sql.set(key, text);
     }
     const width = this.columns.length;
-    const parameters = new Array<unknown>(rows.length * width);
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
+    const parameters = new Array<unknown>(count * width);
+    for (let r = 0; r < count; r++) {
+      const row = rows[start + r]!;
       for (let c = 0; c < width; c++) parameters[r * width + c] = row[c];
     }
     await db.executeQuery(CompiledQuery.raw(text, parameters));

@@ -6,8 +6,10 @@ import type {
   RequestOutcome,
   RespondOutcome,
 } from '../contact.port';
+import { CompiledShapes } from '../internal/compiled-shapes';
 import { assertId, assertText, readId, readInt } from '../internal/ids';
 import type { SqlDialect } from '../internal/sql-dialect';
+import { paddedSize } from '../internal/statement-sizes';
 import { nowSeconds, type Db, type StoreContext } from '../internal/store-context';
 import { StoreInvalidArgumentError } from '../store.errors';
 import { uniqueIds } from './user.repository';
@@ -15,6 +17,9 @@ import { uniqueIds } from './user.repository';
 const MAX_LIMIT = 10_000;
 
 export class KyselyContactRepository implements ContactRepository {
+  // blockingPairs runs for every batch of sends with pairs the logic role has not cached.
+  readonly #shapes = new CompiledShapes();
+
   constructor(private readonly ctx: StoreContext) {}
 
   async request(fromUserId: number, toUserId: number, note: string): Promise<RequestOutcome> {
@@ -192,11 +197,17 @@ export class KyselyContactRepository implements ContactRepository {
     const all = [...unique.values()];
     const found = new Set<string>();
     for (let i = 0; i < all.length; i += PAIRS_PER_QUERY) {
-      const rows = await this.ctx.db
-        .selectFrom('im_block')
-        .select(['owner_user_id', 'blocked_user_id'])
-        .where(this.ctx.sql.rowIn(['owner_user_id', 'blocked_user_id'], all.slice(i, i + PAIRS_PER_QUERY)))
-        .execute();
+      const chunk = all.slice(i, i + PAIRS_PER_QUERY);
+      // Padded with the last pair to a fixed size, so that the statement has few shapes.
+      const size = paddedSize(chunk.length, PAIRS_PER_QUERY);
+      while (chunk.length < size) chunk.push(chunk[chunk.length - 1]!);
+      const db = this.ctx.db;
+      const rows = await this.#shapes.execute(db, `blockingPairs:${size}`, chunk.flat(), () =>
+        db
+          .selectFrom('im_block')
+          .select(['owner_user_id', 'blocked_user_id'])
+          .where(this.ctx.sql.rowIn(['owner_user_id', 'blocked_user_id'], chunk)),
+      );
       for (const r of rows)
         found.add(
           `${readId(r.owner_user_id, 'owner_user_id')}:${readId(r.blocked_user_id, 'blocked_user_id')}`,

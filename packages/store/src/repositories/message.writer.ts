@@ -3,6 +3,7 @@ import { chunkRows, groupBy } from '../internal/chunk';
 import { CompiledShapes } from '../internal/compiled-shapes';
 import { readId } from '../internal/ids';
 import { MultiRowInsert } from '../internal/multi-row-insert';
+import { paddedSize } from '../internal/statement-sizes';
 import { whenNewer, type SqlDialect } from '../internal/sql-dialect';
 import { recvTable, sendTable, shardOf, type Db } from '../internal/store-context';
 import { SessionType, type SaveResult } from '../message.port';
@@ -165,23 +166,22 @@ export class MessageWriter {
   async #findExistingSends(trx: Db, batch: readonly ValidSave[]): Promise<string[]> {
     const found: string[] = [];
     for (const group of groupBy(batch, (m) => shardOf(m.fromUserId, this.shards)).values()) {
+      const maxRows = Math.floor(this.dialect.maxParams / 2);
       for (const chunk of chunkRows(group, { maxParams: this.dialect.maxParams, columns: 2 })) {
         const table = sendTable(chunk[0]!.fromUserId, this.shards);
-        const parameters = new Array<unknown>(chunk.length * 2);
-        chunk.forEach((m, i) => {
-          parameters[2 * i] = m.fromUserId;
-          parameters[2 * i + 1] = m.clientMsgId;
-        });
-        const rows = await this.#precheck.execute(trx, `${table}:${chunk.length}`, parameters, () =>
+        // Padded with the last key to a fixed size: a repeated key finds nothing new, and the
+        // statement's shapes stay few (statement-sizes.ts).
+        const size = paddedSize(chunk.length, maxRows);
+        const keys: (readonly [number, string])[] = new Array(size);
+        for (let i = 0; i < size; i++) {
+          const m = chunk[Math.min(i, chunk.length - 1)]!;
+          keys[i] = [m.fromUserId, m.clientMsgId];
+        }
+        const rows = await this.#precheck.execute(trx, `${table}:${size}`, keys.flat(), () =>
           trx
             .selectFrom(table)
             .select(['from_user_id', 'client_msg_id'])
-            .where(
-              this.dialect.rowIn(
-                ['from_user_id', 'client_msg_id'],
-                chunk.map((m) => [m.fromUserId, m.clientMsgId]),
-              ),
-            ),
+            .where(this.dialect.rowIn(['from_user_id', 'client_msg_id'], keys)),
         );
         for (const r of rows) found.push(`${readId(r.from_user_id, 'from_user_id')}:${r.client_msg_id}`);
       }

@@ -67,6 +67,20 @@ export function contactContract(fx: ContractFixture): void {
       expect(await fx.store.contacts.request(a, b, '')).toBe('requested');
     });
 
+    it('contacts - blockingPairs finds every block among hundreds of pairs, in any position', async () => {
+      const [a, b, c] = fx.ids(3) as [number, number, number];
+      await fx.store.contacts.setBlocked(b, a, true);
+      await fx.store.contacts.setBlocked(c, a, true);
+      // Neither 17 nor 617 (500 + 117) pairs is a size statements are built for (they are padded).
+      const strangers = (n: number) =>
+        Array.from({ length: n }, (_, i) => [a, a + b + c + 1000 + i] as const);
+      expect(await fx.store.contacts.blockingPairs([...strangers(16), [b, a]])).toEqual([[b, a]]);
+      expect(await fx.store.contacts.blockingPairs([[c, a], ...strangers(615), [b, a]])).toEqual([
+        [c, a],
+        [b, a],
+      ]);
+    });
+
     it('contacts - a block set after a request makes accepting it fail', async () => {
       const [a, b] = fx.ids(2) as [number, number];
       await fx.store.contacts.request(a, b, '');
