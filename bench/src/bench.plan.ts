@@ -10,6 +10,11 @@ export interface BenchPlan {
     payloadBytes: number;
     /** Unrecorded load after connecting: JIT, pools and caches warm before anything is measured. */
     warmup: { rate: number; durationMs: number };
+    /**
+     * The same for the cluster target (every system of the run gets it): five Node processes, a
+     * broker JVM and a seeded counter per conversation need longer than one process.
+     */
+    clusterWarmup: { rate: number; durationMs: number };
   };
   steady: { durationMs: number; drainMs: number };
   ramp: {
@@ -57,6 +62,7 @@ export function planFor(mode: Mode): BenchPlan {
       receipts: true,
       payloadBytes: 64,
       warmup: { rate: 200, durationMs: quick ? 1_000 : 5_000 },
+      clusterWarmup: { rate: 200, durationMs: quick ? 10_000 : 15_000 },
     },
     steady: { durationMs: quick ? 4_000 : 60_000, drainMs: quick ? 4_000 : 15_000 },
     ramp: {

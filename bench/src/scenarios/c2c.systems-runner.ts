@@ -31,7 +31,8 @@ export async function forEachC2cSystem<T>(
       try {
         // Unrecorded warm-up, repeated (at most 3 times) until one completes in full: a fresh
         // cluster's consumers need a few seconds before messages flow at all.
-        const { rate, durationMs } = ctx.plan.c2c.warmup;
+        const { rate, durationMs } =
+          ctx.args.target === 'cluster' ? ctx.plan.c2c.clusterWarmup : ctx.plan.c2c.warmup;
         for (let i = 0; i < 3; i++) {
           const w = await session.step(rate, durationMs, 5_000);
           if (w.delivered >= w.sent && w.unacked === 0) break;
