@@ -41,7 +41,9 @@ export async function runHookCost(ctx: BenchContext): Promise<ScenarioOutcome> {
         log(`hook-cost: mqim ${target.kind} ${which} a ${delayMs} ms before-send hook`);
         const session = await C2cSession.open(mqimSystem(target, ctx.args.transport), ctx.plan.c2c);
         try {
-          const { rate: warmRate, durationMs: warmMs } = ctx.plan.c2c.warmup;
+          const { rate: warmRate, durationMs: warmMs } = cluster
+            ? ctx.plan.c2c.clusterWarmup
+            : ctx.plan.c2c.warmup;
           for (let i = 0; i < 3; i++) {
             const w = await session.step(warmRate, warmMs, 5_000);
             if (w.delivered >= w.sent && w.unacked === 0) break;
