@@ -187,7 +187,15 @@ start_namesrv() {
     -cp "$lib/*" org.apache.rocketmq.namesrv.NamesrvStartup -c "$CONF_DIR/namesrv.properties" \
     >"$out" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/namesrv.pid"
+  NAMESRV_STARTED=1
   wait_ready "name server" $! "$out" "Name Server boot success" "$NAMESRV_PORT"
+}
+
+# Registrations the name server has logged so far (0 when it has no log yet).
+registrations() {
+  local n
+  n=$(grep -c "new broker registered" "$RMQ_HOME/logs/rocketmqlogs/namesrv.log" 2>/dev/null) || true
+  echo "${n:-0}"
 }
 
 start_proxy() {
@@ -201,6 +209,9 @@ start_proxy() {
   done
   local out="$LOG_DIR/proxy.out"
   : >"$out"
+  # The name server logs each registration; count them now to see this broker's own.
+  local registered
+  registered=$(registrations)
   # shellcheck disable=SC2046
   ROCKETMQ_HOME="$RMQ_HOME" nohup setsid "$JAVA" -Xms512m -Xmx1g -XX:MaxDirectMemorySize=512m $(java_common_opts) \
     -Drmq.logback.configurationFile=rmq.proxy.logback.xml \
@@ -208,7 +219,20 @@ start_proxy() {
     -pc "$CONF_DIR/rmq-proxy.json" -bc "$CONF_DIR/broker.conf" \
     >"$out" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/proxy.pid"
-  wait_ready "broker + proxy" $! "$out" "rocketmq-proxy startup successfully" "$GRPC_PORT"
+  wait_ready "broker + proxy" $! "$out" "rocketmq-proxy startup successfully" "$GRPC_PORT" || return 1
+  # Ready for clients only once the name server lists the broker: until then `mqim provision` and
+  # topic routes fail ("no master broker"), which on a loaded machine can take seconds after the
+  # proxy is up. Only a name server started just now is sure to log it as a new registration (one
+  # that kept running may still hold the broker's previous entry, and then lists it anyway).
+  ((${NAMESRV_STARTED:-0})) || return 0
+  local deadline=$((SECONDS + START_TIMEOUT))
+  while (($(registrations) <= registered)); do
+    if ((SECONDS >= deadline)); then
+      log "the broker did not register with the name server in ${START_TIMEOUT}s (see logs/rocketmqlogs/namesrv.log)"
+      return 1
+    fi
+    sleep 0.2
+  done
 }
 
 cmd_start() {
