@@ -18,6 +18,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** How long the secret before a rotation is still accepted (webhook retries back off up to ~1 min). */
+const PREVIOUS_SECRET_GRACE_MS = 10 * 60_000;
+
 export interface EchoBotOptions {
   /** 0 = any free port. */
   port: number;
@@ -42,8 +45,8 @@ export interface EchoBot {
   /** Requests refused for a bad signature so far. */
   readonly refused: number;
   /**
-   * Verifies with `secret` from now on (after a rotation). The previous one stays accepted too:
-   * calls signed before the rotation may still be in flight or in retry.
+   * Verifies with `secret` from now on (after a rotation). The previous one stays accepted for
+   * 10 minutes: calls signed before the rotation may still be in flight or in retry.
    */
   useSecret(secret: string): void;
   close(): Promise<void>;
@@ -79,6 +82,7 @@ export async function startEchoBot(options: EchoBotOptions): Promise<EchoBot> {
   let answered = 0;
   let refused = 0;
   let secrets = [options.secret, undefined as string | undefined];
+  let previousExpiry: NodeJS.Timeout | undefined;
   const answer = async (m: BotMessage): Promise<number> => {
     const res = await fetch(`${options.apiUrl}/api/v1/messages`, {
       method: 'POST',
@@ -145,6 +149,11 @@ export async function startEchoBot(options: EchoBotOptions): Promise<EchoBot> {
     },
     useSecret(secret: string) {
       secrets = [secret, secrets[0]];
+      // The previous secret only covers calls already signed with it: after a rotation because of
+      // a leak, whoever holds it must be locked out soon.
+      clearTimeout(previousExpiry);
+      previousExpiry = setTimeout(() => (secrets = [secrets[0], undefined]), PREVIOUS_SECRET_GRACE_MS);
+      previousExpiry.unref();
     },
     close: () =>
       new Promise<void>((resolve) => {

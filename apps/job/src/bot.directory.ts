@@ -26,7 +26,7 @@ export class StoreBotDirectory implements BotDirectory {
       for (const b of await this.store.bots.inGroups(chunk)) {
         let members = out.get(b.groupId);
         if (!members) out.set(b.groupId, (members = new Map()));
-        members.set(b.userId, hookOf(b));
+        members.set(b.userId, { ...hookOf(b), joinedAt: b.joinedAt });
       }
     return out;
   }

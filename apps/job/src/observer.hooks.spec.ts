@@ -279,6 +279,25 @@ describe('ObserverHooks', () => {
     ]);
   });
 
+  it('hooks - a bot that joined the group after a message was sent does not get it (a late or redelivered event)', async () => {
+    const sentAt = 1_700_000_000; // inGroup's create_time
+    const hooks = make(
+      'user_online',
+      {
+        7: { url: `${fake.url}?bot=7`, joinedAt: sentAt - 60 },
+        8: { url: `${fake.url}?bot=8`, joinedAt: sentAt },
+        9: { url: `${fake.url}?bot=9`, joinedAt: sentAt + 1 },
+      },
+      { 50: [7, 8, 9] },
+    );
+    await hooks.handle(batch('message', inGroup('c-1', 3, 50)));
+    expect(
+      received()
+        .map((p) => p.data.botUserId)
+        .sort(),
+    ).toEqual([7, 8]);
+  });
+
   it('hooks - no bot hears a bot in a group (its own message, another bot member), nor the group’s notices', async () => {
     const hooks = make('user_online', { 7: `${fake.url}?bot=7`, 8: `${fake.url}?bot=8` }, { 50: [7, 8] });
     // The bot's answer in the group, the group's own notice (from = the group).

@@ -23,6 +23,8 @@ export interface BotHook {
   url: string;
   /** The bot's own secret; undefined = the deployment's MQIM_HOOK_SECRET (a bot older than 0007). */
   secret?: string;
+  /** A group bot: when it joined that group (Unix seconds); it gets nothing sent before. */
+  joinedAt?: number;
 }
 
 /** Tells the job which users are bots and where their conversations go (bots, ADR 0016). */
@@ -119,10 +121,13 @@ export class ObserverHooks {
     }
     if (m.sessionType !== SessionType.GROUP) return [];
     // Every bot member gets every message of the group (the protocol has no mentions to filter
-    // on); the delivery id names the bot, as one event goes to several.
-    return [...(groupBots.get(to) ?? new Map<number, BotHook>())].map(
-      ([botId, hook]): [number, BotHook, string] => [botId, hook, `bot/${botId}/${id}`],
-    );
+    // on); the delivery id names the bot, as one event goes to several. Membership is read when
+    // the event is handled, which may be late (a lagging job, a redelivery): a bot that joined
+    // after the message was sent must not get it.
+    const sentAt = Number(m.createTime ?? 0);
+    return [...(groupBots.get(to) ?? new Map<number, BotHook>())]
+      .filter(([, hook]) => hook.joinedAt === undefined || hook.joinedAt <= sentAt)
+      .map(([botId, hook]): [number, BotHook, string] => [botId, hook, `bot/${botId}/${id}`]);
   }
 
   private async payloadsOf(

@@ -21,6 +21,8 @@ export interface BotWebhook {
 /** A bot that is a member of a group. */
 export interface GroupBot extends BotWebhook {
   readonly groupId: number;
+  /** When the bot joined the group (Unix seconds): it gets no message sent before that. */
+  readonly joinedAt: number;
 }
 
 /** Bots, one row per bot user (`im_bot`). */

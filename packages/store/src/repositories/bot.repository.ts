@@ -105,12 +105,16 @@ export class KyselyBotRepository implements BotRepository {
     const rows = await this.ctx.db
       .selectFrom('im_group_member as m')
       .innerJoin('im_bot as b', 'b.user_id', 'm.user_id')
-      .select(['m.group_id', 'b.user_id', 'b.webhook_url', 'b.secret'])
+      .select(['m.group_id', 'm.joined_at', 'b.user_id', 'b.webhook_url', 'b.secret'])
       .where('m.group_id', 'in', ids)
       .orderBy('m.group_id')
       .orderBy('b.user_id')
       .execute();
-    return rows.map((r) => ({ groupId: readId(r.group_id as number, 'group_id'), ...toWebhook(r) }));
+    return rows.map((r) => ({
+      groupId: readId(r.group_id as number, 'group_id'),
+      joinedAt: Number(r.joined_at),
+      ...toWebhook(r),
+    }));
   }
 
   async rotateSecret(userId: number, secret: string): Promise<boolean> {

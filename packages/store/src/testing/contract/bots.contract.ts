@@ -66,15 +66,17 @@ export function botContract(fx: ContractFixture): void {
       const g1 = await fx.store.groups.create({ name: 'g1', ownerUserId: owner }, [botA, botB, human]);
       const g2 = await fx.store.groups.create({ name: 'g2', ownerUserId: owner }, [botB, human]);
       const g3 = await fx.store.groups.create({ name: 'g3', ownerUserId: owner }, [human]);
+      const joinedAt = expect.any(Number) as unknown as number;
       expect(await fx.store.bots.inGroups([g3.groupId, g2.groupId, g1.groupId])).toEqual([
         {
           groupId: g1.groupId,
+          joinedAt,
           userId: botA,
           webhookUrl: 'https://bots.example/a',
           secret: 'secret-of-a-0123456789',
         },
-        { groupId: g1.groupId, userId: botB, webhookUrl: 'https://bots.example/b', secret: null },
-        { groupId: g2.groupId, userId: botB, webhookUrl: 'https://bots.example/b', secret: null },
+        { groupId: g1.groupId, joinedAt, userId: botB, webhookUrl: 'https://bots.example/b', secret: null },
+        { groupId: g2.groupId, joinedAt, userId: botB, webhookUrl: 'https://bots.example/b', secret: null },
       ]);
       await fx.store.groups.removeMembers(g1.groupId, [botA]);
       expect((await fx.store.bots.inGroups([g1.groupId])).map((r) => r.userId)).toEqual([botB]);
